@@ -1,0 +1,1 @@
+"""Flomation: workflow automation."""

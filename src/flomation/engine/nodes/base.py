@@ -1,0 +1,391 @@
+"""The node interface: what a node type is, what it receives, what it returns, how it fails.
+
+Implementing a node type
+------------------------
+Subclass `NodeType`, fill in the class attributes and write `run`::
+
+    class Greet(NodeType):
+        type = "greet"
+        title = "Greet"
+        description = "Says hello to someone."
+        icon = "hand"
+        group = "example"
+        config_schema = {
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+            "required": ["name"],
+            "additionalProperties": False,
+        }
+        output_schema = {"type": "object", "properties": {"greeting": {"type": "string"}}}
+
+        async def run(self, ctx: NodeContext) -> NodeOutcome:
+            ctx.log("info", f"greeting {ctx.config['name']}")
+            return NodeOutcome({"greeting": f"Hello, {ctx.config['name']}!"})
+
+Rules the engine relies on:
+
+- `ctx.config` is the node's config with every template already rendered (fields whose schema
+  says `"x-template": false` are passed as written; `ctx.raw_config` is always as written).
+  The rendered config is checked against `config_schema` before `run` is called.
+- Return a `NodeOutcome(output, port)`. The port must be one of `ports_for(config)`; it
+  defaults to `success`. The output must be JSON-serialisable.
+- Fail by raising a `NodeError` subclass (`HttpStatusError`, `ConnectionFailedError`,
+  `CodeError`, ...). The engine fills in `node_id` and `attempt`. Any other exception is
+  reported as an `internal` error. Retryable errors are retried as the node's `retry` says;
+  `retryable = False` on the class turns retries off for the whole type.
+- Do not catch `asyncio.CancelledError`: cancellation and timeouts are the engine's, and a
+  node must stop at once when its task is cancelled (kill child processes in `finally`).
+- Use `ctx.services` for shared resources (one `httpx.AsyncClient`, the egress policy, the
+  code runner, the subflow launcher) instead of creating your own, and `ctx.deadline` /
+  `ctx.remaining_s()` to bound your own waits.
+- Third-party packages register types in the entry-point group `flomation.nodes`; the entry
+  point names a `NodeType` subclass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import httpx
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "AllowAllEgress",
+    "BlockedError",
+    "CancelledNodeError",
+    "CodeError",
+    "ConfigError",
+    "ConnectionFailedError",
+    "EgressPolicy",
+    "EngineServices",
+    "ExecutionInfo",
+    "FailError",
+    "HttpStatusError",
+    "InternalNodeError",
+    "LogFn",
+    "LogLevel",
+    "LoopLimitError",
+    "NodeContext",
+    "NodeError",
+    "NodeOutcome",
+    "NodeTimeoutError",
+    "NodeType",
+    "SubflowError",
+    "SubflowLauncher",
+    "SubflowParent",
+    "TemplateError",
+    "UnavailableError",
+    "UnavailableSubflowLauncher",
+]
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+LogFn = Callable[[LogLevel, str], None]
+
+DEFAULT_PORTS: tuple[str, ...] = ("success", "error")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class NodeError(Exception):
+    """A node failed. `type` is the stable machine name users see (`error.type`).
+
+    The engine sets `node_id` and `attempt` when the error leaves a node; raise with only a
+    message. `field` names the config field at fault when there is one (templates, config).
+    """
+
+    type: ClassVar[str] = "internal"
+    retryable: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        node_id: str = "",
+        attempt: int = 0,
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.node_id = node_id
+        self.attempt = attempt
+        self.field = field
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error object of the API and of templates: `{node_id, type, message, attempt}`."""
+        return {
+            "node_id": self.node_id,
+            "type": self.type,
+            "message": self.message,
+            "attempt": self.attempt,
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, node_id={self.node_id!r})"
+
+
+class InternalNodeError(NodeError):
+    """An unexpected exception inside a node (a bug in the node type)."""
+
+    type = "internal"
+
+
+class NodeTimeoutError(NodeError):
+    """An attempt exceeded the node's `timeout_s` (or the node's own time limit)."""
+
+    type = "timeout"
+
+
+class HttpStatusError(NodeError):
+    """An HTTP answer whose status the node did not expect."""
+
+    type = "http_status"
+
+
+class ConnectionFailedError(NodeError):
+    """A network connection could not be made or broke off."""
+
+    type = "connection"
+
+
+class CodeError(NodeError):
+    """User code (python, shell) raised or exited badly."""
+
+    type = "code"
+
+
+class UnavailableError(NodeError):
+    """The node cannot run here (e.g. no isolation available on this runner)."""
+
+    type = "unavailable"
+    retryable = False
+
+
+class TemplateError(NodeError):
+    """A template did not parse, render, or exceeded its time or size limit."""
+
+    type = "template"
+    retryable = False
+
+
+class LoopLimitError(NodeError):
+    """A node would run more often than its `max_visits`."""
+
+    type = "loop_limit"
+    retryable = False
+
+
+class FailError(NodeError):
+    """Raised by the `fail` node: the flow author's deliberate failure."""
+
+    type = "fail"
+    retryable = False
+
+
+class CancelledNodeError(NodeError):
+    """The node was cancelled (execution cancelled, a `return` ended it, on_error took over)."""
+
+    type = "cancelled"
+    retryable = False
+
+
+class BlockedError(NodeError):
+    """The egress policy refused the destination."""
+
+    type = "blocked"
+    retryable = False
+
+
+class ConfigError(NodeError):
+    """The (rendered) config does not fit the node type's schema or rules."""
+
+    type = "config"
+    retryable = False
+
+
+class SubflowError(NodeError):
+    """A child execution failed or could not be started."""
+
+    type = "subflow"
+
+
+# --------------------------------------------------------------------------- services
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionInfo:
+    """Where a node runs; templates see it as `execution.*` and `flow.*`."""
+
+    execution_id: str = "local"
+    attempt: int = 1
+    flow_id: str = "local"
+    flow_revision: int = 0
+    depth: int = 0  # subflow nesting depth: 0 for a top-level execution
+
+
+@dataclass(frozen=True, slots=True)
+class SubflowParent:
+    """What a subflow launcher knows about the caller."""
+
+    execution: ExecutionInfo
+    node_id: str
+
+
+@runtime_checkable
+class SubflowLauncher(Protocol):
+    """Runs a child flow to its end and returns its output.
+
+    Raises `SubflowError` when the child fails or cannot be started (the message should
+    carry the child's error), `NodeTimeoutError` is the engine's business (node timeout).
+    """
+
+    async def run(self, flow_id: str, input: Any, parent: SubflowParent) -> Any: ...
+
+
+class UnavailableSubflowLauncher:
+    """The default launcher: without a server there is nothing to run a child flow on."""
+
+    async def run(self, flow_id: str, input: Any, parent: SubflowParent) -> Any:
+        raise SubflowError(
+            f"cannot run subflow {flow_id!r}: subflows need a Flomation server "
+            "(or a local launcher); `flomation run` alone has none",
+            node_id=parent.node_id,
+        )
+
+
+@runtime_checkable
+class EgressPolicy(Protocol):
+    """Decides whether a node may connect to a URL; raises `BlockedError` when not.
+
+    The concrete policies live in `flomation.engine.egress`.
+    """
+
+    async def check_url(self, url: str) -> None: ...
+
+
+class AllowAllEgress:
+    """The self-hosted default: every destination is allowed."""
+
+    async def check_url(self, url: str) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class EngineServices:
+    """Shared resources the runner provides to every node of an execution.
+
+    Defaults make a standalone `flomation run` work: a lazily created httpx client, every
+    destination allowed, no code runner (process nodes decide what that means) and a subflow
+    launcher that fails clearly.
+    """
+
+    http_client: httpx.AsyncClient | None = None
+    egress: EgressPolicy = field(default_factory=AllowAllEgress)
+    # The isolation package's runner for python/shell nodes; its type belongs to
+    # `flomation.engine.isolation`, which the base interface must not depend on.
+    code_runner: Any = None
+    subflow_launcher: SubflowLauncher = field(default_factory=UnavailableSubflowLauncher)
+    _owns_http: bool = False
+
+    def http(self) -> httpx.AsyncClient:
+        """The shared client; created on first use when the runner did not give one."""
+        if self.http_client is None:
+            self.http_client = httpx.AsyncClient(follow_redirects=False)
+            self._owns_http = True
+        return self.http_client
+
+    async def aclose(self) -> None:
+        """Closes what these services created themselves (never a client given to them)."""
+        if self._owns_http and self.http_client is not None:
+            await self.http_client.aclose()
+            self.http_client = None
+            self._owns_http = False
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(slots=True)
+class NodeContext:
+    """Everything one attempt of one node may use."""
+
+    node_id: str
+    node_type: str
+    config: dict[str, Any]
+    raw_config: dict[str, Any]
+    execution: ExecutionInfo
+    attempt: int
+    log: LogFn
+    services: EngineServices
+    # The execution's input and `{node_id: {"output": ..., "error": ...}}` of nodes that ran
+    # (plain JSON values, as templates see them).
+    input: Any = None
+    nodes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    # Ids of the sources whose edges into this node were taken for this visit (merge uses it).
+    taken_from: Sequence[str] = ()
+    # time.monotonic() value by which the attempt must end, or None for no limit.
+    deadline: float | None = None
+    visit: int = 1
+    iteration: int | None = None
+    # Renders a template value (any JSON) in this node's scope; set by the executor.
+    render: Callable[[Any], Any] | None = None
+
+    def remaining_s(self) -> float | None:
+        """Seconds left before `deadline` (never negative), or None without a deadline."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+
+@dataclass(frozen=True, slots=True)
+class NodeOutcome:
+    """What a node produced and which output port it chose."""
+
+    output: Any = None
+    port: str = "success"
+
+
+# --------------------------------------------------------------------------- node type
+
+
+class NodeType:
+    """Base class of every node type; registered instances are shared, so keep no state."""
+
+    type: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str] = ""
+    icon: ClassVar[str] = "box"
+    group: ClassVar[str] = "other"
+    config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
+    output_schema: ClassVar[dict[str, Any]] = {}
+    ports: ClassVar[tuple[str, ...]] = DEFAULT_PORTS
+    retryable: ClassVar[bool] = True
+
+    def ports_for(self, config: Mapping[str, Any]) -> tuple[str, ...]:
+        """The output ports for this (raw) config; override when they depend on it."""
+        return self.ports
+
+    def check_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Rules beyond the JSON schema, on the raw config: `[(field, message), ...]`."""
+        return []
+
+    async def run(self, ctx: NodeContext) -> NodeOutcome:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """The `GET /api/v1/node-types` item of this type."""
+        return {
+            "type": self.type,
+            "title": self.title,
+            "description": self.description,
+            "icon": self.icon,
+            "group": self.group,
+            "ports": list(self.ports),
+            "config_schema": self.config_schema,
+            "output_schema": self.output_schema,
+        }

@@ -1,1 +1,3 @@
 """Flomation: workflow automation."""
+
+__version__ = "0.1.0"

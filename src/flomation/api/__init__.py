@@ -1,0 +1,2 @@
+"""The HTTP edge: the app factory, dependencies, error rendering and middleware. Only this
+package assembles routers."""

@@ -1,0 +1,103 @@
+"""The app factory. The only place that assembles routers.
+
+Every router is authenticated by default: it is included with the `get_principal` dependency
+unless it is on the short public list below (health, login/sign-up, webhooks, the runner's
+signed endpoints, the OpenAPI document and the editor's static files). Authorisation is attached
+to routes, not to path prefixes, so no path trick reaches a protected handler unauthenticated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from flomation import __version__
+from flomation.api import health
+from flomation.api.deps import get_principal
+from flomation.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from flomation.api.problems import install_problem_handlers
+from flomation.config import Settings, get_settings
+from flomation.db.session import Database
+
+log = logging.getLogger("flomation.api")
+
+API_PREFIX = "/api/v1"
+
+# Background services started with the app (queue maintenance, notifiers, Launch in `up`...).
+LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def _protected_routers() -> list[APIRouter]:
+    from flomation.auth.endpoints import router as auth_router
+
+    return [auth_router]
+
+
+def _public_api_routers() -> list[APIRouter]:
+    from flomation.auth.endpoints import public_router as auth_public_router
+
+    return [auth_public_router]
+
+
+def _root_routers() -> list[APIRouter]:
+    """Public routers outside /api/v1 (health; webhooks are added by the triggers domain)."""
+    return [health.router]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    lifespan_hooks: list[LifespanHook] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(settings.resolved_database_url)
+    hooks = list(lifespan_hooks or [])
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for hook in hooks:
+                await stack.enter_async_context(hook(app))
+            yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="Flomation API",
+        version=__version__,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+
+    install_problem_handlers(app)
+    for router in _protected_routers():
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_principal)])
+    for router in _public_api_routers():
+        app.include_router(router, prefix=API_PREFIX)
+    for router in _root_routers():
+        app.include_router(router)
+
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        webhook_max_bytes=settings.webhook_max_body_bytes,
+    )
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+    return app

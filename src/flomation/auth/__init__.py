@@ -1,0 +1,1 @@
+"""Organisations, users, roles, sessions and API tokens."""

@@ -1,0 +1,141 @@
+"""Settings, read from `FLOMATION_*` environment variables (and flags that override them).
+
+One settings class for the control plane (API, Launch, `flomation up`); the runner has its own
+in `flomation.runner.config` because it never sees the database or the secret key.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flomation.errors import ConfigurationError
+
+SECRET_KEY_FILE = "secret.key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FLOMATION_", extra="ignore")
+
+    data_dir: Path = Path(".flomation")
+    database_url: str | None = None
+    secret_key: str | None = None
+    secret_key_previous: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    public_url: str | None = None
+    allowed_origins: list[str] = Field(default_factory=list)
+
+    admin_email: str | None = None
+    admin_password: str | None = None
+    signup: Literal["open", "closed"] = "closed"
+
+    session_ttl_seconds: int = 7 * 24 * 3600
+    login_max_attempts: int = 10
+    login_window_seconds: int = 300
+    max_body_bytes: int = 10 * 1024 * 1024
+    webhook_max_body_bytes: int = 1024 * 1024
+
+    lease_seconds: float = 60.0
+    max_attempts: int = 3
+    claim_wait_seconds: float = 25.0
+    runner_offline_after_seconds: float = 90.0
+    signature_max_skew_seconds: float = 300.0
+    execution_retention_days: int = 30
+    execution_timeout_margin_seconds: float = 30.0
+    maintenance_interval_seconds: float = 5.0
+
+    trigger_lease_seconds: float = 120.0
+    metrics_token: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL, with the async driver the product picks for each database."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'flomation.db').resolve()}"
+        return to_async_url(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def secret_key_bytes(self) -> bytes:
+        """The 32-byte key for secrets and signing; generated and kept in embedded mode."""
+        key = self.secret_key
+        if key is None:
+            if not self.is_sqlite:
+                raise ConfigurationError(
+                    "FLOMATION_SECRET_KEY is required with PostgreSQL: set it to 32 random bytes "
+                    "in URL-safe base64 (python -c 'import secrets,base64;"
+                    "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')"
+                )
+            key = _embedded_secret_key(self.data_dir)
+        return decode_key(key, "FLOMATION_SECRET_KEY")
+
+    def previous_secret_key_bytes(self) -> bytes | None:
+        if self.secret_key_previous is None:
+            return None
+        return decode_key(self.secret_key_previous, "FLOMATION_SECRET_KEY_PREVIOUS")
+
+
+def decode_key(value: str, name: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} is not URL-safe base64") from exc
+    if len(raw) != 32:
+        raise ConfigurationError(f"{name} must decode to 32 bytes, it decodes to {len(raw)}")
+    return raw
+
+
+def _embedded_secret_key(data_dir: Path) -> str:
+    """Read the key kept in the data directory, creating it (mode 0600) on first use."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def to_async_url(url: str) -> str:
+    """Map a plain `postgresql://` or `sqlite:///` URL to the async driver we ship."""
+    for prefix in (
+        "postgresql://",
+        "postgres://",
+        "postgresql+psycopg://",
+        "postgresql+asyncpg://",
+    ):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///") or url.startswith("sqlite+aiosqlite:///"):
+        return "sqlite+aiosqlite:///" + url.split(":///", 1)[1]
+    scheme = url.split(":", 1)[0]
+    raise ConfigurationError(
+        f"FLOMATION_DATABASE_URL must start with postgresql:// or sqlite:///, got {scheme}:"
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

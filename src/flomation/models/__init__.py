@@ -1,0 +1,4 @@
+"""All tables, one module each. Importing this package registers every table on `Base.metadata`
+(migrations and the test schema rely on that), so each new model module is imported here."""
+
+from flomation.models import auth as auth

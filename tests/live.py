@@ -1,0 +1,51 @@
+"""A real API server on loopback for tests: uvicorn serving our app in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+
+@dataclass
+class LiveServer:
+    app: FastAPI
+    base_url: str
+
+    def client(self, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers or {}, timeout=30)
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[LiveServer]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    # uvicorn would replace the test process's signal handlers; tests stop it by flag instead.
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+        if not server.started:
+            raise RuntimeError("the test API server did not start within 5 s")
+        yield LiveServer(app=app, base_url=f"http://127.0.0.1:{port}")
+    finally:
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        finally:
+            sock.close()

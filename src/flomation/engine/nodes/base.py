@@ -38,8 +38,14 @@ Rules the engine relies on:
 - Use `ctx.services` for shared resources (one `httpx.AsyncClient`, the egress policy, the
   code runner, the subflow launcher) instead of creating your own, and `ctx.deadline` /
   `ctx.remaining_s()` to bound your own waits.
-- Third-party packages register types in the entry-point group `flomation.nodes`; the entry
-  point names a `NodeType` subclass.
+- Variables and secrets a node reads outside templates (python's `config.vars` and
+  `config.secrets` lists) are declared by overriding `references(config)`, so the API sends
+  them to the runner; `ctx.vars` and `ctx.secrets` hold what the execution may see.
+- `pure = True` declares that `run` never awaits anything (no I/O, no sleep): the engine then
+  runs it inline, without a task of its own, which keeps cheap nodes cheap.
+- Built-in modules: the registry takes every concrete `NodeType` subclass defined in the
+  module (a class with a `type`). Third-party packages register types in the entry-point
+  group `flomation.nodes`; the entry point names a `NodeType` subclass.
 """
 
 from __future__ import annotations
@@ -365,6 +371,7 @@ class NodeType:
     output_schema: ClassVar[dict[str, Any]] = {}
     ports: ClassVar[tuple[str, ...]] = DEFAULT_PORTS
     retryable: ClassVar[bool] = True
+    pure: ClassVar[bool] = False
 
     def ports_for(self, config: Mapping[str, Any]) -> tuple[str, ...]:
         """The output ports for this (raw) config; override when they depend on it."""
@@ -373,6 +380,10 @@ class NodeType:
     def check_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Rules beyond the JSON schema, on the raw config: `[(field, message), ...]`."""
         return []
+
+    def references(self, config: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
+        """Names of (variables, secrets) read outside templates, from the raw config."""
+        return frozenset(), frozenset()
 
     async def run(self, ctx: NodeContext) -> NodeOutcome:
         raise NotImplementedError

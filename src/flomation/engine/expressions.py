@@ -1,0 +1,642 @@
+"""Templates: Jinja2 in an immutable sandbox, with JSON-typed single expressions and limits.
+
+A string that is exactly one `{{ ... }}` evaluates to the expression's value (a number stays a
+number, a string stays a string and is never re-parsed); any other template renders to text.
+Undefined values follow the flow format: falsy and testable, attribute access gives undefined
+again, anything else (rendering, iterating, comparing, computing) fails.
+
+Limits keep a template from taking the runner down: every render has a deadline (1 s) checked
+inside `{% for %}` loops and between output chunks, and the operators and filters that can
+grow a value (`*`, `**`, `+`, `~`, `%`, `center`, `join`, `replace`, ...) refuse results
+above `MAX_SIZE` before computing them. All failures surface as `TemplateError`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import string
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NoReturn
+
+from jinja2 import ChainableUndefined, Undefined, nodes
+from jinja2.compiler import Frame
+from jinja2.exceptions import TemplateSyntaxError
+from jinja2.nativetypes import NativeCodeGenerator
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from flomation.engine.nodes.base import TemplateError
+
+__all__ = [
+    "MAX_SIZE",
+    "RENDER_TIMEOUT_S",
+    "CompiledTemplate",
+    "FlowUndefined",
+    "TemplateReferences",
+    "compile_template",
+    "environment",
+    "is_template",
+    "parse_template",
+    "template_references",
+]
+
+RENDER_TIMEOUT_S = 1.0
+# Largest string or sequence (in characters or items) an operator or filter may produce, and
+# largest text a template may render.
+MAX_SIZE = 1_000_000
+# Largest integer (in bits) arithmetic may produce; Python refuses to print far smaller ones.
+MAX_INT_BITS = 100_000
+# How many loop iterations pass between two deadline checks.
+_CHECK_EVERY = 256
+
+_deadline: ContextVar[float] = ContextVar("flomation_template_deadline", default=math.inf)
+
+
+class TemplateLimitError(Exception):
+    """A template went over its time or size limit."""
+
+
+def _over_deadline() -> NoReturn:
+    raise TemplateLimitError(f"template ran longer than its limit of {RENDER_TIMEOUT_S:g} s")
+
+
+def _check_deadline() -> None:
+    if time.monotonic() > _deadline.get():
+        _over_deadline()
+
+
+def _too_big(what: str, size: int) -> NoReturn:
+    raise TemplateLimitError(f"{what} would produce {size} items, over the limit of {MAX_SIZE}")
+
+
+# --------------------------------------------------------------------------- undefined
+
+
+class FlowUndefined(ChainableUndefined):
+    """Falsy and testable; chaining attributes stays undefined; any other use fails."""
+
+    __slots__ = ()
+
+    __str__ = __iter__ = __len__ = __contains__ = Undefined._fail_with_undefined_error
+    __eq__ = __ne__ = __hash__ = Undefined._fail_with_undefined_error
+    __aiter__ = __html__ = Undefined._fail_with_undefined_error
+
+    def __bool__(self) -> bool:
+        return False
+
+
+# --------------------------------------------------------------------------- size guards
+
+
+def _seq_len(value: Any) -> int | None:
+    if isinstance(value, str | list | tuple):
+        return len(value)
+    return None
+
+
+def _guarded_mul(left: Any, right: Any) -> Any:
+    if isinstance(left, int) and isinstance(right, int):
+        if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise TemplateLimitError("multiplication result is too large")
+    else:
+        for seq, count in ((left, right), (right, left)):
+            n = _seq_len(seq)
+            if n is not None and isinstance(count, int) and n * count > MAX_SIZE:
+                _too_big("repetition", n * count)
+    return left * right
+
+
+def _guarded_pow(left: Any, right: Any) -> Any:
+    if (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and abs(left) > 1
+        and right * left.bit_length() > MAX_INT_BITS
+    ):
+        raise TemplateLimitError("power result is too large")
+    return left**right
+
+
+def _guarded_add(left: Any, right: Any) -> Any:
+    a, b = _seq_len(left), _seq_len(right)
+    if a is not None and b is not None and a + b > MAX_SIZE:
+        _too_big("concatenation", a + b)
+    return left + right
+
+
+_PERCENT_SPEC = re.compile(r"%[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _check_percent_format(fmt: str) -> None:
+    for match in _PERCENT_SPEC.finditer(fmt):
+        for part in match.groups():
+            if part == "*":
+                raise TemplateLimitError("'*' widths in %-formatting are not allowed")
+            if part is not None and int(part) > MAX_SIZE:
+                _too_big("%-format width", int(part))
+
+
+def _guarded_mod(left: Any, right: Any) -> Any:
+    if isinstance(left, str):
+        _check_percent_format(left)
+    return left % right
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def _check_format_string(fmt: str) -> None:
+    try:
+        parsed = list(string.Formatter().parse(fmt))
+    except ValueError as exc:
+        raise TemplateLimitError(f"bad format string: {exc}") from None
+    for _literal, _field, spec, _conversion in parsed:
+        if not spec:
+            continue
+        if "{" in spec:
+            raise TemplateLimitError("nested replacement fields in format specs are not allowed")
+        for number in _NUMBER.findall(spec):
+            if int(number) > MAX_SIZE:
+                _too_big("format width", int(number))
+
+
+def _check_len(result: str) -> str:
+    if len(result) > MAX_SIZE:
+        _too_big("string", len(result))
+    return result
+
+
+def _guard_width(method: Callable[..., str]) -> Callable[..., str]:
+    def guarded(width: Any = 0, *args: Any) -> str:
+        if isinstance(width, int) and width > MAX_SIZE:
+            _too_big("padding", width)
+        return method(width, *args)
+
+    return guarded
+
+
+def _guard_replace(s: str) -> Callable[..., str]:
+    def replace(old: str, new: str, count: int = -1) -> str:
+        occurrences = len(s) + 1 if old == "" else s.count(old)
+        if count >= 0:
+            occurrences = min(occurrences, count)
+        size = len(s) + occurrences * (len(new) - len(old))
+        if size > MAX_SIZE:
+            _too_big("replace", size)
+        return s.replace(old, new, count)
+
+    return replace
+
+
+def _guard_join(sep: str) -> Callable[[Iterable[Any]], str]:
+    def join(iterable: Iterable[Any]) -> str:
+        items = list(iterable)
+        size = sum(len(x) for x in items if isinstance(x, str)) + len(sep) * max(0, len(items) - 1)
+        if size > MAX_SIZE:
+            _too_big("join", size)
+        return sep.join(items)
+
+    return join
+
+
+def _guard_expandtabs(s: str) -> Callable[..., str]:
+    def expandtabs(tabsize: int = 8) -> str:
+        size = len(s) + s.count("\t") * max(tabsize, 0)
+        if size > MAX_SIZE:
+            _too_big("expandtabs", size)
+        return s.expandtabs(tabsize)
+
+    return expandtabs
+
+
+def _refused(name: str) -> Callable[..., NoReturn]:
+    def refuse(*_args: Any, **_kwargs: Any) -> NoReturn:
+        raise TemplateLimitError(f"str.{name} is not available in templates")
+
+    return refuse
+
+
+def _str_method_guard(s: str, name: str) -> Callable[..., Any] | None:
+    if name in ("ljust", "rjust", "center", "zfill"):
+        return _guard_width(getattr(s, name))
+    if name == "replace":
+        return _guard_replace(s)
+    if name == "join":
+        return _guard_join(s)
+    if name == "expandtabs":
+        return _guard_expandtabs(s)
+    if name in ("translate", "maketrans"):
+        return _refused(name)
+    return None
+
+
+def _loop_guard(iterable: Any) -> Iterator[Any]:
+    """Wraps every `{% for %}` iterable: the render deadline is checked while looping."""
+    deadline = _deadline.get()
+    for count, item in enumerate(iterable):
+        if count % _CHECK_EVERY == 0 and time.monotonic() > deadline:
+            _over_deadline()
+        yield item
+
+
+def _concat(parts: Iterable[Any]) -> str:
+    """The `~` operator with a size check before joining."""
+    texts = [_to_text(p) for p in parts]
+    size = sum(len(t) for t in texts)
+    if size > MAX_SIZE:
+        _too_big("concatenation", size)
+    return "".join(texts)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def _filter_center(value: Any, width: int = 80) -> str:
+    return _guard_width(str(value).center)(width)
+
+
+def _filter_indent(
+    value: Any, width: int | str = 4, first: bool = False, blank: bool = False
+) -> str:
+    s = str(value)
+    pad = width if isinstance(width, str) else " " * min(int(width), MAX_SIZE + 1)
+    size = len(s) + (s.count("\n") + 1) * len(pad)
+    if size > MAX_SIZE:
+        _too_big("indent", size)
+    from jinja2.filters import do_indent
+
+    return do_indent(s, pad, first, blank)
+
+
+def _filter_format(value: Any, *args: Any, **kwargs: Any) -> str:
+    fmt = str(value)
+    _check_percent_format(fmt)
+    return _check_len(fmt % (kwargs or args))
+
+
+def _filter_join(value: Iterable[Any], d: str = "", attribute: str | int | None = None) -> str:
+    items = list(value)
+    if attribute is not None:
+        items = [environment.getitem(item, attribute) for item in items]
+    return _guard_join(d)([_to_text(item) for item in items])
+
+
+def _filter_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
+    return _guard_replace(str(value))(old, new, -1 if count is None else count)
+
+
+def _filter_sum(iterable: Iterable[Any], attribute: str | int | None = None, start: Any = 0) -> Any:
+    total = start
+    for item in iterable:
+        value = environment.getitem(item, attribute) if attribute is not None else item
+        total = _guarded_add(total, value)
+    return total
+
+
+def _filter_slice(value: Iterable[Any], slices: int, fill_with: Any = None) -> Any:
+    if slices > MAX_SIZE:
+        _too_big("slice", slices)
+    from jinja2.filters import do_slice
+
+    return list(do_slice(value, slices, fill_with))
+
+
+def _filter_wordwrap(
+    value: Any,
+    width: int = 79,
+    break_long_words: bool = True,
+    wrapstring: str | None = None,
+    break_on_hyphens: bool = True,
+) -> str:
+    s = str(value)
+    wrap = "\n" if wrapstring is None else wrapstring
+    size = len(s) + (len(s) // max(width, 1) + 1) * len(wrap)
+    if size > MAX_SIZE:
+        _too_big("wordwrap", size)
+    import textwrap
+
+    lines = []
+    for line in s.splitlines():
+        lines.extend(
+            textwrap.wrap(
+                line,
+                width=max(width, 1),
+                expand_tabs=False,
+                replace_whitespace=False,
+                break_long_words=break_long_words,
+                break_on_hyphens=break_on_hyphens,
+            )
+        )
+    return wrap.join(lines)
+
+
+def _filter_tojson(value: Any, indent: int | None = None) -> str:
+    if indent is not None and not 0 <= indent <= 16:
+        raise TemplateLimitError("tojson indent must be between 0 and 16")
+    return _check_len(json.dumps(value, indent=indent, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Undefined):
+        str(value)  # raises the undefined error
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# --------------------------------------------------------------------------- environment
+
+
+class _FlowCodeGenerator(NativeCodeGenerator):
+    """Native output plus a size-checked `~` operator.
+
+    Constant outputs are not folded at compile time: the native generator would fold
+    `{{ 3 }}` into the text "3", losing its JSON type.
+    """
+
+    def _output_child_to_const(
+        self, node: nodes.Expr, frame: Frame, finalize: NativeCodeGenerator._FinalizeInfo
+    ) -> Any:
+        raise nodes.Impossible()
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:  # noqa: N802
+        self.write("environment.flomation_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+class FlowEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox every template of every flow runs in."""
+
+    code_generator_class = _FlowCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self) -> None:
+        super().__init__(undefined=FlowUndefined, autoescape=False, cache_size=0)
+        self.binop_table = {
+            **self.binop_table,
+            "*": _guarded_mul,
+            "**": _guarded_pow,
+            "+": _guarded_add,
+            "%": _guarded_mod,
+        }
+        # lipsum can make megabytes of text from one small call; nobody needs it in a flow.
+        self.globals.pop("lipsum", None)
+        self.filters.update(
+            {
+                "center": _filter_center,
+                "indent": _filter_indent,
+                "format": _filter_format,
+                "join": _filter_join,
+                "replace": _filter_replace,
+                "sum": _filter_sum,
+                "slice": _filter_slice,
+                "wordwrap": _filter_wordwrap,
+                "tojson": _filter_tojson,
+            }
+        )
+        self.flomation_concat = _concat
+        self.flomation_loop_guard = _loop_guard
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        return self.binop_table[operator](left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # `a.b` on a mapping reads the key first, so `{{ body.items }}` is data, not a method.
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        value = super().getattr(obj, attribute)
+        if isinstance(obj, str):
+            guard = _str_method_guard(obj, attribute)
+            if guard is not None:
+                return guard
+        return value
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        value = super().getitem(obj, argument)
+        if isinstance(obj, str) and isinstance(argument, str):
+            guard = _str_method_guard(obj, argument)
+            if guard is not None:
+                return guard
+        return value
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt: str = value.__self__
+        _check_format_string(fmt)
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            return _check_len(wrapped(*args, **kwargs))
+
+        return checked
+
+
+environment = FlowEnvironment()
+
+
+# --------------------------------------------------------------------------- compile/render
+
+_MARKERS = ("{{", "{%", "{#")
+
+
+def is_template(value: str) -> bool:
+    """Whether a string has template syntax at all (plain strings are used as they are)."""
+    return any(marker in value for marker in _MARKERS)
+
+
+def parse_template(source: str) -> nodes.Template:
+    """Parses a template; raises `TemplateSyntaxError` with line information."""
+    return environment.parse(source)
+
+
+def _guard_loops(tree: nodes.Template) -> None:
+    for loop in tree.find_all(nodes.For):
+        loop.iter = nodes.Call(
+            nodes.EnvironmentAttribute("flomation_loop_guard"), [loop.iter], [], None, None
+        )
+
+
+def _is_single_expression(tree: nodes.Template) -> bool:
+    body = tree.body
+    return (
+        len(body) == 1
+        and isinstance(body[0], nodes.Output)
+        and len(body[0].nodes) == 1
+        and not isinstance(body[0].nodes[0], nodes.TemplateData)
+    )
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
+    if isinstance(value, Undefined):
+        return str(value)  # raises the undefined error
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTemplate:
+    """A template compiled once; `render(scope)` gives a JSON value (single expression) or text."""
+
+    source: str
+    single: bool
+    _render_func: Callable[[Context], Iterator[Any]]
+    _new_context: Callable[..., Context]
+
+    def render(self, scope: dict[str, Any]) -> Any:
+        """Renders with `scope` (which must include the environment's globals, see `scope_globals`).
+
+        Raises `TemplateError` (without a field; callers add it) on any failure.
+        """
+        token = _deadline.set(time.monotonic() + RENDER_TIMEOUT_S)
+        try:
+            context = self._new_context(scope, True)
+            if self.single:
+                value = next(iter(self._render_func(context)))
+                return _as_json_value(value)
+            return self._render_text(context)
+        except TemplateError:
+            raise
+        except TemplateLimitError as exc:
+            raise TemplateError(str(exc)) from None
+        except RecursionError:
+            raise TemplateError("template recursion is too deep") from None
+        except MemoryError:
+            raise TemplateError("template ran out of memory") from None
+        except Exception as exc:
+            raise TemplateError(_describe(exc)) from None
+        finally:
+            _deadline.reset(token)
+
+    def _render_text(self, context: Context) -> str:
+        parts: list[str] = []
+        size = 0
+        deadline = _deadline.get()
+        for chunk in self._render_func(context):
+            text = _to_text(chunk)
+            size += len(text)
+            if size > MAX_SIZE:
+                _too_big("rendered text", size)
+            if time.monotonic() > deadline:
+                _over_deadline()
+            parts.append(text)
+        return "".join(parts)
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None), dict, list)
+
+
+def _as_json_value(value: Any) -> Any:
+    """A single expression's value, kept as it is when it is JSON-shaped."""
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    if isinstance(value, Undefined):
+        str(value)  # raises the undefined error with its message
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, str):  # Markup and other str subclasses
+        return str(value)
+    if isinstance(value, Iterator | range):
+        # A filter chain without `| list` (map, select, ...): materialise it once, bounded.
+        items = []
+        for item in value:
+            items.append(item)
+            if len(items) > MAX_SIZE:
+                _too_big("sequence", len(items))
+        return items
+    raise TemplateLimitError(
+        f"the expression gives a {type(value).__name__}, which is not a JSON value"
+    )
+
+
+def _describe(exc: Exception) -> str:
+    message = str(exc) or type(exc).__name__
+    if type(exc).__module__.startswith("jinja2"):
+        return message
+    return f"{type(exc).__name__}: {message}"
+
+
+@lru_cache(maxsize=8192)
+def compile_template(source: str) -> CompiledTemplate:
+    """Compiles (once, cached) a template; raises `TemplateError` when it does not parse."""
+    try:
+        tree = environment.parse(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"template does not parse: {exc.message} (line {exc.lineno})") from None
+    single = _is_single_expression(tree)
+    _guard_loops(tree)
+    template = environment.from_string(tree)
+    return CompiledTemplate(
+        source=source,
+        single=single,
+        _render_func=template.root_render_func,
+        _new_context=template.new_context,
+    )
+
+
+def scope_globals() -> dict[str, Any]:
+    """The sandbox's globals (range, dict, namespace, ...), to start a render scope from."""
+    return dict(environment.globals)
+
+
+# --------------------------------------------------------------------------- references
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+@dataclass(slots=True)
+class TemplateReferences:
+    """Literal `vars.NAME`/`secrets.NAME` and `nodes.ID` references of one template."""
+
+    vars: set[str]
+    secrets: set[str]
+    nodes: set[str]
+    problems: list[str]
+
+
+def template_references(tree: nodes.Template) -> TemplateReferences:
+    """Finds what a parsed template references; computed var/secret names are problems."""
+    refs = TemplateReferences(set(), set(), set(), [])
+    literal_uses: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
+        target = node.node
+        if not isinstance(target, nodes.Name) or target.ctx != "load":
+            continue
+        name: str | None = None
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            name = node.arg.value
+        if name is None:
+            continue
+        if target.name in ("vars", "secrets"):
+            literal_uses.add(id(target))
+            if not _NAME_RE.match(name):
+                refs.problems.append(f"{target.name}.{name} is not a valid name")
+            elif target.name == "vars":
+                refs.vars.add(name)
+            else:
+                refs.secrets.add(name)
+        elif target.name == "nodes":
+            refs.nodes.add(name)
+    for name_node in tree.find_all(nodes.Name):
+        if name_node.name in ("vars", "secrets") and id(name_node) not in literal_uses:
+            refs.problems.append(
+                f"{name_node.name} must be used with a literal name "
+                f"({name_node.name}.NAME); computed names cannot be resolved before the run"
+            )
+    return refs

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import type { FlowDefinition, FlowDiff } from '../api/types';
+import { ifElse } from '../test/fixtures';
+import { buildDiffGraph, changedNodes, diffSummary } from './diff';
+
+const after: FlowDefinition = {
+  ...ifElse,
+  nodes: [
+    ...ifElse.nodes.filter((n) => n.id !== 'no').map((n) => (n.id === 'big' ? { ...n, config: { expression: '{{ input.n > 20 }}' } } : n)),
+    { id: 'log', type: 'log', config: { message: 'hi' } },
+  ],
+  edges: [...ifElse.edges.filter((e) => e.from !== 'no' && e.to !== 'no'), { from: 'big', to: 'log', port: 'false' }, { from: 'log', to: 'join' }],
+};
+
+const diff: FlowDiff = {
+  nodes: { added: ['log'], removed: ['no'], changed: [{ id: 'big', fields: ['config'] }] },
+  edges: {
+    added: [{ from: 'big', to: 'log', port: 'false' }, { from: 'log', to: 'join', port: 'success' }],
+    removed: [{ from: 'big', to: 'no', port: 'false' }, { from: 'no', to: 'join', port: 'success' }],
+  },
+  settings: { changed: [] },
+};
+
+describe('diff rendering', () => {
+  it('marks added, removed, changed and unchanged nodes', () => {
+    const graph = buildDiffGraph(ifElse, after, diff);
+    expect(graph.nodeStatus.get('log')).toBe('added');
+    expect(graph.nodeStatus.get('no')).toBe('removed');
+    expect(graph.nodeStatus.get('big')).toBe('changed');
+    expect(graph.nodeStatus.get('start')).toBe('unchanged');
+    expect(graph.changedFields.get('big')).toEqual(['config']);
+  });
+
+  it('draws removed nodes and edges back in, from the older revision', () => {
+    const graph = buildDiffGraph(ifElse, after, diff);
+    expect(graph.definition.nodes.map((n) => n.id)).toContain('no');
+    const removed = graph.definition.edges.filter((_e, i) => graph.edgeStatus[i] === 'removed');
+    expect(removed).toEqual([{ from: 'big', to: 'no', port: 'false' }, { from: 'no', to: 'join' }]);
+  });
+
+  it('matches added edges whether or not the port is spelled out', () => {
+    const graph = buildDiffGraph(ifElse, after, diff);
+    const added = graph.definition.edges.filter((_e, i) => graph.edgeStatus[i] === 'added');
+    expect(added).toHaveLength(2);
+    expect(diffSummary(graph)).toEqual({ added: 1, removed: 1, changed: 1, edgesAdded: 2, edgesRemoved: 2 });
+  });
+
+  it('reads changed nodes given as ids, objects or a mapping', () => {
+    expect([...changedNodes({ ...diff, nodes: { ...diff.nodes, changed: ['a'] } }).keys()]).toEqual(['a']);
+    expect(changedNodes({ ...diff, nodes: { ...diff.nodes, changed: { a: ['name'] } } }).get('a')).toEqual(['name']);
+  });
+});

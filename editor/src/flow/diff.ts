@@ -1,0 +1,95 @@
+import type { FlowDefinition, FlowDiff, FlowEdge, FlowNode } from '../api/types';
+import { edgePort } from './ports';
+import { sameEdge } from './graph';
+
+export type DiffStatus = 'added' | 'removed' | 'changed' | 'unchanged';
+
+export interface DiffGraph {
+  /** `to`'s definition with the nodes and edges removed since `from` put back in. */
+  definition: FlowDefinition;
+  nodeStatus: Map<string, DiffStatus>;
+  /** Changed fields per changed node. */
+  changedFields: Map<string, string[]>;
+  /** Status per edge index of `definition.edges`. */
+  edgeStatus: DiffStatus[];
+  settingsChanged: string[];
+}
+
+/** Normalises the `changed` list of the diff answer, whichever of the allowed layouts it uses. */
+export function changedNodes(diff: FlowDiff): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const changed = diff.nodes.changed;
+  if (Array.isArray(changed)) {
+    for (const entry of changed) {
+      if (typeof entry === 'string') out.set(entry, []);
+      else out.set(entry.id, Array.isArray(entry.fields) ? entry.fields : []);
+    }
+  } else if (changed && typeof changed === 'object') {
+    for (const [id, fields] of Object.entries(changed)) out.set(id, Array.isArray(fields) ? fields : []);
+  }
+  return out;
+}
+
+function settingsChanged(diff: FlowDiff): string[] {
+  const changed = diff.settings?.changed;
+  if (Array.isArray(changed)) return changed.map(String);
+  if (changed && typeof changed === 'object') return Object.keys(changed);
+  return [];
+}
+
+/**
+ * One graph that shows a diff on the canvas: everything of `to`, plus what `from` had that
+ * `to` removed (drawn where it was in `from`), each marked added/removed/changed.
+ */
+export function buildDiffGraph(from: FlowDefinition, to: FlowDefinition, diff: FlowDiff): DiffGraph {
+  const added = new Set(diff.nodes.added);
+  const removed = new Set(diff.nodes.removed);
+  const changed = changedNodes(diff);
+  const nodeStatus = new Map<string, DiffStatus>();
+  const nodes: FlowNode[] = [];
+  for (const node of to.nodes) {
+    nodes.push(node);
+    nodeStatus.set(node.id, added.has(node.id) ? 'added' : changed.has(node.id) ? 'changed' : 'unchanged');
+  }
+  for (const node of from.nodes) {
+    if (!removed.has(node.id) || nodeStatus.has(node.id)) continue;
+    nodes.push(node);
+    nodeStatus.set(node.id, 'removed');
+  }
+  const edges: FlowEdge[] = [];
+  const edgeStatus: DiffStatus[] = [];
+  for (const edge of to.edges) {
+    edges.push(edge);
+    edgeStatus.push(diff.edges.added.some((e) => sameEdge(e, edge)) ? 'added' : 'unchanged');
+  }
+  for (const edge of diff.edges.removed) {
+    const original = from.edges.find((e) => sameEdge(e, edge)) ?? { from: edge.from, to: edge.to, port: edgePort(edge) };
+    edges.push(original);
+    edgeStatus.push('removed');
+  }
+  return {
+    definition: { ...to, nodes, edges },
+    nodeStatus,
+    changedFields: changed,
+    edgeStatus,
+    settingsChanged: settingsChanged(diff),
+  };
+}
+
+export function diffSummary(graph: DiffGraph): { added: number; removed: number; changed: number; edgesAdded: number; edgesRemoved: number } {
+  let added = 0;
+  let removed = 0;
+  let changed = 0;
+  for (const status of graph.nodeStatus.values()) {
+    if (status === 'added') added += 1;
+    else if (status === 'removed') removed += 1;
+    else if (status === 'changed') changed += 1;
+  }
+  return {
+    added,
+    removed,
+    changed,
+    edgesAdded: graph.edgeStatus.filter((s) => s === 'added').length,
+    edgesRemoved: graph.edgeStatus.filter((s) => s === 'removed').length,
+  };
+}

@@ -1,0 +1,65 @@
+# Every target does its own set-up from a fresh clone: the virtual environment, the Python
+# packages from the lock file, the editor build, and (for tests) Debian's Chromium.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EDITOR_OUT := src/flomation/api/static/editor
+EDITOR_STAMP := $(EDITOR_OUT)/index.html
+EDITOR_SOURCES := $(shell find editor -type f -not -path 'editor/node_modules/*' -not -path 'editor/dist/*' 2>/dev/null)
+PYTEST_ARGS ?=
+
+.PHONY: up test install editor lint typecheck importlint pytest editor-test chromium migration clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+editor: $(EDITOR_STAMP)
+
+# Rebuilt when missing or older than any editor source file.
+$(EDITOR_STAMP): $(EDITOR_SOURCES)
+	@if [ -f editor/package.json ]; then \
+		cd editor && npm ci --no-audit --no-fund --loglevel=error && npm run build; \
+	else \
+		mkdir -p $(EDITOR_OUT) && echo '<!doctype html><title>Flomation</title>' > $(EDITOR_STAMP); \
+	fi
+
+up: install editor
+	$(BIN)/flomation up
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+lint: install
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+importlint: install
+	$(BIN)/lint-imports
+
+pytest: install editor chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+editor-test: editor
+	@if [ -f editor/package.json ]; then cd editor && npm run lint && npm run typecheck && npm test; fi
+
+test: lint typecheck importlint editor-test pytest
+
+# Regenerates the initial migration from the models. Only while no release has shipped: after
+# the first release, new migrations are added on top instead.
+migration: install
+	rm -f src/flomation/db/migrations/versions/0001_initial_schema.py /tmp/flomation-migration.db
+	$(BIN)/python -c "from alembic import command; from flomation.db.migrate import alembic_config; command.revision(alembic_config('sqlite:////tmp/flomation-migration.db'), message='initial schema', autogenerate=True, rev_id='0001')"
+	$(BIN)/ruff format -q src/flomation/db/migrations/versions
+	rm -f /tmp/flomation-migration.db
+
+clean:
+	rm -rf $(VENV) editor/node_modules $(EDITOR_OUT)

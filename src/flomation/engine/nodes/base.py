@@ -338,6 +338,8 @@ class NodeContext:
     deadline: float | None = None
     visit: int = 1
     iteration: int | None = None
+    # The `error` object in scope: in an error-port branch and in the on_error branch.
+    error: Mapping[str, Any] | None = None
     # Renders a template value (any JSON) in this node's scope; set by the executor.
     render: Callable[[Any], Any] | None = None
 

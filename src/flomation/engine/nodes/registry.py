@@ -1,0 +1,140 @@
+"""The node-type registry: built-ins, the process node types, and third-party entry points."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+from flomation.engine.nodes.base import NodeType
+from flomation.engine.nodes.data import DelayNode, LogNode, SetNode
+from flomation.engine.nodes.flow import FailNode, MergeNode, OnErrorNode, ReturnNode, StartNode
+from flomation.engine.nodes.foreach import ForeachNode
+from flomation.engine.nodes.logic import ConditionNode, SwitchNode
+from flomation.engine.nodes.subflow import SubflowNode
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "NodeRegistry",
+    "default_registry",
+    "list_node_types",
+]
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "flomation.nodes"
+
+BUILTIN_TYPES: tuple[type[NodeType], ...] = (
+    StartNode,
+    SetNode,
+    ConditionNode,
+    SwitchNode,
+    ForeachNode,
+    MergeNode,
+    DelayNode,
+    FailNode,
+    ReturnNode,
+    LogNode,
+    SubflowNode,
+    OnErrorNode,
+)
+
+# Modules of the process node types; each may be absent while it is being written.
+PROCESS_NODE_MODULES = (
+    "flomation.engine.nodes.http",
+    "flomation.engine.nodes.python",
+    "flomation.engine.nodes.shell",
+)
+
+
+def _types_in_module(module: ModuleType) -> Iterator[type[NodeType]]:
+    for _name, obj in inspect.getmembers(module, inspect.isclass):
+        if (
+            issubclass(obj, NodeType)
+            and obj is not NodeType
+            and obj.__module__ == module.__name__
+            and isinstance(getattr(obj, "type", None), str)
+            and not inspect.isabstract(obj)
+        ):
+            yield obj
+
+
+class NodeRegistry:
+    """Node types by name. Built-ins cannot be replaced by third-party types."""
+
+    def __init__(self, types: Iterable[type[NodeType] | NodeType] = ()) -> None:
+        self._types: dict[str, NodeType] = {}
+        for node_type in types:
+            self.add(node_type)
+
+    def add(self, node_type: type[NodeType] | NodeType, *, replace: bool = False) -> None:
+        instance = node_type() if isinstance(node_type, type) else node_type
+        if not isinstance(instance, NodeType):
+            raise TypeError(f"{node_type!r} is not a NodeType")
+        if instance.type in self._types and not replace:
+            raise ValueError(f"node type {instance.type!r} is already registered")
+        self._types[instance.type] = instance
+
+    def get(self, name: str) -> NodeType | None:
+        return self._types.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def names(self) -> list[str]:
+        return list(self._types)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The items of `GET /api/v1/node-types`."""
+        return [node_type.describe() for node_type in self._types.values()]
+
+    def load_modules(self, module_names: Iterable[str]) -> None:
+        for module_name in module_names:
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name == module_name:
+                    continue  # not written yet / not shipped: simply absent
+                raise
+            for node_type in _types_in_module(module):
+                if node_type.type not in self._types:
+                    self.add(node_type)
+
+    def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
+        """Adds third-party types; a broken plugin is logged and skipped, never fatal."""
+        for entry_point in entry_points(group=group):
+            try:
+                loaded = entry_point.load()
+                instance = loaded() if isinstance(loaded, type) else loaded
+                if not isinstance(instance, NodeType):
+                    raise TypeError(f"{entry_point.value} is not a NodeType subclass")
+            except Exception as exc:
+                logger.warning("skipping node type plugin %s: %s", entry_point.name, exc)
+                continue
+            if instance.type in self._types:
+                logger.warning(
+                    "skipping node type plugin %s: type %r is already registered",
+                    entry_point.name,
+                    instance.type,
+                )
+                continue
+            self._types[instance.type] = instance
+
+
+@lru_cache(maxsize=1)
+def default_registry() -> NodeRegistry:
+    """Built-ins, the process node types that exist, and installed plugins (built once)."""
+    registry = NodeRegistry(BUILTIN_TYPES)
+    registry.load_modules(PROCESS_NODE_MODULES)
+    registry.load_entry_points()
+    return registry
+
+
+def list_node_types() -> list[dict[str, Any]]:
+    """The `GET /api/v1/node-types` items: type, title, description, icon, group, ports, schemas."""
+    return default_registry().describe()

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     public_url: str | None = None
+    editor_dir: Path | None = None
     allowed_origins: list[str] = Field(default_factory=list)
 
     admin_email: str | None = None

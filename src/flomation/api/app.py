@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from flomation import __version__
-from flomation.api import health
+from flomation.api import health, static
 from flomation.api.deps import get_principal
 from flomation.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from flomation.api.problems import install_problem_handlers
@@ -84,6 +84,8 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     for router in _root_routers():
         app.include_router(router)
+    # Last: the editor's catch-all must not shadow any other route.
+    app.include_router(static.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,

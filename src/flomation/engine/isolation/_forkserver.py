@@ -1,0 +1,419 @@
+"""The fork server: a warm parent that forks one sandboxed child per code run.
+
+`CodeRunner` starts it as `python -I <this file> <settings json>` with an empty environment
+and no open descriptor but its control socket, so it holds nothing of the runner: no key, no
+secret, no setting, no imported runner module. It imports only the standard library and never
+sees user data: the code, the context and the shell environment travel to each child on the
+child's own stdin pipe, so no run leaves anything in this process's memory for a later child
+(every child starts as a copy of it) to find.
+
+Protocol, one JSON object per SOCK_SEQPACKET message:
+
+  runner -> server  {"op": "spawn", "id": n, "kind": "python" | "shell", "limits": {...}}
+                    with four descriptors attached: the child's stdin, stdout, stderr and
+                    control pipe ends
+                    {"op": "kill", "id": n}
+  server -> runner  {"op": "ready", "pid": ..., "uid": ..., "gid": ...}
+                    {"op": "spawned", "id": n, "pid": ...}
+                    {"op": "spawn_failed", "id": n, "message": "..."}
+                    {"op": "exited", "id": n, "status": <wait status>, "max_rss_kb": ...}
+
+The child reads one JSON payload from stdin (python: {"code", "ctx"}; shell: {"command",
+"env"}). A python child writes its result to the control pipe; a shell child writes there only
+when its setup fails (the pipe closes on exec, so an empty control pipe means exec worked).
+
+When a child (the leader of its own process group) exits, the server kills its whole group
+while the leader is still a zombie (so the group id cannot have been reused), reaps it and
+removes its working directory. When the runner goes away (EOF on the socket) the server kills
+every group it started and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import json
+import linecache
+import os
+import resource
+import select
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import traceback
+from typing import Any, NoReturn
+
+CODE_FILENAME = "<node code>"
+STDIN_FD, STDOUT_FD, STDERR_FD, CONTROL_FD = 0, 1, 2, 3
+SETUP_FAILED_EXIT = 121
+MAX_MESSAGE = 65536
+SHELL = "/bin/sh"
+# Every child's environment besides what the node passes: a fixed PATH, and a home and temp
+# directory inside its own working directory.
+BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+# Imported once here so that children (copies of this process) find them ready: code that
+# uses them pays nothing for the import. Nothing of Flomation is among them.
+WARM_MODULES = (
+    "base64",
+    "collections",
+    "datetime",
+    "decimal",
+    "functools",
+    "hashlib",
+    "itertools",
+    "math",
+    "random",
+    "re",
+    "string",
+    "subprocess",
+    "textwrap",
+    "time",
+    "urllib.parse",
+    "uuid",
+)
+
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+# --------------------------------------------------------------------------- server
+
+
+class Server:
+    def __init__(self, sock: socket.socket, uid: int | None, gid: int | None, work_root: str):
+        self.sock = sock
+        self.uid = uid
+        self.gid = gid
+        self.work_root = work_root
+        self.workdirs: dict[int, str] = {}  # pid -> its working directory
+        self.run_ids: dict[int, int] = {}  # pid -> run id
+        self.pids: dict[int, int] = {}  # run id -> pid
+
+    def send(self, message: dict[str, Any]) -> None:
+        # When the runner is gone the send fails; the main loop then sees EOF and shuts down.
+        with contextlib.suppress(OSError):
+            self.sock.send(json.dumps(message).encode())
+
+    def serve(self) -> None:
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        self.send({"op": "ready", "pid": os.getpid(), "uid": self.uid, "gid": self.gid})
+        while True:
+            readable, _, _ = select.select([self.sock.fileno(), wake_r], [], [])
+            if wake_r in readable:
+                drain(wake_r)
+                self.reap()
+            if self.sock.fileno() in readable:
+                message, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, 8)
+                if not message:
+                    self.shutdown()
+                    return
+                try:
+                    self.handle(json.loads(message), fds)
+                except Exception as exc:  # a bad request must never end the server
+                    for fd in fds:
+                        close_quietly(fd)
+                    self.send({"op": "error", "message": f"{type(exc).__name__}: {exc}"})
+
+    def handle(self, request: dict[str, Any], fds: list[int]) -> None:
+        op = request["op"]
+        if op == "spawn":
+            self.spawn(request, fds)
+        elif op == "kill":
+            pid = self.pids.get(request["id"])
+            if pid is not None:
+                kill_group(pid)
+        else:
+            raise ValueError(f"unknown op {op!r}")
+
+    def spawn(self, request: dict[str, Any], fds: list[int]) -> None:
+        run_id = request["id"]
+        workdir = None
+        try:
+            if len(fds) != 4:
+                raise ValueError(f"spawn needs 4 descriptors, got {len(fds)}")
+            workdir = tempfile.mkdtemp(prefix="flomation-run-", dir=self.work_root)
+            if self.uid is not None and self.gid is not None:
+                os.chown(workdir, self.uid, self.gid)
+            os.chmod(workdir, 0o700)
+            pid = os.fork()
+        except Exception as exc:
+            for fd in fds:
+                close_quietly(fd)
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+            self.send({"op": "spawn_failed", "id": run_id, "message": str(exc)})
+            return
+        if pid == 0:
+            try:
+                child_main(request, fds, workdir, self.uid, self.gid)
+            finally:
+                os._exit(SETUP_FAILED_EXIT)  # a child must never fall back into the server
+        for fd in fds:
+            os.close(fd)
+        self.workdirs[pid] = workdir
+        self.run_ids[pid] = run_id
+        self.pids[run_id] = pid
+        self.send({"op": "spawned", "id": run_id, "pid": pid})
+
+    def reap(self) -> None:
+        while True:
+            try:
+                # WNOWAIT leaves the leader a zombie, so its pid (= its group id) stays taken
+                # while we kill what is left of its group.
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None:
+                return
+            pid = info.si_pid
+            kill_group(pid)
+            _, status, usage = os.wait4(pid, 0)
+            run_id = self.run_ids.pop(pid, None)
+            if run_id is None:
+                continue
+            self.pids.pop(run_id, None)
+            shutil.rmtree(self.workdirs.pop(pid), ignore_errors=True)
+            self.send(
+                {"op": "exited", "id": run_id, "status": status, "max_rss_kb": usage.ru_maxrss}
+            )
+
+    def shutdown(self) -> None:
+        for pid in self.workdirs:
+            kill_group(pid)
+        for pid, workdir in self.workdirs.items():
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def drain(fd: int) -> None:
+    while True:
+        try:
+            if not os.read(fd, 512):
+                return
+        except BlockingIOError:
+            return
+
+
+def kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def close_quietly(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- child setup
+
+
+def child_main(
+    request: dict[str, Any], fds: list[int], workdir: str, uid: int | None, gid: int | None
+) -> NoReturn:
+    """Runs in the forked child: isolates itself, then runs the user code. Never returns."""
+    try:
+        isolate(fds, workdir, uid, gid, request["limits"])
+        payload = json.loads(read_all(STDIN_FD))
+        replace_with_devnull(STDIN_FD)
+    except BaseException as exc:
+        report_setup_failure(exc)
+    if request["kind"] == "python":
+        run_python(payload, workdir, CONTROL_FD)
+    run_shell(payload, workdir)
+
+
+def isolate(
+    fds: list[int], workdir: str, uid: int | None, gid: int | None, limits: dict[str, Any]
+) -> None:
+    os.setsid()  # its own session and process group: one killpg ends all it starts
+    signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+    # Lift the received descriptors above 0-3 first, so placing one cannot overwrite another.
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds]
+    for target, fd in enumerate(high):
+        os.dup2(fd, target, inheritable=target != CONTROL_FD)
+    close_inherited(keep_up_to=CONTROL_FD)
+    os.chdir(workdir)
+    apply_limits(limits)
+    if uid is not None and gid is not None:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+        if 0 in (os.getuid(), os.geteuid(), os.getgid(), os.getegid()):
+            raise PermissionError("could not drop root privileges")
+    # After the uid change (which resets them): no privilege gain through setuid binaries,
+    # and death with the fork server.
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    os.environ.clear()
+
+
+def close_inherited(keep_up_to: int) -> None:
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:
+        os.closerange(keep_up_to + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+        return
+    for name in names:
+        if int(name) > keep_up_to:
+            close_quietly(int(name))
+
+
+def apply_limits(limits: dict[str, Any]) -> None:
+    mib = 1024 * 1024
+
+    def cap(which: int, soft: int, hard: int | None = None) -> None:
+        resource.setrlimit(which, (soft, soft if hard is None else hard))
+
+    cap(resource.RLIMIT_AS, limits["memory_mb"] * mib)
+    cap(resource.RLIMIT_FSIZE, limits["max_file_size_mb"] * mib)
+    # CPU: SIGXCPU at the soft limit, SIGKILL one second later.
+    cap(resource.RLIMIT_CPU, limits["cpu_s"], limits["cpu_s"] + 1)
+    cap(resource.RLIMIT_NOFILE, limits["max_open_files"])
+    cap(resource.RLIMIT_CORE, 0)
+    if limits.get("max_processes") is not None:
+        cap(resource.RLIMIT_NPROC, limits["max_processes"])
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def replace_with_devnull(fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def report_setup_failure(exc: BaseException) -> NoReturn:
+    message = {"ok": False, "reason": "setup", "message": f"{type(exc).__name__}: {exc}"}
+    try:
+        write_all(CONTROL_FD, json.dumps(message).encode())
+    finally:
+        os._exit(SETUP_FAILED_EXIT)
+
+
+def child_environment(workdir: str, extra: dict[str, str]) -> dict[str, str]:
+    env = {"PATH": BASE_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
+    env.update(extra)
+    return env
+
+
+# --------------------------------------------------------------------------- shell child
+
+
+def run_shell(payload: dict[str, Any], workdir: str) -> NoReturn:
+    try:
+        env = child_environment(workdir, {str(k): str(v) for k, v in payload["env"].items()})
+        # Python ignores these, and an ignored signal stays ignored across exec.
+        for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(signum, signal.SIG_DFL)
+        os.execve(SHELL, [SHELL, "-c", payload["command"]], env)  # noqa: S606
+    except BaseException as exc:
+        report_setup_failure(exc)
+
+
+# --------------------------------------------------------------------------- python child
+
+
+def run_python(payload: dict[str, Any], workdir: str, control: int) -> NoReturn:
+    leader = os.getpid()
+    os.environ.update(child_environment(workdir, {}))
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    result: dict[str, Any]
+    try:
+        result = {"ok": True, "value": call_main(payload["code"], payload["ctx"])}
+    except BaseException as exc:
+        result = describe_failure(exc)
+    if os.getpid() != leader:
+        # A process the user code forked came back here: only the leader reports.
+        os._exit(0)
+    try:
+        encoded = json.dumps(result, allow_nan=False)
+    except Exception as exc:
+        encoded = json.dumps(
+            {
+                "ok": False,
+                "reason": "result",
+                "message": f"main(ctx) returned a value that is not JSON: {exc}",
+            }
+        )
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        write_all(control, encoded.encode())
+        os._exit(0)
+
+
+def call_main(code: str, ctx: Any) -> Any:
+    # Registered so that tracebacks show the lines of the user's code.
+    linecache.cache[CODE_FILENAME] = (len(code), None, code.splitlines(True), CODE_FILENAME)
+    compiled = compile(code, CODE_FILENAME, "exec")
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    exec(compiled, namespace)  # noqa: S102 - running the user's code is the point
+    main = namespace.get("main")
+    if not callable(main):
+        raise NoMainError("the code must define a function main(ctx)")
+    return main(ctx)
+
+
+class NoMainError(Exception):
+    pass
+
+
+def describe_failure(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, NoMainError):
+        return {"ok": False, "reason": "code", "message": str(exc), "traceback": ""}
+    tb = exc.__traceback__
+    # Hide our own frames: the traceback starts at the first frame of the user's code.
+    while tb is not None and tb.tb_frame.f_code.co_filename != CODE_FILENAME:
+        tb = tb.tb_next
+    if isinstance(exc, MemoryError):
+        reason = "memory"
+    elif isinstance(exc, SystemExit):
+        reason = "exit"
+    else:
+        reason = "code"
+    return {
+        "ok": False,
+        "reason": reason,
+        "message": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
+    }
+
+
+# --------------------------------------------------------------------------- entry
+
+
+def main() -> None:
+    settings = json.loads(sys.argv[1])
+    for name in WARM_MODULES:
+        __import__(name)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sock = socket.socket(fileno=settings["fd"])
+    server = Server(sock, settings["uid"], settings["gid"], settings["work_root"])
+    server.serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,416 @@
+"""`CodeRunner`: runs python code and shell commands in sandboxed child processes.
+
+Start it when the runner process boots, before it reads its key or any secret::
+
+    code_runner = CodeRunner(IsolationSettings(sandbox_user="nobody"))
+    await code_runner.start()
+    ...
+    result = await code_runner.run_python(code, {"input": ...}, Limits(timeout_s=10))
+    result = await code_runner.run_shell("echo $NAME", {"NAME": "x"}, Limits())
+    ...
+    await code_runner.aclose()
+
+Every run is a child forked by the fork server (`_forkserver.py`): its own process group,
+an empty working directory removed afterwards, no inherited environment or descriptors,
+rlimits, and an unprivileged user when the runner is root. Cancelling the awaiting task
+kills the child's whole process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import pwd
+import signal
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from flomation.engine.isolation._client import ChildExit, ForkServerClient
+from flomation.engine.isolation._pipes import PipeReader, write_and_close
+from flomation.engine.isolation.errors import (
+    CodeFailed,
+    CodeTimedOut,
+    IsolationUnavailable,
+)
+from flomation.engine.isolation.limits import IsolationSettings, Limits
+
+__all__ = ["CodeRunner", "IsolationMode", "LogLine", "PythonResult", "ShellResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    stream: Literal["stdout", "stderr"]
+    text: str
+
+
+LogCallback = Callable[[LogLine], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PythonResult:
+    value: Any
+    logs: list[LogLine] = field(default_factory=list)
+    max_rss_kb: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ShellResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    max_rss_kb: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class IsolationMode:
+    """How code runs on this runner; `refusal` is set when it cannot run at all."""
+
+    uid: int | None
+    gid: int | None
+    description: str
+    refusal: str | None = None
+
+    @property
+    def switches_user(self) -> bool:
+        return self.uid is not None
+
+
+def decide_isolation(settings: IsolationSettings) -> IsolationMode:
+    """Decides who user code runs as: never root unless the operator waived isolation."""
+    if os.geteuid() != 0:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        return IsolationMode(None, None, f"the runner's own unprivileged user {user!r}")
+    try:
+        entry = pwd.getpwnam(settings.sandbox_user)
+    except KeyError:
+        problem = f"the sandbox user {settings.sandbox_user!r} does not exist"
+    else:
+        if entry.pw_uid != 0 and entry.pw_gid != 0:
+            return IsolationMode(
+                entry.pw_uid,
+                entry.pw_gid,
+                f"sandbox user {settings.sandbox_user!r} (uid {entry.pw_uid})",
+            )
+        problem = f"the sandbox user {settings.sandbox_user!r} has uid or gid 0"
+    if settings.allow_unisolated:
+        return IsolationMode(None, None, f"root, UNISOLATED ({problem}; waived by the operator)")
+    return IsolationMode(
+        None,
+        None,
+        "refused",
+        refusal=(
+            f"this runner runs as root and cannot isolate code: {problem}. Create that user "
+            "or name another unprivileged one in the runner's settings, or start the runner "
+            "with the explicit flag that allows unisolated code (it then runs as root)"
+        ),
+    )
+
+
+class CodeRunner:
+    """Runs user code isolated from the runner process; safe to share between tasks."""
+
+    def __init__(self, settings: IsolationSettings | None = None) -> None:
+        self.settings = settings or IsolationSettings()
+        self.mode = decide_isolation(self.settings)
+        self._server: ForkServerClient | None = None
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def start(self) -> None:
+        """Starts the fork server. Call it at boot, before the process holds any secret.
+
+        A runner that may not run code at all starts fine; its runs raise
+        `IsolationUnavailable` with the reason.
+        """
+        if self.mode.refusal is None:
+            await self._ensure_server()
+        if self.mode.switches_user:
+            await self._check_sandbox_can_read_python()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self._server is not None:
+            await self._server.aclose()
+            self._server = None
+
+    @property
+    def fork_server_pid(self) -> int | None:
+        return self._server.pid if self._server is not None and self._server.alive else None
+
+    async def run_python(
+        self,
+        code: str,
+        ctx: Mapping[str, Any],
+        limits: Limits,
+        *,
+        on_log: LogCallback | None = None,
+    ) -> PythonResult:
+        """Runs `code`, which defines `main(ctx)`, and returns what main returned.
+
+        Lines printed to stdout and stderr are passed to `on_log` as they arrive and kept in
+        the result. Raises `CodeFailed` (exception with the user's traceback, memory, non-JSON
+        result, crash, output limit), `CodeTimedOut` or `IsolationUnavailable`.
+        """
+        logs: list[LogLine] = []
+
+        def log(stream: Literal["stdout", "stderr"]) -> Callable[[str], None]:
+            def emit(text: str) -> None:
+                line = LogLine(stream, text)
+                logs.append(line)
+                if on_log is not None:
+                    on_log(line)
+
+            return emit
+
+        payload = json.dumps({"code": code, "ctx": ctx}).encode()
+        run = await self._run("python", payload, limits, log("stdout"), log("stderr"))
+        if not run.control:
+            raise CodeFailed(_describe_death(run.exit, limits), reason="crashed")
+        result = json.loads(run.control)
+        if result["ok"]:
+            return PythonResult(result["value"], logs, run.exit.max_rss_kb)
+        raise _python_failure(result, limits)
+
+    async def run_shell(
+        self,
+        command: str,
+        env: Mapping[str, str],
+        limits: Limits,
+        *,
+        on_log: LogCallback | None = None,
+    ) -> ShellResult:
+        """Runs `command` with /bin/sh -c; the environment is `env` plus PATH, HOME, TMPDIR
+        and LANG. A non-zero exit is a result, not an error (the node decides)."""
+        stdout_line = None if on_log is None else (lambda t: on_log(LogLine("stdout", t)))
+        stderr_line = None if on_log is None else (lambda t: on_log(LogLine("stderr", t)))
+        payload = json.dumps({"command": command, "env": dict(env)}).encode()
+        run = await self._run("shell", payload, limits, stdout_line, stderr_line)
+        if run.control:
+            failure = json.loads(run.control)
+            raise CodeFailed(f"could not run the command: {failure['message']}", reason="setup")
+        return ShellResult(
+            exit_code=run.exit.exit_code,
+            stdout=run.stdout.decode("utf-8", errors="replace"),
+            stderr=run.stderr.decode("utf-8", errors="replace"),
+            max_rss_kb=run.exit.max_rss_kb,
+        )
+
+    # ----------------------------------------------------------------------- internals
+
+    async def _check_sandbox_can_read_python(self) -> None:
+        """Refuses code when the sandbox user cannot read the interpreter's standard library
+        (e.g. a Python installed under /root): every import would fail in a confusing way."""
+        probe = await self.run_python(_STDLIB_PROBE, {}, Limits(timeout_s=10))
+        if probe.value:
+            self.mode = replace(
+                self.mode,
+                refusal=(
+                    f"the sandbox user ({self.mode.description}) cannot read the Python "
+                    f"standard library of {self.settings.python_executable} "
+                    f"({', '.join(probe.value)}); point the code runner's python executable "
+                    "at an interpreter that user can read (e.g. /usr/bin/python3)"
+                ),
+            )
+            await self.aclose()
+
+    async def _ensure_server(self) -> ForkServerClient:
+        if self.mode.refusal is not None:
+            raise IsolationUnavailable(self.mode.refusal)
+        if self._closed:
+            raise IsolationUnavailable("the code runner is closed")
+        async with self._lock:
+            if self._server is None or not self._server.alive:
+                if self._server is not None:
+                    await self._server.aclose()
+                # A fresh interpreter (exec, empty environment), so restarting after the
+                # runner holds secrets hands it none of them.
+                self._server = await ForkServerClient.start(
+                    python=self.settings.python_executable,
+                    uid=self.mode.uid,
+                    gid=self.mode.gid,
+                    work_root=self.settings.work_root or tempfile.gettempdir(),
+                    timeout_s=self.settings.start_timeout_s,
+                )
+            return self._server
+
+    async def _run(
+        self,
+        kind: Literal["python", "shell"],
+        payload: bytes,
+        limits: Limits,
+        on_stdout: Callable[[str], None] | None,
+        on_stderr: Callable[[str], None] | None,
+    ) -> _FinishedRun:
+        server = await self._ensure_server()
+        pipes = _Pipes()
+        run_id = server.new_run()
+        overflow: list[str] = []
+        tasks: list[asyncio.Task[None]] = []
+
+        def kill() -> None:
+            server.kill(run_id)
+
+        def overflowed(name: str) -> Callable[[], None]:
+            def note() -> None:
+                overflow.append(name)
+                kill()
+
+            return note
+
+        readers = {
+            "stdout": PipeReader(
+                pipes.stdout_r,
+                limits.max_output_bytes,
+                on_overflow=overflowed("stdout"),
+                on_line=on_stdout,
+            ),
+            "stderr": PipeReader(
+                pipes.stderr_r,
+                limits.max_output_bytes,
+                on_overflow=overflowed("stderr"),
+                on_line=on_stderr,
+            ),
+            "result": PipeReader(
+                pipes.control_r, limits.max_result_bytes, on_overflow=overflowed("result")
+            ),
+        }
+        wire_limits = limits.to_wire(apply_process_limit=self.mode.switches_user)
+        try:
+            async with asyncio.timeout(limits.timeout_s) as deadline:
+                try:
+                    await server.spawn(run_id, kind, wire_limits, pipes.child_ends())
+                finally:
+                    pipes.close_child_ends()
+                await asyncio.shield(server.spawned(run_id))
+                tasks.append(asyncio.create_task(write_and_close(pipes.take_stdin(), payload)))
+                tasks.extend(asyncio.create_task(r.read_to_end()) for r in readers.values())
+                # Shielded: cancelling this wait must not cancel the server's record of the exit.
+                exit_ = await asyncio.shield(server.exited(run_id))
+            # Output that is still in the pipes belongs to the result; a process that escaped
+            # the group kill and holds a pipe open does not get to stall us.
+            await asyncio.wait(tasks, timeout=self.settings.drain_grace_s)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            kill()
+            with contextlib.suppress(TimeoutError, IsolationUnavailable):
+                async with asyncio.timeout(5):
+                    await asyncio.shield(server.exited(run_id))
+            raise CodeTimedOut(limits.timeout_s) from None
+        except BaseException:
+            kill()  # cancelled or failed: the process group must not outlive us
+            raise
+        finally:
+            for task in tasks:
+                task.cancel()
+            for reader in readers.values():
+                reader.close()
+            pipes.close_all()
+            server.forget(run_id)
+        if overflow:
+            limit = limits.max_result_bytes if overflow[0] == "result" else limits.max_output_bytes
+            raise CodeFailed(
+                f"the code's {overflow[0]} exceeded its limit of {limit} bytes; it was killed",
+                reason="output_limit",
+            )
+        return _FinishedRun(
+            exit_, readers["stdout"].data, readers["stderr"].data, readers["result"].data
+        )
+
+
+_STDLIB_PROBE = """
+import os
+def main(ctx):
+    stdlib = os.path.dirname(os.__file__)
+    return [path for path in (stdlib, os.__file__) if not os.access(path, os.R_OK | os.F_OK)]
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _FinishedRun:
+    exit: ChildExit
+    stdout: bytes
+    stderr: bytes
+    control: bytes
+
+
+class _Pipes:
+    """The four pipes of one child: stdin, stdout, stderr and control (the result)."""
+
+    def __init__(self) -> None:
+        self.stdin_r, self.stdin_w = os.pipe2(os.O_CLOEXEC)
+        self.stdout_r, self.stdout_w = os.pipe2(os.O_CLOEXEC)
+        self.stderr_r, self.stderr_w = os.pipe2(os.O_CLOEXEC)
+        self.control_r, self.control_w = os.pipe2(os.O_CLOEXEC)
+        self._open = {
+            self.stdin_r,
+            self.stdin_w,
+            self.stdout_r,
+            self.stdout_w,
+            self.stderr_r,
+            self.stderr_w,
+            self.control_r,
+            self.control_w,
+        }
+
+    def child_ends(self) -> list[int]:
+        return [self.stdin_r, self.stdout_w, self.stderr_w, self.control_w]
+
+    def close_child_ends(self) -> None:
+        for fd in self.child_ends():
+            self._close(fd)
+
+    def take_stdin(self) -> int:
+        """Hands the stdin write end over to its writer, which closes it."""
+        self._open.discard(self.stdin_w)
+        return self.stdin_w
+
+    def close_all(self) -> None:
+        # The readers close their own ends; closing an already closed number again could hit
+        # a descriptor opened meanwhile by someone else, so only ends still ours are closed.
+        for fd in list(self._open):
+            if fd not in (self.stdout_r, self.stderr_r, self.control_r):
+                self._close(fd)
+        self._open.clear()
+
+    def _close(self, fd: int) -> None:
+        if fd in self._open:
+            self._open.discard(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _python_failure(result: Mapping[str, Any], limits: Limits) -> CodeFailed:
+    reason = result["reason"]
+    traceback = result.get("traceback", "")
+    if reason == "memory":
+        return CodeFailed(
+            f"the code exceeded its memory limit of {limits.memory_mb} MB (MemoryError)",
+            reason="memory",
+            traceback=traceback,
+        )
+    if reason == "setup":
+        return CodeFailed(f"could not set up the sandbox: {result['message']}", reason="setup")
+    if reason == "exit":
+        return CodeFailed(
+            f"the code called exit ({result['message']}) instead of returning from main(ctx)",
+            reason="exit",
+            traceback=traceback,
+        )
+    return CodeFailed(result["message"], reason=reason, traceback=traceback)
+
+
+def _describe_death(exit_: ChildExit, limits: Limits) -> str:
+    if exit_.signal == signal.SIGXCPU:
+        return f"the code used more than its CPU time limit of {limits.cpu_s} s"
+    if exit_.signal is not None:
+        name = signal.Signals(exit_.signal).name
+        return (
+            f"the code's process was killed by {name} before main(ctx) returned "
+            f"(its memory limit is {limits.memory_mb} MB)"
+        )
+    return f"the code's process exited with code {exit_.exit_code} before main(ctx) returned"

@@ -1,0 +1,128 @@
+"""Starting, refusing, restarting and closing the code runner."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from flomation.engine.isolation import CodeRunner, IsolationUnavailable, Limits
+from tests.engine.isolation.processes import wait_until_gone
+from tests.engine.isolation.sandbox import readable_by_others, sandbox_settings
+
+FAST = Limits(timeout_s=10)
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="only a root runner must refuse")
+
+
+@as_root
+async def test_a_root_runner_without_a_sandbox_user_refuses_code() -> None:
+    runner = CodeRunner(sandbox_settings(sandbox_user="no-such-user-here"))
+    await runner.start()
+    try:
+        with pytest.raises(IsolationUnavailable) as refusal:
+            await runner.run_python("def main(ctx):\n    return 1\n", {}, FAST)
+        with pytest.raises(IsolationUnavailable):
+            await runner.run_shell("true", {}, FAST)
+    finally:
+        await runner.aclose()
+    assert "'no-such-user-here' does not exist" in refusal.value.message
+    assert "runs as root" in refusal.value.message
+    assert runner.fork_server_pid is None
+
+
+@as_root
+async def test_the_operator_can_accept_unisolated_code() -> None:
+    runner = CodeRunner(sandbox_settings(sandbox_user="no-such-user-here", allow_unisolated=True))
+    await runner.start()
+    try:
+        result = await runner.run_python(
+            "import os\ndef main(ctx):\n    return os.getuid()\n", {}, FAST
+        )
+    finally:
+        await runner.aclose()
+    assert result.value == 0
+    assert "UNISOLATED" in runner.mode.description
+
+
+@as_root
+@pytest.mark.skipif(
+    readable_by_others(Path(sysconfig.get_paths()["stdlib"])),
+    reason="this interpreter's standard library is readable by the sandbox user",
+)
+async def test_an_interpreter_the_sandbox_user_cannot_read_is_refused() -> None:
+    runner = CodeRunner(sandbox_settings(python_executable=sys.executable))
+    await runner.start()
+    with pytest.raises(IsolationUnavailable, match="cannot read the Python standard library"):
+        await runner.run_python("def main(ctx):\n    return 1\n", {}, FAST)
+    await runner.aclose()
+
+
+async def test_a_dead_fork_server_is_replaced() -> None:
+    runner = CodeRunner(sandbox_settings())
+    await runner.start()
+    try:
+        first = runner.fork_server_pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        assert await wait_until_gone(first)
+        for _ in range(100):  # until the runner noticed the EOF
+            if runner.fork_server_pid is None:
+                break
+            await asyncio.sleep(0.01)
+        result = await runner.run_python("def main(ctx):\n    return 'again'\n", {}, FAST)
+        assert result.value == "again"
+        assert runner.fork_server_pid not in (None, first)
+    finally:
+        await runner.aclose()
+
+
+async def test_a_run_in_flight_when_the_fork_server_dies_fails_clearly() -> None:
+    runner = CodeRunner(sandbox_settings())
+    await runner.start()
+    try:
+        started: asyncio.Queue[int] = asyncio.Queue()
+        task = asyncio.create_task(
+            runner.run_python(
+                "import os, time\ndef main(ctx):\n    print(os.getpid())\n    time.sleep(60)\n",
+                {},
+                Limits(timeout_s=60),
+                on_log=lambda line: started.put_nowait(int(line.text)),
+            )
+        )
+        child = await asyncio.wait_for(started.get(), 10)
+        server = runner.fork_server_pid
+        assert server is not None
+        os.kill(server, signal.SIGKILL)
+        with pytest.raises(IsolationUnavailable, match="fork server stopped"):
+            await asyncio.wait_for(task, 10)
+        # The child dies with its parent (PR_SET_PDEATHSIG).
+        assert await wait_until_gone(child)
+    finally:
+        await runner.aclose()
+
+
+async def test_closing_the_runner_kills_running_code() -> None:
+    runner = CodeRunner(sandbox_settings())
+    await runner.start()
+    started: asyncio.Queue[int] = asyncio.Queue()
+    task = asyncio.create_task(
+        runner.run_shell(
+            "echo $$; sleep 60",
+            {},
+            Limits(timeout_s=60),
+            on_log=lambda line: started.put_nowait(int(line.text)),
+        )
+    )
+    pid = await asyncio.wait_for(started.get(), 10)
+    server = runner.fork_server_pid
+    assert server is not None
+    await runner.aclose()
+    with pytest.raises(IsolationUnavailable):
+        await asyncio.wait_for(task, 10)
+    assert await wait_until_gone(pid)
+    assert await wait_until_gone(server)

@@ -1,0 +1,1 @@
+"""Executions: the work queue, leases, execution history and its event stream."""

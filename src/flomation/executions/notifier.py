@@ -1,0 +1,225 @@
+"""Wake-ups without polling: "work may be available in organisation X" (idle runners' long
+polls) and "execution Y has new events" (event streams).
+
+Publishing happens at commit, never before, so a woken waiter always finds what woke it:
+- PostgreSQL: `pg_notify` inside the writing transaction (delivered at commit to every API
+  process); each process keeps one dedicated asyncpg connection LISTENing (`WorkNotifier`).
+- Both databases: an after-commit hook on the writing session wakes this process's waiters
+  directly (the only path on SQLite, where one process owns the database).
+
+A waiter subscribes BEFORE it looks for work, then waits: a notification that arrives between
+"found nothing" and "wait" is not lost (`WorkNotifier.subscribe`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from fastapi import FastAPI
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from flomation.db.session import Database
+
+log = logging.getLogger("flomation.executions.notifier")
+
+CHANNEL = "flomation_executions"
+_PENDING_KEY = "flomation_notify_topics"
+_RECONNECT_DELAY_S = 1.0
+
+
+def work_topic(organization_id: str) -> str:
+    return f"w:{organization_id}"
+
+
+def execution_topic(execution_id: str) -> str:
+    return f"e:{execution_id}"
+
+
+class Subscription:
+    """Topics one waiter listens to. `wait` returns True as soon as any was published since
+    the subscription began (or since the previous `wait` returned True)."""
+
+    def __init__(self, hub: _Hub, topics: tuple[str, ...]) -> None:
+        self._hub = hub
+        self.topics = topics
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+
+    def _wake(self) -> None:
+        self._loop.call_soon_threadsafe(self._event.set)
+
+    async def wait(self, timeout_s: float) -> bool:
+        """True when woken by a publication, False when `timeout_s` passed first."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout=max(timeout_s, 0.0))
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+
+class _Hub:
+    """This process's waiters, by topic."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[Subscription]] = {}
+
+    @contextmanager
+    def subscribe(self, topics: Iterable[str]) -> Iterator[Subscription]:
+        subscription = Subscription(self, tuple(topics))
+        for topic in subscription.topics:
+            self._waiters.setdefault(topic, set()).add(subscription)
+        try:
+            yield subscription
+        finally:
+            for topic in subscription.topics:
+                waiters = self._waiters.get(topic)
+                if waiters is not None:
+                    waiters.discard(subscription)
+                    if not waiters:
+                        del self._waiters[topic]
+
+    def publish(self, topic: str) -> None:
+        for subscription in list(self._waiters.get(topic, ())):
+            subscription._wake()
+
+    def publish_all(self) -> None:
+        """Wake everyone (after a lost LISTEN connection: notifications may have been missed)."""
+        for waiters in list(self._waiters.values()):
+            for subscription in list(waiters):
+                subscription._wake()
+
+
+HUB = _Hub()
+
+
+async def publish_after_commit(session: AsyncSession, *topics: str) -> None:
+    """Publish `topics` when the session's transaction commits (dropped on rollback)."""
+    sync_session = session.sync_session
+    pending: set[str] | None = sync_session.info.get(_PENDING_KEY)
+    if pending is None:
+        pending = set()
+        sync_session.info[_PENDING_KEY] = pending
+        event.listen(sync_session, "after_commit", _after_commit)
+        event.listen(sync_session, "after_rollback", _after_rollback)
+    pending.update(topics)
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        for topic in topics:
+            await session.execute(select(func.pg_notify(CHANNEL, topic)))
+
+
+def _after_commit(sync_session: Session) -> None:
+    pending: set[str] = sync_session.info.get(_PENDING_KEY, set())
+    topics = list(pending)
+    pending.clear()
+    for topic in topics:
+        HUB.publish(topic)
+
+
+def _after_rollback(sync_session: Session) -> None:
+    pending: set[str] | None = sync_session.info.get(_PENDING_KEY)
+    if pending is not None:
+        pending.clear()
+
+
+class WorkNotifier:
+    """Per API process (on `app.state.work_notifier`). On PostgreSQL it LISTENs on a dedicated
+    connection and forwards notifications to this process's waiters; on SQLite the writers'
+    after-commit hooks reach the waiters directly."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._task: asyncio.Task[None] | None = None
+        self._connection: asyncpg.Connection | None = None
+        self._stopping = asyncio.Event()
+        self.listening = asyncio.Event()
+
+    async def start(self) -> None:
+        if not self._database.is_postgres:
+            self.listening.set()
+            return
+        self._task = asyncio.create_task(self._listen_forever(), name="work-notifier")
+        # Wait (bounded) for the first LISTEN so that work requested right after start wakes us.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.listening.wait(), timeout=5)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._close_connection()
+
+    def subscribe_work(
+        self, organization_id: str
+    ) -> contextlib.AbstractContextManager[Subscription]:
+        """Subscribe before claiming, wait after finding nothing: no wake-up is lost."""
+        return HUB.subscribe([work_topic(organization_id)])
+
+    def subscribe_execution(
+        self, execution_id: str
+    ) -> contextlib.AbstractContextManager[Subscription]:
+        return HUB.subscribe([execution_topic(execution_id)])
+
+    async def wait_for_work(self, organization_id: str, timeout_s: float) -> bool:
+        """Wait until work may be available in the organisation (True) or `timeout_s` passes
+        (False). Prefer `subscribe_work` around claim-then-wait to close the gap between them."""
+        with self.subscribe_work(organization_id) as subscription:
+            return await subscription.wait(timeout_s)
+
+    # --- PostgreSQL LISTEN connection -----------------------------------------------------
+
+    def _dsn(self) -> str:
+        url = self._database.engine.url.set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    async def _listen_forever(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection = await asyncpg.connect(self._dsn(), timeout=10)
+                lost = asyncio.Event()
+                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await connection.add_listener(CHANNEL, self._on_notification)
+                self._connection = connection
+                self.listening.set()
+                # Anything published while we were not listening was missed: everyone rechecks.
+                HUB.publish_all()
+                await lost.wait()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("LISTEN connection failed (%s); retrying", exc)
+            finally:
+                self.listening.clear()
+                await self._close_connection()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=_RECONNECT_DELAY_S)
+
+    def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        HUB.publish(payload)
+
+    async def _close_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed():
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                await connection.close(timeout=2)
+
+
+@asynccontextmanager
+async def work_notifier_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """LifespanHook: the process's WorkNotifier on `app.state.work_notifier`."""
+    notifier = WorkNotifier(app.state.database)
+    await notifier.start()
+    app.state.work_notifier = notifier
+    try:
+        yield
+    finally:
+        await notifier.stop()

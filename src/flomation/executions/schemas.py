@@ -1,0 +1,139 @@
+"""Shapes of the executions domain: what the API answers and what the runners domain receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ExecutionStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
+FinalStatus = Literal["succeeded", "failed", "cancelled", "timed_out"]
+StepStatus = Literal["running", "succeeded", "failed", "skipped", "cancelled"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+
+class StepView(BaseModel):
+    node_id: str
+    status: str
+    visit: int
+    iteration: int
+    attempts: int
+    input: Any = None
+    output: Any = None
+    error: Any = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class LogView(BaseModel):
+    seq: int
+    at: datetime
+    node_id: str | None = None
+    level: str
+    message: str
+
+
+class ExecutionSummary(BaseModel):
+    """An execution without its steps and logs (lists, stream events)."""
+
+    id: str
+    flow_id: str
+    revision: int
+    status: ExecutionStatus
+    status_detail: str | None = None
+    input: Any = None
+    output: Any = None
+    error: Any = None
+    trigger: dict[str, Any]
+    runs_on: dict[str, str] = Field(default_factory=dict)
+    retry_of: str | None = None
+    from_node: str | None = None
+    parent_execution_id: str | None = None
+    depth: int = 0
+    runner_id: str | None = None
+    attempt: int = 0
+    queued_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    deadline_at: datetime | None = None
+    cancel_requested_at: datetime | None = None
+
+
+class ExecutionView(ExecutionSummary):
+    """`GET /api/v1/executions/{id}`: the execution with its steps and logs."""
+
+    steps: list[StepView] = Field(default_factory=list)
+    logs: list[LogView] = Field(default_factory=list)
+
+
+class ExecutionPage(BaseModel):
+    items: list[ExecutionSummary]
+    next_cursor: str | None = None
+
+
+class ExecutionRequest(BaseModel):
+    """Body of `POST /api/v1/flows/{id}/executions`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: Any = None
+    revision: int | None = Field(default=None, ge=1)
+    runs_on: dict[str, str] | None = None
+
+
+class RetryRequest(BaseModel):
+    """Body of `POST /api/v1/executions/{id}/retry`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_node: str | None = None
+
+
+class CancelAccepted(BaseModel):
+    id: str
+    status: ExecutionStatus
+    cancel_requested_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedExecution:
+    """What a runner receives for one claimed execution (the runners domain serialises it).
+
+    `attempt` is the fencing token: every later call about this execution (events, complete,
+    lease renewal) names it, and is refused once another attempt has taken over.
+    `deadline_at` is when the whole execution times out (from its first start, across
+    attempts), or None. `prior_outputs` maps node ids to outputs the runner reuses instead of
+    running those nodes again (retry from `from_node`).
+    """
+
+    id: str
+    organization_id: str
+    flow_id: str
+    revision: int
+    attempt: int
+    definition: dict[str, Any]
+    input: Any
+    trigger: dict[str, Any]
+    lease_expires_at: datetime
+    deadline_at: datetime | None
+    timeout_s: float | None
+    depth: int
+    parent_execution_id: str | None
+    from_node: str | None
+    prior_outputs: dict[str, Any] | None
+    variables: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LeaseRenewal:
+    """Answer to a heartbeat. `renewed`: leases extended. `cancel`: executions the runner must
+    stop now and complete as `cancelled` (cancel requested) or `timed_out` (deadline passed);
+    their leases are renewed too so the runner can report. `lost`: not held by this runner and
+    attempt any more (requeued, ended, superseded): stop them and report nothing."""
+
+    renewed: list[str]
+    cancel: list[str]
+    lost: list[str]

@@ -1,0 +1,1 @@
+"""Organisation variables and encrypted secrets."""

@@ -33,14 +33,16 @@ LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 def _protected_routers() -> list[APIRouter]:
     from flomation.auth.endpoints import router as auth_router
+    from flomation.runners.endpoints import router as runners_router
 
-    return [auth_router]
+    return [auth_router, runners_router]
 
 
 def _public_api_routers() -> list[APIRouter]:
     from flomation.auth.endpoints import public_router as auth_public_router
+    from flomation.runners.endpoints import runner_router
 
-    return [auth_public_router]
+    return [auth_public_router, runner_router]
 
 
 def _root_routers() -> list[APIRouter]:

@@ -1,0 +1,317 @@
+"""What each signed runner call does, on top of the executions service.
+
+These functions are request edges: they take the `Database` and open their own short
+transactions, because a long poll must never hold a transaction while it waits. Each batch
+item is fenced on its own (a savepoint), so one stale execution does not sink the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from flomation.config import Settings
+from flomation.db.session import Database
+from flomation.errors import Conflict, FlomationError, NotFound
+from flomation.executions import service as executions
+from flomation.executions.errors import DuplicateExecution, StaleAttempt
+from flomation.executions.schemas import ClaimedExecution, ExecutionView
+from flomation.runners import service
+from flomation.runners.schemas import (
+    ClaimRequest,
+    HeartbeatRequest,
+    ReleaseRequest,
+    ReportItem,
+    ReportResult,
+    SubflowRequest,
+    SubflowStarted,
+    SubflowState,
+)
+from flomation.runners.service import MAX_SUBFLOW_DEPTH, AuthenticatedRunner
+from flomation.timeutil import isoformat
+
+log = logging.getLogger("flomation.runners")
+
+ENDED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
+# Without a notifier (a bare app in a script), long polls fall back to polling this often.
+_FALLBACK_POLL_S = 0.5
+MAX_SUBFLOW_WAIT_S = 30.0
+
+
+class _Subscription(Protocol):
+    async def wait(self, timeout_s: float) -> bool: ...
+
+
+class Notifier(Protocol):
+    def subscribe_work(
+        self, organization_id: str
+    ) -> contextlib.AbstractContextManager[_Subscription]: ...
+
+    def subscribe_execution(
+        self, execution_id: str
+    ) -> contextlib.AbstractContextManager[_Subscription]: ...
+
+
+class _Polling:
+    """Stands in for the notifier when the app has none: wakes up every half second."""
+
+    async def wait(self, timeout_s: float) -> bool:
+        await asyncio.sleep(min(timeout_s, _FALLBACK_POLL_S))
+        return True
+
+
+def _subscribe(
+    notifier: Notifier | None,
+    *,
+    organization_id: str | None = None,
+    execution_id: str | None = None,
+) -> contextlib.AbstractContextManager[_Subscription]:
+    if notifier is None:
+        return contextlib.nullcontext(_Polling())
+    if execution_id is not None:
+        return notifier.subscribe_execution(execution_id)
+    assert organization_id is not None
+    return notifier.subscribe_work(organization_id)
+
+
+def claimed_payload(claimed: ClaimedExecution, now: datetime | None = None) -> dict[str, Any]:
+    """One claimed execution as the runner receives it (inside the signed claim answer).
+
+    `deadline_in_s` spares the runner from trusting its own clock against the server's.
+    """
+    now = now or datetime.now(UTC)
+    deadline_in_s = (
+        None if claimed.deadline_at is None else (claimed.deadline_at - now).total_seconds()
+    )
+    return {
+        "id": claimed.id,
+        "flow_id": claimed.flow_id,
+        "revision": claimed.revision,
+        "attempt": claimed.attempt,
+        "definition": claimed.definition,
+        "input": claimed.input,
+        "trigger": claimed.trigger,
+        "lease_expires_at": isoformat(claimed.lease_expires_at),
+        "deadline_at": isoformat(claimed.deadline_at),
+        "deadline_in_s": deadline_in_s,
+        "timeout_s": claimed.timeout_s,
+        "depth": claimed.depth,
+        "parent_execution_id": claimed.parent_execution_id,
+        "from_node": claimed.from_node,
+        "prior_outputs": claimed.prior_outputs,
+        "variables": claimed.variables,
+        "secrets": claimed.secrets,
+    }
+
+
+def _bounded_wait(asked: float | None, settings: Settings) -> float:
+    limit = settings.claim_wait_seconds
+    return limit if asked is None else max(0.0, min(asked, limit))
+
+
+async def claim(
+    database: Database,
+    settings: Settings,
+    notifier: Notifier | None,
+    runner: AuthenticatedRunner,
+    body: ClaimRequest,
+    *,
+    disconnected: Callable[[], Awaitable[bool]],
+) -> dict[str, Any]:
+    """Renew what the runner holds, claim up to its free slots; when there is nothing, wait
+    (bounded) for a wake-up and try once more. Cancels for held executions answer at once."""
+    limit = min(body.free_slots, runner.max_concurrent_executors)
+    held = [(item.execution_id, item.attempt) for item in body.held]
+    cancel: list[str] = []
+    lost: list[str] = []
+    with _subscribe(notifier, organization_id=runner.organization_id) as subscription:
+        async with database.transaction() as session:
+            if held:
+                renewal = await executions.renew_leases(
+                    session,
+                    runner_id=runner.runner_id,
+                    held=held,
+                    lease_seconds=settings.lease_seconds,
+                )
+                cancel, lost = renewal.cancel, renewal.lost
+            claimed = await _claim(session, settings, runner, limit)
+        wait_s = _bounded_wait(body.wait_s, settings)
+        if not claimed and limit > 0 and not cancel and not lost and wait_s > 0:
+            await subscription.wait(wait_s)
+            # A runner that hung up would never learn of what we claim for it now.
+            if not await disconnected():
+                async with database.transaction() as session:
+                    claimed = await _claim(session, settings, runner, limit)
+    return {
+        "executions": [claimed_payload(item) for item in claimed],
+        "cancel": cancel,
+        "lost": lost,
+    }
+
+
+async def _claim(
+    session: Any, settings: Settings, runner: AuthenticatedRunner, limit: int
+) -> list[ClaimedExecution]:
+    if limit <= 0:
+        return []
+    return await executions.claim_executions(
+        session,
+        organization_id=runner.organization_id,
+        runner_id=runner.runner_id,
+        labels=runner.labels,
+        limit=limit,
+        lease_seconds=settings.lease_seconds,
+    )
+
+
+async def heartbeat(
+    database: Database, settings: Settings, runner: AuthenticatedRunner, body: HeartbeatRequest
+) -> dict[str, Any]:
+    held = [(item.execution_id, item.attempt) for item in body.held]
+    async with database.transaction() as session:
+        await service.record_running(session, runner.runner_id, body.running)
+        if not held:
+            return {"renewed": [], "cancel": [], "lost": []}
+        renewal = await executions.renew_leases(
+            session, runner_id=runner.runner_id, held=held, lease_seconds=settings.lease_seconds
+        )
+    return {"renewed": renewal.renewed, "cancel": renewal.cancel, "lost": renewal.lost}
+
+
+async def report(
+    database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
+) -> list[ReportResult]:
+    """Events and completions of several executions in one transaction, each item fenced."""
+    results: list[ReportResult] = []
+    async with database.transaction() as session:
+        for item in items:
+            try:
+                async with session.begin_nested():
+                    if item.events:
+                        await executions.record_events(
+                            session,
+                            runner_id=runner.runner_id,
+                            execution_id=item.execution_id,
+                            attempt=item.attempt,
+                            events=item.events,
+                        )
+                    if item.complete is not None:
+                        await executions.complete_execution(
+                            session,
+                            runner_id=runner.runner_id,
+                            execution_id=item.execution_id,
+                            attempt=item.attempt,
+                            status=item.complete.status,
+                            output=item.complete.output,
+                            error=item.complete.error,
+                        )
+            except StaleAttempt as exc:
+                results.append(_result(item, "stale", exc.detail))
+            except NotFound as exc:
+                results.append(_result(item, "not_found", exc.detail))
+            except FlomationError as exc:
+                if exc.status >= 500:
+                    raise
+                # A malformed item must not block the rest of the runner's reports forever.
+                log.warning("refused report for %s: %s", item.execution_id, exc.detail)
+                results.append(_result(item, "rejected", exc.detail))
+            else:
+                results.append(_result(item, "ok", None))
+    return results
+
+
+def _result(item: ReportItem, result: Any, detail: str | None) -> ReportResult:
+    return ReportResult(
+        execution_id=item.execution_id, attempt=item.attempt, result=result, detail=detail
+    )
+
+
+async def release(database: Database, runner: AuthenticatedRunner, body: ReleaseRequest) -> None:
+    if not body.executions:
+        return
+    async with database.transaction() as session:
+        await executions.release_executions(
+            session,
+            runner_id=runner.runner_id,
+            ids=[item.execution_id for item in body.executions],
+        )
+
+
+async def start_subflow(
+    database: Database, runner: AuthenticatedRunner, body: SubflowRequest
+) -> SubflowStarted:
+    """Queue the child execution of a subflow node, once per `request_key`."""
+    async with database.transaction() as session:
+        parent = await executions.get_execution(
+            session, organization_id=runner.organization_id, execution_id=body.parent_execution_id
+        )
+        if (
+            parent.runner_id != runner.runner_id
+            or parent.attempt != body.parent_attempt
+            or parent.status != "running"
+        ):
+            raise StaleAttempt(body.parent_execution_id, body.parent_attempt)
+        depth = parent.depth + 1
+        if depth > MAX_SUBFLOW_DEPTH:
+            raise Conflict(
+                f"Subflows nest at most {MAX_SUBFLOW_DEPTH} deep; node {body.node_id!r} of "
+                f"execution {parent.id} would start one at depth {depth}",
+                extra={"max_depth": MAX_SUBFLOW_DEPTH},
+            )
+        try:
+            async with session.begin_nested():
+                child = await executions.request_execution(
+                    session,
+                    organization_id=runner.organization_id,
+                    flow_id=body.flow_id,
+                    input=body.input,
+                    trigger={
+                        "type": "subflow",
+                        "parent_execution_id": parent.id,
+                        "node_id": body.node_id,
+                    },
+                    parent_execution_id=parent.id,
+                    depth=depth,
+                    dedupe_key=f"subflow:{parent.id}:{body.request_key}",
+                )
+        except DuplicateExecution as duplicate:
+            return SubflowStarted(execution_id=duplicate.execution_id, depth=depth)
+    return SubflowStarted(execution_id=child.id, depth=depth)
+
+
+def _state(view: ExecutionView) -> SubflowState:
+    return SubflowState(
+        execution_id=view.id,
+        status=view.status,
+        ended=view.status in ENDED,
+        output=view.output,
+        error=view.error if isinstance(view.error, dict) else None,
+    )
+
+
+async def subflow_state(
+    database: Database,
+    notifier: Notifier | None,
+    runner: AuthenticatedRunner,
+    execution_id: str,
+    wait_s: float,
+) -> SubflowState:
+    """The child's state; waits (bounded) until it ends, woken by its own events."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + max(0.0, min(wait_s, MAX_SUBFLOW_WAIT_S))
+    with _subscribe(notifier, execution_id=execution_id) as subscription:
+        while True:
+            async with database.transaction() as session:
+                view = await executions.get_execution(
+                    session, organization_id=runner.organization_id, execution_id=execution_id
+                )
+            state = _state(view)
+            remaining = until - loop.time()
+            if state.ended or remaining <= 0:
+                return state
+            # Some ends (maintenance timing it out) may not publish: recheck every few seconds.
+            await subscription.wait(min(remaining, 5.0))

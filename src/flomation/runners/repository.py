@@ -1,0 +1,219 @@
+"""All SQL of the runners domain. Every query names the organisation or a runner id that was
+authenticated; nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flomation.db.clock import db_now, db_now_plus
+from flomation.ids import new_id
+from flomation.models.runners import Runner, RunnerNonce, RunnerToken
+
+# --------------------------------------------------------------------------- tokens
+
+
+async def insert_token(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    name: str,
+    token_hash: str,
+    labels: dict[str, str],
+    created_by: str | None,
+    expires_at: datetime | None,
+) -> RunnerToken:
+    token = RunnerToken(
+        organization_id=organization_id,
+        name=name,
+        token_hash=token_hash,
+        labels=labels,
+        created_by=created_by,
+        expires_at=expires_at,
+    )
+    session.add(token)
+    await session.flush()
+    return token
+
+
+async def list_tokens(
+    session: AsyncSession, organization_id: str, *, limit: int, before_id: str | None
+) -> Sequence[RunnerToken]:
+    query = select(RunnerToken).where(RunnerToken.organization_id == organization_id)
+    if before_id is not None:
+        query = query.where(RunnerToken.id < before_id)
+    result = await session.scalars(query.order_by(RunnerToken.id.desc()).limit(limit))
+    return result.all()
+
+
+async def revoke_token(session: AsyncSession, organization_id: str, token_id: str) -> bool:
+    """Sets `revoked_at` once; true when the token exists in the organisation."""
+    result = await session.execute(
+        update(RunnerToken)
+        .where(RunnerToken.id == token_id, RunnerToken.organization_id == organization_id)
+        .values(revoked_at=func.coalesce(RunnerToken.revoked_at, db_now()))
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def usable_token(session: AsyncSession, token_hash: str) -> RunnerToken | None:
+    """The token with this hash when it is neither revoked nor expired (database clock)."""
+    result = await session.scalars(
+        select(RunnerToken).where(
+            RunnerToken.token_hash == token_hash,
+            RunnerToken.revoked_at.is_(None),
+            or_(RunnerToken.expires_at.is_(None), RunnerToken.expires_at > db_now()),
+        )
+    )
+    return result.first()
+
+
+async def touch_token(session: AsyncSession, token_id: str) -> None:
+    await session.execute(
+        update(RunnerToken).where(RunnerToken.id == token_id).values(last_used_at=db_now())
+    )
+
+
+# --------------------------------------------------------------------------- runners
+
+
+async def insert_runner(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    token_id: str,
+    name: str,
+    labels: dict[str, str],
+    public_key: str,
+    max_concurrent_executors: int,
+    version: str,
+) -> str:
+    runner_id = new_id()
+    await session.execute(
+        insert(Runner).values(
+            id=runner_id,
+            organization_id=organization_id,
+            token_id=token_id,
+            name=name,
+            labels=labels,
+            public_key=public_key,
+            max_concurrent_executors=max_concurrent_executors,
+            running=0,
+            version=version,
+            registered_at=db_now(),
+            last_seen_at=db_now(),
+        )
+    )
+    return runner_id
+
+
+async def retire_offline_namesakes(
+    session: AsyncSession, *, organization_id: str, name: str, offline_after_s: float
+) -> None:
+    """A runner that registers again under its name replaces its offline predecessors, so the
+    list does not fill with every restart of the same machine."""
+    await session.execute(
+        update(Runner)
+        .where(
+            Runner.organization_id == organization_id,
+            Runner.name == name,
+            Runner.deleted_at.is_(None),
+            Runner.last_seen_at < db_now_plus(-offline_after_s),
+        )
+        .values(deleted_at=db_now())
+    )
+
+
+async def active_runner(session: AsyncSession, runner_id: str) -> Runner | None:
+    result = await session.scalars(
+        select(Runner).where(Runner.id == runner_id, Runner.deleted_at.is_(None))
+    )
+    return result.first()
+
+
+async def mark_seen(session: AsyncSession, runner_id: str, *, running: int | None = None) -> None:
+    values: dict[str, Any] = {"last_seen_at": db_now()}
+    if running is not None:
+        values["running"] = running
+    await session.execute(update(Runner).where(Runner.id == runner_id).values(**values))
+
+
+def _online(offline_after_s: float) -> Any:
+    return Runner.last_seen_at >= db_now_plus(-offline_after_s)
+
+
+async def list_runners(
+    session: AsyncSession,
+    organization_id: str,
+    *,
+    offline_after_s: float,
+    limit: int,
+    before_id: str | None,
+) -> list[tuple[Runner, bool]]:
+    query = select(Runner, _online(offline_after_s).label("online")).where(
+        Runner.organization_id == organization_id, Runner.deleted_at.is_(None)
+    )
+    if before_id is not None:
+        query = query.where(Runner.id < before_id)
+    result = await session.execute(query.order_by(Runner.id.desc()).limit(limit))
+    return [(row[0], bool(row[1])) for row in result.all()]
+
+
+async def delete_runner(session: AsyncSession, organization_id: str, runner_id: str) -> bool:
+    result = await session.execute(
+        update(Runner)
+        .where(
+            Runner.id == runner_id,
+            Runner.organization_id == organization_id,
+            Runner.deleted_at.is_(None),
+        )
+        .values(deleted_at=db_now())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def online_label_sets(
+    session: AsyncSession, organization_id: str, *, offline_after_s: float
+) -> list[dict[str, str]]:
+    result = await session.scalars(
+        select(Runner.labels).where(
+            and_(
+                Runner.organization_id == organization_id,
+                Runner.deleted_at.is_(None),
+                _online(offline_after_s),
+            )
+        )
+    )
+    return [dict(labels or {}) for labels in result.all()]
+
+
+# --------------------------------------------------------------------------- nonces
+
+
+async def remember_nonce(session: AsyncSession, runner_id: str, nonce: str) -> bool:
+    """Records the nonce; false when this runner used it before (a replay).
+
+    Runs in a savepoint so that the unique violation leaves the caller's transaction usable.
+    """
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                insert(RunnerNonce).values(
+                    id=new_id(), runner_id=runner_id, nonce=nonce, seen_at=db_now()
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def prune_nonces(session: AsyncSession, *, older_than_s: float) -> int:
+    result = await session.execute(
+        delete(RunnerNonce).where(RunnerNonce.seen_at < db_now_plus(-older_than_s))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

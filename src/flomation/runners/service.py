@@ -1,0 +1,268 @@
+"""Rules of the runners domain: tokens, registration, authenticating signed requests, the
+runners list. Every function takes the caller's session and never commits."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flomation.auth.tokens import RUNNER_TOKEN_PREFIX, generate_token, hash_token
+from flomation.config import Settings, get_settings
+from flomation.errors import Conflict, NotFound, Unauthorized
+from flomation.runners import repository
+from flomation.runners.schemas import (
+    RunnerItem,
+    RunnerTokenCreate,
+    RunnerTokenCreated,
+    RunnerTokenItem,
+)
+from flomation.signing import (
+    SignatureInvalid,
+    SignedRequest,
+    SigningKey,
+    VerifyKey,
+    derive_signing_key,
+    verify_request,
+)
+from flomation.timeutil import isoformat
+
+MAX_SUBFLOW_DEPTH = 10
+
+
+def api_signing_key(settings: Settings) -> SigningKey:
+    """The API's Ed25519 key, derived from the secret key: the same in every API process."""
+    return derive_signing_key(settings.secret_key_bytes())
+
+
+def heartbeat_interval_s(lease_seconds: float) -> float:
+    """A third of the lease: two heartbeats may be lost before a lease expires."""
+    return lease_seconds / 3
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+async def create_token(
+    session: AsyncSession, *, organization_id: str, created_by: str | None, body: RunnerTokenCreate
+) -> RunnerTokenCreated:
+    secret = generate_token(RUNNER_TOKEN_PREFIX)
+    token = await repository.insert_token(
+        session,
+        organization_id=organization_id,
+        name=body.name,
+        token_hash=hash_token(secret),
+        labels=body.labels,
+        created_by=created_by,
+        expires_at=body.expires_at,
+    )
+    return RunnerTokenCreated(
+        id=token.id,
+        name=token.name,
+        labels=body.labels,
+        expires_at=isoformat(body.expires_at),
+        token=secret,
+    )
+
+
+async def list_tokens(
+    session: AsyncSession, organization_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[RunnerTokenItem], str | None]:
+    rows = await repository.list_tokens(session, organization_id, limit=limit + 1, before_id=cursor)
+    items = [
+        RunnerTokenItem(
+            id=row.id,
+            name=row.name,
+            labels=dict(row.labels or {}),
+            created_at=isoformat(row.created_at),
+            expires_at=isoformat(row.expires_at),
+            revoked_at=isoformat(row.revoked_at),
+            last_used_at=isoformat(row.last_used_at),
+        )
+        for row in rows[:limit]
+    ]
+    return items, (items[-1].id if len(rows) > limit else None)
+
+
+async def revoke_token(session: AsyncSession, *, organization_id: str, token_id: str) -> None:
+    if not await repository.revoke_token(session, organization_id, token_id):
+        raise NotFound(f"No runner token {token_id}")
+
+
+# --------------------------------------------------------------------------- registration
+
+
+def merge_labels(token_labels: dict[str, str], asked: dict[str, str]) -> dict[str, str]:
+    """The token's labels win and cannot be overridden; the runner may add keys of its own."""
+    clashes = {
+        key: (token_labels[key], value)
+        for key, value in asked.items()
+        if key in token_labels and token_labels[key] != value
+    }
+    if clashes:
+        described = ", ".join(
+            f"{key}={mine!r} (the token says {theirs!r})" for key, (theirs, mine) in clashes.items()
+        )
+        raise Conflict(
+            f"The runner's labels contradict its token's: {described}; drop them from --labels "
+            "or use a token without them",
+            extra={"labels": sorted(clashes)},
+        )
+    return {**asked, **token_labels}
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    runner_id: str
+    organization_id: str
+    labels: dict[str, str]
+
+
+async def register_runner(
+    session: AsyncSession,
+    *,
+    token: str,
+    name: str,
+    labels: dict[str, str],
+    max_concurrent_executors: int,
+    public_key: str,
+    version: str,
+    offline_after_s: float,
+) -> Registration:
+    found = await repository.usable_token(session, hash_token(token))
+    if found is None:
+        raise Unauthorized("The runner token is unknown, expired or revoked")
+    VerifyKey.from_base64(public_key)  # refuse a key that is not one
+    merged = merge_labels(dict(found.labels or {}), labels)
+    await repository.retire_offline_namesakes(
+        session,
+        organization_id=found.organization_id,
+        name=name,
+        offline_after_s=offline_after_s,
+    )
+    runner_id = await repository.insert_runner(
+        session,
+        organization_id=found.organization_id,
+        token_id=found.id,
+        name=name,
+        labels=merged,
+        public_key=public_key,
+        max_concurrent_executors=max_concurrent_executors,
+        version=version,
+    )
+    await repository.touch_token(session, found.id)
+    return Registration(runner_id=runner_id, organization_id=found.organization_id, labels=merged)
+
+
+# --------------------------------------------------------------------------- signed requests
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticatedRunner:
+    """A runner whose request verified: what the protocol endpoints act as."""
+
+    runner_id: str
+    organization_id: str
+    labels: dict[str, str]
+    max_concurrent_executors: int
+    nonce: str
+
+
+async def authenticate(
+    session: AsyncSession,
+    signed: SignedRequest,
+    *,
+    method: str,
+    path: str,
+    body: bytes,
+    max_skew_s: float,
+    now: float | None = None,
+) -> AuthenticatedRunner:
+    """Verify a signed request: a live runner, a fresh timestamp, a good signature, a new nonce.
+
+    Marks the runner seen. Every refusal is a 401 that says what to fix.
+    """
+    runner = await repository.active_runner(session, signed.runner_id)
+    if runner is None:
+        raise SignatureInvalid(
+            f"Runner {signed.runner_id} is not registered or was deleted; start it again with a "
+            "runner token",
+            extra={"code": "runner_unknown"},
+        )
+    verify_request(
+        VerifyKey.from_base64(runner.public_key),
+        signed,
+        method=method,
+        path=path,
+        body=body,
+        now=time.time() if now is None else now,
+        max_skew_s=max_skew_s,
+    )
+    if not await repository.remember_nonce(session, runner.id, signed.nonce):
+        raise SignatureInvalid("This request was sent before (its nonce is used): refused")
+    await repository.mark_seen(session, runner.id)
+    return AuthenticatedRunner(
+        runner_id=runner.id,
+        organization_id=runner.organization_id,
+        labels=dict(runner.labels or {}),
+        max_concurrent_executors=runner.max_concurrent_executors,
+        nonce=signed.nonce,
+    )
+
+
+async def prune_nonces(session: AsyncSession, *, max_skew_s: float) -> int:
+    """Forget nonces old enough that their requests are refused as stale anyway."""
+    return await repository.prune_nonces(session, older_than_s=2 * max_skew_s + 5)
+
+
+async def record_running(session: AsyncSession, runner_id: str, running: int) -> None:
+    await repository.mark_seen(session, runner_id, running=running)
+
+
+# --------------------------------------------------------------------------- the runners list
+
+
+async def list_runners(
+    session: AsyncSession,
+    organization_id: str,
+    *,
+    offline_after_s: float,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[RunnerItem], str | None]:
+    rows = await repository.list_runners(
+        session, organization_id, offline_after_s=offline_after_s, limit=limit + 1, before_id=cursor
+    )
+    items = [
+        RunnerItem(
+            id=runner.id,
+            name=runner.name,
+            labels=dict(runner.labels or {}),
+            status="online" if online else "offline",
+            max_concurrent_executors=runner.max_concurrent_executors,
+            running=runner.running if online else 0,
+            last_seen_at=isoformat(runner.last_seen_at),
+            registered_at=isoformat(runner.registered_at),
+            version=runner.version,
+        )
+        for runner, online in rows[:limit]
+    ]
+    return items, (items[-1].id if len(rows) > limit else None)
+
+
+async def delete_runner(session: AsyncSession, *, organization_id: str, runner_id: str) -> None:
+    if not await repository.delete_runner(session, organization_id, runner_id):
+        raise NotFound(f"No runner {runner_id}")
+
+
+async def online_label_sets(
+    session: AsyncSession, organization_id: str, *, offline_after_s: float | None = None
+) -> list[dict[str, str]]:
+    """The label sets of the organisation's online runners, so that a queued execution can say
+    which labels nobody offers ("waiting for a runner with location=onprem")."""
+    if offline_after_s is None:
+        offline_after_s = get_settings().runner_offline_after_seconds
+    return await repository.online_label_sets(
+        session, organization_id, offline_after_s=offline_after_s
+    )

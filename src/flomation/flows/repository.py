@@ -1,0 +1,269 @@
+"""All SQL of the flows domain. Every query on flows is scoped by organisation.
+
+Revisions are append-only: there is an insert and there are reads, never an update or a
+delete of a revision. The current revision only moves through `advance_revision`, a
+conditional update that succeeds for exactly one of several saves on the same base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flomation.models.auth import User
+from flomation.models.flows import Flow, FlowRevision
+from flomation.timeutil import utcnow
+
+
+class RevisionTaken(Exception):
+    """Another save already wrote this revision number (the unique key refused ours)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionListing:
+    """A revision without its definition, with its author's display name when known."""
+
+    revision: int
+    author_id: str | None
+    author_name: str | None
+    message: str | None
+    created_at: datetime
+    content_hash: str
+
+
+async def insert_flow(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    name: str,
+    description: str,
+    runs_on: dict[str, Any],
+    created_by: str | None,
+) -> Flow:
+    """A new flow at revision 1 (the caller inserts revision 1 in the same transaction)."""
+    flow = Flow(
+        organization_id=organization_id,
+        name=name,
+        description=description,
+        current_revision=1,
+        runs_on=runs_on,
+        created_by=created_by,
+    )
+    session.add(flow)
+    await session.flush()
+    return flow
+
+
+async def insert_revision(
+    session: AsyncSession,
+    *,
+    flow_id: str,
+    revision: int,
+    definition: dict[str, Any],
+    content_hash: str,
+    author_id: str | None,
+    message: str | None,
+) -> FlowRevision:
+    values = {
+        "flow_id": flow_id,
+        "revision": revision,
+        "definition": definition,
+        "content_hash": content_hash,
+        "author_id": author_id,
+        "message": message,
+        "created_at": utcnow(),
+    }
+    try:
+        row = (
+            await session.execute(insert(FlowRevision).values(values).returning(FlowRevision))
+        ).scalar_one()
+    except IntegrityError as exc:
+        raise RevisionTaken(f"flow {flow_id} already has revision {revision}") from exc
+    return row
+
+
+async def advance_revision(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str,
+    base_revision: int,
+    runs_on: dict[str, Any],
+    name: str | None = None,
+    description: str | None = None,
+) -> Flow | None:
+    """Move an active flow from `base_revision` to the next one; None when the flow is not
+    there, archived, or no longer at `base_revision` (the caller finds out which).
+
+    On PostgreSQL a concurrent save waits for the row lock and then re-checks the condition,
+    on SQLite writers are serialised: either way only one save per base gets a row back.
+    """
+    values: dict[str, Any] = {
+        "current_revision": base_revision + 1,
+        "runs_on": runs_on,
+        "updated_at": utcnow(),
+    }
+    if name is not None:
+        values["name"] = name
+    if description is not None:
+        values["description"] = description
+    stmt = (
+        update(Flow)
+        .where(
+            Flow.id == flow_id,
+            Flow.organization_id == organization_id,
+            Flow.current_revision == base_revision,
+            Flow.archived_at.is_(None),
+        )
+        .values(values)
+        .returning(Flow)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def update_flow_fields(
+    session: AsyncSession, *, organization_id: str, flow_id: str, values: dict[str, Any]
+) -> Flow | None:
+    """Change fields that need no new revision on an active flow; None when there is none."""
+    stmt = (
+        update(Flow)
+        .where(
+            Flow.id == flow_id,
+            Flow.organization_id == organization_id,
+            Flow.archived_at.is_(None),
+        )
+        .values({**values, "updated_at": utcnow()})
+        .returning(Flow)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def archive_flow(session: AsyncSession, *, organization_id: str, flow_id: str) -> None:
+    """Set `archived_at` once; archiving an archived flow keeps the first date."""
+    now = utcnow()
+    await session.execute(
+        update(Flow)
+        .where(
+            Flow.id == flow_id,
+            Flow.organization_id == organization_id,
+            Flow.archived_at.is_(None),
+        )
+        .values(archived_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def get_flow(session: AsyncSession, *, organization_id: str, flow_id: str) -> Flow | None:
+    stmt = select(Flow).where(Flow.id == flow_id, Flow.organization_id == organization_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_flow_and_revision(
+    session: AsyncSession, *, organization_id: str, flow_id: str, revision: int | None
+) -> tuple[Flow, FlowRevision] | None:
+    """The flow with one of its revisions (its current one when `revision` is None)."""
+    wanted = Flow.current_revision if revision is None else revision
+    stmt = (
+        select(Flow, FlowRevision)
+        .join(FlowRevision, FlowRevision.flow_id == Flow.id)
+        .where(
+            Flow.id == flow_id,
+            Flow.organization_id == organization_id,
+            FlowRevision.revision == wanted,
+        )
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def get_revisions(
+    session: AsyncSession, *, organization_id: str, flow_id: str, revisions: Collection[int]
+) -> dict[int, FlowRevision]:
+    stmt = (
+        select(FlowRevision)
+        .join(Flow, Flow.id == FlowRevision.flow_id)
+        .where(
+            Flow.id == flow_id,
+            Flow.organization_id == organization_id,
+            FlowRevision.revision.in_(list(revisions)),
+        )
+    )
+    return {row.revision: row for row in (await session.execute(stmt)).scalars()}
+
+
+async def list_flows(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    limit: int,
+    before_id: str | None,
+    name_contains: str | None,
+    include_archived: bool,
+) -> list[Flow]:
+    """Newest first (ids are time-ordered); `before_id` continues after a page's last id."""
+    stmt = select(Flow).where(Flow.organization_id == organization_id)
+    if not include_archived:
+        stmt = stmt.where(Flow.archived_at.is_(None))
+    if name_contains:
+        stmt = stmt.where(Flow.name.icontains(name_contains, autoescape=True))
+    if before_id is not None:
+        stmt = stmt.where(Flow.id < before_id)
+    stmt = stmt.order_by(Flow.id.desc()).limit(limit)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def list_revisions(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str,
+    limit: int,
+    before_revision: int | None,
+) -> list[RevisionListing]:
+    """Newest first, without definitions."""
+    stmt = (
+        select(
+            FlowRevision.revision,
+            FlowRevision.author_id,
+            User.name,
+            FlowRevision.message,
+            FlowRevision.created_at,
+            FlowRevision.content_hash,
+        )
+        .join(Flow, Flow.id == FlowRevision.flow_id)
+        .outerjoin(User, User.id == FlowRevision.author_id)
+        .where(Flow.id == flow_id, Flow.organization_id == organization_id)
+    )
+    if before_revision is not None:
+        stmt = stmt.where(FlowRevision.revision < before_revision)
+    stmt = stmt.order_by(FlowRevision.revision.desc()).limit(limit)
+    return [RevisionListing(*row) for row in (await session.execute(stmt)).all()]
+
+
+async def author_name(session: AsyncSession, user_id: str) -> str | None:
+    stmt = select(User.name).where(User.id == user_id)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def flow_exists(session: AsyncSession, *, organization_id: str, flow_id: str) -> bool:
+    stmt = select(Flow.id).where(Flow.id == flow_id, Flow.organization_id == organization_id)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def list_active_flow_ids(
+    session: AsyncSession, *, organization_id: str, flow_ids: Collection[str] | None
+) -> list[str]:
+    stmt = select(Flow.id).where(
+        Flow.organization_id == organization_id, Flow.archived_at.is_(None)
+    )
+    if flow_ids is not None:
+        stmt = stmt.where(Flow.id.in_(list(flow_ids)))
+    return list((await session.execute(stmt.order_by(Flow.id))).scalars())

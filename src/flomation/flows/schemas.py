@@ -1,0 +1,197 @@
+"""Request and response shapes of the flows API (api.md, "Flows and revisions").
+
+Request bodies forbid unknown fields (a typo is a 422, not silently ignored). A definition is
+taken as a plain JSON object here and checked by `flomation.flows.validation`, so that every
+problem in it is reported at once, with node ids, instead of Pydantic's first layer only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from flomation.flows.diff import FlowDiff
+from flomation.models.flows import Flow, FlowRevision
+
+
+def _no_nul(value: str) -> str:
+    # JSON allows "\u0000" but PostgreSQL cannot store it in text.
+    if "\x00" in value:
+        raise ValueError("may not contain NUL characters (\\u0000)")
+    return value
+
+
+_Text = AfterValidator(_no_nul)
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _Text]
+Description = Annotated[str, StringConstraints(max_length=10_000), _Text]
+Message = Annotated[str, StringConstraints(max_length=2_000), _Text]
+Definition = dict[str, Any]
+RevisionNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateFlowBody(_Body):
+    name: Name
+    description: Description = ""
+    definition: Definition
+    message: Message | None = None
+
+
+class SaveFlowBody(_Body):
+    definition: Definition
+    base_revision: RevisionNumber
+    message: Message | None = None
+    name: Name | None = None
+    description: Description | None = None
+
+
+class PatchFlowBody(_Body):
+    """Only the fields sent change; `max_concurrent_executions: null` removes the limit."""
+
+    name: Name | None = None
+    description: Description | None = None
+    max_concurrent_executions: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class RestoreBody(_Body):
+    message: Message | None = None
+
+
+class ValidateBody(_Body):
+    definition: Definition
+
+
+class FlowSummaryOut(BaseModel):
+    """A flow in the list, without its definition. Other domains may add fields to list
+    items (see `flomation.flows.service.FlowListAnnotator`), hence `extra="allow"`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    description: str
+    revision: int
+    max_concurrent_executions: int | None
+    runs_on: dict[str, Any]
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+
+    @classmethod
+    def of(cls, flow: Flow) -> FlowSummaryOut:
+        return cls(
+            id=flow.id,
+            name=flow.name,
+            description=flow.description,
+            revision=flow.current_revision,
+            max_concurrent_executions=flow.max_concurrent_executions,
+            runs_on=flow.runs_on or {},
+            created_by=flow.created_by,
+            created_at=flow.created_at,
+            updated_at=flow.updated_at,
+            archived_at=flow.archived_at,
+        )
+
+
+class FlowOut(FlowSummaryOut):
+    """A flow at its current revision, with the definition and its content hash."""
+
+    definition: Definition
+    hash: str
+
+    @classmethod
+    def of_revision(cls, flow: Flow, revision: FlowRevision) -> FlowOut:
+        summary = FlowSummaryOut.of(flow).model_dump()
+        return cls(**summary, definition=revision.definition, hash=revision.content_hash)
+
+
+class FlowPage(BaseModel):
+    items: list[FlowSummaryOut]
+    next_cursor: str | None
+
+
+class AuthorOut(BaseModel):
+    id: str
+    name: str | None
+
+
+class RevisionSummaryOut(BaseModel):
+    revision: int
+    author: AuthorOut | None
+    message: str | None
+    created_at: datetime
+    hash: str
+
+
+class RevisionOut(RevisionSummaryOut):
+    flow_id: str
+    definition: Definition
+
+
+class RevisionPage(BaseModel):
+    items: list[RevisionSummaryOut]
+    next_cursor: str | None
+
+
+class ProblemItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    node_id: str | None = None
+    field: str | None = None
+
+
+class ValidationOut(BaseModel):
+    valid: bool
+    warnings: list[ProblemItem]
+
+
+class NodeChangeOut(BaseModel):
+    id: str
+    fields: list[str]
+
+
+class NodesDiffOut(BaseModel):
+    added: list[str]
+    removed: list[str]
+    changed: list[NodeChangeOut]
+
+
+class EdgeOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    port: str
+
+
+class EdgesDiffOut(BaseModel):
+    added: list[EdgeOut]
+    removed: list[EdgeOut]
+    reordered: bool
+
+
+class SettingsDiffOut(BaseModel):
+    changed: list[str]
+
+
+class DiffOut(BaseModel):
+    """Nodes by id (`changed` when anything but `position` differs, with the changed fields),
+    edges as `{from, to, port}`, settings by top-level field name."""
+
+    nodes: NodesDiffOut
+    edges: EdgesDiffOut
+    settings: SettingsDiffOut
+
+    @classmethod
+    def of(cls, diff: FlowDiff) -> DiffOut:
+        return cls.model_validate(diff)
+
+
+class NodeTypesOut(BaseModel):
+    items: list[dict[str, Any]]

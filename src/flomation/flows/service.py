@@ -1,0 +1,543 @@
+"""Rules of the flows domain: flows, their immutable revisions, diff, restore, validation.
+
+Every function takes an `AsyncSession` whose transaction the caller owns (services never
+commit) and the caller's organisation: a flow of another organisation is `NotFound`, exactly
+like one that does not exist.
+
+For other domains (read flows only through these):
+
+- `get_flow_revision(session, organization_id, flow_id, revision=None) -> FlowRevisionView`:
+  a revision's definition with what the queue needs (name, archived_at,
+  max_concurrent_executions, runs_on of that revision). Raises `NotFound` for an unknown
+  flow or revision. Archived flows are returned (with `archived_at`) so the caller decides;
+  executions refuse them with 409.
+- `flow_exists(session, organization_id, flow_id) -> bool` (archived flows exist).
+- `list_active_flow_ids(session, organization_id, flow_ids=None) -> list[str]`: the flows
+  that are not archived, optionally only among `flow_ids`.
+- `FlowListAnnotator`: a function another domain provides to add fields to the items of the
+  flow list (e.g. the executions domain's `last_execution`); the API passes the registered
+  ones to `list_flows` (see `flomation.flows.endpoints.add_flow_list_annotator`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flomation.errors import Conflict, NotFound, ValidationFailed
+from flomation.flows import repository
+from flomation.flows.diff import FlowDiff, diff_definitions
+from flomation.flows.validation import Loc, check_definition
+from flomation.models.flows import Flow, FlowRevision
+
+_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_REVISION = 2**31 - 1  # revision numbers are 32-bit integers in the database
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+FlowListAnnotator = Callable[
+    [AsyncSession, str, Sequence[str]], Awaitable[Mapping[str, Mapping[str, Any]]]
+]
+"""`(session, organization_id, flow_ids) -> {flow_id: {field: value}}`, merged into list items."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowState:
+    """A flow with one of its revisions (its current one unless asked otherwise)."""
+
+    flow: Flow
+    revision: FlowRevision
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRevisionView:
+    """What other domains need to run a flow at a revision."""
+
+    flow_id: str
+    organization_id: str
+    name: str
+    revision: int
+    current_revision: int
+    definition: dict[str, Any]
+    content_hash: str
+    archived_at: datetime | None
+    max_concurrent_executions: int | None
+    runs_on: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowPageResult:
+    flows: list[Flow]
+    annotations: dict[str, dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionPageResult:
+    revisions: list[repository.RevisionListing]
+    next_cursor: str | None
+
+
+# --------------------------------------------------------------------------- definitions
+
+
+def content_hash(definition: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON (sorted keys, no spaces, UTF-8): the same document
+    always hashes the same, however its keys were ordered when sent or stored."""
+    canonical = json.dumps(
+        definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def require_valid_definition(
+    definition: Any, loc_prefix: Loc = ("definition",)
+) -> list[dict[str, Any]]:
+    """The warnings about a valid definition; `ValidationFailed` (422) listing every problem,
+    each located under `loc_prefix`, when it is not valid. Pure: reads no database."""
+    report = check_definition(definition)
+    if not report.valid:
+        count = len(report.errors)
+        raise ValidationFailed(
+            f"The flow definition has {count} problem{'s' if count != 1 else ''}",
+            errors=[problem.to_dict(loc_prefix) for problem in report.errors],
+        )
+    return [problem.to_dict(loc_prefix) for problem in report.warnings]
+
+
+def _runs_on(definition: Mapping[str, Any]) -> dict[str, Any]:
+    labels = definition.get("runs_on")
+    return dict(labels) if isinstance(labels, dict) else {}
+
+
+# --------------------------------------------------------------------------- writes
+
+
+async def create_flow(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    author_id: str | None,
+    name: str,
+    description: str,
+    definition: dict[str, Any],
+    message: str | None,
+) -> FlowState:
+    """A new flow whose revision 1 is `definition` (422 with every problem when invalid)."""
+    require_valid_definition(definition, ("body", "definition"))
+    flow = await repository.insert_flow(
+        session,
+        organization_id=organization_id,
+        name=name,
+        description=description,
+        runs_on=_runs_on(definition),
+        created_by=author_id,
+    )
+    revision = await repository.insert_revision(
+        session,
+        flow_id=flow.id,
+        revision=1,
+        definition=definition,
+        content_hash=content_hash(definition),
+        author_id=author_id,
+        message=message,
+    )
+    return FlowState(flow, revision)
+
+
+async def save_flow(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str,
+    author_id: str | None,
+    definition: dict[str, Any],
+    base_revision: int,
+    message: str | None,
+    name: str | None = None,
+    description: str | None = None,
+) -> FlowState:
+    """A new revision on top of `base_revision`.
+
+    Raises `Conflict` with `current_revision` when another save got there first (the editor
+    reloads and merges), `Conflict` when the flow is archived, `NotFound` when it is not the
+    caller's, `ValidationFailed` for a bad definition (nothing is written then).
+    """
+    require_valid_definition(definition, ("body", "definition"))
+    return await _append_revision(
+        session,
+        organization_id=organization_id,
+        flow_id=flow_id,
+        author_id=author_id,
+        definition=definition,
+        base_revision=base_revision,
+        message=message,
+        name=name,
+        description=description,
+    )
+
+
+async def restore_revision(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str,
+    revision: int,
+    author_id: str | None,
+    message: str | None,
+) -> FlowState:
+    """A new revision equal to `revision` (same definition, same hash)."""
+    flow = await _get_flow(session, organization_id, flow_id)
+    old = (
+        await repository.get_revisions(
+            session,
+            organization_id=organization_id,
+            flow_id=flow_id,
+            revisions=[n for n in (revision,) if _storable_revision(n)],
+        )
+    ).get(revision)
+    if old is None:
+        raise _revision_not_found(flow_id, revision, flow.current_revision)
+    # The node types may have changed since it was saved: restoring must not store a
+    # definition that no longer validates.
+    require_valid_definition(old.definition, ("revisions", revision, "definition"))
+    return await _append_revision(
+        session,
+        organization_id=organization_id,
+        flow_id=flow_id,
+        author_id=author_id,
+        definition=old.definition,
+        base_revision=flow.current_revision,
+        message=message if message is not None else f"Restored revision {revision}",
+    )
+
+
+async def _append_revision(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str,
+    author_id: str | None,
+    definition: dict[str, Any],
+    base_revision: int,
+    message: str | None,
+    name: str | None = None,
+    description: str | None = None,
+) -> FlowState:
+    if not _plausible_id(flow_id):
+        raise _flow_not_found(flow_id)
+    flow = await repository.advance_revision(
+        session,
+        organization_id=organization_id,
+        flow_id=flow_id,
+        base_revision=base_revision,
+        runs_on=_runs_on(definition),
+        name=name,
+        description=description,
+    )
+    if flow is None:
+        raise await _why_not_advanced(session, organization_id, flow_id, base_revision)
+    try:
+        revision = await repository.insert_revision(
+            session,
+            flow_id=flow_id,
+            revision=base_revision + 1,
+            definition=definition,
+            content_hash=content_hash(definition),
+            author_id=author_id,
+            message=message,
+        )
+    except repository.RevisionTaken as exc:
+        # The conditional update makes this unreachable in practice; the unique key is the
+        # last line of defence, and the caller's transaction rolls the update back.
+        raise _stale_base(base_revision, base_revision + 1) from exc
+    return FlowState(flow, revision)
+
+
+async def _why_not_advanced(
+    session: AsyncSession, organization_id: str, flow_id: str, base_revision: int
+) -> Exception:
+    flow = await _get_flow(session, organization_id, flow_id)
+    if flow.archived_at is not None:
+        return _archived(flow)
+    return _stale_base(base_revision, flow.current_revision)
+
+
+def _stale_base(base_revision: int, current_revision: int) -> Conflict:
+    return Conflict(
+        f"The flow is at revision {current_revision}, not {base_revision}: someone saved it "
+        "meanwhile. Reload it, reapply your changes and save on the current revision.",
+        extra={"current_revision": current_revision},
+    )
+
+
+def _archived(flow: Flow) -> Conflict:
+    return Conflict(
+        f"Flow {flow.id} is archived; it can be read but no longer changed",
+        extra={"current_revision": flow.current_revision},
+    )
+
+
+async def update_flow(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str,
+    changes: Mapping[str, Any],
+) -> FlowState:
+    """Change name, description or max_concurrent_executions; no new revision.
+
+    `changes` holds only the fields the caller sent (None clears the concurrency limit).
+    """
+    allowed = {"name", "description", "max_concurrent_executions"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(
+            "These fields cannot be changed here",
+            errors=[{"loc": ["body", key], "msg": "not a changeable field"} for key in unknown],
+        )
+    for key in ("name", "description"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed(
+                f"{key} cannot be null", errors=[{"loc": ["body", key], "msg": "may not be null"}]
+            )
+    if changes:
+        flow = await repository.update_flow_fields(
+            session, organization_id=organization_id, flow_id=flow_id, values=dict(changes)
+        )
+        if flow is None:
+            existing = await _get_flow(session, organization_id, flow_id)
+            raise _archived(existing)
+    return await get_flow(session, organization_id=organization_id, flow_id=flow_id)
+
+
+async def archive_flow(session: AsyncSession, *, organization_id: str, flow_id: str) -> None:
+    """Archive: readable with `archived_at`, out of the default list, no new revisions or
+    executions. Archiving twice is harmless."""
+    await _get_flow(session, organization_id, flow_id)
+    await repository.archive_flow(session, organization_id=organization_id, flow_id=flow_id)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def get_flow(
+    session: AsyncSession, *, organization_id: str, flow_id: str, revision: int | None = None
+) -> FlowState:
+    if not _plausible_id(flow_id):
+        raise _flow_not_found(flow_id)
+    found = None
+    if revision is None or _storable_revision(revision):
+        found = await repository.get_flow_and_revision(
+            session, organization_id=organization_id, flow_id=flow_id, revision=revision
+        )
+    if found is None:
+        if revision is None:
+            raise _flow_not_found(flow_id)
+        flow = await _get_flow(session, organization_id, flow_id)
+        raise _revision_not_found(flow_id, revision, flow.current_revision)
+    return FlowState(*found)
+
+
+async def get_revision_author_name(session: AsyncSession, author_id: str | None) -> str | None:
+    return None if author_id is None else await repository.author_name(session, author_id)
+
+
+async def list_flows(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    limit: int = DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+    query: str | None = None,
+    include_archived: bool = False,
+    annotators: Sequence[FlowListAnnotator] = (),
+) -> FlowPageResult:
+    """Newest first; `query` matches names case-insensitively; archived flows only when
+    asked. Each annotator adds its fields to the items of the page."""
+    if query is not None and "\x00" in query:
+        raise ValidationFailed(
+            "The search text may not contain NUL characters",
+            errors=[{"loc": ["query", "q"], "msg": "may not contain NUL (\\u0000)"}],
+        )
+    before_id = _decode_cursor(cursor, "f") if cursor else None
+    flows = await repository.list_flows(
+        session,
+        organization_id=organization_id,
+        limit=_page_size(limit) + 1,
+        before_id=before_id,
+        name_contains=query or None,
+        include_archived=include_archived,
+    )
+    page, more = flows[: _page_size(limit)], len(flows) > _page_size(limit)
+    annotations: dict[str, dict[str, Any]] = {flow.id: {} for flow in page}
+    for annotator in annotators:
+        extra = await annotator(session, organization_id, [flow.id for flow in page])
+        for flow_id, fields in extra.items():
+            if flow_id in annotations:
+                annotations[flow_id].update(fields)
+    next_cursor = _encode_cursor("f", page[-1].id) if more and page else None
+    return FlowPageResult(page, annotations, next_cursor)
+
+
+async def list_revisions(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str,
+    limit: int = DEFAULT_PAGE_SIZE,
+    cursor: str | None = None,
+) -> RevisionPageResult:
+    """Newest first, without definitions."""
+    before = _decode_cursor(cursor, "r") if cursor else None
+    before_revision = _cursor_int(before) if before is not None else None
+    await _get_flow(session, organization_id, flow_id)
+    size = _page_size(limit)
+    rows = await repository.list_revisions(
+        session,
+        organization_id=organization_id,
+        flow_id=flow_id,
+        limit=size + 1,
+        before_revision=before_revision,
+    )
+    page = rows[:size]
+    more = len(rows) > size
+    next_cursor = _encode_cursor("r", str(page[-1].revision)) if more and page else None
+    return RevisionPageResult(page, next_cursor)
+
+
+async def diff_revisions(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str,
+    from_revision: int,
+    to_revision: int,
+) -> FlowDiff:
+    flow = await _get_flow(session, organization_id, flow_id)
+    found = await repository.get_revisions(
+        session,
+        organization_id=organization_id,
+        flow_id=flow_id,
+        revisions={n for n in (from_revision, to_revision) if _storable_revision(n)},
+    )
+    for number in (from_revision, to_revision):
+        if number not in found:
+            raise _revision_not_found(flow_id, number, flow.current_revision)
+    return diff_definitions(found[from_revision].definition, found[to_revision].definition)
+
+
+# --------------------------------------------------------------------------- other domains
+
+
+async def get_flow_revision(
+    session: AsyncSession, organization_id: str, flow_id: str, revision: int | None = None
+) -> FlowRevisionView:
+    """A flow's definition at `revision` (the current one when None); NotFound when absent."""
+    state = await get_flow(
+        session, organization_id=organization_id, flow_id=flow_id, revision=revision
+    )
+    flow, rev = state.flow, state.revision
+    return FlowRevisionView(
+        flow_id=flow.id,
+        organization_id=flow.organization_id,
+        name=flow.name,
+        revision=rev.revision,
+        current_revision=flow.current_revision,
+        definition=rev.definition,
+        content_hash=rev.content_hash,
+        archived_at=flow.archived_at,
+        max_concurrent_executions=flow.max_concurrent_executions,
+        runs_on={str(k): str(v) for k, v in _runs_on(rev.definition).items()},
+    )
+
+
+async def flow_exists(session: AsyncSession, organization_id: str, flow_id: str) -> bool:
+    if not _plausible_id(flow_id):
+        return False
+    return await repository.flow_exists(session, organization_id=organization_id, flow_id=flow_id)
+
+
+async def list_active_flow_ids(
+    session: AsyncSession, organization_id: str, flow_ids: Collection[str] | None = None
+) -> list[str]:
+    if flow_ids is not None:
+        flow_ids = [flow_id for flow_id in flow_ids if _plausible_id(flow_id)]
+    return await repository.list_active_flow_ids(
+        session, organization_id=organization_id, flow_ids=flow_ids
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _plausible_id(flow_id: str) -> bool:
+    """Whether `flow_id` could name a flow at all. Ids are UUIDs: anything else (NUL bytes,
+    megabytes of text) is answered as not found without asking the database."""
+    return _ID_PATTERN.fullmatch(flow_id) is not None
+
+
+async def _get_flow(session: AsyncSession, organization_id: str, flow_id: str) -> Flow:
+    if not _plausible_id(flow_id):
+        raise _flow_not_found(flow_id)
+    flow = await repository.get_flow(session, organization_id=organization_id, flow_id=flow_id)
+    if flow is None:
+        raise _flow_not_found(flow_id)
+    return flow
+
+
+def _flow_not_found(flow_id: str) -> NotFound:
+    return NotFound(f"No flow {flow_id} in your organisation")
+
+
+def _revision_not_found(flow_id: str, revision: int, current: int) -> NotFound:
+    return NotFound(
+        f"Flow {flow_id} has no revision {revision}; its revisions are 1 to {current}",
+        extra={"current_revision": current},
+    )
+
+
+def _storable_revision(number: int) -> bool:
+    return 1 <= number <= MAX_REVISION
+
+
+def _page_size(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE_SIZE))
+
+
+def _encode_cursor(kind: str, value: str) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, kind: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        decoded = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        decoded = ""
+    prefix, _, value = decoded.partition(":")
+    if prefix != kind or not _plausible_id(value):
+        raise _bad_cursor()
+    return value
+
+
+def _cursor_int(value: str) -> int:
+    if not value.isdigit() or len(value) > 10 or int(value) > MAX_REVISION:
+        raise _bad_cursor()
+    return int(value)
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not one this list gave out",
+        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor; use next_cursor as given"}],
+    )

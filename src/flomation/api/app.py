@@ -33,9 +33,10 @@ LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 def _protected_routers() -> list[APIRouter]:
     from flomation.auth.endpoints import router as auth_router
+    from flomation.flows.endpoints import router as flows_router
     from flomation.runners.endpoints import router as runners_router
 
-    return [auth_router, runners_router]
+    return [auth_router, flows_router, runners_router]
 
 
 def _public_api_routers() -> list[APIRouter]:

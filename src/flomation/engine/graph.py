@@ -195,7 +195,7 @@ class GraphShape:
             if self.node_types[source] == "foreach":
                 # done/error edges leave the foreach inside its own scope; each-edges do not.
                 out[source] = [i for i in self.out_raw[source] if self.edges[i].port != "each"]
-        ends = [n for n in members if not self.out_raw[n]]
+        ends = [n for n in members if not out[n]]
         error_ports = {self.edges[i].source for i in scope_edges if self.edges[i].port == "error"}
         return Scope(
             key=key,

@@ -1,0 +1,177 @@
+"""Execution events, the sink protocol, and the recorder that folds events into an execution.
+
+The executor emits one ordered stream per execution; every event has a `seq` that increases
+by one. Kinds:
+
+| kind | data |
+| --- | --- |
+| `execution.started` | `input`, `execution_id`, `attempt`, `flow_id`, `flow_revision` |
+| `node.started` | `step`, `node_id`, `visit`, `iteration`, `parent_step`, `attempt`, `input` |
+| `node.retrying` | `step`, `node_id`, `attempt` (the one that failed), `error`, `delay_s` |
+| `node.succeeded` | `step`, `node_id`, `attempts`, `output`, `port`, `reused`? |
+| `node.failed` | `step`, `node_id`, `attempts`, `error`, `handled` (an error port took it) |
+| `node.skipped` | `step`, `node_id`, `visit`, `iteration`, `parent_step` |
+| `node.cancelled` | `step`, `node_id`, `attempts` |
+| `log` | `node_id`, `step`, `level`, `message` |
+| `execution.finished` | `status`, `output`, `error` |
+
+Values in events are masked (secrets as `***`); outputs and inputs above the size limit are
+replaced by a JSON preview with `output_truncated`/`input_truncated` set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = [
+    "EventSink",
+    "ExecutionEvent",
+    "ExecutionRecorder",
+    "ListSink",
+    "MultiSink",
+    "NullSink",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionEvent:
+    seq: int
+    kind: str
+    at: str  # RFC 3339, UTC
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "kind": self.kind, "at": self.at, **self.data}
+
+
+@runtime_checkable
+class EventSink(Protocol):
+    async def emit(self, event: ExecutionEvent) -> None: ...
+
+
+class NullSink:
+    async def emit(self, event: ExecutionEvent) -> None:
+        return None
+
+
+class ListSink:
+    """Keeps every event (tests, small tools)."""
+
+    def __init__(self) -> None:
+        self.events: list[ExecutionEvent] = []
+
+    async def emit(self, event: ExecutionEvent) -> None:
+        self.events.append(event)
+
+
+class MultiSink:
+    """Sends each event to several sinks in order."""
+
+    def __init__(self, *sinks: EventSink) -> None:
+        self.sinks = sinks
+
+    async def emit(self, event: ExecutionEvent) -> None:
+        for sink in self.sinks:
+            await sink.emit(event)
+
+
+_STEP_DATA = ("input", "input_truncated", "output", "output_truncated", "error", "port")
+
+
+class ExecutionRecorder:
+    """Folds events into the execution document of the API spec.
+
+    `document()` gives `{status, input, output, error, started_at, finished_at, steps, logs}`
+    (the API adds its own fields: id, flow_id, trigger, ...). Steps are in start order with
+    `{node_id, status, visit, iteration, attempts, input, output, error, started_at,
+    finished_at}` plus `step`, `parent_step`, `port` and `reused` when a retry reused them.
+    """
+
+    def __init__(self) -> None:
+        self.status = "queued"
+        self.input: Any = None
+        self.output: Any = None
+        self.error: dict[str, Any] | None = None
+        self.started_at: str | None = None
+        self.finished_at: str | None = None
+        self.steps: dict[int, dict[str, Any]] = {}
+        self.logs: list[dict[str, Any]] = []
+        self.last_seq = 0
+
+    async def emit(self, event: ExecutionEvent) -> None:
+        self.fold(event)
+
+    def fold(self, event: ExecutionEvent) -> None:
+        self.last_seq = event.seq
+        data = event.data
+        kind = event.kind
+        if kind == "execution.started":
+            self.status = "running"
+            self.input = data.get("input")
+            self.started_at = event.at
+        elif kind == "execution.finished":
+            self.status = data["status"]
+            self.output = data.get("output")
+            self.error = data.get("error")
+            self.finished_at = event.at
+        elif kind == "log":
+            self.logs.append(
+                {
+                    "at": event.at,
+                    "node_id": data.get("node_id"),
+                    "level": data["level"],
+                    "message": data["message"],
+                }
+            )
+        elif kind.startswith("node."):
+            self._fold_step(kind, event.at, data)
+
+    def _fold_step(self, kind: str, at: str, data: dict[str, Any]) -> None:
+        step = self.steps.get(data["step"])
+        if step is None:
+            step = {
+                "step": data["step"],
+                "node_id": data["node_id"],
+                "status": "running",
+                "visit": data.get("visit"),
+                "iteration": data.get("iteration"),
+                "parent_step": data.get("parent_step"),
+                "attempts": 0,
+                "input": None,
+                "output": None,
+                "error": None,
+                "started_at": at,
+                "finished_at": None,
+            }
+            self.steps[data["step"]] = step
+        for key in _STEP_DATA:
+            if key in data:
+                step[key] = data[key]
+        if "attempt" in data:
+            step["attempts"] = max(step["attempts"], data["attempt"])
+        if "attempts" in data:
+            step["attempts"] = data["attempts"]
+        if data.get("reused"):
+            step["reused"] = True
+        status = {
+            "node.succeeded": "succeeded",
+            "node.failed": "failed",
+            "node.skipped": "skipped",
+            "node.cancelled": "cancelled",
+        }.get(kind)
+        if status is not None:
+            step["status"] = status
+            step["finished_at"] = at
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "input": self.input,
+            "output": self.output,
+            "error": self.error,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "steps": list(self.steps.values()),
+            "logs": list(self.logs),
+        }

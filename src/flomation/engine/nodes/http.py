@@ -1,0 +1,331 @@
+"""The `http` node: one HTTP request through the runner's shared client and egress policy."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from flomation.engine.expressions import is_template
+from flomation.engine.nodes.base import (
+    ConfigError,
+    ConnectionFailedError,
+    HttpStatusError,
+    NodeContext,
+    NodeError,
+    NodeOutcome,
+    NodeTimeoutError,
+    NodeType,
+)
+
+__all__ = ["ExpectedStatus", "HttpNode", "ResponseTooLargeError"]
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+DEFAULT_TIMEOUT_S = 30.0
+MAX_REDIRECTS = 10
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+BODY_EXCERPT_CHARS = 300
+
+_STATUS = {"type": "integer", "minimum": 100, "maximum": 599}
+_STATUS_TEXT = {"type": "string", "minLength": 1}
+
+
+class ResponseTooLargeError(NodeError):
+    """The answer's body is larger than the node accepts; asking again will not help."""
+
+    type = "response_too_large"
+    retryable = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedStatus:
+    """Status codes a request may answer with: `"200-299"`, `"2xx"`, `404`, `[200, "3xx"]`."""
+
+    ranges: tuple[tuple[int, int], ...]
+    text: str
+
+    @classmethod
+    def parse(cls, value: Any) -> ExpectedStatus:
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            raise ValueError("expect_status must name at least one status")
+        ranges: list[tuple[int, int]] = []
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, int | str):
+                raise ValueError(f"expect_status: {item!r} is not a status or a range")
+            for part in str(item).split(","):
+                ranges.append(_parse_status_range(part.strip()))
+        return cls(tuple(ranges), ", ".join(_range_text(r) for r in ranges))
+
+    def __contains__(self, status: object) -> bool:
+        return isinstance(status, int) and any(low <= status <= high for low, high in self.ranges)
+
+
+_RANGE = re.compile(r"^(\d{3})\s*-\s*(\d{3})$")
+_CLASS = re.compile(r"^([1-5])xx$", re.IGNORECASE)
+
+
+def _parse_status_range(text: str) -> tuple[int, int]:
+    if text.isdigit():
+        low = high = int(text)
+    elif match := _RANGE.match(text):
+        low, high = int(match[1]), int(match[2])
+    elif match := _CLASS.match(text):
+        low, high = int(match[1]) * 100, int(match[1]) * 100 + 99
+    else:
+        raise ValueError(
+            f"expect_status: {text!r} is not a status (404), a range (200-299) or a class (2xx)"
+        )
+    if not (100 <= low <= high <= 599):
+        raise ValueError(f"expect_status: {text!r} is not within 100-599 (low to high)")
+    return low, high
+
+
+def _range_text(bounds: tuple[int, int]) -> str:
+    low, high = bounds
+    return str(low) if low == high else f"{low}-{high}"
+
+
+DEFAULT_EXPECTED = ExpectedStatus.parse("200-299")
+
+
+class HttpNode(NodeType):
+    type = "http"
+    title = "HTTP request"
+    description = (
+        "Sends an HTTP request and returns the status, headers and body (parsed when JSON). "
+        "An unexpected status fails the node."
+    )
+    icon = "globe"
+    group = "integration"
+    config_schema = {
+        "type": "object",
+        "properties": {
+            "method": {"enum": list(METHODS), "default": "GET"},
+            "url": {"type": "string", "minLength": 1},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "query": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": ["string", "number", "boolean", "null", "array"],
+                    "items": {"type": ["string", "number", "boolean", "null"]},
+                },
+            },
+            "json": {"description": "Any JSON value, sent as the JSON body."},
+            "body": {"type": "string", "description": "A text body (instead of json)."},
+            "timeout_s": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 3600,
+                "default": DEFAULT_TIMEOUT_S,
+            },
+            "expect_status": {
+                "anyOf": [
+                    _STATUS,
+                    _STATUS_TEXT,
+                    {"type": "array", "minItems": 1, "items": {"anyOf": [_STATUS, _STATUS_TEXT]}},
+                ],
+                "default": "200-299",
+            },
+            "follow_redirects": {"type": "boolean", "default": True},
+        },
+        "required": ["url"],
+        "additionalProperties": False,
+    }
+    output_schema = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "integer"},
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "body": {},
+        },
+        "required": ["status", "headers", "body"],
+    }
+
+    def check_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        if "json" in config and "body" in config:
+            problems.append(("body", "give either json or body, not both"))
+        expect = config.get("expect_status")
+        if expect is not None and not _holds_template(expect):
+            try:
+                ExpectedStatus.parse(expect)
+            except ValueError as exc:
+                problems.append(("expect_status", str(exc)))
+        url = config.get("url")
+        if isinstance(url, str) and not is_template(url) and not _is_http_url(url):
+            problems.append(("url", "the URL must start with http:// or https://"))
+        return problems
+
+    async def run(self, ctx: NodeContext) -> NodeOutcome:
+        config = ctx.config
+        method = str(config.get("method", "GET")).upper()
+        url = str(config["url"])
+        if not _is_http_url(url):
+            raise ConfigError(
+                f"the URL must start with http:// or https://, got {url!r}", field="url"
+            )
+        if "json" in config and "body" in config:
+            raise ConfigError("give either json or body, not both", field="body")
+        try:
+            expected = ExpectedStatus.parse(config.get("expect_status", "200-299"))
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="expect_status") from None
+        timeout_s = float(config.get("timeout_s", DEFAULT_TIMEOUT_S))
+        remaining = ctx.remaining_s()
+        if remaining is not None:
+            timeout_s = max(0.001, min(timeout_s, remaining))
+
+        client = ctx.services.http()
+        try:
+            request = client.build_request(
+                method,
+                url,
+                headers=config.get("headers"),
+                params=_query_params(config.get("query")),
+                json=config.get("json"),
+                content=config.get("body"),
+                timeout=timeout_s,
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise ConfigError(f"invalid URL {url!r}: {exc}", field="url") from None
+        response, body = await self._send(ctx, client, request, config, timeout_s)
+        output = {"status": response.status_code, "headers": dict(response.headers), "body": body}
+        if response.status_code not in expected:
+            raise HttpStatusError(
+                f"{method} {_shown_url(response.request.url)} answered "
+                f"{response.status_code} {response.reason_phrase}, expected {expected.text}"
+                f"{_excerpt(body)}"
+            )
+        return NodeOutcome(output)
+
+    async def _send(
+        self,
+        ctx: NodeContext,
+        client: httpx.AsyncClient,
+        request: httpx.Request,
+        config: Mapping[str, Any],
+        timeout_s: float,
+    ) -> tuple[httpx.Response, Any]:
+        follow = bool(config.get("follow_redirects", True))
+        for _ in range(MAX_REDIRECTS + 1):
+            # The policy is checked before every hop for a clear early error; the client's
+            # transport (see flomation.engine.egress) checks the address actually connected.
+            await ctx.services.egress.check_url(str(request.url))
+            response = await _send_once(client, request, timeout_s)
+            try:
+                if follow and response.next_request is not None:
+                    request = response.next_request
+                    continue
+                return response, await _read_body(request, response)
+            finally:
+                await response.aclose()
+        raise HttpStatusError(
+            f"{request.method} {_shown_url(request.url)}: more than {MAX_REDIRECTS} redirects"
+        )
+
+
+async def _send_once(
+    client: httpx.AsyncClient, request: httpx.Request, timeout_s: float
+) -> httpx.Response:
+    where = f"{request.method} {_shown_url(request.url)}"
+    try:
+        return await client.send(request, stream=True, follow_redirects=False)
+    except httpx.ConnectTimeout:
+        raise ConnectionFailedError(f"{where}: could not connect within {timeout_s:g} s") from None
+    except httpx.TimeoutException:
+        raise NodeTimeoutError(f"{where}: no answer within {timeout_s:g} s") from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise ConfigError(f"{where}: {exc}", field="url") from None
+    except httpx.TransportError as exc:
+        raise ConnectionFailedError(f"{where}: {_describe_transport_error(exc)}") from None
+
+
+async def _read_body(request: httpx.Request, response: httpx.Response) -> Any:
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise ResponseTooLargeError(
+                    f"{request.method} {_shown_url(request.url)}: the answer is larger than "
+                    f"{MAX_RESPONSE_BYTES} bytes"
+                )
+            chunks.append(chunk)
+    except httpx.TimeoutException:
+        raise NodeTimeoutError(
+            f"{request.method} {_shown_url(request.url)}: the answer did not arrive in time"
+        ) from None
+    except httpx.TransportError as exc:
+        raise ConnectionFailedError(
+            f"{request.method} {_shown_url(request.url)}: {_describe_transport_error(exc)}"
+        ) from None
+    content = b"".join(chunks)
+    text = content.decode(response.encoding or "utf-8", errors="replace")
+    if _is_json(response.headers.get("content-type", "")) and content.strip():
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # it said JSON but is not: the text is more useful than a failure
+    return text
+
+
+def _query_params(query: Any) -> dict[str, Any] | None:
+    if not query:
+        return None
+    params: dict[str, Any] = {}
+    for name, value in query.items():
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        params[name] = [_query_value(v) for v in values if v is not None]
+    return params
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _is_http_url(url: str) -> bool:
+    return url.lower().startswith(("http://", "https://"))
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _holds_template(value: Any) -> bool:
+    if isinstance(value, str):
+        return is_template(value)
+    if isinstance(value, list):
+        return any(_holds_template(item) for item in value)
+    return False
+
+
+def _shown_url(url: httpx.URL) -> str:
+    """The URL without its query and credentials: those often carry secrets."""
+    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+
+
+def _excerpt(body: Any) -> str:
+    if body in (None, ""):
+        return ""
+    text = body if isinstance(body, str) else json.dumps(body)
+    if len(text) > BODY_EXCERPT_CHARS:
+        text = text[:BODY_EXCERPT_CHARS] + "..."
+    return f": {text}"
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return f"could not connect ({detail})"
+    return f"the connection failed ({detail})"

@@ -465,7 +465,7 @@ class Executor:
         }
         if node_id in run.reuse and visit == 1:
             return self._reuse_step(node_id, step, started)
-        attempts = 1
+        attempts = [1]  # updated by _attempts as it retries
         announced = False
         try:
             node = self.plan.nodes[node_id]
@@ -479,14 +479,14 @@ class Executor:
             self._event_value("input", config, started)
             self.emit("node.started", started)
             announced = True
-            outcome, attempts = await self._attempts(
-                run, node_id, step, config, scope, error, taken_from
+            outcome = await self._attempts(
+                run, node_id, step, config, scope, error, taken_from, attempts
             )
         except NodeError as exc:
             if not exc.node_id:
                 exc.node_id = node_id
             if not exc.attempt:
-                exc.attempt = attempts
+                exc.attempt = attempts[0]
             if not announced:
                 self.emit("node.started", started)
             self.emit(
@@ -494,7 +494,7 @@ class Executor:
                 {
                     "step": step,
                     "node_id": node_id,
-                    "attempts": attempts,
+                    "attempts": attempts[0],
                     "error": self._error_data(exc),
                     "handled": node_id in run.scope.error_ports,
                 },
@@ -503,12 +503,12 @@ class Executor:
         except asyncio.CancelledError:
             if not announced:
                 self.emit("node.started", started)
-            self.emit("node.cancelled", {"step": step, "node_id": node_id, "attempts": attempts})
+            self.emit("node.cancelled", {"step": step, "node_id": node_id, "attempts": attempts[0]})
             raise
         succeeded: dict[str, Any] = {
             "step": step,
             "node_id": node_id,
-            "attempts": attempts,
+            "attempts": attempts[0],
             "port": outcome.port,
         }
         self._event_value("output", outcome.output, succeeded)
@@ -538,7 +538,8 @@ class Executor:
         scope: dict[str, Any],
         error: Mapping[str, Any] | None,
         taken_from: list[str],
-    ) -> tuple[NodeOutcome, int]:
+        attempts: list[int],
+    ) -> NodeOutcome:
         node = self.plan.nodes[node_id]
         node_type = self.plan.types[node_id]
         policy = node.retry if node_type.retryable else None
@@ -547,7 +548,7 @@ class Executor:
         while True:
             try:
                 if isinstance(node_type, ForeachNode):
-                    return await self._run_foreach(run, node_id, step, config, error), attempt
+                    return await self._run_foreach(run, node_id, step, config, error)
                 outcome = await self._attempt(
                     run, node_id, attempt, config, scope, error, taken_from
                 )
@@ -557,7 +558,7 @@ class Executor:
                         f"node type {node_type.type!r} chose port {outcome.port!r}, "
                         f"which it does not have"
                     )
-                return outcome, attempt
+                return outcome
             except _ScopeFailedError as failed:
                 raise failed.error from None
             except NodeError as exc:
@@ -583,6 +584,7 @@ class Executor:
             )
             await asyncio.sleep(delay)
             attempt += 1
+            attempts[0] = attempt
 
     async def _attempt(
         self,

@@ -17,12 +17,14 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 class StepView(BaseModel):
     node_id: str
     status: str
-    visit: int
-    iteration: int
+    visit: int | None = None
+    iteration: Any = None
     attempts: int
     input: Any = None
     output: Any = None
     error: Any = None
+    port: str | None = None
+    reused: bool = False
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

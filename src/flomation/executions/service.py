@@ -3,34 +3,181 @@ executions. Called by the API endpoints, the runners domain, the triggers domain
 
 Every function takes an `AsyncSession` whose transaction the caller owns; none commits.
 Waiting runners are woken after the caller's commit (PostgreSQL: `pg_notify` inside the
-transaction; SQLite: an in-process event fired from the session's after-commit hook).
+transaction; both: an after-commit hook that wakes this process's waiters).
 """
 
 from __future__ import annotations
 
+import json
+from collections import deque
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.engine.nodes.flow import check_input
+from flomation.engine.validation import referenced_names
+from flomation.errors import Conflict, NotFound, ValidationFailed
+from flomation.executions import metrics, repository
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
+from flomation.executions.notifier import execution_topic, publish_after_commit, work_topic
 from flomation.executions.schemas import (
+    CancelAccepted,
     ClaimedExecution,
+    ExecutionSummary,
     ExecutionView,
     FinalStatus,
     LeaseRenewal,
+    LogView,
+    StepView,
 )
+from flomation.flows import service as flows_service
+from flomation.ids import new_id
+from flomation.models.executions import (
+    CANCELLED,
+    FINAL_STATUSES,
+    QUEUED,
+    RUNNING,
+    Execution,
+    ExecutionLog,
+    ExecutionStep,
+    QueueEntry,
+)
+from flomation.secrets import service as secrets_service
+from flomation.secrets.crypto import Keyring
+from flomation.timeutil import utcnow
 
 __all__ = [
     "DuplicateExecution",
     "StaleAttempt",
+    "cancel_execution",
     "claim_executions",
     "complete_execution",
     "get_execution",
+    "list_executions",
     "record_events",
     "release_executions",
     "renew_leases",
     "request_execution",
+    "request_execution_once",
+    "retry_execution",
 ]
+
+MAX_DEPTH = 10
+
+
+# --------------------------------------------------------------------------- views
+
+
+def summary(execution: Execution) -> ExecutionSummary:
+    return ExecutionSummary(
+        id=execution.id,
+        flow_id=execution.flow_id,
+        revision=execution.revision,
+        status=execution.status,
+        status_detail=execution.status_detail,
+        input=execution.input,
+        output=execution.output,
+        error=execution.error,
+        trigger=execution.trigger,
+        runs_on=execution.runs_on or {},
+        retry_of=execution.retry_of,
+        from_node=execution.from_node,
+        parent_execution_id=execution.parent_execution_id,
+        depth=execution.depth,
+        runner_id=execution.runner_id,
+        attempt=execution.attempt,
+        queued_at=execution.queued_at,
+        started_at=execution.started_at,
+        finished_at=execution.finished_at,
+        deadline_at=execution.deadline_at,
+        cancel_requested_at=execution.cancel_requested_at,
+    )
+
+
+def step_view(step: ExecutionStep) -> StepView:
+    return StepView(
+        node_id=step.node_id,
+        status=step.status,
+        visit=step.visit,
+        iteration=step.iteration,
+        attempts=step.attempts,
+        input=step.input,
+        output=step.output,
+        error=step.error,
+        port=step.port,
+        reused=step.reused,
+        started_at=step.started_at,
+        finished_at=step.finished_at,
+    )
+
+
+def log_view(log: ExecutionLog) -> LogView:
+    return LogView(
+        seq=log.seq, at=log.at, node_id=log.node_id, level=log.level, message=log.message
+    )
+
+
+def _event_payload(execution: Execution) -> dict[str, Any]:
+    return summary(execution).model_dump(mode="json")
+
+
+async def _full_view(session: AsyncSession, execution: Execution) -> ExecutionView:
+    steps = await repository.list_steps(session, execution.id)
+    logs = await repository.list_logs(session, execution.id)
+    return ExecutionView(
+        **summary(execution).model_dump(),
+        steps=[step_view(s) for s in steps],
+        logs=[log_view(log) for log in logs],
+    )
+
+
+async def get_execution(
+    session: AsyncSession, *, organization_id: str, execution_id: str
+) -> ExecutionView:
+    """The execution with its steps and logs; `NotFound` for an unknown id or another
+    organisation's."""
+    execution = await _get(session, organization_id, execution_id)
+    return await _full_view(session, execution)
+
+
+async def get_summary(
+    session: AsyncSession, *, organization_id: str, execution_id: str
+) -> ExecutionSummary:
+    return summary(await _get(session, organization_id, execution_id))
+
+
+async def _get(session: AsyncSession, organization_id: str, execution_id: str) -> Execution:
+    execution = await repository.get_execution(session, organization_id, execution_id)
+    if execution is None:
+        raise NotFound(f"No execution {execution_id}")
+    return execution
+
+
+async def list_executions(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str | None = None,
+    status: str | None = None,
+    before_id: str | None = None,
+    limit: int = 50,
+) -> list[ExecutionSummary]:
+    """Newest first; `limit` items after the cursor (the last id of the previous page)."""
+    rows = await repository.list_executions(
+        session,
+        organization_id,
+        flow_id=flow_id,
+        status=status,
+        before_id=before_id,
+        limit=limit,
+    )
+    return [summary(row) for row in rows]
+
+
+# --------------------------------------------------------------------------- requesting
 
 
 async def request_execution(
@@ -58,22 +205,310 @@ async def request_execution(
     - `runs_on` adds labels to the flow's own `runs_on`; it may not change a flow label
       (`ValidationFailed`).
     - `idempotency_key` + `request_hash`: the same key within 24 h returns the execution made
-      by the first request (check `view.created` is False) when the hash matches, and raises
-      `Conflict` when it differs.
+      by the first request when the hash matches, and raises `Conflict` when it differs
+      (`request_execution_once` also says whether this call created it).
     - `dedupe_key` (unique per organisation, kept forever): a second request with the same
       key raises `DuplicateExecution` carrying the existing id; nothing changes.
     - `retry_of` + `from_node`: the outputs of the retried execution's succeeded steps that
       come before `from_node` are stored for the runner to reuse.
     """
-    raise NotImplementedError
+    view, _created = await request_execution_once(
+        session,
+        organization_id=organization_id,
+        flow_id=flow_id,
+        input=input,
+        trigger=trigger,
+        revision=revision,
+        runs_on=runs_on,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        dedupe_key=dedupe_key,
+        retry_of=retry_of,
+        from_node=from_node,
+        parent_execution_id=parent_execution_id,
+        depth=depth,
+    )
+    return view
 
 
-async def get_execution(
+async def request_execution_once(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    flow_id: str,
+    input: Any,
+    trigger: dict[str, Any],
+    revision: int | None = None,
+    runs_on: dict[str, str] | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+    dedupe_key: str | None = None,
+    retry_of: str | None = None,
+    from_node: str | None = None,
+    parent_execution_id: str | None = None,
+    depth: int = 0,
+) -> tuple[ExecutionView, bool]:
+    """`request_execution`, also answering whether this call created the execution (False
+    when an earlier request with the same idempotency key did)."""
+    if idempotency_key is not None:
+        earlier = await _idempotent_replay(session, organization_id, idempotency_key, request_hash)
+        if earlier is not None:
+            return earlier, False
+    if dedupe_key is not None:
+        existing = await repository.find_by_dedupe_key(session, organization_id, dedupe_key)
+        if existing is not None:
+            raise DuplicateExecution(existing, dedupe_key)
+    if depth > MAX_DEPTH:
+        raise ValidationFailed(
+            f"Subflows nest at most {MAX_DEPTH} deep",
+            errors=[{"loc": ["depth"], "msg": f"at most {MAX_DEPTH}"}],
+        )
+
+    flow = await flows_service.get_flow_revision(session, organization_id, flow_id, revision)
+    if flow.archived_at is not None:
+        raise Conflict(f"Flow {flow_id} is archived: it takes no new executions")
+    definition: dict[str, Any] = dict(flow.definition)
+    _check_input(definition, input)
+    labels = _merge_labels(dict(flow.runs_on), runs_on or {})
+    prior_outputs = None
+    if from_node is not None:
+        if retry_of is None:
+            raise ValidationFailed(
+                "from_node is only for retries",
+                errors=[{"loc": ["body", "from_node"], "msg": "only with a retry"}],
+            )
+        prior_outputs = await _outputs_before(session, definition, retry_of, from_node)
+    timeout = definition.get("timeout_s")
+
+    execution = Execution(
+        organization_id=organization_id,
+        flow_id=flow_id,
+        revision=flow.revision,
+        status=QUEUED,
+        input=input,
+        trigger=trigger,
+        runs_on=labels,
+        timeout_s=float(timeout) if isinstance(timeout, int | float) else None,
+        retry_of=retry_of,
+        from_node=from_node,
+        prior_outputs=prior_outputs,
+        parent_execution_id=parent_execution_id,
+        depth=depth,
+        dedupe_key=dedupe_key,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        status_detail=await _waiting_detail(session, organization_id, labels),
+    )
+    entry = QueueEntry(
+        execution_id=execution.id,
+        organization_id=organization_id,
+        flow_id=flow_id,
+        labels=labels,
+        max_concurrent=flow.max_concurrent_executions,
+    )
+    # Ids are made in Python so that the queue row can name its execution before the flush.
+    execution.id = entry.execution_id = new_id()
+    try:
+        async with session.begin_nested():
+            await repository.insert_execution(session, execution, entry)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: answer as if it came first.
+        if idempotency_key is not None:
+            earlier = await _idempotent_replay(
+                session, organization_id, idempotency_key, request_hash
+            )
+            if earlier is not None:
+                return earlier, False
+        if dedupe_key is not None:
+            existing = await repository.find_by_dedupe_key(session, organization_id, dedupe_key)
+            if existing is not None:
+                raise DuplicateExecution(existing, dedupe_key) from None
+        raise
+    await repository.append_events(
+        session, execution.id, [("execution", _event_payload(execution))]
+    )
+    await publish_after_commit(session, work_topic(organization_id), execution_topic(execution.id))
+    return ExecutionView(**summary(execution).model_dump()), True
+
+
+async def _idempotent_replay(
+    session: AsyncSession, organization_id: str, key: str, request_hash: str | None
+) -> ExecutionView | None:
+    found = await repository.find_by_idempotency_key(session, organization_id, key)
+    if found is None:
+        return None
+    execution, fresh = found
+    if not fresh:
+        await repository.release_idempotency_key(session, execution.id)
+        return None
+    if execution.request_hash != request_hash:
+        raise Conflict(
+            "This Idempotency-Key was used within 24 hours for a different request",
+            extra={"execution_id": execution.id},
+        )
+    return await _full_view(session, execution)
+
+
+def _start_config(definition: Mapping[str, Any]) -> Mapping[str, Any]:
+    for node in definition.get("nodes") or []:
+        if isinstance(node, Mapping) and node.get("type") == "start":
+            config = node.get("config")
+            return config if isinstance(config, Mapping) else {}
+    return {}
+
+
+def _check_input(definition: Mapping[str, Any], value: Any) -> None:
+    problems = check_input(_start_config(definition), value)
+    if problems:
+        raise ValidationFailed(
+            "The input does not match the start node's input_schema",
+            errors=[{**p, "loc": ["body", *p["loc"]], "node_id": "start"} for p in problems],
+        )
+
+
+def _merge_labels(flow_labels: dict[str, str], asked: Mapping[str, Any]) -> dict[str, str]:
+    """The flow's labels plus the request's; a request never changes or removes a flow label."""
+    merged = {str(k): str(v) for k, v in flow_labels.items()}
+    problems = []
+    for key, value in asked.items():
+        if key in merged and merged[key] != str(value):
+            problems.append(
+                {
+                    "loc": ["body", "runs_on", key],
+                    "msg": f"the flow runs on {key}={merged[key]}; runs_on adds labels only",
+                }
+            )
+        merged[str(key)] = str(value)
+    if problems:
+        raise ValidationFailed("runs_on may add labels, not change the flow's", errors=problems)
+    return merged
+
+
+async def _waiting_detail(
+    session: AsyncSession, organization_id: str, labels: Mapping[str, str]
+) -> str | None:
+    """ "waiting for a runner with k=v" when no online runner carries every label, else None."""
+    # Imported here: the runners domain calls this module, and this is the one way back.
+    from flomation.runners import service as runners_service
+
+    offered = await runners_service.online_label_sets(session, organization_id)
+    return waiting_detail(labels, offered)
+
+
+def waiting_detail(labels: Mapping[str, str], offered: Sequence[Mapping[str, str]]) -> str | None:
+    if any(all(runner.get(k) == v for k, v in labels.items()) for runner in offered):
+        return None
+    if not labels:
+        return "waiting for a runner"
+    wanted = ", ".join(f"{key}={labels[key]}" for key in sorted(labels))
+    return f"waiting for a runner with {wanted}"
+
+
+def _reachable_from(definition: Mapping[str, Any], node_id: str) -> set[str]:
+    edges: dict[str, list[str]] = {}
+    for edge in definition.get("edges") or []:
+        if isinstance(edge, Mapping):
+            edges.setdefault(str(edge.get("from")), []).append(str(edge.get("to")))
+    seen = {node_id}
+    todo = deque([node_id])
+    while todo:
+        for target in edges.get(todo.popleft(), []):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+async def _outputs_before(
+    session: AsyncSession, definition: Mapping[str, Any], retry_of: str, from_node: str
+) -> dict[str, Any]:
+    """Outputs of the retried execution's succeeded steps that `from_node` does not lead to
+    (what comes before it): the runner reuses them instead of running those nodes again."""
+    node_ids = {str(n.get("id")) for n in definition.get("nodes") or [] if isinstance(n, Mapping)}
+    if from_node not in node_ids:
+        raise ValidationFailed(
+            f"The flow has no node {from_node!r}",
+            errors=[{"loc": ["body", "from_node"], "msg": "no such node"}],
+        )
+    rerun = _reachable_from(definition, from_node)
+    outputs = await repository.succeeded_step_outputs(session, retry_of)
+    return {node: output for node, output in outputs.items() if node not in rerun}
+
+
+# --------------------------------------------------------------------------- user actions
+
+
+async def cancel_execution(
     session: AsyncSession, *, organization_id: str, execution_id: str
+) -> CancelAccepted:
+    """Cancel: a waiting execution ends `cancelled` at once; a running one is marked
+    cancel-requested (its runner learns it on its next heartbeat, and maintenance ends it
+    `cancelled` if the runner does not within a lease). `Conflict` when it already ended."""
+    execution = await _get(session, organization_id, execution_id)
+    if execution.status in FINAL_STATUSES:
+        raise _already_ended(execution)
+    entry = await repository.lock_queue_row(session, execution_id)  # queue row first
+    if entry is not None and entry.lease_owner is None:
+        await repository.delete_queue_rows(session, [execution_id])
+        ended = await end_executions(
+            session, [execution_id], status=CANCELLED, output=None, error=None
+        )
+        if ended:
+            return CancelAccepted(id=execution_id, status=CANCELLED)
+    else:
+        requested = await repository.request_cancel(session, execution_id)
+        if requested is not None:
+            await repository.append_events(
+                session, execution_id, [("execution", _event_payload(requested))]
+            )
+            await publish_after_commit(session, execution_topic(execution_id))
+            return CancelAccepted(
+                id=execution_id,
+                status=RUNNING,
+                cancel_requested_at=requested.cancel_requested_at,
+            )
+    raise _already_ended(await _get(session, organization_id, execution_id))
+
+
+def _already_ended(execution: Execution) -> Conflict:
+    return Conflict(
+        f"Execution {execution.id} has already ended ({execution.status})",
+        extra={"status": execution.status},
+    )
+
+
+async def retry_execution(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    execution_id: str,
+    from_node: str | None = None,
 ) -> ExecutionView:
-    """The execution with its steps and logs; `NotFound` for an unknown id or another
-    organisation's."""
-    raise NotImplementedError
+    """A new execution with the same input and revision (`retry_of` set, trigger `retry`);
+    from a node, the outputs of the nodes before it are reused. `Conflict` while the
+    original still runs."""
+    original = await _get(session, organization_id, execution_id)
+    if original.status not in FINAL_STATUSES:
+        raise Conflict(
+            f"Execution {execution_id} is still {original.status}: retry it once it has ended",
+            extra={"status": original.status},
+        )
+    return await request_execution(
+        session,
+        organization_id=organization_id,
+        flow_id=original.flow_id,
+        input=original.input,
+        trigger={"type": "retry", "execution_id": original.id},
+        revision=original.revision,
+        runs_on=original.runs_on,
+        retry_of=original.id,
+        from_node=from_node,
+        parent_execution_id=original.parent_execution_id,
+        depth=original.depth,
+    )
+
+
+# --------------------------------------------------------------------------- runners
 
 
 async def claim_executions(
@@ -84,6 +519,7 @@ async def claim_executions(
     labels: dict[str, str],
     limit: int,
     lease_seconds: float,
+    keyring: Keyring | None = None,
 ) -> list[ClaimedExecution]:
     """Claim up to `limit` queued executions of the organisation for this runner, atomically.
 
@@ -92,9 +528,69 @@ async def claim_executions(
     becomes `running` with `attempt` + 1, this runner as its holder and a lease of
     `lease_seconds` on the database clock. The answer carries the definition, the input, the
     variables and decrypted secrets the definition references, and what a retry from a node
-    reuses. Returns [] when nothing qualifies (then wait on `WorkNotifier.wait_for_work`).
+    reuses. Returns [] when nothing qualifies (then wait on `WorkNotifier.subscribe_work`).
+    `keyring` decrypts secrets (default: the API process's, `secrets.crypto.default_keyring`).
     """
-    raise NotImplementedError
+    if limit <= 0:
+        return []
+    ids = await repository.claim_queue_rows(
+        session,
+        organization_id=organization_id,
+        runner_id=runner_id,
+        labels={str(k): str(v) for k, v in labels.items()},
+        limit=limit,
+        lease_seconds=lease_seconds,
+    )
+    if not ids:
+        return []
+    executions = await repository.mark_claimed(session, ids, runner_id)
+    executions.sort(key=lambda e: (e.queued_at, e.id))
+    definitions: dict[tuple[str, int], dict[str, Any]] = {}
+    claimed = []
+    for execution in executions:
+        await repository.append_events(
+            session, execution.id, [("execution", _event_payload(execution))]
+        )
+        key = (execution.flow_id, execution.revision)
+        if key not in definitions:
+            flow = await flows_service.get_flow_revision(
+                session, organization_id, execution.flow_id, execution.revision
+            )
+            definitions[key] = dict(flow.definition)
+        definition = definitions[key]
+        var_names, secret_names = referenced_names(definition)
+        variables, secrets = await secrets_service.resolve_for_runner(
+            session, organization_id, var_names, secret_names, keyring=keyring
+        )
+        lease = await repository.lease_expiry(session, execution.id)
+        assert lease is not None  # just leased in this transaction
+        claimed.append(
+            ClaimedExecution(
+                id=execution.id,
+                organization_id=organization_id,
+                flow_id=execution.flow_id,
+                revision=execution.revision,
+                attempt=execution.attempt,
+                definition=definition,
+                input=execution.input,
+                trigger=execution.trigger,
+                lease_expires_at=lease,
+                deadline_at=execution.deadline_at,
+                timeout_s=execution.timeout_s,
+                depth=execution.depth,
+                parent_execution_id=execution.parent_execution_id,
+                from_node=execution.from_node,
+                prior_outputs=execution.prior_outputs,
+                variables=variables,
+                secrets=secrets,
+            )
+        )
+        if execution.started_at is not None:
+            waited = (execution.started_at - execution.queued_at).total_seconds()
+            metrics.CLAIM_LATENCY.observe(max(waited, 0.0))
+        await publish_after_commit(session, execution_topic(execution.id))
+    metrics.CLAIMS.inc(len(claimed))
+    return claimed
 
 
 async def renew_leases(
@@ -109,7 +605,13 @@ async def renew_leases(
     `cancel` lists held executions the runner must stop (cancel requested, or past their
     deadline); `lost` lists pairs this runner/attempt no longer holds.
     """
-    raise NotImplementedError
+    renewed = await repository.renew(
+        session, runner_id=runner_id, held=held, lease_seconds=lease_seconds
+    )
+    kept = set(renewed)
+    lost = [execution_id for execution_id, _ in held if execution_id not in kept]
+    cancel = await repository.to_stop(session, renewed)
+    return LeaseRenewal(renewed=renewed, cancel=cancel, lost=lost)
 
 
 async def record_events(
@@ -122,15 +624,158 @@ async def record_events(
 ) -> None:
     """Store a batch of progress events from the runner holding `attempt` of the execution.
 
-    Events (the engine recorder's shapes):
-    - `{"type": "step", "node_id", "visit", "iteration", "status", "attempts", "input",
-      "output", "error", "started_at", "finished_at"}`: upserts the step
-      `(node_id, visit, iteration)`;
-    - `{"type": "log", "at", "node_id", "level", "message"}`: appends a log line.
-    Each is also appended to the event stream. FENCED: raises `StaleAttempt` and changes
-    nothing unless this runner holds this attempt of a running execution.
+    Events are the engine's (`flomation.engine.events`, `ExecutionEvent.to_dict()`):
+    `{"kind", "seq", "at", ...data}` with kinds `node.started`, `node.retrying`,
+    `node.succeeded`, `node.failed`, `node.skipped`, `node.cancelled` (folded into steps,
+    upserted by node, visit and iteration) and `log` (appended to the logs); other kinds are
+    accepted and not stored (the execution's own status comes from claim and complete). Each
+    stored change is also appended to the event stream as a `step` or `log` event.
+    FENCED: raises `StaleAttempt` and changes nothing unless this runner holds this attempt of
+    a running execution. Writes are batched: one statement per table.
     """
-    raise NotImplementedError
+    folder = _StepFolder(execution_id, attempt)
+    numbers = [int(e["step"]) for e in events if str(e.get("kind", "")).startswith("node.")]
+    stream_count = sum(
+        1 for e in events if str(e.get("kind", "")).startswith("node.") or e.get("kind") == "log"
+    )
+    last = await repository.fence_and_number(
+        session,
+        runner_id=runner_id,
+        execution_id=execution_id,
+        attempt=attempt,
+        count=stream_count,
+    )
+    if last is None:
+        raise StaleAttempt(execution_id, attempt)
+    if stream_count == 0:
+        return
+    folder.known = {
+        s.step: s for s in await repository.steps_by_number(session, execution_id, attempt, numbers)
+    }
+    seq = last - stream_count
+    logs: list[dict[str, Any]] = []
+    stream: list[dict[str, Any]] = []
+    for event in events:
+        kind = str(event.get("kind", ""))
+        if kind.startswith("node."):
+            seq += 1
+            step = folder.fold(kind, event, seq)
+            payload = step_view(step).model_dump(mode="json")
+            stream.append(
+                {"execution_id": execution_id, "seq": seq, "type": "step", "payload": payload}
+            )
+        elif kind == "log":
+            seq += 1
+            log = ExecutionLog(
+                execution_id=execution_id,
+                seq=seq,
+                at=_parse_time(event.get("at")) or utcnow(),
+                node_id=event.get("node_id"),
+                level=str(event.get("level", "info"))[:10],
+                message=str(event.get("message", "")),
+            )
+            logs.append(_log_row(log))
+            stream.append(
+                {
+                    "execution_id": execution_id,
+                    "seq": seq,
+                    "type": "log",
+                    "payload": log_view(log).model_dump(mode="json"),
+                }
+            )
+    await repository.upsert_steps(session, folder.rows())
+    await repository.insert_logs(session, logs)
+    await repository.insert_events(session, stream)
+    await publish_after_commit(session, execution_topic(execution_id))
+
+
+def _log_row(log: ExecutionLog) -> dict[str, Any]:
+    return {
+        "execution_id": log.execution_id,
+        "seq": log.seq,
+        "at": log.at,
+        "node_id": log.node_id,
+        "level": log.level,
+        "message": log.message,
+    }
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+_FINAL_STEP_STATUS = {
+    "node.succeeded": "succeeded",
+    "node.failed": "failed",
+    "node.skipped": "skipped",
+    "node.cancelled": "cancelled",
+}
+_STEP_FIELDS = ("input", "output", "error", "port")
+
+
+class _StepFolder:
+    """Folds a batch of node events into step rows, as the engine's ExecutionRecorder does."""
+
+    def __init__(self, execution_id: str, attempt: int) -> None:
+        self.execution_id = execution_id
+        self.attempt = attempt
+        self.known: dict[int, ExecutionStep] = {}
+        self.changed: dict[int, ExecutionStep] = {}
+
+    def fold(self, kind: str, event: Mapping[str, Any], seq: int) -> ExecutionStep:
+        number = int(event["step"])
+        at = _parse_time(event.get("at")) or utcnow()
+        step = self.known.get(number)
+        if step is None:
+            node_id = str(event.get("node_id", ""))
+            visit = event.get("visit")
+            iteration = event.get("iteration")
+            step = ExecutionStep(
+                execution_id=self.execution_id,
+                step_key=f"{node_id}|{visit}|{json.dumps(iteration, sort_keys=True)}"[:300],
+                node_id=node_id,
+                visit=visit,
+                iteration=iteration,
+                run_attempt=self.attempt,
+                step=number,
+                parent_step=event.get("parent_step"),
+                status="running",
+                attempts=0,
+                input=None,
+                output=None,
+                error=None,
+                port=None,
+                reused=False,
+                started_at=at,
+                finished_at=None,
+                seq=seq,
+            )
+            self.known[number] = step
+        for name in _STEP_FIELDS:
+            if name in event:
+                setattr(step, name, event[name])
+        if "attempt" in event:
+            step.attempts = max(step.attempts or 0, int(event["attempt"]))
+        if "attempts" in event:
+            step.attempts = int(event["attempts"])
+        if event.get("reused"):
+            step.reused = True
+        final = _FINAL_STEP_STATUS.get(kind)
+        if final is not None:
+            step.status = final
+            step.finished_at = at
+        self.changed[number] = step
+        return step
+
+    def rows(self) -> list[dict[str, Any]]:
+        columns = ExecutionStep.__table__.columns.keys()
+        return [{name: getattr(step, name) for name in columns} for step in self.changed.values()]
 
 
 async def complete_execution(
@@ -145,10 +790,62 @@ async def complete_execution(
 ) -> None:
     """End an execution with its final status, output and error (`{node_id, type, message,
     attempt}` or None). FENCED like `record_events`: `StaleAttempt`, nothing changed."""
-    raise NotImplementedError
+    if status not in FINAL_STATUSES:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(FINAL_STATUSES)}",
+            errors=[{"loc": ["body", "status"], "msg": "not a final status"}],
+        )
+    # Queue row first (the lock order); deleting it is the fence.
+    if not await repository.take_held_queue_row(
+        session, runner_id=runner_id, execution_id=execution_id, attempt=attempt
+    ):
+        raise StaleAttempt(execution_id, attempt)
+    ended = await end_executions(session, [execution_id], status=status, output=output, error=error)
+    if not ended:
+        raise StaleAttempt(execution_id, attempt)
+
+
+async def end_executions(
+    session: AsyncSession,
+    execution_ids: Sequence[str],
+    *,
+    status: str,
+    output: Any,
+    error: dict[str, Any] | None,
+) -> list[Execution]:
+    """Record the end of executions whose queue rows the caller already removed: final
+    status, `execution` and `end` events, metrics, wake-ups."""
+    ended = await repository.finish(
+        session, execution_ids, status=status, output=output, error=error
+    )
+    for execution in ended:
+        payload = _event_payload(execution)
+        await repository.append_events(
+            session, execution.id, [("execution", payload), ("end", payload)]
+        )
+        metrics.EXECUTIONS_FINISHED.labels(status=status).inc()
+        # A finished execution frees a slot of its flow's concurrency limit.
+        await publish_after_commit(
+            session, execution_topic(execution.id), work_topic(execution.organization_id)
+        )
+    return ended
 
 
 async def release_executions(session: AsyncSession, *, runner_id: str, ids: list[str]) -> None:
     """Hand executions this runner holds back to the queue at once (runner shutting down).
     The next claim takes a new attempt, so anything the old attempt still sends is refused."""
-    raise NotImplementedError
+    released = await repository.release(session, runner_id=runner_id, execution_ids=ids)
+    await requeue_executions(session, released, detail="released by its runner")
+
+
+async def requeue_executions(
+    session: AsyncSession, execution_ids: Sequence[str], *, detail: str | None
+) -> None:
+    """Executions whose queue rows were unleased become `queued` again, with an event."""
+    for execution in await repository.mark_requeued(session, execution_ids, detail):
+        await repository.append_events(
+            session, execution.id, [("execution", _event_payload(execution))]
+        )
+        await publish_after_commit(
+            session, execution_topic(execution.id), work_topic(execution.organization_id)
+        )

@@ -150,24 +150,36 @@ class QueueEntry(Base):
 
 
 class ExecutionStep(Base):
-    """One node's run in one visit and iteration, upserted as the runner reports it."""
+    """One node's run in one visit and iteration, upserted as the runner reports it.
+
+    `step_key` is `node_id|visit|iteration` (iteration as JSON: it may be a path of nested
+    foreach indexes). `step` is the engine's step number within `run_attempt`, by which the
+    runner's later events about the same step find it.
+    """
 
     __tablename__ = "execution_steps"
+    __table_args__ = (Index("ix_execution_steps_step", "execution_id", "run_attempt", "step"),)
 
     execution_id: Mapped[str] = mapped_column(
         ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
     )
-    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    visit: Mapped[int] = mapped_column(Integer, primary_key=True)
-    iteration: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    visit: Mapped[int | None] = mapped_column(Integer, default=None)
+    iteration: Mapped[Any] = mapped_column(JSONValue, nullable=True, default=None)
+    run_attempt: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    parent_step: Mapped[int | None] = mapped_column(Integer, default=None)
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     input: Mapped[Any] = mapped_column(JSONValue, nullable=True, default=None)
     output: Mapped[Any] = mapped_column(JSONValue, nullable=True, default=None)
     error: Mapped[Any] = mapped_column(JSONValue, nullable=True, default=None)
+    port: Mapped[str | None] = mapped_column(String(64), default=None)
+    reused: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
-    # The sequence number of the event that last changed this step (orders steps in a view).
+    # The sequence number of the event that first recorded this step (orders steps in a view).
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -1,0 +1,766 @@
+"""All SQL of the executions domain.
+
+Lock order, everywhere: a queue row before its execution row. Claims, completions, requeues
+and cancellations all follow it, so PostgreSQL never has to break a deadlock between them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flomation.db.clock import db_now, db_now_plus
+from flomation.models.auth import Organization
+from flomation.models.executions import (
+    FAILED,
+    FINAL_STATUSES,
+    QUEUED,
+    RUNNING,
+    TIMED_OUT,
+    Execution,
+    ExecutionEvent,
+    ExecutionLog,
+    ExecutionStep,
+    QueueEntry,
+)
+
+IDEMPOTENCY_WINDOW_S = 24 * 3600
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# --------------------------------------------------------------------------- reading
+
+
+async def get_execution(
+    session: AsyncSession, organization_id: str, execution_id: str
+) -> Execution | None:
+    stmt = select(Execution).where(
+        Execution.id == execution_id, Execution.organization_id == organization_id
+    )
+    return (await session.scalars(stmt.execution_options(populate_existing=True))).first()
+
+
+async def get_execution_any_org(session: AsyncSession, execution_id: str) -> Execution | None:
+    """For callers that already proved the organisation (a runner holding the execution)."""
+    stmt = select(Execution).where(Execution.id == execution_id)
+    return (await session.scalars(stmt.execution_options(populate_existing=True))).first()
+
+
+async def executions_by_ids(session: AsyncSession, ids: Sequence[str]) -> list[Execution]:
+    if not ids:
+        return []
+    stmt = select(Execution).where(Execution.id.in_(list(ids)))
+    return list((await session.scalars(stmt.execution_options(populate_existing=True))).all())
+
+
+async def list_steps(session: AsyncSession, execution_id: str) -> list[ExecutionStep]:
+    stmt = (
+        select(ExecutionStep)
+        .where(ExecutionStep.execution_id == execution_id)
+        .order_by(ExecutionStep.seq, ExecutionStep.step_key)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_logs(session: AsyncSession, execution_id: str) -> list[ExecutionLog]:
+    stmt = (
+        select(ExecutionLog)
+        .where(ExecutionLog.execution_id == execution_id)
+        .order_by(ExecutionLog.seq)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_executions(
+    session: AsyncSession,
+    organization_id: str,
+    *,
+    flow_id: str | None,
+    status: str | None,
+    before_id: str | None,
+    limit: int,
+) -> list[Execution]:
+    """Newest first (ids are time-ordered), `limit` rows after the cursor `before_id`."""
+    stmt = select(Execution).where(Execution.organization_id == organization_id)
+    if flow_id is not None:
+        stmt = stmt.where(Execution.flow_id == flow_id)
+    if status is not None:
+        stmt = stmt.where(Execution.status == status)
+    if before_id is not None:
+        stmt = stmt.where(Execution.id < before_id)
+    stmt = stmt.order_by(Execution.id.desc()).limit(limit)
+    return list((await session.scalars(stmt)).all())
+
+
+async def succeeded_step_outputs(session: AsyncSession, execution_id: str) -> dict[str, Any]:
+    """node id -> output of its latest succeeded step (outside foreach bodies)."""
+    stmt = (
+        select(ExecutionStep.node_id, ExecutionStep.output, ExecutionStep.parent_step)
+        .where(ExecutionStep.execution_id == execution_id, ExecutionStep.status == "succeeded")
+        .order_by(ExecutionStep.seq)
+    )
+    outputs: dict[str, Any] = {}
+    for node_id, output, parent_step in (await session.execute(stmt)).all():
+        if parent_step is None:
+            outputs[node_id] = output
+    return outputs
+
+
+async def events_after(
+    session: AsyncSession, execution_id: str, after_seq: int, limit: int = 500
+) -> list[ExecutionEvent]:
+    stmt = (
+        select(ExecutionEvent)
+        .where(ExecutionEvent.execution_id == execution_id, ExecutionEvent.seq > after_seq)
+        .order_by(ExecutionEvent.seq)
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+# --------------------------------------------------------------------------- requesting
+
+
+async def find_by_idempotency_key(
+    session: AsyncSession, organization_id: str, key: str
+) -> tuple[Execution, bool] | None:
+    """The execution holding this key and whether it is still inside the 24 h window."""
+    fresh = Execution.created_at > db_now_plus(-IDEMPOTENCY_WINDOW_S)
+    stmt = select(Execution, fresh).where(
+        Execution.organization_id == organization_id, Execution.idempotency_key == key
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+async def release_idempotency_key(session: AsyncSession, execution_id: str) -> None:
+    """An expired key is free again: the old execution lets go of it."""
+    await session.execute(
+        update(Execution).where(Execution.id == execution_id).values(idempotency_key=None)
+    )
+
+
+async def find_by_dedupe_key(session: AsyncSession, organization_id: str, key: str) -> str | None:
+    stmt = select(Execution.id).where(
+        Execution.organization_id == organization_id, Execution.dedupe_key == key
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def insert_execution(
+    session: AsyncSession, execution: Execution, queue_entry: QueueEntry
+) -> None:
+    """The execution, its queue row and its first event. Raises IntegrityError on a duplicate
+    dedupe or idempotency key (the caller runs this in a savepoint)."""
+    session.add(execution)
+    await session.flush()
+    session.add(queue_entry)
+    await session.flush()
+
+
+async def append_events(
+    session: AsyncSession, execution_id: str, events: Sequence[tuple[str, Any]]
+) -> int:
+    """Append `(type, payload)` events with the next sequence numbers; returns the last one.
+    The `UPDATE ... RETURNING` on the execution row hands out numbers atomically."""
+    if not events:
+        return 0
+    last = (
+        await session.execute(
+            update(Execution)
+            .where(Execution.id == execution_id)
+            .values(last_seq=Execution.last_seq + len(events))
+            .returning(Execution.last_seq)
+        )
+    ).scalar_one()
+    first = last - len(events) + 1
+    await session.execute(
+        insert(ExecutionEvent),
+        [
+            {"execution_id": execution_id, "seq": first + i, "type": kind, "payload": payload}
+            for i, (kind, payload) in enumerate(events)
+        ],
+    )
+    return int(last)
+
+
+# --------------------------------------------------------------------------- claiming
+
+_SQLITE_NOW = "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')"
+_SQLITE_NOW_PLUS_LEASE = (
+    "(strftime('%Y-%m-%d %H:%M:%f', 'now', printf('%+.3f seconds', CAST(:lease_s AS REAL)))"
+    " || '000')"
+)
+
+# SQLite: one UPDATE ... RETURNING; writers are serialised (BEGIN IMMEDIATE), so the count of
+# running executions per flow is exact. Labels: every (key, value) of the execution's labels
+# must appear in the runner's.
+_SQLITE_CLAIM = f"""
+UPDATE execution_queue
+SET lease_owner = :runner_id, lease_expires_at = {_SQLITE_NOW_PLUS_LEASE}, attempt = attempt + 1
+WHERE execution_id IN (
+    SELECT execution_id FROM (
+        SELECT q.execution_id, q.available_at, q.max_concurrent,
+               row_number() OVER (
+                   PARTITION BY q.flow_id ORDER BY q.available_at, q.execution_id
+               ) AS rank_in_flow,
+               (SELECT count(*) FROM execution_queue r
+                 WHERE r.flow_id = q.flow_id AND r.lease_owner IS NOT NULL) AS running
+        FROM execution_queue q
+        WHERE q.organization_id = :organization_id
+          AND q.lease_owner IS NULL
+          AND q.available_at <= {_SQLITE_NOW}
+          AND NOT EXISTS (
+              SELECT 1 FROM json_each(q.labels) AS wanted
+              WHERE NOT EXISTS (
+                  SELECT 1 FROM json_each(:labels) AS offered
+                  WHERE offered.key = wanted.key AND offered.value = wanted.value
+              )
+          )
+    )
+    WHERE max_concurrent IS NULL OR rank_in_flow + running <= max_concurrent
+    ORDER BY available_at, execution_id
+    LIMIT :limit
+)
+RETURNING execution_id
+"""
+
+# PostgreSQL, step 1: of the flows with a concurrency limit that have claimable work, take
+# (without waiting) a transaction lock on each. Every claim that could start an execution of a
+# limited flow holds that flow's lock, so step 2 counts its running executions exactly.
+_PG_LOCK_LIMITED_FLOWS = """
+SELECT flow_id FROM (
+    SELECT DISTINCT q.flow_id FROM execution_queue q
+    WHERE q.organization_id = :organization_id
+      AND q.lease_owner IS NULL
+      AND q.max_concurrent IS NOT NULL
+      AND q.available_at <= now()
+      AND q.labels <@ CAST(:labels AS jsonb)
+) AS limited
+WHERE pg_try_advisory_xact_lock(hashtextextended('flomation.flow:' || flow_id, 0))
+"""
+
+# PostgreSQL, step 2: SELECT ... FOR UPDATE SKIP LOCKED feeding UPDATE ... RETURNING, one
+# statement, so concurrent claimers never take the same row and never wait for each other.
+_PG_CLAIM = """
+WITH candidates AS (
+    SELECT q.execution_id, q.flow_id, q.available_at, q.max_concurrent
+    FROM execution_queue q
+    WHERE q.organization_id = :organization_id
+      AND q.lease_owner IS NULL
+      AND q.available_at <= now()
+      AND q.labels <@ CAST(:labels AS jsonb)
+      AND (q.max_concurrent IS NULL OR q.flow_id = ANY(CAST(:locked_flows AS varchar[])))
+    ORDER BY q.available_at, q.execution_id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+), ranked AS (
+    SELECT c.execution_id, c.available_at, c.max_concurrent,
+           row_number() OVER (
+               PARTITION BY c.flow_id ORDER BY c.available_at, c.execution_id
+           ) AS rank_in_flow,
+           (SELECT count(*) FROM execution_queue r
+             WHERE r.flow_id = c.flow_id AND r.lease_owner IS NOT NULL) AS running
+    FROM candidates c
+), chosen AS (
+    SELECT execution_id FROM ranked
+    WHERE max_concurrent IS NULL OR rank_in_flow + running <= max_concurrent
+)
+UPDATE execution_queue q
+SET lease_owner = :runner_id,
+    lease_expires_at = now() + make_interval(secs => CAST(:lease_s AS double precision)),
+    attempt = q.attempt + 1
+FROM chosen
+WHERE q.execution_id = chosen.execution_id
+RETURNING q.execution_id
+"""
+
+
+async def claim_queue_rows(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    runner_id: str,
+    labels: dict[str, str],
+    limit: int,
+    lease_seconds: float,
+) -> list[str]:
+    """Lease up to `limit` claimable queue rows to the runner; returns their execution ids."""
+    labels_json = json.dumps(labels)
+    params: dict[str, Any] = {
+        "organization_id": organization_id,
+        "runner_id": runner_id,
+        "labels": labels_json,
+        "limit": limit,
+        "lease_s": float(lease_seconds),
+    }
+    if _is_postgres(session):
+        locked = (
+            await session.execute(
+                text(_PG_LOCK_LIMITED_FLOWS),
+                {"organization_id": organization_id, "labels": labels_json},
+            )
+        ).scalars()
+        params["locked_flows"] = list(locked)
+        result = await session.execute(text(_PG_CLAIM), params)
+    else:
+        result = await session.execute(text(_SQLITE_CLAIM), params)
+    return [str(row[0]) for row in result.all()]
+
+
+async def mark_claimed(
+    session: AsyncSession, execution_ids: Sequence[str], runner_id: str
+) -> list[Execution]:
+    """The claimed executions become `running` under this runner, the attempt of their queue
+    row; the deadline is fixed at the first start and kept across attempts."""
+    attempt = (
+        select(QueueEntry.attempt).where(QueueEntry.execution_id == Execution.id).scalar_subquery()
+    )
+    deadline = case(
+        (Execution.timeout_s.is_(None), literal(None, Execution.deadline_at.type)),
+        else_=db_now_plus(Execution.__table__.c.timeout_s),
+    )
+    stmt = (
+        update(Execution)
+        .where(Execution.id.in_(list(execution_ids)))
+        .values(
+            status=RUNNING,
+            status_detail=None,
+            runner_id=runner_id,
+            attempt=attempt,
+            started_at=db_now(),
+            first_started_at=func.coalesce(Execution.first_started_at, db_now()),
+            deadline_at=func.coalesce(Execution.deadline_at, deadline),
+        )
+        .returning(Execution)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def lease_expiry(session: AsyncSession, execution_id: str) -> datetime | None:
+    stmt = select(QueueEntry.lease_expires_at).where(QueueEntry.execution_id == execution_id)
+    return (await session.scalars(stmt)).first()
+
+
+# --------------------------------------------------------------------------- leases
+
+
+async def renew(
+    session: AsyncSession,
+    *,
+    runner_id: str,
+    held: Sequence[tuple[str, int]],
+    lease_seconds: float,
+) -> list[str]:
+    """Extend the leases of the (execution, attempt) pairs this runner still holds."""
+    if not held:
+        return []
+    stmt = (
+        update(QueueEntry)
+        .where(
+            QueueEntry.lease_owner == runner_id,
+            tuple_(QueueEntry.execution_id, QueueEntry.attempt).in_(list(held)),
+        )
+        .values(lease_expires_at=db_now_plus(lease_seconds))
+        .returning(QueueEntry.execution_id)
+    )
+    return [str(value) for value in (await session.scalars(stmt)).all()]
+
+
+async def to_stop(session: AsyncSession, execution_ids: Sequence[str]) -> list[str]:
+    """Of these running executions, those whose cancel was requested or deadline passed."""
+    if not execution_ids:
+        return []
+    stmt = select(Execution.id).where(
+        Execution.id.in_(list(execution_ids)),
+        or_(Execution.cancel_requested_at.is_not(None), Execution.deadline_at < db_now()),
+    )
+    return [str(value) for value in (await session.scalars(stmt)).all()]
+
+
+async def fence_and_number(
+    session: AsyncSession, *, runner_id: str, execution_id: str, attempt: int, count: int
+) -> int | None:
+    """Reserve `count` event numbers if this runner holds this attempt of the running
+    execution; None (and nothing changed) otherwise. The row lock it takes orders writers."""
+    stmt = (
+        update(Execution)
+        .where(
+            Execution.id == execution_id,
+            Execution.runner_id == runner_id,
+            Execution.attempt == attempt,
+            Execution.status == RUNNING,
+        )
+        .values(last_seq=Execution.last_seq + count)
+        .returning(Execution.last_seq)
+    )
+    value = (await session.execute(stmt)).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+async def take_held_queue_row(
+    session: AsyncSession, *, runner_id: str, execution_id: str, attempt: int
+) -> bool:
+    """Remove the queue row if this runner holds this attempt (the execution is ending)."""
+    stmt = (
+        delete(QueueEntry)
+        .where(
+            QueueEntry.execution_id == execution_id,
+            QueueEntry.lease_owner == runner_id,
+            QueueEntry.attempt == attempt,
+        )
+        .returning(QueueEntry.execution_id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def steps_by_number(
+    session: AsyncSession, execution_id: str, run_attempt: int, numbers: Iterable[int]
+) -> list[ExecutionStep]:
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return []
+    stmt = select(ExecutionStep).where(
+        ExecutionStep.execution_id == execution_id,
+        ExecutionStep.run_attempt == run_attempt,
+        ExecutionStep.step.in_(wanted),
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+_STEP_COLUMNS = (
+    "node_id",
+    "visit",
+    "iteration",
+    "run_attempt",
+    "step",
+    "parent_step",
+    "status",
+    "attempts",
+    "input",
+    "output",
+    "error",
+    "port",
+    "reused",
+    "started_at",
+    "finished_at",
+)
+
+
+async def upsert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or replace steps by (execution_id, step_key), in one batch. `seq` keeps the
+    number of the event that first recorded the step, so a view lists steps in start order."""
+    if not rows:
+        return
+    if _is_postgres(session):
+        pg = pg_insert(ExecutionStep)
+        await session.execute(
+            pg.on_conflict_do_update(
+                index_elements=["execution_id", "step_key"],
+                set_={name: pg.excluded[name] for name in _STEP_COLUMNS},
+            ),
+            list(rows),
+        )
+    else:
+        lite = sqlite_insert(ExecutionStep)
+        await session.execute(
+            lite.on_conflict_do_update(
+                index_elements=["execution_id", "step_key"],
+                set_={name: lite.excluded[name] for name in _STEP_COLUMNS},
+            ),
+            list(rows),
+        )
+
+
+async def insert_logs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(ExecutionLog), list(rows))
+
+
+async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(ExecutionEvent), list(rows))
+
+
+async def finish(
+    session: AsyncSession,
+    execution_ids: Sequence[str],
+    *,
+    status: str,
+    output: Any = None,
+    error: Any = None,
+    only_unfinished: bool = True,
+) -> list[Execution]:
+    """Record final status, output and error; failures mark the error flow as pending."""
+    if not execution_ids:
+        return []
+    stmt = update(Execution).where(Execution.id.in_(list(execution_ids)))
+    if only_unfinished:
+        stmt = stmt.where(Execution.status.in_((QUEUED, RUNNING)))
+    stmt = (
+        stmt.values(
+            status=status,
+            status_detail=None,
+            output=output,
+            error=error,
+            finished_at=db_now(),
+            error_flow_pending=status in (FAILED, TIMED_OUT),
+        )
+        .returning(Execution)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def release(
+    session: AsyncSession, *, runner_id: str, execution_ids: Sequence[str]
+) -> list[str]:
+    """Unlease the rows this runner holds among `execution_ids`, claimable at once."""
+    if not execution_ids:
+        return []
+    stmt = (
+        update(QueueEntry)
+        .where(
+            QueueEntry.lease_owner == runner_id, QueueEntry.execution_id.in_(list(execution_ids))
+        )
+        .values(lease_owner=None, lease_expires_at=None, available_at=db_now())
+        .returning(QueueEntry.execution_id)
+    )
+    return [str(value) for value in (await session.scalars(stmt)).all()]
+
+
+async def mark_requeued(
+    session: AsyncSession, execution_ids: Sequence[str], detail: str | None
+) -> list[Execution]:
+    if not execution_ids:
+        return []
+    stmt = (
+        update(Execution)
+        .where(Execution.id.in_(list(execution_ids)), Execution.status == RUNNING)
+        .values(status=QUEUED, status_detail=detail, runner_id=None, queued_at=db_now())
+        .returning(Execution)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+# --------------------------------------------------------------------------- cancelling
+
+
+async def remove_unleased_queue_row(session: AsyncSession, execution_id: str) -> bool:
+    """Take a waiting execution off the queue (False when a runner holds it meanwhile)."""
+    stmt = (
+        delete(QueueEntry)
+        .where(QueueEntry.execution_id == execution_id, QueueEntry.lease_owner.is_(None))
+        .returning(QueueEntry.execution_id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def lock_queue_row(session: AsyncSession, execution_id: str) -> QueueEntry | None:
+    """The queue row, locked (PostgreSQL) so a claim cannot take it meanwhile."""
+    stmt = select(QueueEntry).where(QueueEntry.execution_id == execution_id).with_for_update()
+    return (await session.scalars(stmt.execution_options(populate_existing=True))).first()
+
+
+async def request_cancel(session: AsyncSession, execution_id: str) -> Execution | None:
+    stmt = (
+        update(Execution)
+        .where(Execution.id == execution_id, Execution.status == RUNNING)
+        .values(cancel_requested_at=func.coalesce(Execution.cancel_requested_at, db_now()))
+        .returning(Execution)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+@dataclass(frozen=True)
+class ExpiredLease:
+    execution_id: str
+    attempt: int
+    cancel_requested: bool
+    past_deadline: bool
+
+
+async def lock_expired_leases(session: AsyncSession, limit: int = 500) -> list[ExpiredLease]:
+    """Queue rows whose lease ran out, locked without waiting (another API process may be
+    handling some of them)."""
+    locked = (
+        select(QueueEntry.execution_id, QueueEntry.attempt)
+        .where(QueueEntry.lease_owner.is_not(None), QueueEntry.lease_expires_at < db_now())
+        .order_by(QueueEntry.lease_expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = (await session.execute(locked)).all()
+    if not rows:
+        return []
+    ids = [str(row[0]) for row in rows]
+    flags = select(
+        Execution.id,
+        Execution.cancel_requested_at.is_not(None),
+        and_(Execution.deadline_at.is_not(None), Execution.deadline_at < db_now()),
+    ).where(Execution.id.in_(ids))
+    by_id = {str(row[0]): (bool(row[1]), bool(row[2])) for row in (await session.execute(flags))}
+    return [
+        ExpiredLease(str(row[0]), int(row[1]), *by_id.get(str(row[0]), (False, False)))
+        for row in rows
+    ]
+
+
+async def requeue(session: AsyncSession, execution_ids: Sequence[str]) -> None:
+    if execution_ids:
+        await session.execute(
+            update(QueueEntry)
+            .where(QueueEntry.execution_id.in_(list(execution_ids)))
+            .values(lease_owner=None, lease_expires_at=None, available_at=db_now())
+        )
+
+
+async def delete_queue_rows(session: AsyncSession, execution_ids: Sequence[str]) -> None:
+    if execution_ids:
+        await session.execute(
+            delete(QueueEntry).where(QueueEntry.execution_id.in_(list(execution_ids)))
+        )
+
+
+async def overdue_cancellations(session: AsyncSession, grace_s: float) -> list[str]:
+    """Running executions whose cancel was requested more than `grace_s` ago."""
+    stmt = select(Execution.id).where(
+        Execution.status == RUNNING,
+        Execution.cancel_requested_at.is_not(None),
+        Execution.cancel_requested_at < db_now_plus(-grace_s),
+    )
+    return [str(value) for value in (await session.scalars(stmt)).all()]
+
+
+async def overdue_deadlines(session: AsyncSession, margin_s: float) -> list[str]:
+    """Executions (running, or requeued after a first start) past deadline + margin."""
+    stmt = select(Execution.id).where(
+        Execution.status.in_((QUEUED, RUNNING)),
+        Execution.deadline_at.is_not(None),
+        Execution.deadline_at < db_now_plus(-margin_s),
+    )
+    return [str(value) for value in (await session.scalars(stmt)).all()]
+
+
+async def lock_queue_rows(session: AsyncSession, execution_ids: Sequence[str]) -> list[str]:
+    """Lock these queue rows without waiting; the ids whose rows we now hold."""
+    if not execution_ids:
+        return []
+    stmt = (
+        select(QueueEntry.execution_id)
+        .where(QueueEntry.execution_id.in_(list(execution_ids)))
+        .with_for_update(skip_locked=True)
+    )
+    return [str(value) for value in (await session.scalars(stmt)).all()]
+
+
+async def prune_finished(session: AsyncSession, retention_days: int, limit: int = 1000) -> int:
+    """Delete executions that ended more than `retention_days` ago (steps, logs and events
+    go with them by cascade); at most `limit` per call."""
+    old = (
+        select(Execution.id)
+        .where(
+            Execution.status.in_(FINAL_STATUSES),
+            Execution.finished_at < db_now_plus(-retention_days * 86400.0),
+        )
+        .limit(limit)
+    )
+    ids = [str(value) for value in (await session.scalars(old)).all()]
+    if not ids:
+        return 0
+    # Children first: SQLite only cascades with foreign keys on, and this stays explicit.
+    for table in (ExecutionEvent, ExecutionLog, ExecutionStep):
+        await session.execute(delete(table).where(table.execution_id.in_(ids)))
+    await session.execute(delete(QueueEntry).where(QueueEntry.execution_id.in_(ids)))
+    await session.execute(delete(Execution).where(Execution.id.in_(ids)))
+    return len(ids)
+
+
+async def lock_error_flow_pending(
+    session: AsyncSession, limit: int = 50
+) -> list[tuple[Execution, str | None]]:
+    """Ended failed/timed_out executions whose error flow is not started yet, with their
+    organisation's `error_flow_id`; locked without waiting."""
+    stmt = (
+        select(Execution, Organization.error_flow_id)
+        .join(Organization, Organization.id == Execution.organization_id)
+        .where(Execution.error_flow_pending.is_(True))
+        .order_by(Execution.id)
+        .limit(limit)
+        .with_for_update(of=Execution, skip_locked=True)
+    )
+    rows = (await session.execute(stmt.execution_options(populate_existing=True))).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+async def clear_error_flow_pending(session: AsyncSession, execution_id: str) -> None:
+    await session.execute(
+        update(Execution).where(Execution.id == execution_id).values(error_flow_pending=False)
+    )
+
+
+async def waiting_label_sets(
+    session: AsyncSession,
+) -> list[tuple[str, str, dict[str, Any], str | None]]:
+    """(execution id, organisation, labels, status_detail) of every unleased queued execution."""
+    stmt = (
+        select(
+            QueueEntry.execution_id,
+            QueueEntry.organization_id,
+            QueueEntry.labels,
+            Execution.status_detail,
+        )
+        .join(Execution, Execution.id == QueueEntry.execution_id)
+        .where(QueueEntry.lease_owner.is_(None), Execution.status == QUEUED)
+        .limit(5000)
+    )
+    return [(str(r[0]), str(r[1]), dict(r[2] or {}), r[3]) for r in (await session.execute(stmt))]
+
+
+async def set_status_detail(
+    session: AsyncSession, execution_ids: Sequence[str], detail: str | None
+) -> None:
+    if execution_ids:
+        await session.execute(
+            update(Execution)
+            .where(Execution.id.in_(list(execution_ids)), Execution.status == QUEUED)
+            .values(status_detail=detail)
+        )
+
+
+async def queue_depth_by_labels(session: AsyncSession) -> list[tuple[dict[str, Any], int]]:
+    stmt = (
+        select(QueueEntry.labels, func.count())
+        .where(QueueEntry.lease_owner.is_(None))
+        .group_by(QueueEntry.labels)
+    )
+    return [(dict(row[0] or {}), int(row[1])) for row in (await session.execute(stmt))]

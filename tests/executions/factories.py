@@ -1,0 +1,121 @@
+"""Flows and executions for the executions tests, made through the domains' own services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flomation.db.session import Database
+from flomation.executions import service
+from flomation.executions.schemas import ClaimedExecution, ExecutionView
+from flomation.flows import service as flows_service
+
+
+def echo_definition(**extra: Any) -> dict[str, Any]:
+    """start -> double -> out: input {"n": 21} gives {"m": 42}."""
+    return {
+        "version": 1,
+        "nodes": [
+            {
+                "id": "start",
+                "type": "start",
+                "config": {
+                    "input_schema": {
+                        "type": "object",
+                        "properties": {"n": {"type": "integer"}},
+                        "required": ["n"],
+                    }
+                },
+            },
+            {"id": "double", "type": "set", "config": {"values": {"m": "{{ input.n * 2 }}"}}},
+            {"id": "out", "type": "return", "config": {"value": "{{ nodes.double.output }}"}},
+        ],
+        "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "out"}],
+        **extra,
+    }
+
+
+async def make_flow(
+    database: Database,
+    organization_id: str,
+    *,
+    definition: dict[str, Any] | None = None,
+    max_concurrent: int | None = None,
+    name: str = "echo",
+) -> str:
+    async with database.transaction() as session:
+        state = await flows_service.create_flow(
+            session,
+            organization_id=organization_id,
+            author_id=None,
+            name=name,
+            description="",
+            definition=definition or echo_definition(),
+            message=None,
+        )
+        if max_concurrent is not None:
+            await flows_service.update_flow(
+                session,
+                organization_id=organization_id,
+                flow_id=state.flow.id,
+                changes={"max_concurrent_executions": max_concurrent},
+            )
+        return state.flow.id
+
+
+async def request(
+    database: Database, organization_id: str, flow_id: str, **kwargs: Any
+) -> ExecutionView:
+    kwargs.setdefault("input", {"n": 21})
+    kwargs.setdefault("trigger", {"type": "manual"})
+    async with database.transaction() as session:
+        return await service.request_execution(
+            session, organization_id=organization_id, flow_id=flow_id, **kwargs
+        )
+
+
+async def claim(
+    database: Database,
+    organization_id: str,
+    runner_id: str = "runner-1",
+    *,
+    labels: dict[str, str] | None = None,
+    limit: int = 10,
+    lease_seconds: float = 30.0,
+) -> list[ClaimedExecution]:
+    async with database.transaction() as session:
+        return await service.claim_executions(
+            session,
+            organization_id=organization_id,
+            runner_id=runner_id,
+            labels=labels or {},
+            limit=limit,
+            lease_seconds=lease_seconds,
+        )
+
+
+async def get(database: Database, organization_id: str, execution_id: str) -> ExecutionView:
+    async with database.transaction() as session:
+        return await service.get_execution(
+            session, organization_id=organization_id, execution_id=execution_id
+        )
+
+
+async def complete(
+    database: Database,
+    claimed: ClaimedExecution,
+    runner_id: str = "runner-1",
+    *,
+    status: str = "succeeded",
+    output: Any = None,
+    error: dict[str, Any] | None = None,
+) -> None:
+    async with database.transaction() as session:
+        await service.complete_execution(
+            session,
+            runner_id=runner_id,
+            execution_id=claimed.id,
+            attempt=claimed.attempt,
+            status=status,  # type: ignore[arg-type]
+            output=output,
+            error=error,
+        )

@@ -103,7 +103,9 @@ def _seq_len(value: Any) -> int | None:
 def _guarded_mul(left: Any, right: Any) -> Any:
     if isinstance(left, int) and isinstance(right, int):
         if left.bit_length() + right.bit_length() > MAX_INT_BITS:
-            raise TemplateLimitError("multiplication result is too large")
+            raise TemplateLimitError(
+                f"multiplication result is over the limit of {MAX_INT_BITS} bits"
+            )
     else:
         for seq, count in ((left, right), (right, left)):
             n = _seq_len(seq)
@@ -119,7 +121,7 @@ def _guarded_pow(left: Any, right: Any) -> Any:
         and abs(left) > 1
         and right * left.bit_length() > MAX_INT_BITS
     ):
-        raise TemplateLimitError("power result is too large")
+        raise TemplateLimitError(f"power result is over the limit of {MAX_INT_BITS} bits")
     return left**right
 
 
@@ -338,7 +340,7 @@ def _filter_wordwrap(
 
 def _filter_tojson(value: Any, indent: int | None = None) -> str:
     if indent is not None and not 0 <= indent <= 16:
-        raise TemplateLimitError("tojson indent must be between 0 and 16")
+        raise TemplateLimitError("tojson indent must be between 0 and the limit of 16")
     return _check_len(json.dumps(value, indent=indent, ensure_ascii=False, default=_json_default))
 
 

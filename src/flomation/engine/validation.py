@@ -232,7 +232,7 @@ def _scan_templates(
 
 
 def _parse_parts(
-    doc: Any, errors: list[Problem]
+    doc: Any, errors: list[Problem], unparsed: set[str]
 ) -> tuple[list[tuple[int, NodeDef]], list[tuple[int, EdgeDef]], FlowDefinition | None]:
     """Parses nodes and edges one by one so that one bad node does not hide the others."""
     if not isinstance(doc, dict):
@@ -251,6 +251,8 @@ def _parse_parts(
             try:
                 nodes.append((index, NodeDef.model_validate(raw)))
             except ValidationError as exc:
+                if isinstance(node_id, str):
+                    unparsed.add(node_id)  # its edges are not reported as dangling as well
                 errors.extend(
                     _pydantic_problems(
                         exc, ["nodes", index], node_id if isinstance(node_id, str) else None
@@ -323,6 +325,7 @@ def _check_edges(
     edges: list[tuple[int, EdgeDef]],
     by_id: Mapping[str, tuple[int, NodeDef, NodeType | None]],
     errors: list[Problem],
+    unparsed: set[str],
 ) -> list[tuple[str, str, str]]:
     valid: list[tuple[str, str, str]] = []
     seen: dict[tuple[str, str, str], int] = {}
@@ -331,7 +334,8 @@ def _check_edges(
         ok = True
         for end, name in (("from", edge.from_), ("to", edge.to)):
             if name not in by_id:
-                errors.append(_problem([*loc, end], f"no node with id {name!r}"))
+                if name not in unparsed:
+                    errors.append(_problem([*loc, end], f"no node with id {name!r}"))
                 ok = False
         if not ok:
             continue
@@ -349,7 +353,7 @@ def _check_edges(
                         edge.from_,
                     )
                 )
-                ok = False
+                # Still counted for reachability: the edge shows what the author meant.
         if target.type in ("start", "on_error"):
             errors.append(
                 _problem([*loc, "to"], f"a {target.type} node cannot have incoming edges", edge.to)
@@ -398,29 +402,29 @@ def _check_graph(
                 )
             )
     for foreach, body in shape.bodies.items():
+        # The body is everything reachable from the each port, so a body that connects to an
+        # outside node pulls it in: the problem then shows as an edge entering the body.
         each = set(shape.each_edges(foreach))
+        if foreach in body:
+            errors.append(
+                _problem(
+                    ["nodes", by_id[foreach][0]],
+                    f"the body of foreach {foreach!r} leads back to the foreach itself",
+                    foreach,
+                )
+            )
         for edge in shape.edges:
-            if edge.index in each:
+            if edge.index in each or edge.source in body or edge.target not in body:
                 continue
-            inside_source, inside_target = edge.source in body, edge.target in body
-            if inside_source and not inside_target:
-                errors.append(
-                    _problem(
-                        ["nodes", by_id[edge.source][0]],
-                        f"the body of foreach {foreach!r} may not connect to {edge.target!r} "
-                        "outside it (continue from the foreach's done port instead)",
-                        edge.source,
-                    )
+            errors.append(
+                _problem(
+                    ["edges", edge.index],
+                    f"edge {edge.source!r} -> {edge.target!r} enters the body of foreach "
+                    f"{foreach!r}: a body is entered only through the each port and may not "
+                    "connect to nodes outside it",
+                    edge.target,
                 )
-            elif inside_target and not inside_source:
-                errors.append(
-                    _problem(
-                        ["nodes", by_id[edge.target][0]],
-                        f"{edge.source!r} outside the body of foreach {foreach!r} may not "
-                        f"connect into it",
-                        edge.target,
-                    )
-                )
+            )
         for node_id in body:
             if by_id[node_id][1].type == "return":
                 errors.append(
@@ -447,10 +451,11 @@ def validate_definition(
     registry = registry or default_registry()
     report = ValidationReport()
     errors = report.errors
-    nodes, edges, definition = _parse_parts(doc, errors)
+    unparsed: set[str] = set()
+    nodes, edges, definition = _parse_parts(doc, errors, unparsed)
     scan = _TemplateScan()
     by_id = _check_nodes(nodes, registry, errors, scan)
-    valid_edges = _check_edges(edges, by_id, errors)
+    valid_edges = _check_edges(edges, by_id, errors, unparsed)
     shape = GraphShape({n: node.type for n, (_, node, _) in by_id.items()}, valid_edges)
     _check_graph(by_id, shape, errors)
     for ref, places in scan.nodes.items():

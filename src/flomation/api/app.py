@@ -31,24 +31,37 @@ API_PREFIX = "/api/v1"
 LifespanHook = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
+def _executions_lifespan(app: FastAPI) -> AbstractAsyncContextManager[None]:
+    from flomation.executions.maintenance import executions_lifespan
+
+    return executions_lifespan(app)
+
+
 def _protected_routers() -> list[APIRouter]:
     from flomation.auth.endpoints import router as auth_router
+    from flomation.executions.endpoints import router as executions_router
     from flomation.flows.endpoints import router as flows_router
     from flomation.runners.endpoints import router as runners_router
+    from flomation.secrets.endpoints import router as secrets_router
 
-    return [auth_router, flows_router, runners_router]
+    return [auth_router, flows_router, runners_router, executions_router, secrets_router]
 
 
 def _public_api_routers() -> list[APIRouter]:
     from flomation.auth.endpoints import public_router as auth_public_router
+    from flomation.executions.endpoints import stream_router as executions_stream_router
     from flomation.runners.endpoints import runner_router
 
-    return [auth_public_router, runner_router]
+    # The event stream authenticates itself in a short transaction (no transaction while
+    # streaming); see flomation.executions.endpoints.
+    return [auth_public_router, runner_router, executions_stream_router]
 
 
 def _root_routers() -> list[APIRouter]:
     """Public routers outside /api/v1 (health; webhooks are added by the triggers domain)."""
-    return [health.router]
+    from flomation.executions.metrics import router as metrics_router
+
+    return [health.router, metrics_router]
 
 
 def create_app(
@@ -60,6 +73,7 @@ def create_app(
     settings = settings or get_settings()
     database = database or Database(settings.resolved_database_url)
     hooks = list(lifespan_hooks or [])
+    hooks.insert(0, _executions_lifespan)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

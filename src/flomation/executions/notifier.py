@@ -16,12 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from fastapi import FastAPI
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -211,15 +210,3 @@ class WorkNotifier:
         if connection is not None and not connection.is_closed():
             with contextlib.suppress(OSError, asyncpg.PostgresError):
                 await connection.close(timeout=2)
-
-
-@asynccontextmanager
-async def work_notifier_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """LifespanHook: the process's WorkNotifier on `app.state.work_notifier`."""
-    notifier = WorkNotifier(app.state.database)
-    await notifier.start()
-    app.state.work_notifier = notifier
-    try:
-        yield
-    finally:
-        await notifier.stop()

@@ -1,0 +1,258 @@
+"""Queue maintenance: the one home of every time-driven change to executions. It runs in the
+API process (a LifespanHook) every `maintenance_interval_seconds`.
+
+Safe with several API processes: each step works on rows it locked without waiting
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer at a time), and every update
+re-checks the state it changes, so two passes never act twice on the same execution.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+
+from flomation.config import Settings
+from flomation.db.session import Database
+from flomation.errors import FlomationError
+from flomation.executions import metrics, repository, service
+from flomation.executions.notifier import WorkNotifier
+from flomation.models.executions import CANCELLED, FAILED, TIMED_OUT
+from flomation.secrets.crypto import Keyring, set_default_keyring
+
+log = logging.getLogger("flomation.executions.maintenance")
+
+
+@dataclass
+class MaintenanceReport:
+    requeued: int = 0
+    runner_lost: int = 0
+    cancelled: int = 0
+    timed_out: int = 0
+    pruned: int = 0
+    error_flows: int = 0
+
+
+def _error(kind: str, message: str, attempt: int) -> dict[str, Any]:
+    return {"node_id": None, "type": kind, "message": message, "attempt": attempt}
+
+
+class Maintenance:
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+
+    async def run_once(self) -> MaintenanceReport:
+        """One pass of every step, each in its own short transaction."""
+        report = MaintenanceReport()
+        await self.expire_leases(report)
+        await self.end_overdue_cancellations(report)
+        await self.end_timed_out(report)
+        await self.prune(report)
+        await self.start_error_flows(report)
+        await self.refresh_waiting(report)
+        return report
+
+    async def expire_leases(self, report: MaintenanceReport) -> None:
+        """Leases that ran out: requeue (the next claim is attempt + 1), or end the execution
+        when it was being cancelled, is past its deadline, or used up `max_attempts`."""
+        async with self.database.transaction() as session:
+            expired = await repository.lock_expired_leases(session)
+            if not expired:
+                return
+            metrics.LEASE_EXPIRIES.inc(len(expired))
+            again = [e.execution_id for e in expired if self._retryable(e)]
+            await repository.requeue(session, again)
+            await service.requeue_executions(
+                session, again, detail="requeued: its runner stopped renewing the lease"
+            )
+            report.requeued += len(again)
+            outcomes: dict[str, list[repository.ExpiredLease]] = {}
+            for lease in expired:
+                if not self._retryable(lease):
+                    outcomes.setdefault(self._outcome(lease), []).append(lease)
+            for status, leases in outcomes.items():
+                ids = [lease.execution_id for lease in leases]
+                await repository.delete_queue_rows(session, ids)
+                for lease in leases:
+                    await service.end_executions(
+                        session,
+                        [lease.execution_id],
+                        status=status,
+                        output=None,
+                        error=self._outcome_error(status, lease),
+                    )
+                if status == FAILED:
+                    report.runner_lost += len(ids)
+                elif status == CANCELLED:
+                    report.cancelled += len(ids)
+                else:
+                    report.timed_out += len(ids)
+
+    def _retryable(self, lease: repository.ExpiredLease) -> bool:
+        return (
+            not lease.cancel_requested
+            and not lease.past_deadline
+            and lease.attempt < self.settings.max_attempts
+        )
+
+    @staticmethod
+    def _outcome(lease: repository.ExpiredLease) -> str:
+        if lease.cancel_requested:
+            return CANCELLED
+        if lease.past_deadline:
+            return TIMED_OUT
+        return FAILED
+
+    @staticmethod
+    def _outcome_error(status: str, lease: repository.ExpiredLease) -> dict[str, Any] | None:
+        if status == CANCELLED:
+            return None
+        if status == TIMED_OUT:
+            return _error("timeout", "the execution exceeded its timeout", lease.attempt)
+        return _error("runner_lost", "runner lost", lease.attempt)
+
+    async def end_overdue_cancellations(self, report: MaintenanceReport) -> None:
+        """A running execution whose runner did not confirm a cancel within a lease ends
+        `cancelled` here."""
+        async with self.database.transaction() as session:
+            ids = await repository.overdue_cancellations(session, self.settings.lease_seconds)
+            held = await repository.lock_queue_rows(session, ids)
+            await repository.delete_queue_rows(session, held)
+            ended = await service.end_executions(
+                session, held, status=CANCELLED, output=None, error=None
+            )
+            report.cancelled += len(ended)
+
+    async def end_timed_out(self, report: MaintenanceReport) -> None:
+        """Executions past their deadline (from the first start, across attempts) plus the
+        margin the runner gets to report it itself end `timed_out`."""
+        margin = self.settings.execution_timeout_margin_seconds
+        async with self.database.transaction() as session:
+            ids = await repository.overdue_deadlines(session, margin)
+            held = await repository.lock_queue_rows(session, ids)
+            await repository.delete_queue_rows(session, held)
+            for execution_id in held:
+                ended = await service.end_executions(
+                    session,
+                    [execution_id],
+                    status=TIMED_OUT,
+                    output=None,
+                    error=_error("timeout", "the execution exceeded its timeout", 0),
+                )
+                report.timed_out += len(ended)
+
+    async def prune(self, report: MaintenanceReport) -> None:
+        async with self.database.transaction() as session:
+            report.pruned += await repository.prune_finished(
+                session, self.settings.execution_retention_days
+            )
+
+    async def start_error_flows(self, report: MaintenanceReport) -> None:
+        """For each execution that ended failed/timed_out, start its organisation's error flow
+        (not for executions of the error flow itself), once: the dedupe key is per failure."""
+        async with self.database.transaction() as session:
+            for execution, error_flow_id in await repository.lock_error_flow_pending(session):
+                await repository.clear_error_flow_pending(session, execution.id)
+                if error_flow_id is None or error_flow_id == execution.flow_id:
+                    continue
+                try:
+                    async with session.begin_nested():
+                        await service.request_execution(
+                            session,
+                            organization_id=execution.organization_id,
+                            flow_id=error_flow_id,
+                            input=_error_flow_input(execution),
+                            trigger={"type": "error_flow", "execution_id": execution.id},
+                            dedupe_key=f"error_flow:{execution.id}",
+                        )
+                    report.error_flows += 1
+                except FlomationError as exc:
+                    log.warning(
+                        "error flow %s not started for execution %s: %s",
+                        error_flow_id,
+                        execution.id,
+                        exc.detail,
+                    )
+
+    async def refresh_waiting(self, report: MaintenanceReport) -> None:
+        """Say why queued executions wait, and publish the queue depth by label set."""
+        from flomation.runners import service as runners_service
+
+        async with self.database.transaction() as session:
+            waiting = await repository.waiting_label_sets(session)
+            offered: dict[str, list[dict[str, str]]] = {}
+            changes: dict[str | None, list[str]] = {}
+            for execution_id, organization_id, labels, detail in waiting:
+                if organization_id not in offered:
+                    offered[organization_id] = await runners_service.online_label_sets(
+                        session,
+                        organization_id,
+                        offline_after_s=self.settings.runner_offline_after_seconds,
+                    )
+                wanted = service.waiting_detail(labels, offered[organization_id])
+                if wanted != detail:
+                    changes.setdefault(wanted, []).append(execution_id)
+            for detail_text, ids in changes.items():
+                await repository.set_status_detail(session, ids, detail_text)
+            depths = await repository.queue_depth_by_labels(session)
+        totals: dict[str, int] = {}
+        for labels, count in depths:
+            key = metrics.labels_key(labels)
+            totals[key] = totals.get(key, 0) + count
+        metrics.set_queue_depth(totals)
+
+
+def _error_flow_input(execution: Any) -> dict[str, Any]:
+    return {
+        "execution_id": execution.id,
+        "flow_id": execution.flow_id,
+        "revision": execution.revision,
+        "status": execution.status,
+        "error": execution.error,
+        "input": execution.input,
+        "trigger": execution.trigger,
+        "attempt": execution.attempt,
+        "finished_at": execution.finished_at.isoformat() if execution.finished_at else None,
+    }
+
+
+async def _loop(maintenance: Maintenance, interval_s: float) -> None:
+    while True:
+        try:
+            await maintenance.run_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a failed pass must not stop the next one
+            log.exception("queue maintenance pass failed")
+        await asyncio.sleep(interval_s)
+
+
+@asynccontextmanager
+async def executions_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """LifespanHook of the API process: the keyring for secrets, the WorkNotifier on
+    `app.state.work_notifier`, and the maintenance loop."""
+    settings: Settings = app.state.settings
+    database: Database = app.state.database
+    set_default_keyring(Keyring.from_settings(settings))
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    app.state.work_notifier = notifier
+    maintenance = Maintenance(database, settings)
+    app.state.maintenance = maintenance
+    task = asyncio.create_task(
+        _loop(maintenance, settings.maintenance_interval_seconds), name="queue-maintenance"
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await notifier.stop()

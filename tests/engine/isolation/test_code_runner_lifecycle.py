@@ -126,3 +126,12 @@ async def test_closing_the_runner_kills_running_code() -> None:
         await asyncio.wait_for(task, 10)
     assert await wait_until_gone(pid)
     assert await wait_until_gone(server)
+
+
+async def test_a_fork_server_that_cannot_start_is_a_clear_error() -> None:
+    runner = CodeRunner(sandbox_settings(python_executable="/bin/false"))
+    with pytest.raises(IsolationUnavailable, match="exited with code 1 while starting"):
+        await runner.start()
+    missing = CodeRunner(sandbox_settings(python_executable="/no/such/python"))
+    with pytest.raises(IsolationUnavailable, match="could not start the fork server"):
+        await missing.start()

@@ -98,13 +98,21 @@ class ForkServerClient:
         client = cls(process, ours)
         try:
             async with asyncio.timeout(timeout_s):
-                ready = json.loads(await asyncio.get_running_loop().sock_recv(ours, MAX_MESSAGE))
-        except (TimeoutError, OSError, ValueError) as exc:
+                first = await asyncio.get_running_loop().sock_recv(ours, MAX_MESSAGE)
+            if not first:
+                returncode = await process.wait()
+                raise IsolationUnavailable(
+                    f"the fork server ({python}) exited with code {returncode} while starting; "
+                    "its error is on the runner's stderr"
+                )
+            ready = json.loads(first)
+            if ready.get("op") != "ready":
+                raise IsolationUnavailable(f"the fork server did not start: {ready!r}")
+        except (TimeoutError, OSError, ValueError, IsolationUnavailable) as exc:
             await client.aclose()
+            if isinstance(exc, IsolationUnavailable):
+                raise
             raise IsolationUnavailable(f"the fork server did not start: {exc!r}") from exc
-        if ready.get("op") != "ready":
-            await client.aclose()
-            raise IsolationUnavailable(f"the fork server did not start: {ready!r}")
         client._reader = asyncio.create_task(client._read_messages(), name="forkserver-reader")
         return client
 

@@ -281,13 +281,15 @@ class CodeRunner:
         wire_limits = limits.to_wire(apply_process_limit=self.mode.switches_user)
         try:
             async with asyncio.timeout(limits.timeout_s) as deadline:
+                # Pipe I/O starts before the child exists: the payload waits in the pipe while
+                # the server forks, so the child can read it at once.
+                tasks.append(asyncio.create_task(write_and_close(pipes.take_stdin(), payload)))
+                tasks.extend(asyncio.create_task(r.read_to_end()) for r in readers.values())
                 try:
                     await server.spawn(run_id, kind, wire_limits, pipes.child_ends())
                 finally:
                     pipes.close_child_ends()
                 await asyncio.shield(server.spawned(run_id))
-                tasks.append(asyncio.create_task(write_and_close(pipes.take_stdin(), payload)))
-                tasks.extend(asyncio.create_task(r.read_to_end()) for r in readers.values())
                 # Shielded: cancelling this wait must not cancel the server's record of the exit.
                 exit_ = await asyncio.shield(server.exited(run_id))
             # Output that is still in the pipes belongs to the result; a process that escaped

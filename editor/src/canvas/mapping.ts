@@ -61,6 +61,8 @@ export interface GraphView {
   edgeDiff?: readonly DiffStatus[];
   problems?: ReadonlyMap<string, string[]>;
   readOnly?: boolean;
+  /** Where to draw nodes that have no stored position (an automatic layout), else a row. */
+  fallbackPositions?: ReadonlyMap<string, { x: number; y: number }>;
 }
 
 /** Where a node without a stored position is drawn: a row, left to right. */
@@ -82,7 +84,7 @@ export function edgeIds(edges: readonly FlowEdge[]): string[] {
 export function definitionToGraph(definition: FlowDefinition, view: GraphView = {}): { nodes: CanvasNode[]; edges: CanvasEdge[] } {
   const nodes = definition.nodes.map((node, index): CanvasNode => {
     const nodeType = view.nodeTypes?.get(node.type);
-    const fallback = node.position ? undefined : fallbackPosition(index);
+    const fallback = node.position ? undefined : (view.fallbackPositions?.get(node.id) ?? fallbackPosition(index));
     const measured = view.measured?.[node.id];
     return {
       id: node.id,

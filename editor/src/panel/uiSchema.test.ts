@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { buildUiSchema, fieldKind, problemsByNode, problemsToErrorSchema } from './uiSchema';
+
+describe('config form generation', () => {
+  it('edits non-template code with CodeMirror in the right language', () => {
+    expect(fieldKind('code', { type: 'string', 'x-template': false })).toEqual({ kind: 'code', language: 'python' });
+    expect(fieldKind('command', { type: 'string', 'x-template': false })).toEqual({ kind: 'code', language: 'shell' });
+  });
+
+  it('edits schemas and free-form JSON values as JSON', () => {
+    expect(fieldKind('input_schema', { type: 'object', 'x-template': false })).toEqual({ kind: 'json' });
+    expect(fieldKind('values', { type: 'object', additionalProperties: true })).toEqual({ kind: 'json' });
+    expect(fieldKind('value', {})).toEqual({ kind: 'json' });
+    expect(fieldKind('url', { type: 'string' })).toEqual({ kind: 'default' });
+    expect(fieldKind('cases', { type: 'array', items: { type: 'string' } })).toEqual({ kind: 'default' });
+  });
+
+  it('hides the submit button and maps each field', () => {
+    const ui = buildUiSchema({ type: 'object', properties: { code: { type: 'string', 'x-template': false }, json: {} } });
+    expect(ui['ui:submitButtonOptions']).toEqual({ norender: true });
+    expect(ui.code).toEqual({ 'ui:widget': 'code', 'ui:options': { language: 'python' } });
+    expect(ui.json).toEqual({ 'ui:field': 'json' });
+  });
+});
+
+describe('validation problems from the API', () => {
+  it('shows field problems on the field and counts them per node', () => {
+    const problems = [
+      { loc: ['nodes', 1, 'config', 'url'], msg: 'not a URL', node_id: 'call', field: 'url' },
+      { loc: ['nodes', 1, 'config', 'headers', 'x'], msg: 'bad', node_id: 'call', field: 'config.headers.x' },
+      { loc: ['edges', 0], msg: 'no such port', node_id: 'big' },
+    ];
+    expect(problemsToErrorSchema(problems.slice(0, 2))).toEqual({ url: { __errors: ['not a URL'] }, headers: { x: { __errors: ['bad'] } } });
+    expect(problemsByNode(problems).get('call')).toHaveLength(2);
+    expect(problemsByNode(problems).get('big')).toEqual(['no such port']);
+  });
+});

@@ -43,8 +43,16 @@ def _protected_routers() -> list[APIRouter]:
     from flomation.flows.endpoints import router as flows_router
     from flomation.runners.endpoints import router as runners_router
     from flomation.secrets.endpoints import router as secrets_router
+    from flomation.triggers.endpoints import router as triggers_router
 
-    return [auth_router, flows_router, runners_router, executions_router, secrets_router]
+    return [
+        auth_router,
+        flows_router,
+        runners_router,
+        executions_router,
+        secrets_router,
+        triggers_router,
+    ]
 
 
 def _public_api_routers() -> list[APIRouter]:
@@ -60,8 +68,9 @@ def _public_api_routers() -> list[APIRouter]:
 def _root_routers() -> list[APIRouter]:
     """Public routers outside /api/v1 (health; webhooks are added by the triggers domain)."""
     from flomation.executions.metrics import router as metrics_router
+    from flomation.triggers.webhooks import router as webhooks_router
 
-    return [health.router, metrics_router]
+    return [health.router, metrics_router, webhooks_router]
 
 
 def create_app(

@@ -1,0 +1,1 @@
+"""Launch, the trigger service: leases triggers, fires schedules, polls S3 and Git."""

@@ -1,0 +1,191 @@
+"""The Launch service: shares the triggers among running instances by lease, and runs the due
+ones through their source.
+
+Each instance has an owner id. Every TTL/3 it renews the leases it holds and takes its fair
+share of the free ones (`triggers.service.balance_leases`, on the database clock). Between
+lease passes it looks for held triggers whose time has come (on its `Clock`, injectable for
+tests) and hands each to its source in a task of its own, so a slow S3 listing or git fetch
+never delays a schedule or a lease renewal. On stop it releases its leases so other instances
+take over at once; when it dies instead, its leases expire and others take them.
+
+Queue maintenance (expired execution leases, timeouts, pruning) lives in the API process, not
+here: Launch only does triggers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from contextlib import suppress
+from datetime import datetime
+from pathlib import Path
+
+from flomation.config import Settings
+from flomation.db.session import Database
+from flomation.launch.clock import Clock, SystemClock
+from flomation.launch.sources.base import Source, SourceContext
+from flomation.launch.sources.git import GitSource
+from flomation.launch.sources.s3 import S3Source
+from flomation.launch.sources.schedule import ScheduleSource
+from flomation.triggers import service
+from flomation.triggers.schemas import TriggerWork
+
+log = logging.getLogger("flomation.launch")
+
+# Triggers one instance claims per lease pass at most, so instances starting together share.
+CLAIM_BATCH = 25
+# Longest idle wait between looks for due triggers (a trigger's next time may have been moved
+# earlier by an edit in the API).
+MAX_IDLE_S = 1.0
+# Sources running at once in one instance.
+CONCURRENT_SOURCES = 8
+
+
+def new_owner_id() -> str:
+    return f"{socket.gethostname()[:100]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class LaunchService:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        clock: Clock | None = None,
+        owner: str | None = None,
+        sources: Mapping[str, Source] | None = None,
+        claim_batch: int = CLAIM_BATCH,
+        s3_page_size: int = 1000,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.clock = clock or SystemClock()
+        self.owner = owner or new_owner_id()
+        self.ttl_s = settings.trigger_lease_seconds
+        self.claim_batch = claim_batch
+        context = SourceContext(
+            database=database,
+            owner=self.owner,
+            clock=self.clock,
+            data_dir=Path(settings.data_dir),
+        )
+        self.sources: dict[str, Source] = dict(
+            sources
+            or {
+                "schedule": ScheduleSource(context),
+                "s3": S3Source(context, page_size=s3_page_size),
+                "git": GitSource(context),
+            }
+        )
+        self.held: list[str] = []
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(CONCURRENT_SOURCES)
+        self._last_lease_pass: float | None = None
+
+    # --- one pass, usable from tests --------------------------------------------------------
+
+    async def lease_pass(self) -> list[str]:
+        """Heartbeat, renew, claim or hand back; remembers and returns what is held."""
+        async with self.database.transaction() as session:
+            self.held = await service.balance_leases(
+                session, owner=self.owner, ttl_s=self.ttl_s, claim_batch=self.claim_batch
+            )
+        self._last_lease_pass = asyncio.get_running_loop().time()
+        return self.held
+
+    async def fire_pass(self, *, wait: bool = True) -> int:
+        """Start a source for every held trigger that is due and not already running.
+        With `wait`, return once they all finished (tests); returns how many started."""
+        async with self.database.transaction() as session:
+            due = await service.due_work(session, owner=self.owner, now=self.clock.now())
+        started = [self._start(work) for work in due if work.id not in self._running]
+        tasks = [task for task in started if task is not None]
+        if wait and tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return len(tasks)
+
+    async def run_once(self) -> int:
+        """A lease pass then a fire pass, waiting for the sources (deterministic for tests)."""
+        await self.lease_pass()
+        return await self.fire_pass(wait=True)
+
+    def _start(self, work: TriggerWork) -> asyncio.Task[None] | None:
+        source = self.sources.get(work.type)
+        if source is None:
+            return None
+        task = asyncio.create_task(self._run_source(source, work), name=f"trigger-{work.id}")
+        self._running[work.id] = task
+        task.add_done_callback(lambda _: self._running.pop(work.id, None))
+        return task
+
+    async def _run_source(self, source: Source, work: TriggerWork) -> None:
+        async with self._slots:
+            try:
+                await source.run(work)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A bug or a database hiccup: the trigger stays due and is tried next pass.
+                log.exception("trigger %s (%s) failed", work.id, work.type)
+
+    # --- the process loop -------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then release every lease."""
+        log.info("launch %s started (lease %.0f s)", self.owner, self.ttl_s)
+        loop = asyncio.get_running_loop()
+        try:
+            while not stop.is_set():
+                try:
+                    due_lease = (
+                        self._last_lease_pass is None
+                        or loop.time() - self._last_lease_pass >= self.ttl_s / 3
+                    )
+                    if due_lease:
+                        await self.lease_pass()
+                    await self.fire_pass(wait=False)
+                    wait_s = await self._idle_seconds()
+                except Exception:
+                    log.exception("launch pass failed; retrying")
+                    wait_s = 1.0
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=wait_s)
+        finally:
+            await self._shutdown()
+
+    async def _idle_seconds(self) -> float:
+        """Sleep until the next held trigger is due, the next lease pass, or MAX_IDLE_S."""
+        loop = asyncio.get_running_loop()
+        last = self._last_lease_pass or loop.time()
+        wait_s = min(MAX_IDLE_S, max(0.0, last + self.ttl_s / 3 - loop.time()))
+        if self.held:
+            async with self.database.transaction() as session:
+                next_at = await service.next_due_at(session, owner=self.owner)
+            if next_at is not None:
+                wait_s = min(wait_s, max(0.0, _seconds_until(next_at, self.clock.now())))
+        return max(wait_s, 0.01)
+
+    async def _shutdown(self) -> None:
+        for task in list(self._running.values()):
+            task.cancel()
+        if self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+        try:
+            # Shielded: a second signal must not leave leases held until they expire.
+            await asyncio.shield(self.release())
+        except Exception:
+            log.exception("could not release the leases; they expire in %.0f s", self.ttl_s)
+        log.info("launch %s stopped", self.owner)
+
+    async def release(self) -> None:
+        async with self.database.transaction() as session:
+            await service.leave(session, owner=self.owner)
+        self.held = []
+
+
+def _seconds_until(at: datetime, now: datetime) -> float:
+    return (at - now).total_seconds()

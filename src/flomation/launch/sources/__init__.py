@@ -1,0 +1,1 @@
+"""Trigger sources: schedule (cron), s3 (bucket polling), git (branch polling)."""

@@ -1,0 +1,1 @@
+"""Triggers: schedules, webhooks, S3 and Git sources that start executions."""

@@ -1,0 +1,175 @@
+"""Each trigger type's configuration, validated with Pydantic (unknown fields refused).
+
+`parse_config(type, raw)` is the one entry point: it returns the typed config or raises
+`ValidationFailed` with every problem located under `["body", "config", ...]`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from flomation.errors import ValidationFailed
+
+TriggerType = Literal["schedule", "webhook", "s3", "git"]
+TRIGGER_TYPES: tuple[str, ...] = ("schedule", "webhook", "s3", "git")
+
+SECRET_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+SecretName = Annotated[str, Field(pattern=SECRET_NAME)]
+
+# A webhook path: one or more segments of RFC 3986 unreserved characters.
+_SEGMENT = r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*"
+WEBHOOK_PATH = re.compile(rf"^{_SEGMENT}(/{_SEGMENT})*$")
+WEBHOOK_PATH_MAX = 300
+WEBHOOK_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScheduleConfig(_Config):
+    cron: str
+    timezone: str = "UTC"
+    catch_up: Literal["none", "one", "all"] = "none"
+    overlap: Literal["allow", "skip", "queue"] = "allow"
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        value = " ".join(value.split())
+        fields = len(value.split(" ")) if value else 0
+        if fields not in (5, 6):
+            raise ValueError(
+                f"a cron expression has 5 fields (minute hour day month weekday) or 6 with "
+                f"seconds first; this one has {fields}"
+            )
+        if not croniter.is_valid(value, second_at_beginning=fields == 6):
+            raise ValueError(f"'{value}' is not a valid cron expression")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone '{value}'; use an IANA name such as 'Europe/Berlin'"
+            ) from exc
+        return value
+
+    @property
+    def has_seconds(self) -> bool:
+        return len(self.cron.split(" ")) == 6
+
+
+class WebhookAuth(_Config):
+    hmac_secret: SecretName | None = None
+    hmac_scheme: Literal["standard-webhooks", "github"] = "standard-webhooks"
+    token: SecretName | None = None
+
+
+class WebhookConfig(_Config):
+    path: str
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    auth: WebhookAuth | None = None
+    respond: Literal["async", "sync"] = "async"
+    sync_timeout_s: float = Field(default=30.0, gt=0, le=300)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _upper_method(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("path")
+    @classmethod
+    def _safe_path(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or len(value) > WEBHOOK_PATH_MAX or not WEBHOOK_PATH.match(value):
+            raise ValueError(
+                "a webhook path is one or more segments separated by '/', each of letters, "
+                f"digits and '-._~' (not starting with '.'), at most {WEBHOOK_PATH_MAX} characters"
+            )
+        return value
+
+
+class S3Config(_Config):
+    bucket: str = Field(min_length=3, max_length=255)
+    prefix: str = ""
+    endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
+    region: str | None = None
+    credentials: SecretName | None = None
+    interval_s: float = Field(default=60.0, ge=1)
+
+
+class GitConfig(_Config):
+    url: str = Field(min_length=1, max_length=2000)
+    branch: str = Field(default="main", min_length=1, max_length=250)
+    credentials: SecretName | None = None
+    interval_s: float = Field(default=60.0, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        if value.startswith("-") or any(ch.isspace() for ch in value):
+            raise ValueError("a repository URL may not start with '-' or contain spaces")
+        schemes = ("https://", "http://", "ssh://", "git://", "file://")
+        scp_like = re.match(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:", value)
+        if not value.startswith(schemes) and not scp_like:
+            raise ValueError(
+                "use an https://, ssh://, git:// or file:// URL, or user@host:path for ssh"
+            )
+        return value
+
+    @field_validator("branch")
+    @classmethod
+    def _valid_branch(cls, value: str) -> str:
+        bad = value.startswith(("-", "/")) or ".." in value or value.endswith((".lock", "/"))
+        if bad or re.search(r"[\s~^:?*\[\\]", value):
+            raise ValueError(f"'{value}' is not a valid branch name")
+        return value
+
+
+TriggerConfig = ScheduleConfig | WebhookConfig | S3Config | GitConfig
+CONFIG_MODELS: dict[str, type[_Config]] = {
+    "schedule": ScheduleConfig,
+    "webhook": WebhookConfig,
+    "s3": S3Config,
+    "git": GitConfig,
+}
+
+
+def parse_config(trigger_type: str, raw: Any) -> TriggerConfig:
+    """The typed config of a trigger type, or ValidationFailed listing every problem."""
+    model = CONFIG_MODELS.get(trigger_type)
+    if model is None:
+        raise ValidationFailed(
+            "Unknown trigger type",
+            errors=[
+                {
+                    "loc": ["body", "type"],
+                    "msg": f"'{trigger_type}' is not one of {', '.join(TRIGGER_TYPES)}",
+                }
+            ],
+        )
+    try:
+        config = model.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", "config", *item["loc"]], "msg": _message(item)}
+            for item in exc.errors()
+        ]
+        detail = f"The {trigger_type} trigger's config is invalid"
+        raise ValidationFailed(detail, errors=errors) from None
+    assert isinstance(config, ScheduleConfig | WebhookConfig | S3Config | GitConfig)
+    return config
+
+
+def _message(item: Any) -> str:
+    message = str(item.get("msg", ""))
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,218 @@
+"""Webhook ingress: `/hooks/{path}` (a public route; each webhook has its own auth).
+
+The handler never holds a transaction while it waits: it looks the hook up, authenticates it,
+requests the execution in one short transaction, and (for `respond: sync`) then polls the
+execution's status in short read transactions until it ends or `sync_timeout_s` passes.
+The body size limit is the API middleware's (`webhook_max_body_bytes`, 413).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from flomation.api.deps import DatabaseDep
+from flomation.api.problems import problem
+from flomation.db.session import Database
+from flomation.errors import BadRequest, NotFound, Unauthorized
+from flomation.timeutil import utcnow
+from flomation.triggers import service, signatures
+from flomation.triggers.config import WEBHOOK_METHODS, WebhookConfig
+from flomation.triggers.schemas import ExecutionStatus, WebhookTarget
+
+log = logging.getLogger("flomation.webhooks")
+router = APIRouter(tags=["webhooks"])
+
+# Headers that carry credentials never reach the flow.
+HIDDEN_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "webhook-signature",
+        "x-hub-signature",
+        "x-hub-signature-256",
+    }
+)
+DEDUPE_HEADERS = ("idempotency-key", "webhook-id", "x-github-delivery")
+MAX_DELIVERY_KEY = 200
+# Update a webhook's last_fired_at at most this often per trigger, outside the request's
+# transaction, so a burst on one hook does not queue on that one row.
+_TOUCH_EVERY_S = 1.0
+_last_touch: dict[str, float] = {}
+
+
+def _not_found(path: str) -> NotFound:
+    return NotFound(f"No webhook at /hooks/{path}")
+
+
+async def _authenticate(
+    database: Database, target: WebhookTarget, headers: dict[str, str], body: bytes
+) -> None:
+    config: WebhookConfig = target.config
+    auth = config.auth
+    if auth is None or (auth.token is None and auth.hmac_secret is None):
+        return  # a public webhook, shown as such in the editor
+    async with database.transaction() as session:
+        token = (
+            await service.secret_value(session, target.organization_id, auth.token)
+            if auth.token
+            else None
+        )
+        hmac_secret = (
+            await service.secret_value(session, target.organization_id, auth.hmac_secret)
+            if auth.hmac_secret
+            else None
+        )
+    problems: list[str] = []
+    if auth.token is not None:
+        if token is None:
+            problems.append(f"secret {auth.token} is not set")
+        else:
+            problems.append(signatures.check_bearer(headers, token) or "")
+    if auth.hmac_secret is not None:
+        if hmac_secret is None:
+            problems.append(f"secret {auth.hmac_secret} is not set")
+        elif auth.hmac_scheme == "github":
+            problems.append(signatures.check_github(headers, body, hmac_secret) or "")
+        else:
+            problems.append(
+                signatures.check_standard(headers, body, hmac_secret, now_s=time.time()) or ""
+            )
+    reasons = [reason for reason in problems if reason]
+    if reasons:
+        log.info("webhook %s refused: %s", target.id, "; ".join(reasons))
+        raise Unauthorized("The webhook's token or signature is missing or wrong")
+
+
+def _parse_body(request: Request, body: bytes) -> Any:
+    if not body:
+        return None
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"The body is sent as JSON but does not parse: {exc}") from None
+    return body.decode("utf-8", errors="replace")
+
+
+def _query(request: Request) -> dict[str, Any]:
+    query: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        query[key] = values[0] if len(values) == 1 else values
+    return query
+
+
+def _dedupe_key(trigger_id: str, headers: dict[str, str]) -> str | None:
+    for name in DEDUPE_HEADERS:
+        value = headers.get(name, "").strip()
+        if value:
+            if len(value) > MAX_DELIVERY_KEY or not value.isprintable():
+                value = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+            return f"webhook:{trigger_id}:{value}"
+    return None
+
+
+async def _touch(database: Database, trigger_id: str) -> None:
+    now = time.monotonic()
+    if now - _last_touch.get(trigger_id, 0.0) < _TOUCH_EVERY_S:
+        return
+    _last_touch[trigger_id] = now
+    try:
+        async with database.transaction() as session:
+            await service.record_webhook_fired(session, trigger_id, utcnow())
+    except Exception:  # best effort: the execution is already committed
+        log.warning("could not record last_fired_at of webhook %s", trigger_id, exc_info=True)
+
+
+async def _wait_for_end(
+    database: Database, organization_id: str, execution_id: str, timeout_s: float
+) -> ExecutionStatus | None:
+    """Poll the execution's status with a growing pause; None when the timeout passes."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.05
+    while True:
+        async with database.transaction() as session:
+            status = await service.execution_status(
+                session, organization_id=organization_id, execution_id=execution_id
+            )
+        if status.ended:
+            return status
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        await asyncio.sleep(min(pause, remaining))
+        pause = min(pause * 1.5, 0.5)
+
+
+def _sync_answer(status: ExecutionStatus | None, execution_id: str) -> Response:
+    if status is None:
+        return JSONResponse({"execution_id": execution_id}, status_code=202)
+    if status.status == "succeeded":
+        return JSONResponse(status.output, status_code=200)
+    message = (status.error or {}).get("message") if isinstance(status.error, dict) else None
+    return problem(
+        502,
+        "Flow failed",
+        message or f"The execution ended {status.status}",
+        type_slug="flow-failed",
+        extra={"execution_id": execution_id, "status": status.status, "error": status.error},
+    )
+
+
+async def call_webhook(path: str, request: Request, database: DatabaseDep) -> Response:
+    path = path.strip("/")
+    body = await request.body()
+    async with database.transaction() as session:
+        target = await service.find_webhook(session, path) if path else None
+    if target is None or not target.enabled:
+        raise _not_found(path)
+    config: WebhookConfig = target.config
+    if request.method != config.method:
+        raise HTTPException(405, headers={"Allow": config.method})
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    await _authenticate(database, target, headers, body)
+    webhook_input = {
+        "method": request.method,
+        "path": path,
+        "query": _query(request),
+        "headers": {k: v for k, v in headers.items() if k not in HIDDEN_HEADERS},
+        "body": _parse_body(request, body),
+    }
+    async with database.transaction() as session:
+        started = await service.start_execution(
+            session,
+            organization_id=target.organization_id,
+            flow_id=target.flow_id,
+            trigger={"type": "webhook", "id": target.id, "path": path},
+            input=webhook_input,
+            dedupe_key=_dedupe_key(target.id, headers),
+        )
+    await _touch(database, target.id)
+    if config.respond == "sync":
+        status = await _wait_for_end(
+            database, target.organization_id, started.execution_id, config.sync_timeout_s
+        )
+        return _sync_answer(status, started.execution_id)
+    return JSONResponse({"execution_id": started.execution_id}, status_code=202)
+
+
+# One route per method, each with its own OpenAPI operation id.
+for _method in WEBHOOK_METHODS:
+    router.add_api_route(
+        "/hooks/{path:path}",
+        call_webhook,
+        methods=[_method],
+        operation_id=f"call_webhook_{_method.lower()}",
+        responses={202: {"description": "accepted: {execution_id}"}},
+    )

@@ -19,7 +19,7 @@ from flomation.db.session import Database
 from flomation.errors import Conflict, FlomationError, NotFound
 from flomation.executions import service as executions
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
-from flomation.executions.schemas import ClaimedExecution, ExecutionView
+from flomation.executions.schemas import ClaimedExecution, ExecutionSummary
 from flomation.runners import service
 from flomation.runners.schemas import (
     ClaimRequest,
@@ -246,7 +246,7 @@ async def start_subflow(
 ) -> SubflowStarted:
     """Queue the child execution of a subflow node, once per `request_key`."""
     async with database.transaction() as session:
-        parent = await executions.get_execution(
+        parent = await executions.get_summary(
             session, organization_id=runner.organization_id, execution_id=body.parent_execution_id
         )
         if (
@@ -283,7 +283,7 @@ async def start_subflow(
     return SubflowStarted(execution_id=child.id, depth=depth)
 
 
-def _state(view: ExecutionView) -> SubflowState:
+def _state(view: ExecutionSummary) -> SubflowState:
     return SubflowState(
         execution_id=view.id,
         status=view.status,
@@ -306,7 +306,7 @@ async def subflow_state(
     with _subscribe(notifier, execution_id=execution_id) as subscription:
         while True:
             async with database.transaction() as session:
-                view = await executions.get_execution(
+                view = await executions.get_summary(
                     session, organization_id=runner.organization_id, execution_id=execution_id
                 )
             state = _state(view)

@@ -1,0 +1,264 @@
+"""One claimed execution on a runner: run it with the engine in its own task, with its own
+deadline and cancellation, and report its end with a write that cancellation cannot cut."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from flomation.engine.executor import ExecutionResult, Executor, PriorStep
+from flomation.engine.nodes.base import EngineServices, ExecutionInfo
+from flomation.engine.plan import FlowPlan
+from flomation.engine.validation import InvalidDefinitionError
+from flomation.runner.events import ReportingSink
+from flomation.runner.local_secrets import LocalSecrets
+from flomation.runner.metrics import RunnerMetrics
+from flomation.runner.reporter import Reporter
+from flomation.runner.subflows import SlotHold
+
+log = logging.getLogger("flomation.runner.execution")
+
+# Why a running execution is stopped early.
+StopReason = Literal["cancel", "timeout", "lost", "shutdown"]
+# The runner's own view of the deadline may lag the API's by a little (clocks, latency).
+_DEADLINE_SLACK_S = 1.0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One execution from a verified claim answer."""
+
+    id: str
+    flow_id: str
+    revision: int
+    attempt: int
+    definition: dict[str, Any]
+    input: Any
+    depth: int
+    deadline_in_s: float | None
+    from_node: str | None
+    prior_outputs: dict[str, Any] | None
+    variables: dict[str, Any] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Claimed:
+        return cls(
+            id=str(payload["id"]),
+            flow_id=str(payload["flow_id"]),
+            revision=int(payload["revision"]),
+            attempt=int(payload["attempt"]),
+            definition=payload["definition"],
+            input=payload.get("input"),
+            depth=int(payload.get("depth") or 0),
+            deadline_in_s=payload.get("deadline_in_s"),
+            from_node=payload.get("from_node"),
+            prior_outputs=payload.get("prior_outputs"),
+            variables=dict(payload.get("variables") or {}),
+            secrets=dict(payload.get("secrets") or {}),
+        )
+
+
+def prior_steps(prior: dict[str, Any] | None) -> dict[str, PriorStep]:
+    """Outputs reused by a retry from a node: `{node: {"output", "port"?}}` or `{node: output}`."""
+    steps: dict[str, PriorStep] = {}
+    for node_id, value in (prior or {}).items():
+        if isinstance(value, dict) and "output" in value and set(value) <= {"output", "port"}:
+            steps[node_id] = PriorStep(value["output"], str(value.get("port") or "success"))
+        else:
+            steps[node_id] = PriorStep(value)
+    return steps
+
+
+class PlanCache:
+    """Prepared plans by (flow, revision): a revision never changes, so it is prepared once."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._plans: OrderedDict[tuple[str, int], FlowPlan] = OrderedDict()
+        self._size = size
+
+    def get(self, claimed: Claimed) -> FlowPlan:
+        key = (claimed.flow_id, claimed.revision)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = FlowPlan.from_document(claimed.definition)
+            self._plans[key] = plan
+            if len(self._plans) > self._size:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        return plan
+
+
+@dataclass
+class JobContext:
+    """What every execution on this runner shares."""
+
+    reporter: Reporter
+    local_secrets: LocalSecrets
+    metrics: RunnerMetrics
+    plans: PlanCache
+    make_services: Any  # Callable[[Claimed, SlotHold], EngineServices]
+
+
+class ExecutionJob:
+    """Runs one claimed execution attempt. `task` is set by whoever starts it."""
+
+    def __init__(self, claimed: Claimed, hold: SlotHold, context: JobContext) -> None:
+        self.claimed = claimed
+        self.hold = hold
+        self.context = context
+        self.task: asyncio.Task[None] | None = None
+        self.stop_reason: StopReason | None = None
+        self.completing = False
+        self.result: ExecutionResult | None = None
+        self._executor: Executor | None = None
+        self._sink: ReportingSink | None = None
+        self._claimed_at = time.monotonic()
+        self._deadline = (
+            None
+            if claimed.deadline_in_s is None
+            else self._claimed_at + max(0.0, float(claimed.deadline_in_s))
+        )
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.claimed.id, self.claimed.attempt)
+
+    def deadline_passed(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline - _DEADLINE_SLACK_S
+
+    # ------------------------------------------------------------------ control
+
+    def request_cancel(self) -> None:
+        """The API asked: cancel (or time out, when the deadline has passed) and report it."""
+        if self.stop_reason is not None or self.completing:
+            return
+        self.stop_reason = "timeout" if self.deadline_passed() else "cancel"
+        if self._executor is not None:
+            self._executor.cancel()
+        elif self.task is not None:
+            self.task.cancel()
+
+    def abandon(self, reason: Literal["lost", "shutdown"]) -> None:
+        """Stop without reporting an end: the API took the execution away (lost) or the
+        runner hands it back (shutdown)."""
+        if self.completing and reason == "shutdown":
+            return  # its end is written already; the reporter delivers it
+        self.stop_reason = reason
+        if self._sink is not None:
+            self._sink.closed = True
+        self.context.reporter.forget(*self.key)
+        if self.task is not None:
+            self.task.cancel()
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self) -> None:
+        claimed = self.claimed
+        metrics = self.context.metrics
+        try:
+            result = await self._execute()
+        except asyncio.CancelledError:
+            if self.stop_reason in ("lost", "shutdown"):
+                return
+            if self.stop_reason is None:
+                raise
+            # Cancelled by the API before the engine had started: still an end to report.
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
+            kind = "timeout" if self.stop_reason == "timeout" else "cancelled"
+            result = ExecutionResult(
+                "timed_out" if kind == "timeout" else "cancelled",
+                None,
+                self._error(kind, f"the execution was {kind.replace('timeout', 'timed out')}"),
+            )
+        except Exception as exc:  # a bug in a node type or the engine: fail, do not vanish
+            log.exception("execution %s failed inside the runner", claimed.id)
+            result = ExecutionResult("failed", None, self._error("internal", repr(exc)))
+        finally:
+            self.hold.release()
+        if self.stop_reason in ("lost", "shutdown"):
+            return
+        self.result = result
+        metrics.finished.labels(result.status).inc()
+        metrics.duration.observe(time.monotonic() - self._claimed_at)
+        await self._complete(result)
+        log.debug("execution %s attempt %s ended %s", claimed.id, claimed.attempt, result.status)
+
+    async def _execute(self) -> ExecutionResult:
+        claimed = self.claimed
+        try:
+            plan = self.context.plans.get(claimed)
+        except (InvalidDefinitionError, ValueError) as exc:
+            return ExecutionResult("failed", None, self._error("definition", str(exc)))
+        services: EngineServices = self.context.make_services(claimed, self.hold)
+        self._sink = ReportingSink(self.context.reporter, claimed.id, claimed.attempt)
+        executor = Executor(
+            plan,
+            services=services,
+            sink=self._sink,
+            execution=ExecutionInfo(
+                execution_id=claimed.id,
+                attempt=claimed.attempt,
+                flow_id=claimed.flow_id,
+                flow_revision=claimed.revision,
+                depth=claimed.depth,
+            ),
+            variables=claimed.variables,
+            secrets=self.context.local_secrets.resolve(claimed.secrets),
+            prior=prior_steps(claimed.prior_outputs),
+            from_node=claimed.from_node,
+        )
+        self._executor = executor
+        remaining = None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
+        limit = asyncio.timeout(remaining)
+        try:
+            async with limit:
+                result = await executor.run(claimed.input)
+        except TimeoutError:
+            if not limit.expired():
+                raise
+            return ExecutionResult(
+                "timed_out",
+                None,
+                self._error(
+                    "timeout", "the execution ran past its deadline (its flow's timeout_s)"
+                ),
+            )
+        if self.stop_reason == "timeout" and result.status == "cancelled":
+            return ExecutionResult(
+                "timed_out",
+                None,
+                self._error(
+                    "timeout", "the execution ran past its deadline (its flow's timeout_s)"
+                ),
+            )
+        masker = executor.masker
+        return ExecutionResult(
+            result.status, masker.value(result.output), masker.value(result.error)
+        )
+
+    def _error(self, kind: str, message: str) -> dict[str, Any]:
+        return {"node_id": None, "type": kind, "message": message, "attempt": self.claimed.attempt}
+
+    async def _complete(self, result: ExecutionResult) -> None:
+        """Queue the end and wait for the API's answer; shielded, so a cancellation (shutdown)
+        cannot lose the write: the reporter delivers it before the runner exits."""
+        self.completing = True
+        done = self.context.reporter.complete(
+            self.claimed.id,
+            self.claimed.attempt,
+            {"status": result.status, "output": result.output, "error": result.error},
+        )
+        verdict = await asyncio.shield(done)
+        if verdict != "ok":
+            log.warning(
+                "the end of execution %s (attempt %s) was refused: %s",
+                self.claimed.id,
+                self.claimed.attempt,
+                verdict,
+            )

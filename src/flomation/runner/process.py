@@ -1,0 +1,388 @@
+"""The runner's life: isolate, key, register, then claim-run-report until told to stop.
+
+Order at start matters: the code runner's fork server starts FIRST, before this process makes
+its key or reads any secret, so user code is forked from a process that never held them. Then
+an Ed25519 key is made in memory (never written, never sent), the runner registers, and three
+loops run side by side: claiming (capacity first, then a long poll), heartbeats (renewing
+leases, relaying cancels) and reporting (batched events and ends).
+
+On SIGTERM/SIGINT: stop claiming, let running executions finish for `shutdown_grace_s`, hand
+the rest back to the queue at once, deliver what is still buffered, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import signal
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import httpx
+
+from flomation.engine.egress import AddressPolicy, build_http_client
+from flomation.engine.isolation import CodeRunner, IsolationSettings
+from flomation.engine.nodes.base import EngineServices
+from flomation.runner.backoff import Backoff
+from flomation.runner.client import (
+    ApiClient,
+    ApiError,
+    ApiRefused,
+    ApiUnavailable,
+    RunnerUnknown,
+)
+from flomation.runner.config import RunnerSettings
+from flomation.runner.execution import Claimed, ExecutionJob, JobContext, PlanCache
+from flomation.runner.local_secrets import LocalSecrets
+from flomation.runner.metrics import RunnerMetrics
+from flomation.runner.reporter import Reporter
+from flomation.runner.slots import Slots
+from flomation.runner.subflows import ApiSubflowLauncher, SlotHold
+from flomation.signing import SignatureInvalid, SigningKey
+
+log = logging.getLogger("flomation.runner")
+T = TypeVar("T")
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+_FINAL_DELIVERY_S = 15.0
+_STOPPED = object()
+
+
+class RunnerStopped(Exception):
+    """The runner was told to stop before it could register."""
+
+
+class Runner:
+    """One runner process. `await run()` returns the exit status."""
+
+    def __init__(
+        self, settings: RunnerSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self._transport = transport
+        self.metrics = RunnerMetrics()
+        self.slots = Slots(settings.max_concurrent_executors)
+        self.jobs: dict[str, ExecutionJob] = {}
+        self._stop = asyncio.Event()
+        self._exit_status = EXIT_OK
+        self.registration: dict[str, Any] = {}
+        self.code_runner: CodeRunner | None = None
+        self.client: ApiClient | None = None
+        self.reporter: Reporter | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._policy: AddressPolicy | None = None
+
+    # ------------------------------------------------------------------ control
+
+    def request_stop(self) -> None:
+        if not self._stop.is_set():
+            log.info("stopping: no new work is claimed")
+            self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+
+    def _backoff(self) -> Backoff:
+        return Backoff(self.settings.backoff_initial_s, self.settings.backoff_max_s)
+
+    # ------------------------------------------------------------------ the whole life
+
+    async def run(self) -> int:
+        settings = self.settings
+        # 1. Isolation first: the fork server must never have seen a key or a secret.
+        self.code_runner = CodeRunner(
+            IsolationSettings(
+                sandbox_user=settings.sandbox_user,
+                allow_unisolated=settings.allow_unisolated_code,
+            )
+        )
+        await self.code_runner.start()
+        log.info("user code runs as %s", self.code_runner.mode.description)
+        try:
+            # 2. The key, in memory only; local secrets after the fork server too.
+            key = SigningKey.generate()
+            local_secrets = LocalSecrets.load(file=settings.secrets_file)
+            self.client = ApiClient(settings, key, transport=self._transport)
+            self._policy = AddressPolicy.preset(settings.egress_policy, allow=settings.egress_allow)
+            self._http = build_http_client(self._policy)
+            try:
+                await self._register()
+            except RunnerStopped:
+                return EXIT_OK
+            except (ApiRefused, SignatureInvalid) as exc:
+                log.error("registration refused: %s", exc)
+                return EXIT_REFUSED
+            if settings.metrics_port is not None:
+                self.metrics.serve(settings.metrics_port, settings.metrics_host)
+            await self._serve(local_secrets)
+            return self._exit_status
+        finally:
+            await self._close()
+
+    async def _close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
+        if self.code_runner is not None:
+            await self.code_runner.aclose()
+
+    async def _register(self) -> None:
+        assert self.client is not None
+        backoff = self._backoff()
+        while True:
+            try:
+                self.registration = await self.client.register(
+                    labels=self.settings.labels,
+                    max_concurrent=self.settings.max_concurrent_executors,
+                )
+            except ApiUnavailable as exc:
+                delay = backoff.next_delay_s()
+                log.warning("the API is not reachable (%s); retrying in %.1f s", exc, delay)
+                if await self._stopped_within(delay):
+                    raise RunnerStopped from exc
+                continue
+            log.info(
+                "registered as runner %s with labels %s",
+                self.registration["runner_id"],
+                self.registration["labels"],
+            )
+            return
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        return self._stop.is_set()
+
+    async def _serve(self, local_secrets: LocalSecrets) -> None:
+        assert self.client is not None
+        settings = self.settings
+        self.reporter = Reporter(
+            self.client,
+            flush_interval_s=settings.event_flush_interval_ms / 1000,
+            batch_max=settings.event_batch_max,
+            backoff=self._backoff(),
+            on_refused=self._on_report_refused,
+        )
+        context = JobContext(
+            reporter=self.reporter,
+            local_secrets=local_secrets,
+            metrics=self.metrics,
+            plans=PlanCache(),
+            make_services=self._services,
+        )
+        self.metrics.slots_total.set(self.slots.total)
+        reporter_task = asyncio.create_task(self._supervised(self.reporter.run()), name="reporter")
+        heartbeat_task = asyncio.create_task(self._supervised(self._heartbeats()), name="heartbeat")
+        try:
+            await self._claim_loop(context)
+            await self._drain()
+        finally:
+            heartbeat_task.cancel()
+            self.reporter.stop()
+            reporter_task.cancel()
+            await asyncio.gather(heartbeat_task, reporter_task, return_exceptions=True)
+
+    async def _supervised(self, work: Awaitable[None]) -> None:
+        """A side task that fails takes the runner down cleanly instead of dying silently."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except RunnerUnknown as exc:
+            log.error("the API no longer knows this runner (deleted?): %s", exc)
+            self._exit_status = EXIT_REFUSED
+            self.request_stop()
+        except Exception:
+            log.exception("a runner side task failed; stopping")
+            self._exit_status = EXIT_REFUSED
+            self.request_stop()
+
+    def _services(self, claimed: Claimed, hold: SlotHold) -> EngineServices:
+        assert self.client is not None
+        assert self._policy is not None
+        return EngineServices(
+            http_client=self._http,
+            egress=self._policy,
+            code_runner=self.code_runner,
+            subflow_launcher=ApiSubflowLauncher(
+                self.client,
+                hold,
+                attempt=claimed.attempt,
+                poll_s=min(self.settings.subflow_poll_s, 30.0),
+                backoff=self._backoff,
+            ),
+        )
+
+    # ------------------------------------------------------------------ claiming
+
+    def held(self) -> list[dict[str, Any]]:
+        return [
+            {"execution_id": job.claimed.id, "attempt": job.claimed.attempt}
+            for job in self.jobs.values()
+        ]
+
+    async def _claim_loop(self, context: JobContext) -> None:
+        assert self.client is not None
+        backoff = self._backoff()
+        wait_s = self.settings.claim_wait_s
+        if wait_s is None:
+            wait_s = float(self.registration.get("claim_wait_seconds", 25.0))
+        while not self._stop.is_set():
+            # Capacity first: wait for a free slot (or the stop), then claim at most that many.
+            if not await self._first_of(self.slots.wait_free()):
+                break
+            reserved = self.slots.reserve_all()
+            self._update_gauges()
+            body = {"free_slots": reserved, "wait_s": wait_s, "held": self.held()}
+            try:
+                answer = await self._until_stop(
+                    self.client.call(
+                        "POST", "/claim", body, timeout_s=wait_s + self.settings.request_timeout_s
+                    )
+                )
+            except RunnerUnknown as exc:
+                self.slots.give_back(reserved)
+                log.error("the API no longer knows this runner (deleted?): %s", exc)
+                self._exit_status = EXIT_REFUSED
+                self.request_stop()
+                break
+            except (ApiError, SignatureInvalid) as exc:
+                self.slots.give_back(reserved)
+                self.metrics.api_errors.inc()
+                delay = backoff.next_delay_s()
+                log.warning("claim failed (%s); retrying in %.2f s", exc, delay)
+                await self._stopped_within(delay)
+                continue
+            if answer is _STOPPED:
+                self.slots.give_back(reserved)
+                break
+            assert isinstance(answer, dict)
+            backoff.reset()
+            executions = answer.get("executions", [])
+            self.slots.give_back(reserved - len(executions))
+            for payload in executions:
+                self._start(Claimed.from_payload(payload), context)
+            self._apply(answer.get("cancel", []), answer.get("lost", []))
+            self._update_gauges()
+
+    async def _first_of(self, work: Awaitable[None]) -> bool:
+        """True when `work` finished first, False when the stop came first."""
+        return await self._until_stop(work) is not _STOPPED
+
+    async def _until_stop(self, work: Awaitable[T]) -> T | object:
+        """`work`'s result, or `_STOPPED` (work cancelled) when the stop comes first."""
+        task = asyncio.ensure_future(work)
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return _STOPPED
+
+    def _start(self, claimed: Claimed, context: JobContext) -> None:
+        self.metrics.claimed.inc()
+        job = ExecutionJob(claimed, SlotHold(self.slots), context)
+        self.jobs[claimed.id] = job
+        job.task = asyncio.create_task(job.run(), name=f"execution-{claimed.id}")
+        job.task.add_done_callback(functools.partial(self._finished, job))
+
+    def _finished(self, job: ExecutionJob, _task: asyncio.Task[None]) -> None:
+        if self.jobs.get(job.claimed.id) is job:
+            del self.jobs[job.claimed.id]
+        if job.task is not None and not job.task.cancelled():
+            error = job.task.exception()
+            if error is not None:
+                log.error("execution %s task failed: %r", job.claimed.id, error)
+        self._update_gauges()
+
+    def _apply(self, cancel: list[str], lost: list[str]) -> None:
+        for execution_id in cancel:
+            job = self.jobs.get(execution_id)
+            if job is not None:
+                log.info("cancelling execution %s as the API asks", execution_id)
+                job.request_cancel()
+        for execution_id in lost:
+            job = self.jobs.get(execution_id)
+            if job is not None:
+                log.warning("execution %s is no longer ours; abandoning it", execution_id)
+                job.abandon("lost")
+
+    def _on_report_refused(self, execution_id: str, attempt: int, result: str) -> None:
+        job = self.jobs.get(execution_id)
+        if job is not None and job.claimed.attempt == attempt and not job.completing:
+            job.abandon("lost")
+
+    def _update_gauges(self) -> None:
+        self.metrics.slots_free.set(self.slots.free)
+        self.metrics.running.set(len(self.jobs))
+
+    # ------------------------------------------------------------------ heartbeats
+
+    async def _heartbeats(self) -> None:
+        assert self.client is not None
+        interval_s = float(self.registration.get("heartbeat_interval_s", 10.0))
+        while True:
+            await asyncio.sleep(interval_s)
+            body = {"held": self.held(), "running": len(self.jobs)}
+            try:
+                answer = await self.client.call("POST", "/heartbeat", body)
+            except RunnerUnknown:
+                raise
+            except (ApiError, SignatureInvalid) as exc:
+                # Keep running what we have; the next beat tries again.
+                self.metrics.api_errors.inc()
+                log.warning("heartbeat failed: %s", exc)
+                continue
+            self._apply(answer.get("cancel", []), answer.get("lost", []))
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def _drain(self) -> None:
+        assert self.client is not None
+        assert self.reporter is not None
+        running = [job.task for job in self.jobs.values() if job.task is not None]
+        if running:
+            log.info(
+                "waiting up to %.0f s for %d execution(s) to finish",
+                self.settings.shutdown_grace_s,
+                len(running),
+            )
+            await asyncio.wait(running, timeout=self.settings.shutdown_grace_s)
+        handed_back = [job for job in list(self.jobs.values()) if not job.completing]
+        for job in handed_back:
+            job.abandon("shutdown")
+        leftovers = [job.task for job in self.jobs.values() if job.task is not None]
+        if leftovers:
+            await asyncio.wait(leftovers, timeout=_FINAL_DELIVERY_S)
+        await self.reporter.drain(_FINAL_DELIVERY_S)
+        if handed_back:
+            await self._release([job.key for job in handed_back])
+
+    async def _release(self, keys: list[tuple[str, int]]) -> None:
+        assert self.client is not None
+        body = {"executions": [{"execution_id": i, "attempt": a} for i, a in keys]}
+        backoff = self._backoff()
+        try:
+            async with asyncio.timeout(_FINAL_DELIVERY_S):
+                while True:
+                    try:
+                        await self.client.call("POST", "/release", body)
+                        log.info("handed %d execution(s) back to the queue", len(keys))
+                        return
+                    except ApiUnavailable as exc:
+                        delay = backoff.next_delay_s()
+                        log.warning("release failed (%s); retrying in %.2f s", exc, delay)
+                        await asyncio.sleep(delay)
+        except (TimeoutError, ApiRefused, SignatureInvalid) as exc:
+            log.error("could not hand executions back (%s): they return after their lease", exc)

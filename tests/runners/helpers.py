@@ -1,0 +1,135 @@
+"""Helpers for the runner tests: tokens, flows and executions made through the real services,
+and a protocol client that is the runner's own (`flomation.runner.client.ApiClient`)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from flomation.db.session import Database
+from flomation.executions import service as executions
+from flomation.flows import service as flows
+from flomation.runner.client import ApiClient
+from flomation.runner.config import RunnerSettings
+from flomation.runners import service as runners
+from flomation.runners.schemas import RunnerTokenCreate
+from flomation.signing import SigningKey, canonical_json, sign_request
+
+ECHO = {
+    "version": 1,
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {"id": "double", "type": "set", "config": {"values": {"m": "{{ input.n * 2 }}"}}},
+        {"id": "out", "type": "return", "config": {"value": {"m": "{{ nodes.double.output.m }}"}}},
+    ],
+    "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "out"}],
+}
+
+
+async def make_runner_token(
+    database: Database,
+    organization_id: str,
+    *,
+    labels: dict[str, str] | None = None,
+    expires_at: datetime | None = None,
+) -> str:
+    async with database.transaction() as session:
+        created = await runners.create_token(
+            session,
+            organization_id=organization_id,
+            created_by=None,
+            body=RunnerTokenCreate(name="test", labels=labels or {}, expires_at=expires_at),
+        )
+    return created.token
+
+
+async def make_flow(
+    database: Database, organization_id: str, definition: dict[str, Any] | None = None
+) -> str:
+    async with database.transaction() as session:
+        flow = await flows.create_flow(
+            session,
+            organization_id=organization_id,
+            author_id=None,
+            name="flow",
+            description="",
+            definition=definition or ECHO,
+            message=None,
+        )
+    return str(flow.flow.id)
+
+
+async def request(
+    database: Database,
+    organization_id: str,
+    flow_id: str,
+    input: Any = None,
+    *,
+    runs_on: dict[str, str] | None = None,
+) -> str:
+    async with database.transaction() as session:
+        view = await executions.request_execution(
+            session,
+            organization_id=organization_id,
+            flow_id=flow_id,
+            input=input if input is not None else {"n": 21},
+            trigger={"type": "manual"},
+            runs_on=runs_on,
+        )
+    return view.id
+
+
+async def execution(database: Database, organization_id: str, execution_id: str) -> Any:
+    async with database.transaction() as session:
+        return await executions.get_execution(
+            session, organization_id=organization_id, execution_id=execution_id
+        )
+
+
+def runner_client(
+    base_url: str,
+    token: str,
+    *,
+    labels: dict[str, str] | None = None,
+    key: SigningKey | None = None,
+    **extra: Any,
+) -> ApiClient:
+    """The runner's real client (register, then signed calls)."""
+    settings = RunnerSettings(api=base_url, token=token, labels=labels or {}, name="t", **extra)
+    return ApiClient(settings, key or SigningKey.generate())
+
+
+def signed_headers(
+    key: SigningKey, runner_id: str, method: str, path: str, body: Any, **kw: Any
+) -> tuple[bytes, dict[str, str]]:
+    content = canonical_json(body) if body is not None else b""
+    headers = sign_request(key, runner_id=runner_id, method=method, path=path, body=content, **kw)
+    headers["Content-Type"] = "application/json"
+    return content, headers
+
+
+async def raw_call(
+    base_url: str,
+    key: SigningKey,
+    runner_id: str,
+    path: str,
+    body: Any,
+    *,
+    method: str = "POST",
+    timestamp: int | None = None,
+    nonce: str | None = None,
+) -> httpx.Response:
+    content, headers = signed_headers(
+        key,
+        runner_id,
+        method,
+        path,
+        body,
+        timestamp=timestamp if timestamp is not None else int(time.time()),
+        nonce=nonce,
+    )
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        return await client.request(method, path, content=content, headers=headers)

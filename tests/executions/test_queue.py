@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+from typing import Any
 
+import pytest
+from sqlalchemy import func, select, update
+
+from flomation.config import Settings
 from flomation.db.session import Database
+from flomation.errors import Conflict, ValidationFailed
+from flomation.executions import service
+from flomation.executions.errors import DuplicateExecution, StaleAttempt
+from flomation.executions.maintenance import Maintenance
+from flomation.executions.schemas import ClaimedExecution
+from flomation.models.auth import Organization
+from flomation.models.executions import Execution, ExecutionEvent, ExecutionLog, ExecutionStep
+from flomation.timeutil import utcnow
 from tests.executions.factories import claim, complete, echo_definition, get, make_flow, request
 from tests.factories import make_actor
 
@@ -60,3 +74,460 @@ async def test_labels_route_executions_to_runners_that_carry_them(database: Data
     assert [c.id for c in got] == [needs_onprem.id]
     got = await claim(database, actor.organization_id, labels={"gpu": "yes"})
     assert [c.id for c in got] == [needs_gpu.id]
+
+
+async def test_flow_concurrency_limit_is_respected_by_concurrent_claims(
+    database: Database,
+) -> None:
+    actor = await make_actor(database)
+    limited = await make_flow(database, actor.organization_id, max_concurrent=2, name="limited")
+    free = await make_flow(database, actor.organization_id, name="free")
+    for _ in range(6):
+        await request(database, actor.organization_id, limited)
+    free_ids = {(await request(database, actor.organization_id, free)).id for _ in range(3)}
+
+    results = await asyncio.gather(
+        *(claim(database, actor.organization_id, f"runner-{i}", limit=4) for i in range(6))
+    )
+    claimed = [c for batch in results for c in batch]
+    assert len([c for c in claimed if c.flow_id == limited]) == 2
+    assert {c.id for c in claimed if c.flow_id == free} == free_ids
+
+    # A finished execution frees a slot for the next one.
+    first = next(c for c in claimed if c.flow_id == limited)
+    await complete(database, first, runner_id=_runner_of(results, first.id))
+    again = await claim(database, actor.organization_id, "runner-9")
+    assert [c.flow_id for c in again] == [limited]
+
+
+def _runner_of(results: list[list[ClaimedExecution]], execution_id: str) -> str:
+    for index, batch in enumerate(results):
+        if any(c.id == execution_id for c in batch):
+            return f"runner-{index}"
+    raise AssertionError("not claimed")
+
+
+async def test_same_dedupe_key_is_refused_and_changes_nothing(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    first = await request(database, actor.organization_id, flow_id, dedupe_key="tick-1")
+    with pytest.raises(DuplicateExecution) as caught:
+        await request(database, actor.organization_id, flow_id, dedupe_key="tick-1")
+    assert caught.value.execution_id == first.id
+    assert [c.id for c in await claim(database, actor.organization_id)] == [first.id]
+
+
+async def test_input_against_start_schema_refused_with_nothing_queued(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    with pytest.raises(ValidationFailed) as caught:
+        await request(database, actor.organization_id, flow_id, input={"n": "many"})
+    assert caught.value.errors is not None
+    assert caught.value.errors[0]["loc"] == ["body", "input", "n"]
+    assert await claim(database, actor.organization_id) == []
+
+
+async def test_expired_lease_requeues_with_next_attempt_then_runner_lost(
+    database: Database, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"max_attempts": 2})
+    maintenance = Maintenance(database, settings)
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    requested = await request(database, actor.organization_id, flow_id)
+
+    first = await claim(database, actor.organization_id, "runner-a", lease_seconds=0.5)
+    await asyncio.sleep(0.7)
+    report = await maintenance.run_once()
+    assert report.requeued == 1
+    assert (await get(database, actor.organization_id, requested.id)).status == "queued"
+
+    second = await claim(database, actor.organization_id, "runner-b", lease_seconds=0.5)
+    assert [c.attempt for c in second] == [first[0].attempt + 1] == [2]
+    await asyncio.sleep(0.7)
+    report = await maintenance.run_once()
+    assert report.runner_lost == 1
+    lost = await get(database, actor.organization_id, requested.id)
+    assert lost.status == "failed"
+    assert lost.error is not None
+    assert (lost.error["type"], lost.error["message"]) == ("runner_lost", "runner lost")
+    assert await claim(database, actor.organization_id, "runner-c") == []
+
+
+async def test_stale_attempt_is_refused_and_changes_nothing(
+    database: Database, settings: Settings
+) -> None:
+    maintenance = Maintenance(database, settings)
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    requested = await request(database, actor.organization_id, flow_id)
+    stale = (await claim(database, actor.organization_id, "runner-a", lease_seconds=0.3))[0]
+    await asyncio.sleep(0.5)
+    await maintenance.run_once()
+    current = (await claim(database, actor.organization_id, "runner-b"))[0]
+
+    with pytest.raises(StaleAttempt):
+        await _record(database, stale, "runner-a", [_log_event("from the past")])
+    with pytest.raises(StaleAttempt):
+        await complete(database, stale, "runner-a", output={"late": True})
+    # The same runner id with an old attempt number is refused as well.
+    with pytest.raises(StaleAttempt):
+        await complete(database, stale, "runner-b", output={"late": True})
+
+    view = await get(database, actor.organization_id, requested.id)
+    assert (view.status, view.output, view.logs, view.attempt) == ("running", None, [], 2)
+    await _record(database, current, "runner-b", [_log_event("current")])
+    await complete(database, current, "runner-b", output={"ok": 1})
+    view = await get(database, actor.organization_id, requested.id)
+    assert (view.status, view.output, [log.message for log in view.logs]) == (
+        "succeeded",
+        {"ok": 1},
+        ["current"],
+    )
+
+
+async def test_recorded_events_fold_into_steps_and_logs(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    requested = await request(database, actor.organization_id, flow_id)
+    claimed = (await claim(database, actor.organization_id))[0]
+    at = "2026-01-01T00:00:00Z"
+    await _record(
+        database,
+        claimed,
+        "runner-1",
+        [
+            {"kind": "execution.started", "seq": 1, "at": at, "input": {"n": 21}},
+            {
+                "kind": "node.started",
+                "seq": 2,
+                "at": at,
+                "step": 1,
+                "node_id": "double",
+                "visit": 1,
+                "iteration": None,
+                "attempt": 1,
+                "input": {"values": {"m": 42}},
+            },
+            {
+                "kind": "log",
+                "seq": 3,
+                "at": at,
+                "node_id": "double",
+                "step": 1,
+                "level": "info",
+                "message": "doubling",
+            },
+        ],
+    )
+    await _record(
+        database,
+        claimed,
+        "runner-1",
+        [
+            {
+                "kind": "node.succeeded",
+                "seq": 4,
+                "at": at,
+                "step": 1,
+                "node_id": "double",
+                "attempts": 1,
+                "output": {"m": 42},
+                "port": "success",
+            }
+        ],
+    )
+    view = await get(database, actor.organization_id, requested.id)
+    assert [(s.node_id, s.status, s.output, s.attempts, s.visit) for s in view.steps] == [
+        ("double", "succeeded", {"m": 42}, 1, 1)
+    ]
+    assert view.steps[0].input == {"values": {"m": 42}}
+    assert [(log.node_id, log.level, log.message) for log in view.logs] == [
+        ("double", "info", "doubling")
+    ]
+
+
+async def test_release_hands_back_and_refuses_the_old_attempt(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    await request(database, actor.organization_id, flow_id)
+    held = (await claim(database, actor.organization_id, "runner-a"))[0]
+    async with database.transaction() as session:
+        await service.release_executions(session, runner_id="runner-a", ids=[held.id])
+    again = (await claim(database, actor.organization_id, "runner-a"))[0]
+    assert (again.id, again.attempt) == (held.id, 2)
+    with pytest.raises(StaleAttempt):
+        await complete(database, held, "runner-a")
+
+
+async def test_heartbeat_renews_and_reports_cancel_and_lost(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    for _ in range(2):
+        await request(database, actor.organization_id, flow_id)
+    one, two = await claim(database, actor.organization_id, "runner-a", lease_seconds=5)
+    async with database.transaction() as session:
+        await service.cancel_execution(
+            session, organization_id=actor.organization_id, execution_id=two.id
+        )
+    async with database.transaction() as session:
+        renewal = await service.renew_leases(
+            session,
+            runner_id="runner-a",
+            held=[(one.id, one.attempt), (two.id, two.attempt), (one.id, 99)],
+            lease_seconds=60,
+        )
+    assert set(renewal.renewed) == {one.id, two.id}
+    assert renewal.cancel == [two.id]
+    assert renewal.lost == [one.id]  # the (one, 99) pair is not held
+    await complete(database, two, "runner-a", status="cancelled")
+    assert (await get(database, actor.organization_id, two.id)).status == "cancelled"
+
+
+async def test_cancel_of_queued_ends_at_once_and_of_ended_conflicts(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    queued = await request(database, actor.organization_id, flow_id)
+    async with database.transaction() as session:
+        accepted = await service.cancel_execution(
+            session, organization_id=actor.organization_id, execution_id=queued.id
+        )
+    assert accepted.status == "cancelled"
+    assert await claim(database, actor.organization_id) == []
+    async with database.transaction() as session:
+        with pytest.raises(Conflict):
+            await service.cancel_execution(
+                session, organization_id=actor.organization_id, execution_id=queued.id
+            )
+
+
+async def test_unconfirmed_cancel_of_running_ends_cancelled_after_a_lease(
+    database: Database, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"lease_seconds": 0.3})
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    requested = await request(database, actor.organization_id, flow_id)
+    held = (await claim(database, actor.organization_id, lease_seconds=30))[0]
+    async with database.transaction() as session:
+        accepted = await service.cancel_execution(
+            session, organization_id=actor.organization_id, execution_id=requested.id
+        )
+    assert accepted.status == "running"
+    assert accepted.cancel_requested_at is not None
+    report = await Maintenance(database, settings).run_once()
+    assert report.cancelled == 0  # the runner still has a lease to confirm it
+    await asyncio.sleep(0.5)
+    report = await Maintenance(database, settings).run_once()
+    assert report.cancelled == 1
+    assert (await get(database, actor.organization_id, requested.id)).status == "cancelled"
+    with pytest.raises(StaleAttempt):
+        await complete(database, held)
+
+
+async def test_timeout_counts_from_first_start_across_attempts(
+    database: Database, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"execution_timeout_margin_seconds": 0.0})
+    actor = await make_actor(database)
+    flow_id = await make_flow(
+        database, actor.organization_id, definition=echo_definition(timeout_s=1)
+    )
+    requested = await request(database, actor.organization_id, flow_id)
+    first = (await claim(database, actor.organization_id, "runner-a", lease_seconds=30))[0]
+    assert first.deadline_at is not None
+    async with database.transaction() as session:
+        await service.release_executions(session, runner_id="runner-a", ids=[first.id])
+    second = (await claim(database, actor.organization_id, "runner-b", lease_seconds=30))[0]
+    assert second.deadline_at == first.deadline_at
+
+    await asyncio.sleep(1.2)
+    async with database.transaction() as session:
+        renewal = await service.renew_leases(
+            session, runner_id="runner-b", held=[(second.id, second.attempt)], lease_seconds=30
+        )
+    assert renewal.cancel == [second.id]  # the runner is told to stop
+    report = await Maintenance(database, settings).run_once()
+    assert report.timed_out == 1
+    view = await get(database, actor.organization_id, requested.id)
+    assert view.status == "timed_out"
+    assert view.error is not None
+    assert view.error["type"] == "timeout"
+
+
+async def test_retry_from_node_hands_back_outputs_before_it(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    original = await request(database, actor.organization_id, flow_id)
+    held = (await claim(database, actor.organization_id))[0]
+    at = "2026-01-01T00:00:00Z"
+    await _record(
+        database,
+        held,
+        "runner-1",
+        [
+            {
+                "kind": "node.started",
+                "seq": 1,
+                "at": at,
+                "step": 1,
+                "node_id": "start",
+                "visit": 1,
+                "iteration": None,
+            },
+            {
+                "kind": "node.succeeded",
+                "seq": 2,
+                "at": at,
+                "step": 1,
+                "node_id": "start",
+                "attempts": 1,
+                "output": {"n": 21},
+            },
+            {
+                "kind": "node.started",
+                "seq": 3,
+                "at": at,
+                "step": 2,
+                "node_id": "double",
+                "visit": 1,
+                "iteration": None,
+            },
+            {
+                "kind": "node.succeeded",
+                "seq": 4,
+                "at": at,
+                "step": 2,
+                "node_id": "double",
+                "attempts": 1,
+                "output": {"m": 42},
+            },
+            {
+                "kind": "node.started",
+                "seq": 5,
+                "at": at,
+                "step": 3,
+                "node_id": "out",
+                "visit": 1,
+                "iteration": None,
+            },
+            {
+                "kind": "node.failed",
+                "seq": 6,
+                "at": at,
+                "step": 3,
+                "node_id": "out",
+                "attempts": 1,
+                "error": {"type": "template", "message": "boom"},
+            },
+        ],
+    )
+    error = {"node_id": "out", "type": "template", "message": "boom", "attempt": 1}
+    await complete(database, held, status="failed", error=error)
+
+    async with database.transaction() as session:
+        retry = await service.retry_execution(
+            session,
+            organization_id=actor.organization_id,
+            execution_id=original.id,
+            from_node="double",
+        )
+    assert (retry.retry_of, retry.trigger["type"], retry.input) == (original.id, "retry", {"n": 21})
+    claimed = (await claim(database, actor.organization_id))[0]
+    assert claimed.id == retry.id
+    assert (claimed.from_node, claimed.prior_outputs) == ("double", {"start": {"n": 21}})
+    assert claimed.revision == original.revision
+
+    async with database.transaction() as session:
+        with pytest.raises(Conflict):  # the retry itself is still running
+            await service.retry_execution(
+                session, organization_id=actor.organization_id, execution_id=retry.id
+            )
+
+
+async def test_failed_execution_starts_the_organisation_error_flow_once(
+    database: Database, settings: Settings
+) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    handler = await make_flow(
+        database,
+        actor.organization_id,
+        name="on failure",
+        definition={"version": 1, "nodes": [{"id": "start", "type": "start"}], "edges": []},
+    )
+    async with database.transaction() as session:
+        organization = await session.get(Organization, actor.organization_id)
+        assert organization is not None
+        organization.error_flow_id = handler
+    failing = await request(database, actor.organization_id, flow_id)
+    held = (await claim(database, actor.organization_id))[0]
+    error = {"node_id": "out", "type": "fail", "message": "no", "attempt": 1}
+    await complete(database, held, status="failed", error=error)
+
+    maintenance = Maintenance(database, settings)
+    assert (await maintenance.run_once()).error_flows == 1
+    assert (await maintenance.run_once()).error_flows == 0
+    started = await claim(database, actor.organization_id)
+    assert [c.flow_id for c in started] == [handler]
+    assert started[0].trigger == {"type": "error_flow", "execution_id": failing.id}
+    assert started[0].input["error"] == error
+    # The error flow failing does not start itself again.
+    await complete(database, started[0], status="failed", error=error)
+    assert (await maintenance.run_once()).error_flows == 0
+
+
+async def test_executions_past_retention_are_pruned_with_their_history(
+    database: Database, settings: Settings
+) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    old = await request(database, actor.organization_id, flow_id)
+    held = (await claim(database, actor.organization_id))[0]
+    await _record(database, held, "runner-1", [_log_event("old news")])
+    await complete(database, held)
+    recent = await request(database, actor.organization_id, flow_id)
+    async with database.transaction() as session:
+        await session.execute(
+            update(Execution)
+            .where(Execution.id == old.id)
+            .values(finished_at=utcnow() - timedelta(days=31))
+        )
+    report = await Maintenance(database, settings).run_once()
+    assert report.pruned == 1
+    async with database.transaction() as session:
+        left = {
+            table.__tablename__: (
+                await session.execute(
+                    select(func.count()).select_from(table).where(table.execution_id == old.id)
+                )
+            ).scalar_one()
+            for table in (ExecutionEvent, ExecutionLog, ExecutionStep)
+        }
+        assert await session.get(Execution, old.id) is None
+        assert await session.get(Execution, recent.id) is not None
+    assert left == {"execution_events": 0, "execution_logs": 0, "execution_steps": 0}
+
+
+async def _record(
+    database: Database, claimed: ClaimedExecution, runner_id: str, events: list[dict[str, Any]]
+) -> None:
+    async with database.transaction() as session:
+        await service.record_events(
+            session,
+            runner_id=runner_id,
+            execution_id=claimed.id,
+            attempt=claimed.attempt,
+            events=events,
+        )
+
+
+def _log_event(message: str) -> dict[str, Any]:
+    return {
+        "kind": "log",
+        "seq": 1,
+        "at": "2026-01-01T00:00:00Z",
+        "node_id": None,
+        "level": "info",
+        "message": message,
+    }

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "flomation.cli.run",
     "flomation.cli.runner",
     "flomation.cli.launch",
+    "flomation.cli.secrets",
 )
 
 

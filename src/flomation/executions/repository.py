@@ -375,7 +375,7 @@ async def renew(
     runner_id: str,
     held: Sequence[tuple[str, int]],
     lease_seconds: float,
-) -> list[str]:
+) -> list[tuple[str, int]]:
     """Extend the leases of the (execution, attempt) pairs this runner still holds."""
     if not held:
         return []
@@ -386,9 +386,9 @@ async def renew(
             tuple_(QueueEntry.execution_id, QueueEntry.attempt).in_(list(held)),
         )
         .values(lease_expires_at=db_now_plus(lease_seconds))
-        .returning(QueueEntry.execution_id)
+        .returning(QueueEntry.execution_id, QueueEntry.attempt)
     )
-    return [str(value) for value in (await session.scalars(stmt)).all()]
+    return [(str(row[0]), int(row[1])) for row in (await session.execute(stmt)).all()]
 
 
 async def to_stop(session: AsyncSession, execution_ids: Sequence[str]) -> list[str]:

@@ -609,9 +609,10 @@ async def renew_leases(
         session, runner_id=runner_id, held=held, lease_seconds=lease_seconds
     )
     kept = set(renewed)
-    lost = [execution_id for execution_id, _ in held if execution_id not in kept]
-    cancel = await repository.to_stop(session, renewed)
-    return LeaseRenewal(renewed=renewed, cancel=cancel, lost=lost)
+    lost = [execution_id for execution_id, attempt in held if (execution_id, attempt) not in kept]
+    renewed_ids = [execution_id for execution_id, _ in renewed]
+    cancel = await repository.to_stop(session, renewed_ids)
+    return LeaseRenewal(renewed=renewed_ids, cancel=cancel, lost=lost)
 
 
 async def record_events(

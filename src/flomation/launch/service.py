@@ -31,6 +31,7 @@ from flomation.launch.sources.base import Source, SourceContext
 from flomation.launch.sources.git import GitSource
 from flomation.launch.sources.s3 import S3Source
 from flomation.launch.sources.schedule import ScheduleSource
+from flomation.secrets.crypto import Keyring
 from flomation.triggers import service
 from flomation.triggers.schemas import TriggerWork
 
@@ -72,6 +73,7 @@ class LaunchService:
             owner=self.owner,
             clock=self.clock,
             data_dir=Path(settings.data_dir),
+            keyring=Keyring.from_settings(settings),
         )
         self.sources: dict[str, Source] = dict(
             sources

@@ -24,6 +24,7 @@ from flomation.executions.errors import DuplicateExecution
 from flomation.flows import service as flows
 from flomation.models.triggers import Trigger
 from flomation.secrets import service as secrets
+from flomation.secrets.crypto import Keyring
 from flomation.timeutil import isoformat, utcnow
 from flomation.triggers import repository
 from flomation.triggers.config import (
@@ -263,8 +264,11 @@ async def find_webhook(session: AsyncSession, path: str) -> WebhookTarget | None
     )
 
 
-async def secret_value(session: AsyncSession, organization_id: str, name: str) -> str | None:
-    return await secrets.get_secret_value(session, organization_id, name)
+async def secret_value(
+    session: AsyncSession, organization_id: str, name: str, *, keyring: Keyring | None = None
+) -> str | None:
+    """A secret's value for webhook auth and S3/Git credentials (None when it is not set)."""
+    return await secrets.get_secret_value(session, organization_id, name, keyring=keyring)
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from flomation.api.deps import DatabaseDep
+from flomation.api.deps import DatabaseDep, SettingsDep
 from flomation.api.problems import problem
 from flomation.db.session import Database
 from flomation.errors import BadRequest, NotFound, Unauthorized
+from flomation.secrets.crypto import Keyring
 from flomation.timeutil import utcnow
 from flomation.triggers import service, signatures
 from flomation.triggers.config import WEBHOOK_METHODS, WebhookConfig
@@ -55,7 +56,11 @@ def _not_found(path: str) -> NotFound:
 
 
 async def _authenticate(
-    database: Database, target: WebhookTarget, headers: dict[str, str], body: bytes
+    database: Database,
+    keyring: Keyring,
+    target: WebhookTarget,
+    headers: dict[str, str],
+    body: bytes,
 ) -> None:
     config: WebhookConfig = target.config
     auth = config.auth
@@ -63,12 +68,14 @@ async def _authenticate(
         return  # a public webhook, shown as such in the editor
     async with database.transaction() as session:
         token = (
-            await service.secret_value(session, target.organization_id, auth.token)
+            await service.secret_value(session, target.organization_id, auth.token, keyring=keyring)
             if auth.token
             else None
         )
         hmac_secret = (
-            await service.secret_value(session, target.organization_id, auth.hmac_secret)
+            await service.secret_value(
+                session, target.organization_id, auth.hmac_secret, keyring=keyring
+            )
             if auth.hmac_secret
             else None
         )
@@ -170,7 +177,9 @@ def _sync_answer(status: ExecutionStatus | None, execution_id: str) -> Response:
     )
 
 
-async def call_webhook(path: str, request: Request, database: DatabaseDep) -> Response:
+async def call_webhook(
+    path: str, request: Request, database: DatabaseDep, settings: SettingsDep
+) -> Response:
     path = path.strip("/")
     body = await request.body()
     async with database.transaction() as session:
@@ -181,7 +190,7 @@ async def call_webhook(path: str, request: Request, database: DatabaseDep) -> Re
     if request.method != config.method:
         raise HTTPException(405, headers={"Allow": config.method})
     headers = {key.lower(): value for key, value in request.headers.items()}
-    await _authenticate(database, target, headers, body)
+    await _authenticate(database, Keyring.from_settings(settings), target, headers, body)
     webhook_input = {
         "method": request.method,
         "path": path,

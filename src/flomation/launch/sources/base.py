@@ -10,6 +10,7 @@ from typing import Protocol
 
 from flomation.db.session import Database
 from flomation.launch.clock import Clock
+from flomation.secrets.crypto import Keyring
 from flomation.triggers import service
 from flomation.triggers.schemas import Applied, Outcome, TriggerWork
 
@@ -26,6 +27,11 @@ class SourceContext:
     owner: str
     clock: Clock
     data_dir: Path
+    keyring: Keyring
+
+    async def secret(self, organization_id: str, name: str) -> str | None:
+        async with self.database.transaction() as session:
+            return await service.secret_value(session, organization_id, name, keyring=self.keyring)
 
 
 class Source(Protocol):

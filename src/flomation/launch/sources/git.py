@@ -25,7 +25,6 @@ from flomation.launch.sources.gitcli import (
     public_url,
     run_git,
 )
-from flomation.triggers import service
 from flomation.triggers.config import GitConfig
 from flomation.triggers.schemas import Fire, Outcome, TriggerWork
 
@@ -123,8 +122,7 @@ class GitSource:
     async def _secret(self, work: TriggerWork, config: GitConfig) -> str | None:
         if config.credentials is None:
             return None
-        async with self.context.database.transaction() as session:
-            value = await service.secret_value(session, work.organization_id, config.credentials)
+        value = await self.context.secret(work.organization_id, config.credentials)
         if value is None:
             raise GitError(f"the secret {config.credentials} holding the credentials is not set")
         return value

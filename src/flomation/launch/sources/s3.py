@@ -23,7 +23,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from flomation.launch.sources.base import FIRE_BATCH, SourceContext, apply, fail, next_poll
 from flomation.timeutil import isoformat
-from flomation.triggers import service
 from flomation.triggers.config import S3Config
 from flomation.triggers.schemas import Fire, Outcome, TriggerWork
 
@@ -137,12 +136,11 @@ class S3Source:
         config = work.config
         assert isinstance(config, S3Config)
         try:
-            async with self.context.database.transaction() as session:
-                raw = (
-                    await service.secret_value(session, work.organization_id, config.credentials)
-                    if config.credentials
-                    else None
-                )
+            raw = (
+                await self.context.secret(work.organization_id, config.credentials)
+                if config.credentials
+                else None
+            )
             credentials = _credentials(raw, config.credentials)
             objects = await asyncio.to_thread(
                 list_objects, config, credentials, page_size=self.page_size

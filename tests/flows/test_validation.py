@@ -54,6 +54,44 @@ async def test_validate_reports_every_problem_with_its_location(
     assert all(error["msg"] for error in found.values())
 
 
+async def test_engine_rules_are_reported_with_the_shape_problems(
+    client: httpx.AsyncClient,
+) -> None:
+    definition = echo_definition()
+    definition["nodes"][0]["id"] = "Begin!"  # shape: bad id
+    definition["nodes"].append({"id": "mystery", "type": "no_such_type"})
+    definition["nodes"].append({"id": "check", "type": "condition", "config": {}})
+    definition["edges"].append({"from": "out", "to": "double"})  # return has no ports
+    response = await client.post(VALIDATE, json={"definition": definition})
+    assert response.status_code == 422
+    found = locations(response)
+    prefix = ("body", "definition")
+    assert found[(*prefix, "nodes", 0, "id")]["node_id"] == "Begin!"
+    assert found[(*prefix, "nodes", 3, "type")]["node_id"] == "mystery"
+    assert found[(*prefix, "edges", 2, "port")]["node_id"] == "out"
+    assert any(error.get("node_id") == "check" for error in found.values())
+
+
+async def test_a_secret_the_organisation_does_not_hold_is_a_warning_not_an_error(
+    client: httpx.AsyncClient,
+) -> None:
+    definition = echo_definition()
+    definition["nodes"][1]["config"]["values"]["key"] = "{{ secrets.API_KEY }}"
+    response = await client.post(VALIDATE, json={"definition": definition})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["valid"] is True
+    assert [warning["loc"] for warning in body["warnings"]] == [
+        ["body", "definition", "secrets", "API_KEY"]
+    ]
+
+    assert (await client.put("/api/v1/secrets/API_KEY", json={"value": "s3cret"})).is_success
+    response = await client.post(VALIDATE, json={"definition": definition})
+    assert response.json() == {"valid": True, "warnings": []}
+    # The same definition saves fine either way.
+    await create_flow(client, definition=definition)
+
+
 async def test_shapes_that_are_not_flows_are_problems_not_crashes(
     client: httpx.AsyncClient,
 ) -> None:

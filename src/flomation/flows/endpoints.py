@@ -60,8 +60,15 @@ def _flow_out(state: service.FlowState) -> FlowOut:
     response_model=ValidationOut,
     responses={422: {"description": "Every problem of the definition, with its location"}},
 )
-async def validate_flow_definition(body: ValidateBody, _: ViewerPrincipal) -> ValidationOut:
-    warnings = service.require_valid_definition(body.definition, ("body", "definition"))
+async def validate_flow_definition(
+    body: ValidateBody, session: SessionDep, user: ViewerPrincipal
+) -> ValidationOut:
+    warnings = await service.validate_flow_definition(
+        session,
+        organization_id=user.organization_id,
+        definition=body.definition,
+        loc_prefix=("body", "definition"),
+    )
     return ValidationOut(valid=True, warnings=[ProblemItem(**item) for item in warnings])
 
 

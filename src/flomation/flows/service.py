@@ -38,6 +38,7 @@ from flomation.flows import repository
 from flomation.flows.diff import FlowDiff, diff_definitions
 from flomation.flows.validation import Loc, check_definition
 from flomation.models.flows import Flow, FlowRevision
+from flomation.secrets import service as secrets_service
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_REVISION = 2**31 - 1  # revision numbers are 32-bit integers in the database
@@ -100,11 +101,15 @@ def content_hash(definition: Mapping[str, Any]) -> str:
 
 
 def require_valid_definition(
-    definition: Any, loc_prefix: Loc = ("definition",)
+    definition: Any,
+    loc_prefix: Loc = ("definition",),
+    *,
+    known_secrets: set[str] | None = None,
+    known_vars: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The warnings about a valid definition; `ValidationFailed` (422) listing every problem,
     each located under `loc_prefix`, when it is not valid. Pure: reads no database."""
-    report = check_definition(definition)
+    report = check_definition(definition, known_secrets=known_secrets, known_vars=known_vars)
     if not report.valid:
         count = len(report.errors)
         raise ValidationFailed(
@@ -112,6 +117,22 @@ def require_valid_definition(
             errors=[problem.to_dict(loc_prefix) for problem in report.errors],
         )
     return [problem.to_dict(loc_prefix) for problem in report.warnings]
+
+
+async def validate_flow_definition(
+    session: AsyncSession, *, organization_id: str, definition: Any, loc_prefix: Loc
+) -> list[dict[str, Any]]:
+    """`POST /flows/validate`: like `require_valid_definition`, and also warns about secrets
+    and variables the organisation does not have (a runner may hold a secret itself, so a
+    missing one never makes the definition invalid)."""
+    secrets = await secrets_service.list_secrets(session, organization_id=organization_id)
+    variables = await secrets_service.list_variables(session, organization_id=organization_id)
+    return require_valid_definition(
+        definition,
+        loc_prefix,
+        known_secrets={secret.name for secret in secrets},
+        known_vars={variable.name for variable in variables},
+    )
 
 
 def _runs_on(definition: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,22 +1,20 @@
 """Checking a flow definition before it is stored: the one place the flows domain asks the
 engine whether a document is a valid flow.
 
-The shape comes from the engine's models (`flomation.engine.definition.FlowDefinition`), so
-the format has one source of truth. Every problem is collected, never just the first, each
-with where it is (`loc` inside the document) and, when it concerns a node, that node's id and
-the field at fault, so the editor can point at it.
+The format and its rules belong to the engine (`flomation.engine.validation`), so they have
+one source of truth; this module adds only what storing needs. Every problem is collected,
+never just the first, each with where it is (`loc` inside the document) and, when it concerns
+a node, that node's id and the field at fault, so the editor can point at it.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
-from flomation.engine.definition import FlowDefinition
+from flomation.engine.validation import validate_definition
 
 Loc = tuple[str | int, ...]
 
@@ -29,6 +27,11 @@ class Problem:
     msg: str
     node_id: str | None = None
     field: str | None = None
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> Problem:
+        """From the engine's `{loc, msg, node_id?, field?}`."""
+        return cls(tuple(item["loc"]), str(item["msg"]), item.get("node_id"), item.get("field"))
 
     def to_dict(self, prefix: Loc = ()) -> dict[str, Any]:
         """The `{loc, msg, node_id?, field?}` item of a problem+json `errors` list."""
@@ -55,15 +58,25 @@ MAX_DEPTH = 100
 documents with an internal error; no flow needs more)."""
 
 
-def check_definition(document: Any) -> DefinitionReport:
-    """Every problem of `document` as a flow definition. Pure: no database, no side effects."""
+def check_definition(
+    document: Any,
+    *,
+    known_secrets: set[str] | None = None,
+    known_vars: set[str] | None = None,
+) -> DefinitionReport:
+    """Every problem of `document` as a flow definition: the engine's validation (format,
+    node types and their configs, ports, graph rules, templates) plus what the databases
+    cannot store. With the organisation's secret and variable names, references to missing
+    ones are warnings. Pure: no database, no side effects."""
     storage = _storage_problems(document)
     if any(problem.loc == () for problem in storage):
         return DefinitionReport(errors=storage, warnings=[])  # too deep to look inside safely
-    errors = _shape_problems(document)
-    errors.extend(_graph_problems(document))
+    report = validate_definition(document, known_secrets=known_secrets, known_vars=known_vars)
+    errors = [Problem.of(item) for item in report.errors]
     errors.extend(storage)
-    return DefinitionReport(errors=_unique(errors), warnings=[])
+    return DefinitionReport(
+        errors=_unique(errors), warnings=[Problem.of(item) for item in report.warnings]
+    )
 
 
 def _storage_problems(document: Any) -> list[Problem]:
@@ -87,59 +100,6 @@ def _storage_problems(document: Any) -> list[Problem]:
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append(_located(document, loc, "numbers must be finite (no NaN, Infinity)"))
     problems.sort(key=lambda problem: [str(part) for part in problem.loc])
-    return problems
-
-
-def _shape_problems(document: Any) -> list[Problem]:
-    try:
-        FlowDefinition.model_validate(document)
-    except ValidationError as exc:
-        return [
-            _located(document, tuple(error["loc"]), _message(error))
-            for error in exc.errors(include_url=False)
-        ]
-    return []
-
-
-def _message(error: Any) -> str:
-    if error["type"] == "literal_error" and error["loc"] == ("version",):
-        return "unsupported format version: this server reads version 1"
-    return str(error["msg"])
-
-
-def _graph_problems(document: Any) -> list[Problem]:
-    """Node ids unique, edges between nodes that exist. Looks at whatever parts are well
-    formed, so these problems are reported together with the shape problems."""
-    if not isinstance(document, dict):
-        return []
-    nodes = document.get("nodes")
-    edges = document.get("edges")
-    problems: list[Problem] = []
-    first_index: dict[str, int] = {}
-    for index, node in enumerate(nodes if isinstance(nodes, list) else []):
-        node_id = node.get("id") if isinstance(node, dict) else None
-        if not isinstance(node_id, str):
-            continue
-        if node_id in first_index:
-            problems.append(
-                Problem(
-                    ("nodes", index, "id"),
-                    f"duplicate node id {node_id!r} (also nodes[{first_index[node_id]}])",
-                    node_id=node_id,
-                    field="id",
-                )
-            )
-        else:
-            first_index[node_id] = index
-    for index, edge in enumerate(edges if isinstance(edges, list) else []):
-        if not isinstance(edge, dict):
-            continue
-        for end in ("from", "to"):
-            target = edge.get(end)
-            if isinstance(target, str) and target and target not in first_index:
-                problems.append(
-                    Problem(("edges", index, end), f"edge {end} unknown node {target!r}")
-                )
     return problems
 
 

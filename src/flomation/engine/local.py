@@ -36,7 +36,9 @@ class LocalSubflowLauncher:
         sink: EventSink | None = None,
     ) -> None:
         self.flows = dict(flows)
-        self.services = services
+        # Children run with these services; without any given, with ones whose launcher is
+        # this one, so that grandchildren work too.
+        self.services = services or EngineServices(subflow_launcher=self)
         self.registry = registry
         self.variables = variables or {}
         self.secrets = secrets or {}

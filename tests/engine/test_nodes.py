@@ -1,0 +1,218 @@
+"""Built-in node types one by one, the registry and the node-type listing."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jsonschema
+import pytest
+
+from flomation.engine.local import LocalSubflowLauncher
+from flomation.engine.nodes.base import EngineServices, ExecutionInfo
+from flomation.engine.nodes.flow import check_input
+from flomation.engine.nodes.registry import BUILTIN_TYPES, NodeRegistry, list_node_types
+from flomation.engine.nodes.subflow import MAX_SUBFLOW_DEPTH
+from tests.engine.flows import ECHO, edge, flow, node, ret, run, set_node
+
+
+def single(node_def: dict[str, Any], *, returns: str = "{{ nodes.n.output }}") -> dict[str, Any]:
+    return flow(
+        [node("start", "start"), node_def, ret("r", returns)],
+        [edge("start", "n"), edge("n", "r")],
+    )
+
+
+async def test_start_outputs_the_input() -> None:
+    doc = flow([node("start", "start"), ret("r", "{{ nodes.start.output }}")], [edge("start", "r")])
+    assert (await run(doc, {"a": [1]})).output == {"a": [1]}
+
+
+def test_check_input_against_the_start_schema() -> None:
+    config = {
+        "input_schema": {
+            "type": "object",
+            "required": ["n"],
+            "properties": {"n": {"type": "integer"}},
+        }
+    }
+    assert check_input(config, {"n": 1}) == []
+    assert check_input(config, {"n": "x"}) == [
+        {"loc": ["input", "n"], "msg": "'x' is not of type 'integer'"}
+    ]
+    assert check_input(config, {})[0]["msg"] == "'n' is a required property"
+    assert check_input({}, "anything") == []
+
+
+def test_an_invalid_input_schema_is_a_validation_error() -> None:
+    from flomation.engine.validation import validate_definition
+
+    doc = flow([node("start", "start", config={"input_schema": {"type": "nope"}})], [])
+    (problem,) = validate_definition(doc).errors
+    assert problem["field"] == "input_schema"
+
+
+async def test_set_evaluates_nested_values() -> None:
+    doc = single(set_node("n", a={"b": ["{{ input.x }}", "lit"]}, c="{{ input.x + 1 }}"))
+    assert (await run(doc, {"x": 1})).output == {"a": {"b": [1, "lit"]}, "c": 2}
+
+
+def condition(expression: str) -> dict[str, Any]:
+    return flow(
+        [
+            node("start", "start"),
+            node("n", "condition", config={"expression": expression}),
+            ret("yes", "{{ nodes.n.output }}"),
+            ret("no", "{{ nodes.n.output }}"),
+        ],
+        [edge("start", "n"), edge("n", "yes", "true"), edge("n", "no", "false")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "port"),
+    [
+        ("{{ input.x > 1 }}", "true"),
+        ("{{ input.x > 5 }}", "false"),
+        ("true", "true"),
+        ("{{ input.s }}", "false"),
+    ],
+)
+async def test_condition_chooses_a_port(expression: str, port: str) -> None:
+    doc = condition(expression)
+    result = await run(doc, {"x": 2, "s": ""})
+    assert result.output == {"result": port == "true"}
+    assert result.steps("n")[0]["port"] == port
+
+
+async def test_condition_refuses_arbitrary_text() -> None:
+    doc = condition("maybe")
+    error = (await run(doc)).result.error
+    assert error is not None
+    assert error["type"] == "config"
+
+
+@pytest.mark.parametrize(
+    ("value", "port"), [("a", "a"), ("b", "b"), ("zzz", "default"), (1, "1"), (True, "true")]
+)
+async def test_switch_routes_by_case(value: Any, port: str) -> None:
+    cases = ["a", "b", "1", "true"]
+    nodes = [
+        node("start", "start"),
+        node("s", "switch", config={"value": "{{ input.v }}", "cases": cases}),
+    ]
+    edges = [edge("start", "s")]
+    for case in [*cases, "default"]:
+        nodes.append(set_node(f"to_{case}", port=case))
+        edges.append(edge("s", f"to_{case}", case))
+    result = await run(flow(nodes, edges), {"v": value})
+    assert result.steps("s")[0]["output"] == {"value": value}
+    ran = [n for n in [*cases, "default"] if result.ran(f"to_{n}")]
+    assert ran == [port]
+
+
+async def test_delay_waits() -> None:
+    doc = single(node("n", "delay", config={"seconds": 0.05}))
+    started = time.monotonic()
+    result = await run(doc)
+    assert result.output == {}
+    assert time.monotonic() - started >= 0.05
+
+
+async def test_subflow_without_a_server_fails_clearly() -> None:
+    doc = single(node("n", "subflow", config={"flow": "child", "input": {}}))
+    error = (await run(doc)).result.error
+    assert error is not None
+    assert error["type"] == "subflow"
+    assert "need a Flomation server" in error["message"]
+
+
+async def test_subflow_runs_a_child_through_a_local_launcher() -> None:
+    launcher = LocalSubflowLauncher({"child": ECHO})
+    doc = single(node("n", "subflow", config={"flow": "child", "input": {"n": "{{ input.k }}"}}))
+    result = await run(doc, {"k": 5}, services=EngineServices(subflow_launcher=launcher))
+    assert result.output == {"m": 10, "tag": "ok"}
+
+
+async def test_a_failing_child_fails_the_subflow_node() -> None:
+    child = flow(
+        [node("start", "start"), node("f", "fail", config={"message": "child broke"})],
+        [edge("start", "f")],
+    )
+    launcher = LocalSubflowLauncher({"child": child})
+    doc = single(node("n", "subflow", config={"flow": "child"}))
+    error = (await run(doc, services=EngineServices(subflow_launcher=launcher))).result.error
+    assert error is not None
+    assert error["type"] == "subflow"
+    assert "child broke" in error["message"]
+
+
+async def test_subflow_nesting_is_limited() -> None:
+    doc = single(node("n", "subflow", config={"flow": "self"}))
+    launcher = LocalSubflowLauncher({"self": doc})
+    result = await run(doc, services=EngineServices(subflow_launcher=launcher))
+    assert result.result.error is not None
+    assert f"deeper than {MAX_SUBFLOW_DEPTH}" in result.result.error["message"]
+    deep = await run(
+        doc,
+        services=EngineServices(subflow_launcher=launcher),
+        execution=ExecutionInfo(depth=MAX_SUBFLOW_DEPTH),
+    )
+    assert deep.steps("n")[0]["error"]["type"] == "subflow"
+
+
+def test_node_types_list_every_built_in_with_its_description() -> None:
+    items = {item["type"]: item for item in list_node_types()}
+    expected = {
+        "start",
+        "set",
+        "condition",
+        "switch",
+        "foreach",
+        "merge",
+        "delay",
+        "fail",
+        "return",
+        "log",
+        "subflow",
+        "on_error",
+    }
+    assert expected <= set(items)
+    for item in items.values():
+        assert set(item) == {
+            "type",
+            "title",
+            "description",
+            "icon",
+            "group",
+            "ports",
+            "config_schema",
+            "output_schema",
+        }
+        assert item["title"]
+        assert item["icon"]
+        jsonschema.Draft202012Validator.check_schema(item["config_schema"])
+    assert items["condition"]["ports"] == ["true", "false", "error"]
+    assert items["foreach"]["ports"] == ["each", "done", "error"]
+    assert items["return"]["ports"] == []
+
+
+@pytest.mark.parametrize("module", ["http", "python", "shell"])
+def test_process_node_types_are_listed_when_their_modules_exist(module: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(f"flomation.engine.nodes.{module}") is None:
+        pytest.skip(f"flomation.engine.nodes.{module} is not written yet")
+    assert module in {item["type"] for item in list_node_types()}
+
+
+def test_registry_loads_only_existing_modules() -> None:
+    registry = NodeRegistry(BUILTIN_TYPES)
+    registry.load_modules(["flomation.engine.nodes.does_not_exist"])
+    assert "does_not_exist" not in registry
+
+
+def test_registry_refuses_duplicates() -> None:
+    registry = NodeRegistry(BUILTIN_TYPES)
+    with pytest.raises(ValueError, match="already registered"):
+        registry.add(BUILTIN_TYPES[0])

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import Form from '@rjsf/core';
 import validator from '@rjsf/validator-ajv8';
 import type { ErrorSchema, RJSFSchema } from '@rjsf/utils';
@@ -74,6 +74,12 @@ export default function NodePanel(props: NodePanelProps) {
   const uiSchema = useMemo(() => buildUiSchema(nodeType?.config_schema ?? {}), [nodeType]);
   const extraErrors = useMemo(() => problemsToErrorSchema(problems.filter((p) => p.field)), [problems]);
   const suggestions = useMemo(() => (node ? templateSuggestions(definition, node.id, nodeTypes) : []), [definition, node, nodeTypes]);
+  // rjsf reports a change on mount when it fills in schema defaults: only what the user
+  // does (typing, picking, clicking) may change the flow, or opening a node would dirty it.
+  const touched = useRef(false);
+  const touch = () => {
+    touched.current = true;
+  };
   if (!node) return null;
 
   const patch = (next: Partial<FlowNode>, key: string) =>
@@ -130,7 +136,7 @@ export default function NodePanel(props: NodePanelProps) {
         </label>
       </div>
       {nodeType ? (
-        <div className="config-form" data-testid="node-config-form">
+        <div className="config-form" data-testid="node-config-form" onKeyDownCapture={touch} onInputCapture={touch} onChangeCapture={touch} onMouseDownCapture={touch} onPasteCapture={touch}>
           <Form
             key={node.id}
             schema={nodeType.config_schema as RJSFSchema}
@@ -145,6 +151,7 @@ export default function NodePanel(props: NodePanelProps) {
             noHtml5Validate
             liveValidate={false}
             onChange={(event) => {
+              if (!touched.current || readOnly) return;
               const config = (event.formData ?? {}) as JsonObject;
               if (JSON.stringify(config) === JSON.stringify(node.config ?? {})) return;
               patch({ config }, `config.${changedKey(node.config, config)}`);

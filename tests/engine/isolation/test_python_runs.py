@@ -311,3 +311,28 @@ async def test_concurrent_runs_keep_their_own_context(code_runner: CodeRunner) -
         )
     )
     assert [r.value for r in results] == [0, 1, 4, 9, 16, 25]
+
+
+async def test_garbage_on_the_result_channel_is_a_clear_error(code_runner: CodeRunner) -> None:
+    with pytest.raises(CodeFailed, match="result could not be read"):
+        await code_runner.run_python(
+            "import os\ndef main(ctx):\n    os.write(3, b'not json')\n    return 1\n", {}, FAST
+        )
+
+
+async def test_a_process_that_leaves_its_group_is_killed_too(code_runner: CodeRunner) -> None:
+    result = await code_runner.run_python(
+        code("""
+        import os, time
+        def main(ctx):
+            child = os.fork()
+            if child == 0:
+                os.setsid()  # out of the run's process group
+                time.sleep(60)
+                os._exit(0)
+            return child
+        """),
+        {},
+        FAST,
+    )
+    assert await wait_until_gone(result.value)

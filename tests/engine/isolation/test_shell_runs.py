@@ -118,3 +118,12 @@ async def test_cancelling_kills_the_command(code_runner: CodeRunner) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await wait_until_gone(pid, within_s=1.0)
+
+
+async def test_a_daemonized_process_is_killed_too(code_runner: CodeRunner) -> None:
+    # The inner shell is in a session of its own; it reports its pid, then becomes sleep.
+    result = await code_runner.run_shell(
+        "setsid sh -c 'echo $$; exec sleep 60' & sleep 0.2", {}, FAST
+    )
+    daemon = int(result.stdout)
+    assert await wait_until_gone(daemon)

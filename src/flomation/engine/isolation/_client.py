@@ -68,11 +68,20 @@ class ForkServerClient:
         python: str,
         uid: int | None,
         gid: int | None,
+        uid_range: tuple[int, int] | None,
+        isolate_network: bool,
         work_root: str,
         timeout_s: float,
     ) -> ForkServerClient:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        settings = {"fd": theirs.fileno(), "uid": uid, "gid": gid, "work_root": work_root}
+        settings = {
+            "fd": theirs.fileno(),
+            "uid": uid,
+            "gid": gid,
+            "uid_range": uid_range,
+            "isolate_network": isolate_network,
+            "work_root": work_root,
+        }
         try:
             # -I: no PYTHON* variables, no user site, not the script's directory on sys.path;
             # env={}: nothing of the runner's environment (its settings, its key); only the

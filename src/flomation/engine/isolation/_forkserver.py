@@ -62,7 +62,12 @@ BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 WARM_MODULES = ("collections", "datetime", "functools", "itertools", "math", "time")
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+CLONE_NEWNET = 0x40000000
+# How often to look for processes that left their run's process group (setsid) and outlived
+# their parents: as the subreaper, the server inherits them, and kills them.
+SWEEP_INTERVAL_S = 0.5
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -70,14 +75,24 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 class Server:
-    def __init__(self, sock: socket.socket, uid: int | None, gid: int | None, work_root: str):
+    def __init__(
+        self,
+        sock: socket.socket,
+        uid: int | None,
+        gid: int | None,
+        uid_range: list[int] | None,
+        work_root: str,
+    ):
         self.sock = sock
         self.uid = uid
         self.gid = gid
+        self.uid_range = uid_range
         self.work_root = work_root
         self.workdirs: dict[int, str] = {}  # pid -> its working directory
         self.run_ids: dict[int, int] = {}  # pid -> run id
         self.pids: dict[int, int] = {}  # run id -> pid
+        self.run_uids: dict[int, int] = {}  # pid -> the uid of its run (per-run uids)
+        self.last_uid = uid_range[0] - 1 if uid_range else 0
 
     def send(self, message: dict[str, Any]) -> None:
         # When the runner is gone the send fails; the main loop then sees EOF and shuts down.
@@ -90,10 +105,12 @@ class Server:
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         self.send({"op": "ready", "pid": os.getpid(), "uid": self.uid, "gid": self.gid})
         while True:
-            readable, _, _ = select.select([self.sock.fileno(), wake_r], [], [])
+            readable, _, _ = select.select([self.sock.fileno(), wake_r], [], [], SWEEP_INTERVAL_S)
             if wake_r in readable:
                 drain(wake_r)
                 self.reap()
+            if not readable or wake_r in readable:  # idle, or a process ended
+                self.sweep()
             if self.sock.fileno() in readable:
                 message, fds, _, _ = socket.recv_fds(self.sock, MAX_MESSAGE, 8)
                 if not message:
@@ -123,9 +140,10 @@ class Server:
         try:
             if len(fds) != 4:
                 raise ValueError(f"spawn needs 4 descriptors, got {len(fds)}")
+            uid, gid = self.identity_for_run()
             workdir = tempfile.mkdtemp(prefix="flomation-run-", dir=self.work_root)
-            if self.uid is not None and self.gid is not None:
-                os.chown(workdir, self.uid, self.gid)
+            if uid is not None and gid is not None:
+                os.chown(workdir, uid, gid)
             os.chmod(workdir, 0o700)
             pid = os.fork()
         except Exception as exc:
@@ -137,15 +155,51 @@ class Server:
             return
         if pid == 0:
             try:
-                child_main(request, fds, workdir, self.uid, self.gid)
+                child_main(request, fds, workdir, uid, gid)
             finally:
                 os._exit(SETUP_FAILED_EXIT)  # a child must never fall back into the server
         for fd in fds:
             os.close(fd)
         self.workdirs[pid] = workdir
         self.run_ids[pid] = run_id
+        if self.uid_range is not None and uid is not None:
+            self.run_uids[pid] = uid
         self.pids[run_id] = pid
         self.send({"op": "spawned", "id": run_id, "pid": pid})
+
+    def identity_for_run(self) -> tuple[int | None, int | None]:
+        """The sandbox user, or with per-run uids the next uid of the range no live run has
+        (round robin, so a uid comes back only after the whole range was used)."""
+        if self.uid_range is None:
+            return self.uid, self.gid
+        first, last = self.uid_range
+        in_use = set(self.run_uids.values())
+        for _ in range(last - first + 1):
+            self.last_uid = first if self.last_uid >= last else self.last_uid + 1
+            if self.last_uid not in in_use:
+                return self.last_uid, self.last_uid
+        raise RuntimeError(f"every uid of {first}-{last} is in use")
+
+    def sweep(self) -> None:
+        """Kills inherited orphans that are in no live run's process group.
+
+        The server is a child subreaper: a process whose parent died is re-parented to it
+        instead of init. One still in a live run's group dies with that run; any other left
+        its group (setsid) and would otherwise outlive its run.
+        """
+        for pid in own_children():
+            if pid in self.workdirs:
+                continue
+            try:
+                group = os.getpgid(pid)
+            except ProcessLookupError:
+                continue
+            if group in self.workdirs:
+                continue
+            if group == pid:
+                kill_group(pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def reap(self) -> None:
         while True:
@@ -164,6 +218,7 @@ class Server:
             if run_id is None:
                 continue
             self.pids.pop(run_id, None)
+            self.run_uids.pop(pid, None)
             shutil.rmtree(self.workdirs.pop(pid), ignore_errors=True)
             self.send(
                 {"op": "exited", "id": run_id, "status": status, "max_rss_kb": usage.ru_maxrss}
@@ -185,6 +240,25 @@ def drain(fd: int) -> None:
                 return
         except BlockingIOError:
             return
+
+
+def own_children() -> list[int]:
+    me = os.getpid()
+    try:
+        with open(f"/proc/{me}/task/{me}/children") as children:
+            return [int(pid) for pid in children.read().split()]
+    except FileNotFoundError:  # a kernel without CONFIG_PROC_CHILDREN: scan every process
+        found = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    with open(f"/proc/{name}/stat") as stat:
+                        fields = stat.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == me:
+                    found.append(int(name))
+        return found
 
 
 def kill_group(pid: int) -> None:
@@ -390,16 +464,29 @@ def describe_failure(exc: BaseException) -> dict[str, Any]:
 # --------------------------------------------------------------------------- entry
 
 
+def check_libc(result: int, call: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{call} failed: {os.strerror(errno)}")
+
+
 def main() -> None:
     settings = json.loads(sys.argv[1])
     for name in WARM_MODULES:
         __import__(name)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    check_libc(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
+    if settings["isolate_network"]:
+        # A network namespace of our own, with nothing in it (not even loopback up): every
+        # child inherits it, so code has no network at all, at no cost per run.
+        check_libc(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
     sock = socket.socket(fileno=settings["fd"])
     # Everything allocated so far lives as long as the server: out of the collector's sight,
     # a child's garbage collections do not touch (and so copy) those pages.
     gc.freeze()
-    server = Server(sock, settings["uid"], settings["gid"], settings["work_root"])
+    server = Server(
+        sock, settings["uid"], settings["gid"], settings["uid_range"], settings["work_root"]
+    )
     server.serve()
 
 

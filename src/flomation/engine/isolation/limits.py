@@ -61,12 +61,20 @@ class IsolationSettings:
     `sandbox_user` is the unprivileged user that code runs as when the runner is root.
     `allow_unisolated` is the operator's explicit acceptance of running code as root when no
     such user can be used; without it the code runner refuses python and shell nodes.
+    `uid_range` (first, last), when set, replaces the sandbox user: each run gets a uid of its
+    own from the range (with the same number as gid), so concurrent runs cannot see each
+    other's processes (/proc/<pid>/environ of a shell holds its env) and share no process
+    limit. The uids need no account; the range must be unused on the host.
+    `isolate_network` gives code no network at all (an empty network namespace), for shared
+    runners whose egress policy must also hold for code. Both need a root runner.
     `work_root` is where each run's empty working directory is made (default: the system's
     temporary directory).
     """
 
     sandbox_user: str = "nobody"
     allow_unisolated: bool = False
+    uid_range: tuple[int, int] | None = None
+    isolate_network: bool = False
     work_root: str | None = None
     python_executable: str = sys.executable
     start_timeout_s: float = 10.0

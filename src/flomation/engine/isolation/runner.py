@@ -67,16 +67,17 @@ class ShellResult:
 
 @dataclass(frozen=True, slots=True)
 class IsolationMode:
-    """How code runs on this runner; `refusal` is set when it cannot run at all."""
+    """Who code runs as on this runner; `refusal` is set when it cannot run at all."""
 
     uid: int | None
     gid: int | None
     description: str
     refusal: str | None = None
+    uid_range: tuple[int, int] | None = None
 
     @property
     def switches_user(self) -> bool:
-        return self.uid is not None
+        return self.uid is not None or self.uid_range is not None
 
 
 def decide_isolation(settings: IsolationSettings) -> IsolationMode:
@@ -84,6 +85,13 @@ def decide_isolation(settings: IsolationSettings) -> IsolationMode:
     if os.geteuid() != 0:
         user = pwd.getpwuid(os.geteuid()).pw_name
         return IsolationMode(None, None, f"the runner's own unprivileged user {user!r}")
+    if settings.uid_range is not None:
+        first, last = settings.uid_range
+        if not 0 < first <= last:
+            raise ValueError(f"uid_range must be 1 <= first <= last, got {settings.uid_range}")
+        return IsolationMode(
+            None, None, f"a uid of its own per run ({first}-{last})", uid_range=(first, last)
+        )
     try:
         entry = pwd.getpwnam(settings.sandbox_user)
     except KeyError:
@@ -170,7 +178,7 @@ class CodeRunner:
         run = await self._run("python", payload, limits, log("stdout"), log("stderr"))
         if not run.control:
             raise CodeFailed(_describe_death(run.exit, limits), reason="crashed")
-        result = json.loads(run.control)
+        result = _decode_control(run.control)
         if result["ok"]:
             return PythonResult(result["value"], logs, run.exit.max_rss_kb)
         raise _python_failure(result, limits)
@@ -190,7 +198,7 @@ class CodeRunner:
         payload = json.dumps({"command": command, "env": dict(env)}).encode()
         run = await self._run("shell", payload, limits, stdout_line, stderr_line)
         if run.control:
-            failure = json.loads(run.control)
+            failure = _decode_control(run.control)
             raise CodeFailed(f"could not run the command: {failure['message']}", reason="setup")
         return ShellResult(
             exit_code=run.exit.exit_code,
@@ -232,6 +240,8 @@ class CodeRunner:
                     python=self.settings.python_executable,
                     uid=self.mode.uid,
                     gid=self.mode.gid,
+                    uid_range=self.mode.uid_range,
+                    isolate_network=self.settings.isolate_network,
                     work_root=self.settings.work_root or tempfile.gettempdir(),
                     timeout_s=self.settings.start_timeout_s,
                 )
@@ -384,6 +394,21 @@ class _Pipes:
             self._open.discard(fd)
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def _decode_control(data: bytes) -> dict[str, Any]:
+    """The child's message on the control pipe (descriptor 3, where user code can write too)."""
+    try:
+        message = json.loads(data)
+    except ValueError:
+        message = None
+    if not isinstance(message, dict) or "ok" not in message:
+        raise CodeFailed(
+            "the code's result could not be read: something else was written to its result "
+            "channel (file descriptor 3)",
+            reason="crashed",
+        )
+    return message
 
 
 def _python_failure(result: Mapping[str, Any], limits: Limits) -> CodeFailed:

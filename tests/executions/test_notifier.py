@@ -1,0 +1,105 @@
+"""Long-poll wake-ups: a waiting runner returns because work was requested, not by timeout."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from flomation.db.session import Database
+from flomation.executions.notifier import CHANNEL, WorkNotifier, work_topic
+from tests.executions.factories import make_flow, request
+from tests.factories import make_actor
+
+LONG_S = 30.0
+
+
+async def test_waiter_wakes_when_work_is_requested(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    try:
+        waiter = asyncio.create_task(notifier.wait_for_work(actor.organization_id, LONG_S))
+        await asyncio.sleep(0.05)  # let the waiter subscribe
+        await request(database, actor.organization_id, flow_id)
+        assert await asyncio.wait_for(waiter, timeout=LONG_S) is True
+    finally:
+        await notifier.stop()
+
+
+async def test_work_requested_between_claim_and_wait_is_not_lost(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    try:
+        with notifier.subscribe_work(actor.organization_id) as subscription:
+            # (a claim that found nothing would be here)
+            await request(database, actor.organization_id, flow_id)
+            assert await subscription.wait(LONG_S) is True
+    finally:
+        await notifier.stop()
+
+
+async def test_waiter_is_not_woken_by_another_organisation(database: Database) -> None:
+    mine = await make_actor(database)
+    other = await make_actor(database)
+    flow_id = await make_flow(database, other.organization_id)
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    try:
+        with notifier.subscribe_work(mine.organization_id) as subscription:
+            await request(database, other.organization_id, flow_id)
+            assert await subscription.wait(0.5) is False
+    finally:
+        await notifier.stop()
+
+
+async def test_rolled_back_request_wakes_nobody(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    try:
+        with notifier.subscribe_work(actor.organization_id) as subscription:
+            with pytest.raises(RuntimeError):
+                async with database.transaction() as session:
+                    from flomation.executions import service
+
+                    await service.request_execution(
+                        session,
+                        organization_id=actor.organization_id,
+                        flow_id=flow_id,
+                        input={"n": 1},
+                        trigger={"type": "manual"},
+                    )
+                    raise RuntimeError("abandon the transaction")
+            assert await subscription.wait(0.5) is False
+    finally:
+        await notifier.stop()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_notification_from_another_process_reaches_the_listener(
+    database: Database, database_url: str
+) -> None:
+    """Another API process's commit arrives through LISTEN (sent here on a separate raw
+    connection, as another process would)."""
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    try:
+        assert notifier.listening.is_set()
+        with notifier.subscribe_work("org-elsewhere") as subscription:
+            connection = await asyncpg.connect(database_url)
+            try:
+                await connection.execute(
+                    "SELECT pg_notify($1, $2)", CHANNEL, work_topic("org-elsewhere")
+                )
+            finally:
+                await connection.close()
+            assert await subscription.wait(LONG_S) is True
+    finally:
+        await notifier.stop()

@@ -22,6 +22,7 @@ replaced by a JSON preview with `output_truncated`/`input_truncated` set.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
@@ -31,15 +32,25 @@ __all__ = [
     "ListSink",
     "MultiSink",
     "NullSink",
+    "format_time",
 ]
+
+
+def format_time(timestamp: float) -> str:
+    """RFC 3339 in UTC with a `Z`."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
 class ExecutionEvent:
     seq: int
     kind: str
-    at: str  # RFC 3339, UTC
+    ts: float  # time.time() when it happened; `at` is its RFC 3339 form
     data: dict[str, Any]
+
+    @property
+    def at(self) -> str:
+        return format_time(self.ts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "kind": self.kind, "at": self.at, **self.data}
@@ -76,6 +87,12 @@ class MultiSink:
             await sink.emit(event)
 
 
+_STEP_END = {
+    "node.succeeded": "succeeded",
+    "node.failed": "failed",
+    "node.skipped": "skipped",
+    "node.cancelled": "cancelled",
+}
 _STEP_DATA = ("input", "input_truncated", "output", "output_truncated", "error", "port")
 
 
@@ -93,8 +110,8 @@ class ExecutionRecorder:
         self.input: Any = None
         self.output: Any = None
         self.error: dict[str, Any] | None = None
-        self.started_at: str | None = None
-        self.finished_at: str | None = None
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
         self.steps: dict[int, dict[str, Any]] = {}
         self.logs: list[dict[str, Any]] = []
         self.last_seq = 0
@@ -109,25 +126,25 @@ class ExecutionRecorder:
         if kind == "execution.started":
             self.status = "running"
             self.input = data.get("input")
-            self.started_at = event.at
+            self.started_at = event.ts
         elif kind == "execution.finished":
             self.status = data["status"]
             self.output = data.get("output")
             self.error = data.get("error")
-            self.finished_at = event.at
+            self.finished_at = event.ts
         elif kind == "log":
             self.logs.append(
                 {
-                    "at": event.at,
+                    "at": event.ts,
                     "node_id": data.get("node_id"),
                     "level": data["level"],
                     "message": data["message"],
                 }
             )
         elif kind.startswith("node."):
-            self._fold_step(kind, event.at, data)
+            self._fold_step(kind, event.ts, data)
 
-    def _fold_step(self, kind: str, at: str, data: dict[str, Any]) -> None:
+    def _fold_step(self, kind: str, at: float, data: dict[str, Any]) -> None:
         step = self.steps.get(data["step"])
         if step is None:
             step = {
@@ -154,12 +171,7 @@ class ExecutionRecorder:
             step["attempts"] = data["attempts"]
         if data.get("reused"):
             step["reused"] = True
-        status = {
-            "node.succeeded": "succeeded",
-            "node.failed": "failed",
-            "node.skipped": "skipped",
-            "node.cancelled": "cancelled",
-        }.get(kind)
+        status = _STEP_END.get(kind)
         if status is not None:
             step["status"] = status
             step["finished_at"] = at
@@ -170,8 +182,19 @@ class ExecutionRecorder:
             "input": self.input,
             "output": self.output,
             "error": self.error,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "steps": list(self.steps.values()),
-            "logs": list(self.logs),
+            "started_at": _time_or_none(self.started_at),
+            "finished_at": _time_or_none(self.finished_at),
+            "steps": [
+                {
+                    **step,
+                    "started_at": _time_or_none(step["started_at"]),
+                    "finished_at": _time_or_none(step["finished_at"]),
+                }
+                for step in self.steps.values()
+            ],
+            "logs": [{**line, "at": format_time(line["at"])} for line in self.logs],
         }
+
+
+def _time_or_none(timestamp: float | None) -> str | None:
+    return None if timestamp is None else format_time(timestamp)

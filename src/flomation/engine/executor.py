@@ -18,7 +18,6 @@ import time
 from collections import ChainMap, deque
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from flomation.engine.definition import RetryPolicy
@@ -99,6 +98,40 @@ def retry_delay_s(policy: RetryPolicy, failed_attempt: int) -> float:
     return delay
 
 
+def _smaller_than(value: Any, budget: int) -> bool:
+    """A quick bound: True when `value` is surely smaller than `budget` characters as JSON
+    (each scalar counted generously), without serialising it."""
+    if isinstance(value, dict) and len(value) <= 8:
+        # The common case, a small mapping of scalars, without the general walk.
+        for key, sub in value.items():
+            if isinstance(sub, str):
+                budget -= len(sub) * 6 + len(key) * 6 + 8
+            elif sub is None or isinstance(sub, int | float):
+                budget -= len(key) * 6 + 32
+            else:
+                break
+        else:
+            return budget > 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            budget -= len(item) * 6 + 2  # worst case: every character escaped
+        elif isinstance(item, dict):
+            budget -= 2 * len(item) + 2
+            for key, sub in item.items():
+                stack.append(key)
+                stack.append(sub)
+        elif isinstance(item, list):
+            budget -= len(item) + 2
+            stack.extend(item)
+        else:
+            budget -= 24
+        if budget < 0:
+            return False
+    return True
+
+
 class _ScopeFailedError(Exception):
     """An unhandled node failure leaves its scope."""
 
@@ -111,10 +144,6 @@ class _ScopeFailedError(Exception):
 class _StepResult:
     outcome: NodeOutcome | None
     error: NodeError | None
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 class _ScopeRun:
@@ -399,7 +428,7 @@ class Executor:
 
     def emit(self, kind: str, data: dict[str, Any]) -> None:
         self._seq += 1
-        self._outbox.append(ExecutionEvent(self._seq, kind, _now(), data))
+        self._outbox.append(ExecutionEvent(self._seq, kind, time.time(), data))
         self._wake.set()
 
     async def _pump(self) -> None:
@@ -414,7 +443,7 @@ class Executor:
     def _event_value(self, name: str, value: Any, data: dict[str, Any]) -> None:
         """Puts a masked, size-limited copy of `value` into event data."""
         masked = self.masker.value(value)
-        if value is None or isinstance(value, bool | int | float):
+        if _smaller_than(masked, self.event_value_limit // 2):
             data[name] = masked
             return
         text = json.dumps(masked, ensure_ascii=False, default=str)
@@ -552,7 +581,7 @@ class Executor:
                 outcome = await self._attempt(
                     run, node_id, attempt, config, scope, error, taken_from
                 )
-                ports = node_type.ports_for(node.config)
+                ports = self.plan.ports[node_id]
                 if ports and outcome.port not in ports:
                     raise InternalNodeError(
                         f"node type {node_type.type!r} chose port {outcome.port!r}, "

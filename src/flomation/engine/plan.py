@@ -67,13 +67,33 @@ def compile_value(value: Any, path: str) -> Renderer | None:
     return None
 
 
+# Schema keywords that do not constrain a value: a field with only these accepts anything.
+_ANNOTATIONS = frozenset({"description", "title", "default", "examples", "x-template"})
+
+
+def _accepts_rendered(subschema: Any, raw: Any) -> bool:
+    """Whether any rendering of `raw` is sure to match `subschema` (so checking is wasted)."""
+    if not isinstance(subschema, Mapping):
+        return False
+    keys = set(subschema) - _ANNOTATIONS
+    if not keys:
+        return True
+    # Templates inside a mapping render to values, never keys: an object stays an object.
+    return keys == {"type"} and subschema["type"] == "object" and isinstance(raw, dict)
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledConfig:
-    """A node's config with its templates compiled; `render(scope)` gives the rendered config."""
+    """A node's config with its templates compiled; `render(scope)` gives the rendered config.
+
+    A rendered config is checked against the node type's schema when a template could have
+    made it invalid (the raw config was checked when the definition was validated).
+    """
 
     raw: dict[str, Any]
     renderer: Renderer | None
     node_type: NodeType
+    check_rendered: bool = True
 
     @property
     def dynamic(self) -> bool:
@@ -83,11 +103,12 @@ class CompiledConfig:
         if self.renderer is None:
             return self.raw
         config: dict[str, Any] = self.renderer(scope)
-        validator = runtime_validator(self.node_type)
-        if not validator.is_valid(config):
-            field, message = config_errors(validator, config)[0]
-            where = f"config.{field}" if field else "config"
-            raise ConfigError(f"{where} after templates: {message}", field=field or None)
+        if self.check_rendered:
+            validator = runtime_validator(self.node_type)
+            if not validator.is_valid(config):
+                field, message = config_errors(validator, config)[0]
+                where = f"config.{field}" if field else "config"
+                raise ConfigError(f"{where} after templates: {message}", field=field or None)
         return config
 
 
@@ -103,7 +124,13 @@ def _compile_config(node: NodeDef, node_type: NodeType) -> CompiledConfig:
     def render(scope: dict[str, Any]) -> Any:
         return {key: value if r is None else r(scope) for key, value, r in parts}
 
-    return CompiledConfig(node.config, render, node_type)
+    properties = node_type.config_schema.get("properties", {})
+    check = not all(
+        _accepts_rendered(properties.get(key), value)
+        for key, value, renderer in parts
+        if renderer is not None
+    )
+    return CompiledConfig(node.config, render, node_type, check)
 
 
 class FlowPlan:
@@ -124,6 +151,10 @@ class FlowPlan:
             [(edge.from_, edge.to, edge.port) for edge in definition.edges],
         )
         self.edges: list[Edge] = self.shape.edges
+        self.ports = {
+            node_id: self.types[node_id].ports_for(node.config)
+            for node_id, node in self.nodes.items()
+        }
         self.configs = {
             node_id: _compile_config(node, self.types[node_id])
             for node_id, node in self.nodes.items()

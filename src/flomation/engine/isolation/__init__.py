@@ -10,14 +10,8 @@ from flomation.engine.isolation.errors import (
     IsolationUnavailable,
 )
 from flomation.engine.isolation.limits import IsolationSettings, Limits
-from flomation.engine.isolation.runner import (
-    CodeRunner,
-    IsolationMode,
-    LogLine,
-    PythonResult,
-    ShellResult,
-    decide_isolation,
-)
+from flomation.engine.isolation.mode import IsolationMode, decide_isolation
+from flomation.engine.isolation.runner import CodeRunner, LogLine, PythonResult, ShellResult
 
 __all__ = [
     "CodeFailed",

@@ -87,7 +87,8 @@ async def test_stream_sends_history_then_live_events_then_end(
     assert [e["event"] for e in rest] == ["execution", "end"]
     assert rest[-1]["data"]["status"] == "succeeded"
     ids = [int(e["id"]) for e in [*seen, live, *rest]]
-    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
 
     resume_after = seen[2]["id"]
     async with (

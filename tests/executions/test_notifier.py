@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from flomation.db.session import Database
+from flomation.executions import service
 from flomation.executions.notifier import CHANNEL, WorkNotifier, work_topic
 from tests.executions.factories import make_flow, request
 from tests.factories import make_actor
@@ -64,21 +65,23 @@ async def test_rolled_back_request_wakes_nobody(database: Database) -> None:
     await notifier.start()
     try:
         with notifier.subscribe_work(actor.organization_id) as subscription:
-            with pytest.raises(RuntimeError):
-                async with database.transaction() as session:
-                    from flomation.executions import service
-
-                    await service.request_execution(
-                        session,
-                        organization_id=actor.organization_id,
-                        flow_id=flow_id,
-                        input={"n": 1},
-                        trigger={"type": "manual"},
-                    )
-                    raise RuntimeError("abandon the transaction")
+            with pytest.raises(RuntimeError, match="abandon"):
+                await _request_then_roll_back(database, actor.organization_id, flow_id)
             assert await subscription.wait(0.5) is False
     finally:
         await notifier.stop()
+
+
+async def _request_then_roll_back(database: Database, organization_id: str, flow_id: str) -> None:
+    async with database.transaction() as session:
+        await service.request_execution(
+            session,
+            organization_id=organization_id,
+            flow_id=flow_id,
+            input={"n": 1},
+            trigger={"type": "manual"},
+        )
+        raise RuntimeError("abandon the transaction")
 
 
 @pytest.mark.postgres_only

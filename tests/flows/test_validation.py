@@ -131,6 +131,26 @@ async def test_values_the_database_cannot_store_are_refused(client: httpx.AsyncC
     response = await client.post(FLOWS, json={"name": "a\u0000b", "definition": echo_definition()})
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["body", "name"]
+    # A lone surrogate is valid JSON but not UTF-8: refused in a definition and in a message.
+    unpaired = (
+        b'{"name": "x", "message": "\\ud800", "definition": {"version": 1, "edges": [], '
+        b'"nodes": [{"id": "start", "type": "start", "name": "\\udfff"}]}}'
+    )
+    response = await client.post(
+        FLOWS, content=unpaired, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert {tuple(error["loc"]) for error in response.json()["errors"]} == {
+        ("body", "message"),
+    }
+    response = await client.post(
+        FLOWS,
+        content=unpaired.replace(b'"\\ud800"', b'"ok"'),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["node_id"] == "start"
+    assert response.json()["errors"][0]["field"] == "name"
     assert (await client.get(FLOWS)).json()["items"] == []
 
 

@@ -13,17 +13,18 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from flomation.flows.diff import FlowDiff
+from flomation.flows.validation import text_problem
 from flomation.models.flows import Flow, FlowRevision
 
 
-def _no_nul(value: str) -> str:
-    # JSON allows "\u0000" but PostgreSQL cannot store it in text.
-    if "\x00" in value:
-        raise ValueError("may not contain NUL characters (\\u0000)")
+def _storable(value: str) -> str:
+    wrong = text_problem(value)
+    if wrong:
+        raise ValueError(wrong)
     return value
 
 
-_Text = AfterValidator(_no_nul)
+_Text = AfterValidator(_storable)
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _Text]
 Description = Annotated[str, StringConstraints(max_length=10_000), _Text]
 Message = Annotated[str, StringConstraints(max_length=2_000), _Text]

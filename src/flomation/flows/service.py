@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.flows import repository
 from flomation.flows.diff import FlowDiff, diff_definitions
-from flomation.flows.validation import Loc, check_definition
+from flomation.flows.validation import Loc, check_definition, text_problem
 from flomation.models.flows import Flow, FlowRevision
 from flomation.secrets import service as secrets_service
 
@@ -385,10 +385,10 @@ async def list_flows(
 ) -> FlowPageResult:
     """Newest first; `query` matches names case-insensitively; archived flows only when
     asked. Each annotator adds its fields to the items of the page."""
-    if query is not None and "\x00" in query:
+    wrong = text_problem(query) if query is not None else None
+    if wrong:
         raise ValidationFailed(
-            "The search text may not contain NUL characters",
-            errors=[{"loc": ["query", "q"], "msg": "may not contain NUL (\\u0000)"}],
+            f"The search text {wrong}", errors=[{"loc": ["query", "q"], "msg": wrong}]
         )
     before_id = _decode_cursor(cursor, "f") if cursor else None
     flows = await repository.list_flows(

@@ -79,9 +79,21 @@ def check_definition(
     )
 
 
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be stored, or None. JSON can carry a NUL (`\\u0000`, which
+    PostgreSQL refuses in text) and lone surrogates (`\\ud800`, which are not UTF-8)."""
+    if "\x00" in text:
+        return "may not contain NUL characters (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "may not contain unpaired surrogates (\\ud800-\\udfff)"
+    return None
+
+
 def _storage_problems(document: Any) -> list[Problem]:
-    """Values JSON allows but the databases cannot store: NUL characters in text (PostgreSQL
-    refuses them), NaN and infinities, absurd nesting. Walks without recursion."""
+    """Values JSON allows but the databases cannot store: NUL characters and unpaired
+    surrogates in text, NaN and infinities, absurd nesting. Walks without recursion."""
     problems: list[Problem] = []
     stack: list[tuple[Loc, Any]] = [((), document)]
     while stack:
@@ -90,13 +102,14 @@ def _storage_problems(document: Any) -> list[Problem]:
             return [Problem((), f"the definition is nested deeper than {MAX_DEPTH} levels")]
         if isinstance(value, dict):
             for key, item in value.items():
-                if isinstance(key, str) and "\x00" in key:
-                    problems.append(_located(document, loc, "keys may not contain NUL (\\u0000)"))
+                wrong = text_problem(key) if isinstance(key, str) else None
+                if wrong:
+                    problems.append(_located(document, loc, f"a key {wrong}"))
                 stack.append(((*loc, key), item))
         elif isinstance(value, list):
             stack.extend(((*loc, index), item) for index, item in enumerate(value))
-        elif isinstance(value, str) and "\x00" in value:
-            problems.append(_located(document, loc, "text may not contain NUL (\\u0000)"))
+        elif isinstance(value, str) and (wrong := text_problem(value)):
+            problems.append(_located(document, loc, f"text {wrong}"))
         elif isinstance(value, float) and not math.isfinite(value):
             problems.append(_located(document, loc, "numbers must be finite (no NaN, Infinity)"))
     problems.sort(key=lambda problem: [str(part) for part in problem.loc])

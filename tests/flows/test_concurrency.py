@@ -29,6 +29,9 @@ async def test_concurrent_saves_on_one_base_let_exactly_one_win(
         ):
             flow = await create_flow(first)
             url = f"{FLOWS}/{flow['id']}"
+            # Authenticating records the token's first use (a row update, held until commit);
+            # do it now so that the saves below contend on the flow alone.
+            assert (await second.get(url)).status_code == 200
 
             def body(n: int) -> dict[str, object]:
                 definition = echo_definition()

@@ -16,26 +16,13 @@ import argparse
 import asyncio
 import statistics
 import subprocess
-import sys
-import sysconfig
 import time
-from pathlib import Path
 
 from flomation.engine.isolation import CodeRunner, IsolationSettings
 from flomation.engine.nodes.base import EngineServices, ExecutionInfo, NodeContext
 from flomation.engine.nodes.python import PythonNode
 
 CODE = "def main(ctx):\n    return ctx['input']\n"
-
-
-def default_python() -> str:
-    """This interpreter, unless its standard library lives where the sandbox user cannot
-    read it (e.g. under /root), then the system's."""
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    reachable = all(p.stat().st_mode & 0o001 for p in stdlib.parents) and bool(
-        stdlib.stat().st_mode & 0o004
-    )
-    return sys.executable if reachable else "/usr/bin/python3"
 
 
 def summary(samples: list[float]) -> str:
@@ -79,18 +66,18 @@ async def python_node(runner: CodeRunner, runs: int) -> list[float]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--python", default=default_python())
+    parser.add_argument("--python", default=None, help="the fork server's interpreter")
     args = parser.parse_args()
 
     runner = CodeRunner(IsolationSettings(python_executable=args.python))
     await runner.start()
     try:
-        print(f"code runs as: {runner.mode.description}; interpreter: {args.python}")
+        print(f"code runs as {runner.mode.description}, interpreter {runner.python_executable}")
         await python_node(runner, 30)  # warm up
         node = await python_node(runner, args.runs)
     finally:
         await runner.aclose()
-    reference = spawn_reference(args.python, max(30, args.runs // 10))
+    reference = spawn_reference(runner.python_executable, max(30, args.runs // 10))
     print(f"python node (fork server), {len(node)} runs:   {summary(node)}")
     print(f"reference: `python -I -c pass`, {len(reference)} runs: {summary(reference)}")
 

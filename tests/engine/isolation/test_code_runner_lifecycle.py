@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flomation.engine.isolation import CodeRunner, IsolationUnavailable, Limits
+from flomation.engine.isolation import CodeRunner, IsolationSettings, IsolationUnavailable, Limits
 from tests.engine.isolation.processes import wait_until_gone
 from tests.engine.isolation.sandbox import readable_by_others, sandbox_settings
 
@@ -57,9 +57,31 @@ async def test_the_operator_can_accept_unisolated_code() -> None:
 async def test_an_interpreter_the_sandbox_user_cannot_read_is_refused() -> None:
     runner = CodeRunner(sandbox_settings(python_executable=sys.executable))
     await runner.start()
-    with pytest.raises(IsolationUnavailable, match="cannot read the Python standard library"):
-        await runner.run_python("def main(ctx):\n    return 1\n", {}, FAST)
-    await runner.aclose()
+    try:
+        with pytest.raises(IsolationUnavailable, match="cannot read the Python standard library"):
+            await runner.run_python("def main(ctx):\n    return 1\n", {}, FAST)
+        shell = await runner.run_shell("echo still fine", {}, FAST)
+    finally:
+        await runner.aclose()
+    assert shell.stdout == "still fine\n"
+
+
+@as_root
+@pytest.mark.skipif(
+    readable_by_others(Path(sysconfig.get_paths()["stdlib"])),
+    reason="this interpreter's standard library is readable by the sandbox user",
+)
+async def test_by_default_an_interpreter_the_sandbox_user_can_read_is_chosen() -> None:
+    runner = CodeRunner(IsolationSettings())
+    await runner.start()
+    try:
+        result = await runner.run_python(
+            "import subprocess\ndef main(ctx):\n    return 'imported'\n", {}, FAST
+        )
+    finally:
+        await runner.aclose()
+    assert result.value == "imported"
+    assert runner.python_executable != sys.executable
 
 
 async def test_a_dead_fork_server_is_replaced() -> None:

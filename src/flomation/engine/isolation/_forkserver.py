@@ -227,6 +227,9 @@ class Server:
     def shutdown(self) -> None:
         for pid in self.workdirs:
             kill_group(pid)
+        for pid in own_children():  # orphans that left their groups
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         for pid, workdir in self.workdirs.items():
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)

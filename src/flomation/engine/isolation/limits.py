@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,7 +75,9 @@ class IsolationSettings:
     uid_range: tuple[int, int] | None = None
     isolate_network: bool = False
     work_root: str | None = None
-    python_executable: str = sys.executable
+    # The fork server's interpreter. None: this one, or else the system's when the sandbox
+    # user cannot read this one's standard library (see runner.DEFAULT_PYTHONS).
+    python_executable: str | None = None
     start_timeout_s: float = 10.0
     # How long to keep reading a child's pipes after it exited (a process that escaped its
     # process group may hold them open).

@@ -23,9 +23,10 @@ import contextlib
 import json
 import os
 import signal
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from flomation.engine.isolation._client import ChildExit, ForkServerClient
@@ -38,7 +39,11 @@ from flomation.engine.isolation.errors import (
 from flomation.engine.isolation.limits import IsolationSettings, Limits
 from flomation.engine.isolation.mode import decide_isolation
 
-__all__ = ["CodeRunner", "LogLine", "PythonResult", "ShellResult"]
+__all__ = ["DEFAULT_PYTHONS", "CodeRunner", "LogLine", "PythonResult", "ShellResult"]
+
+# Interpreters tried for the fork server when none is configured: this one first, then the
+# system's, for when this one lives where the sandbox user cannot read it.
+DEFAULT_PYTHONS: tuple[str, ...] = (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,16 @@ class CodeRunner:
     def __init__(self, settings: IsolationSettings | None = None) -> None:
         self.settings = settings or IsolationSettings()
         self.mode = decide_isolation(self.settings)
+        configured = self.settings.python_executable
+        candidates = (
+            (configured,)
+            if configured
+            else tuple(p for p in dict.fromkeys(DEFAULT_PYTHONS) if os.path.exists(p))
+        )
+        self.python_executable = candidates[0]
+        self._candidates = candidates
+        # Why python code cannot run although shell commands can (an unreadable stdlib).
+        self._python_refusal: str | None = None
         self._server: ForkServerClient | None = None
         self._lock = asyncio.Lock()
         self._closed = False
@@ -79,12 +94,43 @@ class CodeRunner:
         """Starts the fork server. Call it at boot, before the process holds any secret.
 
         A runner that may not run code at all starts fine; its runs raise
-        `IsolationUnavailable` with the reason.
+        `IsolationUnavailable` with the reason. Raises `IsolationUnavailable` when the fork
+        server cannot be started.
         """
-        if self.mode.refusal is None:
-            await self._ensure_server()
+        if self.mode.refusal is not None:
+            return
+        await self._ensure_server()
         if self.mode.switches_user:
-            await self._check_sandbox_can_read_python()
+            await self._choose_python()
+
+    async def _choose_python(self) -> None:
+        """Keeps the first interpreter whose standard library the sandbox user can read.
+
+        A Python installed under /root, say, is out of its reach: every import but those the
+        fork server made would fail, confusingly. Without any such interpreter python code is
+        refused with the reason; shell commands still run.
+        """
+        problems = []
+        for python in self._candidates:
+            if python != self.python_executable:
+                await self._restart_with(python)
+            probe = await self.run_python(_STDLIB_PROBE, {}, Limits(timeout_s=10))
+            if not probe.value:
+                return
+            problems.append(f"{python} ({', '.join(probe.value)})")
+        self._python_refusal = (
+            f"the sandbox user ({self.mode.description}) cannot read the Python standard "
+            f"library of {'; '.join(problems)}; set the code runner's python executable to an "
+            "interpreter that user can read (e.g. /usr/bin/python3)"
+        )
+
+    async def _restart_with(self, python: str) -> None:
+        async with self._lock:
+            if self._server is not None:
+                await self._server.aclose()
+                self._server = None
+            self.python_executable = python
+        await self._ensure_server()
 
     async def aclose(self) -> None:
         self._closed = True
@@ -110,6 +156,8 @@ class CodeRunner:
         the result. Raises `CodeFailed` (exception with the user's traceback, memory, non-JSON
         result, crash, output limit), `CodeTimedOut` or `IsolationUnavailable`.
         """
+        if self._python_refusal is not None:
+            raise IsolationUnavailable(self._python_refusal)
         logs: list[LogLine] = []
 
         def log(stream: Literal["stdout", "stderr"]) -> Callable[[str], None]:
@@ -156,22 +204,6 @@ class CodeRunner:
 
     # ----------------------------------------------------------------------- internals
 
-    async def _check_sandbox_can_read_python(self) -> None:
-        """Refuses code when the sandbox user cannot read the interpreter's standard library
-        (e.g. a Python installed under /root): every import would fail in a confusing way."""
-        probe = await self.run_python(_STDLIB_PROBE, {}, Limits(timeout_s=10))
-        if probe.value:
-            self.mode = replace(
-                self.mode,
-                refusal=(
-                    f"the sandbox user ({self.mode.description}) cannot read the Python "
-                    f"standard library of {self.settings.python_executable} "
-                    f"({', '.join(probe.value)}); point the code runner's python executable "
-                    "at an interpreter that user can read (e.g. /usr/bin/python3)"
-                ),
-            )
-            await self.aclose()
-
     async def _ensure_server(self) -> ForkServerClient:
         if self.mode.refusal is not None:
             raise IsolationUnavailable(self.mode.refusal)
@@ -184,7 +216,7 @@ class CodeRunner:
                 # A fresh interpreter (exec, empty environment), so restarting after the
                 # runner holds secrets hands it none of them.
                 self._server = await ForkServerClient.start(
-                    python=self.settings.python_executable,
+                    python=self.python_executable,
                     uid=self.mode.uid,
                     gid=self.mode.gid,
                     uid_range=self.mode.uid_range,

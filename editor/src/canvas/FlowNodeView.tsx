@@ -13,7 +13,6 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<CanvasNode>) {
   if (status) classes.push(`run-${status}`);
   if (diff && diff !== 'unchanged') classes.push(`diff-${diff}`);
   if (problems?.length) classes.push('has-problems');
-  const rowHeight = 20;
   return (
     <div
       className={classes.join(' ')}
@@ -22,7 +21,6 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<CanvasNode>) {
       data-diff={diff ?? undefined}
       data-type={node.type}
       aria-label={`${node.name || id} (${nodeType?.title ?? node.type})${status ? `, ${status}` : ''}`}
-      style={{ minHeight: Math.max(56, 30 + ports.length * rowHeight) }}
     >
       {data.hasInput ? (
         <Handle type="target" position={Position.Left} id="in" data-testid={`handle-${id}-in`} className="handle-in" aria-label={`${id} input`} />
@@ -34,6 +32,23 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<CanvasNode>) {
           <div className="flow-node-type">{nodeType?.title ?? node.type}{node.name ? ` · ${id}` : ''}</div>
         </div>
       </div>
+      {ports.length ? (
+        <ul className="flow-node-ports" aria-label="Output ports">
+          {ports.map((port) => (
+            <li key={port} className={`port-label port-${port === 'error' ? 'error' : 'normal'}`}>
+              {PORT_LABELS[port] ?? port}
+              <Handle
+                type="source"
+                position={Position.Right}
+                id={port}
+                data-testid={`handle-${id}-${port}`}
+                aria-label={`${id} ${port} port`}
+                className={port === 'error' ? 'handle-error' : 'handle-out'}
+              />
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {run ? (
         <div className="flow-node-run" data-testid={`node-run-${id}`}>
           <span>{status}</span>
@@ -47,23 +62,6 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<CanvasNode>) {
           ⚠ {problems.length} problem{problems.length > 1 ? 's' : ''}
         </div>
       ) : null}
-      {ports.map((port, index) => {
-        const top = 30 + index * rowHeight + rowHeight / 2;
-        return (
-          <div key={port} className={`port-label port-${port === 'error' ? 'error' : 'normal'}`} style={{ top: top - 8 }}>
-            {PORT_LABELS[port] ?? port}
-            <Handle
-              type="source"
-              position={Position.Right}
-              id={port}
-              data-testid={`handle-${id}-${port}`}
-              aria-label={`${id} ${port} port`}
-              className={port === 'error' ? 'handle-error' : 'handle-out'}
-              style={{ top: 8 }}
-            />
-          </div>
-        );
-      })}
     </div>
   );
 }

@@ -7,7 +7,7 @@ import { removeNodes, sameEdge } from '../flow/graph';
 import { hasInput, outputPorts } from '../flow/ports';
 import { newNode } from '../flow/defaults';
 import { copySelection, parseClip, pasteClip } from './clipboard';
-import { autoLayout } from './layout';
+import { autoLayout, freeSpot } from './layout';
 import { useFallbackPositions } from './useFallbackPositions';
 
 function withPositions(definition: FlowDefinition, moves: Map<string, { x: number; y: number }>): FlowDefinition {
@@ -141,7 +141,10 @@ export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { re
     if (readOnly) return;
     const state = editorStore.getState();
     const present = state.history.present;
-    const at = position ?? screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 });
+    // Dropped nodes go where they were dropped; clicked ones next to the selected node, else
+    // mid-screen, moved down until they cover no other node.
+    const anchor = present.nodes.find((n) => n.id === state.selectedNodes[0])?.position;
+    const at = position ?? freeSpot(present, anchor ? { x: anchor.x + 260, y: anchor.y } : screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 }));
     const node = newNode(present, type, nodeTypes.get(type), at);
     state.commit({ ...present, nodes: [...present.nodes, node] });
     state.select([node.id], []);

@@ -78,10 +78,12 @@ async def raw_request(
     reader, writer = await asyncio.open_connection(host, port)
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host}:{port}", "Connection: close"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
-    await writer.drain()
-    data = await asyncio.wait_for(reader.read(), timeout=10)
-    writer.close()
-    await writer.wait_closed()
+    try:
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), timeout=10)
+    finally:
+        writer.close()
+        await writer.wait_closed()
     head, _, body = data.decode("latin-1").partition("\r\n\r\n")
     return RawResponse(status=int(head.split(" ", 2)[1]), head=head, body=body)

@@ -66,9 +66,7 @@ async def test_signup_with_a_taken_email_is_a_conflict_whatever_its_case(
 
 async def test_signup_refuses_a_short_password_clearly(start_api: StartApi) -> None:
     async with start_api(signup="open") as server, server.client() as client:
-        response = await client.post(
-            "/api/v1/auth/signup", json={**SIGNUP, "password": "seven77"}
-        )
+        response = await client.post("/api/v1/auth/signup", json={**SIGNUP, "password": "seven77"})
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert errors[0]["loc"] == ["body", "password"]

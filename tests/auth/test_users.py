@@ -25,8 +25,10 @@ async def test_user_and_organisation_writes_need_admin(
     api: LiveServer, database: Database, role: str, allowed: bool
 ) -> None:
     owner = await make_actor(database, role="owner")
-    caller = owner if role == "owner" else await make_actor(
-        database, role=role, organization_id=owner.organization_id
+    caller = (
+        owner
+        if role == "owner"
+        else await make_actor(database, role=role, organization_id=owner.organization_id)
     )
     target = await make_actor(database, role="editor", organization_id=owner.organization_id)
     async with api.client(caller.headers) as client:
@@ -176,9 +178,7 @@ async def test_deleting_a_user_revokes_their_tokens_and_frees_the_email(
         gone = await client.get(f"/api/v1/users/{editor.user_id}")
         again = await client.delete(f"/api/v1/users/{editor.user_id}")
         listed = await client.get("/api/v1/users")
-        recreated = await client.post(
-            "/api/v1/users", json=_new_user("viewer", email=editor.email)
-        )
+        recreated = await client.post("/api/v1/users", json=_new_user("viewer", email=editor.email))
     assert gone.status_code == 404
     assert again.status_code == 404
     assert editor.user_id not in [item["id"] for item in listed.json()["items"]]
@@ -192,9 +192,7 @@ async def test_an_email_is_unique_across_organisations(
 ) -> None:
     stranger = await make_actor(database, role="owner")
     async with api.client(owner.headers) as client:
-        response = await client.post(
-            "/api/v1/users", json=_new_user(email=stranger.email.upper())
-        )
+        response = await client.post("/api/v1/users", json=_new_user(email=stranger.email.upper()))
     assert response.status_code == 409
     assert stranger.organization_id not in response.text
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 
-# A hash of a random password, verified against when the account does not exist, so that a
-# login for an unknown email costs the same time as one for a known email.
-_DUMMY_HASH = _hasher.hash("flomation-timing-equaliser")
+
+@cache
+def _dummy_hash() -> str:
+    """A hash verified against when the account does not exist, so that a login for an unknown
+    email costs the same time as one for a known email. Made on first use, not at import, so
+    that commands which never log anyone in start quickly."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -20,7 +26,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

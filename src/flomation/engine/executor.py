@@ -98,6 +98,9 @@ def retry_delay_s(policy: RetryPolicy, failed_attempt: int) -> float:
     return delay
 
 
+_TOO_DEEP = "(value nested too deeply to show)"
+
+
 def _smaller_than(value: Any, budget: int) -> bool:
     """A quick bound: True when `value` is surely smaller than `budget` characters as JSON
     (each scalar counted generously), without serialising it."""
@@ -440,13 +443,25 @@ class Executor:
             if self._closing:
                 return
 
+    def _shown(self, value: Any) -> Any:
+        """`value` as events show it: masked, or a note when it is nested too deeply to walk."""
+        try:
+            return self.masker.value(value)
+        except RecursionError:
+            return _TOO_DEEP
+
     def _event_value(self, name: str, value: Any, data: dict[str, Any]) -> None:
         """Puts a masked, size-limited copy of `value` into event data."""
-        masked = self.masker.value(value)
+        masked = self._shown(value)
         if _smaller_than(masked, self.event_value_limit // 2):
             data[name] = masked
             return
-        text = json.dumps(masked, ensure_ascii=False, default=str)
+        try:
+            text = json.dumps(masked, ensure_ascii=False, default=str)
+        except RecursionError:
+            data[name] = _TOO_DEEP
+            data[f"{name}_truncated"] = True
+            return
         if len(text) > self.event_value_limit:
             data[name] = text[: self.event_value_limit]
             data[f"{name}_truncated"] = True
@@ -762,7 +777,7 @@ class Executor:
         self.emit(
             "execution.started",
             {
-                "input": self.masker.value(input),
+                "input": self._shown(input),
                 "execution_id": self.execution.execution_id,
                 "attempt": self.execution.attempt,
                 "flow_id": self.execution.flow_id,
@@ -812,8 +827,8 @@ class Executor:
             "execution.finished",
             {
                 "status": result.status,
-                "output": self.masker.value(result.output),
-                "error": self.masker.value(result.error),
+                "output": self._shown(result.output),
+                "error": self._shown(result.error),
             },
         )
         self._closing = True

@@ -21,14 +21,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, NoReturn
 
 from jinja2 import ChainableUndefined, Undefined, nodes
 from jinja2.compiler import Frame
 from jinja2.exceptions import TemplateSyntaxError
 from jinja2.nativetypes import NativeCodeGenerator
-from jinja2.runtime import Context
+from jinja2.runtime import Context, new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from flomation.engine.nodes.base import TemplateError
@@ -581,11 +581,14 @@ def compile_template(source: str) -> CompiledTemplate:
     single = _is_single_expression(tree)
     _guard_loops(tree)
     template = environment.from_string(tree)
+    # Contexts are made directly, without the template's globals: the render scope already
+    # holds them (see `scope_globals`), and Jinja would otherwise copy their names per render.
+    make_context = partial(new_context, environment, template.name, template.blocks)
     return CompiledTemplate(
         source=source,
         single=single,
         _render_func=template.root_render_func,
-        _new_context=template.new_context,
+        _new_context=make_context,
     )
 
 

@@ -35,11 +35,13 @@ def compile_value(value: Any, path: str) -> Renderer | None:
     if isinstance(value, str):
         if not is_template(value):
             return None
-        template = compile_template(value)
+        source = value
 
         def render_string(scope: dict[str, Any]) -> Any:
+            # Compiled on first use (and cached by source): a plan for a large flow is cheap
+            # to build, and a branch that never runs never pays for its templates.
             try:
-                return template.render(scope)
+                return compile_template(source).render(scope)
             except TemplateError as exc:
                 raise TemplateError(f"{path}: {exc.message}", field=path) from None
 

@@ -19,7 +19,12 @@ from jsonschema.protocols import Validator
 from pydantic import ValidationError
 
 from flomation.engine.definition import EdgeDef, FlowDefinition, NodeDef
-from flomation.engine.expressions import is_template, parse_template, template_references
+from flomation.engine.expressions import (
+    TemplateReferences,
+    is_template,
+    parse_template,
+    template_references,
+)
 from flomation.engine.graph import GraphShape
 from flomation.engine.nodes.base import NodeType
 from flomation.engine.nodes.registry import NodeRegistry, default_registry
@@ -186,6 +191,19 @@ def _walk_strings(value: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]
             yield from _walk_strings(sub, [*path, index])
 
 
+@lru_cache(maxsize=8192)
+def _analyse_template(text: str) -> tuple[TemplateReferences | None, str | None]:
+    """What a template references, or why it does not parse (cached: flows repeat them)."""
+    try:
+        tree = parse_template(text)
+    except Exception as exc:
+        lineno = getattr(exc, "lineno", None)
+        message = getattr(exc, "message", None) or str(exc)
+        where = f" (line {lineno})" if lineno else ""
+        return None, f"template does not parse: {message}{where}"
+    return template_references(tree), None
+
+
 @dataclass(slots=True)
 class _TemplateScan:
     vars: set[str] = field(default_factory=set)
@@ -209,17 +227,10 @@ def _scan_templates(
                 continue
             loc = ["nodes", index, "config", *path]
             field_name = ".".join(str(p) for p in path)
-            try:
-                tree = parse_template(text)
-            except Exception as exc:
-                lineno = getattr(exc, "lineno", None)
-                message = getattr(exc, "message", None) or str(exc)
-                where = f" (line {lineno})" if lineno else ""
-                errors.append(
-                    _problem(loc, f"template does not parse: {message}{where}", node.id, field_name)
-                )
+            refs, syntax_error = _analyse_template(text)
+            if refs is None:
+                errors.append(_problem(loc, syntax_error or "", node.id, field_name))
                 continue
-            refs = template_references(tree)
             for message in refs.problems:
                 errors.append(_problem(loc, message, node.id, field_name))
             scan.vars |= refs.vars

@@ -1,0 +1,138 @@
+"""Property-based tests on random valid graphs: the executor's invariants always hold."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flomation.engine.validation import validate_definition
+from tests.engine.flows import Run, edge, flow, node, run
+
+MAX_VISITS = 3
+END_KINDS = {"node.succeeded", "node.failed", "node.cancelled"}
+
+
+@st.composite
+def graphs(draw: st.DrawFn, *, loops: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A random flow of set/condition/merge/log nodes; forward edges only go to later nodes,
+    back-edges (when `loops`) only from conditions to earlier nodes."""
+    count = draw(st.integers(min_value=1, max_value=10))
+    kinds = draw(
+        st.lists(
+            st.sampled_from(["set", "condition", "merge", "log"]), min_size=count, max_size=count
+        )
+    )
+    bits = draw(st.lists(st.booleans(), min_size=count + 1, max_size=count + 1))
+    nodes = [node("start", "start")]
+    ids = ["start"]
+    for i, kind in enumerate(kinds):
+        node_id = f"n{i}"
+        config: dict[str, Any] = {}
+        if kind == "set":
+            config = {"values": {"i": i}}
+        elif kind == "condition":
+            config = {"expression": f"{{{{ input.bits[{i}] }}}}"}
+        elif kind == "log":
+            config = {"message": f"n{i}"}
+        nodes.append(node(node_id, kind, config=config, max_visits=MAX_VISITS))
+        ids.append(node_id)
+    kind_of = {"start": "start", **{f"n{i}": k for i, k in enumerate(kinds)}}
+    edges = []
+    for target_index in range(1, len(ids)):
+        sources = draw(
+            st.lists(
+                st.integers(min_value=0, max_value=target_index - 1),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            )
+        )
+        for source_index in sources:
+            source = ids[source_index]
+            port = "success"
+            if kind_of[source] == "condition":
+                port = draw(st.sampled_from(["true", "false"]))
+            edges.append(edge(source, ids[target_index], port))
+    if loops:
+        conditions = [n for n in ids if kind_of[n] == "condition"]
+        for source in (
+            draw(st.lists(st.sampled_from(conditions), max_size=2, unique=True))
+            if conditions
+            else []
+        ):
+            target = draw(st.sampled_from(ids[1 : ids.index(source) + 1]))
+            edges.append(edge(source, target, draw(st.sampled_from(["true", "false"]))))
+    doc = flow(nodes, edges)
+    return doc, {"bits": bits}
+
+
+def unique_edges(doc: dict[str, Any]) -> dict[str, Any]:
+    seen = set()
+    kept = []
+    for e in doc["edges"]:
+        key = (e["from"], e["to"], e["port"])
+        if key not in seen:
+            seen.add(key)
+            kept.append(e)
+    return {**doc, "edges": kept}
+
+
+async def execute(doc: dict[str, Any], input_value: dict[str, Any]) -> Run:
+    assert validate_definition(doc).valid, validate_definition(doc).errors
+    return await asyncio.wait_for(run(doc, input_value), timeout=20)
+
+
+def check_common_invariants(result: Run) -> None:
+    assert result.status in {"succeeded", "failed"}
+    assert result.events[-1].kind == "execution.finished"
+    started = Counter(e.data["step"] for e in result.events if e.kind == "node.started")
+    ended = Counter(e.data["step"] for e in result.events if e.kind in END_KINDS)
+    assert started == ended
+    assert all(n == 1 for n in started.values())
+    runs = Counter(e.data["node_id"] for e in result.events if e.kind == "node.succeeded")
+    assert all(n <= MAX_VISITS for node_id, n in runs.items() if node_id != "start")
+    if result.status == "failed":
+        assert result.result.error is not None
+        assert result.result.error["type"] == "loop_limit"
+
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(graphs(loops=False))
+async def test_on_acyclic_graphs_every_node_resolves_once_after_its_predecessors(
+    case: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    doc, input_value = case
+    doc = unique_edges(doc)
+    result = await execute(doc, input_value)
+    check_common_invariants(result)
+    assert result.status == "succeeded"
+    decided: dict[str, int] = {}
+    for event in result.events:
+        if event.kind in ("node.started", "node.skipped"):
+            assert event.data["node_id"] not in decided, "a node ran or was skipped twice"
+            decided[event.data["node_id"]] = event.seq
+    assert set(decided) == {n["id"] for n in doc["nodes"]}
+    resolved = {
+        e.data["node_id"]: e.seq
+        for e in result.events
+        if e.kind in ("node.succeeded", "node.skipped", "node.failed")
+    }
+    for e in doc["edges"]:
+        assert resolved[e["from"]] < decided[e["to"]], f"{e['to']} decided before {e['from']} ended"
+
+
+@SETTINGS
+@given(graphs(loops=True))
+async def test_on_graphs_with_loops_the_execution_ends_within_max_visits(
+    case: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    doc, input_value = case
+    doc = unique_edges(doc)
+    check_common_invariants(await execute(doc, input_value))

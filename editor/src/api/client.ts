@@ -3,7 +3,7 @@ import type {
   ApiToken, CreateExecution, CreatedToken, Execution, Flow, FlowDefinition, FlowDiff,
   FlowSummary, JsonObject, JsonValue, LoginResponse, Me, NodeType, Organization, Page,
   ProblemDetails, Revision, Role, Runner, RunnerToken, SecretInfo, Trigger, TriggerType,
-  User, Variable,
+  User, ValidationProblem, Variable,
 } from './types';
 
 export type AuthMode = 'cookie' | 'bearer';
@@ -218,7 +218,7 @@ export class ApiClient {
   restoreRevision(id: string, revision: number, message?: string): Promise<Flow> {
     return this.request('POST', `/api/v1/flows/${enc(id)}/revisions/${revision}/restore`, { body: { message } });
   }
-  validate(definition: FlowDefinition): Promise<{ valid: boolean }> {
+  validate(definition: FlowDefinition): Promise<{ valid: boolean; warnings?: ValidationProblem[] }> {
     return this.request('POST', '/api/v1/flows/validate', { body: { definition } });
   }
   nodeTypes(): Promise<{ items: NodeType[] }> {

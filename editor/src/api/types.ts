@@ -200,6 +200,10 @@ export interface Step {
   error: ExecutionError | null;
   started_at: string | null;
   finished_at: string | null;
+  /** The output port the node chose, when the API records it. */
+  port?: string | null;
+  /** Output reused from the original execution by a retry from a later node. */
+  reused?: boolean;
 }
 
 export interface LogLine {
@@ -296,6 +300,10 @@ export interface Trigger extends TriggerState {
   type: TriggerType;
   config: JsonObject;
   enabled: boolean;
+  /** A webhook anyone may call (no token, no HMAC). */
+  public?: boolean;
+  /** Where a webhook trigger listens, e.g. `/hooks/orders/new`. */
+  hook_url_path?: string | null;
   /** Some servers nest the state; both layouts are read. */
   state?: TriggerState;
   created_at?: string;

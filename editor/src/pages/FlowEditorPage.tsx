@@ -156,9 +156,9 @@ function FlowEditor({ flowId }: { flowId: string }) {
   const validate = async () => {
     setActionError(null);
     try {
-      await api().validate(editorStore.getState().history.present);
-      editorStore.getState().setProblems([]);
-      setNotice('The flow is valid.');
+      const answer = await api().validate(editorStore.getState().history.present);
+      editorStore.getState().setProblems(answer.warnings ?? []);
+      setNotice(answer.warnings?.length ? `The flow is valid, with ${answer.warnings.length} warning${answer.warnings.length === 1 ? '' : 's'}: ${answer.warnings.map((w) => w.msg).join('; ')}` : 'The flow is valid.');
     } catch (error) {
       if (isApiError(error, 422)) {
         editorStore.getState().setProblems(error.problems);

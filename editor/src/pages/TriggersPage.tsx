@@ -16,7 +16,7 @@ function summary(trigger: Trigger) {
     case 'schedule':
       return <><code>{String(c.cron)}</code><CronPreviewView cron={String(c.cron ?? '')} timezone={String(c.timezone ?? 'UTC')} /></>;
     case 'webhook':
-      return <WebhookCommand config={c as unknown as WebhookConfig} testId={`trigger-curl-${trigger.id}`} />;
+      return <WebhookCommand config={c as unknown as WebhookConfig} hookPath={trigger.hook_url_path} testId={`trigger-curl-${trigger.id}`} />;
     case 's3':
       return <span>s3://{String(c.bucket)}/{String(c.prefix ?? '')} every {String(c.interval_s ?? 60)} s</span>;
     case 'git':

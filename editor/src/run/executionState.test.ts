@@ -36,6 +36,11 @@ describe('live execution state', () => {
     expect([...taken].sort()).toEqual([0, 2]);
   });
 
+  it('follows the port the API recorded for a step', () => {
+    const steps = [step('start', 'succeeded', { port: 'success' }), step('big', 'succeeded', { output: { result: false }, port: 'true' }), step('yes', 'succeeded')];
+    expect([...takenEdges(ifElse, steps)].sort()).toEqual([0, 1]);
+  });
+
   it('highlights the error edge of a handled failure', () => {
     const steps = [step('start', 'succeeded'), step('call', 'failed', { attempts: 2 }), step('fallback', 'succeeded')];
     expect([...takenEdges(recovery, steps)].sort()).toEqual([0, 1]);

@@ -81,6 +81,8 @@ export function runStates(steps: readonly Step[]): Map<string, NodeRunState> {
 export function chosenPorts(step: Step, definition: FlowDefinition): string[] {
   if (step.status === 'failed') return ['error'];
   if (step.status !== 'succeeded') return [];
+  // The API records the chosen port; older answers without it are read from the output.
+  if (typeof step.port === 'string' && step.port) return step.port === 'each' ? ['each', 'done'] : [step.port];
   const node = definition.nodes.find((n) => n.id === step.node_id);
   const output = step.output as Record<string, unknown> | null;
   switch (node?.type) {

@@ -77,14 +77,16 @@ export function CronPreviewView({ cron, timezone }: { cron: string; timezone: st
   );
 }
 
-export function WebhookCommand({ config, testId }: { config: WebhookConfig; testId: string }) {
+export function WebhookCommand({ config, testId, hookPath }: { config: WebhookConfig; testId: string; hookPath?: string | null }) {
   const origin = apiPublicOrigin();
-  const command = curlCommand(origin, config);
+  // The API says where the hook listens when it can; else it is /hooks/<path>.
+  const effective = hookPath ? { ...config, path: hookPath.replace(/^\/?hooks\//, '') } : config;
+  const command = curlCommand(origin, effective);
   return (
     <div className="webhook-info">
       <div className="copy-row">
-        <code data-testid={`${testId}-url`}>{webhookUrl(origin, config.path)}</code>
-        <CopyButton text={webhookUrl(origin, config.path)} label="Copy URL" />
+        <code data-testid={`${testId}-url`}>{webhookUrl(origin, effective.path)}</code>
+        <CopyButton text={webhookUrl(origin, effective.path)} label="Copy URL" />
         {!config.auth || (!config.auth.hmac_secret && !config.auth.token) ? <span className="badge badge-failed">public</span> : null}
       </div>
       <pre className="command" data-testid={testId}>{command}</pre>

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from flomation.db.session import Database
 from flomation.ids import new_id
@@ -56,11 +55,9 @@ async def test_viewer_reads_everything_and_writes_nothing(
         assert after == flow
 
 
-@pytest.mark.parametrize("role", ["editor", "admin"])
-async def test_editors_and_admins_write(
-    api: LiveServer, owner: Actor, database: Database, role: str
-) -> None:
-    actor = await make_actor(database, role=role, organization_id=owner.organization_id)
+async def test_editors_write(api: LiveServer, owner: Actor, database: Database) -> None:
+    # Editor is the least role that writes (owners write in every other test).
+    actor = await make_actor(database, role="editor", organization_id=owner.organization_id)
     async with api.client(actor.headers) as client:
         flow = await create_flow(client)
         for method, url, body in flow_calls(flow["id"]):

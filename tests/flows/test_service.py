@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flomation.api.app import create_app
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.errors import NotFound
-from flomation.flows import service
+from flomation.errors import NotFound, ValidationFailed
+from flomation.flows import repository, service
 from flomation.flows.endpoints import add_flow_list_annotator
 from flomation.ids import new_id
 from tests.factories import Actor, make_actor
@@ -130,3 +130,45 @@ async def test_a_registered_annotator_adds_fields_to_list_items(
     assert items[0]["last_execution"] == {"id": "e1", "status": "succeeded"}
     assert items[0]["id"] == flow_id
     assert calls == [(owner.organization_id, [flow_id])]
+
+
+async def test_restoring_a_revision_that_no_longer_validates_writes_nothing(
+    database: Database, owner: Actor
+) -> None:
+    flow_id = await _flow_with_two_revisions(database, owner)
+    outdated = echo_definition()
+    outdated["nodes"][1]["type"] = "retired_node_type"
+    async with database.transaction() as session:
+        # As if a node type was uninstalled after revision 3 was saved.
+        await repository.advance_revision(
+            session,
+            organization_id=owner.organization_id,
+            flow_id=flow_id,
+            base_revision=2,
+            runs_on={},
+        )
+        await repository.insert_revision(
+            session,
+            flow_id=flow_id,
+            revision=3,
+            definition=outdated,
+            content_hash=service.content_hash(outdated),
+            author_id=None,
+            message=None,
+        )
+    async with database.transaction() as session:
+        with pytest.raises(ValidationFailed) as refused:
+            await service.restore_revision(
+                session,
+                organization_id=owner.organization_id,
+                flow_id=flow_id,
+                revision=3,
+                author_id=owner.user_id,
+                message=None,
+            )
+    assert refused.value.errors is not None
+    assert refused.value.errors[0]["loc"][:5] == ["revisions", 3, "definition", "nodes", 1]
+    assert refused.value.errors[0]["node_id"] == "double"
+    async with database.transaction() as session:
+        view = await service.get_flow_revision(session, owner.organization_id, flow_id)
+    assert view.revision == 3

@@ -391,15 +391,16 @@ async def list_flows(
             f"The search text {wrong}", errors=[{"loc": ["query", "q"], "msg": wrong}]
         )
     before_id = _decode_cursor(cursor, "f") if cursor else None
+    size = _page_size(limit)
     flows = await repository.list_flows(
         session,
         organization_id=organization_id,
-        limit=_page_size(limit) + 1,
+        limit=size + 1,  # one more tells whether there is a next page
         before_id=before_id,
         name_contains=query or None,
         include_archived=include_archived,
     )
-    page, more = flows[: _page_size(limit)], len(flows) > _page_size(limit)
+    page, more = flows[:size], len(flows) > size
     annotations: dict[str, dict[str, Any]] = {flow.id: {} for flow in page}
     for annotator in annotators:
         extra = await annotator(session, organization_id, [flow.id for flow in page])

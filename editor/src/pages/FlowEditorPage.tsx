@@ -14,6 +14,7 @@ import { useEditingCanvas } from '../canvas/useEditingCanvas';
 import { autoLayout } from '../canvas/layout';
 import { ErrorNote, Loading } from '../components/ui';
 import { SaveControl } from '../editor/SaveControl';
+import { FlowSettingsDialog } from '../editor/FlowSettingsDialog';
 import { useDraftSync } from '../editor/useDraftSync';
 import { clearDraft, clearStash, loadDraft, loadStash, stashVersion, type Draft } from '../flow/draft';
 import { ConflictDialog } from '../history/ConflictDialog';
@@ -125,6 +126,7 @@ function FlowEditor({ flowId }: { flowId: string }) {
   const [historyOpen, setHistoryOpen] = useState(false);
   const [saveOpen, setSaveOpen] = useState(false);
   const [running, setRunning] = useState(false);
+  const [settingsOpen, setSettingsOpen] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const saver = useSaveFlow(flowId);
@@ -225,6 +227,7 @@ function FlowEditor({ flowId }: { flowId: string }) {
             <button type="button" className="button small" onClick={() => void validate()} data-testid="validate">Validate</button>
           </>
         ) : null}
+        <button type="button" className="button small" onClick={() => setSettingsOpen(true)} data-testid="flow-settings">Settings</button>
         <button type="button" className={historyOpen ? 'button small active' : 'button small'} aria-pressed={historyOpen} onClick={() => setHistoryOpen(!historyOpen)} data-testid="history-toggle">History</button>
         <Link to={`/flows/${flowId}/triggers`} className="button small" data-testid="triggers-link">Triggers</Link>
         <Link to={`/executions?flow_id=${flowId}`} className="button small">Executions</Link>
@@ -293,6 +296,15 @@ function FlowEditor({ flowId }: { flowId: string }) {
             });
           }}
           onKeepMine={() => void saver.keepMine()}
+        />
+      ) : null}
+      {settingsOpen ? (
+        <FlowSettingsDialog
+          flow={flow.data}
+          definition={history.present}
+          canWrite={writable}
+          onDefinition={(next) => editorStore.getState().commit(next)}
+          onClose={() => setSettingsOpen(false)}
         />
       ) : null}
       {running ? (

@@ -2,17 +2,8 @@ import { useState, type FormEvent } from 'react';
 import { useCreateRunnerToken, useDeleteRunner, useDeleteRunnerToken, useRunnerTokens, useRunners } from '../api/hooks';
 import { apiPublicOrigin } from '../api/instance';
 import { useCan } from '../auth/session';
+import { parseLabels } from '../flow/labels';
 import { ConfirmButton, CopyButton, ErrorNote, Loading, PageHeader, formatTime } from '../components/ui';
-
-/** `k=v,k2=v2` into labels; blanks ignored. */
-export function parseLabels(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of text.split(',')) {
-    const [key, ...rest] = part.split('=');
-    if (key.trim() && rest.length) out[key.trim()] = rest.join('=').trim();
-  }
-  return out;
-}
 
 export function runnerCommand(origin: string, token: string): string {
   return `flomation runner --api ${origin} --token ${token}`;

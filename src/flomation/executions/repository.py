@@ -173,8 +173,8 @@ async def find_by_dedupe_key(session: AsyncSession, organization_id: str, key: s
 async def insert_execution(
     session: AsyncSession, execution: Execution, queue_entry: QueueEntry
 ) -> None:
-    """The execution, its queue row and its first event. Raises IntegrityError on a duplicate
-    dedupe or idempotency key (the caller runs this in a savepoint)."""
+    """The execution and its queue row. Raises IntegrityError on a duplicate dedupe or
+    idempotency key (the caller runs this in a savepoint)."""
     session.add(execution)
     await session.flush()
     session.add(queue_entry)
@@ -354,6 +354,8 @@ async def mark_claimed(
             started_at=db_now(),
             first_started_at=func.coalesce(Execution.first_started_at, db_now()),
             deadline_at=func.coalesce(Execution.deadline_at, deadline),
+            # The number of the `execution` event the caller appends (`event_rows`).
+            last_seq=Execution.last_seq + 1,
         )
         .returning(Execution)
         .execution_options(populate_existing=True, synchronize_session=False)
@@ -529,6 +531,8 @@ async def finish(
             error=error,
             finished_at=db_now(),
             error_flow_pending=status in (FAILED, TIMED_OUT),
+            # Numbers of the `execution` and `end` events the caller appends.
+            last_seq=Execution.last_seq + 2,
         )
         .returning(Execution)
         .execution_options(populate_existing=True, synchronize_session=False)
@@ -561,7 +565,13 @@ async def mark_requeued(
     stmt = (
         update(Execution)
         .where(Execution.id.in_(list(execution_ids)), Execution.status == RUNNING)
-        .values(status=QUEUED, status_detail=detail, runner_id=None, queued_at=db_now())
+        .values(
+            status=QUEUED,
+            status_detail=detail,
+            runner_id=None,
+            queued_at=db_now(),
+            last_seq=Execution.last_seq + 1,
+        )
         .returning(Execution)
         .execution_options(populate_existing=True, synchronize_session=False)
     )

@@ -124,6 +124,10 @@ def _event_payload(execution: Execution) -> dict[str, Any]:
     return summary(execution).model_dump(mode="json")
 
 
+def _event_row(execution: Execution, seq: int, kind: str, payload: Any) -> dict[str, Any]:
+    return {"execution_id": execution.id, "seq": seq, "type": kind, "payload": payload}
+
+
 async def _full_view(session: AsyncSession, execution: Execution) -> ExecutionView:
     steps = await repository.list_steps(session, execution.id)
     logs = await repository.list_logs(session, execution.id)
@@ -547,10 +551,11 @@ async def claim_executions(
     executions.sort(key=lambda e: (e.queued_at, e.id))
     definitions: dict[tuple[str, int], dict[str, Any]] = {}
     claimed = []
+    await repository.insert_events(
+        session,
+        [_event_row(e, e.last_seq, "execution", _event_payload(e)) for e in executions],
+    )
     for execution in executions:
-        await repository.append_events(
-            session, execution.id, [("execution", _event_payload(execution))]
-        )
         key = (execution.flow_id, execution.revision)
         if key not in definitions:
             flow = await flows_service.get_flow_revision(
@@ -819,11 +824,13 @@ async def end_executions(
     ended = await repository.finish(
         session, execution_ids, status=status, output=output, error=error
     )
+    rows = []
     for execution in ended:
         payload = _event_payload(execution)
-        await repository.append_events(
-            session, execution.id, [("execution", payload), ("end", payload)]
-        )
+        rows.append(_event_row(execution, execution.last_seq - 1, "execution", payload))
+        rows.append(_event_row(execution, execution.last_seq, "end", payload))
+    await repository.insert_events(session, rows)
+    for execution in ended:
         metrics.EXECUTIONS_FINISHED.labels(status=status).inc()
         # A finished execution frees a slot of its flow's concurrency limit.
         await publish_after_commit(
@@ -843,10 +850,12 @@ async def requeue_executions(
     session: AsyncSession, execution_ids: Sequence[str], *, detail: str | None
 ) -> None:
     """Executions whose queue rows were unleased become `queued` again, with an event."""
-    for execution in await repository.mark_requeued(session, execution_ids, detail):
-        await repository.append_events(
-            session, execution.id, [("execution", _event_payload(execution))]
-        )
+    requeued = await repository.mark_requeued(session, execution_ids, detail)
+    await repository.insert_events(
+        session,
+        [_event_row(e, e.last_seq, "execution", _event_payload(e)) for e in requeued],
+    )
+    for execution in requeued:
         await publish_after_commit(
             session, execution_topic(execution.id), work_topic(execution.organization_id)
         )

@@ -215,3 +215,15 @@ async def test_multi_sink_and_list_sink_see_the_same_stream() -> None:
     first, second = ListSink(), ListSink()
     await Executor(plan, sink=MultiSink(first, second)).run({"n": 1})
     assert [e.seq for e in first.events] == [e.seq for e in second.events]
+
+
+async def test_events_survive_a_round_trip_through_json() -> None:
+    import json
+
+    from flomation.engine.events import ExecutionEvent
+
+    result = await run(ECHO, {"n": 3})
+    recorder = ExecutionRecorder()
+    for event in result.events:
+        recorder.fold(ExecutionEvent.from_dict(json.loads(json.dumps(event.to_dict()))))
+    assert recorder.document() == result.document

@@ -55,6 +55,13 @@ class ExecutionEvent:
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "kind": self.kind, "at": self.at, **self.data}
 
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> ExecutionEvent:
+        """The inverse of `to_dict` (events sent by a runner, folded by the API)."""
+        data = {k: v for k, v in value.items() if k not in ("seq", "kind", "at")}
+        timestamp = datetime.fromisoformat(str(value["at"])).timestamp()
+        return cls(int(value["seq"]), str(value["kind"]), timestamp, data)
+
 
 @runtime_checkable
 class EventSink(Protocol):

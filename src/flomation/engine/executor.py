@@ -101,20 +101,29 @@ def retry_delay_s(policy: RetryPolicy, failed_attempt: int) -> float:
 _TOO_DEEP = "(value nested too deeply to show)"
 
 
+def _quick_size(value: Any, depth: int) -> int:
+    """JSON size bound of a small value (scalars, small mappings of them), or -1."""
+    if isinstance(value, str):
+        return len(value) * 6 + 2
+    if value is None or isinstance(value, int | float):
+        return 24
+    if depth and isinstance(value, dict) and len(value) <= 8:
+        total = 2
+        for key, sub in value.items():
+            size = _quick_size(sub, depth - 1)
+            if size < 0 or not isinstance(key, str):
+                return -1
+            total += len(key) * 6 + size + 4
+        return total
+    return -1
+
+
 def _smaller_than(value: Any, budget: int) -> bool:
     """A quick bound: True when `value` is surely smaller than `budget` characters as JSON
     (each scalar counted generously), without serialising it."""
-    if isinstance(value, dict) and len(value) <= 8:
-        # The common case, a small mapping of scalars, without the general walk.
-        for key, sub in value.items():
-            if isinstance(sub, str):
-                budget -= len(sub) * 6 + len(key) * 6 + 8
-            elif sub is None or isinstance(sub, int | float):
-                budget -= len(key) * 6 + 32
-            else:
-                break
-        else:
-            return budget > 0
+    quick = _quick_size(value, 2)
+    if quick >= 0:
+        return quick < budget
     stack = [value]
     while stack:
         item = stack.pop()

@@ -19,9 +19,9 @@ export function useConnection<T>(selector: (state: ConnectionState) => T): T {
 let client: ApiClient | null = null;
 let origin = '';
 
-export function initApi(config: EditorConfig): ApiClient {
+export function initApi(config: EditorConfig, fetchImpl?: typeof fetch): ApiClient {
   const mode = authModeFor(config.apiBaseUrl, window.location.origin);
-  client = new ApiClient({ baseUrl: config.apiBaseUrl, mode, tokenStore: window.sessionStorage });
+  client = new ApiClient({ baseUrl: config.apiBaseUrl, mode, tokenStore: window.sessionStorage, fetchImpl });
   origin = apiOrigin(config);
   client.events = {
     onReachability: (reachable) => {

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -62,19 +64,50 @@ def _credentials(raw: str | None, name: str | None) -> dict[str, str]:
     return credentials
 
 
+_session_lock = threading.Lock()
+_session: boto3.session.Session | None = None
+_clients: OrderedDict[tuple[str | None, ...], Any] = OrderedDict()
+_MAX_CLIENTS = 64
+
+
+def _client(config: S3Config, credentials: dict[str, str]) -> Any:
+    """A client per endpoint, region and credentials, from one shared session: creating a
+    session loads every service model, far too slow to do on each poll. Clients are
+    thread-safe; creating them is not, hence the lock."""
+    global _session
+    key = (
+        config.endpoint_url,
+        config.region,
+        credentials.get("aws_access_key_id"),
+        credentials.get("aws_secret_access_key"),
+        credentials.get("aws_session_token"),
+    )
+    with _session_lock:
+        client = _clients.get(key)
+        if client is not None:
+            _clients.move_to_end(key)
+            return client
+        _session = _session or boto3.session.Session()
+        client = _session.client(
+            "s3",
+            endpoint_url=config.endpoint_url,
+            region_name=config.region or "us-east-1",
+            config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2}),
+            aws_access_key_id=credentials.get("aws_access_key_id"),
+            aws_secret_access_key=credentials.get("aws_secret_access_key"),
+            aws_session_token=credentials.get("aws_session_token"),
+        )
+        _clients[key] = client
+        while len(_clients) > _MAX_CLIENTS:
+            _clients.popitem(last=False)[1].close()
+        return client
+
+
 def list_objects(
     config: S3Config, credentials: dict[str, str], *, page_size: int = 1000
 ) -> dict[str, S3Object]:
     """Every object under the prefix (blocking: call it in a thread)."""
-    client = boto3.session.Session().client(
-        "s3",
-        endpoint_url=config.endpoint_url,
-        region_name=config.region or "us-east-1",
-        config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2}),
-        aws_access_key_id=credentials.get("aws_access_key_id"),
-        aws_secret_access_key=credentials.get("aws_secret_access_key"),
-        aws_session_token=credentials.get("aws_session_token"),
-    )
+    client = _client(config, credentials)
     found: dict[str, S3Object] = {}
     try:
         paginator = client.get_paginator("list_objects_v2")
@@ -100,8 +133,6 @@ def list_objects(
         ) from exc
     except BotoCoreError as exc:
         raise S3Error(f"S3 listing of s3://{config.bucket}/{config.prefix} failed: {exc}") from exc
-    finally:
-        client.close()
     return found
 
 

@@ -227,3 +227,13 @@ async def test_events_survive_a_round_trip_through_json() -> None:
     for event in result.events:
         recorder.fold(ExecutionEvent.from_dict(json.loads(json.dumps(event.to_dict()))))
     assert recorder.document() == result.document
+
+
+async def test_cancel_before_run_ends_cancelled_at_once() -> None:
+    plan = FlowPlan.from_document(ECHO)
+    recorder = ExecutionRecorder()
+    executor = Executor(plan, sink=recorder)
+    executor.cancel()
+    result = await executor.run({"n": 1})
+    assert result.status == "cancelled"
+    assert recorder.document()["steps"] == []

@@ -795,6 +795,8 @@ class Executor:
         )
         result: ExecutionResult | None = None
         try:
+            if self._cancel_requested:  # cancelled before it began
+                raise asyncio.CancelledError
             limit = asyncio.timeout(self.plan.timeout_s)
             try:
                 async with limit:
@@ -824,7 +826,8 @@ class Executor:
             if not self._cancel_requested or task is None:
                 await self._finish(result, pump)
                 raise
-            task.uncancel()
+            if task.cancelling():
+                task.uncancel()
         except BaseException:
             pump.cancel()
             raise

@@ -119,6 +119,7 @@ async def run_git(
     timeout_s: float,
     cwd: Path | None = None,
     check: bool = True,
+    stdin: bytes | None = None,
 ) -> GitResult:
     process = await asyncio.create_subprocess_exec(
         "git",
@@ -127,13 +128,13 @@ async def run_git(
         *args,
         env=env,
         cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
     )
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
+        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout_s)
     except (TimeoutError, asyncio.CancelledError):
         with suppress(ProcessLookupError):
             process.kill()

@@ -10,7 +10,7 @@ const NAV: { to: string; label: string; needs?: Action }[] = [
   { to: '/variables', label: 'Variables' },
   { to: '/secrets', label: 'Secrets' },
   { to: '/runners', label: 'Runners' },
-  { to: '/users', label: 'Users', needs: 'users.manage' },
+  { to: '/users', label: 'Users & org', needs: 'users.manage' },
   { to: '/tokens', label: 'API tokens', needs: 'tokens.manage' },
 ];
 

@@ -4,6 +4,7 @@ import type { Role } from '../api/types';
 import { useSession } from '../auth/session';
 import { assignableRoles } from '../auth/permissions';
 import { ConfirmButton, ErrorNote, Loading, PageHeader } from '../components/ui';
+import { OrganizationSettings } from '../components/OrganizationSettings';
 
 export default function UsersPage() {
   const { me, can } = useSession();
@@ -22,7 +23,9 @@ export default function UsersPage() {
 
   return (
     <section>
-      <PageHeader title="Users and roles" />
+      <PageHeader title="Organization" />
+      {can('organization.manage') ? <OrganizationSettings /> : null}
+      <h2>Users and roles</h2>
       <p className="muted">Viewers read; editors also write flows, triggers and variables and run flows; admins also manage users, secrets, runners and tokens; owners everything.</p>
       <form className="form inline-form" onSubmit={submit} data-testid="user-form" aria-label="Add a user">
         <label>Email<input type="email" required value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} data-testid="user-email" /></label>

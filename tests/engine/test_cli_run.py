@@ -164,3 +164,20 @@ def test_input_is_checked_against_the_start_schema(tmp_path: Path) -> None:
     done = in_process(str(write(tmp_path / "s.json", doc)), "--input", "{}")
     assert done.returncode == 2
     assert "'n' is a required property" in done.stderr
+
+
+def test_python_nodes_run_in_the_code_sandbox(tmp_path: Path) -> None:
+    pytest.importorskip("flomation.engine.nodes.python")
+    doc = flow(
+        [
+            node("start", "start"),
+            node(
+                "p", "python", config={"code": "def main(ctx):\n    return ctx['input']['n'] * 2"}
+            ),
+            ret("r", "{{ nodes.p.output }}"),
+        ],
+        [edge("start", "p"), edge("p", "r")],
+    )
+    done = in_process(str(write(tmp_path / "py.json", doc)), "--input", '{"n": 21}')
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["output"] == 42

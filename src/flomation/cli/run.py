@@ -95,6 +95,30 @@ def _flows_from_dir(directory: Path | None) -> dict[str, Any]:
     return {path.stem: _read_json(path, "flow") for path in sorted(directory.glob("*.json"))}
 
 
+CODE_NODE_TYPES = ("python", "shell")
+
+
+async def _start_code_runner(plan: FlowPlan) -> Any:
+    """The code sandbox, started only when the flow has python or shell nodes.
+
+    When it cannot start, those nodes fail with a clear `unavailable` error of their own.
+    """
+    if not any(node.type in CODE_NODE_TYPES for node in plan.definition.nodes):
+        return None
+    try:
+        from flomation.engine.isolation.runner import CodeRunner
+    except ImportError:
+        return None
+    runner = CodeRunner()
+    try:
+        await runner.start()
+    except Exception as exc:
+        print(f"warning: the code sandbox did not start: {exc}", file=sys.stderr)
+        await runner.aclose()
+        return None
+    return runner
+
+
 class _StderrLogs:
     """Writes the execution's log lines to stderr as they happen."""
 
@@ -133,6 +157,8 @@ async def _execute(
             "the input does not match the start node's schema:\n" + _problem_lines(problems)
         )
     services = EngineServices()
+    code_runner = await _start_code_runner(plan)
+    services.code_runner = code_runner
     recorder = ExecutionRecorder()
     logs = _StderrLogs()
     if flows:
@@ -152,6 +178,8 @@ async def _execute(
         await executor.run(input_value)
     finally:
         await services.aclose()
+        if code_runner is not None:
+            await code_runner.aclose()
     document = recorder.document()
     return {
         "id": execution.execution_id,

@@ -237,3 +237,17 @@ async def test_cancel_before_run_ends_cancelled_at_once() -> None:
     result = await executor.run({"n": 1})
     assert result.status == "cancelled"
     assert recorder.document()["steps"] == []
+
+
+async def test_a_retry_reuses_the_steps_of_the_first_execution() -> None:
+    from flomation.engine.executor import prior_from_steps
+
+    doc = TestRetryFromNode().doc()
+    plan, p = probe_plan(doc)
+    first = await run(plan, {"n": 5})
+    assert first.output == 50
+    prior = prior_from_steps(first.document["steps"])
+    assert prior["c"] == PriorStep({"result": True}, "true")
+    again = await run(plan, {"n": 5}, prior=prior, from_node="use")
+    assert again.output == 50
+    assert p.calls == {"fetch": 1, "use": 2}

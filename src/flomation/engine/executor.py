@@ -16,7 +16,7 @@ import json
 import random
 import time
 from collections import ChainMap, deque
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +53,7 @@ __all__ = [
     "Executor",
     "InvalidRetryError",
     "PriorStep",
+    "prior_from_steps",
     "retry_delay_s",
     "run_flow",
 ]
@@ -80,6 +81,23 @@ class ExecutionResult:
     status: str  # succeeded, failed, cancelled, timed_out
     output: Any
     error: dict[str, Any] | None
+
+
+def prior_from_steps(steps: Iterable[Mapping[str, Any]]) -> dict[str, PriorStep]:
+    """The reusable outputs of an execution's steps (its document's `steps`), for a retry:
+    the latest succeeded visit of each node of the main graph (not inside a foreach).
+
+    Outputs must be the unmasked, untruncated values: keep them apart from the masked
+    documents when a retry should reuse them."""
+    prior: dict[str, PriorStep] = {}
+    for step in steps:
+        if (
+            step.get("status") == "succeeded"
+            and step.get("parent_step") is None
+            and not step.get("output_truncated")
+        ):
+            prior[step["node_id"]] = PriorStep(step.get("output"), step.get("port") or "success")
+    return prior
 
 
 class InvalidRetryError(ValueError):

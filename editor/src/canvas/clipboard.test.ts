@@ -38,3 +38,14 @@ describe('placing a new node', () => {
     expect(freeSpot(definition, { x: 500, y: 0 })).toEqual({ x: 500, y: 0 });
   });
 });
+
+describe('moving nodes', () => {
+  it('changes nothing when a node is dropped where it was', async () => {
+    const { withPositions } = await import('./useEditingCanvas');
+    const { recovery } = await import('../test/fixtures');
+    expect(withPositions(recovery, new Map([['call', { x: 250.2, y: 20 }]]))).toBe(recovery);
+    const moved = withPositions(recovery, new Map([['call', { x: 300, y: 20 }]]));
+    expect(moved.nodes[1].position).toEqual({ x: 300, y: 20 });
+    expect(moved.nodes[0]).toBe(recovery.nodes[0]);
+  });
+});

@@ -10,14 +10,18 @@ import { copySelection, parseClip, pasteClip } from './clipboard';
 import { autoLayout, freeSpot } from './layout';
 import { useFallbackPositions } from './useFallbackPositions';
 
-function withPositions(definition: FlowDefinition, moves: Map<string, { x: number; y: number }>): FlowDefinition {
-  return {
-    ...definition,
-    nodes: definition.nodes.map((node) => {
-      const to = moves.get(node.id);
-      return to ? { ...node, position: { x: Math.round(to.x), y: Math.round(to.y) } } : node;
-    }),
-  };
+/** The definition with these nodes moved; the same object when nothing actually moved. */
+export function withPositions(definition: FlowDefinition, moves: Map<string, { x: number; y: number }>): FlowDefinition {
+  let changed = false;
+  const nodes = definition.nodes.map((node) => {
+    const to = moves.get(node.id);
+    if (!to) return node;
+    const position = { x: Math.round(to.x), y: Math.round(to.y) };
+    if (node.position && node.position.x === position.x && node.position.y === position.y) return node;
+    changed = true;
+    return { ...node, position };
+  });
+  return changed ? { ...definition, nodes } : definition;
 }
 
 function isTyping(target: EventTarget | null): boolean {
@@ -78,8 +82,11 @@ export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { re
     if (selection) state.select([...selection], state.selectedEdges);
     const dragEnded = changes.some((c) => c.type === 'position' && c.dragging === false);
     if (moves.size && !readOnly) {
-      if (!state.dragStart) state.beginDrag();
-      state.dragTo(withPositions(state.history.present, moves));
+      const moved = withPositions(state.history.present, moves);
+      if (moved !== state.history.present) {
+        if (!state.dragStart) state.beginDrag();
+        state.dragTo(moved);
+      }
     }
     if (dragEnded || (moves.size && !dragging)) editorStore.getState().endDrag();
   }, [readOnly]);

@@ -83,6 +83,7 @@ def test_a_failed_execution_exits_non_zero_with_the_document(tmp_path: Path) -> 
     done = in_process(str(write(tmp_path / "f.json", doc)))
     assert done.returncode == 1
     assert json.loads(done.stdout)["error"]["type"] == "fail"
+    assert "execution failed at node 'f': fail: no" in done.stderr
 
 
 def test_logs_go_to_stderr_and_vars_and_secrets_come_from_files_and_env(tmp_path: Path) -> None:

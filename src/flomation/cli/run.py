@@ -236,4 +236,12 @@ def run(
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
-    raise typer.Exit(0 if document["status"] == "succeeded" else 1)
+    if document["status"] != "succeeded":
+        error = document["error"] or {}
+        where = f" at node {error['node_id']!r}" if error.get("node_id") else ""
+        print(
+            f"execution {document['status']}{where}: "
+            f"{error.get('type', '')}: {error.get('message', '')}",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)

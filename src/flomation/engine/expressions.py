@@ -17,6 +17,7 @@ import json
 import math
 import re
 import string
+import textwrap
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
@@ -27,6 +28,7 @@ from typing import Any, NoReturn
 from jinja2 import ChainableUndefined, Undefined, nodes
 from jinja2.compiler import Frame
 from jinja2.exceptions import TemplateSyntaxError
+from jinja2.filters import do_indent, do_slice
 from jinja2.nativetypes import NativeCodeGenerator
 from jinja2.runtime import Context, new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -271,8 +273,6 @@ def _filter_indent(
     size = len(s) + (s.count("\n") + 1) * len(pad)
     if size > MAX_SIZE:
         _too_big("indent", size)
-    from jinja2.filters import do_indent
-
     return do_indent(s, pad, first, blank)
 
 
@@ -304,8 +304,6 @@ def _filter_sum(iterable: Iterable[Any], attribute: str | int | None = None, sta
 def _filter_slice(value: Iterable[Any], slices: int, fill_with: Any = None) -> Any:
     if slices > MAX_SIZE:
         _too_big("slice", slices)
-    from jinja2.filters import do_slice
-
     return list(do_slice(value, slices, fill_with))
 
 
@@ -321,8 +319,6 @@ def _filter_wordwrap(
     size = len(s) + (len(s) // max(width, 1) + 1) * len(wrap)
     if size > MAX_SIZE:
         _too_big("wordwrap", size)
-    import textwrap
-
     lines = []
     for line in s.splitlines():
         lines.extend(

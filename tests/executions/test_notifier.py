@@ -10,7 +10,7 @@ import pytest
 from flomation.db.session import Database
 from flomation.executions import service
 from flomation.executions.notifier import CHANNEL, WorkNotifier, work_topic
-from tests.executions.factories import make_flow, request
+from tests.executions.factories import claim, make_flow, request
 from tests.factories import make_actor
 
 LONG_S = 30.0
@@ -68,6 +68,24 @@ async def test_rolled_back_request_wakes_nobody(database: Database) -> None:
             with pytest.raises(RuntimeError, match="abandon"):
                 await _request_then_roll_back(database, actor.organization_id, flow_id)
             assert await subscription.wait(0.5) is False
+    finally:
+        await notifier.stop()
+
+
+async def test_runner_is_woken_when_a_held_execution_is_cancelled(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    made = await request(database, actor.organization_id, flow_id)
+    await claim(database, actor.organization_id, "runner-7")
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    try:
+        with notifier.subscribe_runner("runner-7") as subscription:
+            async with database.transaction() as session:
+                await service.cancel_execution(
+                    session, organization_id=actor.organization_id, execution_id=made.id
+                )
+            assert await subscription.wait(LONG_S) is True
     finally:
         await notifier.stop()
 

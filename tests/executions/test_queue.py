@@ -435,7 +435,10 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
     assert (retry.retry_of, retry.trigger["type"], retry.input) == (original.id, "retry", {"n": 21})
     claimed = (await claim(database, actor.organization_id))[0]
     assert claimed.id == retry.id
-    assert (claimed.from_node, claimed.prior_outputs) == ("double", {"start": {"n": 21}})
+    assert (claimed.from_node, claimed.prior_outputs) == (
+        "double",
+        {"start": {"output": {"n": 21}, "port": "success"}},
+    )
     assert claimed.revision == original.revision
 
     async with database.transaction() as session:

@@ -42,6 +42,11 @@ def execution_topic(execution_id: str) -> str:
     return f"e:{execution_id}"
 
 
+def runner_topic(runner_id: str) -> str:
+    """Published when something the runner holds needs it (a cancel was requested)."""
+    return f"r:{runner_id}"
+
+
 class Subscription:
     """Topics one waiter listens to. `wait` returns True as soon as any was published since
     the subscription began (or since the previous `wait` returned True)."""
@@ -164,6 +169,10 @@ class WorkNotifier:
     ) -> contextlib.AbstractContextManager[Subscription]:
         """Subscribe before claiming, wait after finding nothing: no wake-up is lost."""
         return HUB.subscribe([work_topic(organization_id)])
+
+    def subscribe_runner(self, runner_id: str) -> contextlib.AbstractContextManager[Subscription]:
+        """For a runner's long-poll: wakes when one of its executions is to be cancelled."""
+        return HUB.subscribe([runner_topic(runner_id)])
 
     def subscribe_execution(
         self, execution_id: str

@@ -116,17 +116,22 @@ async def list_executions(
 
 
 async def succeeded_step_outputs(session: AsyncSession, execution_id: str) -> dict[str, Any]:
-    """node id -> output of its latest succeeded step (outside foreach bodies)."""
+    """node id -> `{"output", "port"}` of its latest succeeded step in the main graph (not
+    inside a foreach), leaving out outputs stored as truncated previews."""
     stmt = (
-        select(ExecutionStep.node_id, ExecutionStep.output, ExecutionStep.parent_step)
-        .where(ExecutionStep.execution_id == execution_id, ExecutionStep.status == "succeeded")
+        select(ExecutionStep.node_id, ExecutionStep.output, ExecutionStep.port)
+        .where(
+            ExecutionStep.execution_id == execution_id,
+            ExecutionStep.status == "succeeded",
+            ExecutionStep.parent_step.is_(None),
+            ExecutionStep.output_truncated.is_(False),
+        )
         .order_by(ExecutionStep.seq)
     )
-    outputs: dict[str, Any] = {}
-    for node_id, output, parent_step in (await session.execute(stmt)).all():
-        if parent_step is None:
-            outputs[node_id] = output
-    return outputs
+    return {
+        node_id: {"output": output, "port": port or "success"}
+        for node_id, output, port in (await session.execute(stmt)).all()
+    }
 
 
 async def events_after(
@@ -468,6 +473,7 @@ _STEP_COLUMNS = (
     "error",
     "port",
     "reused",
+    "output_truncated",
     "started_at",
     "finished_at",
 )

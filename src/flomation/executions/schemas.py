@@ -106,8 +106,9 @@ class ClaimedExecution:
     `attempt` is the fencing token: every later call about this execution (events, complete,
     lease renewal) names it, and is refused once another attempt has taken over.
     `deadline_at` is when the whole execution times out (from its first start, across
-    attempts), or None. `prior_outputs` maps node ids to outputs the runner reuses instead of
-    running those nodes again (retry from `from_node`).
+    attempts), or None. For a retry from `from_node`, `prior_outputs` maps the node ids before
+    it to `{"output", "port"}` of their succeeded steps in the retried execution, which the
+    runner reuses instead of running those nodes again (`flomation.engine.executor.PriorStep`).
     """
 
     id: str

@@ -22,7 +22,12 @@ from flomation.engine.validation import referenced_names
 from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.executions import metrics, repository
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
-from flomation.executions.notifier import execution_topic, publish_after_commit, work_topic
+from flomation.executions.notifier import (
+    execution_topic,
+    publish_after_commit,
+    runner_topic,
+    work_topic,
+)
 from flomation.executions.schemas import (
     CancelAccepted,
     ClaimedExecution,
@@ -465,7 +470,10 @@ async def cancel_execution(
             await repository.append_events(
                 session, execution_id, [("execution", _event_payload(requested))]
             )
-            await publish_after_commit(session, execution_topic(execution_id))
+            topics = [execution_topic(execution_id)]
+            if requested.runner_id is not None:
+                topics.append(runner_topic(requested.runner_id))
+            await publish_after_commit(session, *topics)
             return CancelAccepted(
                 id=execution_id,
                 status=RUNNING,
@@ -758,6 +766,7 @@ class _StepFolder:
                 error=None,
                 port=None,
                 reused=False,
+                output_truncated=False,
                 started_at=at,
                 finished_at=None,
                 seq=seq,
@@ -772,6 +781,8 @@ class _StepFolder:
             step.attempts = int(event["attempts"])
         if event.get("reused"):
             step.reused = True
+        if "output" in event:
+            step.output_truncated = bool(event.get("output_truncated"))
         final = _FINAL_STEP_STATUS.get(kind)
         if final is not None:
             step.status = final

@@ -125,6 +125,14 @@ class QueueEntry(Base):
             postgresql_where=text("lease_owner IS NULL"),
             sqlite_where=text("lease_owner IS NULL"),
         ),
+        # Claimable rows of flows with a concurrency limit (the claim locks those flows first).
+        Index(
+            "ix_execution_queue_limited",
+            "organization_id",
+            "flow_id",
+            postgresql_where=text("lease_owner IS NULL AND max_concurrent IS NOT NULL"),
+            sqlite_where=text("lease_owner IS NULL AND max_concurrent IS NOT NULL"),
+        ),
         # What maintenance and the concurrency limit read: the leased rows.
         Index(
             "ix_execution_queue_leased",
@@ -177,6 +185,8 @@ class ExecutionStep(Base):
     error: Mapped[Any] = mapped_column(JSONValue, nullable=True, default=None)
     port: Mapped[str | None] = mapped_column(String(64), default=None)
     reused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The stored output is a preview (too large): a retry cannot reuse it.
+    output_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # The sequence number of the event that first recorded this step (orders steps in a view).

@@ -301,3 +301,63 @@ class TestForeach:
 
         with pytest.raises(ConfigError):
             await ForeachNode().run(None)  # type: ignore[arg-type]
+
+
+async def test_a_loop_with_parallel_branches_joins_once_per_visit() -> None:
+    doc = flow(
+        [
+            node("start", "start"),
+            set_node("count", n="{{ (nodes.count.output.n if nodes.count else 0) + 1 }}"),
+            probe("slow", sleep_s=0.02),
+            probe("fast"),
+            node("j", "merge"),
+            node("again", "condition", config={"expression": "{{ nodes.count.output.n < 3 }}"}),
+            ret("r", {"n": "{{ nodes.count.output.n }}"}),
+        ],
+        [
+            edge("start", "count"),
+            edge("count", "slow"),
+            edge("count", "fast"),
+            edge("slow", "j"),
+            edge("fast", "j"),
+            edge("j", "again"),
+            edge("again", "count", "true"),
+            edge("again", "r", "false"),
+        ],
+    )
+    plan, p = probe_plan(doc)
+    result = await run(plan)
+    assert result.output == {"n": 3}
+    assert [s["visit"] for s in result.steps("j")] == [1, 2, 3]
+    assert p.calls == {"slow": 3, "fast": 3}
+
+
+async def test_a_back_edge_taken_while_its_region_still_runs_waits_for_it() -> None:
+    # `count` loops back from `quick` while `slow`, also in the loop region, still runs:
+    # the new visit starts only after `slow` ended.
+    doc = flow(
+        [
+            node("start", "start"),
+            set_node("count", n="{{ (nodes.count.output.n if nodes.count else 0) + 1 }}"),
+            probe("slow", sleep_s=0.05),
+            node("quick", "condition", config={"expression": "{{ nodes.count.output.n < 2 }}"}),
+        ],
+        [
+            edge("start", "count"),
+            edge("count", "slow"),
+            edge("count", "quick"),
+            edge("quick", "count", "true"),
+        ],
+    )
+    plan, p = probe_plan(doc)
+    result = await run(plan)
+    assert result.status == "succeeded"
+    order = [
+        (e.kind, e.data["node_id"])
+        for e in result.events
+        if e.kind in ("node.started", "node.succeeded")
+    ]
+    second_count = [i for i, item in enumerate(order) if item == ("node.started", "count")][1]
+    first_slow_end = order.index(("node.succeeded", "slow"))
+    assert first_slow_end < second_count
+    assert p.calls["slow"] == 2

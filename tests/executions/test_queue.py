@@ -18,6 +18,9 @@ from flomation.executions.maintenance import Maintenance
 from flomation.executions.schemas import ClaimedExecution
 from flomation.models.auth import Organization
 from flomation.models.executions import Execution, ExecutionEvent, ExecutionLog, ExecutionStep
+from flomation.runners import service as runners_service
+from flomation.runners.schemas import RunnerTokenCreate
+from flomation.signing import SigningKey
 from flomation.timeutil import utcnow
 from tests.executions.factories import claim, complete, echo_definition, get, make_flow, request
 from tests.factories import make_actor
@@ -534,3 +537,34 @@ def _log_event(message: str) -> dict[str, Any]:
         "level": "info",
         "message": message,
     }
+
+
+async def test_waiting_detail_names_missing_labels_until_a_runner_carries_them(
+    database: Database, settings: Settings
+) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(
+        database, actor.organization_id, definition=echo_definition(runs_on={"location": "onprem"})
+    )
+    waiting = await request(database, actor.organization_id, flow_id)
+    assert waiting.status_detail == "waiting for a runner with location=onprem"
+
+    async with database.transaction() as session:
+        token = await runners_service.create_token(
+            session,
+            organization_id=actor.organization_id,
+            created_by=None,
+            body=RunnerTokenCreate(name="dc-1", labels={"location": "onprem"}),
+        )
+        await runners_service.register_runner(
+            session,
+            token=token.token,
+            name="dc-1",
+            labels={},
+            max_concurrent_executors=1,
+            public_key=SigningKey.generate().public_key_base64(),
+            version="test",
+            offline_after_s=60,
+        )
+    await Maintenance(database, settings).run_once()
+    assert (await get(database, actor.organization_id, waiting.id)).status_detail is None

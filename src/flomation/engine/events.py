@@ -8,10 +8,10 @@ by one. Kinds:
 | `execution.started` | `input`, `execution_id`, `attempt`, `flow_id`, `flow_revision` |
 | `node.started` | `step`, `node_id`, `visit`, `iteration`, `parent_step`, `attempt`, `input` |
 | `node.retrying` | `step`, `node_id`, `attempt` (the one that failed), `error`, `delay_s` |
-| `node.succeeded` | `step`, `node_id`, `attempts`, `output`, `port`, `reused`? |
-| `node.failed` | `step`, `node_id`, `attempts`, `error`, `handled` (an error port took it) |
+| `node.succeeded` | `step`, `node_id`, `attempts`, `output`, `port`, `duration_ms`, `reused`? |
+| `node.failed` | `step`, `node_id`, `attempts`, `error`, `handled` (error port), `duration_ms` |
 | `node.skipped` | `step`, `node_id`, `visit`, `iteration`, `parent_step` |
-| `node.cancelled` | `step`, `node_id`, `attempts` |
+| `node.cancelled` | `step`, `node_id`, `attempts`, `duration_ms` |
 | `log` | `node_id`, `step`, `level`, `message` |
 | `execution.finished` | `status`, `output`, `error` |
 
@@ -100,7 +100,15 @@ _STEP_END = {
     "node.skipped": "skipped",
     "node.cancelled": "cancelled",
 }
-_STEP_DATA = ("input", "input_truncated", "output", "output_truncated", "error", "port")
+_STEP_DATA = (
+    "input",
+    "input_truncated",
+    "output",
+    "output_truncated",
+    "error",
+    "port",
+    "duration_ms",
+)
 
 
 class ExecutionRecorder:

@@ -119,6 +119,10 @@ def retry_delay_s(policy: RetryPolicy, failed_attempt: int) -> float:
 _TOO_DEEP = "(value nested too deeply to show)"
 
 
+def _elapsed_ms(began: float) -> float:
+    return round((time.monotonic() - began) * 1000, 3)
+
+
 def _quick_size(value: Any, depth: int) -> int:
     """JSON size bound of a small value (scalars, small mappings of them), or -1."""
     if isinstance(value, str):
@@ -538,6 +542,7 @@ class Executor:
             return self._reuse_step(node_id, step, started)
         attempts = [1]  # updated by _attempts as it retries
         announced = False
+        began = time.monotonic()
         try:
             node = self.plan.nodes[node_id]
             if visit > node.max_visits:
@@ -568,19 +573,29 @@ class Executor:
                     "attempts": attempts[0],
                     "error": self._error_data(exc),
                     "handled": node_id in run.scope.error_ports,
+                    "duration_ms": _elapsed_ms(began),
                 },
             )
             return _StepResult(None, exc)
         except asyncio.CancelledError:
             if not announced:
                 self.emit("node.started", started)
-            self.emit("node.cancelled", {"step": step, "node_id": node_id, "attempts": attempts[0]})
+            self.emit(
+                "node.cancelled",
+                {
+                    "step": step,
+                    "node_id": node_id,
+                    "attempts": attempts[0],
+                    "duration_ms": _elapsed_ms(began),
+                },
+            )
             raise
         succeeded: dict[str, Any] = {
             "step": step,
             "node_id": node_id,
             "attempts": attempts[0],
             "port": outcome.port,
+            "duration_ms": _elapsed_ms(began),
         }
         self._event_value("output", outcome.output, succeeded)
         self.emit("node.succeeded", succeeded)

@@ -235,7 +235,12 @@ def run(
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    try:
+        text = json.dumps(document, ensure_ascii=False, indent=2, default=str)
+    except RecursionError:
+        print("error: the execution's values are nested too deeply to print", file=sys.stderr)
+        raise typer.Exit(1) from None
+    sys.stdout.write(text + "\n")
     if document["status"] != "succeeded":
         error = document["error"] or {}
         where = f" at node {error['node_id']!r}" if error.get("node_id") else ""

@@ -136,3 +136,90 @@ async def test_on_graphs_with_loops_the_execution_ends_within_max_visits(
     doc, input_value = case
     doc = unique_edges(doc)
     check_common_invariants(await execute(doc, input_value))
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+NODE_TYPES = st.sampled_from(
+    [
+        "start",
+        "set",
+        "condition",
+        "switch",
+        "foreach",
+        "merge",
+        "delay",
+        "fail",
+        "return",
+        "log",
+        "subflow",
+        "on_error",
+        "nope",
+    ]
+)
+
+
+@st.composite
+def documents(draw: st.DrawFn) -> Any:
+    ids = draw(st.lists(st.sampled_from(["start", "a", "b", "c", "d", "Bad"]), max_size=6))
+    nodes = [
+        {
+            "id": i,
+            "type": draw(NODE_TYPES),
+            "config": draw(
+                st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "values",
+                            "expression",
+                            "items",
+                            "value",
+                            "cases",
+                            "message",
+                            "seconds",
+                            "flow",
+                        ]
+                    ),
+                    JSON | st.sampled_from(["{{ x }}", "{{ x", "{% for %}", "{{ vars[x] }}"]),
+                    max_size=3,
+                )
+            ),
+        }
+        for i in ids
+    ]
+    edges = (
+        [
+            {
+                "from": draw(st.sampled_from([*ids, "zz"])),
+                "to": draw(st.sampled_from([*ids, "zz"])),
+                "port": draw(st.sampled_from(["success", "error", "true", "each", "done", "x"])),
+            }
+            for _ in range(draw(st.integers(0, 6)))
+        ]
+        if ids
+        else []
+    )
+    return draw(
+        st.sampled_from(
+            [
+                {"version": 1, "nodes": nodes, "edges": edges},
+                {"version": 1, "nodes": nodes},
+                {"nodes": nodes, "edges": edges, "version": draw(JSON)},
+            ]
+        )
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(JSON, documents()))
+def test_validation_never_crashes_and_always_says_where(doc: Any) -> None:
+    report = validate_definition(doc)
+    for problem in report.errors + report.warnings:
+        assert isinstance(problem["loc"], list)
+        assert isinstance(problem["msg"], str)
+        assert problem["msg"]

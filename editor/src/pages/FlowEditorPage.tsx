@@ -309,7 +309,14 @@ function FlowEditor({ flowId }: { flowId: string }) {
       ) : null}
       {running ? (
         <Suspense fallback={null}>
-          <RunDialog flowId={flowId} definition={flow.data.definition} revision={flow.data.revision} dirty={dirty} onClose={() => setRunning(false)} />
+          <RunDialog
+            flowId={flowId}
+            definition={dirty ? history.present : flow.data.definition}
+            revision={flow.data.revision}
+            dirty={dirty}
+            onSaveFirst={writable ? async () => ((await saver.save('Saved to run')) ? editorStore.getState().baseRevision : null) : undefined}
+            onClose={() => setRunning(false)}
+          />
         </Suspense>
       ) : null}
     </div>

@@ -2,6 +2,8 @@ import { useMemo } from 'react';
 import CodeMirror, { EditorView } from '@uiw/react-codemirror';
 import { python } from '@codemirror/lang-python';
 import { json } from '@codemirror/lang-json';
+import { StreamLanguage } from '@codemirror/language';
+import { shell } from '@codemirror/legacy-modes/mode/shell';
 import { useTheme } from '../theme/theme';
 
 export type CodeLanguage = 'python' | 'json' | 'shell' | 'text';
@@ -23,6 +25,7 @@ export function CodeEditor({
     const list = [EditorView.lineWrapping, EditorView.contentAttributes.of({ 'aria-label': label, ...(testId ? { 'data-testid': testId } : {}) })];
     if (language === 'python') list.push(python());
     if (language === 'json') list.push(json());
+    if (language === 'shell') list.push(StreamLanguage.define(shell));
     return list;
   }, [language, label, testId]);
   return (

@@ -7,7 +7,15 @@ import { CodeEditor } from '../panel/CodeEditor';
 import { exampleInput } from '../flow/defaults';
 
 /** Input for a manual run, prefilled from the start node's input schema; starts it and opens it live. */
-export default function RunDialog({ flowId, definition, revision, dirty, onClose }: { flowId: string; definition: FlowDefinition; revision: number; dirty: boolean; onClose: () => void }) {
+export default function RunDialog({ flowId, definition, revision, dirty, onSaveFirst, onClose }: {
+  flowId: string;
+  definition: FlowDefinition;
+  revision: number;
+  dirty: boolean;
+  /** Saves the working copy and answers the new revision (null when the save did not happen). */
+  onSaveFirst?: () => Promise<number | null>;
+  onClose: () => void;
+}) {
   const navigate = useNavigate();
   const [text, setText] = useState(() => JSON.stringify(exampleInput(definition), null, 2));
   const [error, setError] = useState<unknown>(null);
@@ -15,7 +23,7 @@ export default function RunDialog({ flowId, definition, revision, dirty, onClose
   // One key per dialog: a double click or a retried request starts one execution.
   const [idempotencyKey] = useState(() => crypto.randomUUID());
 
-  const run = async () => {
+  const run = async (saveFirst = false) => {
     let input: JsonValue;
     try {
       input = text.trim() ? (JSON.parse(text) as JsonValue) : {};
@@ -26,7 +34,16 @@ export default function RunDialog({ flowId, definition, revision, dirty, onClose
     setBusy(true);
     setError(null);
     try {
-      const execution = await api().createExecution(flowId, { input, revision }, idempotencyKey);
+      let runRevision = revision;
+      if (saveFirst && onSaveFirst) {
+        const saved = await onSaveFirst();
+        if (saved === null) {
+          setError(new Error('The flow was not saved (see the editor for why): nothing was run.'));
+          return;
+        }
+        runRevision = saved;
+      }
+      const execution = await api().createExecution(flowId, { input, revision: runRevision }, saveFirst ? crypto.randomUUID() : idempotencyKey);
       navigate(`/executions/${execution.id}`);
     } catch (caught) {
       setError(caught);
@@ -38,7 +55,7 @@ export default function RunDialog({ flowId, definition, revision, dirty, onClose
   return (
     <Modal title="Run flow" onClose={onClose} testId="run-dialog" wide>
       {dirty ? (
-        <p className="warning" role="status">You have unsaved changes: this runs revision {revision}, as saved. Save first to run your changes.</p>
+        <p className="warning" role="status">You have unsaved changes. “Run revision {revision}” runs the flow as saved; “Save and run” saves your changes as a new revision first.</p>
       ) : (
         <p className="muted">Runs revision {revision}.</p>
       )}
@@ -49,8 +66,13 @@ export default function RunDialog({ flowId, definition, revision, dirty, onClose
       <ErrorNote error={error} testId="run-error" />
       <div className="form-actions">
         <button type="button" className="button" onClick={onClose}>Cancel</button>
+        {dirty && onSaveFirst ? (
+          <button type="button" className="button" onClick={() => void run(true)} disabled={busy} data-testid="run-save-and-run">
+            Save and run
+          </button>
+        ) : null}
         <button type="button" className="button primary" onClick={() => void run()} disabled={busy} data-testid="run-submit">
-          {busy ? 'Starting…' : 'Run'}
+          {busy ? 'Starting…' : dirty ? `Run revision ${revision}` : 'Run'}
         </button>
       </div>
     </Modal>

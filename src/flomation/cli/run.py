@@ -209,7 +209,9 @@ def run(
         None, "--input", help="The execution's input as JSON (default {})."
     ),
     vars_file: Path | None = typer.Option(
-        None, "--vars", help="JSON object of variables (also FLOMATION_VAR_<NAME>)."
+        None,
+        "--vars",
+        help="JSON object of variables (also FLOMATION_VAR_<NAME>, read as JSON when it parses).",
     ),
     secrets_file: Path | None = typer.Option(
         None, "--secrets", help="JSON object of secrets (also FLOMATION_SECRET_<NAME>)."

@@ -26,7 +26,8 @@ Rules the engine relies on:
 
 - `ctx.config` is the node's config with every template already rendered (fields whose schema
   says `"x-template": false` are passed as written; `ctx.raw_config` is always as written).
-  The rendered config is checked against `config_schema` before `run` is called.
+  The written config was checked against `config_schema` when the flow was validated, and the
+  rendered one is checked again before `run` wherever a template could have broken it.
 - Return a `NodeOutcome(output, port)`. The port must be one of `ports_for(config)`; it
   defaults to `success`. The output must be JSON-serialisable.
 - Fail by raising a `NodeError` subclass (`HttpStatusError`, `ConnectionFailedError`,
@@ -42,7 +43,8 @@ Rules the engine relies on:
   `config.secrets` lists) are declared by overriding `references(config)`, so the API sends
   them to the runner; `ctx.vars` and `ctx.secrets` hold what the execution may see.
 - `pure = True` declares that `run` never awaits anything (no I/O, no sleep): the engine then
-  runs it inline, without a task of its own, which keeps cheap nodes cheap.
+  runs it inline, without a task of its own and without `timeout_s` or a concurrency slot,
+  which keeps cheap nodes cheap.
 - Built-in modules: the registry takes every concrete `NodeType` subclass defined in the
   module (a class with a `type`). Third-party packages register types in the entry-point
   group `flomation.nodes`; the entry point names a `NodeType` subclass.

@@ -43,6 +43,14 @@ describe('API client', () => {
     expect(calls[1].url).toBe('https://api.example/api/v1/me');
   });
 
+  it('keeps no token in storage with cookie auth', async () => {
+    const { fetchImpl } = recorder(() => json(200, { token: 'tok', user: {} }));
+    const store = new MemoryStore();
+    const client = new ApiClient({ baseUrl: '', mode: 'cookie', fetchImpl, tokenStore: store, readCookies: () => '' });
+    await client.login('a@b.c', 'pw');
+    expect(store.getItem('flomation.token')).toBeNull();
+  });
+
   it('raises problem+json as ApiError with its validation problems, and reports 401', async () => {
     let unauthorized = 0;
     const { fetchImpl } = recorder(() => json(422, { title: 'Invalid', errors: [{ loc: ['nodes', 0], msg: 'bad', node_id: 'a', field: 'url' }] }, 'application/problem+json'));

@@ -170,7 +170,8 @@ export class ApiClient {
 
   async login(email: string, password: string): Promise<LoginResponse> {
     const answer = await this.request<LoginResponse>('POST', '/api/v1/auth/login', { body: { email, password } }, true);
-    this.token = answer.token;
+    // With cookie auth the HttpOnly cookie is the session: keep no copy script could read.
+    if (this.mode === 'bearer') this.token = answer.token;
     return answer;
   }
 

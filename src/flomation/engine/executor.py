@@ -207,7 +207,7 @@ class _ScopeRun:
         self.reuse = reuse
         members = scope.members
         self.state = dict.fromkeys(scope.edges, _PENDING)
-        self.pending = {n: len(scope.forward_in[n]) for n in members}
+        self.pending = scope.initial_pending.copy()
         self.taken = dict.fromkeys(members, 0)
         self.phase = dict.fromkeys(members, _WAITING)
         self.visits = dict.fromkeys(members, 0)

@@ -45,6 +45,11 @@ class Scope:
     regions: dict[str, tuple[frozenset[str], tuple[int, ...]]] = field(default_factory=dict)
     # Whether member nodes have edges on their `error` port (handled failures).
     error_ports: set[str] = field(default_factory=set)
+    # How many forward edges of each member start pending (copied by every run of the scope).
+    initial_pending: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.initial_pending = {n: len(self.forward_in[n]) for n in self.members}
 
     def region(self, target: str, edges: Sequence[Edge]) -> tuple[frozenset[str], tuple[int, ...]]:
         """The loop region of a back-edge target: it and its forward successors, and the edges

@@ -76,22 +76,29 @@ async def run_engine(plan: FlowPlan, input_value: Any) -> None:
     assert result.status == "succeeded", result.error
 
 
+# CPU time of this process: on a machine busy with other work, wall time mostly measures the
+# wait for a core, while CPU time stays what the code itself costs. Both are reported.
+CLOCK = time.process_time
+
+
 def best_of(measure: Callable[[], None]) -> float:
     times = []
     for _ in range(REPEATS):
-        started = time.perf_counter()
+        started = CLOCK()
         measure()
-        times.append(time.perf_counter() - started)
+        times.append(CLOCK() - started)
     return min(times)
 
 
 async def best_of_async(measure: Callable[[], Awaitable[None]]) -> tuple[float, float]:
-    times = []
+    """(best CPU time, median wall time)."""
+    cpu, wall = [], []
     for _ in range(REPEATS):
-        started = time.perf_counter()
+        started_cpu, started_wall = CLOCK(), time.perf_counter()
         await measure()
-        times.append(time.perf_counter() - started)
-    return min(times), statistics.median(times)
+        cpu.append(CLOCK() - started_cpu)
+        wall.append(time.perf_counter() - started_wall)
+    return min(cpu), statistics.median(wall)
 
 
 async def main() -> None:
@@ -109,10 +116,10 @@ async def main() -> None:
 
     per_node_us = chain_best / (CHAIN_LENGTH + 1) * 1e6
     reference_us = chain_reference / CHAIN_LENGTH * 1e6
-    print(f"chain of {CHAIN_LENGTH} set nodes (best of {REPEATS}, recorder sink)")
+    print(f"chain of {CHAIN_LENGTH} set nodes (best CPU time of {REPEATS}, recorder sink)")
     print(
         f"  engine:    {chain_best * 1000:8.1f} ms  ({per_node_us:.1f} us/node, "
-        f"median {chain_median * 1000:.1f} ms)"
+        f"median wall {chain_median * 1000:.1f} ms)"
     )
     print(f"  reference: {chain_reference * 1000:8.1f} ms  ({reference_us:.1f} us/render)")
     print(
@@ -120,7 +127,9 @@ async def main() -> None:
         f"ratio {chain_best / chain_reference:.1f}x"
     )
     print(f"foreach over {FOREACH_ITEMS} items with a set body")
-    print(f"  engine:    {foreach_best * 1000:8.1f} ms  (median {foreach_median * 1000:.1f} ms)")
+    print(
+        f"  engine:    {foreach_best * 1000:8.1f} ms  (median wall {foreach_median * 1000:.1f} ms)"
+    )
     print(f"  reference: {foreach_reference * 1000:8.1f} ms")
     print(f"  ratio:     {foreach_best / foreach_reference:.1f}x")
 

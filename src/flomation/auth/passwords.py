@@ -25,10 +25,11 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    # Made on the first verification of any kind, so that even the first login after a start
+    # does not tell an unknown email from a known one by its time.
+    dummy = _dummy_hash()
     try:
-        return (
-            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
-        )
+        return _hasher.verify(password_hash or dummy, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -46,6 +46,7 @@ from flomation.errors import (
 )
 from flomation.flows import service as flows_service
 from flomation.models.auth import AccessToken, Membership, Organization, User
+from flomation.timeutil import isoformat
 
 DEFAULT_ORGANIZATION = "Default"
 DEFAULT_ADMIN_EMAIL = "admin@localhost"
@@ -233,12 +234,8 @@ async def create_api_token(
         token_hash=hash_token(token),
         expires_at=request.expires_at,
     )
-    expires_at = request.expires_at.astimezone(UTC) if request.expires_at else None
     return CreatedToken(
-        id=row.id,
-        name=row.name,
-        token=token,
-        expires_at=expires_at.isoformat().replace("+00:00", "Z") if expires_at else None,
+        id=row.id, name=row.name, token=token, expires_at=isoformat(request.expires_at)
     )
 
 

@@ -35,8 +35,12 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<CanvasNode>) {
       {ports.length ? (
         <ul className="flow-node-ports" aria-label="Output ports">
           {ports.map((port) => (
-            <li key={port} className={`port-label port-${port === 'error' ? 'error' : 'normal'}`}>
-              {PORT_LABELS[port] ?? port}
+            <li
+              key={port}
+              className={`port-label port-${port === 'error' ? 'error' : 'normal'}${data.unknownPorts?.includes(port) ? ' port-unknown' : ''}`}
+              title={data.unknownPorts?.includes(port) ? `This node has no port “${port}”: remove or reconnect the edge` : undefined}
+            >
+              {data.unknownPorts?.includes(port) ? '⚠ ' : ''}{PORT_LABELS[port] ?? port}
               <Handle
                 type="source"
                 position={Position.Right}

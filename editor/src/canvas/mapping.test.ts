@@ -57,6 +57,20 @@ describe('definition <-> graph mapping', () => {
     expect(nodes[0].data.ports).toEqual(['a', 'b', 'default', 'error']);
   });
 
+  it('draws edges on ports the node lacks, marked, so they can be seen and removed', () => {
+    const definition: FlowDefinition = {
+      version: 1,
+      nodes: [{ id: 'start', type: 'start' }, { id: 's', type: 'switch', config: { cases: ['a'] } }],
+      edges: [{ from: 'start', to: 's' }, { from: 's', to: 'start', port: 'gone' }],
+    };
+    const { nodes, edges } = definitionToGraph(definition, { nodeTypes });
+    const sw = nodes.find((n) => n.id === 's');
+    expect(sw?.data.ports).toEqual(['a', 'default', 'error', 'gone']);
+    expect(sw?.data.unknownPorts).toEqual(['gone']);
+    expect(nodes.find((n) => n.id === 'start')?.data.hasInput).toBe(true);
+    expect(graphToDefinition(definition, nodes, edges)).toEqual(definition);
+  });
+
   it('writes the port of an edge drawn on the canvas explicitly', () => {
     const { nodes, edges } = definitionToGraph(ifElse);
     const drawn = [...edges, { id: 'new', source: 'no', target: 'out', sourceHandle: 'error', targetHandle: 'in' }];

@@ -28,6 +28,8 @@ export type FlowNodeData = {
   node: FlowNode;
   nodeType?: NodeType;
   ports: string[];
+  /** Ports edges use that the node does not have: drawn so the bad edge can be seen and removed. */
+  unknownPorts?: string[];
   hasInput: boolean;
   /** The position drawn when the stored node had none; moving away from it stores a position. */
   fallbackPosition?: { x: number; y: number };
@@ -82,8 +84,18 @@ export function edgeIds(edges: readonly FlowEdge[]): string[] {
 }
 
 export function definitionToGraph(definition: FlowDefinition, view: GraphView = {}): { nodes: CanvasNode[]; edges: CanvasEdge[] } {
+  const usedPorts = new Map<string, string[]>();
+  const hasIncoming = new Set<string>();
+  for (const edge of definition.edges) {
+    const list = usedPorts.get(edge.from) ?? [];
+    if (!list.includes(edgePort(edge))) list.push(edgePort(edge));
+    usedPorts.set(edge.from, list);
+    hasIncoming.add(edge.to);
+  }
   const nodes = definition.nodes.map((node, index): CanvasNode => {
     const nodeType = view.nodeTypes?.get(node.type);
+    const ports = outputPorts(node, nodeType);
+    const unknownPorts = (usedPorts.get(node.id) ?? []).filter((port) => !ports.includes(port));
     const fallback = node.position ? undefined : (view.fallbackPositions?.get(node.id) ?? fallbackPosition(index));
     const measured = view.measured?.[node.id];
     return {
@@ -98,8 +110,10 @@ export function definitionToGraph(definition: FlowDefinition, view: GraphView = 
       data: {
         node,
         nodeType,
-        ports: outputPorts(node, nodeType),
-        hasInput: hasInput(node.type),
+        ports: [...ports, ...unknownPorts],
+        ...(unknownPorts.length ? { unknownPorts } : {}),
+        // An edge into a node that takes none is invalid, but it is drawn so it can be removed.
+        hasInput: hasInput(node.type) || hasIncoming.has(node.id),
         ...(fallback ? { fallbackPosition: fallback } : {}),
         ...(view.runStates?.has(node.id) ? { run: view.runStates.get(node.id) } : {}),
         ...(view.nodeDiff?.has(node.id) ? { diff: view.nodeDiff.get(node.id) } : {}),

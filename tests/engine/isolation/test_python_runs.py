@@ -261,11 +261,19 @@ async def test_the_working_directory_is_empty_and_removed_afterwards(
 @as_root
 async def test_code_runs_as_the_sandbox_user(code_runner: CodeRunner) -> None:
     result = await code_runner.run_python(
-        "import os\ndef main(ctx):\n    return [os.getuid(), os.geteuid(), os.getgroups()]\n",
+        code("""
+        import os
+        def main(ctx):
+            workdir = os.stat(".")
+            return [os.getuid(), os.geteuid(), os.getgroups(), workdir.st_uid, workdir.st_mode]
+        """),
         {},
         FAST,
     )
-    assert result.value == [65534, 65534, []]
+    uid, euid, groups, owner, mode = result.value
+    assert (uid, euid, groups) == (65534, 65534, [])
+    assert owner == 65534  # its working directory is its own
+    assert mode & 0o777 == 0o700
 
 
 @as_root

@@ -93,8 +93,18 @@ def check_common_invariants(result: Run) -> None:
     ended = Counter(e.data["step"] for e in result.events if e.kind in END_KINDS)
     assert started == ended
     assert all(n == 1 for n in started.values())
-    runs = Counter(e.data["node_id"] for e in result.events if e.kind == "node.succeeded")
-    assert all(n <= MAX_VISITS for node_id, n in runs.items() if node_id != "start")
+    scope_of_step = {
+        e.data["step"]: (e.data["iteration"], e.data["parent_step"])
+        for e in result.events
+        if e.kind == "node.started"
+    }
+    # Visits count within one iteration: key each run by node and the iteration it ran in.
+    runs = Counter(
+        (e.data["node_id"], scope_of_step[e.data["step"]])
+        for e in result.events
+        if e.kind == "node.succeeded"
+    )
+    assert all(n <= MAX_VISITS for (node_id, _), n in runs.items() if node_id != "start")
     if result.status == "failed":
         assert result.result.error is not None
         assert result.result.error["type"] == "loop_limit"
@@ -223,3 +233,59 @@ def test_validation_never_crashes_and_always_says_where(doc: Any) -> None:
         assert isinstance(problem["loc"], list)
         assert isinstance(problem["msg"], str)
         assert problem["msg"]
+
+
+@st.composite
+def foreach_flows(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A foreach whose body is a random DAG of set/condition/merge nodes."""
+    count = draw(st.integers(min_value=1, max_value=6))
+    kinds = draw(
+        st.lists(st.sampled_from(["set", "condition", "merge"]), min_size=count, max_size=count)
+    )
+    nodes = [
+        node("start", "start"),
+        node(
+            "each",
+            "foreach",
+            config={"items": "{{ input.items }}", "parallelism": draw(st.integers(1, 4))},
+        ),
+        node("out", "return", config={"value": "{{ nodes.each.output.results | length }}"}),
+    ]
+    edges = [edge("start", "each"), edge("each", "out", "done"), edge("each", "b0", "each")]
+    for i, kind in enumerate(kinds):
+        config: dict[str, Any] = {"values": {"i": "{{ item }}"}} if kind == "set" else {}
+        if kind == "condition":
+            config = {"expression": "{{ item % 2 == 0 }}"}
+        nodes.append(node(f"b{i}", kind, config=config))
+        if i:
+            for source in draw(
+                st.lists(st.integers(0, i - 1), min_size=1, max_size=2, unique=True)
+            ):
+                port = (
+                    draw(st.sampled_from(["true", "false"]))
+                    if kinds[source] == "condition"
+                    else "success"
+                )
+                edges.append(edge(f"b{source}", f"b{i}", port))
+    items = draw(st.lists(st.integers(0, 9), max_size=6))
+    return unique_edges(flow(nodes, edges)), {"items": items}
+
+
+@settings(max_examples=30, deadline=None)
+@given(foreach_flows())
+async def test_foreach_bodies_resolve_every_node_once_per_iteration(
+    case: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    doc, input_value = case
+    result = await execute(doc, input_value)
+    check_common_invariants(result)
+    assert result.output == len(input_value["items"])
+    body = [n["id"] for n in doc["nodes"] if n["id"].startswith("b")]
+    decided = Counter(
+        (e.data["node_id"], e.data["iteration"])
+        for e in result.events
+        if e.kind in ("node.started", "node.skipped") and e.data["node_id"] in body
+    )
+    expected = {(n, i) for n in body for i in range(len(input_value["items"]))}
+    assert set(decided) == expected
+    assert all(count == 1 for count in decided.values())

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flomation.engine.isolation._pipes import wait_ready
 from flomation.engine.isolation.errors import IsolationUnavailable
 
 FORKSERVER_SCRIPT = Path(__file__).with_name("_forkserver.py")
@@ -173,18 +174,12 @@ class ForkServerClient:
 
     async def _send(self, message: dict[str, Any], fds: list[int]) -> None:
         data = json.dumps(message).encode()
-        loop = asyncio.get_running_loop()
         while True:
             try:
                 socket.send_fds(self._sock, [data], fds)
                 return
             except BlockingIOError:
-                writable: asyncio.Future[None] = loop.create_future()
-                loop.add_writer(self._sock, writable.set_result, None)
-                try:
-                    await writable
-                finally:
-                    loop.remove_writer(self._sock)
+                await wait_ready(self._sock.fileno(), writable=True)
             except OSError as exc:
                 self.alive = False
                 raise IsolationUnavailable(f"the fork server is gone: {exc}") from exc
@@ -197,8 +192,8 @@ class ForkServerClient:
                 if not data:
                     break
                 self._dispatch(json.loads(data))
-        except OSError:
-            pass
+        except (OSError, ValueError):
+            pass  # a broken socket or message: the server is treated as gone
         self.alive = False
         returncode = await self._process.wait()
         self._fail_all(

@@ -8,7 +8,8 @@ import os
 from collections.abc import Callable
 
 
-async def _wait(fd: int, *, writable: bool) -> None:
+async def wait_ready(fd: int, *, writable: bool) -> None:
+    """Waits until `fd` can be read (or written) without blocking."""
     loop = asyncio.get_running_loop()
     ready: asyncio.Future[None] = loop.create_future()
 
@@ -41,7 +42,7 @@ async def write_and_close(fd: int, data: bytes) -> None:
             try:
                 view = view[os.write(fd, view) :]
             except BlockingIOError:
-                await _wait(fd, writable=True)
+                await wait_ready(fd, writable=True)
             except (BrokenPipeError, ConnectionResetError):
                 return
     finally:
@@ -83,7 +84,7 @@ class PipeReader:
                 try:
                     chunk = os.read(self.fd, 65536)
                 except BlockingIOError:
-                    await _wait(self.fd, writable=False)
+                    await wait_ready(self.fd, writable=False)
                     continue
                 if not chunk:
                     self._emit_lines(final=True)

@@ -285,3 +285,14 @@ async def test_an_exception_in_a_node_type_is_an_internal_error() -> None:
         "message": "KeyError: 'oops'",
         "attempt": 1,
     }
+
+
+async def test_a_later_attempt_gets_only_the_time_that_is_left() -> None:
+    doc = flow(
+        [node("start", "start"), probe("slow", sleep_s=30)], [edge("start", "slow")], timeout_s=3600
+    )
+    plan, _ = probe_plan(doc)
+    result = await run(plan, timeout_s=0.05)
+    assert result.status == "timed_out"
+    assert result.result.error is not None
+    assert "0.05 s" in result.result.error["message"]

@@ -427,8 +427,12 @@ class Executor:
         prior: Mapping[str, PriorStep] | None = None,
         from_node: str | None = None,
         event_value_limit: int = EVENT_VALUE_LIMIT,
+        timeout_s: float | None = None,
     ) -> None:
         self.plan = plan
+        # The execution's time limit: the flow's `timeout_s`, or what is left of it when a
+        # later attempt continues an execution (its timeout counts from its first start).
+        self.timeout_s = timeout_s if timeout_s is not None else plan.timeout_s
         self.services = services or EngineServices()
         self.sink: EventSink = sink or NullSink()
         self.execution = execution or ExecutionInfo()
@@ -830,7 +834,7 @@ class Executor:
         try:
             if self._cancel_requested:  # cancelled before it began
                 raise asyncio.CancelledError
-            limit = asyncio.timeout(self.plan.timeout_s)
+            limit = asyncio.timeout(self.timeout_s)
             try:
                 async with limit:
                     result = await self._run_graph(input)
@@ -843,8 +847,8 @@ class Executor:
                     {
                         "node_id": None,
                         "type": "timeout",
-                        "message": f"the execution ran longer than its timeout_s "
-                        f"({self.plan.timeout_s:g})",
+                        "message": f"the execution ran longer than its time limit "
+                        f"({self.timeout_s:g} s)",
                         "attempt": self.execution.attempt,
                     },
                 )

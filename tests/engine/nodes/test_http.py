@@ -34,7 +34,12 @@ from flomation.engine.nodes.base import (
     NodeContext,
     NodeTimeoutError,
 )
-from flomation.engine.nodes.http import ExpectedStatus, HttpNode
+from flomation.engine.nodes.http import (
+    MAX_RESPONSE_BYTES,
+    ExpectedStatus,
+    HttpNode,
+    ResponseTooLargeError,
+)
 
 # --------------------------------------------------------------------------- a real server
 
@@ -65,6 +70,8 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path.startswith("/status/"):
             status = int(url.path.rsplit("/", 1)[1])
             self._answer(status, b'{"error": "nope"}', "application/json")
+        elif url.path == "/big":
+            self._answer(200, b"x" * (MAX_RESPONSE_BYTES + 1), "text/plain")
         elif url.path == "/redirect":
             self._answer(302, b"", "text/plain", Location=query["to"][0])
         elif url.path == "/echo":
@@ -297,6 +304,19 @@ async def test_a_bad_expect_status_at_run_time_is_a_config_error(
         await self_hosted({"url": f"http://{origin}/json", "expect_status": "maybe"})
     assert failure.value.field == "expect_status"
     assert not failure.value.retryable
+
+
+async def test_a_head_request_has_an_empty_body(self_hosted: Any, origin: str) -> None:
+    output = await self_hosted({"method": "HEAD", "url": f"http://{origin}/json"})
+    assert output["status"] == 200
+    assert output["body"] == ""
+
+
+async def test_an_oversized_answer_is_refused(self_hosted: Any, origin: str) -> None:
+    with pytest.raises(ResponseTooLargeError) as failure:
+        await self_hosted({"url": f"http://{origin}/big"})
+    assert not failure.value.retryable
+    assert f"larger than {MAX_RESPONSE_BYTES} bytes" in failure.value.message
 
 
 async def test_redirects_are_followed(self_hosted: Any, origin: str) -> None:

@@ -28,6 +28,7 @@ async def test_a_failing_node_is_retried_until_it_succeeds() -> None:
     assert p.attempts_seen == [1, 2, 3]
     (step,) = result.steps("p")
     assert step["attempts"] == 3
+    assert step["error"] is None
     assert result.kinds("p").count("node.retrying") == 2
 
 

@@ -177,6 +177,10 @@ class ExecutionRecorder:
                 "finished_at": None,
             }
             self.steps[data["step"]] = step
+        if kind == "node.retrying":
+            # The failed attempt's error is the retrying event's; the step keeps its outcome.
+            step["attempts"] = max(step["attempts"], data["attempt"] + 1)
+            return
         for key in _STEP_DATA:
             if key in data:
                 step[key] = data[key]

@@ -20,6 +20,12 @@ describe('definition <-> graph mapping', () => {
     expect(JSON.stringify(graphToDefinition(definition, nodes, edges))).toBe(JSON.stringify(definition));
   });
 
+  it('keeps a null position as null', () => {
+    const definition = { version: 1, nodes: [{ id: 'start', type: 'start', position: null }], edges: [] } as unknown as FlowDefinition;
+    const { nodes, edges } = definitionToGraph(definition);
+    expect(graphToDefinition(definition, nodes, edges)).toEqual(definition);
+  });
+
   it('keeps the order of edges, which is part of the definition', () => {
     const reversed: FlowDefinition = { ...ifElse, edges: [...ifElse.edges].reverse() };
     const { nodes, edges } = definitionToGraph(reversed);

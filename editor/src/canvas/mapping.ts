@@ -163,8 +163,11 @@ export function graphToDefinition(base: FlowDefinition, nodes: readonly CanvasNo
   const storedNodes = nodes.map((canvasNode): FlowNode => {
     const { position: _stored, ...rest } = canvasNode.data.node;
     const node: FlowNode = { ...rest, id: canvasNode.id };
-    const keepOut = !canvasNode.data.node.position && samePosition(canvasNode.data.fallbackPosition, canvasNode.position);
+    const original = canvasNode.data.node;
+    const keepOut = !original.position && samePosition(canvasNode.data.fallbackPosition, canvasNode.position);
     if (!keepOut) node.position = { x: canvasNode.position.x, y: canvasNode.position.y };
+    // A stored `"position": null` stays null until the node is moved.
+    else if ('position' in original) node.position = original.position;
     return node;
   });
   const storedEdges = edges.map((canvasEdge): FlowEdge => {

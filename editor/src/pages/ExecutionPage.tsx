@@ -55,6 +55,12 @@ export default function ExecutionPage() {
         </span>
         <span className={`stream stream-${stream}`} data-testid="stream-status" aria-live="polite">{stream === 'idle' ? '' : stream}</span>
         <span className="toolbar-spacer" />
+        <span className="legend run-legend" aria-label="Node colours">
+          <span className="legend-running">running</span>
+          <span className="legend-added">succeeded</span>
+          <span className="legend-removed">failed</span>
+          <span className="muted">skipped</span>
+        </span>
         {canRun && !finished ? (
           <button type="button" className="button small danger" data-testid="execution-cancel" onClick={async () => {
             try {

@@ -216,3 +216,20 @@ def test_registry_refuses_duplicates() -> None:
     registry = NodeRegistry(BUILTIN_TYPES)
     with pytest.raises(ValueError, match="already registered"):
         registry.add(BUILTIN_TYPES[0])
+
+
+async def test_a_local_launcher_names_a_flow_it_does_not_have() -> None:
+    launcher = LocalSubflowLauncher({})
+    doc = single(node("n", "subflow", config={"flow": "ghost"}))
+    error = (await run(doc, services=EngineServices(subflow_launcher=launcher))).result.error
+    assert error is not None
+    assert error["type"] == "subflow"
+    assert "no flow 'ghost'" in error["message"]
+
+
+async def test_log_levels_are_checked_after_templates() -> None:
+    doc = single(node("n", "log", config={"message": "m", "level": "{{ input.level }}"}))
+    error = (await run(doc, {"level": "loud"})).result.error
+    assert error is not None
+    assert error["type"] == "config"
+    assert "level" in error["message"]

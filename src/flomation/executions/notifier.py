@@ -114,11 +114,11 @@ async def publish_after_commit(session: AsyncSession, *topics: str) -> None:
         sync_session.info[_PENDING_KEY] = pending
         event.listen(sync_session, "after_commit", _after_commit)
         event.listen(sync_session, "after_rollback", _after_rollback)
-    pending.update(topics)
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        for topic in topics:
-            await session.execute(select(func.pg_notify(CHANNEL, topic)))
+    fresh = [topic for topic in dict.fromkeys(topics) if topic not in pending]
+    pending.update(fresh)
+    if fresh and session.get_bind().dialect.name == "postgresql":
+        # One round trip for all of them; PostgreSQL delivers them at commit.
+        await session.execute(select(*(func.pg_notify(CHANNEL, topic) for topic in fresh)))
 
 
 def _after_commit(sync_session: Session) -> None:

@@ -431,8 +431,9 @@ async def fence_and_number(
 
 async def take_held_queue_row(
     session: AsyncSession, *, runner_id: str, execution_id: str, attempt: int
-) -> bool:
-    """Remove the queue row if this runner holds this attempt (the execution is ending)."""
+) -> tuple[bool, bool]:
+    """Remove the queue row if this runner holds this attempt (the execution is ending).
+    Returns (held, its flow has a concurrency limit)."""
     stmt = (
         delete(QueueEntry)
         .where(
@@ -440,9 +441,10 @@ async def take_held_queue_row(
             QueueEntry.lease_owner == runner_id,
             QueueEntry.attempt == attempt,
         )
-        .returning(QueueEntry.execution_id)
+        .returning(QueueEntry.max_concurrent)
     )
-    return (await session.execute(stmt)).first() is not None
+    row = (await session.execute(stmt)).first()
+    return (False, False) if row is None else (True, row[0] is not None)
 
 
 async def steps_by_number(

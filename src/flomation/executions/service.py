@@ -813,11 +813,19 @@ async def complete_execution(
             errors=[{"loc": ["body", "status"], "msg": "not a final status"}],
         )
     # Queue row first (the lock order); deleting it is the fence.
-    if not await repository.take_held_queue_row(
+    held, limited = await repository.take_held_queue_row(
         session, runner_id=runner_id, execution_id=execution_id, attempt=attempt
-    ):
+    )
+    if not held:
         raise StaleAttempt(execution_id, attempt)
-    ended = await end_executions(session, [execution_id], status=status, output=output, error=error)
+    ended = await end_executions(
+        session,
+        [execution_id],
+        status=status,
+        output=output,
+        error=error,
+        frees_a_slot=limited,
+    )
     if not ended:
         raise StaleAttempt(execution_id, attempt)
 
@@ -829,9 +837,11 @@ async def end_executions(
     status: str,
     output: Any,
     error: dict[str, Any] | None,
+    frees_a_slot: bool = True,
 ) -> list[Execution]:
     """Record the end of executions whose queue rows the caller already removed: final
-    status, `execution` and `end` events, metrics, wake-ups."""
+    status, `execution` and `end` events, metrics, wake-ups. `frees_a_slot`: the end may let
+    a waiting execution of a flow with a concurrency limit start, so idle runners are woken."""
     ended = await repository.finish(
         session, execution_ids, status=status, output=output, error=error
     )
@@ -843,10 +853,10 @@ async def end_executions(
     await repository.insert_events(session, rows)
     for execution in ended:
         metrics.EXECUTIONS_FINISHED.labels(status=status).inc()
-        # A finished execution frees a slot of its flow's concurrency limit.
-        await publish_after_commit(
-            session, execution_topic(execution.id), work_topic(execution.organization_id)
-        )
+        topics = [execution_topic(execution.id)]
+        if frees_a_slot:
+            topics.append(work_topic(execution.organization_id))
+        await publish_after_commit(session, *topics)
     return ended
 
 

@@ -59,3 +59,12 @@ async def test_paths_escaping_the_editor_directory_are_not_served(editor_api: Li
     async with editor_api.client() as client:
         response = await client.get("/..%2fsecret.txt")
     assert "outside the editor" not in response.text
+
+
+async def test_api_lookalike_paths_do_not_fall_back_to_the_editor(editor_api: LiveServer) -> None:
+    async with editor_api.client() as client:
+        upper = await client.get("/API/V1/ME")
+        doubled = await client.get(f"{editor_api.base_url}//api/v1/me")
+    for response in (upper, doubled):
+        assert response.status_code == 404
+        assert "Flomation editor" not in response.text

@@ -41,7 +41,9 @@ async def no_such_resource(path: str) -> Response:
 
 @router.get("/{path:path}")
 async def editor_file(request: Request, path: str) -> Response:
-    if path.startswith(_NOT_EDITOR):
+    # Compare case-insensitively and without leading slashes, so `//api/...` or `/API/...`
+    # answer 404 like any unknown API path instead of the editor's page.
+    if path.lstrip("/").lower().startswith(_NOT_EDITOR):
         raise NotFound(f"No resource at /{path}")
     root = _editor_dir(request)
     found = _resolve(root, path) if path else None

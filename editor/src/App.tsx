@@ -18,7 +18,8 @@ const RunnersPage = lazy(() => import('./pages/RunnersPage'));
 const UsersPage = lazy(() => import('./pages/UsersPage'));
 const TokensPage = lazy(() => import('./pages/TokensPage'));
 
-const queryClient = new QueryClient({
+export function createQueryClient(): QueryClient {
+  return new QueryClient({
   defaultOptions: {
     queries: {
       // Retry only what may heal: an unreachable API (the banner pings it) or throttling.
@@ -27,7 +28,10 @@ const queryClient = new QueryClient({
       refetchOnWindowFocus: false,
     },
   },
-});
+  });
+}
+
+const defaultQueryClient = createQueryClient();
 
 const page = (element: ReactNode) => <Suspense fallback={<Loading />}>{element}</Suspense>;
 
@@ -57,7 +61,7 @@ function Themed({ children }: { children: ReactNode }) {
   return <>{children}</>;
 }
 
-export function App() {
+export function App({ queryClient = defaultQueryClient }: { queryClient?: QueryClient }) {
   return (
     <QueryClientProvider client={queryClient}>
       <Themed>

@@ -7,8 +7,14 @@ export function Modal({ title, onClose, children, testId, wide }: { title: strin
   const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
+    // showModal gives the focus trap and Escape; without it (old engines) the dialog just opens.
+    if (dialog && !dialog.open) {
+      if (typeof dialog.showModal === 'function') dialog.showModal();
+      else dialog.setAttribute('open', '');
+    }
+    return () => {
+      if (dialog?.open && typeof dialog.close === 'function') dialog.close();
+    };
   }, []);
   return (
     <dialog

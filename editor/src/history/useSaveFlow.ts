@@ -44,7 +44,13 @@ export function useSaveFlow(flowId: string) {
       return true;
     } catch (caught) {
       if (isApiError(caught, 409)) {
-        const current = caught.problem.current_revision;
+        // 409 also answers a save to an archived flow: that is no conflict to resolve.
+        const now = await api().getFlow(flowId).catch(() => null);
+        if (now?.archived_at) {
+          setError(caught);
+          return false;
+        }
+        const current = caught.problem.current_revision ?? now?.revision;
         setConflict({ mine: definition, message, currentRevision: typeof current === 'number' ? current : null });
       } else {
         if (isApiError(caught, 422)) editorStore.getState().setProblems(caught.problems);

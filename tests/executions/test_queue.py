@@ -568,3 +568,38 @@ async def test_waiting_detail_names_missing_labels_until_a_runner_carries_them(
         )
     await Maintenance(database, settings).run_once()
     assert (await get(database, actor.organization_id, waiting.id)).status_detail is None
+
+
+async def test_idempotency_key_is_reusable_after_24_hours(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    keyed = {"idempotency_key": "nightly", "request_hash": "h1"}
+    first = await request(database, actor.organization_id, flow_id, **keyed)
+    assert (await request(database, actor.organization_id, flow_id, **keyed)).id == first.id
+    with pytest.raises(Conflict):
+        await request(
+            database, actor.organization_id, flow_id, idempotency_key="nightly", request_hash="h2"
+        )
+    async with database.transaction() as session:
+        await session.execute(
+            update(Execution)
+            .where(Execution.id == first.id)
+            .values(created_at=utcnow() - timedelta(hours=25))
+        )
+    later = await request(
+        database, actor.organization_id, flow_id, idempotency_key="nightly", request_hash="h2"
+    )
+    assert later.id != first.id
+
+
+async def test_concurrent_requests_with_one_key_make_one_execution(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    views = await asyncio.gather(
+        *(
+            request(database, actor.organization_id, flow_id, idempotency_key="k", request_hash="h")
+            for _ in range(5)
+        )
+    )
+    assert len({view.id for view in views}) == 1
+    assert len(await claim(database, actor.organization_id)) == 1

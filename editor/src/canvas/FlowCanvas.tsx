@@ -79,7 +79,7 @@ export function FlowCanvas(props: FlowCanvasProps) {
       >
         <Background gap={16} />
         <Controls showInteractive={false} />
-        <MiniMap pannable zoomable ariaLabel="Flow overview" />
+        <MiniMap pannable zoomable ariaLabel="Flow overview" style={{ width: 150, height: 100 }} />
       </ReactFlow>
     </div>
   );

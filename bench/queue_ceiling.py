@@ -104,7 +104,7 @@ async def _worker(database: Database, organization_id: str, name: str, batch: in
                 limit=batch,
                 lease_seconds=60,
             )
-            claimed = await repository.mark_claimed(session, ids, name) if ids else []
+            claimed = await repository.mark_claimed(session, list(ids), name) if ids else []
             await repository.insert_events(
                 session,
                 [

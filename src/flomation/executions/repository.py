@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    String,
     and_,
     case,
     delete,
@@ -29,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.db.base import UTCDateTime
 from flomation.db.clock import db_now, db_now_plus
 from flomation.models.auth import Organization
 from flomation.models.executions import (
@@ -250,7 +252,7 @@ WHERE execution_id IN (
     ORDER BY available_at, execution_id
     LIMIT :limit
 )
-RETURNING execution_id
+RETURNING execution_id, lease_expires_at
 """
 
 # PostgreSQL, step 1: of the flows with a concurrency limit that have claimable work, take
@@ -300,7 +302,7 @@ SET lease_owner = :runner_id,
     attempt = q.attempt + 1
 FROM chosen
 WHERE q.execution_id = chosen.execution_id
-RETURNING q.execution_id
+RETURNING q.execution_id, q.lease_expires_at
 """
 
 
@@ -312,8 +314,9 @@ async def claim_queue_rows(
     labels: dict[str, str],
     limit: int,
     lease_seconds: float,
-) -> list[str]:
-    """Lease up to `limit` claimable queue rows to the runner; returns their execution ids."""
+) -> dict[str, datetime]:
+    """Lease up to `limit` claimable queue rows to the runner; returns their execution ids
+    and lease expiries."""
     labels_json = json.dumps(labels)
     params: dict[str, Any] = {
         "organization_id": organization_id,
@@ -330,10 +333,12 @@ async def claim_queue_rows(
             )
         ).scalars()
         params["locked_flows"] = list(locked)
-        result = await session.execute(text(_PG_CLAIM), params)
+        statement = text(_PG_CLAIM)
     else:
-        result = await session.execute(text(_SQLITE_CLAIM), params)
-    return [str(row[0]) for row in result.all()]
+        statement = text(_SQLITE_CLAIM)
+    typed = statement.columns(execution_id=String(), lease_expires_at=UTCDateTime())
+    result = await session.execute(typed, params)
+    return {str(row[0]): row[1] for row in result.all()}
 
 
 async def mark_claimed(
@@ -366,11 +371,6 @@ async def mark_claimed(
         .execution_options(populate_existing=True, synchronize_session=False)
     )
     return list((await session.scalars(stmt)).all())
-
-
-async def lease_expiry(session: AsyncSession, execution_id: str) -> datetime | None:
-    stmt = select(QueueEntry.lease_expires_at).where(QueueEntry.execution_id == execution_id)
-    return (await session.scalars(stmt)).first()
 
 
 # --------------------------------------------------------------------------- leases

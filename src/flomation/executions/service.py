@@ -545,7 +545,7 @@ async def claim_executions(
     """
     if limit <= 0:
         return []
-    ids = await repository.claim_queue_rows(
+    leases = await repository.claim_queue_rows(
         session,
         organization_id=organization_id,
         runner_id=runner_id,
@@ -553,9 +553,9 @@ async def claim_executions(
         limit=limit,
         lease_seconds=lease_seconds,
     )
-    if not ids:
+    if not leases:
         return []
-    executions = await repository.mark_claimed(session, ids, runner_id)
+    executions = await repository.mark_claimed(session, list(leases), runner_id)
     executions.sort(key=lambda e: (e.queued_at, e.id))
     definitions: dict[tuple[str, int], dict[str, Any]] = {}
     claimed = []
@@ -575,8 +575,6 @@ async def claim_executions(
         variables, secrets = await secrets_service.resolve_for_runner(
             session, organization_id, var_names, secret_names, keyring=keyring
         )
-        lease = await repository.lease_expiry(session, execution.id)
-        assert lease is not None  # just leased in this transaction
         claimed.append(
             ClaimedExecution(
                 id=execution.id,
@@ -587,7 +585,7 @@ async def claim_executions(
                 definition=definition,
                 input=execution.input,
                 trigger=execution.trigger,
-                lease_expires_at=lease,
+                lease_expires_at=leases[execution.id],
                 deadline_at=execution.deadline_at,
                 timeout_s=execution.timeout_s,
                 depth=execution.depth,

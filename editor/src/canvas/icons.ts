@@ -6,7 +6,8 @@ const GLYPHS: Record<string, string> = {
   switch: '⇶', route: '⇶', foreach: '↻', repeat: '↻', loop: '↻', merge: '⋈', 'git-merge': '⋈', delay: '⏱', clock: '⏱',
   timer: '⏱', fail: '✖', x: '✖', 'alert-triangle': '⚠', return: '⏎', 'corner-down-left': '⏎', log: '☰', 'file-text': '☰',
   list: '☰', http: '⇄', globe: '⇄', python: 'Py', code: '</>', shell: '$', terminal: '$', subflow: '⧉', layers: '⧉',
-  workflow: '⧉', on_error: '⚠', 'shield-alert': '⚠', bug: '⚠',
+  workflow: '⧉', on_error: '⚠', 'shield-alert': '⚠', bug: '⚠', braces: '{}', 'list-tree': '⇶',
+  'x-octagon': '✖', 'scroll-text': '☰',
 };
 
 export function nodeGlyph(type: string, nodeType?: NodeType): string {

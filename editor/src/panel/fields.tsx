@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { FieldProps, WidgetProps } from '@rjsf/utils';
 import { CodeEditor, type CodeLanguage } from './CodeEditor';
+import { parseLenient, parseStrict, showLenient, showStrict } from './jsonText';
 
 /** rjsf widget: a code string (python `code`, shell `command`) in CodeMirror. */
 export function CodeWidget(props: WidgetProps) {
@@ -20,24 +21,24 @@ export function CodeWidget(props: WidgetProps) {
 
 /**
  * rjsf field: any JSON value edited as JSON text. The value changes only when the text
- * parses, so a half-typed document never reaches the flow.
+ * parses, so a half-typed document never reaches the flow. A lenient field (its schema sets
+ * no type) takes text that is not JSON as a string, so a template is typed as it is.
  */
 export function JsonField(props: FieldProps) {
-  const pretty = (value: unknown) => (value === undefined ? '' : JSON.stringify(value, null, 2));
+  const lenient = props.uiSchema?.['ui:options']?.lenient === true;
+  const pretty = lenient ? showLenient : showStrict;
+  const parse = lenient ? parseLenient : parseStrict;
   const [text, setText] = useState(() => pretty(props.formData));
   const [parseError, setParseError] = useState<string | null>(null);
 
   // Take outside changes (undo, another revision) unless they are what the text already says.
   useEffect(() => {
     setText((current) => {
-      try {
-        if (JSON.stringify(JSON.parse(current)) === JSON.stringify(props.formData)) return current;
-      } catch {
-        // the current text does not parse: replace it
-      }
+      const parsed = parse(current);
+      if (parsed.ok && JSON.stringify(parsed.value) === JSON.stringify(props.formData)) return current;
       return pretty(props.formData);
     });
-  }, [props.formData]);
+  }, [props.formData, parse, pretty]);
 
   const title = props.schema.title ?? props.name;
   const errors = [...(parseError ? [parseError] : []), ...(props.rawErrors ?? [])];
@@ -52,7 +53,7 @@ export function JsonField(props: FieldProps) {
         value={text}
         language="json"
         readOnly={props.readonly || props.disabled}
-        label={`${title} (JSON)`}
+        label={lenient ? `${title} (JSON, or text for a string)` : `${title} (JSON)`}
         testId={`field-${props.name}`}
         onChange={(next) => {
           setText(next);
@@ -61,12 +62,12 @@ export function JsonField(props: FieldProps) {
             props.onChange(undefined, props.fieldPathId.path);
             return;
           }
-          try {
-            const parsed: unknown = JSON.parse(next);
+          const parsed = parse(next);
+          if (parsed.ok) {
             setParseError(null);
-            props.onChange(parsed, props.fieldPathId.path);
-          } catch (error) {
-            setParseError(`Not valid JSON yet: ${(error as Error).message}`);
+            props.onChange(parsed.value, props.fieldPathId.path);
+          } else {
+            setParseError(parsed.error);
           }
         }}
       />

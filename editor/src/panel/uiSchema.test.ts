@@ -8,18 +8,19 @@ describe('config form generation', () => {
   });
 
   it('edits schemas and free-form JSON values as JSON', () => {
-    expect(fieldKind('input_schema', { type: 'object', 'x-template': false })).toEqual({ kind: 'json' });
-    expect(fieldKind('values', { type: 'object', additionalProperties: true })).toEqual({ kind: 'json' });
-    expect(fieldKind('value', {})).toEqual({ kind: 'json' });
+    expect(fieldKind('input_schema', { type: 'object', 'x-template': false })).toEqual({ kind: 'json', lenient: false });
+    expect(fieldKind('values', { type: 'object', additionalProperties: true })).toEqual({ kind: 'json', lenient: false });
+    expect(fieldKind('value', { description: 'A template' })).toEqual({ kind: 'json', lenient: true });
     expect(fieldKind('url', { type: 'string' })).toEqual({ kind: 'default' });
-    expect(fieldKind('cases', { type: 'array', items: { type: 'string' } })).toEqual({ kind: 'default' });
+    expect(fieldKind('method', { enum: ['GET', 'POST'] })).toEqual({ kind: 'default' });
+    expect(fieldKind('cases', { type: 'array', items: { type: 'string' }, 'x-template': false })).toEqual({ kind: 'default' });
   });
 
   it('hides the submit button and maps each field', () => {
     const ui = buildUiSchema({ type: 'object', properties: { code: { type: 'string', 'x-template': false }, json: {} } });
     expect(ui['ui:submitButtonOptions']).toEqual({ norender: true });
     expect(ui.code).toEqual({ 'ui:widget': 'code', 'ui:options': { language: 'python' } });
-    expect(ui.json).toEqual({ 'ui:field': 'json' });
+    expect(ui.json).toEqual({ 'ui:field': 'json', 'ui:options': { lenient: true } });
   });
 });
 
@@ -33,5 +34,23 @@ describe('validation problems from the API', () => {
     expect(problemsToErrorSchema(problems.slice(0, 2))).toEqual({ url: { __errors: ['not a URL'] }, headers: { x: { __errors: ['bad'] } } });
     expect(problemsByNode(problems).get('call')).toHaveLength(2);
     expect(problemsByNode(problems).get('big')).toEqual(['no such port']);
+  });
+});
+
+describe('lenient JSON fields', () => {
+  it('takes text that is not JSON as a string and shows strings that look like JSON quoted', async () => {
+    const { parseLenient, showLenient } = await import('./jsonText');
+    expect(parseLenient('{{ input.k }}')).toEqual({ ok: true, value: '{{ input.k }}' });
+    expect(parseLenient('{"a": 1}')).toEqual({ ok: true, value: { a: 1 } });
+    expect(showLenient('{{ input.k }}')).toBe('{{ input.k }}');
+    expect(showLenient('true')).toBe('"true"');
+    expect(parseLenient(showLenient('true'))).toEqual({ ok: true, value: 'true' });
+    expect(showLenient({ a: 1 })).toBe('{\n  "a": 1\n}');
+  });
+
+  it('refuses text that is not JSON where JSON is required', async () => {
+    const { parseStrict } = await import('./jsonText');
+    expect(parseStrict('{"a": ').ok).toBe(false);
+    expect(parseStrict('[1]')).toEqual({ ok: true, value: [1] });
   });
 });

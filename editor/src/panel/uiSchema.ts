@@ -1,6 +1,10 @@
 import type { ValidationProblem } from '../api/types';
 
-export type FieldKind = { kind: 'code'; language: 'python' | 'shell' | 'text' } | { kind: 'json' } | { kind: 'default' };
+export type FieldKind =
+  | { kind: 'code'; language: 'python' | 'shell' | 'text' }
+  /** `lenient`: the schema sets no type, so text that is not JSON is taken as a string (a template). */
+  | { kind: 'json'; lenient: boolean }
+  | { kind: 'default' };
 
 type Schema = Record<string, unknown>;
 
@@ -23,17 +27,18 @@ function isFreeJson(schema: Schema): boolean {
   return false;
 }
 
-/** How the side panel edits one config field. Code (x-template false strings) gets CodeMirror. */
+/**
+ * How the side panel edits one config field: code (`x-template: false` strings) in
+ * CodeMirror, free-form values as JSON, the rest with rjsf's own widgets.
+ */
 export function fieldKind(name: string, schema: Schema): FieldKind {
-  if (schema['x-template'] === false) {
-    if (types(schema).includes('string')) {
-      const declared = schema['x-language'];
-      const language = declared === 'python' || declared === 'shell' ? declared : name === 'code' ? 'python' : name === 'command' ? 'shell' : 'text';
-      return { kind: 'code', language };
-    }
-    return { kind: 'json' };
+  if (schema['x-template'] === false && types(schema).includes('string')) {
+    const declared = schema['x-language'];
+    const language = declared === 'python' || declared === 'shell' ? declared : name === 'code' ? 'python' : name === 'command' ? 'shell' : 'text';
+    return { kind: 'code', language };
   }
-  return isFreeJson(schema) ? { kind: 'json' } : { kind: 'default' };
+  if (isFreeJson(schema)) return { kind: 'json', lenient: types(schema).length === 0 };
+  return { kind: 'default' };
 }
 
 /** rjsf's uiSchema for a node type's config schema. */
@@ -44,7 +49,7 @@ export function buildUiSchema(configSchema: Schema): Record<string, unknown> {
     if (!schema || typeof schema !== 'object') continue;
     const kind = fieldKind(name, schema);
     if (kind.kind === 'code') ui[name] = { 'ui:widget': 'code', 'ui:options': { language: kind.language } };
-    else if (kind.kind === 'json') ui[name] = { 'ui:field': 'json' };
+    else if (kind.kind === 'json') ui[name] = { 'ui:field': 'json', 'ui:options': { lenient: kind.lenient } };
     else if (types(schema).includes('string') && (name === 'expression' || name === 'message' || name === 'body')) {
       ui[name] = { 'ui:widget': 'textarea', 'ui:options': { rows: 2 } };
     }

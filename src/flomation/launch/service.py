@@ -74,6 +74,7 @@ class LaunchService:
             clock=self.clock,
             data_dir=Path(settings.data_dir),
             keyring=Keyring.from_settings(settings),
+            lease_s=settings.trigger_lease_seconds,
         )
         self.sources: dict[str, Source] = dict(
             sources
@@ -137,33 +138,41 @@ class LaunchService:
     # --- the process loop -------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until `stop` is set, then release every lease."""
+        """Run until `stop` is set, then release every lease.
+
+        Leases are kept in a task of their own, so a backlog of fires (or a slow database
+        answer to one) never delays a renewal past the TTL."""
         log.info("launch %s started (lease %.0f s)", self.owner, self.ttl_s)
-        loop = asyncio.get_running_loop()
+        leases = asyncio.create_task(self._lease_loop(stop), name="launch-leases")
         try:
             while not stop.is_set():
                 try:
-                    due_lease = (
-                        self._last_lease_pass is None
-                        or loop.time() - self._last_lease_pass >= self.ttl_s / 3
-                    )
-                    if due_lease:
-                        await self.lease_pass()
-                    await self.fire_pass(wait=False)
+                    if self._last_lease_pass is not None:
+                        await self.fire_pass(wait=False)
                     wait_s = await self._idle_seconds()
                 except Exception:
-                    log.exception("launch pass failed; retrying")
+                    log.exception("launch fire pass failed; retrying")
                     wait_s = 1.0
                 with suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=wait_s)
         finally:
+            leases.cancel()
+            await asyncio.gather(leases, return_exceptions=True)
             await self._shutdown()
 
+    async def _lease_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.lease_pass()
+            except Exception:
+                log.exception("launch lease pass failed; retrying")
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.ttl_s / 3)
+
     async def _idle_seconds(self) -> float:
-        """Sleep until the next held trigger is due, the next lease pass, or MAX_IDLE_S."""
-        loop = asyncio.get_running_loop()
-        last = self._last_lease_pass or loop.time()
-        wait_s = min(MAX_IDLE_S, max(0.0, last + self.ttl_s / 3 - loop.time()))
+        """Sleep until the next held trigger is due, or MAX_IDLE_S (an edit in the API may
+        have moved a trigger's time earlier)."""
+        wait_s = MAX_IDLE_S
         if self.held:
             async with self.database.transaction() as session:
                 next_at = await service.next_due_at(session, owner=self.owner)

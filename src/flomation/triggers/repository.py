@@ -150,15 +150,26 @@ async def count_launch_triggers(session: AsyncSession) -> int:
 
 
 async def renew_leases(session: AsyncSession, owner: str, ttl_s: float) -> list[str]:
-    """Extend every lease this owner still holds; the ids returned are what it holds now."""
-    stmt = (
+    """Extend the leases this owner still holds; returns every trigger it holds now.
+
+    Rows locked by another transaction at this moment (this instance firing one of them) are
+    skipped rather than waited for: a renewal must never wait in a chain of row locks (two
+    instances' transactions see `now()` at different instants, so their views of which
+    leases are valid can briefly cross). A skipped lease is renewed on the next pass, well
+    before it expires (passes run every TTL/3).
+    """
+    valid = and_(Trigger.lease_owner == owner, Trigger.lease_expires_at > db_now())
+    unlocked = (
+        select(Trigger.id).where(valid).order_by(Trigger.id).with_for_update(skip_locked=True)
+    )
+    await session.execute(
         update(Trigger)
-        .where(Trigger.lease_owner == owner, Trigger.lease_expires_at > db_now())
+        .where(Trigger.id.in_(unlocked), valid)
         .values(lease_expires_at=db_now_plus(ttl_s))
-        .returning(Trigger.id)
         .execution_options(synchronize_session=False)
     )
-    return list((await session.execute(stmt)).scalars().all())
+    held = select(Trigger.id).where(valid).order_by(Trigger.id)
+    return list((await session.execute(held)).scalars().all())
 
 
 async def claim_triggers(session: AsyncSession, owner: str, ttl_s: float, limit: int) -> list[str]:
@@ -183,15 +194,34 @@ async def claim_triggers(session: AsyncSession, owner: str, ttl_s: float, limit:
 
 
 async def release_leases(session: AsyncSession, owner: str, ids: Sequence[str] | None) -> None:
-    """Give triggers back (all this owner holds when `ids` is None) so others take them now."""
-    stmt = update(Trigger).where(Trigger.lease_owner == owner)
+    """Give triggers back (all this owner holds when `ids` is None) so others take them now.
+
+    A partial release (rebalancing) skips rows being fired right now; a full release (the
+    instance is stopping, nothing of its own is running any more) takes them all."""
+    mine = Trigger.lease_owner == owner
     if ids is not None:
-        stmt = stmt.where(Trigger.id.in_(list(ids)))
-    await session.execute(
-        stmt.values(lease_owner=None, lease_expires_at=None).execution_options(
-            synchronize_session=False
+        chosen = (
+            select(Trigger.id)
+            .where(mine, Trigger.id.in_(list(ids)))
+            .order_by(Trigger.id)
+            .with_for_update(skip_locked=True)
         )
+        where = and_(mine, Trigger.id.in_(chosen))
+    else:
+        where = mine
+    await session.execute(
+        update(Trigger)
+        .where(where)
+        .values(lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
     )
+
+
+async def held_ids(session: AsyncSession, owner: str) -> list[str]:
+    stmt = select(Trigger.id).where(
+        Trigger.lease_owner == owner, Trigger.lease_expires_at > db_now()
+    )
+    return list((await session.execute(stmt.order_by(Trigger.id))).scalars().all())
 
 
 async def held_ids_latest_first(session: AsyncSession, owner: str, limit: int) -> list[str]:
@@ -242,9 +272,15 @@ async def advance_fenced(
     owner: str,
     state_version: int,
     values: dict[str, Any],
+    renew_s: float | None = None,
 ) -> bool:
     """Write a trigger's new firing state only if this owner still holds an unexpired lease and
-    nobody changed the state since it was read. False means: do not fire."""
+    nobody changed the state since it was read. False means: do not fire.
+
+    With `renew_s` the lease is extended too: the lease pass skips rows locked by a fire in
+    progress, so the fire renews its own trigger."""
+    if renew_s is not None:
+        values = {**values, "lease_expires_at": db_now_plus(renew_s)}
     stmt = (
         update(Trigger)
         .where(

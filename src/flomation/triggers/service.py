@@ -337,7 +337,7 @@ async def balance_leases(
     if len(held) > fair:
         excess = await repository.held_ids_latest_first(session, owner, len(held) - fair)
         await repository.release_leases(session, owner, excess)
-        return [trigger_id for trigger_id in held if trigger_id not in set(excess)]
+        return await repository.held_ids(session, owner)
     claimed = await repository.claim_triggers(
         session, owner, ttl_s, min(claim_batch, fair - len(held))
     )
@@ -404,6 +404,7 @@ async def record_error(
     error: str,
     interval_s: float,
     now: datetime,
+    lease_s: float | None = None,
 ) -> bool:
     """A failed poll: keep the cursor, note the error, try again after a growing delay."""
     errors = work.error_count + 1
@@ -417,18 +418,24 @@ async def record_error(
             "error_count": errors,
             "next_fire_at": now + timedelta(seconds=backoff_s(interval_s, errors)),
         },
+        renew_s=lease_s,
     )
 
 
 async def apply_outcome(
-    session: AsyncSession, *, owner: str, work: TriggerWork, outcome: Outcome
+    session: AsyncSession,
+    *,
+    owner: str,
+    work: TriggerWork,
+    outcome: Outcome,
+    lease_s: float | None = None,
 ) -> Applied | None:
     """Advance the trigger and start its executions in the caller's transaction.
 
     None when the fence refuses (the lease is gone or the state moved on): nothing fires.
     Executions the flow refuses (archived flow: the trigger stops; input the start node
     refuses: noted in last_error) do not undo the advance, so a bad slot is not retried
-    forever.
+    forever. `lease_s` extends this owner's lease in the same write.
     """
     values: dict[str, Any] = {
         "cursor": outcome.cursor,
@@ -439,7 +446,12 @@ async def apply_outcome(
     if outcome.fires and outcome.fired_at is not None:
         values["last_fired_at"] = outcome.fired_at
     fenced = await repository.advance_fenced(
-        session, trigger_id=work.id, owner=owner, state_version=work.state_version, values=values
+        session,
+        trigger_id=work.id,
+        owner=owner,
+        state_version=work.state_version,
+        values=values,
+        renew_s=lease_s,
     )
     if not fenced:
         return None

@@ -28,6 +28,7 @@ class SourceContext:
     clock: Clock
     data_dir: Path
     keyring: Keyring
+    lease_s: float
 
     async def secret(self, organization_id: str, name: str) -> str | None:
         async with self.database.transaction() as session:
@@ -44,7 +45,7 @@ async def apply(context: SourceContext, work: TriggerWork, outcome: Outcome) -> 
     """Apply an outcome in its own transaction; None when the lease or state moved on."""
     async with context.database.transaction() as session:
         applied = await service.apply_outcome(
-            session, owner=context.owner, work=work, outcome=outcome
+            session, owner=context.owner, work=work, outcome=outcome, lease_s=context.lease_s
         )
     report(work, applied)
     return applied
@@ -68,6 +69,7 @@ async def fail(context: SourceContext, work: TriggerWork, error: str, *, interva
             error=error,
             interval_s=interval_s,
             now=context.clock.now(),
+            lease_s=context.lease_s,
         )
 
 

@@ -112,6 +112,10 @@ class ScheduleSource:
             )
             outcome = plan(work.id, config, cursor, now, previous_running=running)
             applied = await service.apply_outcome(
-                session, owner=self.context.owner, work=work, outcome=outcome
+                session,
+                owner=self.context.owner,
+                work=work,
+                outcome=outcome,
+                lease_s=self.context.lease_s,
             )
         report(work, applied)

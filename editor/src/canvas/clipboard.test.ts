@@ -33,9 +33,9 @@ describe('auto layout', () => {
 describe('placing a new node', () => {
   it('moves down until it covers no other node', async () => {
     const { freeSpot } = await import('./layout');
-    const definition = { version: 1 as const, nodes: [{ id: 'a', type: 'set', position: { x: 0, y: 0 } }, { id: 'b', type: 'set', position: { x: 0, y: 92 } }], edges: [] };
-    expect(freeSpot(definition, { x: 10, y: 10 })).toEqual({ x: 10, y: 194 });
-    expect(freeSpot(definition, { x: 500, y: 0 })).toEqual({ x: 500, y: 0 });
+    const occupied = [{ x: 0, y: 0 }, { x: 0, y: 92 }];
+    expect(freeSpot(occupied, { x: 10, y: 10 })).toEqual({ x: 10, y: 194 });
+    expect(freeSpot(occupied, { x: 500, y: 0 })).toEqual({ x: 500, y: 0 });
   });
 });
 

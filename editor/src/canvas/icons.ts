@@ -3,10 +3,10 @@ import type { NodeType } from '../api/types';
 /** Glyphs for icon names the API may send, and for the built-in types as a fallback. */
 const GLYPHS: Record<string, string> = {
   start: '▶', play: '▶', set: '✎', edit: '✎', pencil: '✎', condition: '◇', branch: '◇', 'git-branch': '◇',
-  switch: '⇶', route: '⇶', foreach: '↻', repeat: '↻', loop: '↻', merge: '⋈', 'git-merge': '⋈', delay: '⏱', clock: '⏱',
-  timer: '⏱', fail: '✖', x: '✖', 'alert-triangle': '⚠', return: '⏎', 'corner-down-left': '⏎', log: '☰', 'file-text': '☰',
-  list: '☰', http: '⇄', globe: '⇄', python: 'Py', code: '</>', shell: '$', terminal: '$', subflow: '⧉', layers: '⧉',
-  workflow: '⧉', on_error: '⚠', 'shield-alert': '⚠', bug: '⚠', braces: '{}', 'list-tree': '⇶',
+  switch: '⇶', route: '⇶', foreach: '↻', repeat: '↻', loop: '↻', merge: '⋈', 'git-merge': '⋈', delay: '◴', clock: '◴',
+  timer: '◴', fail: '✖', x: '✖', 'alert-triangle': '⚠', return: '⏎', 'corner-down-left': '⏎', log: '☰', 'file-text': '☰',
+  list: '☰', http: '⇄', globe: '⇄', python: 'Py', code: '</>', shell: '$', terminal: '$', subflow: '▣', layers: '▣',
+  workflow: '▣', on_error: '⚠', 'shield-alert': '⚠', bug: '⚠', braces: '{}', 'list-tree': '⇶',
   'x-octagon': '✖', 'scroll-text': '☰',
 };
 

@@ -39,7 +39,7 @@ export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { re
   const selectedNodes = useEditor((s) => s.selectedNodes);
   const selectedEdges = useEditor((s) => s.selectedEdges);
   const measured = useEditor((s) => s.measured);
-  const { screenToFlowPosition } = useReactFlow();
+  const { screenToFlowPosition, getNodes } = useReactFlow();
   const { readOnly, problems, onSave } = options;
   const fallbackPositions = useFallbackPositions(definition, measured);
 
@@ -150,12 +150,14 @@ export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { re
     const present = state.history.present;
     // Dropped nodes go where they were dropped; clicked ones next to the selected node, else
     // mid-screen, moved down until they cover no other node.
-    const anchor = present.nodes.find((n) => n.id === state.selectedNodes[0])?.position;
-    const at = position ?? freeSpot(present, anchor ? { x: anchor.x + 260, y: anchor.y } : screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 }));
+    // Drawn positions count, including those of nodes placed by the automatic layout.
+    const drawn = getNodes();
+    const anchor = drawn.find((n) => n.id === state.selectedNodes[0])?.position;
+    const at = position ?? freeSpot(drawn.map((n) => n.position), anchor ? { x: anchor.x + 260, y: anchor.y } : screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 }));
     const node = newNode(present, type, nodeTypes.get(type), at);
     state.commit({ ...present, nodes: [...present.nodes, node] });
     state.select([node.id], []);
-  }, [readOnly, nodeTypes, screenToFlowPosition]);
+  }, [readOnly, nodeTypes, screenToFlowPosition, getNodes]);
 
   const layout = useCallback(() => {
     if (readOnly) return;

@@ -19,8 +19,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Mapping
-from contextlib import suppress
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -200,3 +200,23 @@ class LaunchService:
 
 def _seconds_until(at: datetime, now: datetime) -> float:
     return (at - now).total_seconds()
+
+
+def lifespan_hook(
+    settings: Settings, database: Database
+) -> Callable[[object], AbstractAsyncContextManager[None]]:
+    """Launch inside another process's lifespan (`flomation up`): a LifespanHook for
+    `create_app(..., lifespan_hooks=[...])`. It stops, releasing its leases, when the app
+    stops."""
+
+    @asynccontextmanager
+    async def hook(_app: object) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(LaunchService(settings, database).run(stop), name="launch")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return hook

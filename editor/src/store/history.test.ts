@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canRedo, canUndo, commit, commitFrom, createHistory, redo, replacePresent, undo } from './history';
+import { COALESCE_MS, canRedo, canUndo, commit, commitFrom, createHistory, redo, replacePresent, undo } from './history';
 import { createEditorStore, isDirty } from './editorStore';
 import { ifElse } from '../test/fixtures';
 import { removeNodes } from '../flow/graph';
@@ -26,13 +26,21 @@ describe('undo/redo history', () => {
     expect(undo(h).present).toBe('b');
   });
 
-  it('merges commits with the same coalesce key into one step', () => {
+  it('merges quick commits with the same coalesce key into one step', () => {
     let h = createHistory('');
-    h = commit(h, 'h', 'field');
-    h = commit(h, 'he', 'field');
-    h = commit(h, 'hey', 'field');
+    h = commit(h, 'h', 'field', 1000);
+    h = commit(h, 'he', 'field', 1200);
+    h = commit(h, 'hey', 'field', 1400);
     expect(h.past).toEqual(['']);
     expect(undo(h).present).toBe('');
+  });
+
+  it('starts a new step after a pause or in another field', () => {
+    let h = createHistory('');
+    h = commit(h, 'a', 'field', 1000);
+    h = commit(h, 'ab', 'field', 1000 + COALESCE_MS + 1);
+    h = commit(h, 'abc', 'other', 1000 + COALESCE_MS + 2);
+    expect(h.past).toEqual(['', 'a', 'ab']);
   });
 
   it('records a drag as one step from where it started', () => {

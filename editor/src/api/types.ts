@@ -193,7 +193,8 @@ export interface Step {
   node_id: string;
   status: StepStatus;
   visit: number;
-  iteration: number | null;
+  /** The foreach item index; a list of indexes inside nested loops. */
+  iteration: number | number[] | null;
   attempts: number;
   input: JsonValue;
   output: JsonValue;

@@ -13,10 +13,10 @@ export function StepPanel({ nodeId, live, canRetry, onRetryFrom, onClose }: { no
       </header>
       {steps.length === 0 ? <p className="muted">This node has not run.</p> : null}
       {steps.map((step) => (
-        <section key={`${step.visit}-${step.iteration}`} className="step" data-testid={`step-${nodeId}-${step.visit}-${step.iteration ?? ''}`}>
+        <section key={`${step.visit}-${JSON.stringify(step.iteration)}`} className="step" data-testid={`step-${nodeId}-${step.visit}-${Array.isArray(step.iteration) ? step.iteration.join('.') : (step.iteration ?? '')}`}>
           <div className="step-head">
             <StatusBadge status={step.status} />
-            <span className="small">visit {step.visit}{step.iteration !== null && step.iteration !== undefined ? ` · item ${step.iteration}` : ''} · {step.attempts} attempt{step.attempts === 1 ? '' : 's'}</span>
+            <span className="small">visit {step.visit}{step.iteration !== null && step.iteration !== undefined ? ` · item ${Array.isArray(step.iteration) ? step.iteration.join('.') : step.iteration}` : ''} · {step.attempts} attempt{step.attempts === 1 ? '' : 's'}</span>
             <span className="muted small">{formatTime(step.started_at)}</span>
           </div>
           <h3>Input</h3>

@@ -30,6 +30,11 @@ describe('live execution state', () => {
     expect(states.get('count')).toEqual({ status: 'running', visits: 3, attempts: 2, iterations: 0 });
   });
 
+  it('counts foreach iterations, nested ones by their index path', () => {
+    const states = runStates([step('sq', 'succeeded', { iteration: 0 }), step('sq', 'running', { iteration: 1 }), step('sq', 'succeeded', { iteration: [1, 0] }), step('sq', 'succeeded', { iteration: [1, 0] })]);
+    expect(states.get('sq')).toMatchObject({ status: 'running', iterations: 3 });
+  });
+
   it('highlights the branch a condition took, not the other', () => {
     const steps = [step('start', 'succeeded'), step('big', 'succeeded', { output: { result: false } }), step('yes', 'skipped'), step('no', 'succeeded')];
     const taken = takenEdges(ifElse, steps);

@@ -23,7 +23,7 @@ export function fromExecution(execution: Execution): LiveExecution {
   };
 }
 
-const stepKey = (step: Pick<Step, 'node_id' | 'visit' | 'iteration'>) => `${step.node_id}|${step.visit ?? 1}|${step.iteration ?? ''}`;
+const stepKey = (step: Pick<Step, 'node_id' | 'visit' | 'iteration'>) => `${step.node_id}|${step.visit ?? 1}|${JSON.stringify(step.iteration ?? null)}`;
 
 /** Folds one event in. Events already applied (by sequence number) are ignored. */
 export function applyEvent(state: LiveExecution, event: ExecutionEvent): LiveExecution {
@@ -71,7 +71,7 @@ export function runStates(steps: readonly Step[]): Map<string, NodeRunState> {
       status,
       visits: Math.max(...list.map((s) => s.visit ?? 1)),
       attempts: Math.max(...list.map((s) => s.attempts ?? 1)),
-      iterations: new Set(list.map((s) => s.iteration).filter((i) => i !== null && i !== undefined)).size,
+      iterations: new Set(list.filter((s) => s.iteration !== null && s.iteration !== undefined).map((s) => JSON.stringify(s.iteration))).size,
     });
   }
   return out;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -45,6 +46,9 @@ class RunnerSettings(BaseSettings):
     ca_cert: Path | None = None
     allow_unisolated_code: bool = False
     sandbox_user: str = "nobody"
+    # The interpreter user code runs with: the sandbox user must be able to read it (a Python
+    # installed under /root is out of its reach; point this at e.g. /usr/bin/python3).
+    code_python: str = Field(default_factory=lambda: sys.executable)
     egress_policy: Literal["self_hosted", "shared_cloud"] = "self_hosted"
     egress_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

@@ -18,7 +18,7 @@ import functools
 import logging
 import signal
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -43,12 +43,10 @@ from flomation.runner.subflows import ApiSubflowLauncher, SlotHold
 from flomation.signing import SignatureInvalid, SigningKey
 
 log = logging.getLogger("flomation.runner")
-T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
 _FINAL_DELIVERY_S = 15.0
-_STOPPED = object()
 
 
 class RunnerStopped(Exception):
@@ -74,6 +72,7 @@ class Runner:
         self.reporter: Reporter | None = None
         self._http: httpx.AsyncClient | None = None
         self._policy: AddressPolicy | None = None
+        self._inflight_claim: tuple[asyncio.Task[Any], int] | None = None
 
     # ------------------------------------------------------------------ control
 
@@ -99,6 +98,9 @@ class Runner:
             IsolationSettings(
                 sandbox_user=settings.sandbox_user,
                 allow_unisolated=settings.allow_unisolated_code,
+                python_executable=settings.code_python,
+                # A shared cloud runner's egress policy must hold for user code too.
+                isolate_network=settings.egress_policy == "shared_cloud",
             )
         )
         await self.code_runner.start()
@@ -240,12 +242,19 @@ class Runner:
             reserved = self.slots.reserve_all()
             self._update_gauges()
             body = {"free_slots": reserved, "wait_s": wait_s, "held": self.held()}
+            claim = asyncio.create_task(
+                self.client.call(
+                    "POST", "/claim", body, timeout_s=wait_s + self.settings.request_timeout_s
+                ),
+                name="claim",
+            )
+            if not await self._first_of(claim, cancel_on_stop=False):
+                # Stopped while the claim waits. Its answer may already be on the way with
+                # executions leased to us: the drain takes it and hands them back.
+                self._inflight_claim = (claim, reserved)
+                break
             try:
-                answer = await self._until_stop(
-                    self.client.call(
-                        "POST", "/claim", body, timeout_s=wait_s + self.settings.request_timeout_s
-                    )
-                )
+                answer = claim.result()
             except RunnerUnknown as exc:
                 self.slots.give_back(reserved)
                 log.error("the API no longer knows this runner (deleted?): %s", exc)
@@ -259,10 +268,6 @@ class Runner:
                 log.warning("claim failed (%s); retrying in %.2f s", exc, delay)
                 await self._stopped_within(delay)
                 continue
-            if answer is _STOPPED:
-                self.slots.give_back(reserved)
-                break
-            assert isinstance(answer, dict)
             backoff.reset()
             executions = answer.get("executions", [])
             self.slots.give_back(reserved - len(executions))
@@ -271,12 +276,9 @@ class Runner:
             self._apply(answer.get("cancel", []), answer.get("lost", []))
             self._update_gauges()
 
-    async def _first_of(self, work: Awaitable[None]) -> bool:
-        """True when `work` finished first, False when the stop came first."""
-        return await self._until_stop(work) is not _STOPPED
-
-    async def _until_stop(self, work: Awaitable[T]) -> T | object:
-        """`work`'s result, or `_STOPPED` (work cancelled) when the stop comes first."""
+    async def _first_of(self, work: Awaitable[Any], *, cancel_on_stop: bool = True) -> bool:
+        """True when `work` finished first, False when the stop came first (then `work` is
+        cancelled, unless told otherwise). Never reads `work`'s result: the caller does."""
         task = asyncio.ensure_future(work)
         stop = asyncio.create_task(self._stop.wait())
         try:
@@ -284,11 +286,12 @@ class Runner:
         finally:
             stop.cancel()
         if task.done():
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-        return _STOPPED
+            return True
+        if cancel_on_stop:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        return False
 
     def _start(self, claimed: Claimed, context: JobContext) -> None:
         self.metrics.claimed.inc()
@@ -351,14 +354,14 @@ class Runner:
     async def _drain(self) -> None:
         assert self.client is not None
         assert self.reporter is not None
+        grace_s = self.settings.shutdown_grace_s
+        loop = asyncio.get_running_loop()
+        grace_ends = loop.time() + grace_s
         running = [job.task for job in self.jobs.values() if job.task is not None]
         if running:
-            log.info(
-                "waiting up to %.0f s for %d execution(s) to finish",
-                self.settings.shutdown_grace_s,
-                len(running),
-            )
-            await asyncio.wait(running, timeout=self.settings.shutdown_grace_s)
+            log.info("waiting up to %.1f s for %d execution(s) to finish", grace_s, len(running))
+            await asyncio.wait(running, timeout=grace_s)
+        to_release = await self._late_claim(max(0.0, grace_ends - loop.time()))
         handed_back = [job for job in list(self.jobs.values()) if not job.completing]
         for job in handed_back:
             job.abandon("shutdown")
@@ -366,8 +369,27 @@ class Runner:
         if leftovers:
             await asyncio.wait(leftovers, timeout=_FINAL_DELIVERY_S)
         await self.reporter.drain(_FINAL_DELIVERY_S)
-        if handed_back:
-            await self._release([job.key for job in handed_back])
+        to_release.extend(job.key for job in handed_back)
+        if to_release:
+            await self._release(to_release)
+
+    async def _late_claim(self, timeout_s: float) -> list[tuple[str, int]]:
+        """The claim that was waiting when the stop came: what it brought goes straight back."""
+        if self._inflight_claim is None:
+            return []
+        claim, reserved = self._inflight_claim
+        self._inflight_claim = None
+        self.slots.give_back(reserved)
+        done, _ = await asyncio.wait({claim}, timeout=max(timeout_s, 0.5))
+        if not done:
+            claim.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await claim
+            return []
+        if claim.exception() is not None:
+            return []
+        answer = claim.result()
+        return [(str(item["id"]), int(item["attempt"])) for item in answer.get("executions", [])]
 
     async def _release(self, keys: list[tuple[str, int]]) -> None:
         assert self.client is not None

@@ -131,6 +131,7 @@ async def claim(
     with _subscribe(notifier, organization_id=runner.organization_id) as subscription:
         async with database.transaction() as session:
             if held:
+                await service.serialize_runner(session, runner.runner_id)
                 renewal = await executions.renew_leases(
                     session,
                     runner_id=runner.runner_id,
@@ -173,6 +174,7 @@ async def heartbeat(
 ) -> dict[str, Any]:
     held = [(item.execution_id, item.attempt) for item in body.held]
     async with database.transaction() as session:
+        await service.serialize_runner(session, runner.runner_id)
         await service.record_running(session, runner.runner_id, body.running)
         if not held:
             return {"renewed": [], "cancel": [], "lost": []}
@@ -188,6 +190,7 @@ async def report(
     """Events and completions of several executions in one transaction, each item fenced."""
     results: list[ReportResult] = []
     async with database.transaction() as session:
+        await service.serialize_runner(session, runner.runner_id)
         for item in items:
             try:
                 async with session.begin_nested():
@@ -234,6 +237,7 @@ async def release(database: Database, runner: AuthenticatedRunner, body: Release
     if not body.executions:
         return
     async with database.transaction() as session:
+        await service.serialize_runner(session, runner.runner_id)
         await executions.release_executions(
             session,
             runner_id=runner.runner_id,

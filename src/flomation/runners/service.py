@@ -216,6 +216,11 @@ async def prune_nonces(session: AsyncSession, *, max_skew_s: float) -> int:
     return await repository.prune_nonces(session, older_than_s=2 * max_skew_s + 5)
 
 
+async def serialize_runner(session: AsyncSession, runner_id: str) -> None:
+    """One of this runner's lease-touching transactions at a time (see the repository)."""
+    await repository.serialize_runner(session, runner_id)
+
+
 async def record_running(session: AsyncSession, runner_id: str, running: int) -> None:
     await repository.mark_seen(session, runner_id, running=running)
 

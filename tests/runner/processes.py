@@ -1,0 +1,167 @@
+"""Real `flomation runner` processes for the end-to-end tests, and a loopback HTTP recorder
+that flows call to prove their side effects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.engine.isolation.sandbox import sandbox_python
+from tests.live import LiveServer, serve
+
+FLOMATION = str(Path(sys.executable).parent / "flomation")
+
+
+class RunnerProcess:
+    """One `flomation runner` subprocess; its stderr (JSON logs) is kept for failures."""
+
+    def __init__(self, process: asyncio.subprocess.Process, log_path: Path) -> None:
+        self.process = process
+        self.log_path = log_path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def logs(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, sig)
+
+    async def stop(self, timeout_s: float = 30) -> int:
+        """SIGTERM, then wait for the exit status."""
+        self.signal(signal.SIGTERM)
+        return await self.wait(timeout_s)
+
+    async def wait(self, timeout_s: float = 30) -> int:
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout=timeout_s)
+        except TimeoutError:
+            self.signal(signal.SIGKILL)
+            await self.process.wait()
+            tail = self.logs()[-3000:]
+            raise AssertionError(f"runner did not exit in {timeout_s} s:\n{tail}") from None
+
+
+@asynccontextmanager
+async def runner_processes(
+    base_url: str,
+    token: str,
+    workdir: Path,
+    *,
+    count: int = 1,
+    extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[list[RunnerProcess]]:
+    """Start `count` runners; kill whatever is still running afterwards."""
+    started: list[RunnerProcess] = []
+    try:
+        for _ in range(count):
+            started.append(
+                await start_runner(base_url, token, workdir, extra_args=extra_args, env=env)
+            )
+        yield started
+    finally:
+        for runner in started:
+            if runner.process.returncode is None:
+                runner.signal(signal.SIGKILL)
+                await runner.process.wait()
+
+
+_counter = iter(range(1, 1_000_000))
+
+
+async def start_runner(
+    base_url: str,
+    token: str,
+    workdir: Path,
+    *,
+    extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> RunnerProcess:
+    number = next(_counter)
+    log_path = workdir / f"runner-{number}.log"
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FLOMATION_", "PYTEST_"))
+    }
+    environment.update(
+        {
+            "FLOMATION_RUNNER_CODE_PYTHON": sandbox_python(),
+            "FLOMATION_RUNNER_BACKOFF_MAX_S": "1",
+            "FLOMATION_RUNNER_LOG_LEVEL": "DEBUG",
+        }
+    )
+    environment.update(env or {})
+    log_file = log_path.open("wb")
+    process = await asyncio.create_subprocess_exec(
+        FLOMATION,
+        "runner",
+        "--api",
+        base_url,
+        "--token",
+        token,
+        "--name",
+        f"runner-{number}",
+        *(extra_args or []),
+        env=environment,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=log_file,
+        cwd=str(workdir),
+    )
+    log_file.close()  # the child has its own copy
+    return RunnerProcess(process, log_path)
+
+
+class Recorder:
+    """A loopback HTTP server counting the execution ids flows report to it."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.bodies: list[dict[str, object]] = []
+        self.server: LiveServer | None = None
+
+    async def _record(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.bodies.append(body)
+        self.calls[str(body.get("id"))] += 1
+        return JSONResponse({"ok": True})
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"{self.server.base_url}/record"
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Recorder]:
+        app = Starlette(routes=[Route("/record", self._record, methods=["POST"])])
+        async with serve(app) as server:  # type: ignore[arg-type]
+            self.server = server
+            yield self
+
+
+async def wait_for(predicate: object, timeout_s: float, what: str) -> None:
+    """Poll an async predicate until true; fail with `what` after `timeout_s`."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + timeout_s
+    while loop.time() < until:
+        if await predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

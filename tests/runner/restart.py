@@ -1,0 +1,65 @@
+"""An API server that can be stopped and started again on the same port (restart tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+
+from flomation.api.app import create_app
+from flomation.db.session import Database
+from tests.live import LiveServer
+
+
+class RestartableApi:
+    """A second API process-alike beside the test's, on a fixed port, with the same settings
+    and database; `stop()` and `start()` it at will."""
+
+    def __init__(self, template: LiveServer, **overrides: object) -> None:
+        self._settings = template.app.state.settings.model_copy(update=overrides)
+        self._url = template.app.state.database.url
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # A database of its own: the app disposes of it when it stops.
+        app = create_app(self._settings, database=Database(self._url, pool_size=5))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._server = server
+        self._task = asyncio.create_task(server.serve(sockets=[sock]))
+        for _ in range(500):
+            if server.started:
+                return
+            await asyncio.sleep(0.01)
+        raise RuntimeError("the restartable API did not start")
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await asyncio.wait_for(self._task, timeout=10)
+            self._server = None
+
+
+@asynccontextmanager
+async def restartable(template: LiveServer, **overrides: object) -> AsyncIterator[RestartableApi]:
+    control = RestartableApi(template, **overrides)
+    await control.start()
+    try:
+        yield control
+    finally:
+        await control.stop()

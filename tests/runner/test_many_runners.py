@@ -1,0 +1,93 @@
+"""Several real runner processes at once (PostgreSQL: their claims race each other for real)."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories import Actor
+from tests.live import LiveServer
+from tests.runner.processes import Recorder, runner_processes, start_runner, wait_for
+from tests.runner.test_runner_process import Api, record_flow
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
+
+
+@pytest.fixture
+async def user(api: LiveServer, owner: Actor) -> Any:
+    client = Api(api, owner)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def recorder() -> Any:
+    async with Recorder().running() as running:
+        yield running
+
+
+def quick_flow(recorder_url: str) -> dict[str, Any]:
+    flow = record_flow(recorder_url)
+    flow["nodes"] = [node for node in flow["nodes"] if node["id"] != "wait"]
+    flow["edges"] = [{"from": "start", "to": "call"}, {"from": "call", "to": "out"}]
+    return flow
+
+
+async def test_a_killed_runners_execution_is_requeued_and_finished_by_another(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    flow_id = await user.flow(record_flow(recorder.url, delay_s=3))
+    token = await user.token()
+    async with runner_processes(api.base_url, token, tmp_path) as [doomed]:
+        execution_id = await user.run(flow_id)
+        await wait_for(lambda: user.step_started(execution_id, "wait"), 20, "the delay node")
+        first_runner = (await user.get(execution_id))["runner_id"]
+        doomed.signal(signal.SIGKILL)
+        await doomed.wait()
+        survivor = await start_runner(api.base_url, token, tmp_path)
+        try:
+            done = await user.ended(execution_id, timeout_s=30)
+        finally:
+            assert await survivor.stop() == 0
+    assert done["status"] == "succeeded", done
+    assert done["attempt"] == 2
+    assert done["runner_id"] != first_runner
+    assert done["output"]["attempt"] == 2
+    # The killed attempt never got past its delay: the side effect happened once, by attempt 2.
+    assert recorder.bodies == [{"id": execution_id, "attempt": 2}]
+
+
+async def test_a_frozen_runners_late_results_are_refused(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    flow_id = await user.flow(record_flow(recorder.url, delay_s=1))
+    token = await user.token()
+    async with runner_processes(api.base_url, token, tmp_path) as [frozen]:
+        execution_id = await user.run(flow_id)
+        await wait_for(lambda: user.step_started(execution_id, "wait"), 20, "the delay node")
+        frozen.signal(signal.SIGSTOP)
+        other = await start_runner(api.base_url, token, tmp_path)
+        try:
+            done = await user.ended(execution_id, timeout_s=30)
+            assert done["attempt"] == 2
+            frozen.signal(signal.SIGCONT)
+            # The thawed runner finishes its stale attempt and reports; the API refuses it.
+
+            async def refused() -> bool:
+                return "refused" in frozen.logs() or "no longer ours" in frozen.logs()
+
+            await wait_for(refused, 20, "the stale attempt to be refused")
+            after = await user.get(execution_id)
+        finally:
+            assert await other.stop() == 0
+        assert await frozen.stop() == 0
+    assert after["status"] == "succeeded"
+    assert after["attempt"] == 2
+    assert after["output"]["attempt"] == 2
+    assert after["finished_at"] == done["finished_at"]

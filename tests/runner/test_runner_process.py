@@ -1,0 +1,324 @@
+"""End to end: real `flomation runner` processes against the real API server.
+
+Single-runner behaviour runs on SQLite and PostgreSQL; several runners at once (their claims
+racing each other) run on PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.factories import Actor
+from tests.live import LiveServer
+from tests.runner.processes import Recorder, runner_processes, start_runner, wait_for
+from tests.runner.restart import restartable
+
+POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+
+
+def record_flow(recorder_url: str, *, delay_s: float = 0) -> dict[str, Any]:
+    """start -> wait -> POST {execution id, attempt} to the recorder -> return the attempt."""
+    return {
+        "version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "wait", "type": "delay", "config": {"seconds": delay_s}},
+            {
+                "id": "call",
+                "type": "http",
+                "config": {
+                    "method": "POST",
+                    "url": recorder_url,
+                    "json": {"id": "{{ execution.id }}", "attempt": "{{ execution.attempt }}"},
+                },
+            },
+            {
+                "id": "out",
+                "type": "return",
+                "config": {"value": {"attempt": "{{ execution.attempt }}", "n": "{{ input.n }}"}},
+            },
+        ],
+        "edges": [
+            {"from": "start", "to": "wait"},
+            {"from": "wait", "to": "call"},
+            {"from": "call", "to": "out"},
+        ],
+    }
+
+
+SLEEPY_PYTHON = {
+    "version": 1,
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {
+            "id": "py",
+            "type": "python",
+            "config": {
+                "code": "import time\n\ndef main(ctx):\n    time.sleep(120)\n    return 1\n"
+            },
+        },
+    ],
+    "edges": [{"from": "start", "to": "py"}],
+}
+
+
+class Api:
+    """The user's side: flows, executions and runner tokens through the public API."""
+
+    def __init__(self, server: LiveServer, owner: Actor) -> None:
+        self.client = server.client(owner.headers)
+
+    async def token(self, labels: dict[str, str] | None = None) -> str:
+        answer = await self.client.post(
+            "/api/v1/runner-tokens", json={"name": "e2e", "labels": labels or {}}
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["token"])
+
+    async def flow(self, definition: dict[str, Any]) -> str:
+        answer = await self.client.post(
+            "/api/v1/flows", json={"name": "e2e", "definition": definition}
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    async def run(self, flow_id: str, input: Any = None, **extra: Any) -> str:
+        body = {"input": input if input is not None else {"n": 1}, **extra}
+        answer = await self.client.post(f"/api/v1/flows/{flow_id}/executions", json=body)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    async def get(self, execution_id: str) -> dict[str, Any]:
+        answer = await self.client.get(f"/api/v1/executions/{execution_id}")
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    async def step_started(self, execution_id: str, node_id: str) -> bool:
+        """True once the runner reported that node as started (the runner holds it)."""
+        steps = (await self.get(execution_id))["steps"]
+        return any(step["node_id"] == node_id for step in steps)
+
+    async def status_is(self, execution_id: str, *statuses: str) -> bool:
+        return (await self.get(execution_id))["status"] in statuses
+
+    async def ended(self, execution_id: str, timeout_s: float = 30) -> dict[str, Any]:
+        async def done() -> bool:
+            return await self.status_is(
+                execution_id, "succeeded", "failed", "cancelled", "timed_out"
+            )
+
+        await wait_for(done, timeout_s, f"execution {execution_id} to end")
+        return await self.get(execution_id)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+@pytest.fixture
+async def user(api: LiveServer, owner: Actor) -> Any:
+    client = Api(api, owner)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def recorder() -> Any:
+    async with Recorder().running() as running:
+        yield running
+
+
+async def test_an_execution_requested_through_the_api_runs_on_a_runner_and_succeeds(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    flow_id = await user.flow(record_flow(recorder.url))
+    token = await user.token()
+    async with runner_processes(api.base_url, token, tmp_path) as [runner]:
+        execution_id = await user.run(flow_id, {"n": 7})
+        done = await user.ended(execution_id)
+        assert await runner.stop() == 0, runner.logs()[-3000:]
+    assert done["status"] == "succeeded", done
+    assert done["output"] == {"attempt": 1, "n": 7}
+    assert [step["node_id"] for step in done["steps"]] == ["start", "wait", "call", "out"]
+    assert all(step["status"] == "succeeded" for step in done["steps"])
+    assert recorder.calls[execution_id] == 1
+    [listed] = (await user.client.get("/api/v1/runners")).json()["items"]
+    assert listed["id"] == done["runner_id"]
+
+
+async def test_a_runner_without_the_required_labels_never_claims(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    flow_id = await user.flow(record_flow(recorder.url))
+    async with runner_processes(api.base_url, await user.token(), tmp_path) as [plain]:
+        execution_id = await user.run(flow_id, runs_on={"location": "onprem"})
+        await asyncio.sleep(3)  # a few claim rounds of the plain runner
+        assert (await user.get(execution_id))["status"] == "queued"
+        onprem_token = await user.token({"location": "onprem"})
+        onprem = await start_runner(api.base_url, onprem_token, tmp_path)
+        try:
+            done = await user.ended(execution_id)
+        finally:
+            assert await onprem.stop() == 0
+        assert await plain.stop() == 0
+    assert done["status"] == "succeeded"
+    assert done["runner_id"] != ""
+    assert recorder.calls[execution_id] == 1
+
+
+async def test_cancel_reaches_a_running_python_node_within_seconds(
+    api: LiveServer, user: Api, tmp_path: Path
+) -> None:
+    flow_id = await user.flow(SLEEPY_PYTHON)
+    async with runner_processes(api.base_url, await user.token(), tmp_path) as [runner]:
+        execution_id = await user.run(flow_id, {})
+
+        async def python_running() -> bool:
+            steps = (await user.get(execution_id))["steps"]
+            return any(s["node_id"] == "py" and s["status"] == "running" for s in steps)
+
+        await wait_for(python_running, 20, "the python node to start")
+        answer = await user.client.post(f"/api/v1/executions/{execution_id}/cancel")
+        assert answer.status_code == 202
+        done = await user.ended(execution_id, timeout_s=10)
+        assert await runner.stop() == 0
+    assert done["status"] == "cancelled", done
+    [py] = [s for s in done["steps"] if s["node_id"] == "py"]
+    assert py["status"] == "cancelled"
+
+
+async def test_sigterm_lets_running_work_finish_then_exits_zero(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    flow_id = await user.flow(record_flow(recorder.url, delay_s=1.5))
+    async with runner_processes(api.base_url, await user.token(), tmp_path) as [runner]:
+        execution_id = await user.run(flow_id)
+        await wait_for(lambda: user.step_started(execution_id, "wait"), 20, "the delay node")
+        runner.signal(signal.SIGTERM)
+        assert await runner.wait(20) == 0, runner.logs()[-3000:]
+    done = await user.get(execution_id)
+    assert done["status"] == "succeeded", done
+    assert recorder.calls[execution_id] == 1
+
+
+async def test_sigterm_past_the_grace_period_hands_work_back_to_the_queue(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    flow_id = await user.flow(record_flow(recorder.url, delay_s=60))
+    token = await user.token()
+    async with runner_processes(
+        api.base_url, token, tmp_path, extra_args=["--shutdown-grace-s", "0.5"]
+    ) as [runner]:
+        execution_id = await user.run(flow_id)
+        await wait_for(lambda: user.step_started(execution_id, "wait"), 20, "the delay node")
+        runner.signal(signal.SIGTERM)
+        assert await runner.wait(20) == 0, runner.logs()[-3000:]
+    # Released at once, not after the lease: queued again for the next runner.
+    handed_back = await user.get(execution_id)
+    assert handed_back["status"] == "queued", handed_back
+    assert recorder.calls[execution_id] == 0
+
+
+async def test_results_buffered_while_the_api_is_down_are_reported_after_it_returns(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    """The API goes away while a runner runs an execution and long-polls: the runner keeps
+    going, buffers, reconnects with backoff and reports; nothing is lost."""
+    flow_id = await user.flow(record_flow(recorder.url, delay_s=1))
+    token = await user.token()
+    # Leases longer than the outage: the runner keeps what it holds (a longer outage would
+    # requeue it and another attempt would run it again, as the kill -9 test shows).
+    async with (
+        restartable(api, lease_seconds=10.0) as control,
+        runner_processes(control.base_url, token, tmp_path) as [runner],
+    ):
+        first = await user.run(flow_id, {"n": 1})
+        await wait_for(lambda: user.step_started(first, "wait"), 20, "the first start")
+        await control.stop()
+        await asyncio.sleep(2)  # the delay ends, the end is buffered, claims fail
+        await control.start()
+        second = await user.run(flow_id, {"n": 2})
+        done_first = await user.ended(first, timeout_s=30)
+        done_second = await user.ended(second, timeout_s=30)
+        assert await runner.stop() == 0
+    assert done_first["status"] == "succeeded", done_first
+    assert done_first["attempt"] == 1
+    assert done_second["status"] == "succeeded", done_second
+    assert recorder.calls[first] == 1
+    assert recorder.calls[second] == 1
+
+
+async def test_a_runner_local_secret_is_used_and_never_stored(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    """Hybrid deployments: the credential lives on the runner's host; the API never holds it."""
+    flow = record_flow(recorder.url)
+    call = next(node for node in flow["nodes"] if node["id"] == "call")
+    call["config"]["json"]["token"] = "{{ secrets.HYBRID_TOKEN }}"
+    flow_id = await user.flow(flow)
+    async with runner_processes(
+        api.base_url,
+        await user.token(),
+        tmp_path,
+        env={"FLOMATION_SECRET_HYBRID_TOKEN": "only-on-the-runner"},
+    ) as [runner]:
+        execution_id = await user.run(flow_id)
+        done = await user.ended(execution_id)
+        assert await runner.stop() == 0
+    assert done["status"] == "succeeded", done
+    assert recorder.bodies[0]["token"] == "only-on-the-runner"
+    assert "only-on-the-runner" not in str(done)
+    [step] = [s for s in done["steps"] if s["node_id"] == "call"]
+    assert step["input"]["json"]["token"] == "***"
+
+
+CHILD = {
+    "version": 1,
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {"id": "out", "type": "return", "config": {"value": {"doubled": "{{ input.n * 2 }}"}}},
+    ],
+    "edges": [{"from": "start", "to": "out"}],
+}
+
+
+async def test_a_subflow_runs_as_its_own_execution_even_on_a_single_slot_runner(
+    api: LiveServer, user: Api, tmp_path: Path
+) -> None:
+    child_id = await user.flow(CHILD)
+    parent = {
+        "version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {
+                "id": "child",
+                "type": "subflow",
+                "config": {"flow": child_id, "input": {"n": "{{ input.n }}"}},
+            },
+            {
+                "id": "out",
+                "type": "return",
+                "config": {"value": "{{ nodes.child.output }}"},
+            },
+        ],
+        "edges": [{"from": "start", "to": "child"}, {"from": "child", "to": "out"}],
+    }
+    parent_id = await user.flow(parent)
+    # One slot: the parent gives it back while it waits, or the child could never run.
+    async with runner_processes(
+        api.base_url, await user.token(), tmp_path, extra_args=["--max-concurrent-executors", "1"]
+    ) as [runner]:
+        execution_id = await user.run(parent_id, {"n": 21})
+        done = await user.ended(execution_id)
+        assert await runner.stop() == 0
+    assert done["status"] == "succeeded", done
+    assert done["output"] == {"doubled": 42}
+    children = await user.client.get("/api/v1/executions", params={"flow_id": child_id})
+    [child] = children.json()["items"]
+    assert child["status"] == "succeeded"
+    assert child["trigger"]["type"] == "subflow"

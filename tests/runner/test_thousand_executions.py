@@ -1,0 +1,97 @@
+"""Four real runner processes drain a thousand executions (PostgreSQL: their claims race)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flomation.config import Settings
+from flomation.db.session import Database
+from flomation.executions import service as executions
+from tests.conftest import make_settings
+from tests.factories import Actor
+from tests.live import LiveServer
+from tests.runner.processes import Recorder, runner_processes, wait_for
+from tests.runner.test_many_runners import quick_flow
+from tests.runner.test_runner_process import Api
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # Leases long enough that a loaded test machine never lets one expire: every execution
+    # runs exactly once here, so each side effect must be seen exactly once.
+    return make_settings(database_url, tmp_path / "data", lease_seconds=30.0)
+
+
+@pytest.fixture
+async def user(api: LiveServer, owner: Actor) -> Any:
+    client = Api(api, owner)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def recorder() -> Any:
+    async with Recorder().running() as running:
+        yield running
+
+
+async def test_four_runners_drain_a_thousand_executions_each_side_effect_exactly_once(
+    api: LiveServer,
+    user: Api,
+    owner: Actor,
+    database: Database,
+    recorder: Recorder,
+    tmp_path: Path,
+) -> None:
+    flow_id = await user.flow(quick_flow(recorder.url))
+    ids: list[str] = []
+    for _ in range(10):
+        async with database.transaction() as session:
+            for n in range(100):
+                view = await executions.request_execution(
+                    session,
+                    organization_id=owner.organization_id,
+                    flow_id=flow_id,
+                    input={"n": n},
+                    trigger={"type": "manual"},
+                )
+                ids.append(view.id)
+    token = await user.token()
+    async with runner_processes(
+        api.base_url, token, tmp_path, count=4, extra_args=["--max-concurrent-executors", "16"]
+    ) as runners:
+
+        async def all_recorded() -> bool:
+            return len(recorder.calls) >= len(ids)
+
+        await wait_for(all_recorded, 60, "every execution's side effect")
+
+        async def all_ended() -> bool:
+            async with database.transaction() as session:
+                for status in ("queued", "running"):
+                    if await executions.list_executions(
+                        session, organization_id=owner.organization_id, status=status, limit=1
+                    ):
+                        return False
+            return True
+
+        await wait_for(all_ended, 30, "every execution to end")
+        statuses = await asyncio.gather(*(runner.stop() for runner in runners))
+    assert statuses == [0, 0, 0, 0]
+    assert set(recorder.calls) == set(ids)
+    assert all(count == 1 for count in recorder.calls.values())
+    async with database.transaction() as session:
+        for status in ("queued", "running", "failed"):
+            left = await executions.list_executions(
+                session, organization_id=owner.organization_id, status=status, limit=10
+            )
+            assert left == [], status

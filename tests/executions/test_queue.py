@@ -603,3 +603,16 @@ async def test_concurrent_requests_with_one_key_make_one_execution(database: Dat
     )
     assert len({view.id for view in views}) == 1
     assert len(await claim(database, actor.organization_id)) == 1
+
+
+async def test_flow_at_its_limit_does_not_hold_up_other_work(database: Database) -> None:
+    actor = await make_actor(database)
+    limited = await make_flow(database, actor.organization_id, max_concurrent=1, name="limited")
+    free = await make_flow(database, actor.organization_id, name="free")
+    for _ in range(5):
+        await request(database, actor.organization_id, limited)
+    behind = await request(database, actor.organization_id, free)
+    first = await claim(database, actor.organization_id, "runner-a", limit=1)
+    assert [c.flow_id for c in first] == [limited]
+    second = await claim(database, actor.organization_id, "runner-b", limit=2)
+    assert [c.id for c in second] == [behind.id]

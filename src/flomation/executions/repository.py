@@ -280,7 +280,16 @@ WITH candidates AS (
       AND q.lease_owner IS NULL
       AND q.available_at <= now()
       AND q.labels <@ CAST(:labels AS jsonb)
-      AND (q.max_concurrent IS NULL OR q.flow_id = ANY(CAST(:locked_flows AS varchar[])))
+      AND (
+          q.max_concurrent IS NULL
+          OR (
+              q.flow_id = ANY(CAST(:locked_flows AS varchar[]))
+              -- a flow at its limit must not hold up the rows behind it
+              AND (SELECT count(*) FROM execution_queue r
+                    WHERE r.flow_id = q.flow_id AND r.lease_owner IS NOT NULL)
+                  < q.max_concurrent
+          )
+      )
     ORDER BY q.available_at, q.execution_id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED

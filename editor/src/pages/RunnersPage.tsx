@@ -48,7 +48,7 @@ export default function RunnersPage() {
         <thead><tr><th>Name</th><th>Status</th><th>Labels</th><th>Running</th><th>Last seen</th><th>Version</th><th><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>
           {(runners.data?.items ?? []).map((runner) => (
-            <tr key={runner.id} data-testid={`runner-${runner.id}`} data-status={runner.status}>
+            <tr key={runner.id} data-testid={`runner-row-${runner.id}`} data-status={runner.status}>
               <td>{runner.name}</td>
               <td><span className={`badge badge-${runner.status === 'online' ? 'succeeded' : 'cancelled'}`}>{runner.status}</span></td>
               <td><Labels labels={runner.labels} /></td>
@@ -84,7 +84,7 @@ export default function RunnersPage() {
             <thead><tr><th>Name</th><th>Labels</th><th>Created</th><th>Expires</th><th><span className="sr-only">Actions</span></th></tr></thead>
             <tbody>
               {(tokens.data?.items ?? []).map((token) => (
-                <tr key={token.id} data-testid={`runner-token-${token.id}`}>
+                <tr key={token.id} data-testid={`runner-token-row-${token.id}`}>
                   <td>{token.name}</td>
                   <td><Labels labels={token.labels} /></td>
                   <td>{formatTime(token.created_at)}</td>

@@ -45,7 +45,7 @@ export default function SecretsPage() {
         <thead><tr><th>Name</th><th>Updated</th><th><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>
           {(secrets.data?.items ?? []).map((secret) => (
-            <tr key={secret.name} data-testid={`secret-${secret.name}`}>
+            <tr key={secret.name} data-testid={`secret-row-${secret.name}`}>
               <td className="mono">{secret.name}</td>
               <td>{formatTime(secret.updated_at)}</td>
               <td className="row-actions">

@@ -40,7 +40,7 @@ export default function TokensPage() {
         <thead><tr><th>Name</th><th>Created</th><th>Expires</th><th>Last used</th><th><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>
           {(tokens.data?.items ?? []).map((token) => (
-            <tr key={token.id} data-testid={`token-${token.id}`}>
+            <tr key={token.id} data-testid={`token-row-${token.id}`}>
               <td>{token.name}</td>
               <td>{formatTime(token.created_at)}</td>
               <td>{formatTime(token.expires_at)}</td>

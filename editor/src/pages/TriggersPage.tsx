@@ -46,7 +46,7 @@ export default function TriggersPage() {
         {(triggers.data?.items ?? []).map((trigger) => {
           const state = stateOf(trigger);
           return (
-            <li key={trigger.id} className="card" data-testid={`trigger-${trigger.id}`} data-type={trigger.type} data-enabled={trigger.enabled}>
+            <li key={trigger.id} className="card" data-testid={`trigger-row-${trigger.id}`} data-type={trigger.type} data-enabled={trigger.enabled}>
               <div className="card-head">
                 <strong>{trigger.type}</strong>
                 <label className="checkbox">

@@ -46,7 +46,7 @@ export default function UsersPage() {
           {(users.data?.items ?? []).map((user) => {
             const editable = user.id !== me.id && (user.role !== 'owner' || me.role === 'owner');
             return (
-              <tr key={user.id} data-testid={`user-${user.id}`}>
+              <tr key={user.id} data-testid={`user-row-${user.id}`}>
                 <td>{user.name}</td>
                 <td>{user.email}</td>
                 <td>

@@ -48,7 +48,7 @@ export default function VariablesPage() {
         <thead><tr><th>Name</th><th>Value</th><th>Updated</th><th><span className="sr-only">Actions</span></th></tr></thead>
         <tbody>
           {(variables.data?.items ?? []).map((variable) => (
-            <tr key={variable.name} data-testid={`variable-${variable.name}`}>
+            <tr key={variable.name} data-testid={`variable-row-${variable.name}`}>
               <td className="mono">{variable.name}</td>
               <td><code className="value">{JSON.stringify(variable.value)}</code></td>
               <td>{formatTime(variable.updated_at)}</td>

@@ -96,7 +96,7 @@ export default function NodePanel(props: NodePanelProps) {
   };
 
   return (
-    <aside className="side-panel node-panel" aria-label={`Node ${node.id}`} data-testid="node-panel">
+    <aside className="side-panel node-panel" aria-label={`Node ${node.id}`} data-testid="node-side-panel">
       <header className="side-panel-head">
         <span className="flow-node-icon" aria-hidden>{nodeGlyph(node.type, nodeType)}</span>
         <div>
@@ -212,7 +212,7 @@ export default function NodePanel(props: NodePanelProps) {
         </div>
       </details>
       {!readOnly && node.type !== 'start' && props.onDelete ? (
-        <button type="button" className="button danger small" onClick={props.onDelete} data-testid="node-delete">
+        <button type="button" className="button danger small" onClick={props.onDelete} data-testid="node-delete-button">
           Delete node
         </button>
       ) : null}

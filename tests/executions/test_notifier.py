@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 import pytest
 
 from flomation.db.session import Database
 from flomation.executions import service
-from flomation.executions.notifier import CHANNEL, WorkNotifier, work_topic
+from flomation.executions.notifier import (
+    CHANNEL,
+    HUB,
+    WorkNotifier,
+    publish_after_commit,
+    work_topic,
+)
 from tests.executions.factories import claim, make_flow, request
 from tests.factories import make_actor
 
@@ -124,3 +131,16 @@ async def test_notification_from_another_process_reaches_the_listener(
             assert await subscription.wait(LONG_S) is True
     finally:
         await notifier.stop()
+
+
+async def test_savepoint_rollback_drops_only_its_own_wake_ups(database: Database) -> None:
+    with HUB.subscribe(["test:kept"]) as kept, HUB.subscribe(["test:dropped"]) as dropped:
+        async with database.transaction() as session:
+            await publish_after_commit(session, "test:kept")
+            with contextlib.suppress(RuntimeError):
+                async with session.begin_nested():
+                    await publish_after_commit(session, "test:dropped")
+                    raise RuntimeError("roll back the savepoint")
+            assert await kept.wait(0) is False  # nothing before the commit
+        assert await kept.wait(LONG_S) is True
+        assert await dropped.wait(0.3) is False

@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from flomation.db.session import Database
 
@@ -106,33 +106,46 @@ HUB = _Hub()
 
 
 async def publish_after_commit(session: AsyncSession, *topics: str) -> None:
-    """Publish `topics` when the session's transaction commits (dropped on rollback)."""
+    """Publish `topics` when the session's transaction commits; dropped when the transaction,
+    or the savepoint they were published in, rolls back."""
     sync_session = session.sync_session
-    pending: set[str] | None = sync_session.info.get(_PENDING_KEY)
+    pending: list[tuple[SessionTransaction, str]] | None = sync_session.info.get(_PENDING_KEY)
     if pending is None:
-        pending = set()
+        pending = []
         sync_session.info[_PENDING_KEY] = pending
         event.listen(sync_session, "after_commit", _after_commit)
-        event.listen(sync_session, "after_rollback", _after_rollback)
-    fresh = [topic for topic in dict.fromkeys(topics) if topic not in pending]
-    pending.update(fresh)
+        event.listen(sync_session, "after_soft_rollback", _after_soft_rollback)
+    current = sync_session.get_nested_transaction() or sync_session.get_transaction()
+    if current is None:
+        return
+    already = {topic for _, topic in pending}
+    fresh = [topic for topic in dict.fromkeys(topics) if topic not in already]
+    pending.extend((current, topic) for topic in fresh)
     if fresh and session.get_bind().dialect.name == "postgresql":
         # One round trip for all of them; PostgreSQL delivers them at commit.
         await session.execute(select(*(func.pg_notify(CHANNEL, topic) for topic in fresh)))
 
 
 def _after_commit(sync_session: Session) -> None:
-    pending: set[str] = sync_session.info.get(_PENDING_KEY, set())
-    topics = list(pending)
+    pending: list[tuple[SessionTransaction, str]] = sync_session.info.get(_PENDING_KEY, [])
+    topics = list(dict.fromkeys(topic for _, topic in pending))
     pending.clear()
     for topic in topics:
         HUB.publish(topic)
 
 
-def _after_rollback(sync_session: Session) -> None:
-    pending: set[str] | None = sync_session.info.get(_PENDING_KEY)
-    if pending is not None:
-        pending.clear()
+def _within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _after_soft_rollback(sync_session: Session, previous: SessionTransaction) -> None:
+    pending: list[tuple[SessionTransaction, str]] | None = sync_session.info.get(_PENDING_KEY)
+    if pending:
+        pending[:] = [(tx, topic) for tx, topic in pending if not _within(tx, previous)]
 
 
 class WorkNotifier:

@@ -557,7 +557,8 @@ async def claim_executions(
         return []
     executions = await repository.mark_claimed(session, list(leases), runner_id)
     executions.sort(key=lambda e: (e.queued_at, e.id))
-    definitions: dict[tuple[str, int], dict[str, Any]] = {}
+    # One look-up (and one reference scan) per flow revision among the claimed executions.
+    definitions: dict[tuple[str, int], tuple[dict[str, Any], set[str], set[str]]] = {}
     claimed = []
     await repository.insert_events(
         session,
@@ -569,9 +570,8 @@ async def claim_executions(
             flow = await flows_service.get_flow_revision(
                 session, organization_id, execution.flow_id, execution.revision
             )
-            definitions[key] = dict(flow.definition)
-        definition = definitions[key]
-        var_names, secret_names = referenced_names(definition)
+            definitions[key] = (dict(flow.definition), *referenced_names(flow.definition))
+        definition, var_names, secret_names = definitions[key]
         variables, secrets = await secrets_service.resolve_for_runner(
             session, organization_id, var_names, secret_names, keyring=keyring
         )

@@ -355,7 +355,7 @@ async def test_timeout_counts_from_first_start_across_attempts(
     view = await get(database, actor.organization_id, requested.id)
     assert view.status == "timed_out"
     assert view.error is not None
-    assert view.error["type"] == "timeout"
+    assert (view.error["type"], view.error["attempt"]) == ("timeout", 2)
 
 
 async def test_retry_from_node_hands_back_outputs_before_it(database: Database) -> None:

@@ -135,8 +135,8 @@ class Maintenance:
         margin the runner gets to report it itself end `timed_out`."""
         margin = self.settings.execution_timeout_margin_seconds
         async with self.database.transaction() as session:
-            ids = await repository.overdue_deadlines(session, margin)
-            held = await repository.lock_queue_rows(session, ids)
+            attempts = await repository.overdue_deadlines(session, margin)
+            held = await repository.lock_queue_rows(session, list(attempts))
             await repository.delete_queue_rows(session, held)
             for execution_id in held:
                 ended = await service.end_executions(
@@ -144,7 +144,11 @@ class Maintenance:
                     [execution_id],
                     status=TIMED_OUT,
                     output=None,
-                    error=_error("timeout", "the execution exceeded its timeout", 0),
+                    error=_error(
+                        "timeout",
+                        "the execution exceeded its timeout",
+                        attempts[execution_id],
+                    ),
                 )
                 report.timed_out += len(ended)
 

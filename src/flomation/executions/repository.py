@@ -688,14 +688,15 @@ async def overdue_cancellations(session: AsyncSession, grace_s: float) -> list[s
     return [str(value) for value in (await session.scalars(stmt)).all()]
 
 
-async def overdue_deadlines(session: AsyncSession, margin_s: float) -> list[str]:
-    """Executions (running, or requeued after a first start) past deadline + margin."""
-    stmt = select(Execution.id).where(
+async def overdue_deadlines(session: AsyncSession, margin_s: float) -> dict[str, int]:
+    """Executions (running, or requeued after a first start) past deadline + margin, with
+    their attempt."""
+    stmt = select(Execution.id, Execution.attempt).where(
         Execution.status.in_((QUEUED, RUNNING)),
         Execution.deadline_at.is_not(None),
         Execution.deadline_at < db_now_plus(-margin_s),
     )
-    return [str(value) for value in (await session.scalars(stmt)).all()]
+    return {str(row[0]): int(row[1]) for row in (await session.execute(stmt)).all()}
 
 
 async def lock_queue_rows(session: AsyncSession, execution_ids: Sequence[str]) -> list[str]:

@@ -173,7 +173,11 @@ def _sync_answer(status: ExecutionStatus | None, execution_id: str) -> Response:
         "Flow failed",
         message or f"The execution ended {status.status}",
         type_slug="flow-failed",
-        extra={"execution_id": execution_id, "status": status.status, "error": status.error},
+        extra={
+            "execution_id": execution_id,
+            "execution_status": status.status,
+            "error": status.error,
+        },
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.launch.clock import ManualClock
 from flomation.launch.sources.gitcli import git_environment, run_git
@@ -252,3 +253,33 @@ async def test_an_ssh_key_is_a_private_file_that_is_removed_afterwards(tmp_path:
         assert key_path.read_text().startswith("-----BEGIN KEY-----")
         assert "IdentitiesOnly=yes" in command
     assert not key_path.exists()
+
+
+async def test_a_force_push_seen_by_an_instance_without_the_old_commits_is_bounded(
+    database: Database,
+    clock: ManualClock,
+    make_launch: MakeLaunch,
+    repo: Repo,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """After a lease move to a host whose cache never held the old head, the rewritten
+    history cannot be compared: the latest commits of the new head are reported, forced."""
+    base = repo.commit("base", **{"a.txt": "1"})
+    org, _ = await _git_trigger(database, clock, repo.url)
+    first = make_launch()
+    await first.run_once()
+    await first.release()
+
+    repo.git("reset", "--quiet", "--hard", base)
+    repo.git("commit", "--quiet", "--amend", "-m", "base, amended")
+    rewritten = repo.commit("rewritten", **{"c.txt": "3"})
+    other_host = settings.model_copy(update={"data_dir": tmp_path / "other-host"})
+    second = make_launch(settings=other_host)
+    await _poll(second, clock)
+    [execution] = await executions_of(database, org)
+    data = execution.input
+    assert data["after"] == rewritten
+    assert data["forced"] is True
+    assert data["commits"][-1]["sha"] == rewritten
+    assert len(data["commits"]) <= 20

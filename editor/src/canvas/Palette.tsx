@@ -4,7 +4,7 @@ import { nodeGlyph } from './icons';
 import { PALETTE_MIME } from './FlowCanvas';
 
 /** Node types by group, searchable; drag one onto the canvas, or press Enter to add it. */
-export function Palette({ nodeTypes, onAdd }: { nodeTypes: Map<string, NodeType>; onAdd: (type: string) => void }) {
+export function Palette({ nodeTypes, onAdd, unavailable }: { nodeTypes: Map<string, NodeType>; onAdd: (type: string) => void; unavailable?: ReadonlySet<string> }) {
   const [search, setSearch] = useState('');
   const groups = useMemo(() => {
     const needle = search.trim().toLowerCase();
@@ -39,9 +39,10 @@ export function Palette({ nodeTypes, onAdd }: { nodeTypes: Map<string, NodeType>
                 <button
                   type="button"
                   className="palette-item"
-                  draggable
+                  disabled={unavailable?.has(type.type)}
+                  draggable={!unavailable?.has(type.type)}
                   data-testid={`palette-item-${type.type}`}
-                  title={type.description}
+                  title={unavailable?.has(type.type) ? `${type.title}: a flow has at most one` : type.description}
                   onDragStart={(event) => {
                     event.dataTransfer.setData(PALETTE_MIME, type.type);
                     event.dataTransfer.effectAllowed = 'move';

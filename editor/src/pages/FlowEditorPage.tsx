@@ -15,6 +15,7 @@ import { autoLayout } from '../canvas/layout';
 import { ErrorNote, Loading } from '../components/ui';
 import { SaveControl } from '../editor/SaveControl';
 import { FlowSettingsDialog } from '../editor/FlowSettingsDialog';
+import { ShortcutsDialog } from '../editor/ShortcutsDialog';
 import { useDraftSync } from '../editor/useDraftSync';
 import { clearDraft, clearStash, loadDraft, loadStash, stashVersion, type Draft } from '../flow/draft';
 import { ConflictDialog } from '../history/ConflictDialog';
@@ -49,9 +50,12 @@ function EditSurface({ nodeTypes, canWrite, onSaveShortcut }: { nodeTypes: Map<s
   const definition = useEditor((s) => s.history.present);
   const selectedNodes = useEditor((s) => s.selectedNodes);
   const selected = selectedNodes.length === 1 ? selectedNodes[0] : null;
+  // At most one on_error per flow (and the one start is always there).
+  const hasOnError = definition.nodes.some((node) => node.type === 'on_error');
+  const unavailable = useMemo(() => new Set(hasOnError ? ['on_error'] : []), [hasOnError]);
   return (
     <div className="editor-body">
-      {canWrite ? <Palette nodeTypes={nodeTypes} onAdd={(type) => canvas.addNode(type)} /> : null}
+      {canWrite ? <Palette nodeTypes={nodeTypes} onAdd={(type) => canvas.addNode(type)} unavailable={unavailable} /> : null}
       <FlowCanvas
         nodes={canvas.nodes}
         edges={canvas.edges}
@@ -127,6 +131,7 @@ function FlowEditor({ flowId }: { flowId: string }) {
   const [saveOpen, setSaveOpen] = useState(false);
   const [running, setRunning] = useState(false);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [shortcutsOpen, setShortcutsOpen] = useState(false);
   const [notice, setNotice] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
   const saver = useSaveFlow(flowId);
@@ -227,6 +232,7 @@ function FlowEditor({ flowId }: { flowId: string }) {
             <button type="button" className="button small" onClick={() => void validate()} data-testid="validate">Validate</button>
           </>
         ) : null}
+        <button type="button" className="button small" onClick={() => setShortcutsOpen(true)} data-testid="shortcuts" aria-label="Keyboard shortcuts">?</button>
         <button type="button" className="button small" onClick={() => setSettingsOpen(true)} data-testid="flow-settings">Settings</button>
         <button type="button" className={historyOpen ? 'button small active' : 'button small'} aria-pressed={historyOpen} onClick={() => setHistoryOpen(!historyOpen)} data-testid="history-toggle">History</button>
         <Link to={`/flows/${flowId}/triggers`} className="button small" data-testid="triggers-link">Triggers</Link>
@@ -298,6 +304,7 @@ function FlowEditor({ flowId }: { flowId: string }) {
           onKeepMine={() => void saver.keepMine()}
         />
       ) : null}
+      {shortcutsOpen ? <ShortcutsDialog onClose={() => setShortcutsOpen(false)} /> : null}
       {settingsOpen ? (
         <FlowSettingsDialog
           flow={flow.data}

@@ -6,8 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
+
 from flomation.db.session import Database
 from flomation.launch.clock import ManualClock
+from flomation.models.triggers import Trigger
 from flomation.timeutil import isoformat
 from flomation.triggers import service
 from flomation.triggers.schemas import TriggerUpdate
@@ -20,6 +23,7 @@ from tests.triggers.factories import (
     get_trigger,
     make_flow,
     make_trigger,
+    trigger_rows,
 )
 
 
@@ -251,3 +255,21 @@ async def test_triggers_of_an_archived_flow_stop(
     assert state.next_fire_at is None
     assert state.last_error is not None
     assert "archived" in state.last_error
+
+
+async def test_an_unreadable_stored_config_stops_only_its_own_trigger(
+    database: Database, clock: ManualClock, make_launch: MakeLaunch
+) -> None:
+    org, broken_id = await _schedule(database, clock, cron="*/5 * * * *")
+    org_ok, _ = await _schedule(database, clock, cron="*/5 * * * *")
+    async with database.transaction() as session:
+        await session.execute(
+            update(Trigger).where(Trigger.id == broken_id).values(config={"cron": "nonsense"})
+        )
+    clock.set(_utc(2026, 6, 1, 12, 5))
+    await make_launch().run_once()
+    assert len(await _slots(database, org_ok)) == 1
+    assert await executions_of(database, org) == []
+    [broken] = [row for row in await trigger_rows(database) if row.id == broken_id]
+    assert broken.last_error is not None
+    assert broken.next_fire_at is None

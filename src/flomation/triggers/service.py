@@ -357,13 +357,22 @@ async def due_work(
     rows = await repository.held_due(session, owner, now, limit)
     work: list[TriggerWork] = []
     for row in rows:
+        try:
+            config = parse_config(row.type, row.config)
+        except ValidationFailed:
+            # A stored config this version cannot read (written by another version): one
+            # trigger is skipped and says why; the others go on.
+            log.warning("trigger %s has a config this version cannot read; skipped", row.id)
+            row.last_error = "The stored config is not valid for this version; edit the trigger"
+            row.next_fire_at = None
+            continue
         work.append(
             TriggerWork(
                 id=row.id,
                 organization_id=row.organization_id,
                 flow_id=row.flow_id,
                 type=row.type,
-                config=parse_config(row.type, row.config),
+                config=config,
                 cursor=row.cursor,
                 next_fire_at=row.next_fire_at,
                 error_count=row.error_count,

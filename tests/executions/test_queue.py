@@ -616,3 +616,23 @@ async def test_flow_at_its_limit_does_not_hold_up_other_work(database: Database)
     assert [c.flow_id for c in first] == [limited]
     second = await claim(database, actor.organization_id, "runner-b", limit=2)
     assert [c.id for c in second] == [behind.id]
+
+
+async def test_malformed_events_are_refused_with_nothing_stored(database: Database) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    requested = await request(database, actor.organization_id, flow_id)
+    held = (await claim(database, actor.organization_id))[0]
+    with pytest.raises(ValidationFailed) as caught:
+        await _record(
+            database,
+            held,
+            "runner-1",
+            [_log_event("fine"), {"kind": "node.started", "node_id": "double"}, "nonsense"],  # type: ignore[list-item]
+        )
+    assert [e["loc"] for e in caught.value.errors or []] == [
+        ["body", "events", 1, "step"],
+        ["body", "events", 2],
+    ]
+    view = await get(database, actor.organization_id, requested.id)
+    assert (view.steps, view.logs) == ([], [])

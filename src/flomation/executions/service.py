@@ -645,6 +645,7 @@ async def record_events(
     FENCED: raises `StaleAttempt` and changes nothing unless this runner holds this attempt of
     a running execution. Writes are batched: one statement per table.
     """
+    _check_events(events)
     folder = _StepFolder(execution_id, attempt)
     numbers = [int(e["step"]) for e in events if str(e.get("kind", "")).startswith("node.")]
     stream_count = sum(
@@ -699,6 +700,30 @@ async def record_events(
     await repository.insert_logs(session, logs)
     await repository.insert_events(session, stream)
     await publish_after_commit(session, execution_topic(execution_id))
+
+
+def _check_events(events: Sequence[Any]) -> None:
+    """Refuse (422, nothing stored) events this domain cannot fold, naming each one."""
+    problems: list[dict[str, Any]] = []
+    for index, event in enumerate(events):
+        loc: list[Any] = ["body", "events", index]
+        if not isinstance(event, Mapping) or not isinstance(event.get("kind"), str):
+            problems.append({"loc": loc, "msg": "an event is an object with a string 'kind'"})
+            continue
+        kind = event["kind"]
+        if kind.startswith("node."):
+            step = event.get("step")
+            if not isinstance(step, int) or isinstance(step, bool):
+                problems.append({"loc": [*loc, "step"], "msg": "node events need an integer step"})
+            if not isinstance(event.get("node_id"), str):
+                problems.append({"loc": [*loc, "node_id"], "msg": "node events need a node_id"})
+            visit = event.get("visit")
+            if visit is not None and (not isinstance(visit, int) or isinstance(visit, bool)):
+                problems.append({"loc": [*loc, "visit"], "msg": "visit is an integer"})
+        elif kind == "log" and not isinstance(event.get("message"), str):
+            problems.append({"loc": [*loc, "message"], "msg": "log events need a message"})
+    if problems:
+        raise ValidationFailed("Some events cannot be recorded", errors=problems)
 
 
 def _log_row(log: ExecutionLog) -> dict[str, Any]:

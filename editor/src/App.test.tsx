@@ -5,7 +5,7 @@ import { initApi } from './api/instance';
 import { App, createQueryClient } from './App';
 
 /** The API over HTTP, as the browser sees it: 401 until signed in, then one flow. */
-function fakeApi(role: string) {
+function fakeApi(role: string, listGivesLastRun = true) {
   const session = { signedIn: false };
   const calls: string[] = [];
   const fetchImpl: typeof fetch = async (url, init) => {
@@ -19,7 +19,12 @@ function fakeApi(role: string) {
     if (!session.signedIn) return json(401, { title: 'Unauthorized', status: 401 });
     if (path === '/api/v1/me') return json(200, { id: 'u', email: 'a@b.c', name: 'A', organization: { id: 'o', name: 'Org' }, role });
     if (path === '/api/v1/flows') {
-      return json(200, { items: [{ id: 'f1', name: 'Nightly report', description: '', revision: 2, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z', last_execution: { id: 'e1', status: 'failed' } }], next_cursor: null });
+      const flow = { id: 'f1', name: 'Nightly report', description: '', revision: 2, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' };
+      return json(200, { items: [listGivesLastRun ? { ...flow, last_execution: { id: 'e1', status: 'failed' } } : flow], next_cursor: null });
+    }
+    if (path === '/api/v1/executions') {
+      const query = new URL(String(url), 'http://localhost').searchParams;
+      if (query.get('flow_id') === 'f1' && query.get('limit') === '1') return json(200, { items: [{ id: 'e9', flow_id: 'f1', status: 'succeeded' }], next_cursor: null });
     }
     return json(200, { items: [], next_cursor: null });
   };
@@ -45,6 +50,15 @@ describe('the app shell', () => {
     expect(screen.queryByTestId('nav-users')).toBeNull();
     // The list gave the last execution: no extra call per flow.
     expect(api.calls.filter((c) => c.includes('/executions'))).toEqual([]);
+    unmount();
+  });
+
+  it('asks for the newest execution of each flow when the list does not carry it', async () => {
+    initApi({ apiBaseUrl: '' }, fakeApi('editor', false).fetchImpl);
+    const { unmount } = render(<App queryClient={createQueryClient()} />);
+    await signIn();
+    const badge = await screen.findByTestId('flow-last-status-f1');
+    expect(badge.getAttribute('data-status')).toBe('succeeded');
     unmount();
   });
 

@@ -636,3 +636,30 @@ async def test_malformed_events_are_refused_with_nothing_stored(database: Databa
     ]
     view = await get(database, actor.organization_id, requested.id)
     assert (view.steps, view.logs) == ([], [])
+
+
+async def test_concurrent_maintenance_passes_requeue_each_expired_lease_once(
+    database: Database, settings: Settings
+) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    for _ in range(10):
+        await request(database, actor.organization_id, flow_id)
+    held = await claim(database, actor.organization_id, lease_seconds=0.3)
+    assert len(held) == 10
+    await asyncio.sleep(0.5)
+    reports = await asyncio.gather(*(Maintenance(database, settings).run_once() for _ in range(3)))
+    assert sum(report.requeued for report in reports) == 10
+    async with database.transaction() as session:
+        requeue_events = (
+            await session.execute(
+                select(func.count())
+                .select_from(ExecutionEvent)
+                .where(
+                    ExecutionEvent.execution_id.in_([h.id for h in held]),
+                    ExecutionEvent.type == "execution",
+                )
+            )
+        ).scalar_one()
+    assert requeue_events == 10 * 3  # queued, running, queued again: once each
+    assert len(await claim(database, actor.organization_id, "runner-2")) == 10

@@ -225,6 +225,11 @@ export interface Execution {
   error: ExecutionError | null;
   trigger: { type: string; id?: string; [key: string]: unknown };
   retry_of: string | null;
+  /** A retry that reused the outputs before this node. */
+  from_node?: string | null;
+  /** The execution whose subflow node started this one. */
+  parent_execution_id?: string | null;
+  runs_on?: Record<string, string>;
   runner_id: string | null;
   attempt: number;
   queued_at: string;

@@ -51,7 +51,8 @@ export default function ExecutionPage() {
         <StatusBadge status={execution.status} testId="execution-status" />
         <span className="muted small">
           <Link to={`/flows/${execution.flow_id}`}>flow</Link> rev {execution.revision} · {execution.trigger?.type ?? 'manual'} · attempt {execution.attempt}
-          {execution.retry_of ? <> · retry of <Link to={`/executions/${execution.retry_of}`}>{execution.retry_of.slice(0, 8)}</Link></> : null}
+          {execution.retry_of ? <> · retry of <Link to={`/executions/${execution.retry_of}`} data-testid="retry-of">{execution.retry_of.slice(0, 8)}</Link>{execution.from_node ? ` from ${execution.from_node}` : ''}</> : null}
+          {execution.parent_execution_id ? <> · subflow of <Link to={`/executions/${execution.parent_execution_id}`}>{execution.parent_execution_id.slice(0, 8)}</Link></> : null}
         </span>
         <span className={`stream stream-${stream}`} data-testid="stream-status" aria-live="polite">{stream === 'idle' ? '' : stream}</span>
         <span className="toolbar-spacer" />

@@ -6,11 +6,13 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import uvicorn
 
-from flomation.api.app import create_app
+from flomation.api.app import LifespanHook, create_app
 from flomation.db.session import Database
+from tests.factories import Actor
 from tests.live import LiveServer
 
 
@@ -18,20 +20,31 @@ class RestartableApi:
     """A second API process-alike beside the test's, on a fixed port, with the same settings
     and database; `stop()` and `start()` it at will."""
 
-    def __init__(self, template: LiveServer, **overrides: object) -> None:
-        self._settings = template.app.state.settings.model_copy(update=overrides)
+    def __init__(
+        self,
+        template: LiveServer,
+        *,
+        hooks: list[LifespanHook] | None = None,
+        **overrides: object,
+    ) -> None:
+        self._hooks = hooks or []
         self._url = template.app.state.database.url
         probe = socket.socket()
         probe.bind(("127.0.0.1", 0))
         self.port = probe.getsockname()[1]
         probe.close()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        self._settings = template.app.state.settings.model_copy(
+            update={"port": self.port, **overrides}
+        )
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         # A database of its own: the app disposes of it when it stops.
-        app = create_app(self._settings, database=Database(self._url, pool_size=5))
+        app = create_app(
+            self._settings, database=Database(self._url, pool_size=5), lifespan_hooks=self._hooks
+        )
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
@@ -48,6 +61,17 @@ class RestartableApi:
             await asyncio.sleep(0.01)
         raise RuntimeError("the restartable API did not start")
 
+    @asynccontextmanager
+    async def user(self, actor: Actor) -> AsyncIterator[Any]:
+        """The user's API client, against this server."""
+        from tests.runner.test_runner_process import Api
+
+        client = Api(LiveServer(app=None, base_url=self.base_url), actor)  # type: ignore[arg-type]
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
@@ -56,8 +80,10 @@ class RestartableApi:
 
 
 @asynccontextmanager
-async def restartable(template: LiveServer, **overrides: object) -> AsyncIterator[RestartableApi]:
-    control = RestartableApi(template, **overrides)
+async def restartable(
+    template: LiveServer, *, hooks: list[LifespanHook] | None = None, **overrides: object
+) -> AsyncIterator[RestartableApi]:
+    control = RestartableApi(template, hooks=hooks, **overrides)
     await control.start()
     try:
         yield control

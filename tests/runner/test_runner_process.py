@@ -11,11 +11,12 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.factories import Actor
 from tests.live import LiveServer
-from tests.runner.processes import Recorder, runner_processes, start_runner, wait_for
+from tests.runner.processes import Recorder, free_port, runner_processes, start_runner, wait_for
 from tests.runner.restart import restartable
 
 POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -138,10 +139,17 @@ async def test_an_execution_requested_through_the_api_runs_on_a_runner_and_succe
 ) -> None:
     flow_id = await user.flow(record_flow(recorder.url))
     token = await user.token()
-    async with runner_processes(api.base_url, token, tmp_path) as [runner]:
+    port = free_port()
+    async with runner_processes(
+        api.base_url, token, tmp_path, extra_args=["--metrics-port", str(port)]
+    ) as [runner]:
         execution_id = await user.run(flow_id, {"n": 7})
         done = await user.ended(execution_id)
+        async with httpx.AsyncClient() as scraper:
+            metrics = (await scraper.get(f"http://127.0.0.1:{port}/metrics")).text
         assert await runner.stop() == 0, runner.logs()[-3000:]
+    assert "flomation_runner_slots 4.0" in metrics
+    assert 'flomation_runner_finished_executions_total{status="succeeded"} 1.0' in metrics
     assert done["status"] == "succeeded", done
     assert done["output"] == {"attempt": 1, "n": 7}
     assert [step["node_id"] for step in done["steps"]] == ["start", "wait", "call", "out"]
@@ -322,3 +330,23 @@ async def test_a_subflow_runs_as_its_own_execution_even_on_a_single_slot_runner(
     [child] = children.json()["items"]
     assert child["status"] == "succeeded"
     assert child["trigger"]["type"] == "subflow"
+
+
+async def test_the_local_runner_of_flomation_up_runs_work_with_the_api_key_pinned(
+    api: LiveServer, user: Api, owner: Actor
+) -> None:
+    from flomation.runners.local import local_runner_lifespan
+
+    flow_id = await user.flow(CHILD)
+    async with (
+        restartable(api, hooks=[local_runner_lifespan]) as control,
+        control.user(owner) as local_user,
+    ):
+        execution_id = await local_user.run(flow_id, {"n": 4})
+        done = await local_user.ended(execution_id)
+        runners = (await local_user.client.get("/api/v1/runners")).json()["items"]
+    assert done["status"] == "succeeded", done
+    assert done["output"] == {"doubled": 8}
+    assert [runner["name"] for runner in runners] == ["local"]
+    tokens = (await user.client.get("/api/v1/runner-tokens")).json()["items"]
+    assert [token["name"] for token in tokens] == ["local runner (flomation up)"]

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.db.clock import db_now, db_now_plus
 from flomation.ids import new_id
+from flomation.models.auth import Organization
 from flomation.models.runners import Runner, RunnerNonce, RunnerToken
 
 # --------------------------------------------------------------------------- tokens
@@ -59,6 +60,26 @@ async def revoke_token(session: AsyncSession, organization_id: str, token_id: st
         .values(revoked_at=func.coalesce(RunnerToken.revoked_at, db_now()))
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def first_organization_id(session: AsyncSession) -> str | None:
+    result = await session.scalars(
+        select(Organization.id).order_by(Organization.created_at).limit(1)
+    )
+    return result.first()
+
+
+async def revoke_tokens_named(session: AsyncSession, organization_id: str, name: str) -> None:
+    await session.execute(
+        update(RunnerToken)
+        .where(
+            RunnerToken.organization_id == organization_id,
+            RunnerToken.name == name,
+            RunnerToken.created_by.is_(None),
+            RunnerToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=db_now())
+    )
 
 
 async def usable_token(session: AsyncSession, token_hash: str) -> RunnerToken | None:

@@ -368,7 +368,8 @@ class Runner:
         leftovers = [job.task for job in self.jobs.values() if job.task is not None]
         if leftovers:
             await asyncio.wait(leftovers, timeout=_FINAL_DELIVERY_S)
-        await self.reporter.drain(_FINAL_DELIVERY_S)
+        with contextlib.suppress(RunnerUnknown):  # deleted meanwhile: nothing to deliver to
+            await self.reporter.drain(_FINAL_DELIVERY_S)
         to_release.extend(job.key for job in handed_back)
         if to_release:
             await self._release(to_release)

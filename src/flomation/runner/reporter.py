@@ -46,6 +46,8 @@ class Reporter:
         self._client = client
         self._interval_s = flush_interval_s
         self._batch_max = batch_max
+        # Lowered while the API answers 413 (a batch over its body limit), restored on success.
+        self._batch_limit = batch_max
         self._backoff = backoff
         self._on_refused = on_refused
         self._pending: dict[Key, _Pending] = {}
@@ -131,7 +133,7 @@ class Reporter:
         of its execution's events."""
         items: list[dict[str, Any]] = []
         taken: dict[Key, _Pending] = {}
-        budget = self._batch_max
+        budget = self._batch_limit
         for key in list(self._pending):
             if budget <= 0 and items:
                 break
@@ -180,6 +182,13 @@ class Reporter:
             if isinstance(exc, RunnerUnknown):
                 self._put_back(taken)
                 raise
+            events = sum(len(part.events) for part in taken.values())
+            if exc.status == 413 and events > 1:
+                # Over the API's body limit: send the same in smaller batches.
+                self._put_back(taken)
+                self._batch_limit = max(1, events // 2)
+                log.warning("report batch too large; retrying with %d events", self._batch_limit)
+                return
             # The whole batch was refused as malformed: retrying it can never succeed.
             log.error("the API refused a report batch (%s); dropping it", exc)
             for key, part in taken.items():
@@ -189,6 +198,7 @@ class Reporter:
             self._put_back(taken)
             raise
         self.requests_sent += 1
+        self._batch_limit = self._batch_max
         results = {(r["execution_id"], r["attempt"]): r for r in answer.get("results", [])}
         for key, part in taken.items():
             result = results.get(key, {}).get("result", "ok")

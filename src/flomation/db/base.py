@@ -49,8 +49,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-JSONValue = JSON().with_variant(JSONB(), "postgresql")
-"""Any JSON document: `jsonb` on PostgreSQL, JSON text on SQLite."""
+class JSONDocument(TypeDecorator[Any]):
+    """Any JSON document: `jsonb` on PostgreSQL, JSON text on SQLite."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JSONValue = JSONDocument()
 
 IdColumn = String(36)
 """Ids are UUIDv7 strings (`flomation.ids.new_id`)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.executions import service as executions
 from flomation.executions.errors import DuplicateExecution
+from flomation.executions.notifier import HUB, Subscription, execution_topic
 from flomation.flows import service as flows
 from flomation.models.triggers import Trigger
 from flomation.secrets import service as secrets
@@ -301,6 +303,11 @@ async def start_execution(
     except DuplicateExecution as exc:
         return Started(execution_id=exc.execution_id, created=False)
     return Started(execution_id=view.id, created=True)
+
+
+def watch_execution(execution_id: str) -> AbstractContextManager[Subscription]:
+    """Be woken when the execution changes (in this process, after the writer's commit)."""
+    return HUB.subscribe([execution_topic(execution_id)])
 
 
 async def record_webhook_fired(session: AsyncSession, trigger_id: str, at: datetime) -> None:

@@ -8,7 +8,6 @@ The body size limit is the API middleware's (`webhook_max_body_bytes`, 413).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -48,6 +47,8 @@ MAX_DELIVERY_KEY = 200
 # Update a webhook's last_fired_at at most this often per trigger, outside the request's
 # transaction, so a burst on one hook does not queue on that one row.
 _TOUCH_EVERY_S = 1.0
+# A sync webhook re-reads its execution at least this often even without a notification.
+SYNC_POLL_S = 1.0
 _last_touch: dict[str, float] = {}
 
 
@@ -145,21 +146,22 @@ async def _touch(database: Database, trigger_id: str) -> None:
 async def _wait_for_end(
     database: Database, organization_id: str, execution_id: str, timeout_s: float
 ) -> ExecutionStatus | None:
-    """Poll the execution's status with a growing pause; None when the timeout passes."""
+    """Wait for the execution to end: woken by the executions' change notifications, with a
+    slow poll as a safety net; None when the timeout passes first. Subscribed before the first
+    read, so an end committed in between still wakes it."""
     deadline = time.monotonic() + timeout_s
-    pause = 0.05
-    while True:
-        async with database.transaction() as session:
-            status = await service.execution_status(
-                session, organization_id=organization_id, execution_id=execution_id
-            )
-        if status.ended:
-            return status
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        await asyncio.sleep(min(pause, remaining))
-        pause = min(pause * 1.5, 0.5)
+    with service.watch_execution(execution_id) as changes:
+        while True:
+            async with database.transaction() as session:
+                status = await service.execution_status(
+                    session, organization_id=organization_id, execution_id=execution_id
+                )
+            if status.ended:
+                return status
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            await changes.wait(min(remaining, SYNC_POLL_S))
 
 
 def _sync_answer(status: ExecutionStatus | None, execution_id: str) -> Response:

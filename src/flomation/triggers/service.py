@@ -238,7 +238,9 @@ async def update_trigger(
         trigger.next_fire_at = None
     elif isinstance(config, S3Config | GitConfig) and trigger.next_fire_at is None:
         trigger.next_fire_at = now
-    trigger.state_version = trigger.state_version + 1
+    # Incremented in SQL: an edit racing a fire never writes back a version number the fire
+    # already used, so a Launch pass that read the old state is always refused.
+    trigger.state_version = Trigger.state_version + 1
     try:
         await repository.save_trigger(session, trigger)
     except repository.PathTaken:

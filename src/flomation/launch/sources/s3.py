@@ -204,7 +204,7 @@ class S3Source:
             (obj for key, obj in objects.items() if seen.get(key) != obj.etag),
             key=lambda obj: (obj.last_modified or "", obj.key),
         )
-        # Keys gone from the bucket leave the cursor (a re-upload fires again).
+        # Keys gone from the bucket leave the cursor (it only holds what exists).
         etags = {key: etag for key, etag in seen.items() if key in objects}
         batches = [changed[i : i + FIRE_BATCH] for i in range(0, len(changed), FIRE_BATCH)] or [[]]
         for batch in batches:

@@ -173,6 +173,10 @@ async def test_standard_webhooks_signature_replay_and_tolerance(
         )
         assert replayed.status_code == 202
         assert replayed.json()["execution_id"] == good.json()["execution_id"]
+        # An unsigned Idempotency-Key does not turn a replay into a new delivery.
+        disguised = {**_standard_headers(secret, "msg_1", body, now), "Idempotency-Key": "new"}
+        again = await client.post("/hooks/std", content=body, headers=disguised)
+        assert again.json()["execution_id"] == good.json()["execution_id"]
 
         tampered = _standard_headers(secret, "msg_2", body, now)
         bad = await client.post("/hooks/std", content=body + b" ", headers=tampered)

@@ -121,8 +121,14 @@ def _query(request: Request) -> dict[str, Any]:
     return query
 
 
-def _dedupe_key(trigger_id: str, headers: dict[str, str]) -> str | None:
-    for name in DEDUPE_HEADERS:
+def _dedupe_key(trigger_id: str, config: WebhookConfig, headers: dict[str, str]) -> str | None:
+    """The delivery's own id, so a retried delivery answers the first execution again. With
+    Standard Webhooks signing, the signed `webhook-id` wins: an unsigned Idempotency-Key must
+    not let a replayed message through as a new one."""
+    auth = config.auth
+    signed_id = auth is not None and auth.hmac_secret and auth.hmac_scheme == "standard-webhooks"
+    names = ("webhook-id",) if signed_id else DEDUPE_HEADERS
+    for name in names:
         value = headers.get(name, "").strip()
         if value:
             if len(value) > MAX_DELIVERY_KEY or not value.isprintable():
@@ -211,7 +217,7 @@ async def call_webhook(
             flow_id=target.flow_id,
             trigger={"type": "webhook", "id": target.id, "path": path},
             input=webhook_input,
-            dedupe_key=_dedupe_key(target.id, headers),
+            dedupe_key=_dedupe_key(target.id, config, headers),
         )
     await _touch(database, target.id)
     if config.respond == "sync":

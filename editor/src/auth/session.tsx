@@ -45,9 +45,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       signOut: async () => {
         await api().logout().catch(() => undefined);
         connectionStore.setState({ sessionLost: false });
-        queryClient.removeQueries();
+        // `me` is emptied in place, not removed: removing it would leave this provider's
+        // observer on the dropped query, still showing the signed-out user.
         queryClient.setQueryData(keys.me, null);
-        void queryClient.invalidateQueries({ queryKey: keys.me });
+        queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== keys.me[0] });
       },
     };
   }, [me.data, queryClient]);

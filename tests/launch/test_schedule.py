@@ -23,6 +23,7 @@ from tests.triggers.factories import (
     get_trigger,
     make_flow,
     make_trigger,
+    open_definition,
     trigger_rows,
 )
 
@@ -273,3 +274,28 @@ async def test_an_unreadable_stored_config_stops_only_its_own_trigger(
     [broken] = [row for row in await trigger_rows(database) if row.id == broken_id]
     assert broken.last_error is not None
     assert broken.next_fire_at is None
+
+
+async def test_input_the_flow_refuses_is_reported_and_the_schedule_moves_on(
+    database: Database, clock: ManualClock, make_launch: MakeLaunch
+) -> None:
+    actor = await make_actor(database)
+    schema = {"type": "object", "required": ["n"]}
+    flow_id = await make_flow(
+        database, actor.organization_id, definition=open_definition(input_schema=schema)
+    )
+    trigger = await make_trigger(
+        database,
+        actor.organization_id,
+        flow_id,
+        "schedule",
+        {"cron": "*/5 * * * *"},
+        now=clock.now(),
+    )
+    clock.set(_utc(2026, 6, 1, 12, 5))
+    await make_launch().run_once()
+    assert await executions_of(database, actor.organization_id) == []
+    state = (await get_trigger(database, actor.organization_id, trigger.id)).state
+    assert state.last_error is not None
+    assert state.last_error.startswith("The flow refused the input")
+    assert state.next_fire_at == _utc(2026, 6, 1, 12, 10)

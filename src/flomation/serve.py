@@ -74,19 +74,9 @@ async def _bootstrap_admin(settings: Settings, database: Database) -> None:
 
 async def _embedded_hooks(settings: Settings, database: Database) -> list[LifespanHook]:
     """`flomation up`: Launch in this process, and one local runner as a child process."""
+    from flomation.launch.service import lifespan_hook as launch_lifespan_hook
+
     token = await _local_runner_token(database)
-
-    @asynccontextmanager
-    async def launch(app: FastAPI) -> AsyncIterator[None]:
-        from flomation.launch.service import LaunchService
-
-        stop = asyncio.Event()
-        task = asyncio.create_task(LaunchService(settings, database).run(stop))
-        try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=15)
 
     @asynccontextmanager
     async def local_runner(app: FastAPI) -> AsyncIterator[None]:
@@ -96,7 +86,7 @@ async def _embedded_hooks(settings: Settings, database: Database) -> list[Lifesp
         finally:
             await _stop_process(process)
 
-    return [launch, local_runner]
+    return [launch_lifespan_hook(settings, database), local_runner]
 
 
 LOCAL_RUNNER_TOKEN_NAME = "flomation up: local runner"

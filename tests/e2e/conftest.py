@@ -45,6 +45,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+# Where a failing test leaves a screenshot of its page, to see what the user would have seen.
+FAILURE_DIR = Path(os.environ.get("FLOMATION_E2E_ARTIFACTS", "/tmp/flomation-e2e"))
+
+
+async def _keep_failure_screenshot(request: pytest.FixtureRequest, page: Page, label: str) -> None:
+    if not request.node.stash.get(_FAILED, False) or page.is_closed():
+        return
+    FAILURE_DIR.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(FAILURE_DIR / f"{request.node.name}-{label}.png"))
+
+
 @dataclass
 class Flomation:
     """The running `flomation up`: its URL, an admin API client and where it writes."""
@@ -195,18 +215,20 @@ async def new_page(
 
 
 @pytest.fixture
-async def page(browser: Browser, signed_in_state: dict[str, Any]) -> AsyncIterator[Page]:
+async def page(browser: Browser, signed_in_state: dict[str, Any], request: pytest.FixtureRequest) -> AsyncIterator[Page]:
     context, page, errors = await new_page(browser, signed_in_state)
     yield page
+    await _keep_failure_screenshot(request, page, "page")
     await context.close()
     assert not errors, f"the editor threw: {errors}"
 
 
 @pytest.fixture
-async def second_page(browser: Browser, signed_in_state: dict[str, Any]) -> AsyncIterator[Page]:
+async def second_page(browser: Browser, signed_in_state: dict[str, Any], request: pytest.FixtureRequest) -> AsyncIterator[Page]:
     """Another browser context of the same user: a second tab, with its own storage."""
     context, page, errors = await new_page(browser, signed_in_state)
     yield page
+    await _keep_failure_screenshot(request, page, "second_page")
     await context.close()
     assert not errors, f"the editor threw: {errors}"
 

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     maintenance_interval_seconds: float = 5.0
 
     trigger_lease_seconds: float = 120.0
+    trigger_claim_interval_seconds: float = 5.0
     metrics_token: str | None = None
     log_level: str = "INFO"
 

@@ -67,6 +67,9 @@ class LaunchService:
         self.clock = clock or SystemClock()
         self.owner = owner or new_owner_id()
         self.ttl_s = settings.trigger_lease_seconds
+        # Renew well before expiry (a third of the TTL), and claim often enough that a trigger
+        # created through the API starts within seconds, not a third of a 2-minute lease.
+        self.lease_interval_s = min(self.ttl_s / 3, settings.trigger_claim_interval_seconds)
         self.claim_batch = claim_batch
         context = SourceContext(
             database=database,
@@ -167,7 +170,7 @@ class LaunchService:
             except Exception:
                 log.exception("launch lease pass failed; retrying")
             with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.ttl_s / 3)
+                await asyncio.wait_for(stop.wait(), timeout=self.lease_interval_s)
 
     async def _idle_seconds(self) -> float:
         """Sleep until the next held trigger is due, or MAX_IDLE_S (an edit in the API may

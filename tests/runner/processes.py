@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.engine.isolation.sandbox import sandbox_python
+from tests.factories import Actor
 from tests.live import LiveServer, serve
 
 FLOMATION = str(Path(sys.executable).parent / "flomation")
@@ -172,3 +174,93 @@ async def wait_for(predicate: object, timeout_s: float, what: str) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def record_flow(recorder_url: str, *, delay_s: float = 0) -> dict[str, Any]:
+    """start -> wait -> POST {execution id, attempt} to the recorder -> return the attempt."""
+    return {
+        "version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "wait", "type": "delay", "config": {"seconds": delay_s}},
+            {
+                "id": "call",
+                "type": "http",
+                "config": {
+                    "method": "POST",
+                    "url": recorder_url,
+                    "json": {"id": "{{ execution.id }}", "attempt": "{{ execution.attempt }}"},
+                },
+            },
+            {
+                "id": "out",
+                "type": "return",
+                "config": {"value": {"attempt": "{{ execution.attempt }}", "n": "{{ input.n }}"}},
+            },
+        ],
+        "edges": [
+            {"from": "start", "to": "wait"},
+            {"from": "wait", "to": "call"},
+            {"from": "call", "to": "out"},
+        ],
+    }
+
+
+class Api:
+    """The user's side: flows, executions and runner tokens through the public API."""
+
+    def __init__(self, server: LiveServer, owner: Actor) -> None:
+        self.client = server.client(owner.headers)
+
+    async def token(self, labels: dict[str, str] | None = None) -> str:
+        answer = await self.client.post(
+            "/api/v1/runner-tokens", json={"name": "e2e", "labels": labels or {}}
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["token"])
+
+    async def flow(self, definition: dict[str, Any]) -> str:
+        answer = await self.client.post(
+            "/api/v1/flows", json={"name": "e2e", "definition": definition}
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    async def run(self, flow_id: str, input: Any = None, **extra: Any) -> str:
+        body = {"input": input if input is not None else {"n": 1}, **extra}
+        answer = await self.client.post(f"/api/v1/flows/{flow_id}/executions", json=body)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    async def get(self, execution_id: str) -> dict[str, Any]:
+        answer = await self.client.get(f"/api/v1/executions/{execution_id}")
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    async def step_started(self, execution_id: str, node_id: str) -> bool:
+        """True once the runner reported that node as started (the runner holds it)."""
+        steps = (await self.get(execution_id))["steps"]
+        return any(step["node_id"] == node_id for step in steps)
+
+    async def status_is(self, execution_id: str, *statuses: str) -> bool:
+        return (await self.get(execution_id))["status"] in statuses
+
+    async def ended(self, execution_id: str, timeout_s: float = 30) -> dict[str, Any]:
+        async def done() -> bool:
+            return await self.status_is(
+                execution_id, "succeeded", "failed", "cancelled", "timed_out"
+            )
+
+        await wait_for(done, timeout_s, f"execution {execution_id} to end")
+        return await self.get(execution_id)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def quick_flow(recorder_url: str) -> dict[str, Any]:
+    flow = record_flow(recorder_url)
+    flow["nodes"] = [node for node in flow["nodes"] if node["id"] != "wait"]
+    flow["edges"] = [{"from": "start", "to": "call"}, {"from": "call", "to": "out"}]
+    return flow

@@ -64,7 +64,7 @@ class RestartableApi:
     @asynccontextmanager
     async def user(self, actor: Actor) -> AsyncIterator[Any]:
         """The user's API client, against this server."""
-        from tests.runner.test_runner_process import Api
+        from tests.runner.processes import Api
 
         client = Api(LiveServer(app=None, base_url=self.base_url), actor)  # type: ignore[arg-type]
         try:

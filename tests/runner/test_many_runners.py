@@ -4,39 +4,23 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.factories import Actor
 from tests.live import LiveServer
-from tests.runner.processes import Recorder, runner_processes, start_runner, wait_for
-from tests.runner.test_runner_process import Api, record_flow
+from tests.runner.processes import (
+    Api,
+    Recorder,
+    record_flow,
+    runner_processes,
+    start_runner,
+    wait_for,
+)
 
 pytestmark = [
     pytest.mark.postgres_only,
     pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
 ]
-
-
-@pytest.fixture
-async def user(api: LiveServer, owner: Actor) -> Any:
-    client = Api(api, owner)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def recorder() -> Any:
-    async with Recorder().running() as running:
-        yield running
-
-
-def quick_flow(recorder_url: str) -> dict[str, Any]:
-    flow = record_flow(recorder_url)
-    flow["nodes"] = [node for node in flow["nodes"] if node["id"] != "wait"]
-    flow["edges"] = [{"from": "start", "to": "call"}, {"from": "call", "to": "out"}]
-    return flow
 
 
 async def test_a_killed_runners_execution_is_requeued_and_finished_by_another(

@@ -9,47 +9,24 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.factories import Actor
 from tests.live import LiveServer
-from tests.runner.processes import Recorder, free_port, runner_processes, start_runner, wait_for
+from tests.runner.processes import (
+    Api,
+    Recorder,
+    free_port,
+    record_flow,
+    runner_processes,
+    start_runner,
+    wait_for,
+)
 from tests.runner.restart import restartable
 
 POSTGRES_ONLY = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-
-
-def record_flow(recorder_url: str, *, delay_s: float = 0) -> dict[str, Any]:
-    """start -> wait -> POST {execution id, attempt} to the recorder -> return the attempt."""
-    return {
-        "version": 1,
-        "nodes": [
-            {"id": "start", "type": "start"},
-            {"id": "wait", "type": "delay", "config": {"seconds": delay_s}},
-            {
-                "id": "call",
-                "type": "http",
-                "config": {
-                    "method": "POST",
-                    "url": recorder_url,
-                    "json": {"id": "{{ execution.id }}", "attempt": "{{ execution.attempt }}"},
-                },
-            },
-            {
-                "id": "out",
-                "type": "return",
-                "config": {"value": {"attempt": "{{ execution.attempt }}", "n": "{{ input.n }}"}},
-            },
-        ],
-        "edges": [
-            {"from": "start", "to": "wait"},
-            {"from": "wait", "to": "call"},
-            {"from": "call", "to": "out"},
-        ],
-    }
 
 
 SLEEPY_PYTHON = {
@@ -66,72 +43,6 @@ SLEEPY_PYTHON = {
     ],
     "edges": [{"from": "start", "to": "py"}],
 }
-
-
-class Api:
-    """The user's side: flows, executions and runner tokens through the public API."""
-
-    def __init__(self, server: LiveServer, owner: Actor) -> None:
-        self.client = server.client(owner.headers)
-
-    async def token(self, labels: dict[str, str] | None = None) -> str:
-        answer = await self.client.post(
-            "/api/v1/runner-tokens", json={"name": "e2e", "labels": labels or {}}
-        )
-        assert answer.status_code == 201, answer.text
-        return str(answer.json()["token"])
-
-    async def flow(self, definition: dict[str, Any]) -> str:
-        answer = await self.client.post(
-            "/api/v1/flows", json={"name": "e2e", "definition": definition}
-        )
-        assert answer.status_code == 201, answer.text
-        return str(answer.json()["id"])
-
-    async def run(self, flow_id: str, input: Any = None, **extra: Any) -> str:
-        body = {"input": input if input is not None else {"n": 1}, **extra}
-        answer = await self.client.post(f"/api/v1/flows/{flow_id}/executions", json=body)
-        assert answer.status_code == 201, answer.text
-        return str(answer.json()["id"])
-
-    async def get(self, execution_id: str) -> dict[str, Any]:
-        answer = await self.client.get(f"/api/v1/executions/{execution_id}")
-        assert answer.status_code == 200, answer.text
-        result: dict[str, Any] = answer.json()
-        return result
-
-    async def step_started(self, execution_id: str, node_id: str) -> bool:
-        """True once the runner reported that node as started (the runner holds it)."""
-        steps = (await self.get(execution_id))["steps"]
-        return any(step["node_id"] == node_id for step in steps)
-
-    async def status_is(self, execution_id: str, *statuses: str) -> bool:
-        return (await self.get(execution_id))["status"] in statuses
-
-    async def ended(self, execution_id: str, timeout_s: float = 30) -> dict[str, Any]:
-        async def done() -> bool:
-            return await self.status_is(
-                execution_id, "succeeded", "failed", "cancelled", "timed_out"
-            )
-
-        await wait_for(done, timeout_s, f"execution {execution_id} to end")
-        return await self.get(execution_id)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-
-@pytest.fixture
-async def user(api: LiveServer, owner: Actor) -> Any:
-    client = Api(api, owner)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def recorder() -> Any:
-    async with Recorder().running() as running:
-        yield running
 
 
 async def test_an_execution_requested_through_the_api_runs_on_a_runner_and_succeeds(
@@ -350,3 +261,19 @@ async def test_the_local_runner_of_flomation_up_runs_work_with_the_api_key_pinne
     assert [runner["name"] for runner in runners] == ["local"]
     tokens = (await user.client.get("/api/v1/runner-tokens")).json()["items"]
     assert [token["name"] for token in tokens] == ["local runner (flomation up)"]
+
+
+async def test_a_shared_cloud_runner_blocks_loopback_destinations(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    flow_id = await user.flow(record_flow(recorder.url))
+    async with runner_processes(
+        api.base_url, await user.token(), tmp_path, extra_args=["--egress-policy", "shared_cloud"]
+    ) as [runner]:
+        execution_id = await user.run(flow_id)
+        done = await user.ended(execution_id)
+        assert await runner.stop() == 0, runner.logs()[-3000:]
+    assert done["status"] == "failed", done
+    assert done["error"]["type"] == "blocked"
+    assert done["error"]["node_id"] == "call"
+    assert recorder.calls[execution_id] == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,9 +13,7 @@ from flomation.executions import service as executions
 from tests.conftest import make_settings
 from tests.factories import Actor
 from tests.live import LiveServer
-from tests.runner.processes import Recorder, runner_processes, wait_for
-from tests.runner.test_many_runners import quick_flow
-from tests.runner.test_runner_process import Api
+from tests.runner.processes import Api, Recorder, quick_flow, runner_processes, wait_for
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -29,19 +26,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     # Leases long enough that a loaded test machine never lets one expire: every execution
     # runs exactly once here, so each side effect must be seen exactly once.
     return make_settings(database_url, tmp_path / "data", lease_seconds=30.0)
-
-
-@pytest.fixture
-async def user(api: LiveServer, owner: Actor) -> Any:
-    client = Api(api, owner)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def recorder() -> Any:
-    async with Recorder().running() as running:
-        yield running
 
 
 async def test_four_runners_drain_a_thousand_executions_each_side_effect_exactly_once(

@@ -16,7 +16,11 @@ IF_ELSE: dict[str, Any] = {
         {"id": "yes", "type": "set", "config": {"values": {"size": "big"}}},
         {"id": "no", "type": "set", "config": {"values": {"size": "small"}}},
         {"id": "join", "type": "merge"},
-        {"id": "out", "type": "return", "config": {"value": {"size": "{{ (nodes.yes.output or nodes.no.output).size }}"}}},
+        {
+            "id": "out",
+            "type": "return",
+            "config": {"value": {"size": "{{ (nodes.yes.output or nodes.no.output).size }}"}},
+        },
     ],
     "edges": [
         {"from": "start", "to": "big"},
@@ -94,5 +98,7 @@ async def save(page: Page, message: str, expect_revision: int | None = None) -> 
     await page.get_by_test_id("save-message").fill(message)
     await page.get_by_test_id("save-confirm").click()
     if expect_revision is not None:
-        await expect(page.get_by_test_id("flow-revision")).to_have_attribute("data-revision", str(expect_revision))
+        await expect(page.get_by_test_id("flow-revision")).to_have_attribute(
+            "data-revision", str(expect_revision)
+        )
         await expect(page.get_by_test_id("dirty-indicator")).to_have_count(0)

@@ -215,7 +215,9 @@ async def new_page(
 
 
 @pytest.fixture
-async def page(browser: Browser, signed_in_state: dict[str, Any], request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+async def page(
+    browser: Browser, signed_in_state: dict[str, Any], request: pytest.FixtureRequest
+) -> AsyncIterator[Page]:
     context, page, errors = await new_page(browser, signed_in_state)
     yield page
     await _keep_failure_screenshot(request, page, "page")
@@ -224,7 +226,9 @@ async def page(browser: Browser, signed_in_state: dict[str, Any], request: pytes
 
 
 @pytest.fixture
-async def second_page(browser: Browser, signed_in_state: dict[str, Any], request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+async def second_page(
+    browser: Browser, signed_in_state: dict[str, Any], request: pytest.FixtureRequest
+) -> AsyncIterator[Page]:
     """Another browser context of the same user: a second tab, with its own storage."""
     context, page, errors = await new_page(browser, signed_in_state)
     yield page

@@ -7,17 +7,32 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from tests.e2e.canvas import IF_ELSE, connect, drop_node, open_node, pan, rename_node, save, type_code
+from tests.e2e.canvas import (
+    IF_ELSE,
+    connect,
+    drop_node,
+    open_node,
+    pan,
+    rename_node,
+    save,
+    type_code,
+)
 from tests.e2e.conftest import Flomation
 
 
-def _graph(definition: dict[str, Any]) -> tuple[dict[str, tuple[str, Any]], set[tuple[str, str, str]]]:
+def _graph(
+    definition: dict[str, Any],
+) -> tuple[dict[str, tuple[str, Any]], set[tuple[str, str, str]]]:
     nodes = {node["id"]: (node["type"], node.get("config")) for node in definition["nodes"]}
-    edges = {(edge["from"], edge["to"], edge.get("port", "success")) for edge in definition["edges"]}
+    edges = {
+        (edge["from"], edge["to"], edge.get("port", "success")) for edge in definition["edges"]
+    }
     return nodes, edges
 
 
-async def test_the_if_else_flow_is_built_by_dragging_and_connecting_and_saved(page: Page, flomation_up: Flomation) -> None:
+async def test_the_if_else_flow_is_built_by_dragging_and_connecting_and_saved(
+    page: Page, flomation_up: Flomation
+) -> None:
     name = flomation_up.unique("If else built by hand")
     await page.goto(f"{flomation_up.base_url}/")
     await page.get_by_test_id("create-flow").click()
@@ -32,9 +47,16 @@ async def test_the_if_else_flow_is_built_by_dragging_and_connecting_and_saved(pa
     await pan(page, -400, 0)
     canvas = await page.get_by_test_id("canvas").bounding_box()
     start = await page.get_by_test_id("node-start").bounding_box()
-    assert canvas and start
+    assert canvas
+    assert start
     x0, y0 = start["x"] - canvas["x"], start["y"] - canvas["y"]
-    for node_type, column, row in [("condition", 1, 0), ("set", 2, -1), ("set", 2, 1), ("merge", 3, 0), ("return", 4, 0)]:
+    for node_type, column, row in [
+        ("condition", 1, 0),
+        ("set", 2, -1),
+        ("set", 2, 1),
+        ("merge", 3, 0),
+        ("return", 4, 0),
+    ]:
         await drop_node(page, node_type, x0 + column * 180, y0 + row * 90)
         await page.keyboard.press("Escape")
     for node_id in ["condition", "set", "set_2", "merge", "return"]:
@@ -49,7 +71,13 @@ async def test_the_if_else_flow_is_built_by_dragging_and_connecting_and_saved(pa
     await expect(page.locator(".react-flow__edge")).to_have_count(6)
 
     # Ids as in the spec (templates read them), then each node's config in the side panel.
-    for old, new in [("condition", "big"), ("set", "yes"), ("set_2", "no"), ("merge", "join"), ("return", "out")]:
+    for old, new in [
+        ("condition", "big"),
+        ("set", "yes"),
+        ("set_2", "no"),
+        ("merge", "join"),
+        ("return", "out"),
+    ]:
         await rename_node(page, old, new)
     await open_node(page, "big")
     await type_code(page, "field-expression", "{{ input.n > 10 }}")
@@ -58,7 +86,9 @@ async def test_the_if_else_flow_is_built_by_dragging_and_connecting_and_saved(pa
     await open_node(page, "no")
     await type_code(page, "field-values", '{"size": "small"}')
     await open_node(page, "out")
-    await type_code(page, "field-value", '{"size": "{{ (nodes.yes.output or nodes.no.output).size }}"}')
+    await type_code(
+        page, "field-value", '{"size": "{{ (nodes.yes.output or nodes.no.output).size }}"}'
+    )
 
     await expect(page.get_by_test_id("dirty-indicator")).to_be_visible()
     await save(page, "If/else by hand", expect_revision=2)
@@ -69,7 +99,9 @@ async def test_the_if_else_flow_is_built_by_dragging_and_connecting_and_saved(pa
     assert all("position" in node for node in saved["definition"]["nodes"] if node["id"] != "start")
 
 
-async def test_a_run_turns_the_nodes_that_ran_green_and_shows_the_output(page: Page, flomation_up: Flomation) -> None:
+async def test_a_run_turns_the_nodes_that_ran_green_and_shows_the_output(
+    page: Page, flomation_up: Flomation
+) -> None:
     flow = await flomation_up.create_flow(flomation_up.unique("If else run"), IF_ELSE)
     await page.goto(f"{flomation_up.base_url}/#/flows/{flow['id']}")
     await expect(page.get_by_test_id("node-out")).to_be_visible()
@@ -79,12 +111,20 @@ async def test_a_run_turns_the_nodes_that_ran_green_and_shows_the_output(page: P
     await page.get_by_test_id("run-submit").click()
 
     await expect(page.get_by_test_id("execution-page")).to_be_visible()
-    await expect(page.get_by_test_id("execution-status")).to_have_attribute("data-status", "succeeded", timeout=30_000)
+    await expect(page.get_by_test_id("execution-status")).to_have_attribute(
+        "data-status", "succeeded", timeout=30_000
+    )
     for node_id in ["start", "big", "yes", "join", "out"]:
-        await expect(page.get_by_test_id(f"node-{node_id}")).to_have_attribute("data-status", "succeeded")
+        await expect(page.get_by_test_id(f"node-{node_id}")).to_have_attribute(
+            "data-status", "succeeded"
+        )
     # The branch not taken did not run: it is not green.
     assert await page.get_by_test_id("node-no").get_attribute("data-status") != "succeeded"
     output = await page.get_by_test_id("execution-output").inner_text()
     assert json.loads(output) == {"size": "big"}
-    node_color = await page.get_by_test_id("node-yes").evaluate("el => getComputedStyle(el).borderColor")
-    assert node_color != await page.get_by_test_id("node-no").evaluate("el => getComputedStyle(el).borderColor")
+    node_color = await page.get_by_test_id("node-yes").evaluate(
+        "el => getComputedStyle(el).borderColor"
+    )
+    assert node_color != await page.get_by_test_id("node-no").evaluate(
+        "el => getComputedStyle(el).borderColor"
+    )

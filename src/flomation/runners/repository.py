@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.db.clock import db_now, db_now_plus
@@ -150,9 +151,13 @@ async def retire_offline_namesakes(
     )
 
 
-async def active_runner(session: AsyncSession, runner_id: str) -> Runner | None:
+async def seen_active_runner(session: AsyncSession, runner_id: str) -> Runner | None:
+    """Marks the runner seen and returns it, in one statement; None when unknown or deleted."""
     result = await session.scalars(
-        select(Runner).where(Runner.id == runner_id, Runner.deleted_at.is_(None))
+        update(Runner)
+        .where(Runner.id == runner_id, Runner.deleted_at.is_(None))
+        .values(last_seen_at=db_now())
+        .returning(Runner)
     )
     return result.first()
 
@@ -230,18 +235,18 @@ async def serialize_runner(session: AsyncSession, runner_id: str) -> None:
 async def remember_nonce(session: AsyncSession, runner_id: str, nonce: str) -> bool:
     """Records the nonce; false when this runner used it before (a replay).
 
-    Runs in a savepoint so that the unique violation leaves the caller's transaction usable.
+    `ON CONFLICT DO NOTHING` on the unique (runner, nonce): one statement, and a replay leaves
+    the caller's transaction usable.
     """
-    try:
-        async with session.begin_nested():
-            await session.execute(
-                insert(RunnerNonce).values(
-                    id=new_id(), runner_id=runner_id, nonce=nonce, seen_at=db_now()
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    dialect = session.get_bind().dialect.name
+    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert_for(RunnerNonce)
+        .values(id=new_id(), runner_id=runner_id, nonce=nonce, seen_at=db_now())
+        .on_conflict_do_nothing(index_elements=["runner_id", "nonce"])
+        .returning(RunnerNonce.id)
+    )
+    return (await session.execute(statement)).first() is not None
 
 
 async def prune_nonces(session: AsyncSession, *, older_than_s: float) -> int:

@@ -183,7 +183,8 @@ async def authenticate(
 
     Marks the runner seen. Every refusal is a 401 that says what to fix.
     """
-    runner = await repository.active_runner(session, signed.runner_id)
+    # Marked seen in the same statement; a refusal below rolls that back with the rest.
+    runner = await repository.seen_active_runner(session, signed.runner_id)
     if runner is None:
         raise SignatureInvalid(
             f"Runner {signed.runner_id} is not registered or was deleted; start it again with a "
@@ -201,7 +202,6 @@ async def authenticate(
     )
     if not await repository.remember_nonce(session, runner.id, signed.nonce):
         raise SignatureInvalid("This request was sent before (its nonce is used): refused")
-    await repository.mark_seen(session, runner.id)
     return AuthenticatedRunner(
         runner_id=runner.id,
         organization_id=runner.organization_id,

@@ -9,10 +9,10 @@ export function SaveControl({ dirty, saving, open, setOpen, onSave }: { dirty: b
   }, [open]);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if (await onSave(message)) {
-      setMessage('');
-      setOpen(false);
-    }
+    // The popover closes either way: a failed save shows its problems (or the conflict
+    // dialog) on the page, and the message stays typed for the next try.
+    if (await onSave(message)) setMessage('');
+    setOpen(false);
   };
   return (
     <div className="save-control">

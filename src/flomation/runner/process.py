@@ -17,6 +17,7 @@ import contextlib
 import functools
 import logging
 import signal
+import time
 from collections.abc import Awaitable
 from typing import Any
 
@@ -73,6 +74,8 @@ class Runner:
         self._http: httpx.AsyncClient | None = None
         self._policy: AddressPolicy | None = None
         self._inflight_claim: tuple[asyncio.Task[Any], int] | None = None
+        # When leases were last renewed (claim or heartbeat), on the monotonic clock.
+        self._renewed_at = 0.0
 
     # ------------------------------------------------------------------ control
 
@@ -241,7 +244,14 @@ class Runner:
                 break
             reserved = self.slots.reserve_all()
             self._update_gauges()
-            body = {"free_slots": reserved, "wait_s": wait_s, "held": self.held()}
+            # A claim renews what we hold (and brings its cancels) when the last renewal is
+            # older than half a heartbeat; under load, claims come far more often than that.
+            renew = time.monotonic() - self._renewed_at > self._heartbeat_interval_s() / 2
+            body = {
+                "free_slots": reserved,
+                "wait_s": wait_s,
+                "held": self.held() if renew else [],
+            }
             claim = asyncio.create_task(
                 self.client.call(
                     "POST", "/claim", body, timeout_s=wait_s + self.settings.request_timeout_s
@@ -269,6 +279,8 @@ class Runner:
                 await self._stopped_within(delay)
                 continue
             backoff.reset()
+            if body["held"]:
+                self._renewed_at = time.monotonic()
             executions = answer.get("executions", [])
             self.slots.give_back(reserved - len(executions))
             for payload in executions:
@@ -334,7 +346,7 @@ class Runner:
 
     async def _heartbeats(self) -> None:
         assert self.client is not None
-        interval_s = float(self.registration.get("heartbeat_interval_s", 10.0))
+        interval_s = self._heartbeat_interval_s()
         while True:
             await asyncio.sleep(interval_s)
             body = {"held": self.held(), "running": len(self.jobs)}
@@ -347,7 +359,11 @@ class Runner:
                 self.metrics.api_errors.inc()
                 log.warning("heartbeat failed: %s", exc)
                 continue
+            self._renewed_at = time.monotonic()
             self._apply(answer.get("cancel", []), answer.get("lost", []))
+
+    def _heartbeat_interval_s(self) -> float:
+        return float(self.registration.get("heartbeat_interval_s", 10.0))
 
     # ------------------------------------------------------------------ shutdown
 

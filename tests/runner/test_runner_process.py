@@ -277,3 +277,19 @@ async def test_a_shared_cloud_runner_blocks_loopback_destinations(
     assert done["error"]["type"] == "blocked"
     assert done["error"]["node_id"] == "call"
     assert recorder.calls[execution_id] == 0
+
+
+async def test_a_runner_deleted_by_an_admin_stops_with_status_1(
+    api: LiveServer, user: Api, tmp_path: Path
+) -> None:
+    async with runner_processes(api.base_url, await user.token(), tmp_path) as [runner]:
+
+        async def registered() -> bool:
+            answer = await user.client.get("/api/v1/runners")
+            return bool(answer.json()["items"])
+
+        await wait_for(registered, 20, "the runner to register")
+        [item] = (await user.client.get("/api/v1/runners")).json()["items"]
+        assert (await user.client.delete(f"/api/v1/runners/{item['id']}")).status_code == 204
+        assert await runner.wait(20) == 1
+    assert "no longer knows this runner" in runner.logs()

@@ -152,6 +152,43 @@ async def test_up_runs_flows_on_its_local_runner(up: Up) -> None:
         assert [runner["status"] for runner in runners] == ["online"]
 
 
+async def test_up_runs_python_nodes_isolated_on_its_local_runner(up: Up) -> None:
+    code = (
+        "import os\n"
+        "def main(ctx):\n"
+        "    print('hello')\n"
+        "    return {'uid': os.getuid(), 'n': ctx['input']['n']}\n"
+    )
+    definition = {
+        "version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "py", "type": "python", "config": {"code": code}},
+            {"id": "out", "type": "return", "config": {"value": "{{ nodes.py.output }}"}},
+        ],
+        "edges": [{"from": "start", "to": "py"}, {"from": "py", "to": "out"}],
+    }
+    async with httpx.AsyncClient(base_url=up.base_url, timeout=30) as client:
+        await login(client)
+        flow = await client.post("/api/v1/flows", json={"name": "py", "definition": definition})
+        flow_id = flow.json()["id"]
+        requested = await client.post(
+            f"/api/v1/flows/{flow_id}/executions", json={"input": {"n": 5}}
+        )
+        execution_id = requested.json()["id"]
+
+        async def finished() -> dict[str, Any] | None:
+            body = (await client.get(f"/api/v1/executions/{execution_id}")).json()
+            return body if body["status"] not in ("queued", "running") else None
+
+        execution = await wait_until(finished, 30, "the python execution to end")
+    assert execution["status"] == "succeeded", execution
+    assert execution["output"]["n"] == 5
+    if os.geteuid() == 0:
+        assert execution["output"]["uid"] != 0  # never as root
+    assert any(line["message"] == "hello" for line in execution["logs"])
+
+
 async def test_up_fires_schedules_in_process(up: Up) -> None:
     async with httpx.AsyncClient(base_url=up.base_url, timeout=30) as client:
         await login(client)

@@ -500,9 +500,3 @@ async def _organization(session: AsyncSession, principal: Principal) -> Organiza
     if organization is None:
         raise NotFound("Your organisation no longer exists")
     return organization
-
-
-async def first_organization_id(session: AsyncSession) -> str | None:
-    """The oldest organisation: the one `flomation up`'s local runner serves."""
-    organization = await repository.first_organization(session)
-    return None if organization is None else organization.id

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import socket
-import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -47,8 +46,9 @@ class RunnerSettings(BaseSettings):
     allow_unisolated_code: bool = False
     sandbox_user: str = "nobody"
     # The interpreter user code runs with: the sandbox user must be able to read it (a Python
-    # installed under /root is out of its reach; point this at e.g. /usr/bin/python3).
-    code_python: str = Field(default_factory=lambda: sys.executable)
+    # installed under /root is out of its reach). None: the code runner picks the first of this
+    # interpreter, /usr/bin/python3, /usr/local/bin/python3 whose standard library it can read.
+    code_python: str | None = None
     egress_policy: Literal["self_hosted", "shared_cloud"] = "self_hosted"
     egress_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

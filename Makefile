@@ -58,6 +58,7 @@ test: lint typecheck importlint editor-test pytest
 migration: install
 	rm -f src/flomation/db/migrations/versions/0001_initial_schema.py /tmp/flomation-migration.db
 	$(BIN)/python -c "from alembic import command; from flomation.db.migrate import alembic_config; command.revision(alembic_config('sqlite:////tmp/flomation-migration.db'), message='initial schema', autogenerate=True, rev_id='0001')"
+	$(BIN)/ruff check -q --fix src/flomation/db/migrations/versions
 	$(BIN)/ruff format -q src/flomation/db/migrations/versions
 	rm -f /tmp/flomation-migration.db
 

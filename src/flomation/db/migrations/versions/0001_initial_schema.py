@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 15:07:52.172224
+Create Date: 2026-11-24 15:36:25.176582
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import flomation.db.base
-
 
 revision: str = "0001"
 down_revision: str | None = None

@@ -1,9 +1,10 @@
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useState } from 'react';
 import { ReactFlowProvider, type NodeChange } from '@xyflow/react';
 import type { FlowDefinition, NodeType } from '../api/types';
 import { FlowCanvas } from './FlowCanvas';
 import { definitionToGraph, type CanvasNode, type GraphView } from './mapping';
 import { useFallbackPositions } from './useFallbackPositions';
+import { useReusedGraph } from './useReusedGraph';
 
 /** A definition drawn for reading: a past revision, a diff, an execution. Clicks pick a node. */
 export function ReadOnlyCanvas({
@@ -18,7 +19,7 @@ export function ReadOnlyCanvas({
 }) {
   const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
   const fallbackPositions = useFallbackPositions(definition, measured);
-  const graph = useMemo(
+  const graph = useReusedGraph(
     () => definitionToGraph(definition, { ...view, nodeTypes, measured, readOnly: true, fallbackPositions, selectedNodes: new Set(selected ? [selected] : []) }),
     [definition, view, nodeTypes, measured, fallbackPositions, selected],
   );

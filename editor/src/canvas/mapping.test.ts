@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowDefinition } from '../api/types';
 import { foreach, ifElse, nodeTypes, recovery } from '../test/fixtures';
-import { definitionToGraph, edgeIds, graphToDefinition } from './mapping';
+import { definitionToGraph, edgeIds, graphToDefinition, reuseUnchanged } from './mapping';
 
 describe('definition <-> graph mapping', () => {
   it.each([['if/else', ifElse], ['foreach', foreach], ['recovery', recovery]])('round-trips the %s example without loss', (_name, definition) => {
@@ -102,5 +102,35 @@ describe('definition <-> graph mapping', () => {
     expect(call?.data.problems).toEqual(['url: bad']);
     expect(call?.draggable).toBe(false);
     expect(edges[1].className).toContain('edge-taken');
+  });
+});
+
+describe('reuseUnchanged', () => {
+  it('hands back the drawn object of every node and edge a move did not touch', async () => {
+    const { withPositions } = await import('./useEditingCanvas');
+    const before = definitionToGraph(ifElse, { nodeTypes });
+    const moved = withPositions(ifElse, new Map([['yes', { x: 999, y: 5 }]]));
+    const after = reuseUnchanged(before, definitionToGraph(moved, { nodeTypes }));
+    const changed = after.nodes.filter((node, index) => node !== before.nodes[index]).map((node) => node.id);
+    expect(changed).toEqual(['yes']);
+    expect(after.nodes.find((node) => node.id === 'yes')?.position).toEqual({ x: 999, y: 5 });
+    expect(after.edges.every((edge, index) => edge === before.edges[index])).toBe(true);
+  });
+
+  it('redraws a node whose selection, problems or run state changed', () => {
+    const before = definitionToGraph(ifElse, { nodeTypes });
+    const after = reuseUnchanged(before, definitionToGraph(ifElse, {
+      nodeTypes,
+      selectedNodes: new Set(['start']),
+      problems: new Map([['big', ['expression: required']]]),
+      runStates: new Map([['out', { status: 'succeeded', visits: 1, attempts: 1, iterations: 0 }]]),
+    }));
+    const changed = after.nodes.filter((node, index) => node !== before.nodes[index]).map((node) => node.id);
+    expect(changed.sort()).toEqual(['big', 'out', 'start']);
+  });
+
+  it('returns the previous graph itself when nothing changed', () => {
+    const before = definitionToGraph(ifElse, { nodeTypes });
+    expect(reuseUnchanged(before, definitionToGraph(ifElse, { nodeTypes }))).toBe(before);
   });
 });

@@ -181,3 +181,63 @@ export function graphToDefinition(base: FlowDefinition, nodes: readonly CanvasNo
   });
   return { ...base, nodes: storedNodes, edges: storedEdges };
 }
+
+function sameList<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return a.every((item, index) => item === b[index]);
+}
+
+function samePoint(a: { x: number; y: number } | undefined, b: { x: number; y: number } | undefined): boolean {
+  return a === b || (!!a && !!b && a.x === b.x && a.y === b.y);
+}
+
+function sameRun(a: NodeRunState | undefined, b: NodeRunState | undefined): boolean {
+  return a === b || (!!a && !!b && a.status === b.status && a.visits === b.visits && a.attempts === b.attempts && a.iterations === b.iterations);
+}
+
+function sameNode(a: CanvasNode, b: CanvasNode): boolean {
+  if (a.id !== b.id || a.selected !== b.selected || a.draggable !== b.draggable || a.connectable !== b.connectable || a.deletable !== b.deletable) return false;
+  if (!samePoint(a.position, b.position)) return false;
+  if (a.measured?.width !== b.measured?.width || a.measured?.height !== b.measured?.height) return false;
+  const x = a.data;
+  const y = b.data;
+  return (
+    x.node === y.node && x.nodeType === y.nodeType && x.hasInput === y.hasInput && sameRun(x.run, y.run) && x.diff === y.diff &&
+    x.readOnly === y.readOnly && x.problems === y.problems && x.changedFields === y.changedFields &&
+    sameList(x.ports, y.ports) && sameList(x.unknownPorts, y.unknownPorts) && samePoint(x.fallbackPosition, y.fallbackPosition)
+  );
+}
+
+function sameEdge(a: CanvasEdge, b: CanvasEdge): boolean {
+  return (
+    a.id === b.id && a.source === b.source && a.target === b.target && a.sourceHandle === b.sourceHandle &&
+    a.targetHandle === b.targetHandle && a.selected === b.selected && a.deletable === b.deletable && a.className === b.className &&
+    a.data?.edge === b.data?.edge && a.data?.port === b.data?.port && a.data?.taken === b.data?.taken && a.data?.diff === b.data?.diff
+  );
+}
+
+/**
+ * The new graph, with every node and edge that did not change replaced by the object drawn
+ * before. React Flow and the memoised node component skip identical objects, so moving one
+ * node of 500 re-renders one node, not 500.
+ */
+export function reuseUnchanged(
+  previous: { nodes: readonly CanvasNode[]; edges: readonly CanvasEdge[] } | null,
+  next: { nodes: CanvasNode[]; edges: CanvasEdge[] },
+): { nodes: CanvasNode[]; edges: CanvasEdge[] } {
+  if (!previous) return next;
+  const oldNodes = new Map(previous.nodes.map((node) => [node.id, node]));
+  const oldEdges = new Map(previous.edges.map((edge) => [edge.id, edge]));
+  const nodes = next.nodes.map((node) => {
+    const old = oldNodes.get(node.id);
+    return old && sameNode(old, node) ? old : node;
+  });
+  const edges = next.edges.map((edge) => {
+    const old = oldEdges.get(edge.id);
+    return old && sameEdge(old, edge) ? old : edge;
+  });
+  const unchanged = nodes.length === previous.nodes.length && edges.length === previous.edges.length &&
+    nodes.every((node, index) => node === previous.nodes[index]) && edges.every((edge, index) => edge === previous.edges[index]);
+  return unchanged ? (previous as { nodes: CanvasNode[]; edges: CanvasEdge[] }) : { nodes, edges };
+}

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo } from 'react';
+import { useCallback, useEffect } from 'react';
 import { useReactFlow, type Connection, type EdgeChange, type NodeChange } from '@xyflow/react';
 import type { FlowDefinition, NodeType } from '../api/types';
 import { editorStore, useEditor } from '../store/editorStore';
@@ -9,6 +9,7 @@ import { newNode } from '../flow/defaults';
 import { copySelection, parseClip, pasteClip } from './clipboard';
 import { autoLayout, freeSpot } from './layout';
 import { useFallbackPositions } from './useFallbackPositions';
+import { useReusedGraph } from './useReusedGraph';
 
 /** The definition with these nodes moved; the same object when nothing actually moved. */
 export function withPositions(definition: FlowDefinition, moves: Map<string, { x: number; y: number }>): FlowDefinition {
@@ -43,7 +44,7 @@ export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { re
   const { readOnly, problems, onSave } = options;
   const fallbackPositions = useFallbackPositions(definition, measured);
 
-  const graph = useMemo(
+  const graph = useReusedGraph(
     () =>
       definitionToGraph(definition, {
         nodeTypes,

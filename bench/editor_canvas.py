@@ -77,7 +77,13 @@ def start_flomation(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
         FLOMATION_LOG_LEVEL="WARNING",
     )
     log = (workdir / "up.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "flomation", "up"], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flomation", "up"],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -98,6 +104,11 @@ ALL_RENDERED = """(count) => {
   for (const node of nodes) if (getComputedStyle(node).visibility === 'hidden') return false;
   return true;
 }"""
+
+
+# The node is drawn somewhere else than before the drag.
+MOVED = """([id, before]) =>
+  document.querySelector(`.react-flow__node[data-id="${id}"]`).style.transform !== before"""
 
 
 async def time_open(page: Page, url: str, count: int) -> float:
@@ -121,7 +132,7 @@ async def time_drag(page: Page, node_id: str, direction: int) -> float:
         await page.mouse.move(x + direction * 16 * step, y + direction * 8 * step)
     await page.mouse.up()
     await page.wait_for_function(
-        "([id, before]) => document.querySelector(`.react-flow__node[data-id=\"${id}\"]`).style.transform !== before",
+        MOVED,
         arg=[node_id, before],
         polling="raf",
     )
@@ -140,7 +151,9 @@ def summary(samples: list[float]) -> str:
 async def bench(base_url: str, flows: dict[int, str]) -> None:
     async with async_playwright() as playwright:
         chromium = shutil.which("chromium") or "/usr/bin/chromium"
-        browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        browser = await playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS, headless=True
+        )
         context = await browser.new_context(viewport={"width": 1280, "height": 720})
         page = await context.new_page()
         await page.goto(f"{base_url}/")
@@ -159,7 +172,9 @@ async def bench(base_url: str, flows: dict[int, str]) -> None:
             target = f"n{(last // 25) * 25 + min(12, (last % 25) // 2)}"
             await time_drag(page, target, 1)
             # Back and forth, so the node stays on screen.
-            results["drag"][size] = [await time_drag(page, target, -1 if i % 2 == 0 else 1) for i in range(REPEAT)]
+            results["drag"][size] = [
+                await time_drag(page, target, -1 if i % 2 == 0 else 1) for i in range(REPEAT)
+            ]
         await browser.close()
 
     for what in ("open", "drag"):
@@ -175,11 +190,19 @@ async def main() -> None:
         process, base_url = start_flomation(Path(tmp))
         try:
             async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=60) as anonymous:
-                token = (await anonymous.post("/auth/login", json={"email": EMAIL, "password": PASSWORD})).json()["token"]
+                token = (
+                    await anonymous.post("/auth/login", json={"email": EMAIL, "password": PASSWORD})
+                ).json()["token"]
             flows: dict[int, str] = {}
-            async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60) as api:
+            async with httpx.AsyncClient(
+                base_url=f"{base_url}/api/v1",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            ) as api:
                 for size in (10, 500):
-                    response = await api.post("/flows", json={"name": f"{size} nodes", "definition": grid_flow(size)})
+                    response = await api.post(
+                        "/flows", json={"name": f"{size} nodes", "definition": grid_flow(size)}
+                    )
                     response.raise_for_status()
                     flows[size] = response.json()["id"]
             await bench(base_url, flows)

@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
 
 import flomation
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "e2e-supersecret-1"
-VIEWPORT = {"width": 1280, "height": 720}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 720}
 # Debian's Chromium in a container: no sandbox, no GPU, nothing reaching out to the network.
 CHROMIUM_ARGS = [
     "--no-sandbox",

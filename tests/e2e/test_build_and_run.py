@@ -128,3 +128,28 @@ async def test_a_run_turns_the_nodes_that_ran_green_and_shows_the_output(
     assert node_color != await page.get_by_test_id("node-no").evaluate(
         "el => getComputedStyle(el).borderColor"
     )
+
+
+async def test_a_dragged_node_keeps_its_new_place_when_its_panel_is_edited_next(
+    page: Page, flomation_up: Flomation
+) -> None:
+    flow = await flomation_up.create_flow(flomation_up.unique("Drag then edit"), IF_ELSE)
+    await page.goto(f"{flomation_up.base_url}/#/flows/{flow['id']}")
+    node = page.get_by_test_id("node-yes")
+    box = await node.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 10)
+    await page.mouse.down()
+    await page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + 70, steps=6)
+    await page.mouse.up()
+    await expect(page.get_by_test_id("node-side-panel")).to_be_visible()
+    await type_code(page, "field-values", '{"size": "moved"}')
+    await save(page, "moved and edited", expect_revision=2)
+
+    saved = await flomation_up.get(f"/flows/{flow['id']}")
+    yes = next(n for n in saved["definition"]["nodes"] if n["id"] == "yes")
+    assert yes["config"] == {"values": {"size": "moved"}}
+    assert "position" in yes  # the move was not undone by the panel's edit
+    moved = await node.bounding_box()
+    assert moved is not None
+    assert moved["y"] > box["y"] + 40

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { ReactFlowProvider } from '@xyflow/react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -53,9 +53,39 @@ function EditSurface({ nodeTypes, canWrite, onSaveShortcut }: { nodeTypes: Map<s
   // At most one on_error per flow (and the one start is always there).
   const hasOnError = definition.nodes.some((node) => node.type === 'on_error');
   const unavailable = useMemo(() => new Set(hasOnError ? ['on_error'] : []), [hasOnError]);
+  // While a node is dragged the side panel keeps the definition from before the drag: a
+  // moved position is nothing it shows, and re-rendering its form on every mouse move of a
+  // large flow made dragging slow. Nothing can be typed into it while the mouse is held.
+  const dragging = useEditor((s) => s.dragStart !== null);
+  const panelDefinition = useHeldWhile(dragging, definition);
+  const { addNode, deleteSelection } = canvas;
+  const palette = useMemo(
+    () => (canWrite ? <Palette nodeTypes={nodeTypes} onAdd={(type) => addNode(type)} unavailable={unavailable} /> : null),
+    [canWrite, nodeTypes, addNode, unavailable],
+  );
+  const panel = useMemo(
+    () =>
+      selected ? (
+        <Suspense fallback={<aside className="side-panel"><Loading /></aside>}>
+          <NodePanel
+            key={selected}
+            definition={panelDefinition}
+            nodeId={selected}
+            nodeTypes={nodeTypes}
+            readOnly={!canWrite}
+            problems={problems.filter((p) => p.node_id === selected)}
+            onChange={(next, key) => editorStore.getState().commit(next, key)}
+            onRenamed={(id) => editorStore.getState().select([id], [])}
+            onDelete={() => deleteSelection([selected], [])}
+            onClose={() => editorStore.getState().select([], [])}
+          />
+        </Suspense>
+      ) : null,
+    [selected, panelDefinition, nodeTypes, canWrite, problems, deleteSelection],
+  );
   return (
     <div className="editor-body">
-      {canWrite ? <Palette nodeTypes={nodeTypes} onAdd={(type) => canvas.addNode(type)} unavailable={unavailable} /> : null}
+      {palette}
       <FlowCanvas
         nodes={canvas.nodes}
         edges={canvas.edges}
@@ -67,24 +97,18 @@ function EditSurface({ nodeTypes, canWrite, onSaveShortcut }: { nodeTypes: Map<s
         isValidConnection={canvas.isValidConnection}
         onDropType={canvas.addNode}
       />
-      {selected ? (
-        <Suspense fallback={<aside className="side-panel"><Loading /></aside>}>
-          <NodePanel
-            key={selected}
-            definition={definition}
-            nodeId={selected}
-            nodeTypes={nodeTypes}
-            readOnly={!canWrite}
-            problems={problems.filter((p) => p.node_id === selected)}
-            onChange={(next, key) => editorStore.getState().commit(next, key)}
-            onRenamed={(id) => editorStore.getState().select([id], [])}
-            onDelete={() => canvas.deleteSelection([selected], [])}
-            onClose={() => editorStore.getState().select([], [])}
-          />
-        </Suspense>
-      ) : null}
+      {panel}
     </div>
   );
+}
+
+/** `value`, except that while `hold` is true it stays what it was when the hold began. */
+function useHeldWhile<T>(hold: boolean, value: T): T {
+  const held = useRef(value);
+  return useMemo(() => {
+    if (!hold) held.current = value;
+    return held.current;
+  }, [hold, value]);
 }
 
 function RevisionView({ flowId, revision, nodeTypes, canWrite, onExit, onRestore, onCompare }: { flowId: string; revision: number; nodeTypes: Map<string, NodeType>; canWrite: boolean; onExit: () => void; onRestore: () => void; onCompare: () => void }) {

@@ -181,11 +181,22 @@ async def insert_execution(
     session: AsyncSession, execution: Execution, queue_entry: QueueEntry
 ) -> None:
     """The execution and its queue row. Raises IntegrityError on a duplicate dedupe or
-    idempotency key (the caller runs this in a savepoint)."""
+    idempotency key (the caller runs this in a savepoint when it sets one)."""
     session.add(execution)
     await session.flush()
     session.add(queue_entry)
     await session.flush()
+
+
+async def insert_first_event(
+    session: AsyncSession, execution_id: str, kind: str, payload: Any
+) -> None:
+    """The first event of an execution inserted with `last_seq` 1: it takes seq 1 without the
+    `UPDATE ... RETURNING` that `append_events` needs to number events of a live execution."""
+    await session.execute(
+        insert(ExecutionEvent),
+        [{"execution_id": execution_id, "seq": 1, "type": kind, "payload": payload}],
+    )
 
 
 async def append_events(

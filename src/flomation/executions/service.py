@@ -317,9 +317,14 @@ async def request_execution_once(
     )
     # Ids are made in Python so that the queue row can name its execution before the flush.
     execution.id = entry.execution_id = new_id()
+    execution.last_seq = 1  # its `execution` event, inserted below
     try:
-        async with session.begin_nested():
+        if idempotency_key is None and dedupe_key is None:
+            # Nothing here can collide with a concurrent request: no savepoint to pay for.
             await repository.insert_execution(session, execution, entry)
+        else:
+            async with session.begin_nested():
+                await repository.insert_execution(session, execution, entry)
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as if it came first.
         if idempotency_key is not None:
@@ -333,11 +338,12 @@ async def request_execution_once(
             if existing is not None:
                 raise DuplicateExecution(existing, dedupe_key) from None
         raise
-    await repository.append_events(
-        session, execution.id, [("execution", _event_payload(execution))]
+    view = summary(execution)
+    await repository.insert_first_event(
+        session, execution.id, "execution", view.model_dump(mode="json")
     )
     await publish_after_commit(session, work_topic(organization_id), execution_topic(execution.id))
-    return ExecutionView(**summary(execution).model_dump()), True
+    return ExecutionView(**view.model_dump()), True
 
 
 async def _idempotent_replay(

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     port: int = 8080
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # API processes serving one port (`flomation api --workers N`, PostgreSQL only).
+    api_workers: int = Field(default=1, ge=1, le=64)
     public_url: str | None = None
     editor_dir: Path | None = None
     allowed_origins: list[str] = Field(default_factory=list)

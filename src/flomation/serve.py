@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
 
 from flomation.api.app import LifespanHook, create_app
 from flomation.config import Settings
 from flomation.db.migrate import upgrade
 from flomation.db.session import Database
+from flomation.errors import ConfigurationError
 from flomation.logs import configure_logging
 
 log = logging.getLogger("flomation.serve")
 console = Console(stderr=True)
+
+
+# The settings of `flomation api --workers N`, handed to the worker processes (spawned, so they
+# inherit the environment) so that every worker serves with exactly the parent's settings.
+WORKER_SETTINGS_ENV = "FLOMATION_SERVE_WORKER_SETTINGS"
 
 
 def serve_api(settings: Settings, *, migrate: bool, embedded: bool) -> None:
@@ -24,9 +33,36 @@ def serve_api(settings: Settings, *, migrate: bool, embedded: bool) -> None:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings.secret_key_bytes()  # fail early, before serving, when the key is missing
+    if settings.api_workers > 1 and (embedded or settings.is_sqlite):
+        # SQLite has one writer and wakes runners in-process; `up` runs Launch and a runner
+        # beside its one API process.
+        raise ConfigurationError(
+            "Several API workers need PostgreSQL and `flomation api`: set FLOMATION_API_WORKERS=1"
+        )
     if migrate:
         upgrade(settings.resolved_database_url)
+    if settings.api_workers > 1:
+        _serve_workers(settings)
+        return
     asyncio.run(_serve(settings, embedded=embedded))
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
+    tls = settings.tls_cert is not None and settings.tls_key is not None
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "ssl_certfile": str(settings.tls_cert) if tls else None,
+        "ssl_keyfile": str(settings.tls_key) if tls else None,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
+def _announce(settings: Settings) -> None:
+    scheme = "https" if settings.tls_cert is not None and settings.tls_key is not None else "http"
+    console.print(f"Flomation is serving at {scheme}://{settings.host}:{settings.port}/")
 
 
 async def _serve(settings: Settings, *, embedded: bool) -> None:
@@ -36,20 +72,39 @@ async def _serve(settings: Settings, *, embedded: bool) -> None:
     if embedded:
         hooks.extend(await _embedded_hooks(settings, database))
     app = create_app(settings, database=database, lifespan_hooks=hooks)
-    tls = settings.tls_cert is not None and settings.tls_key is not None
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        ssl_certfile=str(settings.tls_cert) if tls else None,
-        ssl_keyfile=str(settings.tls_key) if tls else None,
-        timeout_graceful_shutdown=10,
-    )
-    scheme = "https" if tls else "http"
-    console.print(f"Flomation is serving at {scheme}://{settings.host}:{settings.port}/")
+    config = uvicorn.Config(app, **_uvicorn_options(settings))
+    _announce(settings)
     await uvicorn.Server(config).serve()
+
+
+def _serve_workers(settings: Settings) -> None:
+    """Several API processes on one port (uvicorn's supervisor): each builds its own app and
+    pool from the same settings, signs and verifies with the same key, LISTENs for wake-ups on
+    its own connection and runs queue maintenance, which is safe with several processes."""
+    asyncio.run(_bootstrap_admin_once(settings))
+    os.environ[WORKER_SETTINGS_ENV] = settings.model_dump_json()
+    _announce(settings)
+    uvicorn.run(
+        "flomation.serve:worker_app",
+        factory=True,
+        workers=settings.api_workers,
+        **_uvicorn_options(settings),
+    )
+
+
+def worker_app() -> FastAPI:
+    """The app of one `flomation api --workers N` process (uvicorn calls this in each)."""
+    settings = Settings.model_validate_json(os.environ[WORKER_SETTINGS_ENV])
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+async def _bootstrap_admin_once(settings: Settings) -> None:
+    database = Database(settings.resolved_database_url)
+    try:
+        await _bootstrap_admin(settings, database)
+    finally:
+        await database.dispose()
 
 
 async def _bootstrap_admin(settings: Settings, database: Database) -> None:

@@ -18,11 +18,21 @@ def api_command(
     tls_cert: Path | None = typer.Option(None, "--tls-cert", envvar="FLOMATION_TLS_CERT"),
     tls_key: Path | None = typer.Option(None, "--tls-key", envvar="FLOMATION_TLS_KEY"),
     migrate: bool = typer.Option(True, help="Apply pending migrations before serving."),
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        envvar="FLOMATION_API_WORKERS",
+        min=1,
+        max=64,
+        help="API processes serving the port (PostgreSQL only); about one per core.",
+    ),
 ) -> None:
     """Serve the API (and the editor's files) on PostgreSQL or SQLite."""
     from flomation.serve import serve_api
 
-    settings = settings_from(host=host, port=port, tls_cert=tls_cert, tls_key=tls_key)
+    settings = settings_from(
+        host=host, port=port, tls_cert=tls_cert, tls_key=tls_key, api_workers=workers
+    )
     try:
         serve_api(settings, migrate=migrate, embedded=False)
     except ConfigurationError as exc:

@@ -1,5 +1,8 @@
 """End-to-end fixtures: one real `flomation up` (API, Launch and a local runner on SQLite) for
-the session, Debian's Chromium driven by Playwright, and a signed-in page per test."""
+all the e2e tests, Debian's Chromium driven by Playwright, and a signed-in page per test.
+
+The server and the browser are package-scoped: started once for tests/e2e and stopped when it
+is done, so they do not idle beside the rest of the suite."""
 
 from __future__ import annotations
 
@@ -116,7 +119,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def flomation_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     if not EDITOR_INDEX.exists():
         pytest.fail(
@@ -164,7 +167,7 @@ def flomation_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tupl
             _stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def flomation_up(flomation_process: tuple[str, Path, Path]) -> AsyncIterator[Flomation]:
     base_url, data_dir, log_path = flomation_process
     async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", timeout=30) as anonymous:
@@ -178,7 +181,7 @@ async def flomation_up(flomation_process: tuple[str, Path, Path]) -> AsyncIterat
         yield Flomation(base_url=base_url, api=api, data_dir=data_dir, log_path=log_path)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
@@ -188,7 +191,7 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def signed_in_state(browser: Browser, flomation_up: Flomation) -> dict[str, Any]:
     """Cookies of one sign-in through the page, reused by every test's fresh context."""
     context = await browser.new_context(viewport=VIEWPORT)

@@ -2,7 +2,7 @@
 role requirements such as `EditorPrincipal`.
 
 The request edge owns the transaction: `get_session` opens one per request and commits it when
-the handler returns without error (before the response is sent), so services never commit.
+the handler returns without error, before the response is sent, so services never commit.
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the transaction commits when the handler returns, BEFORE the response is
+# sent. With the default ("request") FastAPI would commit after sending it, so a client could
+# act on an answer whose write is not committed yet (or is never committed at all).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def _bearer_token(request: Request) -> str | None:

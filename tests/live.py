@@ -44,6 +44,7 @@ async def serve(app: FastAPI) -> AsyncIterator[LiveServer]:
             raise RuntimeError("the test API server did not start within 5 s")
         yield LiveServer(app=app, base_url=f"http://127.0.0.1:{port}")
     finally:
+        app.state.stopping.set()
         server.should_exit = True
         try:
             await asyncio.wait_for(task, timeout=10)

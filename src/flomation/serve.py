@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -74,7 +75,7 @@ async def _serve(settings: Settings, *, embedded: bool) -> None:
     app = create_app(settings, database=database, lifespan_hooks=hooks)
     config = uvicorn.Config(app, **_uvicorn_options(settings))
     _announce(settings)
-    await uvicorn.Server(config).serve()
+    await StoppingAwareServer(config, app).serve()
 
 
 def _serve_workers(settings: Settings) -> None:
@@ -105,6 +106,19 @@ async def _bootstrap_admin_once(settings: Settings) -> None:
         await _bootstrap_admin(settings, database)
     finally:
         await database.dispose()
+
+
+class StoppingAwareServer(uvicorn.Server):
+    """Tells the app the moment a stop is asked for (`app.state.stopping`), so that open long
+    polls answer at once and the graceful shutdown does not wait them out."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.app.state.stopping.set()
+        super().handle_exit(sig, frame)
 
 
 async def _bootstrap_admin(settings: Settings, database: Database) -> None:

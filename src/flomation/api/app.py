@@ -8,6 +8,7 @@ to routes, not to path prefixes, so no path trick reaches a protected handler un
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -102,6 +103,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = database
+    # Set when the server begins to stop: long polls answer at once instead of holding the
+    # shutdown until they time out.
+    app.state.stopping = asyncio.Event()
 
     install_problem_handlers(app)
     for router in _protected_routers():

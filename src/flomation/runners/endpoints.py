@@ -189,7 +189,13 @@ async def claim(
 ) -> Response:
     """Long poll for work: up to `free_slots` executions, and cancels for held ones."""
     payload = await protocol.claim(
-        database, settings, _notifier(request), runner, body, disconnected=request.is_disconnected
+        database,
+        settings,
+        _notifier(request),
+        runner,
+        body,
+        disconnected=request.is_disconnected,
+        stopping=request.app.state.stopping,
     )
     return _signed(payload, settings, runner)
 

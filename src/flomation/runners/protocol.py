@@ -121,9 +121,11 @@ async def claim(
     body: ClaimRequest,
     *,
     disconnected: Callable[[], Awaitable[bool]],
+    stopping: asyncio.Event | None = None,
 ) -> dict[str, Any]:
     """Renew what the runner holds, claim up to its free slots; when there is nothing, wait
-    (bounded) for a wake-up and try once more. Cancels for held executions answer at once."""
+    (bounded) for a wake-up and try once more. Cancels for held executions answer at once.
+    A stopping API ends the wait at once, so shutdown never waits out a long poll."""
     limit = min(body.free_slots, runner.max_concurrent_executors)
     held = [(item.execution_id, item.attempt) for item in body.held]
     cancel: list[str] = []
@@ -142,9 +144,9 @@ async def claim(
             claimed = await _claim(session, settings, runner, limit)
         wait_s = _bounded_wait(body.wait_s, settings)
         if not claimed and limit > 0 and not cancel and not lost and wait_s > 0:
-            await subscription.wait(wait_s)
+            await _wait_unless_stopping(subscription, wait_s, stopping)
             # A runner that hung up would never learn of what we claim for it now.
-            if not await disconnected():
+            if not await disconnected() and not (stopping is not None and stopping.is_set()):
                 async with database.transaction() as session:
                     claimed = await _claim(session, settings, runner, limit)
     return {
@@ -152,6 +154,22 @@ async def claim(
         "cancel": cancel,
         "lost": lost,
     }
+
+
+async def _wait_unless_stopping(
+    subscription: Any, wait_s: float, stopping: asyncio.Event | None
+) -> None:
+    if stopping is None:
+        await subscription.wait(wait_s)
+        return
+    woken = asyncio.ensure_future(subscription.wait(wait_s))
+    stopped = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({woken, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (woken, stopped):
+            task.cancel()
+        await asyncio.gather(woken, stopped, return_exceptions=True)
 
 
 async def _claim(

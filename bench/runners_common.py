@@ -179,6 +179,8 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
 async def api_process(url: str, **settings: str) -> AsyncIterator[str]:
     """A real `flomation api` on a free loopback port; yields its base URL."""
     port = free_port()
+    # BENCH_API_WORKERS=N serves the API from N processes (`flomation api --workers N`).
+    settings.setdefault("api_workers", os.environ.get("BENCH_API_WORKERS", "1"))
     env = _environment(
         {
             "FLOMATION_DATABASE_URL": url,

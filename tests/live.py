@@ -44,7 +44,9 @@ async def serve(app: FastAPI) -> AsyncIterator[LiveServer]:
             raise RuntimeError("the test API server did not start within 5 s")
         yield LiveServer(app=app, base_url=f"http://127.0.0.1:{port}")
     finally:
-        app.state.stopping.set()
+        stopping = getattr(app.state, "stopping", None)  # apps made by create_app have it
+        if stopping is not None:
+            stopping.set()
         server.should_exit = True
         try:
             await asyncio.wait_for(task, timeout=10)

@@ -44,7 +44,8 @@ async def serve(app: FastAPI) -> AsyncIterator[LiveServer]:
             raise RuntimeError("the test API server did not start within 5 s")
         yield LiveServer(app=app, base_url=f"http://127.0.0.1:{port}")
     finally:
-        stopping = getattr(app.state, "stopping", None)  # apps made by create_app have it
+        # Apps made by create_app have the event; bare apps and wrappers in tests may not.
+        stopping = getattr(getattr(app, "state", None), "stopping", None)
         if stopping is not None:
             stopping.set()
         server.should_exit = True

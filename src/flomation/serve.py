@@ -131,7 +131,9 @@ async def _bootstrap_admin(settings: Settings, database: Database) -> None:
     if created is not None:
         email, password = created
         shown = password if settings.admin_password is None else "(from FLOMATION_ADMIN_PASSWORD)"
-        console.print(f"First admin created. Log in as {email} with password: {shown}")
+        console.print(
+            f"First admin created. Log in as {email} with password: {shown}", soft_wrap=True
+        )
 
 
 async def _embedded_hooks(settings: Settings, database: Database) -> list[LifespanHook]:

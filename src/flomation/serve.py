@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
 
+from flomation import eventloop
 from flomation.api.app import LifespanHook, create_app
 from flomation.config import Settings
 from flomation.db.migrate import upgrade
@@ -45,7 +46,7 @@ def serve_api(settings: Settings, *, migrate: bool, embedded: bool) -> None:
     if settings.api_workers > 1:
         _serve_workers(settings)
         return
-    asyncio.run(_serve(settings, embedded=embedded))
+    eventloop.run(_serve(settings, embedded=embedded))
 
 
 def _uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from flomation import eventloop
 from flomation.cli import app
 from flomation.cli.options import console, settings_from
 from flomation.config import Settings
@@ -25,7 +26,7 @@ def launch_command(
     settings = settings_from(data_dir=data_dir)
     configure_logging(settings.log_level)
     try:
-        asyncio.run(_run(settings))
+        eventloop.run(_run(settings))
     except ConfigurationError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(2) from exc

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import typer
 from pydantic import ValidationError
 
+from flomation import eventloop
 from flomation.cli import app
 from flomation.cli.options import console
 
@@ -78,7 +78,7 @@ def runner_command(
         return await runner.run()
 
     try:
-        status = asyncio.run(main())
+        status = eventloop.run(main())
     except SecretsFileError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc

@@ -24,8 +24,10 @@ from flomation.executions import metrics, repository
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.notifier import (
     execution_topic,
+    notify_clauses,
     publish_after_commit,
     runner_topic,
+    stage_after_commit,
     work_topic,
 )
 from flomation.executions.schemas import (
@@ -48,7 +50,6 @@ from flomation.models.executions import (
     Execution,
     ExecutionLog,
     ExecutionStep,
-    QueueEntry,
 )
 from flomation.secrets import service as secrets_service
 from flomation.secrets.crypto import Keyring
@@ -289,42 +290,74 @@ async def request_execution_once(
         prior_outputs = await _outputs_before(session, definition, retry_of, from_node)
     timeout = definition.get("timeout_s")
 
-    execution = Execution(
-        organization_id=organization_id,
-        flow_id=flow_id,
-        revision=flow.revision,
-        status=QUEUED,
-        input=input,
-        trigger=trigger,
-        runs_on=labels,
-        timeout_s=float(timeout) if isinstance(timeout, int | float) else None,
-        retry_of=retry_of,
-        from_node=from_node,
-        prior_outputs=prior_outputs,
-        parent_execution_id=parent_execution_id,
-        depth=depth,
-        dedupe_key=dedupe_key,
-        idempotency_key=idempotency_key,
-        request_hash=request_hash,
-        status_detail=await _waiting_detail(session, organization_id, labels),
+    now = utcnow()
+    execution = {
+        "id": new_id(),
+        "organization_id": organization_id,
+        "flow_id": flow_id,
+        "revision": flow.revision,
+        "status": QUEUED,
+        "status_detail": await _waiting_detail(session, organization_id, labels),
+        "input": input,
+        "output": None,
+        "error": None,
+        "trigger": trigger,
+        "runs_on": labels,
+        "timeout_s": float(timeout) if isinstance(timeout, int | float) else None,
+        "retry_of": retry_of,
+        "from_node": from_node,
+        "prior_outputs": prior_outputs,
+        "parent_execution_id": parent_execution_id,
+        "depth": depth,
+        "attempt": 0,
+        "runner_id": None,
+        "dedupe_key": dedupe_key,
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+        "last_seq": 1,  # its `execution` event, inserted with it
+        "error_flow_pending": False,
+        "created_at": now,
+        "queued_at": now,
+        "started_at": None,
+        "first_started_at": None,
+        "deadline_at": None,
+        "finished_at": None,
+        "cancel_requested_at": None,
+    }
+    entry = {
+        "execution_id": execution["id"],
+        "organization_id": organization_id,
+        "flow_id": flow_id,
+        "labels": labels,
+        "max_concurrent": flow.max_concurrent_executions,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "attempt": 0,
+        "available_at": now,
+    }
+    view = ExecutionView.model_validate(execution)
+    payload = view.model_dump(mode="json", exclude={"steps", "logs"})
+    first_event = {
+        "execution_id": execution["id"],
+        "seq": 1,
+        "type": "execution",
+        "payload": payload,
+    }
+    # Waiters in this process are woken at commit; PostgreSQL's are notified by the insert itself.
+    notify = notify_clauses(
+        stage_after_commit(session, work_topic(organization_id), execution_topic(execution["id"]))
     )
-    entry = QueueEntry(
-        execution_id=execution.id,
-        organization_id=organization_id,
-        flow_id=flow_id,
-        labels=labels,
-        max_concurrent=flow.max_concurrent_executions,
-    )
-    # Ids are made in Python so that the queue row can name its execution before the flush.
-    execution.id = entry.execution_id = new_id()
-    execution.last_seq = 1  # its `execution` event, inserted below
     try:
         if idempotency_key is None and dedupe_key is None:
             # Nothing here can collide with a concurrent request: no savepoint to pay for.
-            await repository.insert_execution(session, execution, entry)
+            await repository.insert_queued_execution(
+                session, execution, entry, first_event, notify=notify
+            )
         else:
             async with session.begin_nested():
-                await repository.insert_execution(session, execution, entry)
+                await repository.insert_queued_execution(
+                    session, execution, entry, first_event, notify=notify
+                )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as if it came first.
         if idempotency_key is not None:
@@ -338,12 +371,7 @@ async def request_execution_once(
             if existing is not None:
                 raise DuplicateExecution(existing, dedupe_key) from None
         raise
-    view = summary(execution)
-    await repository.insert_first_event(
-        session, execution.id, "execution", view.model_dump(mode="json")
-    )
-    await publish_after_commit(session, work_topic(organization_id), execution_topic(execution.id))
-    return ExecutionView(**view.model_dump()), True
+    return view, True
 
 
 async def _idempotent_replay(

@@ -111,13 +111,13 @@ async def publish_after_commit(session: AsyncSession, *topics: str) -> None:
     fresh = stage_after_commit(session, *topics)
     if fresh and session.get_bind().dialect.name == "postgresql":
         # One round trip for all of them; PostgreSQL delivers them at commit.
-        await session.execute(select(*notify_clauses(fresh)))
+        await session.execute(select(*(func.pg_notify(CHANNEL, topic) for topic in fresh)))
 
 
 def stage_after_commit(session: AsyncSession, *topics: str) -> list[str]:
     """`publish_after_commit` without the round trip: this process's waiters are woken at
     commit, and the topics returned (those not staged before in this transaction) are for the
-    caller to send with `notify_clauses` inside one of its own statements (PostgreSQL)."""
+    caller to `pg_notify` on `CHANNEL` inside one of its own statements (PostgreSQL)."""
     sync_session = session.sync_session
     pending: list[tuple[SessionTransaction, str]] | None = sync_session.info.get(_PENDING_KEY)
     if pending is None:
@@ -132,11 +132,6 @@ def stage_after_commit(session: AsyncSession, *topics: str) -> list[str]:
     fresh = [topic for topic in dict.fromkeys(topics) if topic not in already]
     pending.extend((current, topic) for topic in fresh)
     return fresh
-
-
-def notify_clauses(topics: Iterable[str]) -> list[Any]:
-    """`pg_notify` calls for `topics` on the executions channel, to select in a statement."""
-    return [func.pg_notify(CHANNEL, topic) for topic in topics]
 
 
 def _after_commit(sync_session: Session) -> None:

@@ -6,6 +6,7 @@ and cancellations all follow it, so PostgreSQL never has to break a deadlock bet
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -13,9 +14,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    Insert,
+    Select,
     String,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -33,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.db.base import Base, UTCDateTime
 from flomation.db.clock import db_now, db_now_plus
+from flomation.executions.notifier import CHANNEL
 from flomation.models.auth import Organization
 from flomation.models.executions import (
     FAILED,
@@ -182,35 +187,61 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
+def _insert_of_every_column(model: type[Base], prefix: str) -> Insert:
+    """A Core insert of `model`'s table with a bind parameter `<prefix>_<column>` for each
+    column: built once, so a request pays neither for building the statement nor for its
+    cache key, and a row that misses a column is refused instead of silently defaulted."""
+    table = _table(model)
+    return insert(table).values(
+        {column.name: bindparam(f"{prefix}_{column.name}", type_=column.type) for column in table.c}
+    )
+
+
+_NEW_EXECUTION_ROWS = (
+    ("e", _insert_of_every_column(Execution, "e")),
+    ("q", _insert_of_every_column(QueueEntry, "q")),
+    ("v", _insert_of_every_column(ExecutionEvent, "v")),
+)
+
+
+@functools.cache
+def _new_execution_statement(notifications: int) -> Select[Any]:
+    """PostgreSQL: the three inserts as data-modifying CTEs (the foreign keys accept them: they
+    are checked at the end of the statement) selecting `notifications` pg_notify calls."""
+    ctes = [statement.cte(f"insert_{prefix}") for prefix, statement in _NEW_EXECUTION_ROWS]
+    notify = [
+        func.pg_notify(bindparam("channel"), bindparam(f"topic_{n}")) for n in range(notifications)
+    ]
+    return select(*notify, literal(1)).add_cte(*ctes)
+
+
 async def insert_queued_execution(
     session: AsyncSession,
     execution: dict[str, Any],
     queue_entry: dict[str, Any],
     first_event: dict[str, Any],
     *,
-    notify: Sequence[Any] = (),
+    notify: Sequence[str] = (),
 ) -> None:
     """A new execution, its queue row and its first event (seq 1: `last_seq` is inserted as
-    1, so no `UPDATE ... RETURNING` numbers it), each given as its column values.
+    1, so no `UPDATE ... RETURNING` numbers it), each given with every column's value.
 
-    PostgreSQL: one statement (data-modifying CTEs, which the foreign keys accept because they
-    are checked at the end of the statement) that also selects the `notify` clauses
-    (`notifier.notify_clauses`), so a request costs one round trip for all its writes. SQLite:
-    three inserts, in-process. Raises IntegrityError on a duplicate dedupe or idempotency key
-    (the caller runs this in a savepoint when it sets one).
+    PostgreSQL: one statement that also sends the `notify` topics on the executions channel,
+    so a request costs one round trip for all its writes. SQLite: three inserts, in-process.
+    Raises IntegrityError on a duplicate dedupe or idempotency key (the caller runs this in a
+    savepoint when it sets one).
     """
-    # Core inserts of the tables: the ORM's bulk-insert layer would only add CPU here.
-    rows = (
-        insert(_table(Execution)).values(execution),
-        insert(_table(QueueEntry)).values(queue_entry),
-        insert(_table(ExecutionEvent)).values(first_event),
-    )
+    values = {"e": execution, "q": queue_entry, "v": first_event}
     if session.get_bind().dialect.name == "postgresql":
-        ctes = [row.cte(f"insert_{n}") for n, row in enumerate(rows)]
-        await session.execute(select(*notify, literal(1)).add_cte(*ctes))
+        params: dict[str, Any] = {"channel": CHANNEL}
+        for prefix, row in values.items():
+            params.update({f"{prefix}_{name}": value for name, value in row.items()})
+        params.update({f"topic_{n}": topic for n, topic in enumerate(notify)})
+        await session.execute(_new_execution_statement(len(notify)), params)
         return
-    for row in rows:
-        await session.execute(row)
+    for prefix, statement in _NEW_EXECUTION_ROWS:
+        row = values[prefix]
+        await session.execute(statement, {f"{prefix}_{name}": value for name, value in row.items()})
 
 
 async def append_events(

@@ -24,7 +24,6 @@ from flomation.executions import metrics, repository
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.notifier import (
     execution_topic,
-    notify_clauses,
     publish_after_commit,
     runner_topic,
     stage_after_commit,
@@ -344,8 +343,8 @@ async def request_execution_once(
         "payload": payload,
     }
     # Waiters in this process are woken at commit; PostgreSQL's are notified by the insert itself.
-    notify = notify_clauses(
-        stage_after_commit(session, work_topic(organization_id), execution_topic(execution["id"]))
+    notify = stage_after_commit(
+        session, work_topic(organization_id), execution_topic(execution["id"])
     )
     try:
         if idempotency_key is None and dedupe_key is None:

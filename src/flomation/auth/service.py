@@ -81,10 +81,9 @@ async def authenticate_token(
     """
     if not token.startswith((SESSION_PREFIX, API_TOKEN_PREFIX)):
         return None
-    found = await repository.find_active_token(session, hash_token(token))
-    if found is None:
+    access_token = await repository.find_active_token(session, hash_token(token))
+    if access_token is None:
         return None
-    access_token, membership = found
     last_used = access_token.last_used_at
     if last_used is None or datetime.now(UTC) - last_used > _TOUCH_INTERVAL:
         await repository.touch_token(session, access_token.id)
@@ -92,7 +91,7 @@ async def authenticate_token(
     principal = Principal(
         user_id=access_token.user_id,
         organization_id=access_token.organization_id,
-        role=Role(membership.role),
+        role=Role(access_token.role),
         token_id=access_token.id,
         token_kind=kind,
         via=via,

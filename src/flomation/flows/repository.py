@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -166,21 +166,32 @@ async def get_flow(session: AsyncSession, *, organization_id: str, flow_id: str)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+def _flow_and_revision(revision: Any) -> Select[Flow, FlowRevision]:
+    return (
+        select(Flow, FlowRevision)
+        .join(FlowRevision, FlowRevision.flow_id == Flow.id)
+        .where(
+            Flow.id == bindparam("flow_id"),
+            Flow.organization_id == bindparam("organization_id"),
+            FlowRevision.revision == revision,
+        )
+    )
+
+
+# Read on every execution request and flow view: built once, not per call.
+_FLOW_AT_CURRENT_REVISION = _flow_and_revision(Flow.current_revision)
+_FLOW_AT_REVISION = _flow_and_revision(bindparam("revision"))
+
+
 async def get_flow_and_revision(
     session: AsyncSession, *, organization_id: str, flow_id: str, revision: int | None
 ) -> tuple[Flow, FlowRevision] | None:
     """The flow with one of its revisions (its current one when `revision` is None)."""
-    wanted = Flow.current_revision if revision is None else revision
-    stmt = (
-        select(Flow, FlowRevision)
-        .join(FlowRevision, FlowRevision.flow_id == Flow.id)
-        .where(
-            Flow.id == flow_id,
-            Flow.organization_id == organization_id,
-            FlowRevision.revision == wanted,
-        )
-    )
-    row = (await session.execute(stmt)).first()
+    params: dict[str, Any] = {"flow_id": flow_id, "organization_id": organization_id}
+    if revision is None:
+        row = (await session.execute(_FLOW_AT_CURRENT_REVISION, params)).first()
+    else:
+        row = (await session.execute(_FLOW_AT_REVISION, {**params, "revision": revision})).first()
     return None if row is None else (row[0], row[1])
 
 

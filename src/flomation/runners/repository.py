@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Float, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -203,17 +203,20 @@ async def delete_runner(session: AsyncSession, organization_id: str, runner_id: 
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+# Read on every execution request (for "waiting for a runner with ..."): built once.
+_ONLINE_LABEL_SETS = select(Runner.labels).where(
+    Runner.organization_id == bindparam("organization_id"),
+    Runner.deleted_at.is_(None),
+    Runner.last_seen_at >= db_now_plus(bindparam("offline_after_s", type_=Float) * -1),
+)
+
+
 async def online_label_sets(
     session: AsyncSession, organization_id: str, *, offline_after_s: float
 ) -> list[dict[str, str]]:
     result = await session.scalars(
-        select(Runner.labels).where(
-            and_(
-                Runner.organization_id == organization_id,
-                Runner.deleted_at.is_(None),
-                _online(offline_after_s),
-            )
-        )
+        _ONLINE_LABEL_SETS,
+        {"organization_id": organization_id, "offline_after_s": float(offline_after_s)},
     )
     return [dict(labels or {}) for labels in result.all()]
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import select
 from starlette.types import Message, Receive, Scope, Send
 
-from flomation.api.deps import SessionDep
+from flomation.api.deps import SessionDep, one_statement_writes
 from flomation.api.problems import install_problem_handlers
 from flomation.config import Settings
-from flomation.db.session import Database
+from flomation.db.session import Database, is_autocommit
 from flomation.errors import Conflict
 from flomation.models.auth import Organization
 from tests.live import LiveServer, serve
@@ -33,6 +33,17 @@ async def create_then_fail(name: str, session: SessionDep) -> None:
     session.add(Organization(name=name))
     await session.flush()
     raise Conflict("refused after writing")
+
+
+@router.get("/session-kind/plain")
+async def plain_session_kind(session: SessionDep) -> dict[str, bool]:
+    return {"autocommit": is_autocommit(session)}
+
+
+@router.get("/session-kind/one-statement")
+@one_statement_writes
+async def one_statement_session_kind(session: SessionDep) -> dict[str, bool]:
+    return {"autocommit": is_autocommit(session)}
 
 
 class SeesCommittedRows:
@@ -94,3 +105,15 @@ async def test_a_handler_that_fails_after_writing_leaves_nothing(
             select(Organization).where(Organization.name == "half-written")
         )
     assert found is None
+
+
+async def test_only_endpoints_marked_one_statement_writes_commit_statement_by_statement(
+    probed: tuple[LiveServer, SeesCommittedRows], database: Database
+) -> None:
+    server, _ = probed
+    async with server.client() as client:
+        plain = (await client.get("/session-kind/plain")).json()
+        marked = (await client.get("/session-kind/one-statement")).json()
+    assert plain == {"autocommit": False}
+    # SQLite's writers need their BEGIN IMMEDIATE: a marked endpoint keeps its transaction there.
+    assert marked == {"autocommit": database.is_postgres}

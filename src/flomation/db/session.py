@@ -74,6 +74,14 @@ def _discard_closed_connections(engine: AsyncEngine) -> None:
             raise exc.DisconnectionError("the server closed this pooled connection")
 
 
+AUTOCOMMIT = "flomation_autocommit"
+
+
+def is_autocommit(session: AsyncSession) -> bool:
+    """Whether each statement of `session` commits on its own (`Database.statements`)."""
+    return bool(session.info.get(AUTOCOMMIT))
+
+
 class Database:
     """One engine and its session factory."""
 
@@ -81,6 +89,13 @@ class Database:
         self.url = to_async_url(url)
         self.engine = create_engine(self.url, pool_size=pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # The same pool, with no BEGIN and no COMMIT: each statement commits on its own.
+        self._autocommit_sessions = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            autoflush=False,
+            info={AUTOCOMMIT: True},
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -94,6 +109,20 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed when the block ends, rolled back on error."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def statements(self) -> AsyncIterator[AsyncSession]:
+        """A session whose statements each commit on their own (PostgreSQL's autocommit), for
+        work whose writes are each one statement, atomic by itself: it saves the BEGIN and
+        COMMIT round trips of `transaction()`. After-commit hooks (wake-ups) still run when the
+        block ends. SQLite, whose writers need `BEGIN IMMEDIATE`, gets `transaction()`.
+        `is_autocommit(session)` tells the two apart (a savepoint needs a transaction)."""
+        if not self.is_postgres:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self._autocommit_sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

@@ -16,7 +16,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from flomation.api.deps import EditorPrincipal, SessionDep, ViewerPrincipal, get_principal
+from flomation.api.deps import (
+    EditorPrincipal,
+    SessionDep,
+    ViewerPrincipal,
+    get_principal,
+    one_statement_writes,
+)
 from flomation.api.pagination import Page, PageQuery, make_page
 from flomation.auth.principal import Principal
 from flomation.db.session import Database
@@ -54,6 +60,7 @@ def _request_hash(flow_id: str, body: ExecutionRequest) -> str:
     response_model=ExecutionView,
     responses={200: {"description": "The execution an earlier request with this key made"}},
 )
+@one_statement_writes  # the execution, its queue row and first event: one statement
 async def request_execution(
     flow_id: str,
     principal: EditorPrincipal,

@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.db.session import is_autocommit
 from flomation.engine.nodes.flow import check_input
 from flomation.engine.validation import referenced_names
 from flomation.errors import Conflict, NotFound, ValidationFailed
@@ -346,17 +348,15 @@ async def request_execution_once(
     notify = stage_after_commit(
         session, work_topic(organization_id), execution_topic(execution["id"])
     )
+    # A key can collide with a concurrent request's: in a transaction, a savepoint keeps the
+    # failed insert from sinking it. Without keys, or statement by statement, none is needed.
+    keyed = idempotency_key is not None or dedupe_key is not None
+    savepoint = session.begin_nested() if keyed and not is_autocommit(session) else nullcontext()
     try:
-        if idempotency_key is None and dedupe_key is None:
-            # Nothing here can collide with a concurrent request: no savepoint to pay for.
+        async with savepoint:
             await repository.insert_queued_execution(
                 session, execution, entry, first_event, notify=notify
             )
-        else:
-            async with session.begin_nested():
-                await repository.insert_queued_execution(
-                    session, execution, entry, first_event, notify=notify
-                )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as if it came first.
         if idempotency_key is not None:

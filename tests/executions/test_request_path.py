@@ -1,0 +1,122 @@
+"""Requesting an execution is the hottest write path: its round trips are pinned here, and
+its writes land whole (one statement on PostgreSQL) or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select, text
+
+from flomation.db.session import Database, is_autocommit
+from flomation.executions import service
+from flomation.executions.notifier import HUB, work_topic
+from flomation.models.executions import Execution, ExecutionEvent, QueueEntry
+from tests.executions.factories import make_flow
+from tests.factories import make_actor
+
+
+@contextmanager
+def recorded_statements(database: Database) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _request(database: Database, organization_id: str, flow_id: str) -> str:
+    async with database.statements() as session:
+        view = await service.request_execution(
+            session,
+            organization_id=organization_id,
+            flow_id=flow_id,
+            input={"n": 1},
+            trigger={"type": "manual"},
+        )
+    return view.id
+
+
+async def test_a_request_reads_the_flow_and_runners_then_writes_in_as_few_statements_as_it_can(
+    database: Database,
+) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+
+    with recorded_statements(database) as statements:
+        await _request(database, actor.organization_id, flow_id)
+
+    statements = [s for s in statements if s != "BEGIN IMMEDIATE"]  # SQLite's write lock
+    writes = [s for s in statements if s.startswith(("INSERT", "WITH"))]
+    if database.is_postgres:
+        # The execution, its queue row, its first event and the wake-ups: one statement.
+        assert len(writes) == 1
+        assert writes[0].startswith("WITH insert_e AS (INSERT INTO executions")
+        assert "pg_notify" in writes[0]
+    else:
+        assert [w.split()[2] for w in writes] == ["executions", "execution_queue",
+                                                 "execution_events"]  # fmt: skip
+    assert len(statements) == len(writes) + 2  # the flow at its revision, online runners
+
+
+async def test_a_requested_execution_lands_with_its_queue_row_and_first_event(
+    database: Database,
+) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+
+    execution_id = await _request(database, actor.organization_id, flow_id)
+
+    async with database.transaction() as session:
+        execution = await session.get(Execution, execution_id)
+        entry = await session.get(QueueEntry, execution_id)
+        events = (
+            await session.scalars(
+                select(ExecutionEvent).where(ExecutionEvent.execution_id == execution_id)
+            )
+        ).all()
+    assert execution is not None
+    assert entry is not None
+    assert (execution.status, execution.attempt, execution.last_seq) == ("queued", 0, 1)
+    assert execution.status_detail == "waiting for a runner"
+    assert (entry.lease_owner, entry.attempt, entry.labels) == (None, 0, {})
+    assert [(e.seq, e.type, e.payload["id"], e.payload["status"]) for e in events] == [
+        (1, "execution", execution_id, "queued")
+    ]
+
+
+async def test_a_request_wakes_this_processes_waiters_once_it_is_committed(
+    database: Database,
+) -> None:
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+
+    with HUB.subscribe([work_topic(actor.organization_id)]) as subscription:
+        await _request(database, actor.organization_id, flow_id)
+        assert await subscription.wait(1.0)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+async def test_statement_by_statement_sessions_commit_each_write_at_once(
+    database: Database,
+) -> None:
+    """What `Database.statements` promises (and `request_execution` relies on): no
+    transaction around the block, so another connection sees a write before the block ends."""
+    async with database.statements() as session:
+        assert is_autocommit(session)
+        await session.execute(text("CREATE TABLE seen (n integer)"))
+        await session.execute(text("INSERT INTO seen VALUES (1)"))
+        async with database.transaction() as other:
+            assert (await other.execute(select(func.count()).select_from(text("seen")))).scalar()
+
+
+async def test_statement_by_statement_on_sqlite_is_one_transaction(database: Database) -> None:
+    async with database.statements() as session:
+        assert is_autocommit(session) == database.is_postgres

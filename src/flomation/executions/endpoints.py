@@ -65,10 +65,9 @@ async def request_execution(
     flow_id: str,
     principal: EditorPrincipal,
     session: SessionDep,
-    response: Response,
     body: Annotated[ExecutionRequest | None, Body()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> ExecutionView:
+) -> Response:
     body = body or ExecutionRequest()
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise ValidationFailed(
@@ -86,9 +85,12 @@ async def request_execution(
         idempotency_key=idempotency_key,
         request_hash=_request_hash(flow_id, body) if idempotency_key is not None else None,
     )
-    if not created:
-        response.status_code = 200
-    return view
+    # Serialised here, once: returning the model would have FastAPI validate it all again.
+    return Response(
+        content=view.model_dump_json(),
+        status_code=201 if created else 200,
+        media_type="application/json",
+    )
 
 
 @router.get("/executions", operation_id="list_executions")

@@ -43,6 +43,7 @@ from runners_common import (
     count_status,
     free_port,
     make_tenant,
+    one_by_one_loop,
     percentile,
     runner_processes,
     scratch_database,
@@ -145,19 +146,6 @@ def main_pid(pid: int) -> int:
 # --------------------------------------------------------------------------- load
 
 
-async def _loop(base_url: str, headers: dict[str, str], path: str, until: float, post: bool) -> int:
-    done = 0
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
-        while time.perf_counter() < until:
-            if post:
-                answer = await client.post(path, json={"input": {"n": done}})
-                assert answer.status_code == 201, answer.text
-            else:
-                await client.get(path)
-            done += 1
-    return done
-
-
 async def one_by_one(
     base_url: str,
     headers: dict[str, str],
@@ -170,28 +158,35 @@ async def one_by_one(
     cpu0 = api_cpu_s()
     health = sum(
         await asyncio.gather(
-            *(_loop(base_url, {}, "/healthz", until, False) for _ in range(CLIENTS))
+            *(one_by_one_loop(base_url, {}, "/healthz", until, post=False) for _ in range(CLIENTS))
         )
     )
     health_cpu = api_cpu_s() - cpu0
     before = await succeeded()
-    api0, runners0 = api_cpu_s(), runner_cpu_s()
+    api0, runners0, client0 = api_cpu_s(), runner_cpu_s(), time.process_time()
     started = time.perf_counter()
     until = started + THROUGHPUT_S
     path = f"/api/v1/flows/{flow_id}/executions"
     requested = sum(
-        await asyncio.gather(*(_loop(base_url, headers, path, until, True) for _ in range(CLIENTS)))
+        await asyncio.gather(
+            *(
+                one_by_one_loop(base_url, headers, path, until, post=True, expect=201)
+                for _ in range(CLIENTS)
+            )
+        )
     )
     while await succeeded() < before + requested:
         await asyncio.sleep(0.1)
     elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - client0
     api_cpu = api_cpu_s() - api0
     runner_cpu = runner_cpu_s() - runners0
     return (
         f"{CLIENTS} clients one by one: {requested / THROUGHPUT_S:,.0f} requested/s, "
         f"{requested / elapsed:,.0f} finished/s ({requested} in {elapsed:.1f} s); "
         f"CPU per execution: API {api_cpu / requested * 1000:.2f} ms, "
-        f"runners {runner_cpu / requested * 1000:.2f} ms; "
+        f"runners {runner_cpu / requested * 1000:.2f} ms, "
+        f"this load generator {client_cpu / requested * 1000:.2f} ms; "
         f"reference GET /healthz: {health / 5:,.0f}/s at "
         f"{health_cpu / max(health, 1) * 1000:.2f} ms API CPU each"
     )

@@ -30,6 +30,7 @@ from runners_common import (
     api_process,
     count_status,
     make_tenant,
+    one_by_one_loop,
     percentile,
     runner_processes,
     scratch_database,
@@ -82,28 +83,13 @@ async def latency(database: Database, base_url: str, api_token: str, flow_id: st
     )
 
 
-async def _client_loop(
-    base_url: str, headers: dict[str, str], path: str, until: float, post: bool
-) -> int:
-    done = 0
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
-        while time.perf_counter() < until:
-            if post:
-                answer = await client.post(path, json={"input": {"n": done}})
-                assert answer.status_code == 201, answer.text
-            else:
-                await client.get(path)
-            done += 1
-    return done
-
-
 async def throughput(
     database: Database, base_url: str, api_token: str, flow_id: str, organization_id: str
 ) -> None:
     headers = {"Authorization": f"Bearer {api_token}"}
     until = time.perf_counter() + 5
     health = await asyncio.gather(
-        *(_client_loop(base_url, {}, "/healthz", until, False) for _ in range(CLIENTS))
+        *(one_by_one_loop(base_url, {}, "/healthz", until, post=False) for _ in range(CLIENTS))
     )
     reference = sum(health) / 5
     before = await count_status(database, organization_id, "succeeded")
@@ -111,7 +97,14 @@ async def throughput(
     until = started + THROUGHPUT_S
     counts = await asyncio.gather(
         *(
-            _client_loop(base_url, headers, f"/api/v1/flows/{flow_id}/executions", until, True)
+            one_by_one_loop(
+                base_url,
+                headers,
+                f"/api/v1/flows/{flow_id}/executions",
+                until,
+                post=True,
+                expect=201,
+            )
             for _ in range(CLIENTS)
         )
     )

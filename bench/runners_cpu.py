@@ -114,6 +114,20 @@ def tree_cpu_s(root: int) -> float:
     return total
 
 
+def postgres_cpu_s() -> float:
+    """CPU seconds of every PostgreSQL server process on this host (other databases' work
+    included: read it on a quiet machine)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{entry}/comm").read_text().strip() == "postgres":
+                found = _stat(int(entry))
+                total += found[1] if found is not None else 0.0
+    return total
+
+
 def api_pid(port: int) -> int:
     """The pid of the process listening on `port` (the API), from /proc/net/tcp."""
     wanted = f":{port:04X}"
@@ -164,6 +178,7 @@ async def one_by_one(
     health_cpu = api_cpu_s() - cpu0
     before = await succeeded()
     api0, runners0, client0 = api_cpu_s(), runner_cpu_s(), time.process_time()
+    postgres0 = postgres_cpu_s()
     started = time.perf_counter()
     until = started + THROUGHPUT_S
     path = f"/api/v1/flows/{flow_id}/executions"
@@ -179,6 +194,7 @@ async def one_by_one(
         await asyncio.sleep(0.1)
     elapsed = time.perf_counter() - started
     client_cpu = time.process_time() - client0
+    postgres_cpu = postgres_cpu_s() - postgres0
     api_cpu = api_cpu_s() - api0
     runner_cpu = runner_cpu_s() - runners0
     return (
@@ -186,6 +202,7 @@ async def one_by_one(
         f"{requested / elapsed:,.0f} finished/s ({requested} in {elapsed:.1f} s); "
         f"CPU per execution: API {api_cpu / requested * 1000:.2f} ms, "
         f"runners {runner_cpu / requested * 1000:.2f} ms, "
+        f"PostgreSQL {postgres_cpu / requested * 1000:.2f} ms, "
         f"this load generator {client_cpu / requested * 1000:.2f} ms; "
         f"reference GET /healthz: {health / 5:,.0f}/s at "
         f"{health_cpu / max(health, 1) * 1000:.2f} ms API CPU each"

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Insert,
+    Integer,
     Select,
     String,
     Table,
@@ -474,23 +475,37 @@ async def to_stop(session: AsyncSession, execution_ids: Sequence[str]) -> list[s
     return [str(value) for value in (await session.scalars(stmt)).all()]
 
 
+# The report path's statements, built once with bind parameters (see `_insert_of_every_column`).
+_FENCE_AND_NUMBER = (
+    update(Execution)
+    .where(
+        Execution.id == bindparam("f_id"),
+        Execution.runner_id == bindparam("f_runner"),
+        Execution.attempt == bindparam("f_attempt"),
+        Execution.status == RUNNING,
+    )
+    .values(last_seq=Execution.last_seq + bindparam("f_count", type_=Integer))
+    .returning(Execution.last_seq)
+)
+
+_TAKE_HELD_QUEUE_ROW = (
+    delete(QueueEntry)
+    .where(
+        QueueEntry.execution_id == bindparam("t_id"),
+        QueueEntry.lease_owner == bindparam("t_runner"),
+        QueueEntry.attempt == bindparam("t_attempt"),
+    )
+    .returning(QueueEntry.max_concurrent)
+)
+
+
 async def fence_and_number(
     session: AsyncSession, *, runner_id: str, execution_id: str, attempt: int, count: int
 ) -> int | None:
     """Reserve `count` event numbers if this runner holds this attempt of the running
     execution; None (and nothing changed) otherwise. The row lock it takes orders writers."""
-    stmt = (
-        update(Execution)
-        .where(
-            Execution.id == execution_id,
-            Execution.runner_id == runner_id,
-            Execution.attempt == attempt,
-            Execution.status == RUNNING,
-        )
-        .values(last_seq=Execution.last_seq + count)
-        .returning(Execution.last_seq)
-    )
-    value = (await session.execute(stmt)).scalar_one_or_none()
+    params = {"f_id": execution_id, "f_runner": runner_id, "f_attempt": attempt, "f_count": count}
+    value = (await session.execute(_FENCE_AND_NUMBER, params)).scalar_one_or_none()
     return None if value is None else int(value)
 
 
@@ -499,17 +514,16 @@ async def take_held_queue_row(
 ) -> tuple[bool, bool]:
     """Remove the queue row if this runner holds this attempt (the execution is ending).
     Returns (held, its flow has a concurrency limit)."""
-    stmt = (
-        delete(QueueEntry)
-        .where(
-            QueueEntry.execution_id == execution_id,
-            QueueEntry.lease_owner == runner_id,
-            QueueEntry.attempt == attempt,
-        )
-        .returning(QueueEntry.max_concurrent)
-    )
-    row = (await session.execute(stmt)).first()
+    params = {"t_id": execution_id, "t_runner": runner_id, "t_attempt": attempt}
+    row = (await session.execute(_TAKE_HELD_QUEUE_ROW, params)).first()
     return (False, False) if row is None else (True, row[0] is not None)
+
+
+_STEPS_BY_NUMBER = select(ExecutionStep).where(
+    ExecutionStep.execution_id == bindparam("s_id"),
+    ExecutionStep.run_attempt == bindparam("s_attempt"),
+    ExecutionStep.step.in_(bindparam("s_numbers", expanding=True)),
+)
 
 
 async def steps_by_number(
@@ -518,12 +532,8 @@ async def steps_by_number(
     wanted = sorted(set(numbers))
     if not wanted:
         return []
-    stmt = select(ExecutionStep).where(
-        ExecutionStep.execution_id == execution_id,
-        ExecutionStep.run_attempt == run_attempt,
-        ExecutionStep.step.in_(wanted),
-    )
-    return list((await session.scalars(stmt)).all())
+    params = {"s_id": execution_id, "s_attempt": run_attempt, "s_numbers": wanted}
+    return list((await session.scalars(_STEPS_BY_NUMBER, params)).all())
 
 
 _STEP_COLUMNS = (
@@ -546,39 +556,36 @@ _STEP_COLUMNS = (
 )
 
 
+@functools.cache
+def _upsert_steps_statement(dialect: str) -> Insert:
+    """Built once per dialect: `ON CONFLICT` is each dialect's own construct."""
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(ExecutionStep)
+    return statement.on_conflict_do_update(
+        index_elements=["execution_id", "step_key"],
+        set_={name: statement.excluded[name] for name in _STEP_COLUMNS},
+    )
+
+
+_INSERT_LOG = insert(ExecutionLog)
+_INSERT_EVENT = insert(ExecutionEvent)
+
+
 async def upsert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or replace steps by (execution_id, step_key), in one batch. `seq` keeps the
     number of the event that first recorded the step, so a view lists steps in start order."""
-    if not rows:
-        return
-    if _is_postgres(session):
-        pg = pg_insert(ExecutionStep)
-        await session.execute(
-            pg.on_conflict_do_update(
-                index_elements=["execution_id", "step_key"],
-                set_={name: pg.excluded[name] for name in _STEP_COLUMNS},
-            ),
-            list(rows),
-        )
-    else:
-        lite = sqlite_insert(ExecutionStep)
-        await session.execute(
-            lite.on_conflict_do_update(
-                index_elements=["execution_id", "step_key"],
-                set_={name: lite.excluded[name] for name in _STEP_COLUMNS},
-            ),
-            list(rows),
-        )
+    if rows:
+        dialect = session.get_bind().dialect.name
+        await session.execute(_upsert_steps_statement(dialect), list(rows))
 
 
 async def insert_logs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(ExecutionLog), list(rows))
+        await session.execute(_INSERT_LOG, list(rows))
 
 
 async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(ExecutionEvent), list(rows))
+        await session.execute(_INSERT_EVENT, list(rows))
 
 
 async def finish(

@@ -666,6 +666,7 @@ async def record_events(
     execution_id: str,
     attempt: int,
     events: list[dict[str, Any]],
+    topics: list[str] | None = None,
 ) -> None:
     """Store a batch of progress events from the runner holding `attempt` of the execution.
 
@@ -676,7 +677,8 @@ async def record_events(
     accepted and not stored (the execution's own status comes from claim and complete). Each
     stored change is also appended to the event stream as a `step` or `log` event.
     FENCED: raises `StaleAttempt` and changes nothing unless this runner holds this attempt of
-    a running execution. Writes are batched: one statement per table.
+    a running execution. Writes are batched: one statement per table. `topics`: append the
+    wake-ups to it for the caller to publish (once for a whole batch) instead of publishing.
     """
     _check_events(events)
     folder = _StepFolder(execution_id, attempt)
@@ -732,7 +734,10 @@ async def record_events(
     await repository.upsert_steps(session, folder.rows())
     await repository.insert_logs(session, logs)
     await repository.insert_events(session, stream)
-    await publish_after_commit(session, execution_topic(execution_id))
+    if topics is None:
+        await publish_after_commit(session, execution_topic(execution_id))
+    else:
+        topics.append(execution_topic(execution_id))
 
 
 def _check_events(events: Sequence[Any]) -> None:
@@ -860,9 +865,11 @@ async def complete_execution(
     status: FinalStatus,
     output: Any,
     error: dict[str, Any] | None,
+    topics: list[str] | None = None,
 ) -> None:
     """End an execution with its final status, output and error (`{node_id, type, message,
-    attempt}` or None). FENCED like `record_events`: `StaleAttempt`, nothing changed."""
+    attempt}` or None). FENCED like `record_events`: `StaleAttempt`, nothing changed.
+    `topics` as in `record_events`."""
     if status not in FINAL_STATUSES:
         raise ValidationFailed(
             f"status must be one of {', '.join(FINAL_STATUSES)}",
@@ -881,6 +888,7 @@ async def complete_execution(
         output=output,
         error=error,
         frees_a_slot=limited,
+        topics=topics,
     )
     if not ended:
         raise StaleAttempt(execution_id, attempt)
@@ -894,10 +902,12 @@ async def end_executions(
     output: Any,
     error: dict[str, Any] | None,
     frees_a_slot: bool = True,
+    topics: list[str] | None = None,
 ) -> list[Execution]:
     """Record the end of executions whose queue rows the caller already removed: final
     status, `execution` and `end` events, metrics, wake-ups. `frees_a_slot`: the end may let
-    a waiting execution of a flow with a concurrency limit start, so idle runners are woken."""
+    a waiting execution of a flow with a concurrency limit start, so idle runners are woken.
+    `topics`: append the wake-ups to it for the caller to publish instead of publishing."""
     ended = await repository.finish(
         session, execution_ids, status=status, output=output, error=error
     )
@@ -907,12 +917,16 @@ async def end_executions(
         rows.append(_event_row(execution, execution.last_seq - 1, "execution", payload))
         rows.append(_event_row(execution, execution.last_seq, "end", payload))
     await repository.insert_events(session, rows)
+    wakeups: list[str] = []
     for execution in ended:
         metrics.EXECUTIONS_FINISHED.labels(status=status).inc()
-        topics = [execution_topic(execution.id)]
+        wakeups.append(execution_topic(execution.id))
         if frees_a_slot:
-            topics.append(work_topic(execution.organization_id))
-        await publish_after_commit(session, *topics)
+            wakeups.append(work_topic(execution.organization_id))
+    if topics is not None:
+        topics.extend(wakeups)
+    elif wakeups:
+        await publish_after_commit(session, *wakeups)
     return ended
 
 

@@ -19,6 +19,7 @@ from flomation.db.session import Database
 from flomation.errors import Conflict, FlomationError, NotFound
 from flomation.executions import service as executions
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
+from flomation.executions.notifier import publish_after_commit
 from flomation.executions.schemas import ClaimedExecution, ExecutionSummary
 from flomation.runners import service
 from flomation.runners.schemas import (
@@ -207,9 +208,12 @@ async def report(
 ) -> list[ReportResult]:
     """Events and completions of several executions in one transaction, each item fenced."""
     results: list[ReportResult] = []
+    # The wake-ups of the items that landed, published in one round trip for the batch.
+    topics: list[str] = []
     async with database.transaction() as session:
         await service.serialize_runner(session, runner.runner_id)
         for item in items:
+            item_topics: list[str] = []
             try:
                 async with session.begin_nested():
                     if item.events:
@@ -219,6 +223,7 @@ async def report(
                             execution_id=item.execution_id,
                             attempt=item.attempt,
                             events=item.events,
+                            topics=item_topics,
                         )
                     if item.complete is not None:
                         await executions.complete_execution(
@@ -229,6 +234,7 @@ async def report(
                             status=item.complete.status,
                             output=item.complete.output,
                             error=item.complete.error,
+                            topics=item_topics,
                         )
             except StaleAttempt as exc:
                 results.append(_result(item, "stale", exc.detail))
@@ -241,7 +247,9 @@ async def report(
                 log.warning("refused report for %s: %s", item.execution_id, exc.detail)
                 results.append(_result(item, "rejected", exc.detail))
             else:
+                topics.extend(item_topics)
                 results.append(_result(item, "ok", None))
+        await publish_after_commit(session, *topics)
     return results
 
 

@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     Insert,
+    Integer,
     Select,
     String,
     Table,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     text,
@@ -35,7 +38,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flomation.db.base import Base, UTCDateTime
+from flomation.db.base import Base, JSONValue, UTCDateTime
 from flomation.db.clock import db_now, db_now_plus
 from flomation.executions.notifier import CHANNEL
 from flomation.models.auth import Organization
@@ -474,23 +477,37 @@ async def to_stop(session: AsyncSession, execution_ids: Sequence[str]) -> list[s
     return [str(value) for value in (await session.scalars(stmt)).all()]
 
 
+# The report path's statements, built once with bind parameters (see `_insert_of_every_column`).
+_FENCE_AND_NUMBER = (
+    update(Execution)
+    .where(
+        Execution.id == bindparam("f_id"),
+        Execution.runner_id == bindparam("f_runner"),
+        Execution.attempt == bindparam("f_attempt"),
+        Execution.status == RUNNING,
+    )
+    .values(last_seq=Execution.last_seq + bindparam("f_count", type_=Integer))
+    .returning(Execution.last_seq)
+)
+
+_TAKE_HELD_QUEUE_ROW = (
+    delete(QueueEntry)
+    .where(
+        QueueEntry.execution_id == bindparam("t_id"),
+        QueueEntry.lease_owner == bindparam("t_runner"),
+        QueueEntry.attempt == bindparam("t_attempt"),
+    )
+    .returning(QueueEntry.max_concurrent)
+)
+
+
 async def fence_and_number(
     session: AsyncSession, *, runner_id: str, execution_id: str, attempt: int, count: int
 ) -> int | None:
     """Reserve `count` event numbers if this runner holds this attempt of the running
     execution; None (and nothing changed) otherwise. The row lock it takes orders writers."""
-    stmt = (
-        update(Execution)
-        .where(
-            Execution.id == execution_id,
-            Execution.runner_id == runner_id,
-            Execution.attempt == attempt,
-            Execution.status == RUNNING,
-        )
-        .values(last_seq=Execution.last_seq + count)
-        .returning(Execution.last_seq)
-    )
-    value = (await session.execute(stmt)).scalar_one_or_none()
+    params = {"f_id": execution_id, "f_runner": runner_id, "f_attempt": attempt, "f_count": count}
+    value = (await session.execute(_FENCE_AND_NUMBER, params)).scalar_one_or_none()
     return None if value is None else int(value)
 
 
@@ -499,31 +516,217 @@ async def take_held_queue_row(
 ) -> tuple[bool, bool]:
     """Remove the queue row if this runner holds this attempt (the execution is ending).
     Returns (held, its flow has a concurrency limit)."""
-    stmt = (
-        delete(QueueEntry)
-        .where(
-            QueueEntry.execution_id == execution_id,
-            QueueEntry.lease_owner == runner_id,
-            QueueEntry.attempt == attempt,
-        )
-        .returning(QueueEntry.max_concurrent)
-    )
-    row = (await session.execute(stmt)).first()
+    params = {"t_id": execution_id, "t_runner": runner_id, "t_attempt": attempt}
+    row = (await session.execute(_TAKE_HELD_QUEUE_ROW, params)).first()
     return (False, False) if row is None else (True, row[0] is not None)
 
 
-async def steps_by_number(
-    session: AsyncSession, execution_id: str, run_attempt: int, numbers: Iterable[int]
-) -> list[ExecutionStep]:
-    wanted = sorted(set(numbers))
+# --------------------------------------------------------------------------- a report batch
+# A runner's report of several executions in a fixed number of statements, whatever its size.
+
+_TAKE_HELD_QUEUE_ROWS = (
+    delete(QueueEntry)
+    .where(
+        QueueEntry.lease_owner == bindparam("t_runner"),
+        tuple_(QueueEntry.execution_id, QueueEntry.attempt).in_(
+            bindparam("t_held", expanding=True)
+        ),
+    )
+    .returning(QueueEntry.execution_id, QueueEntry.max_concurrent)
+)
+
+
+async def take_held_queue_rows(
+    session: AsyncSession, *, runner_id: str, held: Sequence[tuple[str, int]]
+) -> dict[str, bool]:
+    """`take_held_queue_row` for many (execution, attempt) pairs in one statement: the ids of
+    the rows removed, each with whether its flow has a concurrency limit."""
+    if not held:
+        return {}
+    params = {"t_runner": runner_id, "t_held": list(held)}
+    result = await session.execute(_TAKE_HELD_QUEUE_ROWS, params)
+    return {str(row[0]): row[1] is not None for row in result.all()}
+
+
+_STEPS_BY_KEYS = select(*_table(ExecutionStep).c).where(
+    tuple_(ExecutionStep.execution_id, ExecutionStep.run_attempt, ExecutionStep.step).in_(
+        bindparam("s_keys", expanding=True)
+    )
+)
+
+
+async def steps_by_keys(
+    session: AsyncSession, keys: Iterable[tuple[str, int, int]]
+) -> list[dict[str, Any]]:
+    """Every column of the steps with these (execution, run attempt, step number) keys."""
+    wanted = sorted(set(keys))
     if not wanted:
         return []
-    stmt = select(ExecutionStep).where(
-        ExecutionStep.execution_id == execution_id,
-        ExecutionStep.run_attempt == run_attempt,
-        ExecutionStep.step.in_(wanted),
+    result = await session.execute(_STEPS_BY_KEYS, {"s_keys": wanted})
+    return [dict(row) for row in result.mappings().all()]
+
+
+@dataclass(frozen=True)
+class Fence:
+    """One execution of a report batch: reserve `count` event numbers and, when `ends` is
+    set, also end it. `strict`: this runner must hold this attempt of the running execution
+    (an item with events); otherwise (an end alone, whose queue row was the fence) it only
+    must not have ended yet. `wakes`/`frees`: notify its event stream / the idle runners."""
+
+    execution_id: str
+    attempt: int
+    count: int
+    strict: bool
+    ends: bool = False
+    status: str | None = None
+    output: Any = None
+    error: Any = None
+    wakes: bool = False
+    frees: bool = False
+
+
+# What a fence answers: the new last sequence number, and the summary of an ended execution.
+FENCE_COLUMNS = (
+    "id",
+    "last_seq",
+    "organization_id",
+    "flow_id",
+    "revision",
+    "status",
+    "status_detail",
+    "input",
+    "output",
+    "error",
+    "trigger",
+    "runs_on",
+    "retry_of",
+    "from_node",
+    "parent_execution_id",
+    "depth",
+    "runner_id",
+    "attempt",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "deadline_at",
+    "cancel_requested_at",
+)
+_EXECUTIONS = _table(Execution)
+
+# PostgreSQL: the whole batch in one UPDATE over arrays of its items; each row that passes its
+# fence sends its own wake-ups, so they cost no round trip of their own.
+_PG_FENCE_BATCH = text(
+    f"""
+UPDATE executions AS e
+SET last_seq = e.last_seq + v.count,
+    status = CASE WHEN v.ends THEN v.status ELSE e.status END,
+    status_detail = CASE WHEN v.ends THEN NULL ELSE e.status_detail END,
+    output = CASE WHEN v.ends THEN CAST(v.output AS jsonb) ELSE e.output END,
+    error = CASE WHEN v.ends THEN CAST(v.error AS jsonb) ELSE e.error END,
+    finished_at = CASE WHEN v.ends THEN now() ELSE e.finished_at END,
+    error_flow_pending = CASE
+        WHEN v.ends THEN v.status IN ('{FAILED}', '{TIMED_OUT}') ELSE e.error_flow_pending END
+FROM unnest(
+    CAST(:ids AS varchar[]), CAST(:attempts AS integer[]), CAST(:counts AS integer[]),
+    CAST(:stricts AS boolean[]), CAST(:ends AS boolean[]), CAST(:statuses AS varchar[]),
+    CAST(:outputs AS text[]), CAST(:errors AS text[]), CAST(:wakes AS boolean[]),
+    CAST(:frees AS boolean[])
+) AS v(id, attempt, count, strict, ends, status, output, error, wakes, frees)
+WHERE e.id = v.id
+  AND CASE WHEN v.strict
+      THEN e.runner_id = :runner_id AND e.attempt = v.attempt AND e.status = '{RUNNING}'
+      ELSE e.status IN ('{QUEUED}', '{RUNNING}') END
+RETURNING {", ".join(f"e.{name}" for name in FENCE_COLUMNS)},
+    CASE WHEN v.wakes THEN pg_notify(:channel, :execution_prefix || e.id) END AS woke_stream,
+    CASE WHEN v.frees THEN pg_notify(:channel, :work_prefix || e.organization_id) END
+        AS woke_runners
+"""
+).columns(**{name: _EXECUTIONS.c[name].type for name in FENCE_COLUMNS})
+
+# SQLite: the same, one execution per statement (in-process: no round trips to save).
+_ENDS = bindparam("u_ends", type_=Boolean())
+_SQLITE_FENCE_ONE = (
+    update(Execution)
+    .where(
+        Execution.id == bindparam("u_id"),
+        case(
+            (
+                bindparam("u_strict", type_=Boolean()),
+                and_(
+                    Execution.runner_id == bindparam("u_runner"),
+                    Execution.attempt == bindparam("u_attempt"),
+                    Execution.status == RUNNING,
+                ),
+            ),
+            else_=Execution.status.in_((QUEUED, RUNNING)),
+        ),
     )
-    return list((await session.scalars(stmt)).all())
+    .values(
+        last_seq=Execution.last_seq + bindparam("u_count", type_=Integer()),
+        status=case((_ENDS, bindparam("u_status", type_=String())), else_=Execution.status),
+        status_detail=case((_ENDS, null()), else_=Execution.status_detail),
+        output=case((_ENDS, bindparam("u_output", type_=JSONValue)), else_=Execution.output),
+        error=case((_ENDS, bindparam("u_error", type_=JSONValue)), else_=Execution.error),
+        finished_at=case((_ENDS, db_now()), else_=Execution.finished_at),
+        error_flow_pending=case(
+            (_ENDS, bindparam("u_pending", type_=Boolean())), else_=Execution.error_flow_pending
+        ),
+    )
+    .returning(*(_EXECUTIONS.c[name] for name in FENCE_COLUMNS))
+)
+
+
+async def fence_batch(
+    session: AsyncSession,
+    *,
+    runner_id: str,
+    fences: Sequence[Fence],
+    channel: str,
+    execution_prefix: str,
+    work_prefix: str,
+) -> dict[str, dict[str, Any]]:
+    """Fence, number and (those that end) end the executions of a report batch; the ids that
+    passed their fence, each with its `FENCE_COLUMNS`. Row locks, as the per-item fence takes.
+    PostgreSQL also sends the wake-ups (`<prefix><id>` on `channel`) of the rows that passed."""
+    if not fences:
+        return {}
+    if _is_postgres(session):
+        params: dict[str, Any] = {
+            "runner_id": runner_id,
+            "channel": channel,
+            "execution_prefix": execution_prefix,
+            "work_prefix": work_prefix,
+            "ids": [f.execution_id for f in fences],
+            "attempts": [f.attempt for f in fences],
+            "counts": [f.count for f in fences],
+            "stricts": [f.strict for f in fences],
+            "ends": [f.ends for f in fences],
+            "statuses": [f.status for f in fences],
+            "outputs": [json.dumps(f.output) if f.ends else None for f in fences],
+            "errors": [json.dumps(f.error) if f.ends else None for f in fences],
+            "wakes": [f.wakes for f in fences],
+            "frees": [f.frees for f in fences],
+        }
+        rows = (await session.execute(_PG_FENCE_BATCH, params)).mappings().all()
+        return {str(row["id"]): {name: row[name] for name in FENCE_COLUMNS} for row in rows}
+    passed: dict[str, dict[str, Any]] = {}
+    for fence in fences:
+        one: dict[str, Any] = {
+            "u_id": fence.execution_id,
+            "u_runner": runner_id,
+            "u_attempt": fence.attempt,
+            "u_strict": fence.strict,
+            "u_count": fence.count,
+            "u_ends": fence.ends,
+            "u_status": fence.status,
+            "u_output": fence.output,
+            "u_error": fence.error,
+            "u_pending": fence.status in (FAILED, TIMED_OUT),
+        }
+        row = (await session.execute(_SQLITE_FENCE_ONE, one)).mappings().first()
+        if row is not None:
+            passed[fence.execution_id] = dict(row)
+    return passed
 
 
 _STEP_COLUMNS = (
@@ -546,39 +749,36 @@ _STEP_COLUMNS = (
 )
 
 
+@functools.cache
+def _upsert_steps_statement(dialect: str) -> Insert:
+    """Built once per dialect: `ON CONFLICT` is each dialect's own construct."""
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(ExecutionStep)
+    return statement.on_conflict_do_update(
+        index_elements=["execution_id", "step_key"],
+        set_={name: statement.excluded[name] for name in _STEP_COLUMNS},
+    )
+
+
+_INSERT_LOG = insert(ExecutionLog)
+_INSERT_EVENT = insert(ExecutionEvent)
+
+
 async def upsert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or replace steps by (execution_id, step_key), in one batch. `seq` keeps the
     number of the event that first recorded the step, so a view lists steps in start order."""
-    if not rows:
-        return
-    if _is_postgres(session):
-        pg = pg_insert(ExecutionStep)
-        await session.execute(
-            pg.on_conflict_do_update(
-                index_elements=["execution_id", "step_key"],
-                set_={name: pg.excluded[name] for name in _STEP_COLUMNS},
-            ),
-            list(rows),
-        )
-    else:
-        lite = sqlite_insert(ExecutionStep)
-        await session.execute(
-            lite.on_conflict_do_update(
-                index_elements=["execution_id", "step_key"],
-                set_={name: lite.excluded[name] for name in _STEP_COLUMNS},
-            ),
-            list(rows),
-        )
+    if rows:
+        dialect = session.get_bind().dialect.name
+        await session.execute(_upsert_steps_statement(dialect), list(rows))
 
 
 async def insert_logs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(ExecutionLog), list(rows))
+        await session.execute(_INSERT_LOG, list(rows))
 
 
 async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(insert(ExecutionEvent), list(rows))
+        await session.execute(_INSERT_EVENT, list(rows))
 
 
 async def finish(

@@ -19,6 +19,7 @@ from flomation.db.session import Database
 from flomation.errors import Conflict, FlomationError, NotFound
 from flomation.executions import service as executions
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
+from flomation.executions.notifier import publish_after_commit
 from flomation.executions.schemas import ClaimedExecution, ExecutionSummary
 from flomation.runners import service
 from flomation.runners.schemas import (
@@ -205,11 +206,54 @@ async def heartbeat(
 async def report(
     database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
 ) -> list[ReportResult]:
-    """Events and completions of several executions in one transaction, each item fenced."""
+    """Events and completions of several executions in one transaction, each item fenced: a
+    refused item changes nothing and does not sink the others. The whole batch goes in a
+    fixed number of statements; a batch that cannot (the same execution twice, rows out of
+    step) is rolled back and recorded item by item, each item in a savepoint."""
+    reports = [
+        executions.Report(
+            execution_id=item.execution_id,
+            attempt=item.attempt,
+            events=item.events,
+            status=None if item.complete is None else item.complete.status,
+            output=None if item.complete is None else item.complete.output,
+            error=None if item.complete is None else item.complete.error,
+        )
+        for item in items
+    ]
+    try:
+        async with database.transaction() as session:
+            await service.serialize_runner(session, runner.runner_id)
+            outcomes = await executions.record_reports(
+                session, runner_id=runner.runner_id, reports=reports
+            )
+    except executions.ItemByItem:
+        return await _report_item_by_item(database, runner, items)
+    return [_outcome(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]
+
+
+def _outcome(item: ReportItem, refused: FlomationError | None) -> ReportResult:
+    if refused is None:
+        return _result(item, "ok", None)
+    if isinstance(refused, StaleAttempt):
+        return _result(item, "stale", refused.detail)
+    if isinstance(refused, NotFound):
+        return _result(item, "not_found", refused.detail)
+    # A malformed item must not block the rest of the runner's reports forever.
+    log.warning("refused report for %s: %s", item.execution_id, refused.detail)
+    return _result(item, "rejected", refused.detail)
+
+
+async def _report_item_by_item(
+    database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
+) -> list[ReportResult]:
     results: list[ReportResult] = []
+    # The wake-ups of the items that landed, published in one round trip for the batch.
+    topics: list[str] = []
     async with database.transaction() as session:
         await service.serialize_runner(session, runner.runner_id)
         for item in items:
+            item_topics: list[str] = []
             try:
                 async with session.begin_nested():
                     if item.events:
@@ -219,6 +263,7 @@ async def report(
                             execution_id=item.execution_id,
                             attempt=item.attempt,
                             events=item.events,
+                            topics=item_topics,
                         )
                     if item.complete is not None:
                         await executions.complete_execution(
@@ -229,19 +274,16 @@ async def report(
                             status=item.complete.status,
                             output=item.complete.output,
                             error=item.complete.error,
+                            topics=item_topics,
                         )
-            except StaleAttempt as exc:
-                results.append(_result(item, "stale", exc.detail))
-            except NotFound as exc:
-                results.append(_result(item, "not_found", exc.detail))
             except FlomationError as exc:
                 if exc.status >= 500:
                     raise
-                # A malformed item must not block the rest of the runner's reports forever.
-                log.warning("refused report for %s: %s", item.execution_id, exc.detail)
-                results.append(_result(item, "rejected", exc.detail))
+                results.append(_outcome(item, exc))
             else:
+                topics.extend(item_topics)
                 results.append(_result(item, "ok", None))
+        await publish_after_commit(session, *topics)
     return results
 
 

@@ -183,6 +183,47 @@ _FLOW_AT_CURRENT_REVISION = _flow_and_revision(Flow.current_revision)
 _FLOW_AT_REVISION = _flow_and_revision(bindparam("revision"))
 
 
+def _runnable_columns(revision: Any) -> Select[Any]:
+    return (
+        select(
+            Flow.id,
+            Flow.organization_id,
+            Flow.name,
+            FlowRevision.revision,
+            Flow.current_revision,
+            FlowRevision.definition,
+            FlowRevision.content_hash,
+            Flow.archived_at,
+            Flow.max_concurrent_executions,
+        )
+        .join(FlowRevision, FlowRevision.flow_id == Flow.id)
+        .where(
+            Flow.id == bindparam("flow_id"),
+            Flow.organization_id == bindparam("organization_id"),
+            FlowRevision.revision == revision,
+        )
+    )
+
+
+# What running a flow needs (every execution request reads it): columns, no ORM objects.
+_RUNNABLE_AT_CURRENT_REVISION = _runnable_columns(Flow.current_revision)
+_RUNNABLE_AT_REVISION = _runnable_columns(bindparam("revision"))
+
+
+async def runnable_revision(
+    session: AsyncSession, *, organization_id: str, flow_id: str, revision: int | None
+) -> tuple[Any, ...] | None:
+    """(flow id, organisation id, name, revision, current revision, definition, content hash,
+    archived at, max concurrent executions) of the flow at `revision` (None: its current)."""
+    params: dict[str, Any] = {"flow_id": flow_id, "organization_id": organization_id}
+    if revision is None:
+        row = (await session.execute(_RUNNABLE_AT_CURRENT_REVISION, params)).first()
+    else:
+        params["revision"] = revision
+        row = (await session.execute(_RUNNABLE_AT_REVISION, params)).first()
+    return None if row is None else tuple(row)
+
+
 async def get_flow_and_revision(
     session: AsyncSession, *, organization_id: str, flow_id: str, revision: int | None
 ) -> tuple[Flow, FlowRevision] | None:

@@ -362,11 +362,18 @@ async def get_flow(
             session, organization_id=organization_id, flow_id=flow_id, revision=revision
         )
     if found is None:
-        if revision is None:
-            raise _flow_not_found(flow_id)
-        flow = await _get_flow(session, organization_id, flow_id)
-        raise _revision_not_found(flow_id, revision, flow.current_revision)
+        raise await _missing(session, organization_id, flow_id, revision)
     return FlowState(*found)
+
+
+async def _missing(
+    session: AsyncSession, organization_id: str, flow_id: str, revision: int | None
+) -> NotFound:
+    """Why the flow at `revision` was not found: no such flow, or no such revision of it."""
+    if revision is None:
+        return _flow_not_found(flow_id)
+    flow = await _get_flow(session, organization_id, flow_id)
+    return _revision_not_found(flow_id, revision, flow.current_revision)
 
 
 async def get_revision_author_name(session: AsyncSession, author_id: str | None) -> str | None:
@@ -465,21 +472,27 @@ async def get_flow_revision(
     session: AsyncSession, organization_id: str, flow_id: str, revision: int | None = None
 ) -> FlowRevisionView:
     """A flow's definition at `revision` (the current one when None); NotFound when absent."""
-    state = await get_flow(
-        session, organization_id=organization_id, flow_id=flow_id, revision=revision
-    )
-    flow, rev = state.flow, state.revision
+    if not _plausible_id(flow_id):
+        raise _flow_not_found(flow_id)
+    row = None
+    if revision is None or _storable_revision(revision):
+        row = await repository.runnable_revision(
+            session, organization_id=organization_id, flow_id=flow_id, revision=revision
+        )
+    if row is None:
+        raise await _missing(session, organization_id, flow_id, revision)
+    found_id, found_org, name, number, current, definition, content_hash, archived, limit = row
     return FlowRevisionView(
-        flow_id=flow.id,
-        organization_id=flow.organization_id,
-        name=flow.name,
-        revision=rev.revision,
-        current_revision=flow.current_revision,
-        definition=rev.definition,
-        content_hash=rev.content_hash,
-        archived_at=flow.archived_at,
-        max_concurrent_executions=flow.max_concurrent_executions,
-        runs_on={str(k): str(v) for k, v in _runs_on(rev.definition).items()},
+        flow_id=found_id,
+        organization_id=found_org,
+        name=name,
+        revision=number,
+        current_revision=current,
+        definition=definition,
+        content_hash=content_hash,
+        archived_at=archived,
+        max_concurrent_executions=limit,
+        runs_on={str(k): str(v) for k, v in _runs_on(definition).items()},
     )
 
 

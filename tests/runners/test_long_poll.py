@@ -83,6 +83,7 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
     gpu = await _runner(database, actor, {"gpu": "yes"})
     notifier = WorkNotifier(database)
     await notifier.start()
+    await asyncio.wait_for(notifier.listening.wait(), LONG_S)  # no "recheck all" wake later
     try:
         with counted_claims(database) as claims:
             waiting = asyncio.create_task(
@@ -97,14 +98,15 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
             )
             await asyncio.wait_for(
                 _until(
-                    lambda: len(claims) == 1 and work_topic(actor.organization_id) in HUB._waiters
+                    lambda: len(claims) >= 1 and work_topic(actor.organization_id) in HUB._waiters
                 ),
                 LONG_S,
             )
 
             # Work only the other runner can take wakes the waiting runner, which finds nothing.
+            before = len(claims)
             taken = await request(database, actor.organization_id, flow_id, runs_on={"gpu": "yes"})
-            await asyncio.wait_for(_until(lambda: len(claims) == 2), LONG_S)
+            await asyncio.wait_for(_until(lambda: len(claims) > before), LONG_S)
             other = await protocol.claim(
                 database,
                 settings,

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from flomation.db.base import Base, JSONValue, UTCDateTime
 from flomation.db.clock import db_now, db_now_plus
@@ -374,6 +375,16 @@ RETURNING q.execution_id, q.lease_expires_at
 """
 
 
+_CLAIMED_COLUMNS: dict[str, TypeEngine[Any]] = {
+    "execution_id": String(),
+    "lease_expires_at": UTCDateTime(),
+}
+# Built once: a claim pays neither for building its statements nor for their cache keys.
+_PG_LOCK_LIMITED_FLOWS_STATEMENT = text(_PG_LOCK_LIMITED_FLOWS).columns(flow_id=String())
+_PG_CLAIM_STATEMENT = text(_PG_CLAIM).columns(**_CLAIMED_COLUMNS)
+_SQLITE_CLAIM_STATEMENT = text(_SQLITE_CLAIM).columns(**_CLAIMED_COLUMNS)
+
+
 async def claim_queue_rows(
     session: AsyncSession,
     *,
@@ -396,24 +407,19 @@ async def claim_queue_rows(
     if _is_postgres(session):
         locked = (
             await session.execute(
-                text(_PG_LOCK_LIMITED_FLOWS),
+                _PG_LOCK_LIMITED_FLOWS_STATEMENT,
                 {"organization_id": organization_id, "labels": labels_json},
             )
         ).scalars()
         params["locked_flows"] = list(locked)
-        statement = text(_PG_CLAIM)
+        statement = _PG_CLAIM_STATEMENT
     else:
-        statement = text(_SQLITE_CLAIM)
-    typed = statement.columns(execution_id=String(), lease_expires_at=UTCDateTime())
-    result = await session.execute(typed, params)
+        statement = _SQLITE_CLAIM_STATEMENT
+    result = await session.execute(statement, params)
     return {str(row[0]): row[1] for row in result.all()}
 
 
-async def mark_claimed(
-    session: AsyncSession, execution_ids: Sequence[str], runner_id: str
-) -> list[Execution]:
-    """The claimed executions become `running` under this runner, the attempt of their queue
-    row; the deadline is fixed at the first start and kept across attempts."""
+def _mark_claimed_statement() -> Any:
     attempt = (
         select(QueueEntry.attempt).where(QueueEntry.execution_id == Execution.id).scalar_subquery()
     )
@@ -421,13 +427,13 @@ async def mark_claimed(
         (Execution.timeout_s.is_(None), literal(None, Execution.deadline_at.type)),
         else_=db_now_plus(Execution.__table__.c.timeout_s),
     )
-    stmt = (
+    return (
         update(Execution)
-        .where(Execution.id.in_(list(execution_ids)))
+        .where(Execution.id.in_(bindparam("b_ids", expanding=True)))
         .values(
             status=RUNNING,
             status_detail=None,
-            runner_id=runner_id,
+            runner_id=bindparam("b_runner_id"),
             attempt=attempt,
             started_at=db_now(),
             first_started_at=func.coalesce(Execution.first_started_at, db_now()),
@@ -438,7 +444,60 @@ async def mark_claimed(
         .returning(Execution)
         .execution_options(populate_existing=True, synchronize_session=False)
     )
-    return list((await session.scalars(stmt)).all())
+
+
+_MARK_CLAIMED = _mark_claimed_statement()
+
+
+async def mark_claimed(
+    session: AsyncSession, execution_ids: Sequence[str], runner_id: str
+) -> list[Execution]:
+    """The claimed executions become `running` under this runner, the attempt of their queue
+    row; the deadline is fixed at the first start and kept across attempts. One statement."""
+    result = await session.scalars(
+        _MARK_CLAIMED, {"b_ids": list(execution_ids), "b_runner_id": runner_id}
+    )
+    return list(result.all())
+
+
+_EVENT_COLUMNS = ("execution_id", "seq", "type", "payload")
+_INSERT_EVENT = _insert_of_every_column(ExecutionEvent, "v")
+
+
+@functools.lru_cache(maxsize=64)
+def _claim_events_statement(events: int, notifications: int) -> Select[Any]:
+    """PostgreSQL: `events` event rows inserted as a data-modifying CTE, selecting
+    `notifications` pg_notify calls: one round trip for a claim's events and wake-ups."""
+    table = _table(ExecutionEvent)
+    rows = [
+        {name: bindparam(f"v{i}_{name}", type_=table.c[name].type) for name in _EVENT_COLUMNS}
+        for i in range(events)
+    ]
+    inserted = insert(table).values(rows).cte("insert_events")
+    notify = [
+        func.pg_notify(bindparam("channel"), bindparam(f"topic_{n}")) for n in range(notifications)
+    ]
+    return select(*notify, literal(1)).add_cte(inserted)
+
+
+async def insert_claim_events(
+    session: AsyncSession, rows: Sequence[dict[str, Any]], *, notify: Sequence[str] = ()
+) -> None:
+    """The `execution` events of claimed executions (every column given), and on PostgreSQL
+    the `notify` topics on the executions channel, in one statement. SQLite: one insert of
+    all rows (its waiters are woken in-process)."""
+    if not rows:
+        return
+    if _is_postgres(session):
+        params: dict[str, Any] = {"channel": CHANNEL}
+        for i, row in enumerate(rows):
+            params.update({f"v{i}_{name}": row[name] for name in _EVENT_COLUMNS})
+        params.update({f"topic_{n}": topic for n, topic in enumerate(notify)})
+        await session.execute(_claim_events_statement(len(rows), len(notify)), params)
+        return
+    await session.execute(
+        _INSERT_EVENT, [{f"v_{name}": row[name] for name in _EVENT_COLUMNS} for row in rows]
+    )
 
 
 # --------------------------------------------------------------------------- leases

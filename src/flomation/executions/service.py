@@ -561,6 +561,66 @@ async def retry_execution(
 # --------------------------------------------------------------------------- runners
 
 
+@dataclass(frozen=True, slots=True)
+class _Definition:
+    """A flow revision's definition and the variable and secret names it references."""
+
+    definition: dict[str, Any]
+    variable_names: frozenset[str]
+    secret_names: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _ClaimedRevision:
+    definition: dict[str, Any]
+    variables: dict[str, Any]
+    secrets: dict[str, str]
+
+
+# (organisation, flow id, revision) -> its definition: a revision never changes once written,
+# and flows are archived, never deleted, so a claim need not read nor scan it again.
+_DEFINITIONS: dict[tuple[str, str, int], _Definition] = {}
+_DEFINITIONS_MAX = 256
+
+
+async def _definition(
+    session: AsyncSession, organization_id: str, flow_id: str, revision: int
+) -> _Definition:
+    key = (organization_id, flow_id, revision)
+    known = _DEFINITIONS.get(key)
+    if known is None:
+        flow = await flows_service.get_flow_revision(session, organization_id, flow_id, revision)
+        variable_names, secret_names = referenced_names(flow.definition)
+        known = _Definition(
+            dict(flow.definition), frozenset(variable_names), frozenset(secret_names)
+        )
+        if len(_DEFINITIONS) >= _DEFINITIONS_MAX:
+            del _DEFINITIONS[next(iter(_DEFINITIONS))]  # the oldest
+        _DEFINITIONS[key] = known
+    return known
+
+
+async def _claimed_revisions(
+    session: AsyncSession,
+    organization_id: str,
+    revisions: set[tuple[str, int]],
+    keyring: Keyring | None,
+) -> dict[tuple[str, int], _ClaimedRevision]:
+    """Per flow revision among claimed executions: its definition, and the variables and
+    decrypted secrets it references, read once (and not at all when it references none)."""
+    found: dict[tuple[str, int], _ClaimedRevision] = {}
+    for flow_id, revision in sorted(revisions):
+        known = await _definition(session, organization_id, flow_id, revision)
+        variables: dict[str, Any] = {}
+        secrets: dict[str, str] = {}
+        if known.variable_names or known.secret_names:
+            variables, secrets = await secrets_service.resolve_for_runner(
+                session, organization_id, known.variable_names, known.secret_names, keyring=keyring
+            )
+        found[(flow_id, revision)] = _ClaimedRevision(known.definition, variables, secrets)
+    return found
+
+
 async def claim_executions(
     session: AsyncSession,
     *,
@@ -595,24 +655,19 @@ async def claim_executions(
         return []
     executions = await repository.mark_claimed(session, list(leases), runner_id)
     executions.sort(key=lambda e: (e.queued_at, e.id))
-    # One look-up (and one reference scan) per flow revision among the claimed executions.
-    definitions: dict[tuple[str, int], tuple[dict[str, Any], set[str], set[str]]] = {}
-    claimed = []
-    await repository.insert_events(
+    # The claims' `execution` events and their wake-ups: one statement on PostgreSQL.
+    topics = stage_after_commit(session, *(execution_topic(e.id) for e in executions))
+    await repository.insert_claim_events(
         session,
         [_event_row(e, e.last_seq, "execution", _event_payload(e)) for e in executions],
+        notify=topics,
     )
+    revisions = await _claimed_revisions(
+        session, organization_id, {(e.flow_id, e.revision) for e in executions}, keyring
+    )
+    claimed = []
     for execution in executions:
-        key = (execution.flow_id, execution.revision)
-        if key not in definitions:
-            flow = await flows_service.get_flow_revision(
-                session, organization_id, execution.flow_id, execution.revision
-            )
-            definitions[key] = (dict(flow.definition), *referenced_names(flow.definition))
-        definition, var_names, secret_names = definitions[key]
-        variables, secrets = await secrets_service.resolve_for_runner(
-            session, organization_id, var_names, secret_names, keyring=keyring
-        )
+        revision = revisions[(execution.flow_id, execution.revision)]
         claimed.append(
             ClaimedExecution(
                 id=execution.id,
@@ -620,7 +675,7 @@ async def claim_executions(
                 flow_id=execution.flow_id,
                 revision=execution.revision,
                 attempt=execution.attempt,
-                definition=definition,
+                definition=dict(revision.definition),
                 input=execution.input,
                 trigger=execution.trigger,
                 lease_expires_at=leases[execution.id],
@@ -630,14 +685,13 @@ async def claim_executions(
                 parent_execution_id=execution.parent_execution_id,
                 from_node=execution.from_node,
                 prior_outputs=execution.prior_outputs,
-                variables=variables,
-                secrets=secrets,
+                variables=dict(revision.variables),
+                secrets=dict(revision.secrets),
             )
         )
         if execution.started_at is not None:
             waited = (execution.started_at - execution.queued_at).total_seconds()
             metrics.CLAIM_LATENCY.observe(max(waited, 0.0))
-        await publish_after_commit(session, execution_topic(execution.id))
     metrics.CLAIMS.inc(len(claimed))
     return claimed
 

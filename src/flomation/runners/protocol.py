@@ -125,8 +125,9 @@ async def claim(
     stopping: asyncio.Event | None = None,
 ) -> dict[str, Any]:
     """Renew what the runner holds, claim up to its free slots; when there is nothing, wait
-    (bounded) for a wake-up and try once more. Cancels for held executions answer at once.
-    A stopping API ends the wait at once, so shutdown never waits out a long poll."""
+    (bounded) for wake-ups, trying again after each, until something is claimed or the wait
+    is over. Cancels for held executions answer at once. A stopping API ends the wait at once,
+    so shutdown never waits out a long poll."""
     limit = min(body.free_slots, runner.max_concurrent_executors)
     held = [(item.execution_id, item.attempt) for item in body.held]
     cancel: list[str] = []
@@ -143,13 +144,17 @@ async def claim(
                 )
                 cancel, lost = renewal.cancel, renewal.lost
             claimed = await _claim(session, settings, runner, limit)
-        wait_s = _bounded_wait(body.wait_s, settings)
-        if not claimed and limit > 0 and not cancel and not lost and wait_s > 0:
-            await _wait_unless_stopping(subscription, wait_s, stopping)
-            # A runner that hung up would never learn of what we claim for it now.
-            if not await disconnected() and not (stopping is not None and stopping.is_set()):
-                async with database.transaction() as session:
-                    claimed = await _claim(session, settings, runner, limit)
+        if not claimed and limit > 0 and not cancel and not lost:
+            claimed = await _claim_when_woken(
+                database,
+                settings,
+                subscription,
+                runner,
+                limit,
+                wait_s=_bounded_wait(body.wait_s, settings),
+                disconnected=disconnected,
+                stopping=stopping,
+            )
     return {
         "executions": [claimed_payload(item) for item in claimed],
         "cancel": cancel,
@@ -157,12 +162,44 @@ async def claim(
     }
 
 
+async def _claim_when_woken(
+    database: Database,
+    settings: Settings,
+    subscription: _Subscription,
+    runner: AuthenticatedRunner,
+    limit: int,
+    *,
+    wait_s: float,
+    disconnected: Callable[[], Awaitable[bool]],
+    stopping: asyncio.Event | None,
+) -> list[ClaimedExecution]:
+    """Claim after each wake-up until something is claimed or `wait_s` is over.
+
+    Every new execution wakes every waiting runner of the organisation and only one gets it:
+    answering the others empty would cost each a new signed claim (a request, its
+    authentication, its transactions) per execution, so they go back to waiting instead.
+    When the wait times out, one last claim covers a wake-up that was missed.
+    """
+    loop = asyncio.get_running_loop()
+    until = loop.time() + wait_s
+    while (remaining := until - loop.time()) > 0:
+        woken = await _wait_unless_stopping(subscription, remaining, stopping)
+        # A runner that hung up would never learn of what we claim for it now.
+        if await disconnected() or (stopping is not None and stopping.is_set()):
+            return []
+        async with database.transaction() as session:
+            claimed = await _claim(session, settings, runner, limit)
+        if claimed or not woken:
+            return claimed
+    return []
+
+
 async def _wait_unless_stopping(
-    subscription: Any, wait_s: float, stopping: asyncio.Event | None
-) -> None:
+    subscription: _Subscription, wait_s: float, stopping: asyncio.Event | None
+) -> bool:
+    """True when woken by a publication; False on a timeout or when the API is stopping."""
     if stopping is None:
-        await subscription.wait(wait_s)
-        return
+        return await subscription.wait(wait_s)
     woken = asyncio.ensure_future(subscription.wait(wait_s))
     stopped = asyncio.ensure_future(stopping.wait())
     try:
@@ -170,7 +207,8 @@ async def _wait_unless_stopping(
     finally:
         for task in (woken, stopped):
             task.cancel()
-        await asyncio.gather(woken, stopped, return_exceptions=True)
+        results = await asyncio.gather(woken, stopped, return_exceptions=True)
+    return results[0] is True
 
 
 async def _claim(

@@ -4,14 +4,28 @@ authenticated; nothing here commits."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.db.base import JSONValue
 from flomation.db.clock import db_now, db_now_plus
 from flomation.ids import new_id
 from flomation.models.auth import Organization
@@ -151,17 +165,6 @@ async def retire_offline_namesakes(
     )
 
 
-async def seen_active_runner(session: AsyncSession, runner_id: str) -> Runner | None:
-    """Marks the runner seen and returns it, in one statement; None when unknown or deleted."""
-    result = await session.scalars(
-        update(Runner)
-        .where(Runner.id == runner_id, Runner.deleted_at.is_(None))
-        .values(last_seen_at=db_now())
-        .returning(Runner)
-    )
-    return result.first()
-
-
 async def mark_seen(session: AsyncSession, runner_id: str, *, running: int | None = None) -> None:
     values: dict[str, Any] = {"last_seen_at": db_now()}
     if running is not None:
@@ -232,24 +235,111 @@ async def serialize_runner(session: AsyncSession, runner_id: str) -> None:
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(runner_id))))
 
 
-# --------------------------------------------------------------------------- nonces
+# --------------------------------------------------------------------------- signed requests
+
+# Read when this process does not know a runner's public key yet: built once.
+_ACTIVE_PUBLIC_KEY = select(Runner.public_key).where(
+    Runner.id == bindparam("runner_id"), Runner.deleted_at.is_(None)
+)
 
 
-async def remember_nonce(session: AsyncSession, runner_id: str, nonce: str) -> bool:
-    """Records the nonce; false when this runner used it before (a replay).
+async def active_public_key(session: AsyncSession, runner_id: str) -> str | None:
+    """The runner's public key (base64); None when it is unknown or deleted. Writes nothing."""
+    return (await session.scalars(_ACTIVE_PUBLIC_KEY, {"runner_id": runner_id})).first()
 
-    `ON CONFLICT DO NOTHING` on the unique (runner, nonce): one statement, and a replay leaves
-    the caller's transaction usable.
+
+@dataclass(frozen=True, slots=True)
+class AcceptedRequest:
+    """The runner a verified request came from, and whether its nonce was new."""
+
+    organization_id: str
+    labels: dict[str, Any]
+    max_concurrent_executors: int
+    nonce_is_new: bool
+
+
+_ACCEPTED_COLUMNS = {
+    "organization_id": String(),
+    "labels": JSONValue,
+    "max_concurrent_executors": Integer(),
+    "nonce_is_new": Boolean(),
+}
+
+# PostgreSQL: a verified request is accepted in one statement (so, in autocommit, with no
+# BEGIN/COMMIT round trips): the runner must still be active with the key the signature was
+# checked against; its nonce is recorded, and only when that nonce is new is the runner marked
+# seen, so a replay changes nothing. The runner is read from the `runner` CTE because a
+# data-modifying CTE does not see the others' writes.
+_PG_ACCEPT_REQUEST = text(
     """
-    dialect = session.get_bind().dialect.name
-    insert_for = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert_for(RunnerNonce)
-        .values(id=new_id(), runner_id=runner_id, nonce=nonce, seen_at=db_now())
-        .on_conflict_do_nothing(index_elements=["runner_id", "nonce"])
-        .returning(RunnerNonce.id)
+WITH runner AS (
+    SELECT id, organization_id, labels, max_concurrent_executors FROM runners
+    WHERE id = :b_runner_id AND deleted_at IS NULL AND public_key = :b_public_key
+), nonce AS (
+    INSERT INTO runner_nonces (id, runner_id, nonce, seen_at)
+    SELECT :b_nonce_id, runner.id, :b_nonce, now() FROM runner
+    ON CONFLICT (runner_id, nonce) DO NOTHING
+    RETURNING runner_id
+), seen AS (
+    UPDATE runners SET last_seen_at = now() FROM nonce WHERE runners.id = nonce.runner_id
+    RETURNING runners.id
+)
+SELECT runner.organization_id, runner.labels, runner.max_concurrent_executors,
+       EXISTS (SELECT 1 FROM seen) AS nonce_is_new
+FROM runner
+"""
+).columns(**_ACCEPTED_COLUMNS)
+
+# SQLite (one transaction, which a replay rolls back): mark seen, then record the nonce.
+_SQLITE_MARK_SEEN = (
+    update(Runner)
+    .where(
+        Runner.id == bindparam("b_runner_id"),
+        Runner.deleted_at.is_(None),
+        Runner.public_key == bindparam("b_public_key"),
     )
-    return (await session.execute(statement)).first() is not None
+    .values(last_seen_at=db_now())
+    .returning(Runner.organization_id, Runner.labels, Runner.max_concurrent_executors)
+)
+_SQLITE_REMEMBER_NONCE = (
+    sqlite_insert(RunnerNonce)
+    .values(
+        id=bindparam("b_nonce_id"),
+        runner_id=bindparam("b_runner_id"),
+        nonce=bindparam("b_nonce"),
+        seen_at=db_now(),
+    )
+    .on_conflict_do_nothing(index_elements=["runner_id", "nonce"])
+    .returning(RunnerNonce.id)
+)
+
+
+async def accept_request(
+    session: AsyncSession, *, runner_id: str, public_key: str, nonce: str
+) -> AcceptedRequest | None:
+    """Record a verified request's nonce and mark its runner seen. None (and nothing written)
+    when the runner is unknown, deleted or no longer has `public_key`; `nonce_is_new` false
+    for a replay. On SQLite a replay leaves the runner marked seen in the caller's transaction,
+    which the caller's refusal rolls back."""
+    params = {
+        "b_runner_id": runner_id,
+        "b_public_key": public_key,
+        "b_nonce": nonce,
+        "b_nonce_id": new_id(),
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        row = (await session.execute(_PG_ACCEPT_REQUEST, params)).first()
+        if row is None:
+            return None
+        return AcceptedRequest(str(row[0]), dict(row[1] or {}), int(row[2]), bool(row[3]))
+    seen = (await session.execute(_SQLITE_MARK_SEEN, params)).first()
+    if seen is None:
+        return None
+    fresh = (await session.execute(_SQLITE_REMEMBER_NONCE, params)).first() is not None
+    return AcceptedRequest(str(seen[0]), dict(seen[1] or {}), int(seen[2]), fresh)
+
+
+# --------------------------------------------------------------------------- nonces
 
 
 async def prune_nonces(session: AsyncSession, *, older_than_s: float) -> int:

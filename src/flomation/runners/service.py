@@ -3,6 +3,7 @@ runners list. Every function takes the caller's session and never commits."""
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -33,7 +34,13 @@ MAX_SUBFLOW_DEPTH = 10
 
 def api_signing_key(settings: Settings) -> SigningKey:
     """The API's Ed25519 key, derived from the secret key: the same in every API process."""
-    return derive_signing_key(settings.secret_key_bytes())
+    return _signing_key(settings.secret_key_bytes())
+
+
+@functools.lru_cache(maxsize=4)
+def _signing_key(secret: bytes) -> SigningKey:
+    # Every signed answer needs it; deriving and loading the key each time costs ~0.1 ms.
+    return derive_signing_key(secret)
 
 
 def heartbeat_interval_s(lease_seconds: float) -> float:
@@ -169,6 +176,33 @@ class AuthenticatedRunner:
     nonce: str
 
 
+# Runner id -> its public key (base64), as last read from the database. A runner's key never
+# changes under its id (registering again makes a new runner), and every request still checks
+# in the database, in the statement that accepts it, that the runner is active with this key.
+_KNOWN_KEYS: dict[str, str] = {}
+_KNOWN_KEYS_MAX = 4096
+
+
+@functools.lru_cache(maxsize=1024)
+def _verify_key(public_key: str) -> VerifyKey:
+    """The parsed key: parsing costs more than a dictionary look-up (a bad key is not kept)."""
+    return VerifyKey.from_base64(public_key)
+
+
+def _remember_key(runner_id: str, public_key: str) -> None:
+    if runner_id not in _KNOWN_KEYS and len(_KNOWN_KEYS) >= _KNOWN_KEYS_MAX:
+        del _KNOWN_KEYS[next(iter(_KNOWN_KEYS))]  # the oldest
+    _KNOWN_KEYS[runner_id] = public_key
+
+
+def _unknown_runner(runner_id: str) -> SignatureInvalid:
+    _KNOWN_KEYS.pop(runner_id, None)
+    return SignatureInvalid(
+        f"Runner {runner_id} is not registered or was deleted; start it again with a runner token",
+        extra={"code": "runner_unknown"},
+    )
+
+
 async def authenticate(
     session: AsyncSession,
     signed: SignedRequest,
@@ -181,32 +215,65 @@ async def authenticate(
 ) -> AuthenticatedRunner:
     """Verify a signed request: a live runner, a fresh timestamp, a good signature, a new nonce.
 
-    Marks the runner seen. Every refusal is a 401 that says what to fix.
+    Marks the runner seen. Every refusal is a 401 that says what to fix, checked in this
+    order: an unknown or deleted runner, then a stale timestamp or a bad signature, then a
+    replayed nonce; a refused request writes nothing. With the runner's key known to this
+    process, a good request costs one statement (`session` may be in autocommit).
     """
-    # Marked seen in the same statement; a refusal below rolls that back with the rest.
-    runner = await repository.seen_active_runner(session, signed.runner_id)
-    if runner is None:
-        raise SignatureInvalid(
-            f"Runner {signed.runner_id} is not registered or was deleted; start it again with a "
-            "runner token",
-            extra={"code": "runner_unknown"},
+    runner_id = signed.runner_id
+    at = time.time() if now is None else now
+
+    def verify(public_key: str) -> None:
+        verify_request(
+            _verify_key(public_key),
+            signed,
+            method=method,
+            path=path,
+            body=body,
+            now=at,
+            max_skew_s=max_skew_s,
         )
-    verify_request(
-        VerifyKey.from_base64(runner.public_key),
-        signed,
-        method=method,
-        path=path,
-        body=body,
-        now=time.time() if now is None else now,
-        max_skew_s=max_skew_s,
+
+    public_key = _KNOWN_KEYS.get(runner_id)
+    if public_key is not None:
+        try:
+            verify(public_key)
+        except SignatureInvalid:
+            # Refused either way; read the runner again so the refusal says the first thing
+            # wrong (an unknown or deleted runner before a bad signature).
+            public_key = None
+        else:
+            accepted = await _accept(session, signed, public_key)
+            if accepted is not None:
+                return accepted
+    public_key = await repository.active_public_key(session, runner_id)
+    if public_key is None:
+        raise _unknown_runner(runner_id)
+    verify(public_key)
+    _remember_key(runner_id, public_key)
+    accepted = await _accept(session, signed, public_key)
+    if accepted is None:  # deleted since the read above
+        raise _unknown_runner(runner_id)
+    return accepted
+
+
+async def _accept(
+    session: AsyncSession, signed: SignedRequest, public_key: str
+) -> AuthenticatedRunner | None:
+    """Record the verified request (None when its runner is not active with `public_key`)."""
+    accepted = await repository.accept_request(
+        session, runner_id=signed.runner_id, public_key=public_key, nonce=signed.nonce
     )
-    if not await repository.remember_nonce(session, runner.id, signed.nonce):
+    if accepted is None:
+        _KNOWN_KEYS.pop(signed.runner_id, None)
+        return None
+    if not accepted.nonce_is_new:
         raise SignatureInvalid("This request was sent before (its nonce is used): refused")
     return AuthenticatedRunner(
-        runner_id=runner.id,
-        organization_id=runner.organization_id,
-        labels=dict(runner.labels or {}),
-        max_concurrent_executors=runner.max_concurrent_executors,
+        runner_id=signed.runner_id,
+        organization_id=accepted.organization_id,
+        labels=dict(accepted.labels),
+        max_concurrent_executors=accepted.max_concurrent_executors,
         nonce=signed.nonce,
     )
 

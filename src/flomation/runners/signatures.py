@@ -1,5 +1,5 @@
-"""The request edge of the signed runner protocol: verifying each request (in a transaction of
-its own, so that a nonce stays used even when the work the request asked for fails) and signing
+"""The request edge of the signed runner protocol: verifying each request (committed on its
+own, so that a nonce stays used even when the work the request asked for fails) and signing
 each answer with the API's key."""
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ async def signed_runner(
     global _last_prune
     signed = parse_request_headers(request.headers)
     body = await request.body()
-    async with database.transaction() as session:
+    # One statement when the runner's key is known: no BEGIN/COMMIT round trips on PostgreSQL.
+    async with database.statements() as session:
         runner = await service.authenticate(
             session,
             signed,

@@ -34,9 +34,9 @@ def test_a_foreign_cursor_is_a_422_on_the_cursor_parameter(cursor: str) -> None:
     assert raised.value.errors == [{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
 
 
-def test_page_params_decode_the_cursor() -> None:
-    assert page_params() == PageParams(limit=50, after=None)
-    assert page_params(limit=3, cursor=encode_cursor("k")) == PageParams(limit=3, after="k")
+async def test_page_params_decode_the_cursor() -> None:
+    assert await page_params() == PageParams(limit=50, after=None)
+    assert await page_params(limit=3, cursor=encode_cursor("k")) == PageParams(limit=3, after="k")
 
 
 def test_make_page_keeps_limit_items_and_points_past_the_last() -> None:

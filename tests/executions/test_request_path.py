@@ -13,8 +13,12 @@ from sqlalchemy import event, func, select, text
 from flomation.db.session import Database, is_autocommit
 from flomation.executions import service
 from flomation.executions.notifier import HUB, work_topic
+from flomation.executions.schemas import ExecutionView
 from flomation.models.executions import Execution, ExecutionEvent, QueueEntry
-from tests.executions.factories import make_flow
+from flomation.runners import service as runners_service
+from flomation.runners.schemas import RunnerTokenCreate
+from flomation.signing import SigningKey
+from tests.executions.factories import echo_definition, make_flow
 from tests.factories import make_actor
 
 
@@ -120,3 +124,56 @@ async def test_statement_by_statement_sessions_commit_each_write_at_once(
 async def test_statement_by_statement_on_sqlite_is_one_transaction(database: Database) -> None:
     async with database.statements() as session:
         assert is_autocommit(session) == database.is_postgres
+
+
+async def test_online_runners_are_read_once_a_second_and_again_once_one_registers(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runners_service, "RECENT_LABEL_SETS_TTL_S", 60.0)  # a slow machine
+    actor = await make_actor(database)
+    flow_id = await make_flow(
+        database, actor.organization_id, definition=echo_definition(runs_on={"location": "dc"})
+    )
+    await _request(database, actor.organization_id, flow_id)  # reads the runners
+
+    with recorded_statements(database) as again:
+        second = await _request_view(database, actor.organization_id, flow_id)
+    assert not [s for s in again if "FROM runners" in s]
+    assert second.status_detail == "waiting for a runner with location=dc"
+
+    await register_runner(database, actor.organization_id, labels={"location": "dc"})
+    with recorded_statements(database) as after:
+        third = await _request_view(database, actor.organization_id, flow_id)
+    assert [s for s in after if "FROM runners" in s]
+    assert third.status_detail is None
+
+
+async def _request_view(database: Database, organization_id: str, flow_id: str) -> ExecutionView:
+    async with database.statements() as session:
+        return await service.request_execution(
+            session,
+            organization_id=organization_id,
+            flow_id=flow_id,
+            input={"n": 1},
+            trigger={"type": "manual"},
+        )
+
+
+async def register_runner(database: Database, organization_id: str, labels: dict[str, str]) -> None:
+    async with database.transaction() as session:
+        token = await runners_service.create_token(
+            session,
+            organization_id=organization_id,
+            created_by=None,
+            body=RunnerTokenCreate(name="dc-1", labels=labels),
+        )
+        await runners_service.register_runner(
+            session,
+            token=token.token,
+            name="dc-1",
+            labels={},
+            max_concurrent_executors=1,
+            public_key=SigningKey.generate().public_key_base64(),
+            version="test",
+            offline_after_s=60,
+        )

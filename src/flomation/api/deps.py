@@ -27,12 +27,18 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_database(request: Request) -> Database:
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def`
+# dependency in a worker thread, a thread hop on every request for a field read.
+async def get_database(request: Request) -> Database:
+    return _database(request)
+
+
+def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -51,7 +57,7 @@ def one_statement_writes(endpoint: Endpoint) -> Endpoint:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    database = get_database(request)
+    database = _database(request)
     endpoint = request.scope.get("endpoint")
     if getattr(endpoint, _ONE_STATEMENT_WRITES, False):
         async with database.statements() as session:

@@ -461,7 +461,7 @@ async def mark_claimed(
 
 
 _EVENT_COLUMNS = ("execution_id", "seq", "type", "payload")
-_INSERT_EVENT = _insert_of_every_column(ExecutionEvent, "v")
+_INSERT_CLAIM_EVENT = _insert_of_every_column(ExecutionEvent, "v")
 
 
 @functools.lru_cache(maxsize=64)
@@ -496,7 +496,7 @@ async def insert_claim_events(
         await session.execute(_claim_events_statement(len(rows), len(notify)), params)
         return
     await session.execute(
-        _INSERT_EVENT, [{f"v_{name}": row[name] for name in _EVENT_COLUMNS} for row in rows]
+        _INSERT_CLAIM_EVENT, [{f"v_{name}": row[name] for name in _EVENT_COLUMNS} for row in rows]
     )
 
 

@@ -438,7 +438,7 @@ async def _waiting_detail(
     # Imported here: the runners domain calls this module, and this is the one way back.
     from flomation.runners import service as runners_service
 
-    offered = await runners_service.online_label_sets(session, organization_id)
+    offered = await runners_service.recent_online_label_sets(session, organization_id)
     return waiting_detail(labels, offered)
 
 

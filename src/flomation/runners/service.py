@@ -159,6 +159,7 @@ async def register_runner(
         version=version,
     )
     await repository.touch_token(session, found.id)
+    _forget_label_sets(found.organization_id)
     return Registration(runner_id=runner_id, organization_id=found.organization_id, labels=merged)
 
 
@@ -326,6 +327,38 @@ async def list_runners(
 async def delete_runner(session: AsyncSession, *, organization_id: str, runner_id: str) -> None:
     if not await repository.delete_runner(session, organization_id, runner_id):
         raise NotFound(f"No runner {runner_id}")
+    _forget_label_sets(organization_id)
+
+
+# Organisation id -> (when the entry is stale, on the monotonic clock; its online label sets).
+_RECENT_LABEL_SETS: dict[str, tuple[float, list[dict[str, str]]]] = {}
+RECENT_LABEL_SETS_TTL_S = 1.0
+_RECENT_LABEL_SETS_MAX = 10_000
+
+
+async def recent_online_label_sets(
+    session: AsyncSession, organization_id: str
+) -> list[dict[str, str]]:
+    """`online_label_sets` as read at most `RECENT_LABEL_SETS_TTL_S` ago in this process.
+
+    For the "waiting for a runner" detail of each new execution, a hint that spares every
+    request a read: whether a runner is online is itself only known to a heartbeat's interval,
+    registering or deleting a runner in this process forgets the entry at once, and queue
+    maintenance rewrites the detail of waiting executions from a fresh read.
+    """
+    now = time.monotonic()
+    recent = _RECENT_LABEL_SETS.get(organization_id)
+    if recent is not None and recent[0] > now:
+        return recent[1]
+    label_sets = await online_label_sets(session, organization_id)
+    if len(_RECENT_LABEL_SETS) >= _RECENT_LABEL_SETS_MAX:
+        _RECENT_LABEL_SETS.clear()
+    _RECENT_LABEL_SETS[organization_id] = (now + RECENT_LABEL_SETS_TTL_S, label_sets)
+    return label_sets
+
+
+def _forget_label_sets(organization_id: str) -> None:
+    _RECENT_LABEL_SETS.pop(organization_id, None)
 
 
 async def online_label_sets(

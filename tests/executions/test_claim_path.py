@@ -4,11 +4,7 @@ none), and the claim's events and wake-ups go out in one statement on PostgreSQL
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from flomation.config import decode_key
 from flomation.db.session import Database
@@ -20,22 +16,7 @@ from flomation.secrets.crypto import Keyring
 from tests.conftest import TEST_SECRET_KEY
 from tests.executions.factories import claim, echo_definition, make_flow, request
 from tests.factories import make_actor
-
-
-@contextmanager
-def recorded_statements(database: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        normalised = " ".join(statement.split())
-        if normalised not in ("BEGIN IMMEDIATE", "COMMIT"):  # SQLite's transaction
-            statements.append(normalised)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+from tests.statements import recorded_statements
 
 
 def _reads_of(statements: list[str], table: str) -> list[str]:

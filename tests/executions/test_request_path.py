@@ -3,12 +3,8 @@ its writes land whole (one statement on PostgreSQL) or not at all."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from flomation.db.session import Database, is_autocommit
 from flomation.executions import service
@@ -20,20 +16,7 @@ from flomation.runners.schemas import RunnerTokenCreate
 from flomation.signing import SigningKey
 from tests.executions.factories import echo_definition, make_flow
 from tests.factories import make_actor
-
-
-@contextmanager
-def recorded_statements(database: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+from tests.statements import recorded_statements
 
 
 async def _request(database: Database, organization_id: str, flow_id: str) -> str:
@@ -57,7 +40,6 @@ async def test_a_request_reads_the_flow_and_runners_then_writes_in_as_few_statem
     with recorded_statements(database) as statements:
         await _request(database, actor.organization_id, flow_id)
 
-    statements = [s for s in statements if s != "BEGIN IMMEDIATE"]  # SQLite's write lock
     writes = [s for s in statements if s.startswith(("INSERT", "WITH"))]
     if database.is_postgres:
         # The execution, its queue row, its first event and the wake-ups: one statement.

@@ -4,13 +4,10 @@ lets a deleted or replaced runner in, nor changes which refusal a bad request ge
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from flomation.db.session import Database
 from flomation.models.runners import Runner, RunnerNonce
@@ -19,24 +16,11 @@ from flomation.runners.service import AuthenticatedRunner
 from flomation.signing import SignatureInvalid, SigningKey, parse_request_headers, sign_request
 from tests.factories import Actor, make_actor
 from tests.runners.helpers import make_runner_token
+from tests.statements import recorded_statements
 
 PATH = "/api/v1/runners/heartbeat"
 BODY = b'{"held":[],"running":0}'
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-@contextmanager
-def recorded_statements(database: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def _register(

@@ -5,12 +5,8 @@ execution it can take within the same request."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import event
 
 from flomation.db.session import Database
 from flomation.executions.notifier import HUB, WorkNotifier, work_topic
@@ -21,6 +17,7 @@ from flomation.signing import SigningKey
 from tests.conftest import make_settings
 from tests.factories import Actor, make_actor
 from tests.runners.helpers import make_flow, make_runner_token, request
+from tests.statements import recorded_statements
 
 LONG_S = 30.0
 
@@ -47,20 +44,9 @@ async def _runner(database: Database, actor: Actor, labels: dict[str, str]) -> A
     )
 
 
-@contextmanager
-def counted_claims(database: Database) -> Iterator[list[str]]:
-    """The claim statements (the queue row leases) sent, by any session."""
-    claims: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "SET lease_owner" in statement:
-            claims.append(statement)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield claims
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+def _claims(statements: list[str]) -> list[str]:
+    """The claim statements (the queue rows' leases) among those sent."""
+    return [s for s in statements if "SET lease_owner" in s]
 
 
 async def _until(predicate: Any) -> None:
@@ -85,7 +71,7 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
     await notifier.start()
     await asyncio.wait_for(notifier.listening.wait(), LONG_S)  # no "recheck all" wake later
     try:
-        with counted_claims(database) as claims:
+        with recorded_statements(database) as statements:
             waiting = asyncio.create_task(
                 protocol.claim(
                     database,
@@ -98,15 +84,18 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
             )
             await asyncio.wait_for(
                 _until(
-                    lambda: len(claims) >= 1 and work_topic(actor.organization_id) in HUB._waiters
+                    lambda: (
+                        len(_claims(statements)) >= 1
+                        and work_topic(actor.organization_id) in HUB._waiters
+                    )
                 ),
                 LONG_S,
             )
 
             # Work only the other runner can take wakes the waiting runner, which finds nothing.
-            before = len(claims)
+            before = len(_claims(statements))
             taken = await request(database, actor.organization_id, flow_id, runs_on={"gpu": "yes"})
-            await asyncio.wait_for(_until(lambda: len(claims) > before), LONG_S)
+            await asyncio.wait_for(_until(lambda: len(_claims(statements)) > before), LONG_S)
             other = await protocol.claim(
                 database,
                 settings,

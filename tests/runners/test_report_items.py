@@ -4,11 +4,9 @@ service calls (same steps, logs, stream events and sequence numbers). SQLite and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from flomation.db.session import Database
 from flomation.executions import service
@@ -26,6 +24,7 @@ from flomation.runners.schemas import Completion, ReportItem
 from flomation.runners.service import AuthenticatedRunner
 from tests.executions.factories import claim, make_flow, request
 from tests.factories import make_actor
+from tests.statements import recorded_statements
 
 AT = "2026-01-01T00:00:00+00:00"
 
@@ -120,20 +119,6 @@ def _stable(payload: Any) -> Any:
         return payload
     varying = {"id", "queued_at", "started_at", "finished_at", "deadline_at"}
     return {k: v for k, v in payload.items() if k not in varying}
-
-
-@contextmanager
-def _statements(database: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
 
 
 async def test_stale_unknown_and_malformed_items_are_refused_and_the_others_land(
@@ -256,7 +241,7 @@ async def test_a_batch_takes_a_fixed_number_of_statements_and_wakes_its_streams(
 
     with (
         HUB.subscribe([execution_topic(c.id) for c in claimed]) as woken,
-        _statements(database) as statements,
+        recorded_statements(database) as statements,
     ):
         results = await protocol.report(
             database, _runner(organization_id), [_item(c) for c in claimed]

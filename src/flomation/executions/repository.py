@@ -332,7 +332,7 @@ WHERE pg_try_advisory_xact_lock(hashtextextended('flomation.flow:' || flow_id, 0
 
 # PostgreSQL, step 2: SELECT ... FOR UPDATE SKIP LOCKED feeding UPDATE ... RETURNING, one
 # statement, so concurrent claimers never take the same row and never wait for each other.
-_PG_CLAIM = """
+_PG_CHOSEN = """
 WITH candidates AS (
     SELECT q.execution_id, q.flow_id, q.available_at, q.max_concurrent
     FROM execution_queue q
@@ -364,15 +364,76 @@ WITH candidates AS (
 ), chosen AS (
     SELECT execution_id FROM ranked
     WHERE max_concurrent IS NULL OR rank_in_flow + running <= max_concurrent
-)
+)"""
+
+_PG_LEASE_CHOSEN = """
 UPDATE execution_queue q
 SET lease_owner = :runner_id,
     lease_expires_at = now() + make_interval(secs => CAST(:lease_s AS double precision)),
     attempt = q.attempt + 1
 FROM chosen
 WHERE q.execution_id = chosen.execution_id
-RETURNING q.execution_id, q.lease_expires_at
-"""
+RETURNING q.execution_id, q.lease_expires_at, q.attempt"""
+
+_PG_CLAIM = _PG_CHOSEN + _PG_LEASE_CHOSEN
+
+# The columns of each execution a claim starts: what its `execution` event and the runner's
+# answer carry.
+_STARTED_COLUMNS = tuple(
+    Execution.__table__.c[name]
+    for name in (
+        "id",
+        "flow_id",
+        "revision",
+        "status",
+        "status_detail",
+        "input",
+        "output",
+        "error",
+        "trigger",
+        "runs_on",
+        "retry_of",
+        "from_node",
+        "parent_execution_id",
+        "depth",
+        "runner_id",
+        "attempt",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "deadline_at",
+        "cancel_requested_at",
+        "timeout_s",
+        "prior_outputs",
+        "last_seq",
+    )
+)
+
+# PostgreSQL: what `mark_claimed` does, as the last part of a statement whose CTEs chose and
+# leased the queue rows (`leased`): the queue rows are locked before the execution rows, the
+# lock order of every writer. `_PG_CLAIM_AND_START`: step 2 and this in one statement.
+_PG_START_LEASED = (
+    """
+UPDATE executions e
+SET status = :running,
+    status_detail = NULL,
+    runner_id = :runner_id,
+    attempt = leased.attempt,
+    started_at = now(),
+    first_started_at = coalesce(e.first_started_at, now()),
+    deadline_at = coalesce(
+        e.deadline_at,
+        CASE WHEN e.timeout_s IS NULL THEN NULL
+             ELSE now() + make_interval(secs => CAST(e.timeout_s AS double precision)) END
+    ),
+    last_seq = e.last_seq + 1
+FROM leased
+WHERE e.id = leased.execution_id
+RETURNING """
+    + ", ".join(f"e.{column.name}" for column in _STARTED_COLUMNS)
+    + ", leased.lease_expires_at"
+)
+_PG_CLAIM_AND_START = _PG_CHOSEN + ", leased AS (" + _PG_LEASE_CHOSEN + "\n)" + _PG_START_LEASED
 
 
 _CLAIMED_COLUMNS: dict[str, TypeEngine[Any]] = {
@@ -498,6 +559,133 @@ async def insert_claim_events(
     await session.execute(
         _INSERT_CLAIM_EVENT, [{f"v_{name}": row[name] for name in _EVENT_COLUMNS} for row in rows]
     )
+
+
+# PostgreSQL, the common case in one statement: when no flow with a concurrency limit has
+# claimable work for this runner (`limited` in the same snapshot), there is no flow to lock nor
+# running executions to count, and the oldest claimable rows are leased and started at once.
+# Otherwise it claims nothing and says so (`limited_waiting`): then the two steps above run.
+# One row always comes back, with null columns when nothing was started.
+_PG_UNLIMITED_CLAIM_AND_START = (
+    """
+WITH limited AS (
+    SELECT EXISTS (
+        SELECT 1 FROM execution_queue l
+        WHERE l.organization_id = :organization_id
+          AND l.lease_owner IS NULL
+          AND l.max_concurrent IS NOT NULL
+          AND l.available_at <= now()
+          AND l.labels <@ CAST(:labels AS jsonb)
+    ) AS waiting
+), chosen AS (
+    SELECT q.execution_id
+    FROM execution_queue q
+    WHERE q.organization_id = :organization_id
+      AND q.lease_owner IS NULL
+      AND q.max_concurrent IS NULL
+      AND q.available_at <= now()
+      AND q.labels <@ CAST(:labels AS jsonb)
+      AND NOT (SELECT waiting FROM limited)
+    ORDER BY q.available_at, q.execution_id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+), leased AS ("""
+    + _PG_LEASE_CHOSEN
+    + """
+), started AS ("""
+    + _PG_START_LEASED
+    + """
+)
+SELECT started.*, limited.waiting AS limited_waiting FROM limited LEFT JOIN started ON true"""
+)
+
+
+async def claim_and_start(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    runner_id: str,
+    labels: dict[str, str],
+    limit: int,
+    lease_seconds: float,
+) -> list[tuple[Any, datetime]]:
+    """`claim_queue_rows` and `mark_claimed` for a claim's hot path: the started executions
+    (rows with `_STARTED_COLUMNS`, read by attribute) and their lease expiries, oldest first.
+    PostgreSQL: one statement leases and starts, unless a flow with a concurrency limit has
+    claimable work: then two more (lock the limited flows, then lease and start). SQLite: the
+    atomic queue-row `UPDATE ... RETURNING`, then one `UPDATE` of the executions."""
+    labels_json = json.dumps(labels)
+    params: dict[str, Any] = {
+        "organization_id": organization_id,
+        "runner_id": runner_id,
+        "labels": labels_json,
+        "limit": limit,
+        "lease_s": float(lease_seconds),
+    }
+    if not _is_postgres(session):
+        leases = await claim_queue_rows(
+            session,
+            organization_id=organization_id,
+            runner_id=runner_id,
+            labels=labels,
+            limit=limit,
+            lease_seconds=lease_seconds,
+        )
+        if not leases:
+            return []
+        started = [
+            (row, leases[row.id]) for row in await _start_leased(session, list(leases), runner_id)
+        ]
+    else:
+        params["running"] = RUNNING
+        rows = (await session.execute(_pg_statement(_PG_UNLIMITED_CLAIM_AND_START), params)).all()
+        started = [(row, row.lease_expires_at) for row in rows if row.id is not None]
+        if rows[0].limited_waiting:
+            locked = await session.execute(
+                _PG_LOCK_LIMITED_FLOWS_STATEMENT,
+                {"organization_id": organization_id, "labels": labels_json},
+            )
+            params["locked_flows"] = list(locked.scalars())
+            result = await session.execute(_pg_statement(_PG_CLAIM_AND_START), params)
+            started = [(row, row.lease_expires_at) for row in result.all()]
+    started.sort(key=lambda pair: (pair[0].queued_at, pair[0].id))
+    return started
+
+
+@functools.cache
+def _pg_statement(sql: str) -> Any:
+    # Built once: a text statement's columns are typed like the table's (JSON, UTC times).
+    return text(sql).columns(*_STARTED_COLUMNS, lease_expires_at=UTCDateTime())
+
+
+async def _start_leased(
+    session: AsyncSession, execution_ids: Sequence[str], runner_id: str
+) -> list[Any]:
+    """`mark_claimed` as a Core statement: the columns a claim needs, no ORM objects."""
+    table = cast(Table, Execution.__table__)
+    attempt = (
+        select(QueueEntry.attempt).where(QueueEntry.execution_id == table.c.id).scalar_subquery()
+    )
+    deadline = case(
+        (table.c.timeout_s.is_(None), literal(None, table.c.deadline_at.type)),
+        else_=db_now_plus(table.c.timeout_s),
+    )
+    stmt = (
+        update(table)
+        .where(table.c.id.in_(list(execution_ids)))
+        .values(
+            status=RUNNING,
+            status_detail=None,
+            runner_id=runner_id,
+            attempt=attempt,
+            started_at=db_now(),
+            first_started_at=func.coalesce(table.c.first_started_at, db_now()),
+            deadline_at=func.coalesce(table.c.deadline_at, deadline),
+            last_seq=table.c.last_seq + 1,
+        )
+        .returning(*_STARTED_COLUMNS)
+    )
+    return list((await session.execute(stmt)).all())
 
 
 # --------------------------------------------------------------------------- leases

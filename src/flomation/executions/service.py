@@ -643,7 +643,7 @@ async def claim_executions(
     """
     if limit <= 0:
         return []
-    leases = await repository.claim_queue_rows(
+    started = await repository.claim_and_start(
         session,
         organization_id=organization_id,
         runner_id=runner_id,
@@ -651,10 +651,10 @@ async def claim_executions(
         limit=limit,
         lease_seconds=lease_seconds,
     )
-    if not leases:
+    if not started:
         return []
-    executions = await repository.mark_claimed(session, list(leases), runner_id)
-    executions.sort(key=lambda e: (e.queued_at, e.id))
+    # The started rows are Core rows with the execution's columns (no ORM objects).
+    executions = [row for row, _ in started]
     # The claims' `execution` events and their wake-ups: one statement on PostgreSQL.
     topics = stage_after_commit(session, *(execution_topic(e.id) for e in executions))
     await repository.insert_claim_events(
@@ -666,7 +666,7 @@ async def claim_executions(
         session, organization_id, {(e.flow_id, e.revision) for e in executions}, keyring
     )
     claimed = []
-    for execution in executions:
+    for execution, lease_expires_at in started:
         revision = revisions[(execution.flow_id, execution.revision)]
         claimed.append(
             ClaimedExecution(
@@ -678,7 +678,7 @@ async def claim_executions(
                 definition=dict(revision.definition),
                 input=execution.input,
                 trigger=execution.trigger,
-                lease_expires_at=leases[execution.id],
+                lease_expires_at=lease_expires_at,
                 deadline_at=execution.deadline_at,
                 timeout_s=execution.timeout_s,
                 depth=execution.depth,

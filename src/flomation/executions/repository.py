@@ -379,34 +379,33 @@ _PG_CLAIM = _PG_CHOSEN + _PG_LEASE_CHOSEN
 
 # The columns of each execution a claim starts: what its `execution` event and the runner's
 # answer carry.
+# An execution's columns as its summary (`ExecutionSummary`) shows them, after its id.
+_SUMMARY_COLUMNS = (
+    "flow_id",
+    "revision",
+    "status",
+    "status_detail",
+    "input",
+    "output",
+    "error",
+    "trigger",
+    "runs_on",
+    "retry_of",
+    "from_node",
+    "parent_execution_id",
+    "depth",
+    "runner_id",
+    "attempt",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "deadline_at",
+    "cancel_requested_at",
+)
+
 _STARTED_COLUMNS = tuple(
     Execution.__table__.c[name]
-    for name in (
-        "id",
-        "flow_id",
-        "revision",
-        "status",
-        "status_detail",
-        "input",
-        "output",
-        "error",
-        "trigger",
-        "runs_on",
-        "retry_of",
-        "from_node",
-        "parent_execution_id",
-        "depth",
-        "runner_id",
-        "attempt",
-        "queued_at",
-        "started_at",
-        "finished_at",
-        "deadline_at",
-        "cancel_requested_at",
-        "timeout_s",
-        "prior_outputs",
-        "last_seq",
-    )
+    for name in ("id", *_SUMMARY_COLUMNS, "timeout_s", "prior_outputs", "last_seq")
 )
 
 # PostgreSQL: what `mark_claimed` does, as the last part of a statement whose CTEs chose and
@@ -833,31 +832,7 @@ class Fence:
 
 
 # What a fence answers: the new last sequence number, and the summary of an ended execution.
-FENCE_COLUMNS = (
-    "id",
-    "last_seq",
-    "organization_id",
-    "flow_id",
-    "revision",
-    "status",
-    "status_detail",
-    "input",
-    "output",
-    "error",
-    "trigger",
-    "runs_on",
-    "retry_of",
-    "from_node",
-    "parent_execution_id",
-    "depth",
-    "runner_id",
-    "attempt",
-    "queued_at",
-    "started_at",
-    "finished_at",
-    "deadline_at",
-    "cancel_requested_at",
-)
+FENCE_COLUMNS = ("id", "last_seq", "organization_id", *_SUMMARY_COLUMNS)
 _EXECUTIONS = _table(Execution)
 
 # PostgreSQL: the whole batch in one UPDATE over arrays of its items; each row that passes its

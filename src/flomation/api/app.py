@@ -46,11 +46,13 @@ def _protected_routers() -> list[APIRouter]:
     from flomation.secrets.endpoints import router as secrets_router
     from flomation.triggers.endpoints import router as triggers_router
 
+    # Routes are matched in order, router by router: the hot ones come first (requesting an
+    # execution is the one a client repeats most).
     return [
-        auth_router,
+        executions_router,
         flows_router,
         runners_router,
-        executions_router,
+        auth_router,
         secrets_router,
         triggers_router,
     ]

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.api.pagination import PageParams, keyset
 from flomation.db.clock import db_now, db_now_plus
+from flomation.db.driver import DriverStatement
 from flomation.errors import Conflict
 from flomation.models.auth import AccessToken, LoginAttempt, Membership, Organization, User
 
@@ -69,9 +70,12 @@ _ACTIVE_TOKEN = (
 )
 
 
+_ACTIVE_TOKEN_ON_DRIVER = DriverStatement(_ACTIVE_TOKEN)
+
+
 async def find_active_token(session: AsyncSession, token_hash: str) -> ActiveToken | None:
     """The unexpired, unrevoked token with this hash, with its holder's role."""
-    row = (await session.execute(_ACTIVE_TOKEN, {"token_hash": token_hash})).first()
+    row = await _ACTIVE_TOKEN_ON_DRIVER.first(session, {"token_hash": token_hash})
     return None if row is None else ActiveToken(*row)
 
 

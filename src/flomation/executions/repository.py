@@ -41,6 +41,7 @@ from sqlalchemy.types import TypeEngine
 
 from flomation.db.base import Base, JSONValue, UTCDateTime
 from flomation.db.clock import db_now, db_now_plus
+from flomation.db.driver import DriverStatement
 from flomation.executions.notifier import CHANNEL
 from flomation.models.auth import Organization
 from flomation.models.executions import (
@@ -209,14 +210,14 @@ _NEW_EXECUTION_ROWS = (
 
 
 @functools.cache
-def _new_execution_statement(notifications: int) -> Select[Any]:
+def _new_execution_statement(notifications: int) -> DriverStatement:
     """PostgreSQL: the three inserts as data-modifying CTEs (the foreign keys accept them: they
     are checked at the end of the statement) selecting `notifications` pg_notify calls."""
     ctes = [statement.cte(f"insert_{prefix}") for prefix, statement in _NEW_EXECUTION_ROWS]
     notify = [
         func.pg_notify(bindparam("channel"), bindparam(f"topic_{n}")) for n in range(notifications)
     ]
-    return select(*notify, literal(1)).add_cte(*ctes)
+    return DriverStatement(select(*notify, literal(1)).add_cte(*ctes))
 
 
 async def insert_queued_execution(
@@ -241,7 +242,7 @@ async def insert_queued_execution(
         for prefix, row in values.items():
             params.update({f"{prefix}_{name}": value for name, value in row.items()})
         params.update({f"topic_{n}": topic for n, topic in enumerate(notify)})
-        await session.execute(_new_execution_statement(len(notify)), params)
+        await _new_execution_statement(len(notify)).fetch(session, params)
         return
     for prefix, statement in _NEW_EXECUTION_ROWS:
         row = values[prefix]

@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.db.driver import DriverStatement
 from flomation.models.auth import User
 from flomation.models.flows import Flow, FlowRevision
 from flomation.timeutil import utcnow
@@ -206,8 +207,8 @@ def _runnable_columns(revision: Any) -> Select[Any]:
 
 
 # What running a flow needs (every execution request reads it): columns, no ORM objects.
-_RUNNABLE_AT_CURRENT_REVISION = _runnable_columns(Flow.current_revision)
-_RUNNABLE_AT_REVISION = _runnable_columns(bindparam("revision"))
+_RUNNABLE_AT_CURRENT_REVISION = DriverStatement(_runnable_columns(Flow.current_revision))
+_RUNNABLE_AT_REVISION = DriverStatement(_runnable_columns(bindparam("revision")))
 
 
 async def runnable_revision(
@@ -217,10 +218,10 @@ async def runnable_revision(
     archived at, max concurrent executions) of the flow at `revision` (None: its current)."""
     params: dict[str, Any] = {"flow_id": flow_id, "organization_id": organization_id}
     if revision is None:
-        row = (await session.execute(_RUNNABLE_AT_CURRENT_REVISION, params)).first()
+        row = await _RUNNABLE_AT_CURRENT_REVISION.first(session, params)
     else:
         params["revision"] = revision
-        row = (await session.execute(_RUNNABLE_AT_REVISION, params)).first()
+        row = await _RUNNABLE_AT_REVISION.first(session, params)
     return None if row is None else tuple(row)
 
 

@@ -47,11 +47,12 @@ async def test_create_list_get_patch_delete_a_schedule(
 
         edited = await client.patch(
             f"/api/v1/triggers/{trigger['id']}",
-            json={"config": {"cron": "0 */2 * * *", "timezone": "UTC"}},
+            # Half past: never the same instant as the first schedule's 09:00, whatever the hour.
+            json={"config": {"cron": "30 */2 * * *", "timezone": "UTC"}},
         )
         assert edited.status_code == 200, edited.text
         new_next = datetime.fromisoformat(edited.json()["state"]["next_fire_at"])
-        assert new_next.minute == 0
+        assert new_next.minute == 30
         assert new_next.hour % 2 == 0
         assert new_next != first_next
 

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Boolean,
     Insert,
     Integer,
-    Select,
     String,
     Table,
     and_,
@@ -34,12 +33,13 @@ from sqlalchemy import (
     tuple_,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
-from flomation.db.base import Base, JSONValue, UTCDateTime
+from flomation.db.base import Base, JSONDocument, JSONValue, UTCDateTime
 from flomation.db.clock import db_now, db_now_plus
 from flomation.db.driver import DriverStatement
 from flomation.executions.notifier import CHANNEL
@@ -526,9 +526,12 @@ _INSERT_CLAIM_EVENT = _insert_of_every_column(ExecutionEvent, "v")
 
 
 @functools.lru_cache(maxsize=64)
-def _claim_events_statement(events: int, notifications: int) -> Select[Any]:
+def _claim_events_statement(events: int, notifications: int) -> DriverStatement:
     """PostgreSQL: `events` event rows inserted as a data-modifying CTE, selecting
-    `notifications` pg_notify calls: one round trip for a claim's events and wake-ups."""
+    `notifications` pg_notify calls: one round trip for a claim's events and wake-ups.
+
+    Compiled here once per shape: SQLAlchemy never caches a multi-row VALUES insert, so
+    through `session.execute` it would be compiled again on every claim."""
     table = _table(ExecutionEvent)
     rows = [
         {name: bindparam(f"v{i}_{name}", type_=table.c[name].type) for name in _EVENT_COLUMNS}
@@ -538,7 +541,7 @@ def _claim_events_statement(events: int, notifications: int) -> Select[Any]:
     notify = [
         func.pg_notify(bindparam("channel"), bindparam(f"topic_{n}")) for n in range(notifications)
     ]
-    return select(*notify, literal(1)).add_cte(inserted)
+    return DriverStatement(select(*notify, literal(1)).add_cte(inserted))
 
 
 async def insert_claim_events(
@@ -554,7 +557,7 @@ async def insert_claim_events(
         for i, row in enumerate(rows):
             params.update({f"v{i}_{name}": row[name] for name in _EVENT_COLUMNS})
         params.update({f"topic_{n}": topic for n, topic in enumerate(notify)})
-        await session.execute(_claim_events_statement(len(rows), len(notify)), params)
+        await _claim_events_statement(len(rows), len(notify)).fetch(session, params)
         return
     await session.execute(
         _INSERT_CLAIM_EVENT, [{f"v_{name}": row[name] for name in _EVENT_COLUMNS} for row in rows]
@@ -984,24 +987,79 @@ def _upsert_steps_statement(dialect: str) -> Insert:
 
 _INSERT_LOG = insert(ExecutionLog)
 _INSERT_EVENT = insert(ExecutionEvent)
+_LOG_COLUMNS = ("execution_id", "seq", "at", "node_id", "level", "message")
+
+
+def _array_item_type(column: Any) -> TypeEngine[Any]:
+    # A JSON document that is None is SQL NULL, as the row-by-row path stores it (an array's
+    # item would otherwise be serialised as the JSON `null`).
+    if isinstance(column.type, JSONDocument):
+        return JSONB(none_as_null=True)
+    return cast(TypeEngine[Any], column.type)
+
+
+@functools.cache
+def _unnest_insert(model: type[Base], columns: tuple[str, ...], upsert: bool) -> DriverStatement:
+    """PostgreSQL: a whole batch of `model` rows in one statement, one array per column
+    (`INSERT ... SELECT FROM unnest(...)`), compiled once. An executemany sends, and the server
+    plans and runs, one INSERT per row; a report batch carries dozens of rows per table.
+    `upsert`: the steps' `ON CONFLICT (execution_id, step_key)` update."""
+    table = _table(model)
+    arrays = [bindparam(name, type_=ARRAY(_array_item_type(table.c[name]))) for name in columns]
+    rows = func.unnest(*arrays).table_valued(*columns).render_derived()
+    statement = pg_insert(table).from_select(list(columns), select(*(rows.c[n] for n in columns)))
+    if upsert:
+        statement = statement.on_conflict_do_update(
+            index_elements=["execution_id", "step_key"],
+            set_={name: statement.excluded[name] for name in _STEP_COLUMNS},
+        )
+    return DriverStatement(statement)
+
+
+async def _insert_batch(
+    session: AsyncSession,
+    model: type[Base],
+    columns: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+    *,
+    upsert: bool = False,
+) -> None:
+    """`rows` (each with every one of `columns`) in one statement, as arrays by column."""
+    params = {name: [row[name] for row in rows] for name in columns}
+    await _unnest_insert(model, columns, upsert).fetch(session, params)
 
 
 async def upsert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or replace steps by (execution_id, step_key), in one batch. `seq` keeps the
     number of the event that first recorded the step, so a view lists steps in start order."""
-    if rows:
-        dialect = session.get_bind().dialect.name
-        await session.execute(_upsert_steps_statement(dialect), list(rows))
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    keys = {(row["execution_id"], row["step_key"]) for row in rows}
+    # One statement may not update a row twice: a batch naming a step twice goes row by row.
+    if dialect == "postgresql" and len(keys) == len(rows):
+        columns = ("execution_id", "step_key", "seq", *_STEP_COLUMNS)
+        await _insert_batch(session, ExecutionStep, columns, rows, upsert=True)
+        return
+    await session.execute(_upsert_steps_statement(dialect), list(rows))
 
 
 async def insert_logs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(_INSERT_LOG, list(rows))
+    if not rows:
+        return
+    if _is_postgres(session):
+        await _insert_batch(session, ExecutionLog, _LOG_COLUMNS, rows)
+        return
+    await session.execute(_INSERT_LOG, list(rows))
 
 
 async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(_INSERT_EVENT, list(rows))
+    if not rows:
+        return
+    if _is_postgres(session):
+        await _insert_batch(session, ExecutionEvent, _EVENT_COLUMNS, rows)
+        return
+    await session.execute(_INSERT_EVENT, list(rows))
 
 
 async def finish(

@@ -80,7 +80,7 @@ async def test_parameters_the_statement_carries_itself_need_not_be_given(
     assert tuple(row) == (7, "x")
 
 
-async def test_a_missing_parameter_is_refused_before_anything_is_sent(database: Database) -> None:
+def test_a_missing_parameter_is_refused_before_anything_is_sent() -> None:
     with pytest.raises(KeyError, match="name"):
         _INSERT_ORGANIZATION.arguments({"id": new_id(), "created_at": datetime.now(UTC)})
 

@@ -48,7 +48,7 @@ class ActiveToken:
 
 # Every request authenticates with this: built once (no per-request construction or cache key),
 # only the columns it needs (no ORM objects to load).
-_ACTIVE_TOKEN = (
+_ACTIVE_TOKEN = DriverStatement(
     select(
         AccessToken.id,
         AccessToken.kind,
@@ -70,12 +70,9 @@ _ACTIVE_TOKEN = (
 )
 
 
-_ACTIVE_TOKEN_ON_DRIVER = DriverStatement(_ACTIVE_TOKEN)
-
-
 async def find_active_token(session: AsyncSession, token_hash: str) -> ActiveToken | None:
     """The unexpired, unrevoked token with this hash, with its holder's role."""
-    row = await _ACTIVE_TOKEN_ON_DRIVER.first(session, {"token_hash": token_hash})
+    row = await _ACTIVE_TOKEN.first(session, {"token_hash": token_hash})
     return None if row is None else ActiveToken(*row)
 
 

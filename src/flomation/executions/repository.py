@@ -1045,21 +1045,27 @@ async def upsert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
 
 
 async def insert_logs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    if _is_postgres(session):
-        await _insert_batch(session, ExecutionLog, _LOG_COLUMNS, rows)
-        return
-    await session.execute(_INSERT_LOG, list(rows))
+    await _insert_rows(session, ExecutionLog, _LOG_COLUMNS, _INSERT_LOG, rows)
 
 
 async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await _insert_rows(session, ExecutionEvent, _EVENT_COLUMNS, _INSERT_EVENT, rows)
+
+
+async def _insert_rows(
+    session: AsyncSession,
+    model: type[Base],
+    columns: tuple[str, ...],
+    row_by_row: Insert,
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    """One batch statement on PostgreSQL; `row_by_row` as an executemany elsewhere."""
     if not rows:
         return
     if _is_postgres(session):
-        await _insert_batch(session, ExecutionEvent, _EVENT_COLUMNS, rows)
+        await _insert_batch(session, model, columns, rows)
         return
-    await session.execute(_INSERT_EVENT, list(rows))
+    await session.execute(row_by_row, list(rows))
 
 
 async def finish(

@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 EDITOR_OUT := src/flomation/api/static/editor
 EDITOR_STAMP := $(EDITOR_OUT)/index.html
 EDITOR_SOURCES := $(shell find editor -type f -not -path 'editor/node_modules/*' -not -path 'editor/dist/*' 2>/dev/null)
-# Two workers (pytest-xdist): the suite is about 8 minutes instead of 16 on 2 cores.
-PYTEST_ARGS ?= -n 2
+# Serial by default: the multi-process runner tests once timed out with two workers sharing
+# 2 cores. `make test PYTEST_ARGS='-n 2'` runs it in about 8 minutes instead of 13-16.
+PYTEST_ARGS ?=
 
 .PHONY: up test install editor lint typecheck importlint pytest editor-test chromium migration clean
 

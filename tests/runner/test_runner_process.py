@@ -277,6 +277,8 @@ async def test_a_shared_cloud_runner_blocks_loopback_destinations(
     assert done["error"]["type"] == "blocked"
     assert done["error"]["node_id"] == "call"
     assert recorder.calls[execution_id] == 0
+    # The operator sees why on the runner too, not only through the API.
+    assert f"execution {execution_id} attempt 1 ended failed at node call: " in runner.logs()
 
 
 async def test_a_runner_deleted_by_an_admin_stops_with_status_1(

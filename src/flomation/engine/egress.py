@@ -231,6 +231,15 @@ class EgressNetworkBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+# How long a pooled connection may sit idle before it is dropped instead of reused: below the
+# shortest keep-alive timeout common servers use (gunicorn 2 s; uvicorn, Node.js and Apache
+# 5 s). A connection reused when it has been idle nearly as long as the server's timeout is
+# closed by the server just as the request goes out, and the request fails with a read error
+# that no retry policy can safely repeat for a POST. httpx's default (5 s) equals uvicorn's and
+# Node's, which made that race real: a few of a thousand flows failed that way under load.
+IDLE_CONNECTION_EXPIRY_S = 1.0
+
+
 class EgressTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with its connection pool built on `EgressNetworkBackend`."""
 
@@ -242,7 +251,11 @@ class EgressTransport(httpx.AsyncHTTPTransport):
         verify: ssl.SSLContext | bool = True,
         http2: bool = False,
     ) -> None:
-        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        limits = limits or httpx.Limits(
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=IDLE_CONNECTION_EXPIRY_S,
+        )
         ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
         super().__init__(verify=ssl_context, limits=limits, http2=http2, trust_env=False)
         # httpx offers no way to hand its pool a network backend, so the pool is built again

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from flomation import __version__
+from flomation.engine.egress import IDLE_CONNECTION_EXPIRY_S
 from flomation.runner.config import RunnerSettings
 from flomation.signing import (
     HEADER_NONCE,
@@ -93,8 +94,13 @@ class ApiClient:
             verify=_tls_verify(settings),
             transport=transport,
             headers={"User-Agent": f"flomation-runner/{__version__}"},
-            # Many concurrent report, heartbeat and subflow calls share a few connections.
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            # Many concurrent report, heartbeat and subflow calls share a few connections,
+            # dropped when idle before the API's keep-alive timeout could close one in use.
+            limits=httpx.Limits(
+                max_connections=20,
+                max_keepalive_connections=10,
+                keepalive_expiry=IDLE_CONNECTION_EXPIRY_S,
+            ),
         )
 
     async def aclose(self) -> None:

@@ -187,7 +187,19 @@ class ExecutionJob:
         metrics.finished.labels(result.status).inc()
         metrics.duration.observe(time.monotonic() - self._claimed_at)
         await self._complete(result)
-        log.debug("execution %s attempt %s ended %s", claimed.id, claimed.attempt, result.status)
+        if result.status == "succeeded":
+            log.debug("execution %s attempt %s ended succeeded", claimed.id, claimed.attempt)
+        else:
+            # The error is masked already (see _execute): an operator sees why on the runner.
+            error = result.error or {}
+            log.info(
+                "execution %s attempt %s ended %s at node %s: %s",
+                claimed.id,
+                claimed.attempt,
+                result.status,
+                error.get("node_id"),
+                error.get("message"),
+            )
 
     async def _execute(self) -> ExecutionResult:
         claimed = self.claimed

@@ -1,10 +1,13 @@
-"""Queue ceiling: the pure-SQL claim-and-complete loop on PostgreSQL, on the executions schema,
-with no HTTP and no engine. Several workers (each its own connection) loop: claim up to a batch
-in one transaction (the SKIP LOCKED claim, marking the executions running and their events:
-the SQL of `service.claim_executions` without the flow and secrets look-ups), then completes
-each claimed execution in its own transaction with `service.complete_execution` (the fenced
-delete of the queue row, the final status, its events and the NOTIFY). Executions per second
-is the ceiling that the end-to-end drain through runners is compared with.
+"""Queue ceiling: the API's own claim and report SQL on PostgreSQL, with no HTTP, no signing
+and no engine. Several workers (each its own connection, as the runners' requests are) loop:
+claim up to a batch with `service.claim_executions` (the claim a runner's long poll makes: the
+SKIP LOCKED lease, the start, the claims' events, the flow revision), then end the whole batch
+with one `service.record_reports` (what a runner's `/runner/events` batch does: the fenced
+delete of the queue rows, the steps and events an echo flow's run reports, the final statuses
+and the NOTIFY), each in its own transaction. Executions per second is the ceiling that the
+end-to-end drain through runners is compared with.
+
+The events are those the engine really emits for the echo flow, captured once at start.
 
 Reference, measured in the same run on the same pool: empty transactions (`SELECT 1`) per
 second with the same number of workers, i.e. the round-trip floor of this machine.
@@ -20,6 +23,7 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import insert, text
@@ -27,7 +31,10 @@ from sqlalchemy import insert, text
 import flomation.models  # noqa: F401  (registers every table)
 from flomation.db.base import Base
 from flomation.db.session import Database
-from flomation.executions import repository, service
+from flomation.engine.events import ListSink
+from flomation.engine.executor import run_flow
+from flomation.executions import service
+from flomation.flows import service as flows
 from flomation.ids import new_id
 from flomation.models.auth import Organization
 from flomation.models.executions import SUCCEEDED, Execution, QueueEntry
@@ -38,6 +45,16 @@ ADMIN_DSN = os.environ.get(
 EXECUTIONS = 3000
 HISTORY = 20_000  # finished executions already in the history table
 SETTINGS = [(4, 1), (4, 10), (8, 10)]  # (workers, claim batch)
+ECHO = {
+    "version": 1,
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {"id": "out", "type": "return", "config": {"value": {"echo": "{{ input.n }}"}}},
+    ],
+    "edges": [{"from": "start", "to": "out"}],
+}
+# Not reported by runners: the claim and the completion carry the execution's start and end.
+_NOT_REPORTED = {"execution.started", "execution.finished"}
 
 
 @dataclass
@@ -60,7 +77,9 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
-async def _fill(database: Database, organization_id: str, count: int, *, finished: bool) -> None:
+async def _fill(
+    database: Database, organization_id: str, flow_id: str, count: int, *, finished: bool
+) -> None:
     rows = []
     queue = []
     for _ in range(count):
@@ -69,7 +88,7 @@ async def _fill(database: Database, organization_id: str, count: int, *, finishe
             {
                 "id": execution_id,
                 "organization_id": organization_id,
-                "flow_id": "flow-1",
+                "flow_id": flow_id,
                 "revision": 1,
                 "status": SUCCEEDED if finished else "queued",
                 "input": {"n": 1},
@@ -81,7 +100,7 @@ async def _fill(database: Database, organization_id: str, count: int, *, finishe
             {
                 "execution_id": execution_id,
                 "organization_id": organization_id,
-                "flow_id": "flow-1",
+                "flow_id": flow_id,
                 "labels": {},
             }
         )
@@ -92,11 +111,20 @@ async def _fill(database: Database, organization_id: str, count: int, *, finishe
                 await session.execute(insert(QueueEntry), queue[start : start + 1000])
 
 
-async def _worker(database: Database, organization_id: str, name: str, batch: int) -> int:
+async def echo_events() -> list[dict[str, Any]]:
+    """The events a runner reports for one run of the echo flow."""
+    sink = ListSink()
+    await run_flow(ECHO, {"n": 1}, sink=sink)
+    return [event.to_dict() for event in sink.events if event.kind not in _NOT_REPORTED]
+
+
+async def _worker(
+    database: Database, organization_id: str, name: str, batch: int, events: list[dict[str, Any]]
+) -> int:
     done = 0
     while True:
         async with database.transaction() as session:
-            ids = await repository.claim_queue_rows(
+            claimed = await service.claim_executions(
                 session,
                 organization_id=organization_id,
                 runner_id=name,
@@ -104,35 +132,60 @@ async def _worker(database: Database, organization_id: str, name: str, batch: in
                 limit=batch,
                 lease_seconds=60,
             )
-            claimed = await repository.mark_claimed(session, list(ids), name) if ids else []
-            await repository.insert_events(
-                session,
-                [
-                    {"execution_id": e.id, "seq": e.last_seq, "type": "execution", "payload": {}}
-                    for e in claimed
-                ],
-            )
         if not claimed:
             return done
-        for execution in claimed:
-            async with database.transaction() as session:
-                await service.complete_execution(
-                    session,
-                    runner_id=name,
-                    execution_id=execution.id,
-                    attempt=execution.attempt,
-                    status=SUCCEEDED,
-                    output={"ok": 1},
-                    error=None,
-                )
-            done += 1
+        reports = [
+            service.Report(
+                execution_id=execution.id,
+                attempt=execution.attempt,
+                events=events,
+                status=SUCCEEDED,
+                output={"echo": 1},
+            )
+            for execution in claimed
+        ]
+        async with database.transaction() as session:
+            refused = await service.record_reports(session, runner_id=name, reports=reports)
+        assert refused == [None] * len(reports), refused
+        done += len(claimed)
 
 
-async def _drain(database: Database, organization_id: str, workers: int, batch: int) -> Result:
-    await _fill(database, organization_id, EXECUTIONS, finished=False)
+@dataclass(frozen=True)
+class Tenant:
+    """An organisation with the echo flow, and the events one of its runs reports."""
+
+    organization_id: str
+    flow_id: str
+    events: list[dict[str, Any]]
+
+
+async def make_tenant(database: Database, name: str = "bench") -> Tenant:
+    async with database.transaction() as session:
+        organization = Organization(name=name)
+        session.add(organization)
+        await session.flush()
+        created = await flows.create_flow(
+            session,
+            organization_id=organization.id,
+            author_id=None,
+            name="echo",
+            description="",
+            definition=ECHO,
+            message=None,
+        )
+        tenant = Tenant(organization.id, created.flow.id, await echo_events())
+    return tenant
+
+
+async def drain(database: Database, tenant: Tenant, workers: int, batch: int) -> Result:
+    """Queue EXECUTIONS of the echo flow, then time `workers` claiming and reporting them."""
+    await _fill(database, tenant.organization_id, tenant.flow_id, EXECUTIONS, finished=False)
     started = time.perf_counter()
     counts = await asyncio.gather(
-        *(_worker(database, organization_id, f"runner-{i}", batch) for i in range(workers))
+        *(
+            _worker(database, tenant.organization_id, f"runner-{i}", batch, tenant.events)
+            for i in range(workers)
+        )
     )
     elapsed = time.perf_counter() - started
     assert sum(counts) == EXECUTIONS, counts
@@ -158,16 +211,12 @@ async def main() -> None:
     try:
         async with database.engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
-        async with database.transaction() as session:
-            organization = Organization(name="bench")
-            session.add(organization)
-            await session.flush()
-            organization_id = organization.id
-        await _fill(database, organization_id, HISTORY, finished=True)
+        tenant = await make_tenant(database)
+        await _fill(database, tenant.organization_id, tenant.flow_id, HISTORY, finished=True)
         print(f"PostgreSQL, {EXECUTIONS} executions per run, {HISTORY} finished in the history")
         for workers, batch in SETTINGS:
             reference = await _round_trips(database, workers)
-            result = await _drain(database, organization_id, workers, batch)
+            result = await drain(database, tenant, workers, batch)
             print(
                 f"workers={workers} batch={batch}: {result.per_second:,.0f} executions/s "
                 f"({result.seconds:.2f} s); reference SELECT 1 transactions: {reference:,.0f}/s"

@@ -1,7 +1,7 @@
 """Runner drain: how fast real `flomation runner` processes drain queued echo executions
 through a real `flomation api` process on PostgreSQL, as a fraction of the pure-SQL ceiling
-(`bench/queue_ceiling.py`: claim and complete with no HTTP and no engine) measured in the same
-run, on the same database server, just before each case.
+(`bench/queue_ceiling.py`: the API's claim and report SQL with no HTTP and no engine)
+measured in the same run, on the same database server, just before each case.
 
 Each case: start the API and N runners (16 slots each), wait until they are online and idle
 (long-polling), queue the executions in one transaction and wake them, and time until every
@@ -32,21 +32,20 @@ from runners_common import (
     wait_online,
 )
 
-from flomation.models.auth import Organization
-
 EXECUTIONS = int(os.environ.get("BENCH_EXECUTIONS", "10000"))
 RUNNERS = [int(n) for n in os.environ.get("BENCH_RUNNERS", "1,2,4").split(",")]
 CEILING_WORKERS, CEILING_BATCH = 4, 10
 
 
 async def ceiling(database: object) -> float:
-    """The pure-SQL claim-and-complete rate (executions/s), in its own organisation."""
-    async with database.transaction() as session:  # type: ignore[attr-defined]
-        organization = Organization(name="ceiling")
-        session.add(organization)
-        await session.flush()
-        organization_id = organization.id
-    result = await queue_ceiling._drain(database, organization_id, CEILING_WORKERS, CEILING_BATCH)
+    """The pure-SQL claim-and-report rate (executions/s), in its own organisation."""
+    tenant = await queue_ceiling.make_tenant(database, "ceiling")  # type: ignore[arg-type]
+    result = await queue_ceiling.drain(
+        database,  # type: ignore[arg-type]
+        tenant,
+        CEILING_WORKERS,
+        CEILING_BATCH,
+    )
     return result.per_second
 
 

@@ -19,17 +19,13 @@ postgresql://postgres@127.0.0.1:5432/postgres; a scratch database is created and
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+from runners_common import ECHO, scratch_database
 from sqlalchemy import insert, text
 
-import flomation.models  # noqa: F401  (registers every table)
-from flomation.db.base import Base
 from flomation.db.session import Database
 from flomation.engine.events import ListSink
 from flomation.engine.executor import run_flow
@@ -39,20 +35,9 @@ from flomation.ids import new_id
 from flomation.models.auth import Organization
 from flomation.models.executions import SUCCEEDED, Execution, QueueEntry
 
-ADMIN_DSN = os.environ.get(
-    "FLOMATION_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 EXECUTIONS = 3000
 HISTORY = 20_000  # finished executions already in the history table
 SETTINGS = [(4, 1), (4, 10), (8, 10)]  # (workers, claim batch)
-ECHO = {
-    "version": 1,
-    "nodes": [
-        {"id": "start", "type": "start"},
-        {"id": "out", "type": "return", "config": {"value": {"echo": "{{ input.n }}"}}},
-    ],
-    "edges": [{"from": "start", "to": "out"}],
-}
 # Not reported by runners: the claim and the completion carry the execution's start and end.
 _NOT_REPORTED = {"execution.started", "execution.finished"}
 
@@ -67,14 +52,6 @@ class Result:
     @property
     def per_second(self) -> float:
         return self.executions / self.seconds
-
-
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(ADMIN_DSN)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 async def _fill(
@@ -204,13 +181,8 @@ async def _round_trips(database: Database, workers: int, per_worker: int = 1500)
 
 
 async def main() -> None:
-    name = f"flomation_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    database = Database(url, pool_size=10)
-    try:
-        async with database.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+    # One pooled connection per worker, so the reference never pays for opening one.
+    async with scratch_database(pool_size=max(w for w, _ in SETTINGS)) as (_, database):
         tenant = await make_tenant(database)
         await _fill(database, tenant.organization_id, tenant.flow_id, HISTORY, finished=True)
         print(f"PostgreSQL, {EXECUTIONS} executions per run, {HISTORY} finished in the history")
@@ -221,9 +193,6 @@ async def main() -> None:
                 f"workers={workers} batch={batch}: {result.per_second:,.0f} executions/s "
                 f"({result.seconds:.2f} s); reference SELECT 1 transactions: {reference:,.0f}/s"
             )
-    finally:
-        await database.dispose()
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -61,11 +61,11 @@ async def admin(sql: str) -> None:
 
 
 @asynccontextmanager
-async def scratch_database() -> AsyncIterator[tuple[str, Database]]:
+async def scratch_database(pool_size: int = 5) -> AsyncIterator[tuple[str, Database]]:
     name = f"flomation_bench_{uuid.uuid4().hex[:8]}"
     await admin(f'CREATE DATABASE "{name}"')
     url = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    database = Database(url, pool_size=5)
+    database = Database(url, pool_size=pool_size)
     try:
         async with database.engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)

@@ -23,12 +23,19 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[LiveServer]:
+async def serve(app: FastAPI, *, keep_alive_s: int = 5) -> AsyncIterator[LiveServer]:
+    """`keep_alive_s`: how long the server keeps an idle connection (uvicorn's default, 5)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=keep_alive_s,
+    )
     server = uvicorn.Server(config)
     # uvicorn would replace the test process's signal handlers; tests stop it by flag instead.
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

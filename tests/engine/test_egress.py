@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from flomation.engine.egress import IDLE_CONNECTION_EXPIRY_S, AddressPolicy, build_http_client
+from tests.live import serve
 
 # gunicorn's default, the shortest keep-alive timeout of the common servers.
 SERVER_KEEP_ALIVE_S = 2
@@ -27,21 +26,9 @@ async def client_port(request: Request) -> JSONResponse:
 
 @pytest.fixture
 async def keep_alive_origin() -> AsyncIterator[str]:
-    app = Starlette(routes=[Route("/port", client_port, methods=["GET", "POST"])])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", timeout_keep_alive=SERVER_KEEP_ALIVE_S)
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        assert not task.done(), "the test server did not start"
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}/port"
-    server.should_exit = True
-    await task
-    sock.close()
+    app = Starlette(routes=[Route("/port", client_port, methods=["POST"])])
+    async with serve(app, keep_alive_s=SERVER_KEEP_ALIVE_S) as server:  # type: ignore[arg-type]
+        yield f"{server.base_url}/port"
 
 
 def test_idle_connections_expire_before_the_shortest_common_server_keep_alive() -> None:

@@ -55,11 +55,15 @@ async def test_a_frozen_runners_late_results_are_refused(
     async with runner_processes(api.base_url, token, tmp_path) as [frozen]:
         execution_id = await user.run(flow_id)
         await wait_for(lambda: user.step_started(execution_id, "wait"), 20, "the delay node")
+        frozen_runner = (await user.get(execution_id))["runner_id"]
         frozen.signal(signal.SIGSTOP)
         other = await start_runner(api.base_url, token, tmp_path)
         try:
             done = await user.ended(execution_id, timeout_s=30)
-            assert done["attempt"] == 2
+            # Attempt 2 as a rule; 3 when the frozen runner's long poll, still open in the API,
+            # claimed attempt 2 for it after attempt 1's lease ran out (that lease runs out too).
+            assert done["attempt"] in (2, 3), done
+            assert done["runner_id"] != frozen_runner
             frozen.signal(signal.SIGCONT)
             # The thawed runner finishes its stale attempt and reports; the API refuses it.
 
@@ -72,6 +76,7 @@ async def test_a_frozen_runners_late_results_are_refused(
             assert await other.stop() == 0
         assert await frozen.stop() == 0
     assert after["status"] == "succeeded"
-    assert after["attempt"] == 2
-    assert after["output"]["attempt"] == 2
+    assert after["attempt"] == done["attempt"]
+    assert after["output"]["attempt"] == done["attempt"]
+    assert after["runner_id"] == done["runner_id"]
     assert after["finished_at"] == done["finished_at"]

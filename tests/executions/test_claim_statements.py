@@ -15,7 +15,7 @@ from sqlalchemy import select
 from flomation.config import decode_key
 from flomation.db.session import Database
 from flomation.executions import service
-from flomation.executions.notifier import CHANNEL, HUB, execution_topic
+from flomation.executions.notifier import CHANNEL, HUB, execution_topic, notify_payload
 from flomation.models.executions import ExecutionEvent
 from flomation.secrets import service as secrets_service
 from flomation.secrets.crypto import Keyring
@@ -168,7 +168,7 @@ async def test_a_claim_wakes_the_watchers_of_each_claimed_execution(
                 if len(heard) >= 2:
                     break
                 await asyncio.sleep(0.05)
-            assert {execution_topic(i) for i in ids} <= set(heard)
+            assert {notify_payload(execution_topic(i)) for i in ids} <= set(heard)
     finally:
         if listener is not None:
             await listener.close()
@@ -203,7 +203,7 @@ async def test_a_rolled_back_claim_leases_nothing_and_notifies_nothing(
         with pytest.raises(RuntimeError):
             await _abandoned_claim(database, org)
         await asyncio.sleep(0.2)
-        assert execution_topic(requested.id) not in heard
+        assert notify_payload(execution_topic(requested.id)) not in heard
         assert (await get(database, org, requested.id)).status == "queued"
         assert [c.id for c in await claim(database, org)] == [requested.id]
     finally:

@@ -14,6 +14,7 @@ from flomation.executions.notifier import (
     CHANNEL,
     HUB,
     WorkNotifier,
+    notify_payload,
     publish_after_commit,
     work_topic,
 )
@@ -33,6 +34,25 @@ async def test_waiter_wakes_when_work_is_requested(database: Database) -> None:
         await asyncio.sleep(0.05)  # let the waiter subscribe
         await request(database, actor.organization_id, flow_id)
         assert await asyncio.wait_for(waiter, timeout=LONG_S) is True
+    finally:
+        await notifier.stop()
+
+
+async def test_a_commit_of_this_process_wakes_its_waiters_once(database: Database) -> None:
+    """At commit, not again when PostgreSQL delivers the NOTIFY back to this process: every
+    second wake-up would cost each waiting runner's long poll a claim."""
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    try:
+        with notifier.subscribe_work(actor.organization_id) as subscription:
+            await request(database, actor.organization_id, flow_id)
+            assert await subscription.wait(LONG_S) is True
+            woken_at = subscription.published()
+            await asyncio.sleep(0.5)  # PostgreSQL delivers the NOTIFY back within this
+            assert subscription.published() == woken_at
+            assert await subscription.wait(0) is False
     finally:
         await notifier.stop()
 
@@ -129,6 +149,29 @@ async def test_notification_from_another_process_reaches_the_listener(
             finally:
                 await connection.close()
             assert await subscription.wait(LONG_S) is True
+    finally:
+        await notifier.stop()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_a_notification_names_its_sender_and_reaches_every_other_process(
+    database: Database, database_url: str
+) -> None:
+    """Each payload is "<sender> <topic>": a listener skips only its own sender's."""
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    try:
+        with notifier.subscribe_work("org-elsewhere") as subscription:
+            connection = await asyncpg.connect(database_url)
+            try:
+                topic = work_topic("org-elsewhere")
+                await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, f"0ther {topic}")
+                assert await subscription.wait(LONG_S) is True
+                await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, notify_payload(topic))
+                assert await subscription.wait(0.5) is False
+            finally:
+                await connection.close()
     finally:
         await notifier.stop()
 

@@ -22,15 +22,17 @@ from tests.statements import recorded_statements
 LONG_S = 30.0
 
 
-async def _runner(database: Database, actor: Actor, labels: dict[str, str]) -> AuthenticatedRunner:
+async def _runner(
+    database: Database, actor: Actor, labels: dict[str, str], *, slots: int = 1, name: str = ""
+) -> AuthenticatedRunner:
     token = await make_runner_token(database, actor.organization_id, labels=labels)
     async with database.transaction() as session:
         registration = await service.register_runner(
             session,
             token=token,
-            name=f"runner-{sorted(labels.items())}",
+            name=name or f"runner-{sorted(labels.items())}",
             labels={},
-            max_concurrent_executors=1,
+            max_concurrent_executors=slots,
             public_key=SigningKey.generate().public_key_base64(),
             version="test",
             offline_after_s=60.0,
@@ -39,7 +41,7 @@ async def _runner(database: Database, actor: Actor, labels: dict[str, str]) -> A
         runner_id=registration.runner_id,
         organization_id=actor.organization_id,
         labels=registration.labels,
-        max_concurrent_executors=1,
+        max_concurrent_executors=slots,
         nonce="n" * 32,
     )
 
@@ -114,3 +116,61 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
 
     assert [item["id"] for item in answer["executions"]] == [following]
     assert (answer["cancel"], answer["lost"]) == ([], [])
+
+
+async def test_one_execution_costs_one_claim_however_many_runners_with_its_labels_wait(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
+    """Every idle runner is woken; the first claim, with slots to spare, took all there was,
+    so the others go back to waiting without a claim (and on PostgreSQL the NOTIFY of this
+    process's own commit does not wake them all a second time)."""
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    settings = make_settings(database_url, tmp_path / "data", claim_wait_seconds=LONG_S)
+    runners = [await _runner(database, actor, {}, slots=4, name=f"idle-{i}") for i in range(3)]
+    notifier = WorkNotifier(database)
+    await notifier.start()
+    await asyncio.wait_for(notifier.listening.wait(), LONG_S)  # no "recheck all" wake later
+    waiting = []
+    try:
+        with recorded_statements(database) as statements:
+            waiting = [
+                asyncio.create_task(
+                    protocol.claim(
+                        database,
+                        settings,
+                        notifier,
+                        runner,
+                        ClaimRequest(free_slots=4, wait_s=LONG_S),
+                        disconnected=_not_disconnected,
+                    )
+                )
+                for runner in runners
+            ]
+            topic = work_topic(actor.organization_id)
+            await asyncio.wait_for(
+                _until(
+                    lambda: len(_claims(statements)) == 3 and len(HUB._waiters.get(topic, ())) == 3
+                ),
+                LONG_S,
+            )
+
+            first = await request(database, actor.organization_id, flow_id)
+            done, _ = await asyncio.wait(waiting, timeout=LONG_S, return_when="FIRST_COMPLETED")
+            [answered] = done
+            assert [item["id"] for item in answered.result()["executions"]] == [first]
+            await asyncio.sleep(0.5)  # room for any claim the other two would make
+            assert len(_claims(statements)) == 4  # the three initial claims, then one
+            others = [task for task in waiting if task is not answered]
+            assert not any(task.done() for task in others)
+
+            # A later execution is not taken for covered: a runner still waiting claims it.
+            second = await request(database, actor.organization_id, flow_id)
+            done, _ = await asyncio.wait(others, timeout=LONG_S, return_when="FIRST_COMPLETED")
+            [answered] = done
+            assert [item["id"] for item in answered.result()["executions"]] == [second]
+    finally:
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
+        await notifier.stop()

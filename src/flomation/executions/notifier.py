@@ -6,6 +6,9 @@ Publishing happens at commit, never before, so a woken waiter always finds what 
   process); each process keeps one dedicated asyncpg connection LISTENing (`WorkNotifier`).
 - Both databases: an after-commit hook on the writing session wakes this process's waiters
   directly (the only path on SQLite, where one process owns the database).
+- So a process's listener skips the notifications it sent itself (each payload names its
+  sender, `notify_payload`): its waiters were woken at commit, and a second wake-up would
+  have every idle runner's long poll in this process claim once more, for nothing.
 
 A waiter subscribes BEFORE it looks for work, then waits: a notification that arrives between
 "found nothing" and "wait" is not lost (`WorkNotifier.subscribe`).
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +36,22 @@ log = logging.getLogger("flomation.executions.notifier")
 CHANNEL = "flomation_executions"
 _PENDING_KEY = "flomation_notify_topics"
 _RECONNECT_DELAY_S = 1.0
+# Names this process in the notifications it sends (`notify_payload`).
+_ORIGIN = secrets.token_hex(8)
+
+
+def notify_payload(topic: str) -> str:
+    """The `pg_notify` payload for `topic`: "<sender> <topic>" (topics hold no spaces)."""
+    return f"{_ORIGIN} {topic}"
+
+
+def topic_of_payload(payload: str) -> str | None:
+    """The topic a notification from another process carries; None for this process's own.
+    A payload without a sender (another tool's `pg_notify`) is a topic by itself."""
+    origin, separator, topic = payload.partition(" ")
+    if not separator:
+        return payload
+    return None if origin == _ORIGIN else topic
 
 
 def work_topic(organization_id: str) -> str:
@@ -60,6 +80,12 @@ class Subscription:
     def _wake(self) -> None:
         self._loop.call_soon_threadsafe(self._event.set)
 
+    def published(self) -> int:
+        """A stamp of the latest publication of any of the topics (0: none yet), increasing
+        with every publication, read before looking for work: whatever was committed before
+        a publication stamped at most this is visible to a statement that starts afterwards."""
+        return self._hub.last_published(self.topics)
+
     async def wait(self, timeout_s: float) -> bool:
         """True when woken by a publication, False when `timeout_s` passed first."""
         try:
@@ -75,6 +101,10 @@ class _Hub:
 
     def __init__(self) -> None:
         self._waiters: dict[str, set[Subscription]] = {}
+        # Publications are stamped from one counter, so a topic's stamp only ever grows, even
+        # when its entry is dropped with its last waiter and made again later.
+        self._stamp = 0
+        self._last_published: dict[str, int] = {}
 
     @contextmanager
     def subscribe(self, topics: Iterable[str]) -> Iterator[Subscription]:
@@ -90,16 +120,24 @@ class _Hub:
                     waiters.discard(subscription)
                     if not waiters:
                         del self._waiters[topic]
+                        self._last_published.pop(topic, None)
+
+    def last_published(self, topics: Iterable[str]) -> int:
+        return max((self._last_published.get(topic, 0) for topic in topics), default=0)
 
     def publish(self, topic: str) -> None:
-        for subscription in list(self._waiters.get(topic, ())):
+        waiters = self._waiters.get(topic)
+        if not waiters:
+            return
+        self._stamp += 1
+        self._last_published[topic] = self._stamp
+        for subscription in list(waiters):
             subscription._wake()
 
     def publish_all(self) -> None:
         """Wake everyone (after a lost LISTEN connection: notifications may have been missed)."""
-        for waiters in list(self._waiters.values()):
-            for subscription in list(waiters):
-                subscription._wake()
+        for topic in list(self._waiters):
+            self.publish(topic)
 
 
 HUB = _Hub()
@@ -111,13 +149,16 @@ async def publish_after_commit(session: AsyncSession, *topics: str) -> None:
     fresh = stage_after_commit(session, *topics)
     if fresh and session.get_bind().dialect.name == "postgresql":
         # One round trip for all of them; PostgreSQL delivers them at commit.
-        await session.execute(select(*(func.pg_notify(CHANNEL, topic) for topic in fresh)))
+        await session.execute(
+            select(*(func.pg_notify(CHANNEL, notify_payload(topic)) for topic in fresh))
+        )
 
 
 def stage_after_commit(session: AsyncSession, *topics: str) -> list[str]:
     """`publish_after_commit` without the round trip: this process's waiters are woken at
     commit, and the topics returned (those not staged before in this transaction) are for the
-    caller to `pg_notify` on `CHANNEL` inside one of its own statements (PostgreSQL)."""
+    caller to `pg_notify` on `CHANNEL` inside one of its own statements (PostgreSQL), each as
+    its `notify_payload`."""
     sync_session = session.sync_session
     pending: list[tuple[SessionTransaction, str]] | None = sync_session.info.get(_PENDING_KEY)
     if pending is None:
@@ -126,10 +167,19 @@ def stage_after_commit(session: AsyncSession, *topics: str) -> list[str]:
     current = sync_session.get_nested_transaction() or sync_session.get_transaction()
     if current is None:
         return []
-    already = {topic for _, topic in pending}
-    fresh = [topic for topic in dict.fromkeys(topics) if topic not in already]
+    fresh = unstaged(session, *topics)
     pending.extend((current, topic) for topic in fresh)
     return fresh
+
+
+def unstaged(session: AsyncSession, *topics: str) -> list[str]:
+    """The topics `stage_after_commit` would return now, without staging them: for a write
+    that may turn out to write nothing, staged only once it did."""
+    pending: list[tuple[SessionTransaction, str]] | None = session.sync_session.info.get(
+        _PENDING_KEY
+    )
+    already = {topic for _, topic in pending or ()}
+    return [topic for topic in dict.fromkeys(topics) if topic not in already]
 
 
 # Listened to on the Session class, once: listening on each session that stages a topic costs
@@ -238,7 +288,9 @@ class WorkNotifier:
                 await asyncio.wait_for(self._stopping.wait(), timeout=_RECONNECT_DELAY_S)
 
     def _on_notification(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
-        HUB.publish(payload)
+        topic = topic_of_payload(payload)
+        if topic is not None:
+            HUB.publish(topic)
 
     async def _close_connection(self) -> None:
         connection, self._connection = self._connection, None

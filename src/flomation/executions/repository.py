@@ -42,7 +42,7 @@ from sqlalchemy.types import TypeEngine
 from flomation.db.base import Base, JSONDocument, JSONValue, UTCDateTime
 from flomation.db.clock import db_now, db_now_plus
 from flomation.db.driver import DriverStatement
-from flomation.executions.notifier import CHANNEL
+from flomation.executions.notifier import CHANNEL, notify_payload
 from flomation.models.auth import Organization
 from flomation.models.executions import (
     FAILED,
@@ -241,7 +241,7 @@ async def insert_queued_execution(
         params: dict[str, Any] = {"channel": CHANNEL}
         for prefix, row in values.items():
             params.update({f"{prefix}_{name}": value for name, value in row.items()})
-        params.update({f"topic_{n}": topic for n, topic in enumerate(notify)})
+        params.update({f"topic_{n}": notify_payload(topic) for n, topic in enumerate(notify)})
         await _new_execution_statement(len(notify)).fetch(session, params)
         return
     for prefix, statement in _NEW_EXECUTION_ROWS:
@@ -556,7 +556,7 @@ async def insert_claim_events(
         params: dict[str, Any] = {"channel": CHANNEL}
         for i, row in enumerate(rows):
             params.update({f"v{i}_{name}": row[name] for name in _EVENT_COLUMNS})
-        params.update({f"topic_{n}": topic for n, topic in enumerate(notify)})
+        params.update({f"topic_{n}": notify_payload(topic) for n, topic in enumerate(notify)})
         await _claim_events_statement(len(rows), len(notify)).fetch(session, params)
         return
     await session.execute(

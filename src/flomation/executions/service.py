@@ -28,6 +28,7 @@ from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.notifier import (
     CHANNEL,
     execution_topic,
+    notify_payload,
     publish_after_commit,
     runner_topic,
     stage_after_commit,
@@ -1048,8 +1049,8 @@ async def record_reports(
         runner_id=runner_id,
         fences=fences,
         channel=CHANNEL,
-        execution_prefix=execution_topic(""),
-        work_prefix=work_topic(""),
+        execution_prefix=notify_payload(execution_topic("")),
+        work_prefix=notify_payload(work_topic("")),
     )
     for index, report in enumerate(reports):
         if outcomes[index] is None and report.execution_id not in passed:

@@ -22,6 +22,7 @@ from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.notifier import publish_after_commit
 from flomation.executions.schemas import ClaimedExecution, ExecutionSummary
 from flomation.runners import service
+from flomation.runners.claim_groups import ClaimGroup, claim_group
 from flomation.runners.schemas import (
     ClaimRequest,
     HeartbeatRequest,
@@ -44,6 +45,8 @@ MAX_SUBFLOW_WAIT_S = 30.0
 
 
 class _Subscription(Protocol):
+    def published(self) -> int | None: ...
+
     async def wait(self, timeout_s: float) -> bool: ...
 
 
@@ -59,6 +62,9 @@ class Notifier(Protocol):
 
 class _Polling:
     """Stands in for the notifier when the app has none: wakes up every half second."""
+
+    def published(self) -> int | None:
+        return None  # no publications to stamp: every wake-up claims
 
     async def wait(self, timeout_s: float) -> bool:
         await asyncio.sleep(min(timeout_s, _FALLBACK_POLL_S))
@@ -132,7 +138,9 @@ async def claim(
     held = [(item.execution_id, item.attempt) for item in body.held]
     cancel: list[str] = []
     lost: list[str] = []
+    group = claim_group(runner.organization_id, runner.labels)
     with _subscribe(notifier, organization_id=runner.organization_id) as subscription:
+        published = subscription.published()
         async with database.transaction() as session:
             if held:
                 await service.serialize_runner(session, runner.runner_id)
@@ -144,11 +152,13 @@ async def claim(
                 )
                 cancel, lost = renewal.cancel, renewal.lost
             claimed = await _claim(session, settings, runner, limit)
+        group.record(published, claimed=len(claimed), limit=limit)
         if not claimed and limit > 0 and not cancel and not lost:
             claimed = await _claim_when_woken(
                 database,
                 settings,
                 subscription,
+                group,
                 runner,
                 limit,
                 wait_s=_bounded_wait(body.wait_s, settings),
@@ -166,6 +176,7 @@ async def _claim_when_woken(
     database: Database,
     settings: Settings,
     subscription: _Subscription,
+    group: ClaimGroup,
     runner: AuthenticatedRunner,
     limit: int,
     *,
@@ -177,18 +188,26 @@ async def _claim_when_woken(
 
     Every new execution wakes every waiting runner of the organisation and only one gets it:
     answering the others empty would cost each a new signed claim (a request, its
-    authentication, its transactions) per execution, so they go back to waiting instead.
-    When the wait times out, one last claim covers a wake-up that was missed.
+    authentication, its transactions) per execution, so they go back to waiting instead, and
+    runners with the same labels claim in turn, each skipping a claim that one before it
+    covered (`claim_groups`). When the wait times out, one last claim covers a wake-up that
+    was missed.
     """
     loop = asyncio.get_running_loop()
     until = loop.time() + wait_s
     while (remaining := until - loop.time()) > 0:
         woken = await _wait_unless_stopping(subscription, remaining, stopping)
+        woken_at = subscription.published()
         # A runner that hung up would never learn of what we claim for it now.
         if await disconnected() or (stopping is not None and stopping.is_set()):
             return []
-        async with database.transaction() as session:
-            claimed = await _claim(session, settings, runner, limit)
+        async with group.lock:
+            if woken and group.covers(woken_at):
+                continue
+            published = subscription.published()
+            async with database.transaction() as session:
+                claimed = await _claim(session, settings, runner, limit)
+            group.record(published, claimed=len(claimed), limit=limit)
         if claimed or not woken:
             return claimed
     return []

@@ -56,6 +56,7 @@ from flomation.models.executions import (
     ExecutionStep,
     QueueEntry,
 )
+from flomation.models.flows import Flow, FlowRevision
 
 IDEMPOTENCY_WINDOW_S = 24 * 3600
 
@@ -192,14 +193,19 @@ def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
+def _column_values(model: type[Base], prefix: str) -> dict[str, Any]:
+    """A bind parameter `<prefix>_<column>` for each column of `model`'s table."""
+    table = _table(model)
+    return {
+        column.name: bindparam(f"{prefix}_{column.name}", type_=column.type) for column in table.c
+    }
+
+
 def _insert_of_every_column(model: type[Base], prefix: str) -> Insert:
     """A Core insert of `model`'s table with a bind parameter `<prefix>_<column>` for each
     column: built once, so a request pays neither for building the statement nor for its
     cache key, and a row that misses a column is refused instead of silently defaulted."""
-    table = _table(model)
-    return insert(table).values(
-        {column.name: bindparam(f"{prefix}_{column.name}", type_=column.type) for column in table.c}
-    )
+    return insert(_table(model)).values(_column_values(model, prefix))
 
 
 _NEW_EXECUTION_ROWS = (
@@ -209,15 +215,79 @@ _NEW_EXECUTION_ROWS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class RevisionGuard:
+    """What the new execution was built from, when it came from a copy that may be stale:
+    the flow must still be at this revision with this content, not archived, with this
+    concurrency limit (the execution's own `flow_id`, `organization_id` and `revision`, and
+    its queue row's `max_concurrent`, are the rest)."""
+
+    content_hash: str
+
+
+# The guard, over the bind parameters of the execution and its queue row.
+_FLOW_STILL_AS_READ = (
+    select(literal(1))
+    .select_from(Flow)
+    .join(
+        FlowRevision,
+        and_(FlowRevision.flow_id == Flow.id, FlowRevision.revision == Flow.current_revision),
+    )
+    .where(
+        Flow.id == bindparam("e_flow_id"),
+        Flow.organization_id == bindparam("e_organization_id"),
+        Flow.current_revision == bindparam("e_revision"),
+        Flow.archived_at.is_(None),
+        Flow.max_concurrent_executions.is_not_distinct_from(
+            bindparam("q_max_concurrent", type_=Integer())
+        ),
+        FlowRevision.content_hash == bindparam("g_content_hash"),
+    )
+    .exists()
+)
+
+
+def _insert_selected(
+    model: type[Base], prefix: str, source: Any = None, where: Any = None
+) -> Insert:
+    """`_insert_of_every_column` as `INSERT ... SELECT`, so that a condition (`where`) or the
+    rows of another statement (`source`: one row per row of it) decide whether it inserts."""
+    table = _table(model)
+    values = select(*(value.label(name) for name, value in _column_values(model, prefix).items()))
+    if source is not None:
+        values = values.select_from(source)
+    if where is not None:
+        values = values.where(where)
+    return insert(table).from_select([c.name for c in table.c], values)
+
+
+_GUARDED_EXECUTION = _insert_selected(Execution, "e", where=_FLOW_STILL_AS_READ)
+
+
 @functools.cache
-def _new_execution_statement(notifications: int) -> DriverStatement:
+def _new_execution_statement(notifications: int, guarded: bool = False) -> DriverStatement:
     """PostgreSQL: the three inserts as data-modifying CTEs (the foreign keys accept them: they
-    are checked at the end of the statement) selecting `notifications` pg_notify calls."""
-    ctes = [statement.cte(f"insert_{prefix}") for prefix, statement in _NEW_EXECUTION_ROWS]
+    are checked at the end of the statement) selecting `notifications` pg_notify calls.
+    Guarded: the queue row, the event and the notifications follow the execution's insert,
+    which happens only when the guard holds; no row comes back when it did not."""
+    if not guarded:
+        ctes = [statement.cte(f"insert_{prefix}") for prefix, statement in _NEW_EXECUTION_ROWS]
+        notify = [
+            func.pg_notify(bindparam("channel"), bindparam(f"topic_{n}"))
+            for n in range(notifications)
+        ]
+        return DriverStatement(select(*notify, literal(1)).add_cte(*ctes))
+    execution = _GUARDED_EXECUTION.returning(_table(Execution).c.id).cte("insert_e")
+    followers = [
+        _insert_selected(model, prefix, source=execution).cte(f"insert_{prefix}")
+        for prefix, model in (("q", QueueEntry), ("v", ExecutionEvent))
+    ]
     notify = [
         func.pg_notify(bindparam("channel"), bindparam(f"topic_{n}")) for n in range(notifications)
     ]
-    return DriverStatement(select(*notify, literal(1)).add_cte(*ctes))
+    return DriverStatement(
+        select(*notify, literal(1)).select_from(execution).add_cte(execution, *followers)
+    )
 
 
 async def insert_queued_execution(
@@ -227,26 +297,37 @@ async def insert_queued_execution(
     first_event: dict[str, Any],
     *,
     notify: Sequence[str] = (),
-) -> None:
+    guard: RevisionGuard | None = None,
+) -> bool:
     """A new execution, its queue row and its first event (seq 1: `last_seq` is inserted as
     1, so no `UPDATE ... RETURNING` numbers it), each given with every column's value.
 
     PostgreSQL: one statement that also sends the `notify` topics on the executions channel,
     so a request costs one round trip for all its writes. SQLite: three inserts, in-process.
-    Raises IntegrityError on a duplicate dedupe or idempotency key (the caller runs this in a
-    savepoint when it sets one).
+    With a `guard`, nothing is written (and False returned) unless the flow is still as the
+    execution was built from. Raises IntegrityError on a duplicate dedupe or idempotency key
+    (the caller runs this in a savepoint when it sets one).
     """
     values = {"e": execution, "q": queue_entry, "v": first_event}
+    params: dict[str, Any] = {}
+    for prefix, row in values.items():
+        params.update({f"{prefix}_{name}": value for name, value in row.items()})
+    if guard is not None:
+        params["g_content_hash"] = guard.content_hash
     if session.get_bind().dialect.name == "postgresql":
-        params: dict[str, Any] = {"channel": CHANNEL}
-        for prefix, row in values.items():
-            params.update({f"{prefix}_{name}": value for name, value in row.items()})
+        params["channel"] = CHANNEL
         params.update({f"topic_{n}": notify_payload(topic) for n, topic in enumerate(notify)})
-        await _new_execution_statement(len(notify)).fetch(session, params)
-        return
-    for prefix, statement in _NEW_EXECUTION_ROWS:
-        row = values[prefix]
-        await session.execute(statement, {f"{prefix}_{name}": value for name, value in row.items()})
+        rows = await _new_execution_statement(len(notify), guard is not None).fetch(session, params)
+        return bool(rows)
+    statements = [statement for _, statement in _NEW_EXECUTION_ROWS]
+    if guard is not None:
+        inserted = await session.execute(_GUARDED_EXECUTION, params)
+        if getattr(inserted, "rowcount", 1) != 1:
+            return False
+        statements = statements[1:]
+    for statement in statements:
+        await session.execute(statement, params)
+    return True
 
 
 async def append_events(

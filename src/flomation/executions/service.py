@@ -32,6 +32,7 @@ from flomation.executions.notifier import (
     publish_after_commit,
     runner_topic,
     stage_after_commit,
+    unstaged,
     work_topic,
 )
 from flomation.executions.schemas import (
@@ -197,6 +198,24 @@ async def list_executions(
 # --------------------------------------------------------------------------- requesting
 
 
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """An execution request, as `request_execution_once` takes it (less the revision)."""
+
+    organization_id: str
+    flow_id: str
+    input: Any
+    trigger: dict[str, Any]
+    runs_on: dict[str, str] | None
+    idempotency_key: str | None
+    request_hash: str | None
+    dedupe_key: str | None
+    retry_of: str | None
+    from_node: str | None
+    parent_execution_id: str | None
+    depth: int
+
+
 async def request_execution(
     session: AsyncSession,
     *,
@@ -281,12 +300,48 @@ async def request_execution_once(
             errors=[{"loc": ["depth"], "msg": f"at most {MAX_DEPTH}"}],
         )
 
+    asked = _Asked(
+        organization_id=organization_id,
+        flow_id=flow_id,
+        input=input,
+        trigger=trigger,
+        runs_on=runs_on,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        dedupe_key=dedupe_key,
+        retry_of=retry_of,
+        from_node=from_node,
+        parent_execution_id=parent_execution_id,
+        depth=depth,
+    )
+    if revision is None:
+        cached = flows_service.cached_current_revision(organization_id, flow_id)
+        if cached is not None:
+            queued = await _queue(session, asked, cached, guarded=True)
+            if queued is not None:
+                return queued
+            # Another process moved the flow on (a new revision, archived, a new limit).
+            flows_service.forget_current_revision(organization_id, flow_id)
     flow = await flows_service.get_flow_revision(session, organization_id, flow_id, revision)
+    queued = await _queue(session, asked, flow, guarded=False)
+    assert queued is not None  # only a guarded insert can come back empty
+    return queued
+
+
+async def _queue(
+    session: AsyncSession, asked: _Asked, flow: flows_service.FlowRevisionView, *, guarded: bool
+) -> tuple[ExecutionView, bool] | None:
+    """Queue `asked` at `flow`'s revision. `guarded`: `flow` is this process's copy, which may
+    be stale; the insert then writes only if the flow is still as the copy says, and None
+    means it was not (nothing written, nothing staged)."""
+    organization_id, flow_id = asked.organization_id, asked.flow_id
+    idempotency_key, dedupe_key = asked.idempotency_key, asked.dedupe_key
+    retry_of, from_node = asked.retry_of, asked.from_node
     if flow.archived_at is not None:
         raise Conflict(f"Flow {flow_id} is archived: it takes no new executions")
     definition: dict[str, Any] = dict(flow.definition)
-    _check_input(definition, input)
-    labels = _merge_labels(dict(flow.runs_on), runs_on or {})
+    _check_input(definition, asked.input)
+    labels = _merge_labels(dict(flow.runs_on), asked.runs_on or {})
     prior_outputs = None
     if from_node is not None:
         if retry_of is None:
@@ -305,22 +360,22 @@ async def request_execution_once(
         "revision": flow.revision,
         "status": QUEUED,
         "status_detail": await _waiting_detail(session, organization_id, labels),
-        "input": input,
+        "input": asked.input,
         "output": None,
         "error": None,
-        "trigger": trigger,
+        "trigger": asked.trigger,
         "runs_on": labels,
         "timeout_s": float(timeout) if isinstance(timeout, int | float) else None,
         "retry_of": retry_of,
         "from_node": from_node,
         "prior_outputs": prior_outputs,
-        "parent_execution_id": parent_execution_id,
-        "depth": depth,
+        "parent_execution_id": asked.parent_execution_id,
+        "depth": asked.depth,
         "attempt": 0,
         "runner_id": None,
         "dedupe_key": dedupe_key,
         "idempotency_key": idempotency_key,
-        "request_hash": request_hash,
+        "request_hash": asked.request_hash,
         "last_seq": 1,  # its `execution` event, inserted with it
         "error_flow_pending": False,
         "created_at": now,
@@ -351,23 +406,27 @@ async def request_execution_once(
         "payload": payload,
     }
     # Waiters in this process are woken at commit; PostgreSQL's are notified by the insert itself.
-    notify = stage_after_commit(
-        session, work_topic(organization_id), execution_topic(execution["id"])
-    )
+    topics = (work_topic(organization_id), execution_topic(execution["id"]))
+    notify = unstaged(session, *topics)
     # A key can collide with a concurrent request's: in a transaction, a savepoint keeps the
     # failed insert from sinking it. Without keys, or statement by statement, none is needed.
     keyed = idempotency_key is not None or dedupe_key is not None
     savepoint = session.begin_nested() if keyed and not is_autocommit(session) else nullcontext()
     try:
         async with savepoint:
-            await repository.insert_queued_execution(
-                session, execution, entry, first_event, notify=notify
+            inserted = await repository.insert_queued_execution(
+                session,
+                execution,
+                entry,
+                first_event,
+                notify=notify,
+                guard=repository.RevisionGuard(flow.content_hash) if guarded else None,
             )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as if it came first.
         if idempotency_key is not None:
             earlier = await _idempotent_replay(
-                session, organization_id, idempotency_key, request_hash
+                session, organization_id, idempotency_key, asked.request_hash
             )
             if earlier is not None:
                 return earlier, False
@@ -376,6 +435,9 @@ async def request_execution_once(
             if existing is not None:
                 raise DuplicateExecution(existing, dedupe_key) from None
         raise
+    if not inserted:
+        return None
+    stage_after_commit(session, *topics)
     return view, True
 
 

@@ -12,6 +12,12 @@ For other domains (read flows only through these):
   flow or revision. Archived flows are returned (with `archived_at`) so the caller decides;
   executions refuse them with 409.
 - `flow_exists(session, organization_id, flow_id) -> bool` (archived flows exist).
+- `cached_current_revision(organization_id, flow_id) -> FlowRevisionView | None`: this
+  process's copy of what `get_flow_revision` last returned for the current revision of an
+  active flow, without a round trip. It may be stale (another process saved, archived or
+  changed the limit): a caller writes with it only under a guard that re-checks, in the same
+  statement, that the flow is still at that revision with that content hash, not archived
+  and with that limit, and calls `forget_current_revision` and reads again when it fails.
 - `list_active_flow_ids(session, organization_id, flow_ids=None) -> list[str]`: the flows
   that are not archived, optionally only among `flow_ids`.
 - `FlowListAnnotator`: a function another domain provides to add fields to the items of the
@@ -26,6 +32,7 @@ import binascii
 import hashlib
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +51,8 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_REVISION = 2**31 - 1  # revision numbers are 32-bit integers in the database
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# Flows whose current revision each process keeps (least recently requested dropped first).
+CURRENT_REVISIONS_KEPT = 1024
 
 FlowListAnnotator = Callable[
     [AsyncSession, str, Sequence[str]], Awaitable[Mapping[str, Mapping[str, Any]]]
@@ -256,6 +265,7 @@ async def _append_revision(
 ) -> FlowState:
     if not _plausible_id(flow_id):
         raise _flow_not_found(flow_id)
+    forget_current_revision(organization_id, flow_id)  # spares this process a failed guard
     flow = await repository.advance_revision(
         session,
         organization_id=organization_id,
@@ -332,6 +342,7 @@ async def update_flow(
                 f"{key} cannot be null", errors=[{"loc": ["body", key], "msg": "may not be null"}]
             )
     if changes:
+        forget_current_revision(organization_id, flow_id)
         flow = await repository.update_flow_fields(
             session, organization_id=organization_id, flow_id=flow_id, values=dict(changes)
         )
@@ -345,6 +356,7 @@ async def archive_flow(session: AsyncSession, *, organization_id: str, flow_id: 
     """Archive: readable with `archived_at`, out of the default list, no new revisions or
     executions. Archiving twice is harmless."""
     await _get_flow(session, organization_id, flow_id)
+    forget_current_revision(organization_id, flow_id)
     await repository.archive_flow(session, organization_id=organization_id, flow_id=flow_id)
 
 
@@ -482,7 +494,7 @@ async def get_flow_revision(
     if row is None:
         raise await _missing(session, organization_id, flow_id, revision)
     found_id, found_org, name, number, current, definition, content_hash, archived, limit = row
-    return FlowRevisionView(
+    view = FlowRevisionView(
         flow_id=found_id,
         organization_id=found_org,
         name=name,
@@ -494,6 +506,36 @@ async def get_flow_revision(
         max_concurrent_executions=limit,
         runs_on={str(k): str(v) for k, v in _runs_on(definition).items()},
     )
+    if revision is None:
+        _keep_current_revision(view)
+    return view
+
+
+# Every execution request reads its flow's current revision; revisions are immutable, so a
+# copy serves until the flow moves on, which the writer's guard detects (see the docstring).
+_current_revisions: OrderedDict[tuple[str, str], FlowRevisionView] = OrderedDict()
+
+
+def cached_current_revision(organization_id: str, flow_id: str) -> FlowRevisionView | None:
+    key = (organization_id, flow_id)
+    found = _current_revisions.get(key)
+    if found is not None:
+        _current_revisions.move_to_end(key)
+    return found
+
+
+def forget_current_revision(organization_id: str, flow_id: str) -> None:
+    _current_revisions.pop((organization_id, flow_id), None)
+
+
+def _keep_current_revision(view: FlowRevisionView) -> None:
+    if view.archived_at is not None or view.revision != view.current_revision:
+        return
+    key = (view.organization_id, view.flow_id)
+    _current_revisions[key] = view
+    _current_revisions.move_to_end(key)
+    while len(_current_revisions) > CURRENT_REVISIONS_KEPT:
+        _current_revisions.popitem(last=False)
 
 
 async def flow_exists(session: AsyncSession, organization_id: str, flow_id: str) -> bool:

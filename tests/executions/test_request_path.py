@@ -3,6 +3,8 @@ its writes land whole (one statement on PostgreSQL) or not at all."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import func, select, text
 
@@ -14,7 +16,7 @@ from flomation.models.executions import Execution, ExecutionEvent, QueueEntry
 from flomation.runners import service as runners_service
 from flomation.runners.schemas import RunnerTokenCreate
 from flomation.signing import SigningKey
-from tests.executions.factories import echo_definition, make_flow
+from tests.executions.factories import claim, echo_definition, make_flow
 from tests.factories import make_actor
 from tests.statements import recorded_statements
 
@@ -159,3 +161,19 @@ async def register_runner(database: Database, organization_id: str, labels: dict
             version="test",
             offline_after_s=60,
         )
+
+
+async def test_a_request_is_claimable_at_once_when_the_api_hosts_clock_runs_ahead(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue row is claimable from the database's clock, which the claims compare with:
+    an API host whose clock is ahead of the database's (here by a minute) would otherwise
+    queue work that the runner its commit wakes cannot take yet."""
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    ahead = datetime.now(UTC) + timedelta(minutes=1)
+    monkeypatch.setattr(service, "utcnow", lambda: ahead)
+
+    execution_id = await _request(database, actor.organization_id, flow_id)
+
+    assert [c.id for c in await claim(database, actor.organization_id)] == [execution_id]

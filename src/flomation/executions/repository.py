@@ -194,11 +194,23 @@ def _table(model: type[Base]) -> Table:
 
 
 def _column_values(model: type[Base], prefix: str) -> dict[str, Any]:
-    """A bind parameter `<prefix>_<column>` for each column of `model`'s table."""
+    """A bind parameter `<prefix>_<column>` for each column of `model`'s table, but the
+    database's clock for the columns `_ON_THE_DATABASE_CLOCK` names."""
     table = _table(model)
+    on_db_clock = _ON_THE_DATABASE_CLOCK.get(table.name, ())
     return {
-        column.name: bindparam(f"{prefix}_{column.name}", type_=column.type) for column in table.c
+        column.name: db_now()
+        if column.name in on_db_clock
+        else bindparam(f"{prefix}_{column.name}", type_=column.type)
+        for column in table.c
     }
+
+
+# A queue row is claimable from `available_at`, which every claim compares with the database's
+# clock: taken from the API host's clock, a host a few milliseconds ahead of the database would
+# leave a new execution unclaimable for the runner its commit wakes, until the next wake-up or
+# the end of that runner's long poll.
+_ON_THE_DATABASE_CLOCK = {"execution_queue": ("available_at",)}
 
 
 def _insert_of_every_column(model: type[Base], prefix: str) -> Insert:

@@ -395,7 +395,7 @@ async def _queue(
         "lease_owner": None,
         "lease_expires_at": None,
         "attempt": 0,
-        "available_at": now,
+        # available_at: the database's clock, at the insert (see the repository)
     }
     view = ExecutionView.model_validate(execution)
     payload = view.model_dump(mode="json", exclude={"steps", "logs"})

@@ -179,3 +179,18 @@ async def test_a_copy_of_one_organisation_never_serves_another(database: Databas
     with pytest.raises(NotFound):
         await _request(database, other.organization_id, flow_id)
     assert await _executions(database, flow_id) == 1
+
+
+async def test_a_flow_too_large_to_copy_is_read_on_every_request(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flows_service.CURRENT_REVISIONS, "max_entry_bytes", 100)
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)  # over 100 bytes of JSON
+    await _request(database, actor.organization_id, flow_id)
+
+    with recorded_statements(database) as statements:
+        await _request(database, actor.organization_id, flow_id)
+
+    assert [s for s in statements if s.startswith("SELECT") and "FROM flows" in s]
+    assert flows_service.cached_current_revision(actor.organization_id, flow_id) is None

@@ -32,7 +32,6 @@ import binascii
 import hashlib
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.flows import repository
 from flomation.flows.diff import FlowDiff, diff_definitions
+from flomation.flows.revision_copies import RevisionCopies
 from flomation.flows.validation import Loc, check_definition, text_problem
 from flomation.models.flows import Flow, FlowRevision
 from flomation.secrets import service as secrets_service
@@ -51,8 +51,6 @@ _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_REVISION = 2**31 - 1  # revision numbers are 32-bit integers in the database
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-# Flows whose current revision each process keeps (least recently requested dropped first).
-CURRENT_REVISIONS_KEPT = 1024
 
 FlowListAnnotator = Callable[
     [AsyncSession, str, Sequence[str]], Awaitable[Mapping[str, Mapping[str, Any]]]
@@ -513,29 +511,25 @@ async def get_flow_revision(
 
 # Every execution request reads its flow's current revision; revisions are immutable, so a
 # copy serves until the flow moves on, which the writer's guard detects (see the docstring).
-_current_revisions: OrderedDict[tuple[str, str], FlowRevisionView] = OrderedDict()
+CURRENT_REVISIONS = RevisionCopies[FlowRevisionView](
+    max_entries=1024, max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024
+)
 
 
 def cached_current_revision(organization_id: str, flow_id: str) -> FlowRevisionView | None:
-    key = (organization_id, flow_id)
-    found = _current_revisions.get(key)
-    if found is not None:
-        _current_revisions.move_to_end(key)
-    return found
+    return CURRENT_REVISIONS.get((organization_id, flow_id))
 
 
 def forget_current_revision(organization_id: str, flow_id: str) -> None:
-    _current_revisions.pop((organization_id, flow_id), None)
+    CURRENT_REVISIONS.forget((organization_id, flow_id))
 
 
 def _keep_current_revision(view: FlowRevisionView) -> None:
     if view.archived_at is not None or view.revision != view.current_revision:
         return
-    key = (view.organization_id, view.flow_id)
-    _current_revisions[key] = view
-    _current_revisions.move_to_end(key)
-    while len(_current_revisions) > CURRENT_REVISIONS_KEPT:
-        _current_revisions.popitem(last=False)
+    # Its size as stored (compact JSON), measured once per copy, on a read that decoded it.
+    size = len(json.dumps(view.definition, separators=(",", ":"), default=str))
+    CURRENT_REVISIONS.put((view.organization_id, view.flow_id), view, size)
 
 
 async def flow_exists(session: AsyncSession, organization_id: str, flow_id: str) -> bool:

@@ -282,20 +282,16 @@ def _new_execution_statement(notifications: int, guarded: bool = False) -> Drive
     are checked at the end of the statement) selecting `notifications` pg_notify calls.
     Guarded: the queue row, the event and the notifications follow the execution's insert,
     which happens only when the guard holds; no row comes back when it did not."""
+    notify = [
+        func.pg_notify(bindparam("channel"), bindparam(f"topic_{n}")) for n in range(notifications)
+    ]
     if not guarded:
         ctes = [statement.cte(f"insert_{prefix}") for prefix, statement in _NEW_EXECUTION_ROWS]
-        notify = [
-            func.pg_notify(bindparam("channel"), bindparam(f"topic_{n}"))
-            for n in range(notifications)
-        ]
         return DriverStatement(select(*notify, literal(1)).add_cte(*ctes))
     execution = _GUARDED_EXECUTION.returning(_table(Execution).c.id).cte("insert_e")
     followers = [
         _insert_selected(model, prefix, source=execution).cte(f"insert_{prefix}")
         for prefix, model in (("q", QueueEntry), ("v", ExecutionEvent))
-    ]
-    notify = [
-        func.pg_notify(bindparam("channel"), bindparam(f"topic_{n}")) for n in range(notifications)
     ]
     return DriverStatement(
         select(*notify, literal(1)).select_from(execution).add_cte(execution, *followers)
@@ -334,7 +330,7 @@ async def insert_queued_execution(
     statements = [statement for _, statement in _NEW_EXECUTION_ROWS]
     if guard is not None:
         inserted = await session.execute(_GUARDED_EXECUTION, params)
-        if getattr(inserted, "rowcount", 1) != 1:
+        if getattr(inserted, "rowcount", 0) != 1:
             return False
         statements = statements[1:]
     for statement in statements:

@@ -58,6 +58,7 @@ from flomation.models.executions import (
 )
 from flomation.secrets import service as secrets_service
 from flomation.secrets.crypto import Keyring
+from flomation.sized_lru import SizedLRU, json_bytes
 from flomation.timeutil import utcnow
 
 __all__ = [
@@ -642,8 +643,9 @@ class _ClaimedRevision:
 
 # (organisation, flow id, revision) -> its definition: a revision never changes once written,
 # and flows are archived, never deleted, so a claim need not read nor scan it again.
-_DEFINITIONS: dict[tuple[str, str, int], _Definition] = {}
-_DEFINITIONS_MAX = 256
+_DEFINITIONS = SizedLRU[tuple[str, str, int], _Definition](
+    max_entries=256, max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024
+)
 
 
 async def _definition(
@@ -657,9 +659,7 @@ async def _definition(
         known = _Definition(
             dict(flow.definition), frozenset(variable_names), frozenset(secret_names)
         )
-        if len(_DEFINITIONS) >= _DEFINITIONS_MAX:
-            del _DEFINITIONS[next(iter(_DEFINITIONS))]  # the oldest
-        _DEFINITIONS[key] = known
+        _DEFINITIONS.put(key, known, json_bytes(flow.definition))
     return known
 
 

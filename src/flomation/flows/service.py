@@ -42,10 +42,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.flows import repository
 from flomation.flows.diff import FlowDiff, diff_definitions
-from flomation.flows.revision_copies import RevisionCopies
 from flomation.flows.validation import Loc, check_definition, text_problem
 from flomation.models.flows import Flow, FlowRevision
 from flomation.secrets import service as secrets_service
+from flomation.sized_lru import SizedLRU, json_bytes
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_REVISION = 2**31 - 1  # revision numbers are 32-bit integers in the database
@@ -511,7 +511,7 @@ async def get_flow_revision(
 
 # Every execution request reads its flow's current revision; revisions are immutable, so a
 # copy serves until the flow moves on, which the writer's guard detects (see the docstring).
-CURRENT_REVISIONS = RevisionCopies[FlowRevisionView](
+CURRENT_REVISIONS = SizedLRU[tuple[str, str], FlowRevisionView](
     max_entries=1024, max_bytes=64 * 1024 * 1024, max_entry_bytes=1024 * 1024
 )
 
@@ -527,8 +527,8 @@ def forget_current_revision(organization_id: str, flow_id: str) -> None:
 def _keep_current_revision(view: FlowRevisionView) -> None:
     if view.archived_at is not None or view.revision != view.current_revision:
         return
-    # Its size as stored (compact JSON), measured once per copy, on a read that decoded it.
-    size = len(json.dumps(view.definition, separators=(",", ":"), default=str))
+    # Measured once per copy, on a read that decoded the definition anyway.
+    size = json_bytes(view.definition)
     CURRENT_REVISIONS.put((view.organization_id, view.flow_id), view, size)
 
 

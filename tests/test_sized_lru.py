@@ -1,13 +1,13 @@
-"""The process's copies of current revisions stay within their count and byte bounds."""
+"""The per-process copies of definitions stay within their count and byte bounds."""
 
 from __future__ import annotations
 
-from flomation.flows.revision_copies import RevisionCopies
+from flomation.sized_lru import SizedLRU
 
 
-def _copies(**bounds: int) -> RevisionCopies[str]:
+def _copies(**bounds: int) -> SizedLRU[tuple[str, str], str]:
     settings = {"max_entries": 3, "max_bytes": 100, "max_entry_bytes": 50, **bounds}
-    return RevisionCopies[str](**settings)
+    return SizedLRU[tuple[str, str], str](**settings)
 
 
 def test_the_least_recently_used_copy_goes_first_when_the_count_is_reached() -> None:

@@ -484,3 +484,102 @@ def test_bad_policy_settings_are_clear_errors() -> None:
         AddressPolicy.preset("shared_cloud", allow=["10.0.0.0/33"])
     with pytest.raises(ValueError, match="unknown egress preset 'cloud'"):
         AddressPolicy.preset("cloud")
+
+
+# --------------------------------------------------------------------------- kept-alive connections
+
+
+class DropsReusedConnections:
+    """A keep-alive server that answers the first request on each connection and, like a server
+    closing an idle connection at the moment the client reuses it, reads the second one and
+    hangs up without an answer."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.requests: list[tuple[int, str]] = []  # (connection number, request line)
+        self._connections = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self._connections += 1
+            threading.Thread(
+                target=self._serve, args=(connection, self._connections), daemon=True
+            ).start()
+
+    def _serve(self, connection: socket.socket, number: int) -> None:
+        with connection, connection.makefile("rb") as reader:
+            for answered in (False, True):
+                head = [reader.readline()]
+                while head[-1] not in (b"\r\n", b""):
+                    head.append(reader.readline())
+                if head[0] == b"":
+                    return
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                reader.read(length)
+                self.requests.append((number, head[0].decode().strip()))
+                if answered:
+                    return  # hang up on the reused connection
+                body = b'{"ok": true}'
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\nConnection: keep-alive\r\n\r\n%s" % (len(body), body)
+                )
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def dropping_server() -> Iterator[DropsReusedConnections]:
+    server = DropsReusedConnections()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+async def test_an_idempotent_request_on_a_dropped_kept_alive_connection_is_sent_again(
+    dropping_server: DropsReusedConnections, method: str
+) -> None:
+    url = f"http://127.0.0.1:{dropping_server.port}/thing"
+    async with build_http_client(SELF_HOSTED) as client:
+        for _ in range(2):
+            output = await run_http(
+                {"method": method, "url": url, "json": {"n": 1}}
+                if method == "PUT"
+                else {"method": method, "url": url},
+                client=client,
+                egress=SELF_HOSTED,
+            )
+            assert output["body"] == {"ok": True}
+    assert [number for number, _ in dropping_server.requests] == [1, 1, 2]
+
+
+async def test_a_post_on_a_dropped_kept_alive_connection_is_not_sent_twice(
+    dropping_server: DropsReusedConnections,
+) -> None:
+    url = f"http://127.0.0.1:{dropping_server.port}/orders"
+    async with build_http_client(SELF_HOSTED) as client:
+        await run_http(
+            {"method": "POST", "url": url, "json": {}}, client=client, egress=SELF_HOSTED
+        )
+        with pytest.raises(ConnectionFailedError) as failure:
+            await run_http(
+                {"method": "POST", "url": url, "json": {}}, client=client, egress=SELF_HOSTED
+            )
+    assert failure.value.retryable
+    assert "the connection failed" in failure.value.message
+    assert dropping_server.requests == [(1, "POST /orders HTTP/1.1"), (1, "POST /orders HTTP/1.1")]

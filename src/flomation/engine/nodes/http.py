@@ -25,6 +25,9 @@ from flomation.engine.nodes.base import (
 __all__ = ["ExpectedStatus", "HttpNode", "ResponseTooLargeError"]
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+# RFC 9110, 9.2.2: asking these twice has the effect of asking once, so one that fails before
+# any answer arrives is sent again (as urllib3 and browsers do).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_TIMEOUT_S = 30.0
 MAX_REDIRECTS = 10
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -234,7 +237,16 @@ async def _send_once(
 ) -> httpx.Response:
     where = f"{request.method} {_shown_url(request.url)}"
     try:
-        return await client.send(request, stream=True, follow_redirects=False)
+        try:
+            return await client.send(request, stream=True, follow_redirects=False)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            # A kept-alive connection that the server closed just as it was reused fails like
+            # this, before any answer. Whether the request reached the server's application
+            # is unknown, so only a method whose repetition does no harm is sent again, once,
+            # on a new connection (the failed one has left the pool).
+            if request.method not in IDEMPOTENT_METHODS:
+                raise
+            return await client.send(request, stream=True, follow_redirects=False)
     except httpx.ConnectTimeout:
         raise ConnectionFailedError(f"{where}: could not connect within {timeout_s:g} s") from None
     except httpx.TimeoutException:

@@ -27,6 +27,7 @@ from tests.triggers.factories import make_flow, make_trigger, trigger_rows
 TRIGGERS = 50
 LEASE_S = 3.0
 pytestmark = [
+    pytest.mark.alone,
     pytest.mark.postgres_only,
     pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
 ]

@@ -95,6 +95,7 @@ async def api_with_workers(
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 @pytest.mark.postgres_only
+@pytest.mark.alone
 async def test_several_api_workers_serve_one_port_and_runners_finish_what_users_request(
     database_url: str, owner: Actor, tmp_path: Path
 ) -> None:

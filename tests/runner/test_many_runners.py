@@ -18,6 +18,7 @@ from tests.runner.processes import (
 )
 
 pytestmark = [
+    pytest.mark.alone,
     pytest.mark.postgres_only,
     pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
 ]

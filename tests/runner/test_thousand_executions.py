@@ -16,6 +16,7 @@ from tests.live import LiveServer
 from tests.runner.processes import Api, Recorder, quick_flow, runner_processes, wait_for
 
 pytestmark = [
+    pytest.mark.alone,
     pytest.mark.postgres_only,
     pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
 ]

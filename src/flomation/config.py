@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     tls_key: Path | None = None
     # API processes serving one port (`flomation api --workers N`, PostgreSQL only).
     api_workers: int = Field(default=1, ge=1, le=64)
+    # PostgreSQL connections each API process keeps open, and how many more it may open for a
+    # burst (closed again when returned). The kept ones must cover ordinary concurrency: under
+    # a steady load of a few clients and runners one API process uses 12-14 at once, and with
+    # 10 kept it opened and closed 2 connections a second, each a server process started and
+    # the codecs set up again.
+    database_pool_size: int = Field(default=20, ge=1, le=1000)
+    database_max_overflow: int = Field(default=10, ge=0, le=1000)
     public_url: str | None = None
     editor_dir: Path | None = None
     allowed_origins: list[str] = Field(default_factory=list)

@@ -68,7 +68,7 @@ def _announce(settings: Settings) -> None:
 
 
 async def _serve(settings: Settings, *, embedded: bool) -> None:
-    database = Database(settings.resolved_database_url)
+    database = Database.for_api(settings)
     await _bootstrap_admin(settings, database)
     hooks: list[LifespanHook] = []
     if embedded:

@@ -83,7 +83,7 @@ def create_app(
     lifespan_hooks: list[LifespanHook] | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    database = database or Database(settings.resolved_database_url)
+    database = database or Database.for_api(settings)
     hooks = list(lifespan_hooks or [])
     hooks.insert(0, _executions_lifespan)
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from flomation.config import to_async_url
+from flomation.config import Settings, to_async_url
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -42,7 +42,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
     url = to_async_url(url)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1]
@@ -51,7 +51,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, poolclass=NullPool if path == ":memory:" else None)
         _configure_sqlite(engine)
         return engine
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+    )
     _discard_closed_connections(engine)
     return engine
 
@@ -85,9 +89,18 @@ def is_autocommit(session: AsyncSession) -> bool:
 class Database:
     """One engine and its session factory."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    @classmethod
+    def for_api(cls, settings: Settings) -> Database:
+        """An API process's database, pooled as the settings say."""
+        return cls(
+            settings.resolved_database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+
+    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int | None = None) -> None:
         self.url = to_async_url(url)
-        self.engine = create_engine(self.url, pool_size=pool_size)
+        self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=max_overflow)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         # The same pool, with no BEGIN and no COMMIT: each statement commits on its own.
         self._autocommit_sessions = async_sessionmaker(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -24,97 +25,86 @@ from tests.factories import make_actor
 LONG_S = 30.0
 
 
-async def test_waiter_wakes_when_work_is_requested(database: Database) -> None:
+@pytest.fixture
+async def notifier(database: Database) -> AsyncIterator[WorkNotifier]:
+    """This process's listener, started (LISTEN on PostgreSQL) and stopped after the test."""
+    started = WorkNotifier(database)
+    await started.start()
+    yield started
+    await started.stop()
+
+
+async def test_waiter_wakes_when_work_is_requested(
+    database: Database, notifier: WorkNotifier
+) -> None:
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
-    notifier = WorkNotifier(database)
-    await notifier.start()
-    try:
-        waiter = asyncio.create_task(notifier.wait_for_work(actor.organization_id, LONG_S))
-        await asyncio.sleep(0.05)  # let the waiter subscribe
-        await request(database, actor.organization_id, flow_id)
-        assert await asyncio.wait_for(waiter, timeout=LONG_S) is True
-    finally:
-        await notifier.stop()
+    waiter = asyncio.create_task(notifier.wait_for_work(actor.organization_id, LONG_S))
+    await asyncio.sleep(0.05)  # let the waiter subscribe
+    await request(database, actor.organization_id, flow_id)
+    assert await asyncio.wait_for(waiter, timeout=LONG_S) is True
 
 
-async def test_a_commit_of_this_process_wakes_its_waiters_once(database: Database) -> None:
+async def test_a_commit_of_this_process_wakes_its_waiters_once(
+    database: Database, notifier: WorkNotifier
+) -> None:
     """At commit, not again when PostgreSQL delivers the NOTIFY back to this process: every
     second wake-up would cost each waiting runner's long poll a claim."""
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
-    notifier = WorkNotifier(database)
-    await notifier.start()
-    try:
-        with notifier.subscribe_work(actor.organization_id) as subscription:
-            await request(database, actor.organization_id, flow_id)
-            assert await subscription.wait(LONG_S) is True
-            woken_at = subscription.published()
-            await asyncio.sleep(0.5)  # PostgreSQL delivers the NOTIFY back within this
-            assert subscription.published() == woken_at
-            assert await subscription.wait(0) is False
-    finally:
-        await notifier.stop()
+    with notifier.subscribe_work(actor.organization_id) as subscription:
+        await request(database, actor.organization_id, flow_id)
+        assert await subscription.wait(LONG_S) is True
+        woken_at = subscription.published()
+        await asyncio.sleep(0.5)  # PostgreSQL delivers the NOTIFY back within this
+        assert subscription.published() == woken_at
+        assert await subscription.wait(0) is False
 
 
-async def test_work_requested_between_claim_and_wait_is_not_lost(database: Database) -> None:
+async def test_work_requested_between_claim_and_wait_is_not_lost(
+    database: Database, notifier: WorkNotifier
+) -> None:
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
-    notifier = WorkNotifier(database)
-    await notifier.start()
-    try:
-        with notifier.subscribe_work(actor.organization_id) as subscription:
-            # (a claim that found nothing would be here)
-            await request(database, actor.organization_id, flow_id)
-            assert await subscription.wait(LONG_S) is True
-    finally:
-        await notifier.stop()
+    with notifier.subscribe_work(actor.organization_id) as subscription:
+        # (a claim that found nothing would be here)
+        await request(database, actor.organization_id, flow_id)
+        assert await subscription.wait(LONG_S) is True
 
 
-async def test_waiter_is_not_woken_by_another_organisation(database: Database) -> None:
+async def test_waiter_is_not_woken_by_another_organisation(
+    database: Database, notifier: WorkNotifier
+) -> None:
     mine = await make_actor(database)
     other = await make_actor(database)
     flow_id = await make_flow(database, other.organization_id)
-    notifier = WorkNotifier(database)
-    await notifier.start()
-    try:
-        with notifier.subscribe_work(mine.organization_id) as subscription:
-            await request(database, other.organization_id, flow_id)
-            assert await subscription.wait(0.5) is False
-    finally:
-        await notifier.stop()
+    with notifier.subscribe_work(mine.organization_id) as subscription:
+        await request(database, other.organization_id, flow_id)
+        assert await subscription.wait(0.5) is False
 
 
-async def test_rolled_back_request_wakes_nobody(database: Database) -> None:
+async def test_rolled_back_request_wakes_nobody(database: Database, notifier: WorkNotifier) -> None:
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
-    notifier = WorkNotifier(database)
-    await notifier.start()
-    try:
-        with notifier.subscribe_work(actor.organization_id) as subscription:
-            with pytest.raises(RuntimeError, match="abandon"):
-                await _request_then_roll_back(database, actor.organization_id, flow_id)
-            assert await subscription.wait(0.5) is False
-    finally:
-        await notifier.stop()
+    with notifier.subscribe_work(actor.organization_id) as subscription:
+        with pytest.raises(RuntimeError, match="abandon"):
+            await _request_then_roll_back(database, actor.organization_id, flow_id)
+        assert await subscription.wait(0.5) is False
 
 
-async def test_runner_is_woken_when_a_held_execution_is_cancelled(database: Database) -> None:
+async def test_runner_is_woken_when_a_held_execution_is_cancelled(
+    database: Database, notifier: WorkNotifier
+) -> None:
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
     made = await request(database, actor.organization_id, flow_id)
     await claim(database, actor.organization_id, "runner-7")
-    notifier = WorkNotifier(database)
-    await notifier.start()
-    try:
-        with notifier.subscribe_runner("runner-7") as subscription:
-            async with database.transaction() as session:
-                await service.cancel_execution(
-                    session, organization_id=actor.organization_id, execution_id=made.id
-                )
-            assert await subscription.wait(LONG_S) is True
-    finally:
-        await notifier.stop()
+    with notifier.subscribe_runner("runner-7") as subscription:
+        async with database.transaction() as session:
+            await service.cancel_execution(
+                session, organization_id=actor.organization_id, execution_id=made.id
+            )
+        assert await subscription.wait(LONG_S) is True
 
 
 async def _request_then_roll_back(database: Database, organization_id: str, flow_id: str) -> None:
@@ -132,48 +122,38 @@ async def _request_then_roll_back(database: Database, organization_id: str, flow
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_notification_from_another_process_reaches_the_listener(
-    database: Database, database_url: str
+    database: Database, database_url: str, notifier: WorkNotifier
 ) -> None:
     """Another API process's commit arrives through LISTEN (sent here on a separate raw
     connection, as another process would)."""
-    notifier = WorkNotifier(database)
-    await notifier.start()
-    try:
-        assert notifier.listening.is_set()
-        with notifier.subscribe_work("org-elsewhere") as subscription:
-            connection = await asyncpg.connect(database_url)
-            try:
-                await connection.execute(
-                    "SELECT pg_notify($1, $2)", CHANNEL, work_topic("org-elsewhere")
-                )
-            finally:
-                await connection.close()
-            assert await subscription.wait(LONG_S) is True
-    finally:
-        await notifier.stop()
+    assert notifier.listening.is_set()
+    with notifier.subscribe_work("org-elsewhere") as subscription:
+        connection = await asyncpg.connect(database_url)
+        try:
+            await connection.execute(
+                "SELECT pg_notify($1, $2)", CHANNEL, work_topic("org-elsewhere")
+            )
+        finally:
+            await connection.close()
+        assert await subscription.wait(LONG_S) is True
 
 
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 async def test_a_notification_names_its_sender_and_reaches_every_other_process(
-    database: Database, database_url: str
+    database: Database, database_url: str, notifier: WorkNotifier
 ) -> None:
     """Each payload is "<sender> <topic>": a listener skips only its own sender's."""
-    notifier = WorkNotifier(database)
-    await notifier.start()
-    try:
-        with notifier.subscribe_work("org-elsewhere") as subscription:
-            connection = await asyncpg.connect(database_url)
-            try:
-                topic = work_topic("org-elsewhere")
-                await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, f"0ther {topic}")
-                assert await subscription.wait(LONG_S) is True
-                await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, notify_payload(topic))
-                assert await subscription.wait(0.5) is False
-            finally:
-                await connection.close()
-    finally:
-        await notifier.stop()
+    with notifier.subscribe_work("org-elsewhere") as subscription:
+        connection = await asyncpg.connect(database_url)
+        try:
+            topic = work_topic("org-elsewhere")
+            await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, f"0ther {topic}")
+            assert await subscription.wait(LONG_S) is True
+            await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, notify_payload(topic))
+            assert await subscription.wait(0.5) is False
+        finally:
+            await connection.close()
 
 
 async def test_savepoint_rollback_drops_only_its_own_wake_ups(database: Database) -> None:

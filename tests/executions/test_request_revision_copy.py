@@ -20,13 +20,25 @@ from flomation.flows import repository as flows_repository
 from flomation.flows import service as flows_service
 from flomation.models.executions import Execution, QueueEntry
 from tests.executions.factories import echo_definition, make_flow
-from tests.factories import make_actor
+from tests.factories import Actor, make_actor
 from tests.statements import recorded_statements
 
 LONG_S = 30.0
+Copied = tuple[Actor, str]
+
+
+@pytest.fixture
+async def copied(database: Database) -> Copied:
+    """An actor and a flow of theirs that this process has run once, so it holds the copy."""
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    await _request(database, actor.organization_id, flow_id)
+    return actor, flow_id
 
 
 async def _request(database: Database, organization_id: str, flow_id: str, **input: Any) -> str:
+    """As the endpoint asks: in a `statements()` session, where on PostgreSQL the guarded
+    insert is one autocommitted statement."""
     async with database.statements() as session:
         view = await service.request_execution(
             session,
@@ -73,10 +85,9 @@ async def _saved_elsewhere(
 
 async def test_a_second_request_reads_no_flow_and_writes_in_one_guarded_statement(
     database: Database,
+    copied: Copied,
 ) -> None:
-    actor = await make_actor(database)
-    flow_id = await make_flow(database, actor.organization_id)
-    await _request(database, actor.organization_id, flow_id)
+    actor, flow_id = copied
 
     with recorded_statements(database) as statements:
         await _request(database, actor.organization_id, flow_id)
@@ -88,11 +99,9 @@ async def test_a_second_request_reads_no_flow_and_writes_in_one_guarded_statemen
 
 
 async def test_a_revision_saved_by_another_process_is_the_one_that_runs(
-    database: Database, database_url: str
+    database: Database, copied: Copied, database_url: str
 ) -> None:
-    actor = await make_actor(database)
-    flow_id = await make_flow(database, actor.organization_id)
-    await _request(database, actor.organization_id, flow_id)
+    actor, flow_id = copied
     strict = echo_definition(runs_on={"zone": "eu"})
     strict["nodes"][0]["config"]["input_schema"]["properties"]["n"]["minimum"] = 10
     await _saved_elsewhere(database, actor.organization_id, flow_id, strict)
@@ -134,10 +143,10 @@ async def test_a_revision_saved_by_another_process_is_the_one_that_runs(
     assert await _executions(database, flow_id) == 2
 
 
-async def test_a_flow_archived_by_another_process_takes_no_execution(database: Database) -> None:
-    actor = await make_actor(database)
-    flow_id = await make_flow(database, actor.organization_id)
-    await _request(database, actor.organization_id, flow_id)
+async def test_a_flow_archived_by_another_process_takes_no_execution(
+    database: Database, copied: Copied
+) -> None:
+    actor, flow_id = copied
     async with database.transaction() as session:
         await flows_repository.archive_flow(
             session, organization_id=actor.organization_id, flow_id=flow_id
@@ -150,10 +159,9 @@ async def test_a_flow_archived_by_another_process_takes_no_execution(database: D
 
 async def test_a_limit_set_by_another_process_goes_with_the_next_execution(
     database: Database,
+    copied: Copied,
 ) -> None:
-    actor = await make_actor(database)
-    flow_id = await make_flow(database, actor.organization_id)
-    await _request(database, actor.organization_id, flow_id)
+    actor, flow_id = copied
     async with database.transaction() as session:
         await flows_repository.update_flow_fields(
             session,
@@ -170,11 +178,11 @@ async def test_a_limit_set_by_another_process_goes_with_the_next_execution(
     assert await _executions(database, flow_id) == 2
 
 
-async def test_a_copy_of_one_organisation_never_serves_another(database: Database) -> None:
-    mine = await make_actor(database)
+async def test_a_copy_of_one_organisation_never_serves_another(
+    database: Database, copied: Copied
+) -> None:
+    _, flow_id = copied
     other = await make_actor(database)
-    flow_id = await make_flow(database, mine.organization_id)
-    await _request(database, mine.organization_id, flow_id)
 
     with pytest.raises(NotFound):
         await _request(database, other.organization_id, flow_id)

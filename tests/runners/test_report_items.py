@@ -251,15 +251,59 @@ async def test_a_batch_takes_a_fixed_number_of_statements_and_wakes_its_streams(
     assert {r.result for r in results} == {"ok"}
     statements = [s for s in statements if s != "BEGIN IMMEDIATE"]
     if database.is_postgres:
-        # The runner's lock, queue rows, fences with wake-ups, known steps, then one write
-        # per table: whatever the size of the batch, and no savepoint.
+        # The runner's lock, queue rows, fences with wake-ups, then one write per table:
+        # whatever the size of the batch, and no savepoint. Every step begins in the batch,
+        # so no stored step is looked up.
         assert [s.split()[0] for s in statements] == [
-            "SELECT", "DELETE", "UPDATE", "SELECT", "INSERT", "INSERT", "INSERT",
+            "SELECT", "DELETE", "UPDATE", "INSERT", "INSERT", "INSERT",
         ]  # fmt: skip
         assert "pg_notify" in statements[2]
     else:
         # In-process: one fence per item, the rest as on PostgreSQL (no lock to take).
         assert not any(s.startswith("SAVEPOINT") for s in statements)
         assert [s.split()[0] for s in statements] == [
-            "DELETE", *["UPDATE"] * len(claimed), "SELECT", "INSERT", "INSERT", "INSERT",
+            "DELETE", *["UPDATE"] * len(claimed), "INSERT", "INSERT", "INSERT",
         ]  # fmt: skip
+
+
+def _started_only(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e["kind"] == "node.started"]
+
+
+def _finished_only(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e["kind"] != "node.started"]
+
+
+async def test_a_step_begun_in_an_earlier_batch_is_looked_up_and_completed(
+    database: Database,
+) -> None:
+    organization_id, claimed = await _claimed(database, 2)
+    split, whole = claimed
+    runner = _runner(organization_id)
+    events = _events({"m": 42})
+    await protocol.report(
+        database,
+        runner,
+        [ReportItem(execution_id=split.id, attempt=split.attempt, events=_started_only(events))],
+    )
+
+    with recorded_statements(database) as statements:
+        finished = ReportItem(
+            execution_id=split.id,
+            attempt=split.attempt,
+            events=_finished_only(events),
+            complete=Completion(status="succeeded", output={"m": 42}),
+        )
+        results = await protocol.report(database, runner, [finished, _item(whole)])
+
+    assert {r.result for r in results} == {"ok"}
+    # The split execution's steps were read back to fold their ends into; the other's were not.
+    [looked_up] = [s for s in statements if s.startswith("SELECT") and "execution_steps" in s]
+    assert looked_up.count("?") + looked_up.count("$") == 2 * 3  # two steps' three-part keys
+    # Folded onto the stored steps: the same rows, numbers and input as one whole batch.
+    split_rows = (await _recorded(database, split.id))["steps"]
+    whole_rows = (await _recorded(database, whole.id))["steps"]
+    assert [row[:5] + row[6:8] for row in split_rows] == [row[:5] + row[6:8] for row in whole_rows]
+    assert [row[5] for row in split_rows] == [{"n": 21}, {"n": 21}]
+    # Each keeps the number of its first event: the first batch's two `node.started`.
+    assert [row[8] for row in split_rows] == [3, 4]

@@ -819,7 +819,8 @@ async def record_events(
     folder.known = {
         int(step["step"]): step
         for step in await repository.steps_by_keys(
-            session, [(execution_id, attempt, number) for number in _step_numbers(events)]
+            session,
+            [(execution_id, attempt, number) for number in _steps_begun_earlier(events)],
         )
     }
     logs: list[dict[str, Any]] = []
@@ -844,8 +845,21 @@ def _stream_count(events: Sequence[Mapping[str, Any]]) -> int:
     return sum(1 for event in events if _is_stream_event(event))
 
 
-def _step_numbers(events: Sequence[Mapping[str, Any]]) -> set[int]:
-    return {int(e["step"]) for e in events if str(e.get("kind", "")).startswith("node.")}
+def _steps_begun_earlier(events: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The steps these node events change that began in an earlier batch: only those can be
+    stored already. The engine announces each step of an attempt with one `node.started`, so a
+    step whose `node.started` is in this batch is new (or, if a lost answer made the runner
+    send the batch again, is rebuilt from the same events; the upsert keeps its first `seq`).
+    A short flow's steps begin and end in one batch and need no look-up at all."""
+    touched: set[int] = set()
+    begun_here: set[int] = set()
+    for event in events:
+        kind = str(event.get("kind", ""))
+        if kind.startswith("node."):
+            touched.add(int(event["step"]))
+            if kind == "node.started":
+                begun_here.add(int(event["step"]))
+    return touched - begun_here
 
 
 def _fold_events(
@@ -1176,7 +1190,7 @@ async def _write_reports(
     wanted = [
         (report.execution_id, report.attempt, number)
         for report, _ in landed
-        for number in _step_numbers(report.events)
+        for number in _steps_begun_earlier(report.events)
     ]
     known: dict[str, dict[int, dict[str, Any]]] = {}
     for step in await repository.steps_by_keys(session, wanted):

@@ -21,6 +21,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from flomation.config import Settings, to_async_url
+from flomation.db import jsoncodec
+
+# Every JSON column, on both databases, goes through one codec (see `jsoncodec`).
+_JSON = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads}
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -48,13 +52,16 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = N
         path = url.split(":///", 1)[1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, poolclass=NullPool if path == ":memory:" else None)
+        engine = create_async_engine(
+            url, poolclass=NullPool if path == ":memory:" else None, **_JSON
+        )
         _configure_sqlite(engine)
         return engine
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
+        **_JSON,
     )
     _discard_closed_connections(engine)
     return engine

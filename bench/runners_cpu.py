@@ -15,7 +15,8 @@
    the CPU per execution of the `up` process and its runner. Reference: `GET /healthz` per second.
 
 Run: .venv/bin/python bench/runners_cpu.py  (BENCH_THROUGHPUT_S, default 15; BENCH_CASES,
-default "cpu,chain,up")
+default "cpu,chain,up"; BENCH_CLIENTS, the one-by-one clients, default 8; BENCH_API_WORKERS,
+default 1)
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from flomation.db.session import Database
 
 THROUGHPUT_S = float(os.environ.get("BENCH_THROUGHPUT_S", "15"))
 CASES = os.environ.get("BENCH_CASES", "cpu,chain,up").split(",")
-CLIENTS = 8
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 CHAIN_STEPS, STEP_WORK_S, CHAIN_SAMPLES = 40, 0.010, 10
 TICKS = os.sysconf("SC_CLK_TCK")
 

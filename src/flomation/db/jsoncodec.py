@@ -3,7 +3,8 @@ library's. The report path encodes every step and event payload it stores and ev
 decodes the definitions it reads; under load the standard library's encoder was about 5% of
 the API's CPU, and pydantic-core's is 3 to 4 times faster on these payloads. What it writes
 reads back the same: keys that are not strings become strings, NaN and infinities and integers
-of any size are kept, as `json.dumps` does; a value of no JSON type is refused, as there."""
+of any size are kept, as `json.dumps` does. It is more lenient in one way: dates, times and
+UUIDs are written as ISO strings where `json.dumps` refuses them; any other object is refused."""
 
 from __future__ import annotations
 

@@ -373,6 +373,7 @@ async def _queue(
         "parent_execution_id": asked.parent_execution_id,
         "depth": asked.depth,
         "attempt": 0,
+        "runner_losses": 0,
         "runner_id": None,
         "dedupe_key": dedupe_key,
         "idempotency_key": idempotency_key,

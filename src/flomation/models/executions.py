@@ -93,6 +93,9 @@ class Execution(Base):
     depth: Mapped[int] = mapped_column(Integer, default=0)
 
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # How many times a runner died holding this execution (its lease expired): the second
+    # loss fails the execution rather than handing a poison pill to yet another runner.
+    runner_losses: Mapped[int] = mapped_column(Integer, default=0)
     runner_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
     dedupe_key: Mapped[str | None] = mapped_column(String(300), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(300), default=None)

@@ -11,10 +11,10 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flomation.errors import ConfigurationError
 
@@ -67,8 +67,23 @@ class Settings(BaseSettings):
 
     trigger_lease_seconds: float = 120.0
     trigger_claim_interval_seconds: float = 5.0
+    # Launch's egress policy for event triggers (Git, S3 and any to come), the runners' presets
+    # (`flomation.engine.egress`). None: `shared_cloud` when sign-up is open (tenants of a SaaS
+    # must not reach the control plane's own network), `self_hosted` otherwise.
+    launch_egress_policy: Literal["self_hosted", "shared_cloud"] | None = None
+    launch_egress_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Git triggers on local repositories (file://) read this host's disk as Launch's user (often
+    # root): refused unless the operator allows them (tests, single-machine use).
+    launch_allow_local_git: bool = False
     metrics_token: str | None = None
     log_level: str = "INFO"
+
+    @field_validator("launch_egress_allow", mode="before")
+    @classmethod
+    def _split_ranges(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # pytest's exit status when a selection holds no test (PYTEST_ARGS may pick a file with none).
 NO_TESTS := 5
 
-.PHONY: up test install editor lint typecheck importlint pytest editor-test chromium migration clean
+.PHONY: up test install editor lint typecheck importlint pytest editor-test chromium bwrap migration clean
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ up: install editor
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
+# bubblewrap: the sandbox python and shell nodes run in (runners fall back to weaker isolation
+# without it, and the tests of the sandbox need it).
+bwrap:
+	@command -v bwrap >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null)
+
 lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
@@ -51,7 +56,7 @@ typecheck: install
 importlint: install
 	$(BIN)/lint-imports
 
-pytest: install editor chromium
+pytest: install editor chromium bwrap
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not alone" $(PYTEST_ARGS) || [ $$? -eq $(NO_TESTS) ]
 	$(BIN)/pytest -m alone $(PYTEST_ARGS) || [ $$? -eq $(NO_TESTS) ]
 

@@ -17,10 +17,18 @@ by one. Kinds:
 
 Values in events are masked (secrets as `***`); outputs and inputs above the size limit are
 replaced by a JSON preview with `output_truncated`/`input_truncated` set.
+
+Every event must become JSON: a runner signs and sends them in batches shared by many
+executions, so one value that is not JSON (an undefined template value, a non-finite float, a
+lone surrogate, a key that is not a string) must be caught per execution, never when a batch
+is serialised. `json_problem` says what is wrong and where; `json_safe` gives a copy that is
+sure to serialise, with what could not be shown replaced by a note.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
@@ -33,7 +41,139 @@ __all__ = [
     "MultiSink",
     "NullSink",
     "format_time",
+    "json_problem",
+    "json_safe",
+    "to_json_bytes",
 ]
+
+# Deeper than this, values are not walked (the JSON encoder would hit the recursion limit).
+JSON_MAX_DEPTH = 200
+
+
+def to_json_bytes(value: Any) -> bytes:
+    """Strict JSON (sorted keys, no spaces, UTF-8): raises `ValueError`, `TypeError` or
+    `RecursionError` for anything a strict parser or PostgreSQL would refuse, including
+    NaN and infinities (which `json.dumps` writes by default) and lone surrogates."""
+    text = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    return text.encode()
+
+
+def _describe(value: Any) -> str:
+    kind = type(value).__name__
+    if "Undefined" in kind:
+        return f"an undefined value ({kind}): a template refers to something that does not exist"
+    return f"a {kind}, which is not a JSON value"
+
+
+def _string_problem(text: str) -> str | None:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return "a string with a lone surrogate, which is not valid Unicode"
+    return None
+
+
+def _path(parent: str, key: Any) -> str:
+    return f"{parent}[{key}]" if isinstance(key, int) else f"{parent}.{key}"
+
+
+def json_problem(value: Any, root: str = "$") -> str | None:
+    """What keeps `value` from being JSON, with where it is (`$.a[0]: ...`); None when it is
+    JSON. Cheap in the common case: one strict encoding; the walk runs only on failure."""
+    try:
+        to_json_bytes(value)
+    except RecursionError:
+        return f"{root}: nested too deeply (more than {JSON_MAX_DEPTH} levels)"
+    except (TypeError, ValueError):
+        return _find_problem(value, root) or f"{root}: not a JSON value"
+    return None
+
+
+def _find_problem(value: Any, root: str) -> str | None:
+    stack: list[tuple[Any, str, int]] = [(value, root, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if depth > JSON_MAX_DEPTH:
+            return f"{where}: nested too deeply (more than {JSON_MAX_DEPTH} levels)"
+        if isinstance(item, str):
+            problem = _string_problem(item)
+            if problem is not None:
+                return f"{where}: {problem}"
+        elif item is None or isinstance(item, bool):
+            continue
+        elif isinstance(item, int):
+            try:
+                str(item)
+            except ValueError:
+                return f"{where}: an integer too large to write as JSON"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return f"{where}: {item} is not a JSON number"
+        elif isinstance(item, dict):
+            keys = list(item)
+            for key in keys:
+                if not isinstance(key, str):
+                    return f"{where}: the key {key!r} is not a string (JSON keys are strings)"
+                problem = _string_problem(key)
+                if problem is not None:
+                    return f"{where}: a key is {problem}"
+            stack.extend((item[key], _path(where, key), depth + 1) for key in reversed(keys))
+        elif isinstance(item, list | tuple):
+            stack.extend(
+                (sub, _path(where, index), depth + 1)
+                for index, sub in reversed(list(enumerate(item)))
+            )
+        else:
+            return f"{where}: {_describe(item)}"
+    return None
+
+
+def _safe_text(text: str, max_string: int | None) -> str:
+    if _string_problem(text) is not None:
+        # Lone surrogates become U+FFFD: what can be shown of the text is kept.
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if max_string is not None and len(text) > max_string:
+        return text[:max_string] + f"... ({len(text) - max_string} more characters)"
+    return text
+
+
+def json_safe(value: Any, *, max_string: int | None = None, _depth: int = 0) -> Any:
+    """A copy of `value` that `to_json_bytes` always accepts: what is not JSON is replaced by a
+    note saying what it was; keys become strings; with `max_string`, long strings are cut."""
+    if isinstance(value, str):
+        return _safe_text(value, max_string)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        try:
+            str(value)
+        except ValueError:
+            return "(an integer too large to show)"
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if _depth >= JSON_MAX_DEPTH:
+        return "(value nested too deeply to show)"
+    if isinstance(value, dict):
+        safe: dict[str, Any] = {}
+        for key, sub in value.items():
+            name = _safe_text(key if isinstance(key, str) else _key_text(key), max_string)
+            safe[name] = json_safe(sub, max_string=max_string, _depth=_depth + 1)
+        return safe
+    if isinstance(value, list | tuple):
+        return [json_safe(sub, max_string=max_string, _depth=_depth + 1) for sub in value]
+    return f"({_describe(value)})"
+
+
+def _key_text(key: Any) -> str:
+    if key is None or isinstance(key, bool | int | float):
+        try:
+            return json.dumps(key)  # what `json.dumps` itself would have made of the key
+        except ValueError:
+            return "(an integer too large to show)"
+    return f"({_describe(key)})"
 
 
 def format_time(timestamp: float) -> str:

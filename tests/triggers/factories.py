@@ -75,7 +75,10 @@ async def make_trigger(
     *,
     now: datetime | None = None,
     enabled: bool = True,
+    allow_local_git: bool = True,
 ) -> TriggerOut:
+    """`allow_local_git`: as an operator who set FLOMATION_LAUNCH_ALLOW_LOCAL_GIT (the Launch
+    tests watch file:// repositories); tests of the refusal pass False."""
     async with database.transaction() as session:
         return await service.create_trigger(
             session,
@@ -83,6 +86,7 @@ async def make_trigger(
             flow_id=flow_id,
             body=TriggerCreate(type=trigger_type, config=config, enabled=enabled),
             now=now,
+            allow_local_git=allow_local_git,
         )
 
 

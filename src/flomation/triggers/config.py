@@ -107,6 +107,13 @@ class S3Config(_Config):
     interval_s: float = Field(default=60.0, ge=1)
 
 
+# Git URLs that reach this host's own disk or programs rather than a server. The config only
+# accepts file:// of these (the rest are refused as unsupported), but Launch checks them all:
+# a trigger stored by an older version, or a URL git reads in another way, must not get by.
+_LOCAL_GIT = re.compile(r"^(file:|ext::|fd::|/|\.|~)", re.IGNORECASE)
+ALLOW_LOCAL_GIT_SETTING = "FLOMATION_LAUNCH_ALLOW_LOCAL_GIT"
+
+
 class GitConfig(_Config):
     url: str = Field(min_length=1, max_length=2000)
     branch: str = Field(default="main", min_length=1, max_length=250)
@@ -173,3 +180,28 @@ def parse_config(trigger_type: str, raw: Any) -> TriggerConfig:
 def _message(item: Any) -> str:
     message = str(item.get("msg", ""))
     return message.removeprefix("Value error, ")
+
+
+def local_git_refusal(url: str) -> str | None:
+    """Why a Git URL naming a local repository (file://, a path, ext::, fd::) is refused
+    while the operator has not allowed local repositories; None for a network URL."""
+    if not _LOCAL_GIT.match(url):
+        return None
+    return (
+        "local repositories (file://, paths, ext::, fd::) are refused: they read the "
+        f"control plane's own disk; the operator may allow them with {ALLOW_LOCAL_GIT_SETTING}"
+    )
+
+
+def check_git_egress(config: TriggerConfig, *, allow_local_git: bool) -> None:
+    """ValidationFailed (422, naming `config.url`) for a Git trigger on a local repository the
+    operator has not allowed: known when the trigger is saved, so refused then, not at its
+    first poll. Addresses of network URLs are checked by Launch after DNS resolution."""
+    if not isinstance(config, GitConfig) or allow_local_git:
+        return
+    reason = local_git_refusal(config.url)
+    if reason is not None:
+        raise ValidationFailed(
+            "The git trigger's repository URL is refused",
+            errors=[{"loc": ["body", "config", "url"], "msg": reason}],
+        )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from flomation.api.deps import EditorPrincipal, SessionDep, ViewerPrincipal
+from flomation.api.deps import EditorPrincipal, SessionDep, SettingsDep, ViewerPrincipal
 from flomation.api.pagination import Page, PageQuery, make_page
 from flomation.triggers import service
 from flomation.triggers.schemas import TriggerCreate, TriggerOut, TriggerUpdate
@@ -21,10 +21,18 @@ router = APIRouter(tags=["triggers"])
     status_code=status.HTTP_201_CREATED,
 )
 async def create_trigger(
-    flow_id: str, body: TriggerCreate, principal: EditorPrincipal, session: SessionDep
+    flow_id: str,
+    body: TriggerCreate,
+    principal: EditorPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> TriggerOut:
     return await service.create_trigger(
-        session, organization_id=principal.organization_id, flow_id=flow_id, body=body
+        session,
+        organization_id=principal.organization_id,
+        flow_id=flow_id,
+        body=body,
+        allow_local_git=settings.launch_allow_local_git,
     )
 
 
@@ -53,10 +61,18 @@ async def get_trigger(
 
 @router.patch("/triggers/{trigger_id}", operation_id="update_trigger")
 async def update_trigger(
-    trigger_id: str, body: TriggerUpdate, principal: EditorPrincipal, session: SessionDep
+    trigger_id: str,
+    body: TriggerUpdate,
+    principal: EditorPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> TriggerOut:
     return await service.update_trigger(
-        session, organization_id=principal.organization_id, trigger_id=trigger_id, body=body
+        session,
+        organization_id=principal.organization_id,
+        trigger_id=trigger_id,
+        body=body,
+        allow_local_git=settings.launch_allow_local_git,
     )
 
 

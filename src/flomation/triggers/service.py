@@ -35,6 +35,7 @@ from flomation.triggers.config import (
     ScheduleConfig,
     TriggerConfig,
     WebhookConfig,
+    check_git_egress,
     parse_config,
 )
 from flomation.triggers.cron import CronSchedule
@@ -134,13 +135,16 @@ async def create_trigger(
     flow_id: str,
     body: TriggerCreate,
     now: datetime | None = None,
+    allow_local_git: bool = False,
 ) -> TriggerOut:
+    """`allow_local_git`: the operator's FLOMATION_LAUNCH_ALLOW_LOCAL_GIT (file:// Git URLs)."""
     now = now or utcnow()
     await _require_flow(session, organization_id, flow_id)
     flow = await flows.get_flow_revision(session, organization_id, flow_id)
     if flow.archived_at is not None:
         raise Conflict("The flow is archived: it takes no new triggers")
     config = parse_config(body.type, body.config)
+    check_git_egress(config, allow_local_git=allow_local_git)
     path = config.path if isinstance(config, WebhookConfig) else None
     if path is not None and await repository.webhook_path_taken(session, path):
         raise _path_conflict(path)
@@ -207,6 +211,7 @@ async def update_trigger(
     trigger_id: str,
     body: TriggerUpdate,
     now: datetime | None = None,
+    allow_local_git: bool = False,
 ) -> TriggerOut:
     """Apply a partial update. A schedule's next fire is recomputed from now whenever its
     config changes or it is enabled; an S3/Git trigger whose source changed, or that is enabled
@@ -214,6 +219,7 @@ async def update_trigger(
     now = now or utcnow()
     trigger = await _get(session, organization_id, trigger_id)
     config = parse_config(trigger.type, body.config if body.config is not None else trigger.config)
+    check_git_egress(config, allow_local_git=allow_local_git)
     enabled = trigger.enabled if body.enabled is None else body.enabled
     was_enabled = trigger.enabled
     if isinstance(config, WebhookConfig) and config.path != trigger.webhook_path:

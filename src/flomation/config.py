@@ -51,10 +51,29 @@ class Settings(BaseSettings):
     signup: Literal["open", "closed"] = "closed"
 
     session_ttl_seconds: int = 7 * 24 * 3600
-    login_max_attempts: int = 10
-    login_window_seconds: int = 300
+    # Failed logins (`flomation.auth.throttle`). Each (account, client address) pair has
+    # `login_free_failures` tries, then waits that double from `login_delay_base_seconds` up to
+    # `login_delay_max_seconds`; its failures count for `login_pair_window_seconds`. Never a
+    # lock of the account: the same account from another address is not slowed. One address
+    # failing on `login_address_max_accounts` accounts within `login_window_seconds` (spraying)
+    # is refused until the oldest of those failures ages out.
+    login_free_failures: int = Field(default=5, ge=1)
+    login_delay_base_seconds: float = Field(default=1.0, gt=0)
+    login_delay_max_seconds: float = Field(default=900.0, gt=0)
+    login_pair_window_seconds: int = Field(default=3600, ge=1)
+    login_address_max_accounts: int = Field(default=10, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
     max_body_bytes: int = 10 * 1024 * 1024
     webhook_max_body_bytes: int = 1024 * 1024
+    # Request bodies (`flomation.api.bodies`, `flomation.api.middleware`): JSON nested deeper
+    # than this is refused (400); a body must arrive whole within `body_read_timeout_s`, with no
+    # gap between chunks longer than `body_read_idle_timeout_s` (else 408).
+    json_max_depth: int = Field(default=64, ge=1, le=256)
+    body_read_timeout_s: float = Field(default=30.0, gt=0)
+    body_read_idle_timeout_s: float = Field(default=10.0, gt=0)
+    # Request headers hidden from webhook input beyond the built-in credential headers
+    # (`flomation.triggers.webhooks.HIDDEN_HEADERS`), comma-separated, any case.
+    webhook_hidden_headers: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     lease_seconds: float = 60.0
     max_attempts: int = 3
@@ -83,6 +102,15 @@ class Settings(BaseSettings):
     def _split_ranges(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("webhook_hidden_headers", mode="before")
+    @classmethod
+    def _split_headers(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip().lower() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            return [str(item).strip().lower() for item in value if str(item).strip()]
         return value
 
     @field_validator("allowed_origins", mode="before")

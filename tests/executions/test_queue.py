@@ -153,7 +153,10 @@ async def test_expired_lease_requeues_with_next_attempt_then_runner_lost(
     lost = await get(database, actor.organization_id, requested.id)
     assert lost.status == "failed"
     assert lost.error is not None
-    assert (lost.error["type"], lost.error["message"]) == ("runner_lost", "runner lost")
+    assert (lost.error["type"], lost.error["message"]) == (
+        "runner_lost",
+        "runner lost while running this execution",
+    )
     assert await claim(database, actor.organization_id, "runner-c") == []
 
 

@@ -28,6 +28,11 @@ from flomation.secrets.crypto import Keyring, set_default_keyring
 
 log = logging.getLogger("flomation.executions.maintenance")
 
+# The second runner lost while holding an execution fails it: an execution that kills its
+# runner (a poison pill) must not be handed to one runner after another until none is left.
+RUNNER_LOSSES_TO_FAIL = 2
+RUNNER_LOST_MESSAGE = "runner lost while running this execution"
+
 
 @dataclass
 class MaintenanceReport:
@@ -61,12 +66,20 @@ class Maintenance:
 
     async def expire_leases(self, report: MaintenanceReport) -> None:
         """Leases that ran out: requeue (the next claim is attempt + 1), or end the execution
-        when it was being cancelled, is past its deadline, or used up `max_attempts`."""
+        when it was being cancelled, is past its deadline, used up `max_attempts`, or lost its
+        runner for the `RUNNER_LOSSES_TO_FAIL`th time. A failed one goes the way of every
+        failure the API records (`service.end_executions`): its `end` event answers a parent
+        waiting on it as a subflow, and the organisation's error flow starts."""
         async with self.database.transaction() as session:
             expired = await repository.lock_expired_leases(session)
             if not expired:
                 return
             metrics.LEASE_EXPIRIES.inc(len(expired))
+            # Cancelled or overdue executions end anyway; the others lost their runner.
+            await repository.count_runner_loss(
+                session,
+                [e.execution_id for e in expired if not e.cancel_requested and not e.past_deadline],
+            )
             again = [e.execution_id for e in expired if self._retryable(e)]
             await repository.requeue(session, again)
             await service.requeue_executions(
@@ -89,6 +102,15 @@ class Maintenance:
                         error=self._outcome_error(status, lease),
                     )
                 if status == FAILED:
+                    log.warning(
+                        "%s, not handed to another runner: %s",
+                        RUNNER_LOST_MESSAGE,
+                        ", ".join(
+                            f"{lease.execution_id} (attempt {lease.attempt}, "
+                            f"runners lost {lease.runner_losses + 1})"
+                            for lease in leases
+                        ),
+                    )
                     report.runner_lost += len(ids)
                 elif status == CANCELLED:
                     report.cancelled += len(ids)
@@ -100,6 +122,8 @@ class Maintenance:
             not lease.cancel_requested
             and not lease.past_deadline
             and lease.attempt < self.settings.max_attempts
+            # This expiry is one more loss than the lease counted.
+            and lease.runner_losses + 1 < RUNNER_LOSSES_TO_FAIL
         )
 
     @staticmethod
@@ -116,7 +140,7 @@ class Maintenance:
             return None
         if status == TIMED_OUT:
             return _error("timeout", "the execution exceeded its timeout", lease.attempt)
-        return _error("runner_lost", "runner lost", lease.attempt)
+        return _error("runner_lost", RUNNER_LOST_MESSAGE, lease.attempt)
 
     async def end_overdue_cancellations(self, report: MaintenanceReport) -> None:
         """A running execution whose runner did not confirm a cancel within a lease ends

@@ -1266,6 +1266,8 @@ class ExpiredLease:
     attempt: int
     cancel_requested: bool
     past_deadline: bool
+    # Runners lost while holding it before this lease ran out.
+    runner_losses: int = 0
 
 
 async def lock_expired_leases(session: AsyncSession, limit: int = 500) -> list[ExpiredLease]:
@@ -1286,12 +1288,26 @@ async def lock_expired_leases(session: AsyncSession, limit: int = 500) -> list[E
         Execution.id,
         Execution.cancel_requested_at.is_not(None),
         and_(Execution.deadline_at.is_not(None), Execution.deadline_at < db_now()),
+        Execution.runner_losses,
     ).where(Execution.id.in_(ids))
-    by_id = {str(row[0]): (bool(row[1]), bool(row[2])) for row in (await session.execute(flags))}
+    by_id = {
+        str(row[0]): (bool(row[1]), bool(row[2]), int(row[3] or 0))
+        for row in (await session.execute(flags))
+    }
     return [
-        ExpiredLease(str(row[0]), int(row[1]), *by_id.get(str(row[0]), (False, False)))
+        ExpiredLease(str(row[0]), int(row[1]), *by_id.get(str(row[0]), (False, False, 0)))
         for row in rows
     ]
+
+
+async def count_runner_loss(session: AsyncSession, execution_ids: Sequence[str]) -> None:
+    """One more runner lost while holding each of these executions (their leases ran out)."""
+    if execution_ids:
+        await session.execute(
+            update(Execution)
+            .where(Execution.id.in_(list(execution_ids)))
+            .values(runner_losses=Execution.runner_losses + 1)
+        )
 
 
 async def requeue(session: AsyncSession, execution_ids: Sequence[str]) -> None:

@@ -101,16 +101,23 @@ def effective_address(address: IPAddress) -> IPAddress:
 class AddressPolicy:
     """Blocks connections to denied ranges unless an allowed range contains the address.
 
-    Implements the engine's `EgressPolicy` protocol (`check_url`).
+    Implements the engine's `EgressPolicy` protocol (`check_url`). `owner` names whose policy
+    it is in the refusal (the runner's, or Launch's for event triggers).
     """
 
     name: str
     deny: tuple[IPNetwork, ...] = ()
     allow: tuple[IPNetwork, ...] = ()
+    owner: str = "the runner"
 
     @classmethod
     def preset(
-        cls, name: str, *, allow: Sequence[str] = (), deny: Sequence[str] = ()
+        cls,
+        name: str,
+        *,
+        allow: Sequence[str] = (),
+        deny: Sequence[str] = (),
+        owner: str = "the runner",
     ) -> AddressPolicy:
         if name not in PRESETS:
             raise ValueError(f"unknown egress preset {name!r}; choose one of {sorted(PRESETS)}")
@@ -118,6 +125,7 @@ class AddressPolicy:
             name=name,
             deny=parse_networks((*PRESETS[name], *deny), setting="egress deny"),
             allow=parse_networks(allow, setting="egress allow"),
+            owner=owner,
         )
 
     @property
@@ -139,7 +147,7 @@ class AddressPolicy:
         if blocked_by is not None:
             via = "" if _literal_address(host) == address else f" ({host} resolves to it)"
             raise BlockedError(
-                f"the runner's egress policy ({self.name}) blocks connections to "
+                f"{self.owner}'s egress policy ({self.name}) blocks connections to "
                 f"{address}{via}: it lies in the blocked range {blocked_by}"
             )
 
@@ -158,6 +166,21 @@ class AddressPolicy:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc.strerror}") from exc
+        return self._checked(host, infos)
+
+    def resolve_blocking(self, host: str, port: int) -> list[str]:
+        """`resolve` for code that runs in a worker thread (blocking clients such as boto3)."""
+        literal = _literal_address(host)
+        if literal is not None:
+            self.check_address(host, literal)
+            return [str(literal)]
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc.strerror}") from exc
+        return self._checked(host, infos)
+
+    def _checked(self, host: str, infos: Iterable[tuple[Any, ...]]) -> list[str]:
         addresses: list[str] = []
         for *_, sockaddr in infos:
             text = str(sockaddr[0]).split("%", 1)[0]  # drop an IPv6 zone id

@@ -26,8 +26,10 @@ from pathlib import Path
 
 from flomation.config import Settings
 from flomation.db.session import Database
+from flomation.engine.nodes.base import BlockedError
 from flomation.launch.clock import Clock, SystemClock
-from flomation.launch.sources.base import Source, SourceContext
+from flomation.launch.egress import EgressRefused, LaunchEgress
+from flomation.launch.sources.base import Source, SourceContext, fail
 from flomation.launch.sources.git import GitSource
 from flomation.launch.sources.s3 import S3Source
 from flomation.launch.sources.schedule import ScheduleSource
@@ -78,7 +80,9 @@ class LaunchService:
             data_dir=Path(settings.data_dir),
             keyring=Keyring.from_settings(settings),
             lease_s=settings.trigger_lease_seconds,
+            egress=LaunchEgress.from_settings(settings),
         )
+        self.context = context
         self.sources: dict[str, Source] = dict(
             sources
             or {
@@ -131,7 +135,13 @@ class LaunchService:
     async def _run_source(self, source: Source, work: TriggerWork) -> None:
         async with self._slots:
             try:
-                await source.run(work)
+                try:
+                    await source.run(work)
+                except (EgressRefused, BlockedError) as exc:
+                    # A source that let a refusal through: the trigger must not fire, and its
+                    # user must see why, as for any failed poll.
+                    interval_s = float(getattr(work.config, "interval_s", 60.0))
+                    await fail(self.context, work, str(exc), interval_s=interval_s)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from flomation.db.session import Database
 from flomation.launch.clock import Clock
+from flomation.launch.egress import LaunchEgress
 from flomation.secrets.crypto import Keyring
 from flomation.triggers import service
 from flomation.triggers.schemas import Applied, Outcome, TriggerWork
@@ -29,6 +30,8 @@ class SourceContext:
     data_dir: Path
     keyring: Keyring
     lease_s: float
+    # What the source may contact: every source's network access goes through it.
+    egress: LaunchEgress
 
     async def secret(self, organization_id: str, name: str) -> str | None:
         async with self.database.transaction() as session:

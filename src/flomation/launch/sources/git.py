@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flomation.launch.egress import EgressRefused
 from flomation.launch.sources.base import SourceContext, apply, fail, next_poll
 from flomation.launch.sources.gitcli import (
     FETCH_TIMEOUT_S,
     LOCAL_TIMEOUT_S,
     LS_REMOTE_TIMEOUT_S,
+    GitAccess,
     GitError,
+    git_access,
     git_environment,
     public_url,
     run_git,
@@ -76,17 +79,22 @@ class GitSource:
         config = work.config
         assert isinstance(config, GitConfig)
         try:
+            # Before anything else, the secret included: a refused URL gets nothing.
+            access = await git_access(self.context.egress, config.url)
             secret = await self._secret(work, config)
             async with git_environment(
                 config.url, secret, known_hosts=self.context.data_dir / "launch" / "known_hosts"
             ) as env:
-                head = await self._remote_head(config, env)
+                env.update(access.env)
+                if access.ssh_options:
+                    env["GIT_SSH_COMMAND"] += " " + " ".join(access.ssh_options)
+                head = await self._remote_head(config, access, env)
                 old = (work.cursor or {}).get("head")
                 if old == head:
                     change = None
                 else:
-                    change = await self._update_cache(work.id, config, env, old, head)
-        except GitError as exc:
+                    change = await self._update_cache(work.id, config, access, env, old, head)
+        except (GitError, EgressRefused) as exc:
             await fail(
                 self.context, work, f"{public_url(config.url)}: {exc}", interval_s=config.interval_s
             )
@@ -127,10 +135,13 @@ class GitSource:
             raise GitError(f"the secret {config.credentials} holding the credentials is not set")
         return value
 
-    async def _remote_head(self, config: GitConfig, env: dict[str, str]) -> str:
+    async def _remote_head(self, config: GitConfig, access: GitAccess, env: dict[str, str]) -> str:
         ref = f"refs/heads/{config.branch}"
         result = await run_git(
-            ["ls-remote", "--", config.url, ref], env=env, timeout_s=LS_REMOTE_TIMEOUT_S
+            ["ls-remote", "--", access.url, ref],
+            env=env,
+            timeout_s=LS_REMOTE_TIMEOUT_S,
+            config=access.config,
         )
         for line in result.stdout.decode(errors="replace").splitlines():
             sha, _, name = line.partition("\t")
@@ -142,6 +153,7 @@ class GitSource:
         self,
         trigger_id: str,
         config: GitConfig,
+        access: GitAccess,
         env: dict[str, str],
         old: Any,
         head: str,
@@ -155,10 +167,11 @@ class GitSource:
             )
         refspec = f"+refs/heads/{config.branch}:{_CACHE_REF}"
         await run_git(
-            ["fetch", "--quiet", "--no-tags", "--", config.url, refspec],
+            ["fetch", "--quiet", "--no-tags", "--", access.url, refspec],
             env=env,
             timeout_s=FETCH_TIMEOUT_S,
             cwd=cache,
+            config=access.config,
         )
         if not isinstance(old, str):
             await self._mark_seen(cache, env, head)

@@ -7,6 +7,12 @@ repeated), independent of clocks, and it notices objects rewritten with the same
 The first poll records the baseline and fires nothing. Each execution's dedupe key is the
 trigger, the key and the ETag, so an object version fires once even when two instances poll.
 boto3 is blocking, so listings run in a worker thread.
+
+Under an egress policy that blocks ranges, every request the client sends (the listing's pages
+and any redirect botocore follows, to the endpoint or to a bucket's virtual host) first has its
+host resolved and every address checked (`_check_egress`, on botocore's `before-send` event); a
+refusal stops the listing with the policy's reason. urllib3 then resolves the name once more to
+connect: unlike Git's, an S3 connection is not pinned to the checked address.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from flomation.launch.egress import EgressRefused, LaunchEgress
 from flomation.launch.sources.base import FIRE_BATCH, SourceContext, apply, fail, next_poll
 from flomation.timeutil import isoformat
 from flomation.triggers.config import S3Config
@@ -66,16 +75,26 @@ def _credentials(raw: str | None, name: str | None) -> dict[str, str]:
 
 _session_lock = threading.Lock()
 _session: boto3.session.Session | None = None
-_clients: OrderedDict[tuple[str | None, ...], Any] = OrderedDict()
+_clients: OrderedDict[tuple[object, ...], Any] = OrderedDict()
 _MAX_CLIENTS = 64
 
 
-def _client(config: S3Config, credentials: dict[str, str]) -> Any:
-    """A client per endpoint, region and credentials, from one shared session: creating a
-    session loads every service model, far too slow to do on each poll. Clients are
-    thread-safe; creating them is not, hence the lock."""
+def _check_egress(egress: LaunchEgress, request: Any, **_: Any) -> None:
+    """botocore's `before-send` hook: refuse a request whose host the policy blocks. Raising
+    here ends the call (botocore retries only its own connection errors)."""
+    parts = urlsplit(request.url)
+    if parts.hostname:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        egress.resolve_blocking(parts.hostname, port)
+
+
+def _client(config: S3Config, credentials: dict[str, str], egress: LaunchEgress) -> Any:
+    """A client per endpoint, region, credentials and egress policy, from one shared session:
+    creating a session loads every service model, far too slow to do on each poll. Clients
+    are thread-safe; creating them is not, hence the lock."""
     global _session
     key = (
+        egress,
         config.endpoint_url,
         config.region,
         credentials.get("aws_access_key_id"),
@@ -97,6 +116,8 @@ def _client(config: S3Config, credentials: dict[str, str]) -> Any:
             aws_secret_access_key=credentials.get("aws_secret_access_key"),
             aws_session_token=credentials.get("aws_session_token"),
         )
+        if egress.checks_addresses:
+            client.meta.events.register("before-send.s3", partial(_check_egress, egress))
         _clients[key] = client
         while len(_clients) > _MAX_CLIENTS:
             _clients.popitem(last=False)[1].close()
@@ -104,10 +125,11 @@ def _client(config: S3Config, credentials: dict[str, str]) -> Any:
 
 
 def list_objects(
-    config: S3Config, credentials: dict[str, str], *, page_size: int = 1000
+    config: S3Config, credentials: dict[str, str], egress: LaunchEgress, *, page_size: int = 1000
 ) -> dict[str, S3Object]:
-    """Every object under the prefix (blocking: call it in a thread)."""
-    client = _client(config, credentials)
+    """Every object under the prefix (blocking: call it in a thread). EgressRefused when the
+    policy refuses the endpoint."""
+    client = _client(config, credentials, egress)
     found: dict[str, S3Object] = {}
     try:
         paginator = client.get_paginator("list_objects_v2")
@@ -174,10 +196,14 @@ class S3Source:
             )
             credentials = _credentials(raw, config.credentials)
             objects = await asyncio.to_thread(
-                list_objects, config, credentials, page_size=self.page_size
+                list_objects, config, credentials, self.context.egress, page_size=self.page_size
             )
         except S3Error as exc:
             await fail(self.context, work, str(exc), interval_s=config.interval_s)
+            return
+        except EgressRefused as exc:
+            where = config.endpoint_url or "the S3 endpoint"
+            await fail(self.context, work, f"{where}: {exc}", interval_s=config.interval_s)
             return
         current = {key: obj.etag for key, obj in objects.items()}
         cursor = work.cursor

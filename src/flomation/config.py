@@ -78,7 +78,9 @@ class Settings(BaseSettings):
     lease_seconds: float = 60.0
     max_attempts: int = 3
     claim_wait_seconds: float = 25.0
-    runner_offline_after_seconds: float = 90.0
+    # A runner silent this long is listed offline (its heartbeats come thrice as often); one
+    # that exits cleanly says goodbye and is offline at once.
+    runner_offline_after_seconds: float = 30.0
     signature_max_skew_seconds: float = 300.0
     execution_retention_days: int = 30
     execution_timeout_margin_seconds: float = 30.0

@@ -148,8 +148,12 @@ class ApiClient:
         *,
         params: dict[str, str] | None = None,
         timeout_s: float | None = None,
+        content: bytes | None = None,
     ) -> Any:
-        """One signed call to `/api/v1/runner{path}`; the verified JSON answer (None for 204)."""
+        """One signed call to `/api/v1/runner{path}`; the verified JSON answer (None for 204).
+
+        `content` is a body already encoded as JSON, sent as it is instead of `body`: the
+        reporter encodes each event when it is added, so that a batch is never encoded whole."""
         if self.runner_id is None or self.api_key is None:
             raise ApiError("the runner is not registered yet")
         answer, raw, response, nonce = await self._send(
@@ -159,6 +163,7 @@ class ApiClient:
             runner_id=self.runner_id,
             params=params,
             timeout_s=timeout_s,
+            content=content,
         )
         if response.status_code == 204:
             return None
@@ -181,14 +186,16 @@ class ApiClient:
         runner_id: str,
         params: dict[str, str] | None = None,
         timeout_s: float | None,
+        content: bytes | None = None,
     ) -> tuple[Any, bytes, httpx.Response, str]:
-        content = b"" if body is None else canonical_json(body)
+        if content is None:
+            content = b"" if body is None else canonical_json(body)
         request = self._http.build_request(
             method,
             path,
             content=content,
             params=params,
-            headers={"Content-Type": "application/json"} if body is not None else None,
+            headers={"Content-Type": "application/json"} if content else None,
             timeout=timeout_s if timeout_s is not None else httpx.USE_CLIENT_DEFAULT,
         )
         signed_path = request.url.raw_path.decode("ascii")

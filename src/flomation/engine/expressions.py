@@ -9,6 +9,18 @@ Limits keep a template from taking the runner down: every render has a deadline 
 inside `{% for %}` loops and between output chunks, and the operators and filters that can
 grow a value (`*`, `**`, `+`, `~`, `%`, `center`, `join`, `replace`, ...) refuse results
 above `MAX_SIZE` before computing them. All failures surface as `TemplateError`.
+
+Every rendered value is made plain JSON at render time (`_plain`), so nothing else ever sees a
+Jinja object: an undefined value anywhere inside, bytes, NaN or infinity, a mapping key that
+is not a string, or an object of any other type is a template error naming the template and
+where in the value it sits. Tuples, ranges, mapping views and iterators (`map` without
+`| list`) become lists, bounded by `MAX_SIZE`; other mappings become dicts.
+
+Secrets arrive tainted (see `masking.TaintedStr`): the operators, string methods and filters
+here keep the taint on every string they make from a tainted one, and the strings that reach
+a rendered value are handed to the execution's masker, so what the secret became is masked
+wherever it is recorded. A plain value equal to a secret or learned value (a node's output
+read back with `nodes.x.y`) is tainted again when a template reads it.
 """
 
 from __future__ import annotations
@@ -19,10 +31,10 @@ import re
 import string
 import textwrap
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache, partial, wraps
 from typing import Any, NoReturn
 
 from jinja2 import ChainableUndefined, Undefined, nodes
@@ -33,6 +45,13 @@ from jinja2.nativetypes import NativeCodeGenerator
 from jinja2.runtime import Context, new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from flomation.engine.masking import (
+    MIN_DERIVED_LEN,
+    Masker,
+    SecretValues,
+    TaintedStr,
+    carry,
+)
 from flomation.engine.nodes.base import TemplateError
 
 __all__ = [
@@ -58,6 +77,9 @@ MAX_INT_BITS = 100_000
 _CHECK_EVERY = 256
 
 _deadline: ContextVar[float] = ContextVar("flomation_template_deadline", default=math.inf)
+# The masker of the execution rendering now (None without secrets): values it knows are tainted
+# again when a template reads them from the scope.
+_masker: ContextVar[Masker | None] = ContextVar("flomation_template_masker", default=None)
 
 
 class TemplateLimitError(Exception):
@@ -149,7 +171,7 @@ def _check_percent_format(fmt: str) -> None:
 def _guarded_mod(left: Any, right: Any) -> Any:
     if isinstance(left, str):
         _check_percent_format(left)
-    return left % right
+    return carry(left % right, left, right)
 
 
 _NUMBER = re.compile(r"\d+")
@@ -204,7 +226,7 @@ def _guard_join(sep: str) -> Callable[[Iterable[Any]], str]:
         size = sum(len(x) for x in items if isinstance(x, str)) + len(sep) * max(0, len(items) - 1)
         if size > MAX_SIZE:
             _too_big("join", size)
-        return sep.join(items)
+        return carry(sep.join(items), sep, items)  # type: ignore[no-any-return]
 
     return join
 
@@ -250,12 +272,15 @@ def _loop_guard(iterable: Any) -> Iterator[Any]:
 
 
 def _concat(parts: Iterable[Any]) -> str:
-    """The `~` operator with a size check before joining."""
-    texts = [_to_text(p) for p in parts]
+    """The `~` operator (and macro, `{% set %}` and `{% filter %}` bodies) with a size check
+    before joining; the result is tainted when a part is."""
+    found: list[str] = []
+    texts = [_to_text(p, found) for p in parts]
     size = sum(len(t) for t in texts)
     if size > MAX_SIZE:
         _too_big("concatenation", size)
-    return "".join(texts)
+    text = "".join(texts)
+    return TaintedStr(text) if found else text
 
 
 # --------------------------------------------------------------------------- filters
@@ -286,7 +311,9 @@ def _filter_join(value: Iterable[Any], d: str = "", attribute: str | int | None 
     items = list(value)
     if attribute is not None:
         items = [environment.getitem(item, attribute) for item in items]
-    return _guard_join(d)([_to_text(item) for item in items])
+    found: list[str] = []
+    text = _guard_join(d)([_to_text(item, found) for item in items])
+    return TaintedStr(text) if found else text
 
 
 def _filter_replace(value: Any, old: str, new: str, count: int | None = None) -> str:
@@ -346,6 +373,45 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# Filters that make a new string from their input: the new string keeps the input's taint.
+# (Filters that pick items, such as first, last, sort or batch, return the tainted items.)
+_STRING_FILTERS = (
+    "capitalize",
+    "center",
+    "e",
+    "escape",
+    "forceescape",
+    "format",
+    "indent",
+    "lower",
+    "pprint",
+    "replace",
+    "reverse",
+    "string",
+    "striptags",
+    "title",
+    "tojson",
+    "trim",
+    "truncate",
+    "upper",
+    "urlencode",
+    "urlize",
+    "wordwrap",
+    "xmlattr",
+)
+
+
+def _carrying(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`func` whose string result is tainted when any argument is (Jinja's pass_* marks are
+    kept by `wraps`)."""
+
+    @wraps(func)
+    def filter_(*args: Any, **kwargs: Any) -> Any:
+        return carry(func(*args, **kwargs), args, kwargs)
+
+    return filter_
+
+
 # --------------------------------------------------------------------------- environment
 
 
@@ -399,6 +465,10 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
                 "tojson": _filter_tojson,
             }
         )
+        for name in _STRING_FILTERS:
+            self.filters[name] = _carrying(self.filters[name])
+        # Generated code joins macro, `{% set %}` and `{% filter %}` bodies with this.
+        self.concat = _concat  # type: ignore[method-assign]
         self.flomation_concat = _concat
         self.flomation_loop_guard = _loop_guard
 
@@ -409,7 +479,7 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
         # `a.b` on a mapping reads the key first, so `{{ body.items }}` is data, not a method.
         if isinstance(obj, Mapping):
             try:
-                return obj[attribute]
+                return _retaint(obj[attribute])
             except (KeyError, TypeError):
                 pass
         value = super().getattr(obj, attribute)
@@ -417,7 +487,7 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
             guard = _str_method_guard(obj, attribute)
             if guard is not None:
                 return guard
-        return value
+        return _retaint(value)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         value = super().getitem(obj, argument)
@@ -425,7 +495,7 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
             guard = _str_method_guard(obj, argument)
             if guard is not None:
                 return guard
-        return value
+        return _retaint(value)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
@@ -435,9 +505,19 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
         _check_format_string(fmt)
 
         def checked(*args: Any, **kwargs: Any) -> str:
-            return _check_len(wrapped(*args, **kwargs))
+            return carry(_check_len(wrapped(*args, **kwargs)), fmt, args, kwargs)  # type: ignore[no-any-return]
 
         return checked
+
+
+def _retaint(value: Any) -> Any:
+    """A plain string the execution's masker knows (a secret, or text a template made from
+    one and a node passed on) is tainted again, so a second transform is followed too."""
+    if type(value) is str:
+        masker = _masker.get()
+        if masker is not None and masker.knows(value):
+            return TaintedStr(value)
+    return value
 
 
 environment = FlowEnvironment()
@@ -475,14 +555,150 @@ def _is_single_expression(tree: nodes.Template) -> bool:
     )
 
 
-def _to_text(value: Any) -> str:
+def _to_text(value: Any, found: list[str]) -> str:
+    """A rendered chunk as text; tainted strings in it (and the text they make) go to `found`."""
     if isinstance(value, str):
+        if isinstance(value, TaintedStr):
+            found.append(value)
         return value
-    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=_json_default)
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list | tuple):
+        inner: list[str] = []
+        text = json.dumps(_plain(value, inner, ""), ensure_ascii=False)
+        found.extend(inner)
+        if _holds_short(inner):
+            found.append(text)
+        return text
     if isinstance(value, Undefined):
         return str(value)  # raises the undefined error
     return str(value)
+
+
+def _holds_short(found: list[str]) -> bool:
+    return any(len(derived) < MIN_DERIVED_LEN for derived in found)
+
+
+class NotJSONError(TemplateLimitError):
+    """A rendered value holds something JSON cannot (its message says what and where)."""
+
+
+def _where(path: str) -> str:
+    return f" at {path}" if path else ""
+
+
+def _plain_key(key: Any, found: list[str], path: str) -> str:
+    if isinstance(key, str):
+        if isinstance(key, TaintedStr):
+            found.append(key)
+        return key if type(key) is str else str.__str__(key)
+    raise NotJSONError(
+        f"the mapping key {key!r}{_where(path)} is not a string (JSON keys are strings)"
+    )
+
+
+def _materialise(items: Iterable[Any], path: str) -> list[Any]:
+    out: list[Any] = []
+    deadline = _deadline.get()
+    for item in items:
+        out.append(item)
+        if len(out) > MAX_SIZE:
+            _too_big("sequence", len(out))
+        if len(out) % _CHECK_EVERY == 0 and time.monotonic() > deadline:
+            _over_deadline()
+    return out
+
+
+def _plain_list(value: list[Any], found: list[str], path: str) -> list[Any]:
+    out: list[Any] | None = None
+    for index, item in enumerate(value):
+        plain = _plain(item, found, f"{path}[{index}]")
+        if out is None and plain is not item:
+            out = value[:index]
+        if out is not None:
+            out.append(plain)
+    return value if out is None else out
+
+
+def _plain_dict(value: Mapping[Any, Any], found: list[str], path: str) -> dict[str, Any]:
+    out: dict[str, Any] | None = None if type(value) is dict else {}
+    for index, (key, item) in enumerate(value.items()):
+        plain_key = _plain_key(key, found, path)
+        plain = _plain(item, found, f"{path}.{plain_key}" if path else plain_key)
+        if out is None and (plain_key is not key or plain is not item):
+            out = dict(list(value.items())[:index])
+        if out is not None:
+            out[plain_key] = plain
+    return value if out is None else out  # type: ignore[return-value]
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether `value` is already plain JSON (exact types, string keys, finite numbers).
+
+    Iterative, so data nested deeper than Python's recursion limit (a webhook's body, passed
+    on whole by `{{ input }}`) is checked without recursing; only what needs converting is
+    walked recursively by `_plain`.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
+def _plain(value: Any, found: list[str], path: str) -> Any:
+    """`value` as plain JSON types (the same object when it already is); tainted strings go to
+    `found`. Raises `NotJSONError` for what JSON cannot hold."""
+    if not path and _is_plain(value):
+        return value
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise NotJSONError(f"{value!r}{_where(path)} is not a JSON number")
+        return value
+    if kind is dict:
+        return _plain_dict(value, found, path)
+    if kind is list:
+        return _plain_list(value, found, path)
+    if isinstance(value, str):  # tainted, Markup and other str subclasses
+        if isinstance(value, TaintedStr):
+            found.append(value)
+        return str.__str__(value)
+    if isinstance(value, Undefined):
+        try:
+            str(value)
+        except Exception as exc:
+            raise NotJSONError(f"undefined value{_where(path)} ({_describe(exc)})") from None
+        raise NotJSONError(f"undefined value{_where(path)}")  # pragma: no cover
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return _plain(float(value), found, path)
+    if isinstance(value, Mapping):
+        return _plain_dict(value, found, path)
+    if isinstance(value, bytes | bytearray):
+        raise NotJSONError(
+            f"bytes{_where(path)} are not a JSON value (decode them to text, or use .hex())"
+        )
+    if isinstance(value, list | tuple | range | KeysView | ValuesView | ItemsView | Iterator):
+        return _plain_list(_materialise(value, path), found, path)
+    raise NotJSONError(f"a {kind.__name__}{_where(path)} is not a JSON value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,14 +716,21 @@ class CompiledTemplate:
         Raises `TemplateError` (without a field; callers add it) on any failure.
         """
         token = _deadline.set(time.monotonic() + RENDER_TIMEOUT_S)
+        secrets = scope.get("secrets")
+        masker = secrets.masker if isinstance(secrets, SecretValues) else None
+        masker_token = _masker.set(masker) if masker is not None else None
+        found: list[str] = []
         try:
             context = self._new_context(scope, True)
             if self.single:
                 value = next(iter(self._render_func(context)))
-                return _as_json_value(value)
-            return self._render_text(context)
+                result = _plain(value, found, "")
+            else:
+                result = self._render_text(context, found)
         except TemplateError:
             raise
+        except NotJSONError as exc:
+            raise TemplateError(f"{_quoted(self.source)} gives {exc}") from None
         except TemplateLimitError as exc:
             raise TemplateError(str(exc)) from None
         except RecursionError:
@@ -518,46 +741,36 @@ class CompiledTemplate:
             raise TemplateError(_describe(exc)) from None
         finally:
             _deadline.reset(token)
+            if masker_token is not None:
+                _masker.reset(masker_token)
+        if found and masker is not None:
+            for derived in found:
+                masker.learn(derived)
+        return result
 
-    def _render_text(self, context: Context) -> str:
+    def _render_text(self, context: Context, found: list[str]) -> str:
         parts: list[str] = []
         size = 0
         deadline = _deadline.get()
         for chunk in self._render_func(context):
-            text = _to_text(chunk)
+            text = _to_text(chunk, found)
             size += len(text)
             if size > MAX_SIZE:
                 _too_big("rendered text", size)
             if time.monotonic() > deadline:
                 _over_deadline()
             parts.append(text)
-        return "".join(parts)
+        text = "".join(parts)
+        if _holds_short(found):
+            # A short derived piece alone is masked only as an exact value, which would miss
+            # it inside this text: mask the whole text.
+            found.append(text)
+        return text
 
 
-_JSON_SCALARS = (str, int, float, bool, type(None), dict, list)
-
-
-def _as_json_value(value: Any) -> Any:
-    """A single expression's value, kept as it is when it is JSON-shaped."""
-    if isinstance(value, _JSON_SCALARS):
-        return value
-    if isinstance(value, Undefined):
-        str(value)  # raises the undefined error with its message
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, str):  # Markup and other str subclasses
-        return str(value)
-    if isinstance(value, Iterator | range):
-        # A filter chain without `| list` (map, select, ...): materialise it once, bounded.
-        items = []
-        for item in value:
-            items.append(item)
-            if len(items) > MAX_SIZE:
-                _too_big("sequence", len(items))
-        return items
-    raise TemplateLimitError(
-        f"the expression gives a {type(value).__name__}, which is not a JSON value"
-    )
+def _quoted(source: str, limit: int = 80) -> str:
+    """The template's source for an error message, shortened."""
+    return repr(source if len(source) <= limit else source[: limit - 3] + "...")
 
 
 def _describe(exc: Exception) -> str:

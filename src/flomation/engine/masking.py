@@ -1,9 +1,22 @@
-"""Secret masking: every secret value becomes `***` in what the engine reports.
+"""Secret masking: every secret value, and what templates make of it, becomes `***` in reports.
 
 A secret leaks in more shapes than its plain text: inside an `Authorization: Basic` header
-(base64), in a URL (percent-encoded) and inside a JSON string (escaped). The masker looks for
-all of these. Values passed between nodes are never masked; only events (outputs, step
-inputs, logs, errors) are.
+(base64), in a URL (percent-encoded), inside a JSON string (escaped) and as hex. The masker
+looks for all of these. Values passed between nodes are never masked; only what the engine
+records is (step inputs and outputs, logs, errors, the execution's output).
+
+Templates can also transform a secret (`secrets.T|reverse`, `|upper`, slices, `|list`, ...).
+To follow it, a secret enters the template scope as a `TaintedStr` (see `SecretValues`): a
+`str` whose operations return tainted strings again. When a render's value is made plain
+(see `expressions`), every tainted string in it is handed to `Masker.learn`, so the text the
+secret became is masked wherever it is recorded, while the node itself uses the real value.
+Derived strings of `MIN_DERIVED_LEN` characters or more are masked wherever they appear (with
+their encodings); shorter ones (one character of `|list`, say) would match unrelated text, so
+they are masked only where a recorded string is exactly that value.
+
+Taint follows strings, not numbers or booleans (`|length`, `ord`, comparisons), and code
+nodes can always transform a secret beyond recognition: masking is a guard against accidents
+in templates, not a boundary against a flow's author.
 """
 
 from __future__ import annotations
@@ -11,16 +24,18 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, SupportsIndex
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "Masker"]
+__all__ = ["MASK", "MIN_DERIVED_LEN", "Masker", "SecretValues", "TaintedStr", "is_tainted"]
 
 MASK = "***"
 # Secrets shorter than this are still masked in plain form, but their encoded fragments would
 # match too much unrelated text.
 _MIN_ENCODED_LEN = 4
+# Strings derived from a secret shorter than this are masked only as whole values.
+MIN_DERIVED_LEN = 4
 
 
 def _base64_fragments(secret: bytes) -> set[str]:
@@ -51,45 +66,254 @@ def _forms(secret: str) -> set[str]:
     forms.add(quote(secret, safe=""))
     forms.add(quote_plus(secret, safe=""))
     forms.add(quote(secret))
-    forms |= _base64_fragments(secret.encode())
+    raw = secret.encode()
+    forms.add(raw.hex())
+    forms.add(raw.hex().upper())
+    forms |= _base64_fragments(raw)
     return {form for form in forms if form}
 
 
 class Masker:
-    """Replaces secret values (and their encodings) with `***` in strings and JSON values."""
+    """Replaces secret values (and their encodings) with `***` in strings and JSON values.
 
-    __slots__ = ("_pattern",)
+    `learn` adds values derived from a secret while the execution runs; the pattern is rebuilt
+    lazily, on the next masking after a new value.
+    """
+
+    __slots__ = ("_dirty", "_exact", "_forms", "_known", "_pattern")
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        forms: set[str] = set()
+        self._forms: set[str] = set()
+        # Short derived values, masked only as whole strings.
+        self._exact: set[str] = set()
+        # Everything masked (secrets and derived values, plain): what `knows` answers.
+        self._known: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._dirty = False
         for secret in secrets:
             if isinstance(secret, str) and secret:
-                forms |= _forms(secret)
+                self._known.add(secret)
+                self._forms |= _forms(secret)
+        self._compile()
+
+    def _compile(self) -> None:
         # Longest first, so a secret's encoding is replaced whole rather than piecewise.
-        ordered = sorted(forms, key=len, reverse=True)
+        ordered = sorted(self._forms, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        self._dirty = False
+
+    def learn(self, derived: str) -> None:
+        """Masks `derived` (text a template made from a secret) from now on."""
+        derived = str.__str__(derived)  # a plain copy: the masker keeps no tainted strings
+        if not derived or derived in self._known:
+            return
+        self._known.add(derived)
+        if len(derived) >= MIN_DERIVED_LEN:
+            self._forms |= _forms(derived)
+            self._dirty = True
+        else:
+            self._exact.add(derived)
+
+    def knows(self, value: str) -> bool:
+        """Whether `value` is a secret or a value learned from one (exactly)."""
+        return value in self._known
 
     @property
     def active(self) -> bool:
         """False when there is nothing to mask (the common case: skip all the work)."""
-        return self._pattern is not None
+        return bool(self._known)
 
     def text(self, value: str) -> str:
-        if self._pattern is None:
+        if not self._known:
             return value
-        return self._pattern.sub(MASK, value)
+        if self._dirty:
+            self._compile()
+        return self._text(value)
+
+    def _text(self, value: str) -> str:
+        if value in self._exact:
+            return MASK
+        return self._pattern.sub(MASK, value) if self._pattern else value
 
     def value(self, value: Any) -> Any:
         """A copy of a JSON value with every string (and mapping key) masked."""
-        if self._pattern is None:
+        if not self._known:
             return value
+        if self._dirty:
+            self._compile()
         return self._mask(value)
 
     def _mask(self, value: Any) -> Any:
         if isinstance(value, str):
-            return self._pattern.sub(MASK, value) if self._pattern else value
+            return self._text(value)
         if isinstance(value, dict):
             return {self._mask(k): self._mask(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self._mask(v) for v in value]
         return value
+
+    def tainted(self, secrets: Mapping[str, str]) -> SecretValues:
+        """The `secrets` a template sees: values tainted, derived values learned here."""
+        return SecretValues(secrets, self)
+
+
+# --------------------------------------------------------------------------- taint
+
+
+def _taint(value: Any) -> Any:
+    """`value` with its strings tainted (containers as lists and tuples of tainted strings)."""
+    if isinstance(value, TaintedStr):
+        return value
+    if isinstance(value, str):
+        return TaintedStr(value)
+    if isinstance(value, list):
+        return [_taint(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_taint(item) for item in value)
+    if isinstance(value, bytes):
+        return TaintedBytes(value)
+    return value
+
+
+def is_tainted(value: Any, depth: int = 2) -> bool:
+    """Whether `value` is, or holds (a few levels down), a string derived from a secret."""
+    if isinstance(value, TaintedStr | TaintedBytes):
+        return True
+    if depth <= 0 or isinstance(value, str):
+        return False
+    if isinstance(value, Mapping):
+        return any(is_tainted(v, depth - 1) or is_tainted(k, 0) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(is_tainted(v, depth - 1) for v in value)
+    return False
+
+
+def carry(result: Any, *sources: Any) -> Any:
+    """`result` tainted when it is a new string made from a tainted source."""
+    if (
+        isinstance(result, str)
+        and not isinstance(result, TaintedStr)
+        and any(is_tainted(source) for source in sources)
+    ):
+        return TaintedStr(result)
+    return result
+
+
+class TaintedStr(str):
+    """A string derived from a secret. Its operations return tainted strings again.
+
+    It is a real `str` with the real value: it only marks where the value came from.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: SupportsIndex | slice) -> TaintedStr:
+        return TaintedStr(str.__getitem__(self, key))
+
+    def __iter__(self) -> Iterator[TaintedStr]:
+        return (TaintedStr(char) for char in str.__iter__(self))
+
+    def __add__(self, other: str) -> TaintedStr:
+        return TaintedStr(str.__add__(self, other))
+
+    def __radd__(self, other: Any) -> Any:
+        # Called before `str.__add__` for `"text" + tainted`: Python prefers a subclass's
+        # reflected method.
+        if isinstance(other, str):
+            return TaintedStr(str.__add__(other, self))
+        return NotImplemented
+
+    def __mul__(self, count: SupportsIndex) -> TaintedStr:
+        return TaintedStr(str.__mul__(self, count))
+
+    __rmul__ = __mul__
+
+    def __mod__(self, args: Any) -> TaintedStr:
+        return TaintedStr(str.__mod__(self, args))
+
+    def __rmod__(self, other: Any) -> Any:
+        if isinstance(other, str):
+            return TaintedStr(str.__mod__(other, self))
+        return NotImplemented
+
+    def __format__(self, spec: str) -> TaintedStr:
+        return TaintedStr(str.__format__(self, spec))
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> TaintedBytes:
+        return TaintedBytes(str.encode(self, encoding, errors))
+
+
+def _tainting(name: str) -> Any:
+    method = getattr(str, name)
+
+    def tainted(self: str, *args: Any, **kwargs: Any) -> Any:
+        return _taint(method(self, *args, **kwargs))
+
+    # The sandbox recognises methods by name (`format` especially): keep the real one.
+    tainted.__name__ = tainted.__qualname__ = name
+    tainted.__doc__ = method.__doc__
+    return tainted
+
+
+# `format` and `format_map` are left to the sandbox, which wraps them (and carries the taint).
+for _name in (
+    "capitalize",
+    "casefold",
+    "center",
+    "expandtabs",
+    "join",
+    "ljust",
+    "lower",
+    "lstrip",
+    "partition",
+    "removeprefix",
+    "removesuffix",
+    "replace",
+    "rjust",
+    "rpartition",
+    "rsplit",
+    "rstrip",
+    "split",
+    "splitlines",
+    "strip",
+    "swapcase",
+    "title",
+    "upper",
+    "zfill",
+):
+    setattr(TaintedStr, _name, _tainting(_name))
+
+
+class TaintedBytes(bytes):
+    """Bytes encoded from a tainted string: `hex()`, `decode()` and slices stay tainted."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        item = bytes.__getitem__(self, key)
+        return TaintedBytes(item) if isinstance(item, bytes) else item
+
+    def hex(self, *args: Any) -> TaintedStr:
+        return TaintedStr(bytes.hex(self, *args))
+
+    def decode(self, encoding: str = "utf-8", errors: str = "strict") -> TaintedStr:
+        return TaintedStr(bytes.decode(self, encoding, errors))
+
+
+class SecretValues(Mapping[str, str]):
+    """The template scope's `secrets`: each value a `TaintedStr`, learned by `masker`."""
+
+    __slots__ = ("_secrets", "masker")
+
+    def __init__(self, secrets: Mapping[str, str], masker: Masker) -> None:
+        self._secrets = secrets
+        self.masker = masker
+
+    def __getitem__(self, name: str) -> TaintedStr:
+        return TaintedStr(self._secrets[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._secrets)
+
+    def __len__(self) -> int:
+        return len(self._secrets)

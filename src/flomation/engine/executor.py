@@ -808,7 +808,8 @@ class Executor:
                 "input": input,
                 "nodes": self.results,
                 "vars": self.variables,
-                "secrets": self.secrets,
+                # Tainted, so what templates make of a secret is masked too (see masking).
+                "secrets": self.masker.tainted(self.secrets),
                 "execution": {"id": self.execution.execution_id, "attempt": self.execution.attempt},
                 "flow": {"id": self.execution.flow_id, "revision": self.execution.flow_revision},
             }

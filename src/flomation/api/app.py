@@ -18,9 +18,14 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from flomation import __version__
 from flomation.api import health, static
+from flomation.api.bodies import JsonBodyGuardMiddleware
 from flomation.api.deps import get_principal
-from flomation.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from flomation.api.problems import install_problem_handlers
+from flomation.api.middleware import (
+    BodyReadTimeoutMiddleware,
+    BodySizeLimitMiddleware,
+    RequestIdMiddleware,
+)
+from flomation.api.problems import UnexpectedErrorMiddleware, install_problem_handlers
 from flomation.config import Settings, get_settings
 from flomation.db.session import Database
 
@@ -119,11 +124,21 @@ def create_app(
     # Last: the editor's catch-all must not shadow any other route.
     app.include_router(static.router)
 
+    # Added innermost first: a request meets the read timeout, then the size limit, then the JSON
+    # check, so the check reads a body that is bounded in time and size.
+    app.add_middleware(JsonBodyGuardMiddleware, max_depth=settings.json_max_depth)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         webhook_max_bytes=settings.webhook_max_body_bytes,
     )
+    app.add_middleware(
+        BodyReadTimeoutMiddleware,
+        timeout_s=settings.body_read_timeout_s,
+        idle_timeout_s=settings.body_read_idle_timeout_s,
+    )
+    # Inside CORS, so that a 500 still carries the CORS headers the editor needs to read it.
+    app.add_middleware(UnexpectedErrorMiddleware)
     if settings.allowed_origins:
         app.add_middleware(
             CORSMiddleware,

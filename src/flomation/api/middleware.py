@@ -1,14 +1,20 @@
-"""ASGI middleware: request ids with structured access logs, and the request body size limit."""
+"""ASGI middleware: request ids with structured access logs, the request body size limit and
+the body read timeout. (The JSON check of bodies is `flomation.api.bodies`.)"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flomation.api.bodies import send_problem
 
 access_log = logging.getLogger("flomation.access")
 
@@ -135,3 +141,76 @@ async def _send_413(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+class BodyReadTimeout(HTTPException):
+    """The client did not send its body in time. An HTTPException, so that wherever the body is
+    read (FastAPI's body parsing, a handler, an outer middleware) it becomes the 408 answer and
+    never a 400 or a 500."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(408, detail, headers={"Connection": "close"})
+
+
+class BodyReadTimeoutMiddleware:
+    """Bounds how long a request body may take: all of it within `timeout_s` of the request's
+    start, and no gap longer than `idle_timeout_s` between chunks. Otherwise 408 problem+json and
+    the connection is closed, so a client sending a byte now and then (slowloris) cannot hold a
+    connection and a handler open. Only the body is timed: once it has arrived, waiting on
+    `receive` means listening for a disconnect (event streams, long polls), which may last."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        timeout_s: float,
+        idle_timeout_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+        self.idle_timeout_s = idle_timeout_s
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        deadline = self.clock() + self.timeout_s
+        body_done = False
+        response_started = False
+
+        async def timed_receive() -> Message:
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            remaining = deadline - self.clock()
+            wait_s = min(self.idle_timeout_s, remaining)
+            try:
+                async with asyncio.timeout(max(wait_s, 0.0)):
+                    message = await receive()
+            except TimeoutError:
+                whole = remaining <= self.idle_timeout_s
+                raise BodyReadTimeout(
+                    f"The request body did not arrive within {self.timeout_s:g} seconds"
+                    if whole
+                    else f"The request body stalled for {self.idle_timeout_s:g} seconds"
+                ) from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, timed_receive, tracking_send)
+        except BodyReadTimeout as exc:
+            if response_started:
+                return  # the answer is out; the client's own slowness is not an error of ours
+            await send_problem(
+                send, 408, "Request timeout", exc.detail, "request-timeout", close=True
+            )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flomation.errors import FlomationError
 
@@ -79,7 +81,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed"}
+        titles = {404: "Not found", 405: "Method not allowed", 408: "Request timeout"}
         title = titles.get(exc.status_code, "Error")
         detail = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404:
@@ -92,13 +94,83 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = getattr(request.state, "request_id", None)
-        log.exception("unhandled error (request %s)", request_id)
-        return problem(
-            500,
-            "Internal error",
-            f"An unexpected error occurred; quote request id {request_id} when reporting it",
-            type_slug="internal",
+
+# Modules whose exceptions describe a database error: their text may quote the statement or the
+# values it was given (a driver's "invalid input for query argument $1: '...'"), so only their
+# class and error code are logged.
+_DATABASE_MODULES = frozenset({"sqlalchemy", "asyncpg", "sqlite3", "aiosqlite"})
+
+
+def _describe(error: BaseException) -> str:
+    if type(error).__module__.split(".", 1)[0] not in _DATABASE_MODULES:
+        return "".join(traceback.format_exception_only(error)).rstrip()
+    code = None
+    for source in (error, getattr(error, "orig", None)):
+        for name in ("sqlstate", "pgcode", "sqlite_errorname"):
+            code = code or getattr(source, name, None)
+    constraint = getattr(error, "constraint_name", None)
+    described = f"{type(error).__module__}.{type(error).__qualname__}"
+    if code:
+        described += f" (code {code})"
+    if constraint:
+        described += f" (constraint {constraint})"
+    return described + " [message withheld: it may quote the statement or its values]"
+
+
+def loggable_traceback(error: BaseException) -> str:
+    """The traceback of `error` and its causes, as Python prints it, except that database
+    errors are named by class and code only. Frames show code lines, never values."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
         )
+    parts: list[str] = []
+    for position, item in enumerate(reversed(chain)):
+        if position:
+            parts.append("\nThe above exception led to the following exception:\n\n")
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(item.__traceback__))
+        parts.append(_describe(item) + "\n")
+    return "".join(parts).rstrip()
+
+
+class UnexpectedErrorMiddleware:
+    """Answers 500 problem+json for any exception nothing else handled, and logs it once, with
+    database errors stripped of their statement and values (`loggable_traceback`).
+
+    A middleware rather than an `Exception` handler: Starlette hands those to its outermost
+    layer, which answers and then raises the exception again for the server to log, and uvicorn
+    logs it in full, SQL and all."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            request_id = (scope.get("state") or {}).get("request_id")
+            log.error("unhandled error (request %s)\n%s", request_id, loggable_traceback(exc))
+            if response_started:
+                return
+            response = problem(
+                500,
+                "Internal error",
+                f"An unexpected error occurred; quote request id {request_id} when reporting it",
+                type_slug="internal",
+            )
+            await response(scope, receive, send)

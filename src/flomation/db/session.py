@@ -23,8 +23,27 @@ from sqlalchemy.pool import NullPool
 from flomation.config import Settings, to_async_url
 from flomation.db import jsoncodec
 
-# Every JSON column, on both databases, goes through one codec (see `jsoncodec`).
-_JSON = {"json_serializer": jsoncodec.dumps, "json_deserializer": jsoncodec.loads}
+# Every JSON column, on both databases, goes through one codec (see `jsoncodec`). A statement's
+# parameters hold user data (inputs, outputs, secrets' ciphertexts): they never appear in an
+# error's text, so no log line carries them.
+_ENGINE_OPTIONS: dict[str, Any] = {
+    "json_serializer": jsoncodec.dumps,
+    "json_deserializer": jsoncodec.loads,
+    "hide_parameters": True,
+}
+
+
+def _drop_statements_from_errors(engine: AsyncEngine) -> None:
+    """Errors name what failed, not the SQL: SQLAlchemy puts the whole statement into the
+    exception's text, and whoever logs the exception (our error handler, uvicorn, a loop's
+    warning) then writes it out, pages of it for a large insert."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        error = context.sqlalchemy_exception
+        if error is not None:
+            error.statement = None
+            error.params = None
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -53,17 +72,19 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int | None = N
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
-            url, poolclass=NullPool if path == ":memory:" else None, **_JSON
+            url, poolclass=NullPool if path == ":memory:" else None, **_ENGINE_OPTIONS
         )
         _configure_sqlite(engine)
+        _drop_statements_from_errors(engine)
         return engine
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
-        **_JSON,
+        **_ENGINE_OPTIONS,
     )
     _discard_closed_connections(engine)
+    _drop_statements_from_errors(engine)
     return engine
 
 

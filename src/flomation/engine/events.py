@@ -79,24 +79,29 @@ def _path(parent: str, key: Any) -> str:
     return f"{parent}[{key}]" if isinstance(key, int) else f"{parent}.{key}"
 
 
-def json_problem(value: Any, root: str = "$") -> str | None:
+def json_problem(
+    value: Any, root: str = "$", *, max_depth: int | None = JSON_MAX_DEPTH
+) -> str | None:
     """What keeps `value` from being JSON, with where it is (`$.a[0]: ...`); None when it is
-    JSON. Cheap in the common case: one strict encoding; the walk runs only on failure."""
+    JSON. Cheap in the common case: one strict encoding; the walk runs only on failure.
+
+    With `max_depth=None`, depth is no problem (values passed between nodes may be nested
+    deeper than the encoder goes; events show them cut, see `json_safe`)."""
     try:
         to_json_bytes(value)
     except RecursionError:
-        return f"{root}: nested too deeply (more than {JSON_MAX_DEPTH} levels)"
+        return _find_problem(value, root, max_depth)
     except (TypeError, ValueError):
-        return _find_problem(value, root) or f"{root}: not a JSON value"
+        return _find_problem(value, root, max_depth) or f"{root}: not a JSON value"
     return None
 
 
-def _find_problem(value: Any, root: str) -> str | None:
+def _find_problem(value: Any, root: str, max_depth: int | None) -> str | None:
     stack: list[tuple[Any, str, int]] = [(value, root, 0)]
     while stack:
         item, where, depth = stack.pop()
-        if depth > JSON_MAX_DEPTH:
-            return f"{where}: nested too deeply (more than {JSON_MAX_DEPTH} levels)"
+        if max_depth is not None and depth > max_depth:
+            return f"{where}: nested too deeply (more than {max_depth} levels)"
         if isinstance(item, str):
             problem = _string_problem(item)
             if problem is not None:

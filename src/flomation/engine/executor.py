@@ -27,6 +27,8 @@ from flomation.engine.events import (
     ExecutionRecorder,
     MultiSink,
     NullSink,
+    json_problem,
+    json_safe,
 )
 from flomation.engine.expressions import scope_globals
 from flomation.engine.graph import Scope
@@ -42,6 +44,7 @@ from flomation.engine.nodes.base import (
     NodeError,
     NodeOutcome,
     NodeTimeoutError,
+    TemplateError,
 )
 from flomation.engine.nodes.foreach import ForeachNode
 from flomation.engine.plan import FlowPlan, compile_value
@@ -117,6 +120,22 @@ def retry_delay_s(policy: RetryPolicy, failed_attempt: int) -> float:
 
 
 _TOO_DEEP = "(value nested too deeply to show)"
+
+
+def _exception_text(exc: BaseException) -> str:
+    """`Type: message` of an unexpected exception, even when its `str` fails too."""
+    try:
+        message = str(exc)
+    except Exception:
+        message = "(its message could not be shown)"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _json_text(value: Any) -> str:
+    """JSON text as events carry it; raises for what is not JSON (NaN, lone surrogates)."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    text.encode()  # a lone surrogate raises UnicodeEncodeError (a ValueError) here
+    return text
 
 
 def _elapsed_ms(began: float) -> float:
@@ -485,18 +504,29 @@ class Executor:
         except RecursionError:
             return _TOO_DEEP
 
+    def _safe(self, value: Any) -> Any:
+        """`value` masked and sure to become JSON: events travel in batches shared with other
+        executions, so nothing in one may fail when the batch is written."""
+        masked = self._shown(value)
+        if json_problem(masked) is None:
+            return masked
+        return json_safe(masked, max_string=self.event_value_limit)
+
     def _event_value(self, name: str, value: Any, data: dict[str, Any]) -> None:
-        """Puts a masked, size-limited copy of `value` into event data."""
+        """Puts a masked, size-limited, JSON-safe copy of `value` into event data."""
         masked = self._shown(value)
         if _smaller_than(masked, self.event_value_limit // 2):
-            data[name] = masked
+            data[name] = masked if json_problem(masked) is None else self._safe(masked)
             return
         try:
-            text = json.dumps(masked, ensure_ascii=False, default=str)
+            text = _json_text(masked)
         except RecursionError:
             data[name] = _TOO_DEEP
             data[f"{name}_truncated"] = True
             return
+        except (TypeError, ValueError):
+            masked = json_safe(masked, max_string=self.event_value_limit)
+            text = _json_text(masked)
         if len(text) > self.event_value_limit:
             data[name] = text[: self.event_value_limit]
             data[f"{name}_truncated"] = True
@@ -504,7 +534,7 @@ class Executor:
             data[name] = masked
 
     def _error_data(self, error: NodeError) -> dict[str, Any]:
-        data: dict[str, Any] = self.masker.value(error.to_dict())
+        data: dict[str, Any] = self._safe(error.to_dict())
         return data
 
     # ------------------------------------------------------------------ steps
@@ -556,13 +586,32 @@ class Executor:
             scope = run.scope_vars if error is None else {**run.scope_vars, "error": error}
             compiled = self.plan.configs[node_id]
             config = compiled.render(scope)
+            # A template can give values that are not JSON (an undefined inside a list, a
+            # key that is not a string, NaN): that is this node's template error, found here
+            # rather than when its events are written.
+            problem = json_problem(config, "config", max_depth=None)
+            if problem is not None:
+                raise TemplateError(f"the rendered config is not JSON: {problem}")
             self._event_value("input", config, started)
             self.emit("node.started", started)
             announced = True
             outcome = await self._attempts(
                 run, node_id, step, config, scope, error, taken_from, attempts
             )
-        except NodeError as exc:
+            problem = json_problem(outcome.output, "output", max_depth=None)
+            if problem is not None:
+                raise InternalNodeError(
+                    f"node type {self.plan.types[node_id].type!r} gave an output that is not "
+                    f"JSON: {problem}"
+                )
+        except Exception as caught:
+            # Anything else that goes wrong around a node (a bug in the engine or a node type)
+            # fails this node, and so at worst this execution; never the process running it.
+            exc = (
+                caught
+                if isinstance(caught, NodeError)
+                else InternalNodeError(_exception_text(caught))
+            )
             if not exc.node_id:
                 exc.node_id = node_id
             if not exc.attempt:
@@ -729,10 +778,12 @@ class Executor:
 
     def _logger(self, node_id: str) -> Any:
         def log(level: LogLevel, message: str) -> None:
-            self.emit(
-                "log",
-                {"node_id": node_id, "level": level, "message": self.masker.text(str(message))},
-            )
+            try:
+                text = str(message)
+            except Exception as exc:
+                text = f"(a log message that could not be shown: {type(exc).__name__})"
+            shown = json_safe(self.masker.text(text), max_string=self.event_value_limit)
+            self.emit("log", {"node_id": node_id, "level": level, "message": shown})
 
         return log
 
@@ -824,7 +875,7 @@ class Executor:
         self.emit(
             "execution.started",
             {
-                "input": self._shown(input),
+                "input": self._safe(input),
                 "execution_id": self.execution.execution_id,
                 "attempt": self.execution.attempt,
                 "flow_id": self.execution.flow_id,
@@ -877,8 +928,8 @@ class Executor:
             "execution.finished",
             {
                 "status": result.status,
-                "output": self._shown(result.output),
-                "error": self._shown(result.error),
+                "output": self._safe(result.output),
+                "error": self._safe(result.error),
             },
         )
         self._closing = True

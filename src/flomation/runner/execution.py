@@ -23,7 +23,7 @@ from flomation.runner.subflows import SlotHold
 log = logging.getLogger("flomation.runner.execution")
 
 # Why a running execution is stopped early.
-StopReason = Literal["cancel", "timeout", "lost", "shutdown"]
+StopReason = Literal["cancel", "timeout", "lost", "shutdown", "unreportable"]
 # The runner's own view of the deadline may lag the API's by a little (clocks, latency).
 _DEADLINE_SLACK_S = 1.0
 
@@ -116,6 +116,9 @@ class ExecutionJob:
         self.stop_reason: StopReason | None = None
         self.completing = False
         self.result: ExecutionResult | None = None
+        # Why this execution produced something that could not be reported, and where: it
+        # ends failed with this error, whatever the engine said.
+        self.unreportable: dict[str, Any] | None = None
         self._executor: Executor | None = None
         self._sink: ReportingSink | None = None
         self._claimed_at = time.monotonic()
@@ -143,6 +146,24 @@ class ExecutionJob:
             self._executor.cancel()
         elif self.task is not None:
             self.task.cancel()
+
+    def fail_unreportable(self, node_id: str | None, message: str) -> None:
+        """The reporter could not report what this execution produced: stop it, and end it
+        failed with `message` (the first such problem wins)."""
+        if self.unreportable is not None or self.completing:
+            return
+        self.unreportable = {
+            "node_id": node_id,
+            "type": "internal",
+            "message": message,
+            "attempt": self.claimed.attempt,
+        }
+        if self.stop_reason is None:
+            self.stop_reason = "unreportable"
+            if self._executor is not None:
+                self._executor.cancel()
+            elif self.task is not None:
+                self.task.cancel()
 
     def abandon(self, reason: Literal["lost", "shutdown"]) -> None:
         """Stop without reporting an end: the API took the execution away (lost) or the
@@ -178,11 +199,13 @@ class ExecutionJob:
             )
         except Exception as exc:  # a bug in a node type or the engine: fail, do not vanish
             log.exception("execution %s failed inside the runner", claimed.id)
-            result = ExecutionResult("failed", None, self._error("internal", repr(exc)))
+            result = ExecutionResult("failed", None, self._error("internal", _text(exc)))
         finally:
             self.hold.release()
         if self.stop_reason in ("lost", "shutdown"):
             return
+        if self.unreportable is not None:
+            result = ExecutionResult("failed", None, self.unreportable)
         self.result = result
         metrics.finished.labels(result.status).inc()
         metrics.duration.observe(time.monotonic() - self._claimed_at)
@@ -255,6 +278,7 @@ class ExecutionJob:
         )
 
     def _error(self, kind: str, message: str) -> dict[str, Any]:
+        # `node_id` None: the execution, not one of its nodes, is at fault.
         return {"node_id": None, "type": kind, "message": message, "attempt": self.claimed.attempt}
 
     async def _complete(self, result: ExecutionResult) -> None:
@@ -274,3 +298,11 @@ class ExecutionJob:
                 self.claimed.attempt,
                 verdict,
             )
+
+
+def _text(exc: BaseException) -> str:
+    """`Type: message`, even when the exception's own `str` fails."""
+    try:
+        return f"{type(exc).__name__}: {exc}"
+    except Exception:
+        return type(exc).__name__

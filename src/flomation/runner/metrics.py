@@ -40,6 +40,12 @@ class RunnerMetrics:
         self.api_errors = Counter(
             "flomation_runner_api_errors", "Failed calls to the API", registry=self.registry
         )
+        self.side_task_failures = Counter(
+            "flomation_runner_side_task_failures",
+            "Failures of the runner's own tasks (reporting, heartbeats), each restarted",
+            ["task"],
+            registry=self.registry,
+        )
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         start_http_server(port, addr=host, registry=self.registry)

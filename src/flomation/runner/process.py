@@ -8,6 +8,13 @@ leases, relaying cancels) and reporting (batched events and ends).
 
 On SIGTERM/SIGINT: stop claiming, let running executions finish for `shutdown_grace_s`, hand
 the rest back to the queue at once, deliver what is still buffered, exit 0.
+
+No flow can stop the runner: what an execution produces is checked when it is produced (by
+the engine, then by the reporter per event), and whatever goes wrong inside one execution
+fails that execution only. A side task (reporting, heartbeats) that fails anyway, a bug, is
+restarted with backoff; after `SIDE_TASK_MAX_FAILURES` failures in a row the runner stops and
+exits with `EXIT_FAILED` (3), so that its supervisor (`flomation up`, systemd, Kubernetes)
+starts a fresh one, instead of a process that looks online but can no longer work.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import functools
 import logging
 import signal
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -47,7 +54,12 @@ log = logging.getLogger("flomation.runner")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
+EXIT_FAILED = 3  # a side task kept failing: restart the process
 _FINAL_DELIVERY_S = 15.0
+# A side task that fails this many times in a row (each after a backoff) stops the runner.
+SIDE_TASK_MAX_FAILURES = 5
+# A side task that ran this long before failing counts as having worked: its count restarts.
+_SIDE_TASK_HEALTHY_S = 60.0
 
 
 class RunnerStopped(Exception):
@@ -173,6 +185,7 @@ class Runner:
             batch_max=settings.event_batch_max,
             backoff=self._backoff(),
             on_refused=self._on_report_refused,
+            on_unreportable=self._on_unreportable,
         )
         context = JobContext(
             reporter=self.reporter,
@@ -182,8 +195,12 @@ class Runner:
             make_services=self._services,
         )
         self.metrics.slots_total.set(self.slots.total)
-        reporter_task = asyncio.create_task(self._supervised(self.reporter.run()), name="reporter")
-        heartbeat_task = asyncio.create_task(self._supervised(self._heartbeats()), name="heartbeat")
+        reporter_task = asyncio.create_task(
+            self._supervised("reporter", self.reporter.run), name="reporter"
+        )
+        heartbeat_task = asyncio.create_task(
+            self._supervised("heartbeat", self._heartbeats), name="heartbeat"
+        )
         try:
             await self._claim_loop(context)
             await self._drain()
@@ -193,20 +210,42 @@ class Runner:
             reporter_task.cancel()
             await asyncio.gather(heartbeat_task, reporter_task, return_exceptions=True)
 
-    async def _supervised(self, work: Awaitable[None]) -> None:
-        """A side task that fails takes the runner down cleanly instead of dying silently."""
-        try:
-            await work
-        except asyncio.CancelledError:
-            raise
-        except RunnerUnknown as exc:
-            log.error("the API no longer knows this runner (deleted?): %s", exc)
-            self._exit_status = EXIT_REFUSED
-            self.request_stop()
-        except Exception:
-            log.exception("a runner side task failed; stopping")
-            self._exit_status = EXIT_REFUSED
-            self.request_stop()
+    async def _supervised(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Runs a side task, restarting it with backoff when it fails; one that keeps failing
+        stops the runner with `EXIT_FAILED`, never leaving it online without the task."""
+        backoff = self._backoff()
+        failures = 0
+        while not self._stop.is_set():
+            began = time.monotonic()
+            try:
+                await work()
+                return
+            except asyncio.CancelledError:
+                raise
+            except RunnerUnknown as exc:
+                log.error("the API no longer knows this runner (deleted?): %s", exc)
+                self._exit_status = EXIT_REFUSED
+                self.request_stop()
+                return
+            except Exception:
+                if time.monotonic() - began > _SIDE_TASK_HEALTHY_S:
+                    failures = 0
+                    backoff.reset()
+                failures += 1
+                self.metrics.side_task_failures.labels(name).inc()
+                if failures >= SIDE_TASK_MAX_FAILURES:
+                    log.exception(
+                        "the runner's %s task failed %d times in a row; stopping so that a "
+                        "fresh runner process can take over",
+                        name,
+                        failures,
+                    )
+                    self._exit_status = EXIT_FAILED
+                    self.request_stop()
+                    return
+                delay = backoff.next_delay_s()
+                log.exception("the runner's %s task failed; restarting it in %.2f s", name, delay)
+                await self._stopped_within(delay)
 
     def _services(self, claimed: Claimed, hold: SlotHold) -> EngineServices:
         assert self.client is not None
@@ -284,7 +323,7 @@ class Runner:
             executions = answer.get("executions", [])
             self.slots.give_back(reserved - len(executions))
             for payload in executions:
-                self._start(Claimed.from_payload(payload), context)
+                self._start_payload(payload, context)
             self._apply(answer.get("cancel", []), answer.get("lost", []))
             self._update_gauges()
 
@@ -304,6 +343,26 @@ class Runner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         return False
+
+    def _start_payload(self, payload: Any, context: JobContext) -> None:
+        """Start one claimed execution; one the runner cannot even read is failed (when it
+        names itself) and its slot given back, and the others of the claim still start."""
+        try:
+            claimed = Claimed.from_payload(payload)
+        except Exception as exc:
+            self.slots.give_back(1)
+            key = _payload_key(payload)
+            log.error("a claimed execution %s cannot be read: %r", key, exc)
+            if key is not None and self.reporter is not None:
+                error = {
+                    "node_id": None,
+                    "type": "internal",
+                    "message": f"the runner could not read this execution: {type(exc).__name__}",
+                    "attempt": key[1],
+                }
+                self.reporter.complete(*key, {"status": "failed", "output": None, "error": error})
+            return
+        self._start(claimed, context)
 
     def _start(self, claimed: Claimed, context: JobContext) -> None:
         self.metrics.claimed.inc()
@@ -332,6 +391,13 @@ class Runner:
             if job is not None:
                 log.warning("execution %s is no longer ours; abandoning it", execution_id)
                 job.abandon("lost")
+
+    def _on_unreportable(
+        self, execution_id: str, attempt: int, node_id: str | None, message: str
+    ) -> None:
+        job = self.jobs.get(execution_id)
+        if job is not None and job.claimed.attempt == attempt:
+            job.fail_unreportable(node_id, message)
 
     def _on_report_refused(self, execution_id: str, attempt: int, result: str) -> None:
         job = self.jobs.get(execution_id)
@@ -384,8 +450,12 @@ class Runner:
         leftovers = [job.task for job in self.jobs.values() if job.task is not None]
         if leftovers:
             await asyncio.wait(leftovers, timeout=_FINAL_DELIVERY_S)
-        with contextlib.suppress(RunnerUnknown):  # deleted meanwhile: nothing to deliver to
+        try:
             await self.reporter.drain(_FINAL_DELIVERY_S)
+        except RunnerUnknown:
+            pass  # deleted meanwhile: nothing to deliver to
+        except Exception:
+            log.exception("could not deliver what is still queued before exiting")
         to_release.extend(job.key for job in handed_back)
         if to_release:
             await self._release(to_release)
@@ -425,3 +495,11 @@ class Runner:
                         await asyncio.sleep(delay)
         except (TimeoutError, ApiRefused, SignatureInvalid) as exc:
             log.error("could not hand executions back (%s): they return after their lease", exc)
+
+
+def _payload_key(payload: Any) -> tuple[str, int] | None:
+    """(id, attempt) of a claim item, when it has them."""
+    try:
+        return str(payload["id"]), int(payload["attempt"])
+    except Exception:
+        return None

@@ -4,17 +4,28 @@ the last few tens of milliseconds, instead of one request per event.
 Order is kept per execution (a failed batch goes back in front of what came after it), an end
 travels after its execution's events, and nothing is dropped while the API is unreachable:
 the batch is retried with backoff until it is accepted or the runner gives up at exit.
+
+A batch carries many executions, so nothing one execution produced may make it fail for the
+others. Each event and end is encoded to JSON when it is added, per execution: what cannot
+become JSON is replaced by a note and that execution is failed (`on_unreportable`), and a
+batch is built from those bytes, never encoded whole. When the API refuses a batch (413 over
+its body limit, 422 malformed), the batch is split until the refusal is down to one
+execution's item, and only that execution loses it: an end too large or refused is replaced
+by a small failed end, so that the execution still ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flomation.engine.events import json_problem, json_safe, to_json_bytes
+from flomation.engine.executor import EVENT_VALUE_LIMIT
 from flomation.runner.backoff import Backoff
 from flomation.runner.client import ApiClient, ApiError, ApiRefused, RunnerUnknown
 from flomation.signing import SignatureInvalid
@@ -22,13 +33,41 @@ from flomation.signing import SignatureInvalid
 log = logging.getLogger("flomation.runner.reporter")
 
 Key = tuple[str, int]  # (execution id, attempt)
+# Called with (execution id, attempt, node id or None, why) when an execution produced
+# something that cannot be reported as it is: the execution must fail.
+Unreportable = Callable[[str, int, str | None, str], None]
+
+# An event larger than this once encoded is sent with its long strings cut: the engine limits
+# outputs and inputs in events already, so only odd fields (huge messages) ever reach it.
+EVENT_MAX_BYTES = 4 * EVENT_VALUE_LIMIT
 
 
 @dataclass
 class _Pending:
-    events: list[dict[str, Any]] = field(default_factory=list)
-    complete: dict[str, Any] | None = None
+    events: list[bytes] = field(default_factory=list)  # each event already encoded as JSON
+    complete: bytes | None = None
     done: asyncio.Future[str] | None = None
+    # The end was replaced by a small failed one already: if the API refuses that too, it is
+    # dropped rather than replaced again.
+    replaced: bool = False
+
+
+def _failed_end(attempt: int, node_id: str | None, message: str) -> bytes:
+    error = {"node_id": node_id, "type": "internal", "message": message, "attempt": attempt}
+    return to_json_bytes({"status": "failed", "output": None, "error": json_safe(error)})
+
+
+def _encode(value: dict[str, Any]) -> tuple[bytes, str | None]:
+    """`value` as strict JSON, and None; or a JSON-safe stand-in and what was wrong with it."""
+    try:
+        return to_json_bytes(value), None
+    except (TypeError, ValueError, RecursionError):
+        pass
+    problem = json_problem(value) or "not a JSON value"
+    try:
+        return to_json_bytes(json_safe(value, max_string=EVENT_VALUE_LIMIT)), problem
+    except Exception:  # json_safe guarantees JSON; this is the last line of defence
+        return to_json_bytes({"note": "(a value that cannot be shown)"}), problem
 
 
 class Reporter:
@@ -42,6 +81,7 @@ class Reporter:
         batch_max: int,
         backoff: Backoff,
         on_refused: Callable[[str, int, str], None] | None = None,
+        on_unreportable: Unreportable | None = None,
     ) -> None:
         self._client = client
         self._interval_s = flush_interval_s
@@ -50,6 +90,7 @@ class Reporter:
         self._batch_limit = batch_max
         self._backoff = backoff
         self._on_refused = on_refused
+        self._on_unreportable = on_unreportable
         self._pending: dict[Key, _Pending] = {}
         self._count = 0
         self._wake = asyncio.Event()
@@ -62,8 +103,22 @@ class Reporter:
         return self._count
 
     def add_event(self, execution_id: str, attempt: int, event: dict[str, Any]) -> None:
+        """Queue one event, encoded now: an event that cannot become JSON is queued as a
+        JSON-safe stand-in and its execution is failed; it never reaches a batch as it is."""
+        encoded, problem = _encode(event)
+        if problem is not None:
+            node_id = event.get("node_id") if isinstance(event.get("node_id"), str) else None
+            where = f" by node {node_id!r}" if node_id else ""
+            self._unreportable(
+                execution_id,
+                attempt,
+                node_id,
+                f"an event{where} ({event.get('kind')}) cannot be reported as JSON: {problem}",
+            )
+        if len(encoded) > EVENT_MAX_BYTES:
+            encoded = to_json_bytes(json_safe(json.loads(encoded), max_string=EVENT_VALUE_LIMIT))
         entry = self._pending.setdefault((execution_id, attempt), _Pending())
-        entry.events.append(event)
+        entry.events.append(encoded)
         self._count += 1
         self._wake.set()
         if self._count >= self._batch_max:
@@ -73,9 +128,17 @@ class Reporter:
         self, execution_id: str, attempt: int, completion: dict[str, Any]
     ) -> asyncio.Future[str]:
         """Queue the end of an execution; the future resolves with the API's verdict
-        (`ok`, `stale`, `not_found`, `rejected`) once a batch carrying it was answered."""
+        (`ok`, `stale`, `not_found`, `rejected`) once a batch carrying it was answered.
+
+        An end that cannot become JSON is replaced by a failed end saying why."""
+        encoded, problem = _encode(completion)
+        if problem is not None:
+            log.error("the end of execution %s cannot be reported: %s", execution_id, problem)
+            encoded = _failed_end(
+                attempt, None, f"the execution's end cannot be reported as JSON: {problem}"
+            )
         entry = self._pending.setdefault((execution_id, attempt), _Pending())
-        entry.complete = completion
+        entry.complete = encoded
         entry.done = asyncio.get_running_loop().create_future()
         self._wake.set()
         return entry.done
@@ -116,6 +179,16 @@ class Reporter:
             return False
         return True
 
+    def _unreportable(
+        self, execution_id: str, attempt: int, node_id: str | None, message: str
+    ) -> None:
+        log.error("execution %s attempt %s: %s", execution_id, attempt, message)
+        if self._on_unreportable is not None:
+            try:
+                self._on_unreportable(execution_id, attempt, node_id, message)
+            except Exception:  # the callback's failure must not cost the other executions
+                log.exception("failing execution %s after an unreportable event", execution_id)
+
     async def _flush_with_retry(self) -> None:
         try:
             await self.flush()
@@ -128,10 +201,10 @@ class Reporter:
         else:
             self._backoff.reset()
 
-    def _take_batch(self) -> tuple[list[dict[str, Any]], dict[Key, _Pending]]:
-        """Up to `batch_max` events, oldest executions first; an end goes only with the last
-        of its execution's events."""
-        items: list[dict[str, Any]] = []
+    def _take_batch(self) -> tuple[list[bytes], dict[Key, _Pending]]:
+        """Up to `batch_max` events and ends, oldest executions first; an end goes only with
+        the last of its execution's events. Items come encoded, ready to join."""
+        items: list[bytes] = []
         taken: dict[Key, _Pending] = {}
         budget = self._batch_limit
         for key in list(self._pending):
@@ -144,6 +217,9 @@ class Reporter:
             part = _Pending(events=events)
             if not rest:
                 part.complete, part.done = entry.complete, entry.done
+                part.replaced = entry.replaced
+                if part.complete is not None:
+                    budget -= 1  # an end counts as one, so that a batch splits down to one end
                 del self._pending[key]
             else:
                 entry.events = rest
@@ -151,10 +227,7 @@ class Reporter:
             if not part.events and part.complete is None:
                 continue
             taken[key] = part
-            item: dict[str, Any] = {"execution_id": key[0], "attempt": key[1], "events": events}
-            if part.complete is not None:
-                item["complete"] = part.complete
-            items.append(item)
+            items.append(_item(key, part))
         self._full.clear()
         return items, taken
 
@@ -167,6 +240,7 @@ class Reporter:
                 part.events.extend(later.events)
                 if later.complete is not None:
                     part.complete, part.done = later.complete, later.done
+                    part.replaced = later.replaced
             merged[key] = part
         merged.update(self._pending)
         self._pending = merged
@@ -176,23 +250,14 @@ class Reporter:
         items, taken = self._take_batch()
         if not items:
             return
+        body = b'{"items":[' + b",".join(items) + b"]}"
         try:
-            answer = await self._client.call("POST", "/events", {"items": items})
+            answer = await self._client.call("POST", "/events", content=body)
         except ApiRefused as exc:
             if isinstance(exc, RunnerUnknown):
                 self._put_back(taken)
                 raise
-            events = sum(len(part.events) for part in taken.values())
-            if exc.status == 413 and events > 1:
-                # Over the API's body limit: send the same in smaller batches.
-                self._put_back(taken)
-                self._batch_limit = max(1, events // 2)
-                log.warning("report batch too large; retrying with %d events", self._batch_limit)
-                return
-            # The whole batch was refused as malformed: retrying it can never succeed.
-            log.error("the API refused a report batch (%s); dropping it", exc)
-            for key, part in taken.items():
-                self._settle(key, part, "rejected")
+            self._refused(taken, exc)
             return
         except BaseException:
             self._put_back(taken)
@@ -210,7 +275,55 @@ class Reporter:
                     self._on_refused(key[0], key[1], result)
                 self.forget(*key)
 
+    def _refused(self, taken: dict[Key, _Pending], exc: ApiRefused) -> None:
+        """A refused batch (413 over the body limit, 422 malformed) is split until the refusal
+        is down to one execution's item; only that execution loses what it sent."""
+        events = sum(len(part.events) for part in taken.values())
+        if len(taken) > 1 or events > 1:
+            self._put_back(taken)
+            ends = sum(1 for part in taken.values() if part.complete is not None)
+            self._batch_limit = max(1, (events + ends) // 2)
+            log.warning(
+                "the API refused a report batch (%s); retrying in batches of %d",
+                exc,
+                self._batch_limit,
+            )
+            return
+        [(key, part)] = taken.items()
+        why = "too large" if exc.status == 413 else "refused"
+        if part.events:
+            self._unreportable(
+                key[0],
+                key[1],
+                None,
+                f"an event of this execution was {why} by the API ({exc}); it was dropped",
+            )
+        if part.complete is not None and not part.replaced:
+            # The end must still arrive, or the execution waits for a lease to expire and
+            # is run again: a small failed end instead, saying why.
+            log.error("the end of execution %s was %s by the API (%s)", key[0], why, exc)
+            part.events = []
+            part.complete = _failed_end(
+                key[1], None, f"the execution's end was {why} by the API when reported: {exc}"
+            )
+            part.replaced = True
+            self._put_back({key: part})
+            return
+        log.error("the API refused a report of execution %s (%s); dropping it", key[0], exc)
+        self._settle(key, part, "rejected")
+
     @staticmethod
     def _settle(key: Key, part: _Pending, result: str) -> None:
         if part.done is not None and not part.done.done():
             part.done.set_result(result)
+
+
+def _item(key: Key, part: _Pending) -> bytes:
+    """One batch item as JSON, from the pieces encoded when they were added (keys sorted, as
+    `canonical_json` would write them)."""
+    pieces = [b'{"attempt":', str(int(key[1])).encode()]
+    if part.complete is not None:
+        pieces += [b',"complete":', part.complete]
+    pieces += [b',"events":[', b",".join(part.events), b'],"execution_id":']
+    pieces += [to_json_bytes(key[0]), b"}"]
+    return b"".join(pieces)

@@ -140,6 +140,11 @@ class ApiClient:
         self.runner_id = str(answer["runner_id"])
         return answer
 
+    async def goodbye(self) -> None:
+        """Tell the API this runner is exiting (after releasing what it held): listed offline
+        at once; every request it signs afterwards is refused."""
+        await self.call("POST", "/goodbye", {})
+
     async def call(
         self,
         method: str,

@@ -137,6 +137,7 @@ class Runner:
             if settings.metrics_port is not None:
                 self.metrics.serve(settings.metrics_port, settings.metrics_host)
             await self._serve(local_secrets)
+            await self._goodbye()
             return self._exit_status
         finally:
             await self._close()
@@ -459,6 +460,16 @@ class Runner:
         to_release.extend(job.key for job in handed_back)
         if to_release:
             await self._release(to_release)
+
+    async def _goodbye(self) -> None:
+        """Last call: the API lists this runner offline at once instead of after its heartbeat
+        TTL. Best effort: without it the runner goes offline when its heartbeats stop."""
+        assert self.client is not None
+        try:
+            async with asyncio.timeout(_FINAL_DELIVERY_S):
+                await self.client.goodbye()
+        except (TimeoutError, ApiError, SignatureInvalid) as exc:
+            log.warning("goodbye not delivered (%s): offline after the heartbeat TTL", exc)
 
     async def _late_claim(self, timeout_s: float) -> list[tuple[str, int]]:
         """The claim that was waiting when the stop came: what it brought goes straight back."""

@@ -37,7 +37,7 @@ class Runner(Base):
     """A registered runner process: its public key, labels and liveness.
 
     A deleted runner keeps its row (executions name it) with `deleted_at` set, and every
-    request it signs is refused.
+    request it signs is refused; so does a runner that stopped (`stopped_at`).
     """
 
     __tablename__ = "runners"
@@ -58,6 +58,9 @@ class Runner(Base):
     version: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Said goodbye at a clean shutdown: offline at once, and every later request it signs is
+    # refused (a restart registers a new runner).
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 

@@ -23,6 +23,7 @@ from flomation.runners.schemas import (
     ClaimRequest,
     ClaimResponse,
     CompleteRequest,
+    GoodbyeRequest,
     HeartbeatRequest,
     HeartbeatResponse,
     RegisterRequest,
@@ -165,7 +166,9 @@ async def register(
         labels=registration.labels,
         api_public_key=service.api_signing_key(settings).public_key_base64(),
         lease_seconds=settings.lease_seconds,
-        heartbeat_interval_s=service.heartbeat_interval_s(settings.lease_seconds),
+        heartbeat_interval_s=service.heartbeat_interval_s(
+            settings.lease_seconds, settings.runner_offline_after_seconds
+        ),
         claim_wait_seconds=settings.claim_wait_seconds,
         signature_max_skew_seconds=settings.signature_max_skew_seconds,
         max_subflow_depth=service.MAX_SUBFLOW_DEPTH,
@@ -232,6 +235,14 @@ async def complete(
 async def release(body: ReleaseRequest, runner: SignedRunner, database: DatabaseDep) -> Response:
     """Hand executions back to the queue at once (the runner is shutting down)."""
     await protocol.release(database, runner, body)
+    return Response(status_code=204)
+
+
+@runner_router.post("/goodbye", status_code=204, operation_id="runner_goodbye")
+async def goodbye(body: GoodbyeRequest, runner: SignedRunner, database: DatabaseDep) -> Response:
+    """The runner is exiting: it is listed offline at once and its later requests are refused
+    (a runner that dies without a goodbye is offline after `runner_offline_after_seconds`)."""
+    await protocol.goodbye(database, runner)
     return Response(status_code=204)
 
 

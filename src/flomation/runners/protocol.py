@@ -350,6 +350,14 @@ def _result(item: ReportItem, result: Any, detail: str | None) -> ReportResult:
     )
 
 
+async def goodbye(database: Database, runner: AuthenticatedRunner) -> None:
+    """The runner is exiting (after releasing what it held): offline at once."""
+    async with database.transaction() as session:
+        await service.serialize_runner(session, runner.runner_id)
+        await service.say_goodbye(session, runner)
+    log.info("runner %s said goodbye", runner.runner_id)
+
+
 async def release(database: Database, runner: AuthenticatedRunner, body: ReleaseRequest) -> None:
     if not body.executions:
         return

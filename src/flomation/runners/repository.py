@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     Integer,
     String,
+    and_,
     bindparam,
     delete,
     func,
@@ -159,7 +160,10 @@ async def retire_offline_namesakes(
             Runner.organization_id == organization_id,
             Runner.name == name,
             Runner.deleted_at.is_(None),
-            Runner.last_seen_at < db_now_plus(-offline_after_s),
+            or_(
+                Runner.stopped_at.is_not(None),
+                Runner.last_seen_at < db_now_plus(-offline_after_s),
+            ),
         )
         .values(deleted_at=db_now())
     )
@@ -173,7 +177,16 @@ async def mark_seen(session: AsyncSession, runner_id: str, *, running: int | Non
 
 
 def _online(offline_after_s: float) -> Any:
-    return Runner.last_seen_at >= db_now_plus(-offline_after_s)
+    return and_(Runner.stopped_at.is_(None), Runner.last_seen_at >= db_now_plus(-offline_after_s))
+
+
+async def mark_stopped(session: AsyncSession, runner_id: str) -> None:
+    """The runner said goodbye: offline from now on, and its later requests are refused."""
+    await session.execute(
+        update(Runner)
+        .where(Runner.id == runner_id, Runner.stopped_at.is_(None))
+        .values(stopped_at=db_now(), running=0)
+    )
 
 
 async def list_runners(
@@ -210,6 +223,7 @@ async def delete_runner(session: AsyncSession, organization_id: str, runner_id: 
 _ONLINE_LABEL_SETS = select(Runner.labels).where(
     Runner.organization_id == bindparam("organization_id"),
     Runner.deleted_at.is_(None),
+    Runner.stopped_at.is_(None),
     Runner.last_seen_at >= db_now_plus(bindparam("offline_after_s", type_=Float) * -1),
 )
 
@@ -239,7 +253,7 @@ async def serialize_runner(session: AsyncSession, runner_id: str) -> None:
 
 # Read when this process does not know a runner's public key yet: built once.
 _ACTIVE_PUBLIC_KEY = select(Runner.public_key).where(
-    Runner.id == bindparam("runner_id"), Runner.deleted_at.is_(None)
+    Runner.id == bindparam("runner_id"), Runner.deleted_at.is_(None), Runner.stopped_at.is_(None)
 )
 
 
@@ -274,7 +288,8 @@ _PG_ACCEPT_REQUEST = text(
     """
 WITH runner AS (
     SELECT id, organization_id, labels, max_concurrent_executors FROM runners
-    WHERE id = :b_runner_id AND deleted_at IS NULL AND public_key = :b_public_key
+    WHERE id = :b_runner_id AND deleted_at IS NULL AND stopped_at IS NULL
+      AND public_key = :b_public_key
 ), nonce AS (
     INSERT INTO runner_nonces (id, runner_id, nonce, seen_at)
     SELECT :b_nonce_id, runner.id, :b_nonce, now() FROM runner
@@ -296,6 +311,7 @@ _SQLITE_MARK_SEEN = (
     .where(
         Runner.id == bindparam("b_runner_id"),
         Runner.deleted_at.is_(None),
+        Runner.stopped_at.is_(None),
         Runner.public_key == bindparam("b_public_key"),
     )
     .values(last_seen_at=db_now())

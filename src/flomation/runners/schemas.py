@@ -182,6 +182,10 @@ class ReleaseRequest(_Strict):
     executions: list[HeldExecution] = Field(max_length=5000)
 
 
+class GoodbyeRequest(_Strict):
+    """A runner's last call at a clean shutdown; nothing to say but that it goes."""
+
+
 class SubflowRequest(_Strict):
     parent_execution_id: str = Field(min_length=1, max_length=64)
     parent_attempt: int = Field(ge=1)

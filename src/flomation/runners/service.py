@@ -43,9 +43,13 @@ def _signing_key(secret: bytes) -> SigningKey:
     return derive_signing_key(secret)
 
 
-def heartbeat_interval_s(lease_seconds: float) -> float:
-    """A third of the lease: two heartbeats may be lost before a lease expires."""
-    return lease_seconds / 3
+def heartbeat_interval_s(lease_seconds: float, offline_after_s: float | None = None) -> float:
+    """A third of the lease, or of the time after which a silent runner is listed offline when
+    that is shorter: two heartbeats may be lost before a lease expires or a live runner looks
+    offline, and a runner killed without a goodbye is listed offline within `offline_after_s`."""
+    if offline_after_s is None:
+        return lease_seconds / 3
+    return min(lease_seconds, offline_after_s) / 3
 
 
 # --------------------------------------------------------------------------- tokens
@@ -291,6 +295,14 @@ async def serialize_runner(session: AsyncSession, runner_id: str) -> None:
 
 async def record_running(session: AsyncSession, runner_id: str, running: int) -> None:
     await repository.mark_seen(session, runner_id, running=running)
+
+
+async def say_goodbye(session: AsyncSession, runner: AuthenticatedRunner) -> None:
+    """The runner is exiting cleanly: list it offline now rather than after the heartbeat TTL,
+    and refuse whatever it might still sign."""
+    await repository.mark_stopped(session, runner.runner_id)
+    _KNOWN_KEYS.pop(runner.runner_id, None)
+    _forget_label_sets(runner.organization_id)
 
 
 # --------------------------------------------------------------------------- the runners list

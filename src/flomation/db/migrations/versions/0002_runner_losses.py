@@ -1,4 +1,5 @@
-"""executions.runner_losses: how many times a runner died holding an execution
+"""executions.runner_losses: how many times a runner died holding an execution;
+runners.stopped_at: when a runner said goodbye at a clean shutdown
 
 Revision ID: 0002
 Revises: 0001
@@ -9,6 +10,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import flomation.db.base
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -22,8 +25,14 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("runner_losses", sa.Integer(), server_default=sa.text("0"), nullable=False)
         )
+    with op.batch_alter_table("runners", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("stopped_at", flomation.db.base.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("runners", schema=None) as batch_op:
+        batch_op.drop_column("stopped_at")
     with op.batch_alter_table("executions", schema=None) as batch_op:
         batch_op.drop_column("runner_losses")

@@ -47,9 +47,11 @@ class JsonBodyRejected(BadRequest):
     title = "Unacceptable JSON"
     type_slug = "unacceptable-json"
 
-    def __init__(self, what: str, pointer: str | None) -> None:
+    def __init__(
+        self, what: str, pointer: str | None, *, subject: str = "The request body"
+    ) -> None:
         where = f" at {pointer or '/'} (JSON pointer)" if pointer is not None else ""
-        detail = f"The request body {what}{where}"
+        detail = f"{subject} {what}{where}"
         error: dict[str, Any] = {"loc": ["body"], "msg": what}
         if pointer is not None:
             error["pointer"] = pointer
@@ -110,24 +112,30 @@ def _string_problem(text: str) -> str | None:
 
 
 def check_value(
-    value: Any, *, max_depth: int, strings: bool = True, base: tuple[str | int, ...] = ()
+    value: Any,
+    *,
+    max_depth: int,
+    strings: bool = True,
+    subject: str = "The request body",
 ) -> None:
     """Refuse a parsed value nested deeper than `max_depth` containers, or holding (in a key or
-    a string) a NUL or a lone surrogate. `base`: where `value` sits, for the pointer.
+    a string) a NUL or a lone surrogate; `subject` names the value in the error.
 
     Iterative, so a deep value cannot exhaust the stack here either."""
+
+    def rejected(what: str, pointer: str) -> JsonBodyRejected:
+        return JsonBodyRejected(what, pointer, subject=subject)
+
     root: _Path | None = None
-    for segment in base:
-        root = _Path(root, segment)
     if isinstance(value, str):
         problem = _string_problem(value) if strings else None
         if problem is not None:
-            raise JsonBodyRejected(problem, _pointer(root))
+            raise rejected(problem, _pointer(root))
         return
     if not isinstance(value, dict | list):
         return
     if max_depth < 1:
-        raise JsonBodyRejected(f"is nested deeper than {max_depth} levels", _pointer(root))
+        raise rejected(f"is nested deeper than {max_depth} levels", _pointer(root))
     stack: list[tuple[dict[str, Any] | list[Any], int, _Path | None]] = [(value, 1, root)]
     while stack:
         container, depth, path = stack.pop()
@@ -138,17 +146,15 @@ def check_value(
             if strings and isinstance(key, str):
                 problem = _string_problem(key)
                 if problem is not None:
-                    raise JsonBodyRejected(f"has a key that {problem}", _pointer(path, key))
+                    raise rejected(f"has a key that {problem}", _pointer(path, key))
             if isinstance(item, str):
                 if strings:
                     problem = _string_problem(item)
                     if problem is not None:
-                        raise JsonBodyRejected(problem, _pointer(path, key))
+                        raise rejected(problem, _pointer(path, key))
             elif isinstance(item, dict | list):
                 if depth + 1 > max_depth:
-                    raise JsonBodyRejected(
-                        f"is nested deeper than {max_depth} levels", _pointer(path, key)
-                    )
+                    raise rejected(f"is nested deeper than {max_depth} levels", _pointer(path, key))
                 stack.append((item, depth + 1, _Path(path, key)))
 
 

@@ -9,7 +9,6 @@ The body size limit is the API middleware's (`webhook_max_body_bytes`, 413).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from typing import Any
@@ -18,10 +17,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from flomation.api.bodies import NOT_PARSED, check_value, parse_json, parsed_json_body
 from flomation.api.deps import DatabaseDep, SettingsDep
 from flomation.api.problems import problem
+from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.errors import BadRequest, NotFound, Unauthorized
+from flomation.errors import NotFound, Unauthorized
 from flomation.secrets.crypto import Keyring
 from flomation.timeutil import utcnow
 from flomation.triggers import service, signatures
@@ -31,12 +32,18 @@ from flomation.triggers.schemas import ExecutionStatus, WebhookTarget
 log = logging.getLogger("flomation.webhooks")
 router = APIRouter(tags=["webhooks"])
 
-# Headers that carry credentials never reach the flow.
+# Headers that carry credentials never reach the flow (nor its stored input, steps and logs):
+# the webhook's own auth has used them already. The operator adds more with
+# FLOMATION_WEBHOOK_HIDDEN_HEADERS.
 HIDDEN_HEADERS = frozenset(
     {
         "authorization",
         "proxy-authorization",
         "cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
         "webhook-signature",
         "x-hub-signature",
         "x-hub-signature-256",
@@ -101,16 +108,39 @@ async def _authenticate(
         raise Unauthorized("The webhook's token or signature is missing or wrong")
 
 
-def _parse_body(request: Request, body: bytes) -> Any:
+def _parse_body(request: Request, body: bytes, settings: Settings) -> Any:
     if not body:
         return None
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"The body is sent as JSON but does not parse: {exc}") from None
+        # Parsed and checked once, by the API's body guard, for every JSON request.
+        parsed = parsed_json_body(request)
+        if parsed is not NOT_PARSED:
+            return parsed
+        return parse_json(body, max_depth=settings.json_max_depth)
     return body.decode("utf-8", errors="replace")
+
+
+def _visible_headers(headers: dict[str, str], settings: Settings) -> dict[str, str]:
+    hidden = HIDDEN_HEADERS.union(settings.webhook_hidden_headers)
+    return {name: value for name, value in headers.items() if name not in hidden}
+
+
+def _webhook_input(
+    request: Request, path: str, headers: dict[str, str], body: bytes, settings: Settings
+) -> dict[str, Any]:
+    """The execution's input. Checked as a JSON body is (the query and a text body can hold a
+    NUL too), so that what the database cannot store is a 400 here, not a failed insert."""
+    webhook_input = {
+        "method": request.method,
+        "path": path,
+        "query": _query(request),
+        "headers": _visible_headers(headers, settings),
+        "body": _parse_body(request, body, settings),
+    }
+    # One level more than a body may have: the body sits inside the input.
+    check_value(webhook_input, max_depth=settings.json_max_depth + 1, subject="The webhook's input")
+    return webhook_input
 
 
 def _query(request: Request) -> dict[str, Any]:
@@ -203,13 +233,7 @@ async def call_webhook(
         raise HTTPException(405, headers={"Allow": config.method})
     headers = {key.lower(): value for key, value in request.headers.items()}
     await _authenticate(database, Keyring.from_settings(settings), target, headers, body)
-    webhook_input = {
-        "method": request.method,
-        "path": path,
-        "query": _query(request),
-        "headers": {k: v for k, v in headers.items() if k not in HIDDEN_HEADERS},
-        "body": _parse_body(request, body),
-    }
+    webhook_input = _webhook_input(request, path, headers, body, settings)
     async with database.transaction() as session:
         started = await service.start_execution(
             session,

@@ -24,3 +24,47 @@ async def wait_until_gone(pid: int, within_s: float = 3.0) -> bool:
             return True
         await asyncio.sleep(0.02)
     return not process_is_running(pid)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live descendant of `pid`, seen from the host: in the sandbox a run's processes
+    have pids of their own namespace, so tests find them from the fork server down."""
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for task in tasks:
+            try:
+                children = (task / "children").read_text().split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    pending.append(child)
+    return found
+
+
+def processes_with(marker: str) -> list[int]:
+    """The host's processes whose command line holds `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in cmdline and process_is_running(int(entry.name)):
+                found.append(int(entry.name))
+    return found
+
+
+async def wait_until_all_gone(pids: set[int], within_s: float = 3.0) -> bool:
+    for pid in pids:
+        if not await wait_until_gone(pid, within_s):
+            return False
+    return True

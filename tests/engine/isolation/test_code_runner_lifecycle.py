@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flomation.engine.isolation import CodeRunner, IsolationSettings, IsolationUnavailable, Limits
-from tests.engine.isolation.processes import wait_until_gone
+from tests.engine.isolation.processes import descendants, wait_until_all_gone, wait_until_gone
 from tests.engine.isolation.sandbox import readable_by_others, sandbox_settings
 
 FAST = Limits(timeout_s=10)
@@ -107,23 +107,25 @@ async def test_a_run_in_flight_when_the_fork_server_dies_fails_clearly() -> None
     runner = CodeRunner(sandbox_settings())
     await runner.start()
     try:
-        started: asyncio.Queue[int] = asyncio.Queue()
+        started: asyncio.Queue[str] = asyncio.Queue()
         task = asyncio.create_task(
             runner.run_python(
-                "import os, time\ndef main(ctx):\n    print(os.getpid())\n    time.sleep(60)\n",
+                "import time\ndef main(ctx):\n    print('started')\n    time.sleep(60)\n",
                 {},
                 Limits(timeout_s=60),
-                on_log=lambda line: started.put_nowait(int(line.text)),
+                on_log=lambda line: started.put_nowait(line.text),
             )
         )
-        child = await asyncio.wait_for(started.get(), 10)
+        await asyncio.wait_for(started.get(), 10)
         server = runner.fork_server_pid
         assert server is not None
+        processes = descendants(server)
+        assert processes
         os.kill(server, signal.SIGKILL)
         with pytest.raises(IsolationUnavailable, match="fork server stopped"):
             await asyncio.wait_for(task, 10)
-        # The child dies with its parent (PR_SET_PDEATHSIG).
-        assert await wait_until_gone(child)
+        # The child dies with its parent (PR_SET_PDEATHSIG), and the sandbox with the child.
+        assert await wait_until_all_gone(processes)
     finally:
         await runner.aclose()
 
@@ -131,22 +133,24 @@ async def test_a_run_in_flight_when_the_fork_server_dies_fails_clearly() -> None
 async def test_closing_the_runner_kills_running_code() -> None:
     runner = CodeRunner(sandbox_settings())
     await runner.start()
-    started: asyncio.Queue[int] = asyncio.Queue()
+    started: asyncio.Queue[str] = asyncio.Queue()
     task = asyncio.create_task(
         runner.run_shell(
-            "echo $$; sleep 60",
+            "echo started; sleep 60",
             {},
             Limits(timeout_s=60),
-            on_log=lambda line: started.put_nowait(int(line.text)),
+            on_log=lambda line: started.put_nowait(line.text),
         )
     )
-    pid = await asyncio.wait_for(started.get(), 10)
+    await asyncio.wait_for(started.get(), 10)
     server = runner.fork_server_pid
     assert server is not None
+    processes = descendants(server)
+    assert processes
     await runner.aclose()
     with pytest.raises(IsolationUnavailable):
         await asyncio.wait_for(task, 10)
-    assert await wait_until_gone(pid)
+    assert await wait_until_all_gone(processes)
     assert await wait_until_gone(server)
 
 

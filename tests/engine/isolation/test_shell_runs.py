@@ -10,7 +10,11 @@ from pathlib import Path
 import pytest
 
 from flomation.engine.isolation import CodeFailed, CodeRunner, CodeTimedOut, Limits, LogLine
-from tests.engine.isolation.processes import process_is_running, wait_until_gone
+from tests.engine.isolation.processes import (
+    descendants,
+    processes_with,
+    wait_until_all_gone,
+)
 
 FAST = Limits(timeout_s=10)
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs a root runner to switch users")
@@ -58,22 +62,29 @@ async def test_commands_run_as_the_sandbox_user(code_runner: CodeRunner, tmp_pat
     (private / "runner.key").write_text("secret key")
     result = await code_runner.run_shell(f"id -u; cat {private}/runner.key", {}, FAST)
     assert result.stdout == "65534\n"
-    assert "Permission denied" in result.stderr
+    # The sandbox does not even show the host's directory; without it, permissions hold.
+    expected = "No such file or directory" if code_runner.sandboxed else "Permission denied"
+    assert expected in result.stderr
     assert result.exit_code == 1
 
 
 async def test_timeout_kills_background_children_too(code_runner: CodeRunner) -> None:
-    pids: list[int] = []
-    with pytest.raises(CodeTimedOut):
-        await code_runner.run_shell(
-            "sleep 60 & echo $!; echo $$; wait",
+    started: asyncio.Queue[str] = asyncio.Queue()
+    run = asyncio.create_task(
+        code_runner.run_shell(
+            "sleep 60 & echo started; wait",
             {},
-            Limits(timeout_s=0.5),
-            on_log=lambda line: pids.append(int(line.text)),
+            Limits(timeout_s=2),
+            on_log=lambda line: started.put_nowait(line.text),
         )
-    assert len(pids) == 2
-    for pid in pids:
-        assert await wait_until_gone(pid)
+    )
+    await asyncio.wait_for(started.get(), 10)
+    assert code_runner.fork_server_pid is not None
+    processes = descendants(code_runner.fork_server_pid)  # the shell and its sleep, at least
+    assert len(processes) >= 2
+    with pytest.raises(CodeTimedOut):
+        await run
+    assert await wait_until_all_gone(processes)
 
 
 @as_root
@@ -103,27 +114,31 @@ async def test_file_size_is_limited(code_runner: CodeRunner) -> None:
 
 
 async def test_cancelling_kills_the_command(code_runner: CodeRunner) -> None:
-    started: asyncio.Queue[int] = asyncio.Queue()
+    started: asyncio.Queue[str] = asyncio.Queue()
     task = asyncio.create_task(
         code_runner.run_shell(
-            "echo $$; sleep 60",
+            "echo started; sleep 60",
             {},
             Limits(timeout_s=60),
-            on_log=lambda line: started.put_nowait(int(line.text)),
+            on_log=lambda line: started.put_nowait(line.text),
         )
     )
-    pid = await asyncio.wait_for(started.get(), 10)
-    assert process_is_running(pid)
+    await asyncio.wait_for(started.get(), 10)
+    assert code_runner.fork_server_pid is not None
+    processes = descendants(code_runner.fork_server_pid)
+    assert processes
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await wait_until_gone(pid, within_s=1.0)
+    assert await wait_until_all_gone(processes, within_s=1.0)
 
 
 async def test_a_daemonized_process_is_killed_too(code_runner: CodeRunner) -> None:
-    # The inner shell is in a session of its own; it reports its pid, then becomes sleep.
-    result = await code_runner.run_shell(
-        "setsid sh -c 'echo $$; exec sleep 60' & sleep 0.2", {}, FAST
-    )
-    daemon = int(result.stdout)
-    assert await wait_until_gone(daemon)
+    # The inner shell is in a session of its own, then becomes sleep.
+    marker = "60.0303"
+    await code_runner.run_shell(f"setsid sh -c 'exec sleep {marker}' & sleep 0.2", {}, FAST)
+    for _ in range(150):
+        if not processes_with(f"sleep\0{marker}"):
+            break
+        await asyncio.sleep(0.02)
+    assert processes_with(f"sleep\0{marker}") == []

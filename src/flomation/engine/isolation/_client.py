@@ -73,7 +73,9 @@ class ForkServerClient:
         isolate_network: bool,
         work_root: str,
         timeout_s: float,
+        sandbox: str | None = None,
     ) -> ForkServerClient:
+        """`sandbox`: the path of `bwrap` when every run is to be sandboxed with it."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         settings = {
             "fd": theirs.fileno(),
@@ -82,6 +84,7 @@ class ForkServerClient:
             "uid_range": uid_range,
             "isolate_network": isolate_network,
             "work_root": work_root,
+            "sandbox": sandbox,
         }
         try:
             # -I: no PYTHON* variables, no user site, not the script's directory on sys.path;

@@ -22,6 +22,17 @@ The child reads one JSON payload from stdin (python: {"code", "ctx"}; shell: {"c
 "env"}). A python child writes its result to the control pipe; a shell child writes there only
 when its setup fails (the pipe closes on exec, so an empty control pipe means exec worked).
 
+With the sandbox (bubblewrap, `settings["sandbox"]`), the child does the same set-up (its own
+session, rlimits, the unprivileged uid), then execs `bwrap`, which runs the code in new user,
+PID, IPC, UTS, cgroup (and, when asked, network) namespaces with a fresh /proc, a minimal /dev,
+read-only system directories and size-limited private tmpfs mounts for /tmp, /var/tmp,
+/dev/shm and the working directory: nothing the run writes reaches the host's disks, and it all
+vanishes with the run's mount namespace. A python run execs a fresh interpreter inside with
+this file's source as its bootstrap (`--run-python`): it reads the payload from stdin and
+writes the result to the control pipe, as a forked child does without the sandbox. The sandbox
+translates an exit by signal N into exit code 128 + N; the server reports such an exit as the
+signal, so the runner describes both modes alike.
+
 When a child (the leader of its own process group) exits, the server kills its whole group
 while the leader is still a zombie (so the group id cannot have been reused), reaps it and
 removes its working directory. When the runner goes away (EOF on the socket) the server kills
@@ -61,6 +72,16 @@ BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 # that code commonly needs are warmed. Nothing of Flomation is among them.
 WARM_MODULES = ("collections", "datetime", "functools", "itertools", "math", "time")
 
+# Where a sandboxed run works (a private tmpfs): no host path, so nothing to clean up after a
+# crash of the runner or of this server.
+SANDBOX_WORKDIR = "/workdir"
+# Host directories bound read-only into every sandbox, where they exist. A symlink (merged
+# /usr) is recreated as the same symlink.
+SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+RUN_PYTHON_FLAG = "--run-python"
+# bubblewrap ends with 128 + N when its command was killed by signal N (a shell's convention).
+SIGNAL_EXIT_BASE = 128
+
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
@@ -82,13 +103,16 @@ class Server:
         gid: int | None,
         uid_range: list[int] | None,
         work_root: str,
+        sandbox: Sandbox | None = None,
     ):
         self.sock = sock
+        self.sandbox = sandbox
         self.uid = uid
         self.gid = gid
         self.uid_range = uid_range
         self.work_root = work_root
-        self.workdirs: dict[int, str] = {}  # pid -> its working directory
+        # pid -> its working directory on the host (None in the sandbox: a private tmpfs)
+        self.workdirs: dict[int, str | None] = {}
         self.run_ids: dict[int, int] = {}  # pid -> run id
         self.pids: dict[int, int] = {}  # run id -> pid
         self.run_uids: dict[int, int] = {}  # pid -> the uid of its run (per-run uids)
@@ -141,10 +165,11 @@ class Server:
             if len(fds) != 4:
                 raise ValueError(f"spawn needs 4 descriptors, got {len(fds)}")
             uid, gid = self.identity_for_run()
-            workdir = tempfile.mkdtemp(prefix="flomation-run-", dir=self.work_root)
-            if uid is not None and gid is not None:
-                os.chown(workdir, uid, gid)
-            os.chmod(workdir, 0o700)
+            if self.sandbox is None:
+                workdir = tempfile.mkdtemp(prefix="flomation-run-", dir=self.work_root)
+                if uid is not None and gid is not None:
+                    os.chown(workdir, uid, gid)
+                os.chmod(workdir, 0o700)
             pid = os.fork()
         except Exception as exc:
             for fd in fds:
@@ -155,7 +180,7 @@ class Server:
             return
         if pid == 0:
             try:
-                child_main(request, fds, workdir, uid, gid)
+                child_main(request, fds, workdir, uid, gid, self.sandbox)
             finally:
                 os._exit(SETUP_FAILED_EXIT)  # a child must never fall back into the server
         for fd in fds:
@@ -219,7 +244,9 @@ class Server:
                 continue
             self.pids.pop(run_id, None)
             self.run_uids.pop(pid, None)
-            shutil.rmtree(self.workdirs.pop(pid), ignore_errors=True)
+            remove_workdir(self.workdirs.pop(pid))
+            if self.sandbox is not None:
+                status = signal_status(status)
             self.send(
                 {"op": "exited", "id": run_id, "status": status, "max_rss_kb": usage.ru_maxrss}
             )
@@ -233,7 +260,95 @@ class Server:
         for pid, workdir in self.workdirs.items():
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_workdir(workdir)
+
+
+def remove_workdir(workdir: str | None) -> None:
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def signal_status(status: int) -> int:
+    """A sandboxed run's wait status with bubblewrap's 128 + N exit turned back into signal N."""
+    if os.WIFEXITED(status):
+        code = os.WEXITSTATUS(status)
+        if SIGNAL_EXIT_BASE < code < SIGNAL_EXIT_BASE + signal.NSIG:
+            return code - SIGNAL_EXIT_BASE  # the wait status of a death by that signal
+    return status
+
+
+# --------------------------------------------------------------------------- sandbox
+
+
+class Sandbox:
+    """The bubblewrap command line shared by every run; only the sizes differ per run."""
+
+    def __init__(self, bwrap: str, *, network: bool) -> None:
+        self.bwrap = bwrap
+        self.network = network
+        # This file is the python bootstrap: read once here, where it is surely readable
+        # (the sandbox user may not reach the source tree).
+        with open(__file__) as source:
+            self.bootstrap = source.read()
+        self.mounts = system_mounts() + python_mounts()
+        if network:
+            self.mounts += resolver_mounts()
+
+    def argv(self, limits: dict[str, Any]) -> list[str]:
+        size = str(limits["disk_mb"] * 1024 * 1024)
+        argv = [
+            self.bwrap,
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+        ]
+        if not self.network:
+            argv.append("--unshare-net")
+        argv += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
+        argv += self.mounts
+        argv += ["--proc", "/proc", "--dev", "/dev"]
+        for private in ("/tmp", "/var/tmp", "/dev/shm"):  # noqa: S108
+            argv += ["--perms", "1777", "--size", size, "--tmpfs", private]
+        argv += ["--perms", "0700", "--size", size, "--tmpfs", SANDBOX_WORKDIR]
+        # /run stays an empty directory: the host's sockets there (a database's, say) would
+        # be reachable even without a network. Then the root and /dev are made read-only, so
+        # the private tmpfs mounts are the only places a run can write to (and fill up).
+        argv += ["--dir", "/run", "--remount-ro", "/dev", "--remount-ro", "/"]
+        argv += ["--chdir", SANDBOX_WORKDIR, "--"]
+        return argv
+
+
+def system_mounts() -> list[str]:
+    mounts: list[str] = []
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            mounts += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            mounts += ["--ro-bind", path, path]
+    return mounts
+
+
+def python_mounts() -> list[str]:
+    """The interpreter's prefixes outside the system directories (a venv, pyenv, /opt)."""
+    mounts: list[str] = []
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    for prefix in sorted(prefixes):
+        if not any(
+            prefix == root or prefix.startswith(root + "/") for root in SYSTEM_DIRS
+        ) and os.path.isdir(prefix):
+            mounts += ["--ro-bind", prefix, prefix]
+    return mounts
+
+
+def resolver_mounts() -> list[str]:
+    """/etc/resolv.conf's target when it lies under /run (systemd-resolved), which is masked:
+    without it code with network access could not resolve names."""
+    resolv = os.path.realpath("/etc/resolv.conf")
+    if resolv.startswith("/run/") and os.path.isfile(resolv):
+        return ["--ro-bind", resolv, resolv]
+    return []
 
 
 def drain(fd: int) -> None:
@@ -278,11 +393,19 @@ def close_quietly(fd: int) -> None:
 
 
 def child_main(
-    request: dict[str, Any], fds: list[int], workdir: str, uid: int | None, gid: int | None
+    request: dict[str, Any],
+    fds: list[int],
+    workdir: str | None,
+    uid: int | None,
+    gid: int | None,
+    sandbox: Sandbox | None,
 ) -> NoReturn:
     """Runs in the forked child: isolates itself, then runs the user code. Never returns."""
     try:
-        isolate(fds, workdir, uid, gid, request["limits"])
+        isolate(fds, workdir or "/", uid, gid, request["limits"])
+        if sandbox is not None:
+            exec_sandboxed(request, sandbox)
+        assert workdir is not None
         payload = json.loads(read_all(STDIN_FD))
         replace_with_devnull(STDIN_FD)
     except BaseException as exc:
@@ -317,6 +440,26 @@ def isolate(
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     os.environ.clear()
+
+
+def exec_sandboxed(request: dict[str, Any], sandbox: Sandbox) -> NoReturn:
+    """Replaces the child with bubblewrap running the code (set-up errors go to the caller)."""
+    argv = sandbox.argv(request["limits"])
+    if request["kind"] == "python":
+        # The bootstrap reads the payload from stdin itself and needs the control pipe.
+        env = child_environment(SANDBOX_WORKDIR, {"TMPDIR": "/tmp"})  # noqa: S108
+        argv += [sys.executable, "-I", "-c", sandbox.bootstrap, RUN_PYTHON_FLAG]
+        os.set_inheritable(CONTROL_FD, True)
+    else:
+        payload = json.loads(read_all(STDIN_FD))
+        replace_with_devnull(STDIN_FD)
+        extra = {str(k): str(v) for k, v in payload["env"].items()}
+        env = child_environment(SANDBOX_WORKDIR, {"TMPDIR": "/tmp", **extra})  # noqa: S108
+        argv += [SHELL, "-c", payload["command"]]
+    # Python ignores these, and an ignored signal stays ignored across exec.
+    for signum in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(signum, signal.SIG_DFL)
+    os.execve(sandbox.bwrap, argv, env)  # noqa: S606
 
 
 def close_inherited(keep_up_to: int) -> None:
@@ -396,9 +539,12 @@ def run_shell(payload: dict[str, Any], workdir: str) -> NoReturn:
 # --------------------------------------------------------------------------- python child
 
 
-def run_python(payload: dict[str, Any], workdir: str, control: int) -> NoReturn:
+def run_python(
+    payload: dict[str, Any], workdir: str, control: int, *, set_environment: bool = True
+) -> NoReturn:
     leader = os.getpid()
-    os.environ.update(child_environment(workdir, {}))
+    if set_environment:  # a sandboxed interpreter was started with its environment
+        os.environ.update(child_environment(workdir, {}))
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     result: dict[str, Any]
@@ -473,13 +619,29 @@ def check_libc(result: int, call: str) -> None:
         raise OSError(errno, f"{call} failed: {os.strerror(errno)}")
 
 
+def run_python_in_sandbox() -> NoReturn:
+    """The bootstrap of a sandboxed python run (this file's source, run with -c)."""
+    try:
+        payload = json.loads(read_all(STDIN_FD))
+        replace_with_devnull(STDIN_FD)
+    except BaseException as exc:
+        report_setup_failure(exc)
+    run_python(payload, os.getcwd(), CONTROL_FD, set_environment=False)
+
+
 def main() -> None:
+    if sys.argv[1:] == [RUN_PYTHON_FLAG]:
+        run_python_in_sandbox()
     settings = json.loads(sys.argv[1])
     for name in WARM_MODULES:
         __import__(name)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     check_libc(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
-    if settings["isolate_network"]:
+    sandbox = None
+    if settings.get("sandbox"):
+        # The sandbox gives each run its own network namespace when code has no network.
+        sandbox = Sandbox(settings["sandbox"], network=not settings["isolate_network"])
+    elif settings["isolate_network"]:
         # A network namespace of our own, with nothing in it (not even loopback up): every
         # child inherits it, so code has no network at all, at no cost per run.
         check_libc(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
@@ -488,7 +650,12 @@ def main() -> None:
     # a child's garbage collections do not touch (and so copy) those pages.
     gc.freeze()
     server = Server(
-        sock, settings["uid"], settings["gid"], settings["uid_range"], settings["work_root"]
+        sock,
+        settings["uid"],
+        settings["gid"],
+        settings["uid_range"],
+        settings["work_root"],
+        sandbox,
     )
     server.serve()
 

@@ -40,6 +40,7 @@ class CodeFailed(IsolationError):
 class CodeTimedOut(IsolationError):
     """The run exceeded its wall-clock time limit; its whole process group was killed."""
 
-    def __init__(self, timeout_s: float) -> None:
-        super().__init__(f"the code did not finish within {timeout_s:g} s and was killed")
+    def __init__(self, timeout_s: float, *, ceiling: bool = False) -> None:
+        note = " (this runner's ceiling)" if ceiling else ""
+        super().__init__(f"the code did not finish within {timeout_s:g} s{note} and was killed")
         self.timeout_s = timeout_s

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+SandboxChoice = Literal["auto", "require", "off"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,13 @@ class Limits:
     max_open_files: int = 256
     max_output_bytes: int = 1_000_000  # per stream: stdout, stderr
     max_result_bytes: int = 10_000_000  # a python node's encoded return value
+    # The size of each private tmpfs of a sandboxed run (working directory, /tmp, /var/tmp,
+    # /dev/shm): its disk quota. Without the sandbox there is no quota.
+    disk_mb: int = 256
+    # The runner's CPU time ceiling, when lower than what the timeout gives.
+    max_cpu_s: int | None = None
+    # The names of the limits that a runner ceiling lowered (for the error messages).
+    capped: frozenset[str] = field(default=frozenset())
 
     def __post_init__(self) -> None:
         for name in (
@@ -33,14 +42,21 @@ class Limits:
             "max_open_files",
             "max_output_bytes",
             "max_result_bytes",
+            "disk_mb",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"limit {name} must be positive, got {getattr(self, name)!r}")
 
     @property
     def cpu_s(self) -> int:
-        """CPU seconds: a backstop behind the wall-clock timeout (which the runner enforces)."""
-        return math.ceil(self.timeout_s) + 1
+        """CPU seconds: a backstop behind the wall-clock timeout (which the runner enforces),
+        or the runner's CPU ceiling when that is lower."""
+        backstop = math.ceil(self.timeout_s) + 1
+        return backstop if self.max_cpu_s is None else min(backstop, self.max_cpu_s)
+
+    def describe(self, name: str, value: str) -> str:
+        """`value` followed by a note when a runner ceiling set it, for error messages."""
+        return f"{value} (this runner's ceiling)" if name in self.capped else value
 
     def to_wire(self, *, apply_process_limit: bool) -> dict[str, Any]:
         """The limits the fork server applies with setrlimit in the child."""
@@ -50,7 +66,50 @@ class Limits:
             "max_open_files": self.max_open_files,
             "cpu_s": self.cpu_s,
             "max_processes": self.max_processes if apply_process_limit else None,
+            "disk_mb": self.disk_mb,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Ceilings:
+    """The most any code run on this runner may use, whatever its node asks for.
+
+    A node's limits above a ceiling are lowered to it (a flow written for a bigger runner
+    still runs, within this runner's means); the error of a run that hits such a limit says
+    it was the runner's ceiling. `output_bytes` caps stdout and stderr (each) and a python
+    node's result; `disk_mb` is the size of each private tmpfs of a sandboxed run.
+    """
+
+    memory_mb: int = 1024
+    timeout_s: float = 900.0
+    cpu_s: int = 900
+    output_bytes: int = 10_000_000
+    disk_mb: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("memory_mb", "timeout_s", "cpu_s", "output_bytes", "disk_mb"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ceiling {name} must be positive, got {getattr(self, name)!r}")
+
+    def clamp(self, limits: Limits) -> Limits:
+        """`limits` with every value above its ceiling lowered to the ceiling."""
+        capped = set(limits.capped)
+        values: dict[str, Any] = {}
+        for name, ceiling in (
+            ("memory_mb", self.memory_mb),
+            ("timeout_s", self.timeout_s),
+            ("max_output_bytes", self.output_bytes),
+            ("max_result_bytes", self.output_bytes),
+            ("disk_mb", self.disk_mb),
+        ):
+            if getattr(limits, name) > ceiling:
+                values[name] = ceiling
+                capped.add(name)
+        if limits.max_cpu_s is None or limits.max_cpu_s > self.cpu_s:
+            values["max_cpu_s"] = self.cpu_s
+        if math.ceil(values.get("timeout_s", limits.timeout_s)) + 1 > self.cpu_s:
+            capped.add("cpu_s")
+        return replace(limits, **values, capped=frozenset(capped))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +124,13 @@ class IsolationSettings:
     other's processes (/proc/<pid>/environ of a shell holds its env) and share no process
     limit. The uids need no account; the range must be unused on the host.
     `isolate_network` gives code no network at all (an empty network namespace), for shared
-    runners whose egress policy must also hold for code. Both need a root runner.
+    runners whose egress policy must also hold for code. Without the sandbox both need a root
+    runner (a runner that cannot keep code off the network refuses code).
+    `sandbox`: "auto" runs every run in a bubblewrap sandbox (see `_forkserver.py`) when
+    `bwrap` is installed and can create namespaces here, else falls back to the fork server's
+    own isolation and says what that cannot isolate; "require" refuses code without the
+    sandbox; "off" never uses it. `bwrap` is its path (None: looked up on PATH).
+    `ceilings` are the most any run may use, whatever its node asks for.
     `work_root` is where each run's empty working directory is made (default: the system's
     temporary directory).
     """
@@ -75,6 +140,9 @@ class IsolationSettings:
     uid_range: tuple[int, int] | None = None
     isolate_network: bool = False
     work_root: str | None = None
+    sandbox: SandboxChoice = "auto"
+    bwrap: str | None = None
+    ceilings: Ceilings = field(default_factory=Ceilings)
     # The fork server's interpreter. None: this one, or else the system's when the sandbox
     # user cannot read this one's standard library (see runner.DEFAULT_PYTHONS).
     python_executable: str | None = None

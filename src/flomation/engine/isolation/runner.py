@@ -12,8 +12,11 @@ Start it when the runner process boots, before it reads its key or any secret::
 
 Every run is a child forked by the fork server (`_forkserver.py`): its own process group,
 an empty working directory removed afterwards, no inherited environment or descriptors,
-rlimits, and an unprivileged user when the runner is root. Cancelling the awaiting task
-kills the child's whole process group.
+rlimits, and an unprivileged user when the runner is root. Where bubblewrap works, each run is
+also in a sandbox of its own (its own PID, mount, IPC and UTS namespaces, private size-limited
+/tmp, /var/tmp, /dev/shm and working directory, no network when the settings say so); where it
+does not, `gaps()` says what is not isolated. The runner's ceilings cap every run's limits.
+Cancelling the awaiting task kills the child's whole process group.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from flomation.engine.isolation._pipes import PipeReader, write_and_close
 from flomation.engine.isolation.errors import (
     CodeFailed,
     CodeTimedOut,
+    IsolationError,
     IsolationUnavailable,
 )
 from flomation.engine.isolation.limits import IsolationSettings, Limits
 from flomation.engine.isolation.mode import decide_isolation
+from flomation.engine.isolation.sandbox import FALLBACK_GAPS, find_bwrap
 
 __all__ = ["DEFAULT_PYTHONS", "CodeRunner", "LogLine", "PythonResult", "ShellResult"]
 
@@ -89,6 +94,43 @@ class CodeRunner:
         self._server: ForkServerClient | None = None
         self._lock = asyncio.Lock()
         self._closed = False
+        # The bwrap every run is sandboxed with (None: the fork server's isolation only), and
+        # why there is no sandbox.
+        self.bwrap: str | None = None
+        self.sandbox_problem = ""
+        # Why no code may run at all, found at start (the mode's own refusal comes first).
+        self._refusal: str | None = self.mode.refusal
+
+    @property
+    def refusal(self) -> str | None:
+        """Why this runner refuses python and shell code, or None."""
+        return self._refusal
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.bwrap is not None
+
+    def gaps(self) -> list[str]:
+        """What this runner cannot isolate, for its startup log (empty with the sandbox)."""
+        if self._refusal is not None or self.sandboxed:
+            return []
+        gaps = [f"no sandbox ({self.sandbox_problem}):", *FALLBACK_GAPS]
+        if not self.settings.isolate_network:
+            gaps.append("code has the host's network (the settings allow it)")
+        return gaps
+
+    def describe(self) -> str:
+        """One line for the startup log: who code runs as, in what."""
+        if self._refusal is not None:
+            return f"python and shell nodes are refused: {self._refusal}"
+        where = "a bubblewrap sandbox per run" if self.sandboxed else "no sandbox"
+        network = "no network" if self.settings.isolate_network else "the host's network"
+        c = self.settings.ceilings
+        return (
+            f"user code runs as {self.mode.description}, in {where}, with {network}; "
+            f"ceilings: {c.memory_mb} MB memory, {c.timeout_s:g} s wall time, {c.cpu_s} s CPU, "
+            f"{c.output_bytes} output bytes, {c.disk_mb} MB disk"
+        )
 
     async def start(self) -> None:
         """Starts the fork server. Call it at boot, before the process holds any secret.
@@ -97,11 +139,42 @@ class CodeRunner:
         `IsolationUnavailable` with the reason. Raises `IsolationUnavailable` when the fork
         server cannot be started.
         """
-        if self.mode.refusal is not None:
+        if self._refusal is not None:
             return
+        self.bwrap, self.sandbox_problem = find_bwrap(self.settings)
+        if self.bwrap is not None:
+            problem = await self._probe_sandbox()
+            if problem is not None:
+                self.sandbox_problem = f"bubblewrap cannot create its sandbox here: {problem}"
+                await self._stop_server()
+                self.bwrap = None
+        if self.bwrap is None:
+            if self.settings.sandbox == "require":
+                self._refusal = (
+                    "the runner's settings require the code sandbox, and there is none: "
+                    f"{self.sandbox_problem}"
+                )
+            elif self.settings.isolate_network and os.geteuid() != 0:
+                self._refusal = (
+                    "code must have no network here, and without the sandbox only a root "
+                    f"runner can take it away ({self.sandbox_problem})"
+                )
+            if self._refusal is not None:
+                return
         await self._ensure_server()
-        if self.mode.switches_user:
+        if self.mode.switches_user or self.sandboxed:
             await self._choose_python()
+
+    async def _probe_sandbox(self) -> str | None:
+        """Runs `true` in the sandbox: None when that worked, else what went wrong."""
+        try:
+            await self._ensure_server()
+            probe = await self.run_shell("true", {}, Limits(timeout_s=10))
+        except IsolationError as exc:
+            return exc.message
+        if probe.exit_code != 0:
+            return probe.stderr.strip() or f"exit code {probe.exit_code}"
+        return None
 
     async def _choose_python(self) -> None:
         """Keeps the first interpreter whose standard library the sandbox user can read.
@@ -113,8 +186,12 @@ class CodeRunner:
         problems = []
         for python in self._candidates:
             if python != self.python_executable:
-                await self._restart_with(python)
-            probe = await self.run_python(_STDLIB_PROBE, {}, Limits(timeout_s=10))
+                await self._restart_with(python, bwrap=self.bwrap)
+            try:
+                probe = await self.run_python(_STDLIB_PROBE, {}, Limits(timeout_s=10))
+            except CodeFailed as exc:  # e.g. the sandbox cannot reach the interpreter
+                problems.append(f"{python} ({exc.message})")
+                continue
             if not probe.value:
                 return
             problems.append(f"{python} ({', '.join(probe.value)})")
@@ -124,19 +201,24 @@ class CodeRunner:
             "interpreter that user can read (e.g. /usr/bin/python3)"
         )
 
-    async def _restart_with(self, python: str) -> None:
+    async def _restart_with(self, python: str, *, bwrap: str | None) -> None:
         async with self._lock:
             if self._server is not None:
                 await self._server.aclose()
                 self._server = None
             self.python_executable = python
+            self.bwrap = bwrap
         await self._ensure_server()
 
     async def aclose(self) -> None:
         self._closed = True
-        if self._server is not None:
-            await self._server.aclose()
-            self._server = None
+        await self._stop_server()
+
+    async def _stop_server(self) -> None:
+        async with self._lock:
+            if self._server is not None:
+                await self._server.aclose()
+                self._server = None
 
     @property
     def fork_server_pid(self) -> int | None:
@@ -158,6 +240,7 @@ class CodeRunner:
         """
         if self._python_refusal is not None:
             raise IsolationUnavailable(self._python_refusal)
+        limits = self.settings.ceilings.clamp(limits)
         logs: list[LogLine] = []
 
         def log(stream: Literal["stdout", "stderr"]) -> Callable[[str], None]:
@@ -172,11 +255,13 @@ class CodeRunner:
         payload = json.dumps({"code": code, "ctx": ctx}).encode()
         run = await self._run("python", payload, limits, log("stdout"), log("stderr"))
         if not run.control:
+            if self.sandboxed and (problem := _sandbox_failure(run)) is not None:
+                raise CodeFailed(f"could not set up the sandbox: {problem}", reason="setup")
             raise CodeFailed(_describe_death(run.exit, limits), reason="crashed")
         result = _decode_control(run.control)
         if result["ok"]:
             return PythonResult(result["value"], logs, run.exit.max_rss_kb)
-        raise _python_failure(result, limits)
+        raise _python_failure(result, limits, sandboxed=self.sandboxed)
 
     async def run_shell(
         self,
@@ -188,6 +273,7 @@ class CodeRunner:
     ) -> ShellResult:
         """Runs `command` with /bin/sh -c; the environment is `env` plus PATH, HOME, TMPDIR
         and LANG. A non-zero exit is a result, not an error (the node decides)."""
+        limits = self.settings.ceilings.clamp(limits)
         stdout_line = None if on_log is None else (lambda t: on_log(LogLine("stdout", t)))
         stderr_line = None if on_log is None else (lambda t: on_log(LogLine("stderr", t)))
         payload = json.dumps({"command": command, "env": dict(env)}).encode()
@@ -195,6 +281,8 @@ class CodeRunner:
         if run.control:
             failure = _decode_control(run.control)
             raise CodeFailed(f"could not run the command: {failure['message']}", reason="setup")
+        if self.sandboxed and (problem := _sandbox_failure(run)) is not None:
+            raise CodeFailed(f"could not set up the sandbox: {problem}", reason="setup")
         return ShellResult(
             exit_code=run.exit.exit_code,
             stdout=run.stdout.decode("utf-8", errors="replace"),
@@ -205,8 +293,8 @@ class CodeRunner:
     # ----------------------------------------------------------------------- internals
 
     async def _ensure_server(self) -> ForkServerClient:
-        if self.mode.refusal is not None:
-            raise IsolationUnavailable(self.mode.refusal)
+        if self._refusal is not None:
+            raise IsolationUnavailable(self._refusal)
         if self._closed:
             raise IsolationUnavailable("the code runner is closed")
         async with self._lock:
@@ -223,6 +311,7 @@ class CodeRunner:
                     isolate_network=self.settings.isolate_network,
                     work_root=self.settings.work_root or tempfile.gettempdir(),
                     timeout_s=self.settings.start_timeout_s,
+                    sandbox=self.bwrap,
                 )
             return self._server
 
@@ -291,7 +380,7 @@ class CodeRunner:
             with contextlib.suppress(TimeoutError, IsolationUnavailable):
                 async with asyncio.timeout(5):
                     await asyncio.shield(server.exited(run_id))
-            raise CodeTimedOut(limits.timeout_s) from None
+            raise CodeTimedOut(limits.timeout_s, ceiling="timeout_s" in limits.capped) from None
         except BaseException:
             kill()  # cancelled or failed: the process group must not outlive us
             raise
@@ -393,12 +482,36 @@ def _decode_control(data: bytes) -> dict[str, Any]:
     return message
 
 
-def _python_failure(result: Mapping[str, Any], limits: Limits) -> CodeFailed:
+def _sandbox_failure(run: _FinishedRun) -> str | None:
+    """bubblewrap's own error when it could not set up the sandbox (it then exits with 1
+    before the code starts, its message on stderr), else None."""
+    if run.exit.exit_code != 1 or run.stdout:
+        return None
+    first = run.stderr.decode("utf-8", errors="replace").partition("\n")[0]
+    return first if first.startswith("bwrap: ") else None
+
+
+# errno ENOSPC, as Python and the shell tools word it: a private tmpfs of the run is full.
+_DISK_FULL = ("[Errno 28]", "No space left on device")
+
+
+def disk_full_note(text: str, limits: Limits) -> str:
+    """The disk quota, for an error that says a write found no space; else ""."""
+    if not any(sign in text for sign in _DISK_FULL):
+        return ""
+    quota = limits.describe("disk_mb", f"{limits.disk_mb} MB")
+    return f" (a run's working directory, /tmp, /var/tmp and /dev/shm hold at most {quota} each)"
+
+
+def _python_failure(
+    result: Mapping[str, Any], limits: Limits, *, sandboxed: bool = False
+) -> CodeFailed:
     reason = result["reason"]
     traceback = result.get("traceback", "")
     if reason == "memory":
+        memory = limits.describe("memory_mb", f"{limits.memory_mb} MB")
         return CodeFailed(
-            f"the code exceeded its memory limit of {limits.memory_mb} MB (MemoryError)",
+            f"the code exceeded its memory limit of {memory} (MemoryError)",
             reason="memory",
             traceback=traceback,
         )
@@ -410,16 +523,19 @@ def _python_failure(result: Mapping[str, Any], limits: Limits) -> CodeFailed:
             reason="exit",
             traceback=traceback,
         )
-    return CodeFailed(result["message"], reason=reason, traceback=traceback)
+    note = disk_full_note(result["message"], limits) if sandboxed else ""
+    return CodeFailed(result["message"] + note, reason=reason, traceback=traceback)
 
 
 def _describe_death(exit_: ChildExit, limits: Limits) -> str:
     if exit_.signal == signal.SIGXCPU:
-        return f"the code used more than its CPU time limit of {limits.cpu_s} s"
+        cpu = limits.describe("cpu_s", f"{limits.cpu_s} s")
+        return f"the code used more than its CPU time limit of {cpu}"
     if exit_.signal is not None:
         name = signal.Signals(exit_.signal).name
+        memory = limits.describe("memory_mb", f"{limits.memory_mb} MB")
         return (
             f"the code's process was killed by {name} before main(ctx) returned "
-            f"(its memory limit is {limits.memory_mb} MB)"
+            f"(its memory limit is {memory})"
         )
     return f"the code's process exited with code {exit_.exit_code} before main(ctx) returned"

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from flomation.engine.isolation import IsolationSettings
+from flomation.engine.isolation.limits import Ceilings
 
 _LABEL = re.compile(r"^[A-Za-z0-9_.\-/]{1,63}$")
 
@@ -30,13 +33,30 @@ def parse_labels(value: str) -> dict[str, str]:
     return labels
 
 
+def parse_uid_range(value: str) -> tuple[int, int]:
+    """`first-last` as given to FLOMATION_RUNNER_CODE_UID_RANGE."""
+    first, sep, last = value.partition("-")
+    try:
+        if not sep:
+            raise ValueError
+        low, high = int(first), int(last)
+    except ValueError:
+        raise ValueError(f"uid range {value!r} is not first-last (e.g. 2000000-2000999)") from None
+    if not 0 < low <= high:
+        raise ValueError(f"uid range {value!r} must have 1 <= first <= last")
+    return low, high
+
+
 class RunnerSettings(BaseSettings):
     """One runner process's settings. Units are in the names."""
 
     model_config = SettingsConfigDict(env_prefix="FLOMATION_RUNNER_", extra="ignore")
 
     api: str = Field(description="The API's base URL, e.g. https://flomation.example.com")
+    # From FLOMATION_RUNNER_TOKEN or read from `token_file`: a token on the command line is
+    # visible to every process of the host in /proc/<pid>/cmdline.
     token: SecretStr = Field(description="A runner token (flo_r_...)")
+    token_file: Path | None = None
     name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=200)
     labels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     max_concurrent_executors: int = Field(default=4, ge=1, le=1000)
@@ -49,6 +69,25 @@ class RunnerSettings(BaseSettings):
     # installed under /root is out of its reach). None: the code runner picks the first of this
     # interpreter, /usr/bin/python3, /usr/local/bin/python3 whose standard library it can read.
     code_python: str | None = None
+    # The code sandbox (bubblewrap): "auto" uses it where it works and otherwise says in the
+    # startup log what is not isolated; "require" refuses python/shell nodes without it.
+    code_sandbox: Literal["auto", "require", "off"] = "auto"
+    # Whether python/shell code may use the network. None: not on a shared_cloud runner (its
+    # egress policy must hold for code, which could otherwise open any socket), yes on a
+    # self-hosted one.
+    code_network: bool | None = None
+    # "first-last": each run gets a uid of its own from this range (root runners only; the
+    # uids must be unused on the host). Unset: every run uses `sandbox_user`.
+    code_uid_range: str | None = None
+    # Where runs' working directories are made without the sandbox (default: the system's
+    # temporary directory); sandboxed runs have theirs in memory.
+    code_work_root: Path | None = None
+    # Ceilings no flow can raise: a node's larger limits are lowered to these.
+    code_max_memory_mb: int = Field(default=1024, ge=32)
+    code_max_timeout_s: float = Field(default=900.0, gt=0)
+    code_max_cpu_s: int = Field(default=900, ge=1)
+    code_max_output_bytes: int = Field(default=10_000_000, ge=1024)
+    code_max_disk_mb: int = Field(default=256, ge=1)
     egress_policy: Literal["self_hosted", "shared_cloud"] = "self_hosted"
     egress_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -67,6 +106,54 @@ class RunnerSettings(BaseSettings):
     backoff_max_s: float = Field(default=15.0, gt=0)
     # How often a waiting subflow node asks for its child's state (long poll, bounded).
     subflow_poll_s: float = Field(default=20.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_from_file(cls, values: Any) -> Any:
+        if not isinstance(values, dict) or values.get("token_file") in (None, ""):
+            return values
+        if values.get("token") not in (None, ""):
+            raise ValueError("give the runner token or a token file, not both")
+        path = Path(values["token_file"])
+        try:
+            token = path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the token file {str(path)!r}: {exc.strerror}") from exc
+        if not token:
+            raise ValueError(f"the token file {str(path)!r} is empty")
+        return {**values, "token": token}
+
+    @field_validator("code_uid_range")
+    @classmethod
+    def _uid_range(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_uid_range(value)
+        return value
+
+    @property
+    def code_may_use_network(self) -> bool:
+        if self.code_network is not None:
+            return self.code_network
+        return self.egress_policy != "shared_cloud"
+
+    def isolation_settings(self) -> IsolationSettings:
+        """How the code runner isolates python and shell code on this runner."""
+        return IsolationSettings(
+            sandbox_user=self.sandbox_user,
+            allow_unisolated=self.allow_unisolated_code,
+            uid_range=parse_uid_range(self.code_uid_range) if self.code_uid_range else None,
+            isolate_network=not self.code_may_use_network,
+            work_root=str(self.code_work_root) if self.code_work_root else None,
+            python_executable=self.code_python,
+            sandbox=self.code_sandbox,
+            ceilings=Ceilings(
+                memory_mb=self.code_max_memory_mb,
+                timeout_s=self.code_max_timeout_s,
+                cpu_s=self.code_max_cpu_s,
+                output_bytes=self.code_max_output_bytes,
+                disk_mb=self.code_max_disk_mb,
+            ),
+        )
 
     @field_validator("labels", mode="before")
     @classmethod

@@ -31,7 +31,7 @@ from typing import Any
 import httpx
 
 from flomation.engine.egress import AddressPolicy, build_http_client
-from flomation.engine.isolation import CodeRunner, IsolationSettings
+from flomation.engine.isolation import CodeRunner
 from flomation.engine.nodes.base import EngineServices
 from flomation.runner.backoff import Backoff
 from flomation.runner.client import (
@@ -109,17 +109,12 @@ class Runner:
     async def run(self) -> int:
         settings = self.settings
         # 1. Isolation first: the fork server must never have seen a key or a secret.
-        self.code_runner = CodeRunner(
-            IsolationSettings(
-                sandbox_user=settings.sandbox_user,
-                allow_unisolated=settings.allow_unisolated_code,
-                python_executable=settings.code_python,
-                # A shared cloud runner's egress policy must hold for user code too.
-                isolate_network=settings.egress_policy == "shared_cloud",
-            )
-        )
+        # (A shared cloud runner's egress policy holds for user code too: no network.)
+        self.code_runner = CodeRunner(settings.isolation_settings())
         await self.code_runner.start()
-        log.info("user code runs as %s", self.code_runner.mode.description)
+        log.info("%s", self.code_runner.describe())
+        for gap in self.code_runner.gaps():
+            log.warning("code isolation: %s", gap)
         try:
             # 2. The key, in memory only; local secrets after the fork server too.
             key = SigningKey.generate()

@@ -110,7 +110,13 @@ class RunnerSettings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _token_from_file(cls, values: Any) -> Any:
-        if not isinstance(values, dict) or values.get("token_file") in (None, ""):
+        if not isinstance(values, dict):
+            return values
+        if values.get("token_file") in (None, ""):
+            if values.get("token") in (None, ""):
+                raise ValueError(
+                    "a runner token is required: set FLOMATION_RUNNER_TOKEN or give --token-file"
+                )
             return values
         if values.get("token") not in (None, ""):
             raise ValueError("give the runner token or a token file, not both")

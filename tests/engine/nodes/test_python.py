@@ -22,7 +22,7 @@ from flomation.engine.nodes.base import (
 )
 from flomation.engine.nodes.python import PythonNode
 from flomation.engine.nodes.registry import default_registry
-from tests.engine.isolation.processes import wait_until_gone
+from tests.engine.isolation.processes import descendants, wait_until_all_gone
 from tests.engine.isolation.sandbox import sandbox_settings
 
 
@@ -173,18 +173,22 @@ async def test_a_runner_that_cannot_isolate_refuses_clearly() -> None:
 
 
 async def test_cancelling_the_node_kills_its_process(code_runner: CodeRunner) -> None:
-    started: asyncio.Queue[int] = asyncio.Queue()
+    started: asyncio.Queue[str] = asyncio.Queue()
     ctx = make_ctx(
-        {"code": "import os, time\ndef main(ctx):\n    print(os.getpid())\n    time.sleep(60)\n"},
+        {"code": "import time\ndef main(ctx):\n    print('started')\n    time.sleep(60)\n"},
         code_runner,
     )
-    ctx.log = lambda level, message: started.put_nowait(int(message))
+    ctx.log = lambda level, message: started.put_nowait(message)
     task = asyncio.create_task(PythonNode().run(ctx))
-    pid = await asyncio.wait_for(started.get(), 10)
+    await asyncio.wait_for(started.get(), 10)
+    # In the sandbox the code has pids of its own namespace: find its processes from the host.
+    assert code_runner.fork_server_pid is not None
+    processes = descendants(code_runner.fork_server_pid)
+    assert processes
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert await wait_until_gone(pid, within_s=1.0)
+    assert await wait_until_all_gone(processes, within_s=1.0)
 
 
 def test_check_config_reports_syntax_errors_and_a_missing_main() -> None:

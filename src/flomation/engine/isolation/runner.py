@@ -110,6 +110,10 @@ class CodeRunner:
     def sandboxed(self) -> bool:
         return self.bwrap is not None
 
+    def effective(self, limits: Limits) -> Limits:
+        """`limits` as a run gets them: lowered to this runner's ceilings."""
+        return self.settings.ceilings.clamp(limits)
+
     def gaps(self) -> list[str]:
         """What this runner cannot isolate, for its startup log (empty with the sandbox)."""
         if self._refusal is not None or self.sandboxed:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flomation.engine.isolation.errors import IsolationError
 from flomation.engine.isolation.nodes import limits_for, node_error, require_code_runner
+from flomation.engine.isolation.runner import disk_full_note
 from flomation.engine.nodes.base import CodeError, NodeContext, NodeOutcome, NodeType
 
 __all__ = ["ShellNode"]
@@ -47,12 +48,14 @@ class ShellNode(NodeType):
                 "exclusiveMinimum": 0,
                 "maximum": 86400,
                 "default": DEFAULT_TIMEOUT_S,
+                "description": "Wall-clock limit; the runner's ceiling (default 900) caps it.",
             },
             "memory_mb": {
                 "type": "integer",
                 "minimum": 32,
                 "maximum": 65536,
                 "default": DEFAULT_MEMORY_MB,
+                "description": "Memory limit; the runner's ceiling (default 1024) caps it.",
             },
         },
         "required": ["command"],
@@ -83,8 +86,12 @@ class ShellNode(NodeType):
             raise node_error(exc) from None
         output = {"exit_code": result.exit_code, "stdout": result.stdout, "stderr": result.stderr}
         if result.exit_code != 0 and not config.get("allow_failure", False):
+            # A full private tmpfs shows as "No space left on device": name the quota.
+            quota = (
+                disk_full_note(result.stderr, runner.effective(limits)) if runner.sandboxed else ""
+            )
             raise CodeError(
-                f"the command exited with code {result.exit_code}{_tail(result.stderr)}"
+                f"the command exited with code {result.exit_code}{_tail(result.stderr)}{quota}"
             )
         return NodeOutcome(output)
 

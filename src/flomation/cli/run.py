@@ -3,6 +3,10 @@
 Prints the execution (the shape of `GET /api/v1/executions/{id}`) as one JSON document on
 stdout; logs go to stderr. Exit status: 0 succeeded, 1 the execution did not succeed, 2 bad
 input (missing file, bad JSON, invalid definition or input).
+
+Whatever the flow does, the answer is that document: an execution that breaks something
+inside the engine is printed as failed with an `internal` error, and values that cannot be
+written as JSON are shown as notes; never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import asyncio
 import json
 import os
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,13 @@ from typing import Any
 import typer
 
 from flomation.cli import app
-from flomation.engine.events import ExecutionEvent, ExecutionRecorder, MultiSink
+from flomation.engine.events import (
+    ExecutionEvent,
+    ExecutionRecorder,
+    MultiSink,
+    format_time,
+    json_safe,
+)
 from flomation.engine.executor import Executor
 from flomation.engine.local import LocalSubflowLauncher
 from flomation.engine.nodes.base import EngineServices, ExecutionInfo
@@ -176,13 +187,47 @@ async def _execute(
     )
     try:
         await executor.run(input_value)
+    except Exception as exc:
+        # A bug the engine did not turn into a node error: the execution failed, say why.
+        recorder.status = "failed"
+        recorder.error = _internal_error(exc)
+        recorder.finished_at = time.time()
     finally:
         await services.aclose()
         if code_runner is not None:
             await code_runner.aclose()
-    document = recorder.document()
+    return _execution_document(execution.execution_id, flow_name, recorder.document())
+
+
+def _internal_error(exc: BaseException) -> dict[str, Any]:
+    try:
+        message = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        message = type(exc).__name__
+    return {"node_id": None, "type": "internal", "message": message, "attempt": 1}
+
+
+def _failed_document(flow_name: str, input_value: Any, exc: BaseException) -> dict[str, Any]:
+    """The execution of a flow that could not even start running."""
+    now = format_time(time.time())
+    document = {
+        "status": "failed",
+        "input": input_value,
+        "output": None,
+        "error": _internal_error(exc),
+        "started_at": now,
+        "finished_at": now,
+        "steps": [],
+        "logs": [],
+    }
+    return _execution_document(str(uuid.uuid4()), flow_name, document)
+
+
+def _execution_document(
+    execution_id: str, flow_name: str, document: dict[str, Any]
+) -> dict[str, Any]:
     return {
-        "id": execution.execution_id,
+        "id": execution_id,
         "flow_id": flow_name,
         "revision": None,
         "status": document["status"],
@@ -200,6 +245,16 @@ async def _execute(
         "steps": document["steps"],
         "logs": document["logs"],
     }
+
+
+def _json_text(document: dict[str, Any]) -> str:
+    """The document as JSON; what cannot be written (too deep, not JSON) is shown as a note."""
+    try:
+        text = json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
+        text.encode()  # a lone surrogate cannot be written to stdout: UnicodeEncodeError
+        return text
+    except (TypeError, ValueError, RecursionError):
+        return json.dumps(json_safe(document), ensure_ascii=False, indent=2)
 
 
 @app.command("run")
@@ -233,16 +288,17 @@ def run(
             **{k: str(v) for k, v in _mapping_file(secrets_file, "secrets file").items()},
         }
         flows = _flows_from_dir(flows_dir)
-        document = asyncio.run(_execute(doc, input_value, variables, secrets, flows, flow.stem))
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     try:
-        text = json.dumps(document, ensure_ascii=False, indent=2, default=str)
-    except RecursionError:
-        print("error: the execution's values are nested too deeply to print", file=sys.stderr)
-        raise typer.Exit(1) from None
-    sys.stdout.write(text + "\n")
+        document = asyncio.run(_execute(doc, input_value, variables, secrets, flows, flow.stem))
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    except Exception as exc:
+        document = _failed_document(flow.stem, input_value, exc)
+    sys.stdout.write(_json_text(document) + "\n")
     if document["status"] != "succeeded":
         error = document["error"] or {}
         where = f" at node {error['node_id']!r}" if error.get("node_id") else ""

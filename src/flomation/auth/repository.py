@@ -3,6 +3,7 @@ organisation's id, so nothing here can reach another organisation's rows by acci
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -292,31 +293,56 @@ async def insert_organization(session: AsyncSession, *, name: str) -> Organizati
 # ---- failed logins ------------------------------------------------------------------------
 
 
+async def lock_login_address(session: AsyncSession, address: str) -> None:
+    """Serialise the logins from one client address until the transaction ends, so that a burst
+    of parallel attempts cannot all pass the throttle before any failure is recorded. (SQLite's
+    BEGIN IMMEDIATE already serialises every writing transaction.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(
+            hashlib.blake2b(f"login:{address}".encode(), digest_size=8).digest(),
+            "big",
+            signed=True,
+        )
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 async def recent_failures(
-    session: AsyncSession, *, email: str, address: str, window_s: float
-) -> tuple[list[datetime], list[datetime]]:
-    """Times of the failed logins within the window, oldest first: for this email, and from
-    this address."""
-    since = db_now_plus(-window_s)
-    by_email = await session.scalars(
+    session: AsyncSession,
+    *,
+    email: str,
+    address: str,
+    pair_window_s: float,
+    address_window_s: float,
+) -> tuple[list[datetime], list[tuple[str, datetime]]]:
+    """The failed logins that still count, oldest first: the times of this email's failures
+    from this address, and the (email, time) of every failure from this address."""
+    pair = await session.scalars(
         select(LoginAttempt.at)
-        .where(LoginAttempt.email == email, LoginAttempt.at > since)
+        .where(
+            LoginAttempt.email == email,
+            LoginAttempt.address == address,
+            LoginAttempt.at > db_now_plus(-pair_window_s),
+        )
         .order_by(LoginAttempt.at)
     )
-    by_address = await session.scalars(
-        select(LoginAttempt.at)
-        .where(LoginAttempt.address == address, LoginAttempt.at > since)
+    by_address = await session.execute(
+        select(LoginAttempt.email, LoginAttempt.at)
+        .where(LoginAttempt.address == address, LoginAttempt.at > db_now_plus(-address_window_s))
         .order_by(LoginAttempt.at)
     )
-    return list(by_email.all()), list(by_address.all())
+    return list(pair.all()), [(row.email, row.at) for row in by_address]
 
 
 async def record_failure(session: AsyncSession, *, email: str, address: str) -> None:
     await session.execute(insert(LoginAttempt).values(email=email, address=address, at=db_now()))
 
 
-async def forget_failures(session: AsyncSession, *, email: str) -> None:
-    await session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+async def forget_failures(session: AsyncSession, *, email: str, address: str) -> None:
+    """A right password clears its own pair only: failures others caused elsewhere still
+    count against them."""
+    await session.execute(
+        delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.address == address)
+    )
 
 
 async def prune_failures(session: AsyncSession, *, window_s: float) -> None:

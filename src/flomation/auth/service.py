@@ -6,7 +6,6 @@ organisation is "not found", exactly like an id that does not exist.
 
 from __future__ import annotations
 
-import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from flomation.auth.schemas import (
     UserUpdate,
     UserView,
 )
+from flomation.auth.throttle import Failure, LoginThrottle
 from flomation.auth.tokens import API_TOKEN_PREFIX, SESSION_PREFIX, generate_token, hash_token
 from flomation.config import Settings
 from flomation.errors import (
@@ -104,44 +104,52 @@ async def login(
 ) -> NewSession:
     """Open a session for a right email/password pair.
 
-    Failed logins are counted per account and per client address in the database (so every API
-    process sees them); over `login_max_attempts` within `login_window_seconds` the answer is
-    429 until the oldest counted failure leaves the window. An unknown email costs the same
-    password check as a wrong password and gets the same answer. Raises InvalidCredentials
-    after recording the failure: the caller commits before answering.
+    Failed logins are recorded in the database (so every API process sees them) and throttled
+    by `LoginThrottle`: growing delays per (account, client address) pair, never a lock of the
+    account for other addresses, and a refusal of an address that fails on many accounts. A
+    throttled attempt answers 429 with Retry-After before the password is checked. An unknown
+    email costs the same password check as a wrong password and gets the same answer. Raises
+    InvalidCredentials after recording the failure: the caller commits before answering.
     """
-    await _refuse_when_throttled(session, settings, email=email, address=address)
+    throttle = LoginThrottle.from_settings(settings)
+    await repository.lock_login_address(session, address)
+    await _refuse_when_throttled(session, throttle, email=email, address=address)
     found = await repository.find_member_by_email(session, email)
     password_hash = found[0].password_hash if found else None
     verified = await verify_password_async(password_hash, password)
     if found is None or not verified:
-        await repository.prune_failures(session, window_s=settings.login_window_seconds)
+        await repository.prune_failures(session, window_s=throttle.memory_s)
         await repository.record_failure(session, email=email, address=address)
         raise InvalidCredentials(WRONG_CREDENTIALS)
     user, membership = found
-    await repository.forget_failures(session, email=email)
+    await repository.forget_failures(session, email=email, address=address)
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password_async(password)
     return await _open_session(session, settings, user, membership)
 
 
 async def _refuse_when_throttled(
-    session: AsyncSession, settings: Settings, *, email: str, address: str
+    session: AsyncSession, throttle: LoginThrottle, *, email: str, address: str
 ) -> None:
-    window = settings.login_window_seconds
-    limit = settings.login_max_attempts
-    by_email, by_address = await repository.recent_failures(
-        session, email=email, address=address, window_s=window
+    pair, by_address = await repository.recent_failures(
+        session,
+        email=email,
+        address=address,
+        pair_window_s=throttle.pair_window_s,
+        address_window_s=throttle.address_window_s,
     )
-    blocking = [times for times in (by_email, by_address) if len(times) >= limit]
-    if not blocking:
+    if not pair and not by_address:
         return
-    now = await repository.database_now(session)
-    # Allowed again once enough failures have aged out of the window to leave one try.
-    frees_at = max(times[len(times) - limit] for times in blocking) + timedelta(seconds=window)
-    retry_after = max(1, math.ceil((frees_at - now).total_seconds()))
+    retry_after = throttle.retry_after_s(
+        now=await repository.database_now(session),
+        pair=pair,
+        address=[Failure(email=tried, at=at) for tried, at in by_address],
+    )
+    if retry_after is None:
+        return
     raise TooManyRequests(
-        f"Too many failed logins; try again in {retry_after} seconds", retry_after_s=retry_after
+        f"Too many failed logins from this address; try again in {retry_after} seconds",
+        retry_after_s=retry_after,
     )
 
 

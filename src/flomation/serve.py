@@ -1,11 +1,13 @@
 """Serving the API process: migrations, the first admin, and (for `flomation up`) the
-embedded Launch service and a local runner subprocess."""
+embedded Launch service and a local runner subprocess, both supervised."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import FrameType
 from typing import Any
 
@@ -20,6 +22,7 @@ from flomation.db.migrate import upgrade
 from flomation.db.session import Database
 from flomation.errors import ConfigurationError
 from flomation.logs import configure_logging
+from flomation.supervision import supervise
 
 log = logging.getLogger("flomation.serve")
 console = Console(stderr=True)
@@ -138,8 +141,33 @@ async def _bootstrap_admin(settings: Settings, database: Database) -> None:
 
 
 async def _embedded_hooks(settings: Settings, database: Database) -> list[LifespanHook]:
-    """`flomation up`: Launch in this process, and one local runner as a child process."""
-    from flomation.launch.service import lifespan_hook as launch_lifespan_hook
+    """`flomation up`: Launch in this process, and one local runner as a child process, each
+    started again with backoff when it ends while the API runs."""
     from flomation.runners.local import local_runner_lifespan
 
-    return [launch_lifespan_hook(settings, database), local_runner_lifespan]
+    return [supervised_launch(settings, database), local_runner_lifespan]
+
+
+def supervised_launch(settings: Settings, database: Database) -> LifespanHook:
+    """Launch as a task of this process (on SQLite the triggers it fires wake the runners'
+    long polls in this process), supervised: should it ever end or fail while the API runs,
+    a fresh Launch service takes over after a backoff. It stops, releasing its leases, when
+    the app stops."""
+    from flomation.launch.service import LaunchService
+
+    @asynccontextmanager
+    async def hook(_app: object) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+
+        async def run_once() -> str:
+            await LaunchService(settings, database).run(stop)
+            return "returned"
+
+        task = asyncio.create_task(supervise("Launch", run_once, stop), name="launch")
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return hook

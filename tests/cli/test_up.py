@@ -220,3 +220,44 @@ async def test_up_fires_schedules_in_process(up: Up) -> None:
 
         executions = await wait_until(fired, 30, "a scheduled execution to succeed")
         assert executions[0]["trigger"]["id"] == trigger.json()["id"]
+
+
+def _local_runner_pids(up_pid: int) -> set[int]:
+    """The `flomation runner` children of the `flomation up` process."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{up_pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            except FileNotFoundError:
+                continue  # exited meanwhile
+            if b"runner" in cmdline:
+                found.add(int(child))
+    return found
+
+
+async def test_up_restarts_its_local_runner_after_a_kill_9(up: Up) -> None:
+    # Last in this module: it leaves the killed runner listed until its heartbeat TTL.
+    [killed] = _local_runner_pids(up.process.pid)
+    os.kill(killed, signal.SIGKILL)
+
+    async def restarted() -> set[int]:
+        return _local_runner_pids(up.process.pid) - {killed}
+
+    await wait_until(restarted, 30, "a new local runner process")
+    async with httpx.AsyncClient(base_url=up.base_url, timeout=30) as client:
+        await login(client)
+        flow = await client.post("/api/v1/flows", json={"name": "after", "definition": ECHO})
+        requested = await client.post(
+            f"/api/v1/flows/{flow.json()['id']}/executions", json={"input": {"n": 4}}
+        )
+        execution_id = requested.json()["id"]
+
+        async def finished() -> dict[str, Any] | None:
+            body = (await client.get(f"/api/v1/executions/{execution_id}")).json()
+            return body if body["status"] not in ("queued", "running") else None
+
+        execution = await wait_until(finished, 60, "the execution to end on the new runner")
+    assert execution["status"] == "succeeded", execution
+    assert execution["output"] == {"m": 8}
+    assert f"the local runner ended (pid {killed}, exit status -9); restart 1" in up.log.read_text()

@@ -3,7 +3,9 @@ fresh runner token of the first organisation and the API's key pinned.
 
 Use it as a LifespanHook: `create_app(settings, lifespan_hooks=[local_runner_lifespan])`. Each
 start revokes the previous local token (its secret is gone with the old process) and makes a
-new one, handed to the child through its environment, never on the command line.
+new one, handed to the child through its environment, never on the command line. The child is
+supervised: when it exits while the app runs, it is started again after a backoff
+(`flomation.supervision`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.runners import repository, service
 from flomation.runners.schemas import RunnerTokenCreate
+from flomation.supervision import supervise
 
 log = logging.getLogger("flomation.runners.local")
 
@@ -71,6 +74,8 @@ def local_runner_environment(settings: Settings, token: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def local_runner_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The local runner for the app's life, restarted with backoff whenever it exits (a crash,
+    a kill -9, an exit asking for a fresh process) until the app stops."""
     settings: Settings = app.state.settings
     database: Database = app.state.database
     token = await local_runner_token(database)
@@ -78,22 +83,63 @@ async def local_runner_lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("no organisation yet: the local runner is not started")
         yield
         return
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "from flomation.cli import main; main()",
-        "runner",
-        env=local_runner_environment(settings, token),
-        stdin=asyncio.subprocess.DEVNULL,
+    state = _LocalRunner(settings, database, token)
+    stop = asyncio.Event()
+    app.state.local_runner = state
+    task = asyncio.create_task(
+        supervise("the local runner", lambda: state.run_once(stop), stop), name="local-runner"
     )
     try:
         yield
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=_STOP_GRACE_S)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
+        stop.set()
+        await task
+
+
+class _LocalRunner:
+    """One `flomation runner` child at a time; `run_once` runs one until it exits or `stop`."""
+
+    def __init__(self, settings: Settings, database: Database, token: str) -> None:
+        self.settings = settings
+        self.database = database
+        self.token = token
+        self.starts = 0
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def run_once(self, stop: asyncio.Event) -> str:
+        if self.starts > 0:
+            # A fresh token each restart: the one before may have been revoked meanwhile.
+            self.token = await local_runner_token(self.database) or self.token
+        self.starts += 1
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "from flomation.cli import main; main()",
+            "runner",
+            env=local_runner_environment(self.settings, self.token),
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        self.process = process
+        log.info("local runner started (pid %d)", process.pid)
+        exited = asyncio.ensure_future(process.wait())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not exited.done():
+            await _terminate(process)
+        await exited
+        return f"pid {process.pid}, exit status {process.returncode}"
+
+
+async def _terminate(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM (the runner drains and says goodbye), then SIGKILL after the grace period."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), timeout=_STOP_GRACE_S)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()

@@ -11,6 +11,7 @@ import pytest
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.engine.egress import AddressPolicy
+from flomation.engine.nodes.base import BlockedError
 from flomation.launch.clock import ManualClock
 from flomation.launch.egress import EgressRefused, LaunchEgress, policy_name
 from flomation.launch.sources.gitcli import GitError, git_access, git_environment, run_git
@@ -140,6 +141,17 @@ async def test_git_connects_to_the_pinned_address_not_to_what_the_name_resolves_
                 )
     assert server.requests == ["GET /r.git/info/refs?service=git-upload-pack"]
     assert server.hosts == [f"flomation-pinned.invalid:{port}"]
+
+
+async def test_a_source_s_http_client_refuses_what_the_policy_blocks() -> None:
+    """The client a future HTTP-based source gets: the runners' transport, checked on connect."""
+    with recording_server() as server:
+        async with SHARED_CLOUD.http_client() as client:
+            with pytest.raises(BlockedError, match="Launch's egress policy"):
+                await client.get(f"{server.url}/hook")
+        async with LOOPBACK_ALLOWED.http_client() as client:
+            assert (await client.get(f"{server.url}/hook")).status_code == 404
+    assert server.requests == ["GET /hook"]
 
 
 # --- Launch on the database: refused triggers do not fire ---------------------------------------

@@ -61,7 +61,7 @@ def test_mapping_key_wins_over_method() -> None:
 
 
 def test_a_method_is_not_a_json_value() -> None:
-    assert "not a JSON value" in fails("{{ body.items }}", body={})
+    assert "does not give JSON: a builtin_function_or_method" in fails("{{ body.items }}", body={})
 
 
 class TestUndefined:

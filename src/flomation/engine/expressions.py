@@ -30,6 +30,7 @@ import math
 import re
 import string
 import textwrap
+import threading
 import time
 from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from contextvars import ContextVar
@@ -40,7 +41,7 @@ from typing import Any, NoReturn
 from jinja2 import ChainableUndefined, Undefined, nodes
 from jinja2.compiler import Frame
 from jinja2.exceptions import TemplateSyntaxError
-from jinja2.filters import do_indent, do_slice
+from jinja2.filters import do_indent, sync_do_slice
 from jinja2.nativetypes import NativeCodeGenerator
 from jinja2.runtime import Context, new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -80,6 +81,10 @@ _deadline: ContextVar[float] = ContextVar("flomation_template_deadline", default
 # The masker of the execution rendering now (None without secrets): values it knows are tainted
 # again when a template reads them from the scope.
 _masker: ContextVar[Masker | None] = ContextVar("flomation_template_masker", default=None)
+# How many renders with secrets are running (in any thread): while none is, the scope lookups
+# skip the context variable (a hint only; `_masker` decides).
+_tainting_renders = 0
+_tainting_lock = threading.Lock()
 
 
 class TemplateLimitError(Exception):
@@ -331,7 +336,9 @@ def _filter_sum(iterable: Iterable[Any], attribute: str | int | None = None, sta
 def _filter_slice(value: Iterable[Any], slices: int, fill_with: Any = None) -> Any:
     if slices > MAX_SIZE:
         _too_big("slice", slices)
-    return list(do_slice(value, slices, fill_with))
+    # The sync variant: `do_slice` is Jinja's async-aware wrapper, which wants an eval context
+    # first and failed on every value.
+    return list(sync_do_slice(_materialise(value), slices, fill_with))
 
 
 def _filter_wordwrap(
@@ -477,17 +484,30 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # `a.b` on a mapping reads the key first, so `{{ body.items }}` is data, not a method.
+        # A string read from the scope that the execution's masker knows (a secret, or text a
+        # template made from one that a node passed on) is tainted again, so a second
+        # transform in a later node is followed too.
         if isinstance(obj, Mapping):
             try:
-                return _retaint(obj[attribute])
+                value = obj[attribute]
             except (KeyError, TypeError):
                 pass
+            else:
+                # Inlined `_retaint`: this runs for every attribute of every render.
+                if (
+                    _tainting_renders
+                    and type(value) is str
+                    and (masker := _masker.get())
+                    and masker.knows(value)
+                ):
+                    return TaintedStr(value)
+                return value
         value = super().getattr(obj, attribute)
         if isinstance(obj, str):
             guard = _str_method_guard(obj, attribute)
             if guard is not None:
                 return guard
-        return _retaint(value)
+        return value
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         value = super().getitem(obj, argument)
@@ -495,7 +515,14 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
             guard = _str_method_guard(obj, argument)
             if guard is not None:
                 return guard
-        return _retaint(value)
+        if (
+            _tainting_renders
+            and type(value) is str
+            and (masker := _masker.get())
+            and masker.knows(value)
+        ):
+            return TaintedStr(value)
+        return value
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)
@@ -508,16 +535,6 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
             return carry(_check_len(wrapped(*args, **kwargs)), fmt, args, kwargs)  # type: ignore[no-any-return]
 
         return checked
-
-
-def _retaint(value: Any) -> Any:
-    """A plain string the execution's masker knows (a secret, or text a template made from
-    one and a node passed on) is tainted again, so a second transform is followed too."""
-    if type(value) is str:
-        masker = _masker.get()
-        if masker is not None and masker.knows(value):
-            return TaintedStr(value)
-    return value
 
 
 environment = FlowEnvironment()
@@ -565,7 +582,7 @@ def _to_text(value: Any, found: list[str]) -> str:
         inner: list[str] = []
         text = json.dumps(_plain(value, inner, ""), ensure_ascii=False)
         found.extend(inner)
-        if _holds_short(inner):
+        if inner and _holds_short(inner):
             found.append(text)
         return text
     if isinstance(value, Undefined):
@@ -590,12 +607,10 @@ def _plain_key(key: Any, found: list[str], path: str) -> str:
         if isinstance(key, TaintedStr):
             found.append(key)
         return key if type(key) is str else str.__str__(key)
-    raise NotJSONError(
-        f"the mapping key {key!r}{_where(path)} is not a string (JSON keys are strings)"
-    )
+    raise NotJSONError(f"the mapping key {key!r}{_where(path)} (JSON keys are strings)")
 
 
-def _materialise(items: Iterable[Any], path: str) -> list[Any]:
+def _materialise(items: Iterable[Any]) -> list[Any]:
     out: list[Any] = []
     deadline = _deadline.get()
     for item in items:
@@ -622,7 +637,7 @@ def _plain_dict(value: Mapping[Any, Any], found: list[str], path: str) -> dict[s
     out: dict[str, Any] | None = None if type(value) is dict else {}
     for index, (key, item) in enumerate(value.items()):
         plain_key = _plain_key(key, found, path)
-        plain = _plain(item, found, f"{path}.{plain_key}" if path else plain_key)
+        plain = _plain(item, found, f"{path}.{plain_key}")
         if out is None and (plain_key is not key or plain is not item):
             out = dict(list(value.items())[:index])
         if out is not None:
@@ -630,31 +645,38 @@ def _plain_dict(value: Mapping[Any, Any], found: list[str], path: str) -> dict[s
     return value if out is None else out  # type: ignore[return-value]
 
 
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _is_plain(value: Any) -> bool:
     """Whether `value` is already plain JSON (exact types, string keys, finite numbers).
 
     Iterative, so data nested deeper than Python's recursion limit (a webhook's body, passed
     on whole by `{{ input }}`) is checked without recursing; only what needs converting is
-    walked recursively by `_plain`.
+    walked recursively by `_plain`. Leaves are checked in place: this runs on every render.
     """
     stack = [value]
     while stack:
         item = stack.pop()
         kind = type(item)
-        if kind is str or kind is int or kind is bool or item is None:
-            continue
-        if kind is float:
-            if not math.isfinite(item):
-                return False
-        elif kind is dict:
+        if kind is dict:
             for key in item:
                 if type(key) is not str:
                     return False
-            stack.extend(item.values())
+            children = item.values()
         elif kind is list:
-            stack.extend(item)
+            children = item
+        elif kind in _LEAVES:
+            continue
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+            continue
         else:
             return False
+        for child in children:
+            if type(child) not in _LEAVES:
+                stack.append(child)
     return True
 
 
@@ -668,7 +690,7 @@ def _plain(value: Any, found: list[str], path: str) -> Any:
         return value
     if kind is float:
         if not math.isfinite(value):
-            raise NotJSONError(f"{value!r}{_where(path)} is not a JSON number")
+            raise NotJSONError(f"{value!r}{_where(path)} (JSON numbers are finite)")
         return value
     if kind is dict:
         return _plain_dict(value, found, path)
@@ -693,12 +715,10 @@ def _plain(value: Any, found: list[str], path: str) -> Any:
     if isinstance(value, Mapping):
         return _plain_dict(value, found, path)
     if isinstance(value, bytes | bytearray):
-        raise NotJSONError(
-            f"bytes{_where(path)} are not a JSON value (decode them to text, or use .hex())"
-        )
+        raise NotJSONError(f"bytes{_where(path)} (decode them to text, or use .hex())")
     if isinstance(value, list | tuple | range | KeysView | ValuesView | ItemsView | Iterator):
-        return _plain_list(_materialise(value, path), found, path)
-    raise NotJSONError(f"a {kind.__name__}{_where(path)} is not a JSON value")
+        return _plain_list(_materialise(value), found, path)
+    raise NotJSONError(f"a {kind.__name__}{_where(path)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -717,8 +737,14 @@ class CompiledTemplate:
         """
         token = _deadline.set(time.monotonic() + RENDER_TIMEOUT_S)
         secrets = scope.get("secrets")
+        # Without secrets nothing can be tainted: skip the taint work altogether.
         masker = secrets.masker if isinstance(secrets, SecretValues) else None
-        masker_token = _masker.set(masker) if masker is not None else None
+        if masker is not None and not masker.active:
+            masker = None
+        masker_token = None
+        if masker is not None:
+            masker_token = _masker.set(masker)
+            _count_tainting(1)
         found: list[str] = []
         try:
             context = self._new_context(scope, True)
@@ -730,7 +756,7 @@ class CompiledTemplate:
         except TemplateError:
             raise
         except NotJSONError as exc:
-            raise TemplateError(f"{_quoted(self.source)} gives {exc}") from None
+            raise TemplateError(f"{_quoted(self.source)} does not give JSON: {exc}") from None
         except TemplateLimitError as exc:
             raise TemplateError(str(exc)) from None
         except RecursionError:
@@ -743,6 +769,7 @@ class CompiledTemplate:
             _deadline.reset(token)
             if masker_token is not None:
                 _masker.reset(masker_token)
+                _count_tainting(-1)
         if found and masker is not None:
             for derived in found:
                 masker.learn(derived)
@@ -761,11 +788,17 @@ class CompiledTemplate:
                 _over_deadline()
             parts.append(text)
         text = "".join(parts)
-        if _holds_short(found):
+        if found and _holds_short(found):
             # A short derived piece alone is masked only as an exact value, which would miss
             # it inside this text: mask the whole text.
             found.append(text)
         return text
+
+
+def _count_tainting(delta: int) -> None:
+    global _tainting_renders
+    with _tainting_lock:
+        _tainting_renders += delta
 
 
 def _quoted(source: str, limit: int = 80) -> str:

@@ -147,7 +147,13 @@ class Masker:
         if isinstance(value, str):
             return self._text(value)
         if isinstance(value, dict):
-            return {self._mask(k): self._mask(v) for k, v in value.items()}
+            # Keys get the pattern only: a short derived value (one character of a secret)
+            # masked as a key would hide the value's structure, not the secret.
+            pattern = self._pattern
+            return {
+                pattern.sub(MASK, k) if pattern and isinstance(k, str) else k: self._mask(v)
+                for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
             return [self._mask(v) for v in value]
         return value

@@ -28,8 +28,8 @@ PID, IPC, UTS, cgroup (and, when asked, network) namespaces with a fresh /proc, 
 read-only system directories and size-limited private tmpfs mounts for /tmp, /var/tmp,
 /dev/shm and the working directory: nothing the run writes reaches the host's disks, and it all
 vanishes with the run's mount namespace. A python run execs a fresh interpreter inside with
-this file's source as its bootstrap (`--run-python`): it reads the payload from stdin and
-writes the result to the control pipe, as a forked child does without the sandbox. The sandbox
+`_bootstrap.py`'s source as its program: it reads the payload from stdin and writes the result
+to the control pipe, as a forked child does without the sandbox. The sandbox
 translates an exit by signal N into exit code 128 + N; the server reports such an exit as the
 signal, so the runner describes both modes alike.
 
@@ -46,7 +46,6 @@ import ctypes
 import fcntl
 import gc
 import json
-import linecache
 import os
 import resource
 import select
@@ -55,17 +54,41 @@ import signal
 import socket
 import sys
 import tempfile
-import traceback
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-CODE_FILENAME = "<node code>"
-STDIN_FD, STDOUT_FD, STDERR_FD, CONTROL_FD = 0, 1, 2, 3
-SETUP_FAILED_EXIT = 121
+BOOTSTRAP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_bootstrap.py")
+if TYPE_CHECKING:
+    from flomation.engine.isolation._bootstrap import (
+        CONTROL_FD,
+        SETUP_FAILED_EXIT,
+        STDIN_FD,
+        child_environment,
+        read_all,
+        replace_with_devnull,
+        report_setup_failure,
+        run_python,
+    )
+else:
+    # By path: the flomation package is not importable here (and must not be imported).
+    # Off the path again at once, so user code cannot import this directory's other modules.
+    sys.path.append(os.path.dirname(BOOTSTRAP))
+    try:
+        from _bootstrap import (
+            CONTROL_FD,
+            SETUP_FAILED_EXIT,
+            STDIN_FD,
+            child_environment,
+            read_all,
+            replace_with_devnull,
+            report_setup_failure,
+            run_python,
+        )
+    finally:
+        sys.path.remove(os.path.dirname(BOOTSTRAP))
+        sys.modules.pop("_bootstrap", None)
+
 MAX_MESSAGE = 65536
 SHELL = "/bin/sh"
-# Every child's environment besides what the node passes: a fixed PATH, and a home and temp
-# directory inside its own working directory.
-BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 # Imported once here so that children (copies of this process) find them ready. Kept small:
 # every page of this process makes each fork and each exit slower, so only light modules
@@ -78,7 +101,6 @@ SANDBOX_WORKDIR = "/workdir"
 # Host directories bound read-only into every sandbox, where they exist. A symlink (merged
 # /usr) is recreated as the same symlink.
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-RUN_PYTHON_FLAG = "--run-python"
 # bubblewrap ends with 128 + N when its command was killed by signal N (a shell's convention).
 SIGNAL_EXIT_BASE = 128
 
@@ -286,9 +308,9 @@ class Sandbox:
     def __init__(self, bwrap: str, *, network: bool) -> None:
         self.bwrap = bwrap
         self.network = network
-        # This file is the python bootstrap: read once here, where it is surely readable
-        # (the sandbox user may not reach the source tree).
-        with open(__file__) as source:
+        # The python bootstrap, read once here where it is surely readable (the sandbox user
+        # may not reach the source tree); passed with -c, so it needs no path in the sandbox.
+        with open(BOOTSTRAP) as source:
             self.bootstrap = source.read()
         self.mounts = system_mounts() + python_mounts()
         if network:
@@ -448,7 +470,7 @@ def exec_sandboxed(request: dict[str, Any], sandbox: Sandbox) -> NoReturn:
     if request["kind"] == "python":
         # The bootstrap reads the payload from stdin itself and needs the control pipe.
         env = child_environment(SANDBOX_WORKDIR, {"TMPDIR": "/tmp"})  # noqa: S108
-        argv += [sys.executable, "-I", "-c", sandbox.bootstrap, RUN_PYTHON_FLAG]
+        argv += [sys.executable, "-I", "-c", sandbox.bootstrap]
         os.set_inheritable(CONTROL_FD, True)
     else:
         payload = json.loads(read_all(STDIN_FD))
@@ -489,39 +511,6 @@ def apply_limits(limits: dict[str, Any]) -> None:
         cap(resource.RLIMIT_NPROC, limits["max_processes"])
 
 
-def read_all(fd: int) -> bytes:
-    chunks = []
-    while chunk := os.read(fd, 65536):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def replace_with_devnull(fd: int) -> None:
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, fd)
-    os.close(devnull)
-
-
-def report_setup_failure(exc: BaseException) -> NoReturn:
-    message = {"ok": False, "reason": "setup", "message": f"{type(exc).__name__}: {exc}"}
-    try:
-        write_all(CONTROL_FD, json.dumps(message).encode())
-    finally:
-        os._exit(SETUP_FAILED_EXIT)
-
-
-def child_environment(workdir: str, extra: dict[str, str]) -> dict[str, str]:
-    env = {"PATH": BASE_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
-    env.update(extra)
-    return env
-
-
 # --------------------------------------------------------------------------- shell child
 
 
@@ -536,80 +525,6 @@ def run_shell(payload: dict[str, Any], workdir: str) -> NoReturn:
         report_setup_failure(exc)
 
 
-# --------------------------------------------------------------------------- python child
-
-
-def run_python(
-    payload: dict[str, Any], workdir: str, control: int, *, set_environment: bool = True
-) -> NoReturn:
-    leader = os.getpid()
-    if set_environment:  # a sandboxed interpreter was started with its environment
-        os.environ.update(child_environment(workdir, {}))
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    result: dict[str, Any]
-    try:
-        result = {"ok": True, "value": call_main(payload["code"], payload["ctx"])}
-    except BaseException as exc:
-        result = describe_failure(exc)
-    if os.getpid() != leader:
-        # A process the user code forked came back here: only the leader reports.
-        os._exit(0)
-    try:
-        encoded = json.dumps(result, allow_nan=False)
-    except Exception as exc:
-        encoded = json.dumps(
-            {
-                "ok": False,
-                "reason": "result",
-                "message": f"main(ctx) returned a value that is not JSON: {exc}",
-            }
-        )
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        write_all(control, encoded.encode())
-        os._exit(0)
-
-
-def call_main(code: str, ctx: Any) -> Any:
-    # Registered so that tracebacks show the lines of the user's code.
-    linecache.cache[CODE_FILENAME] = (len(code), None, code.splitlines(True), CODE_FILENAME)
-    compiled = compile(code, CODE_FILENAME, "exec")
-    namespace: dict[str, Any] = {"__name__": "__main__"}
-    exec(compiled, namespace)  # noqa: S102 - running the user's code is the point
-    main = namespace.get("main")
-    if not callable(main):
-        raise NoMainError("the code must define a function main(ctx)")
-    return main(ctx)
-
-
-class NoMainError(Exception):
-    pass
-
-
-def describe_failure(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, NoMainError):
-        return {"ok": False, "reason": "code", "message": str(exc), "traceback": ""}
-    tb = exc.__traceback__
-    # Hide our own frames: the traceback starts at the first frame of the user's code.
-    while tb is not None and tb.tb_frame.f_code.co_filename != CODE_FILENAME:
-        tb = tb.tb_next
-    if isinstance(exc, MemoryError):
-        reason = "memory"
-    elif isinstance(exc, SystemExit):
-        reason = "exit"
-    else:
-        reason = "code"
-    return {
-        "ok": False,
-        "reason": reason,
-        "message": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
-        "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
-    }
-
-
 # --------------------------------------------------------------------------- entry
 
 
@@ -619,19 +534,7 @@ def check_libc(result: int, call: str) -> None:
         raise OSError(errno, f"{call} failed: {os.strerror(errno)}")
 
 
-def run_python_in_sandbox() -> NoReturn:
-    """The bootstrap of a sandboxed python run (this file's source, run with -c)."""
-    try:
-        payload = json.loads(read_all(STDIN_FD))
-        replace_with_devnull(STDIN_FD)
-    except BaseException as exc:
-        report_setup_failure(exc)
-    run_python(payload, os.getcwd(), CONTROL_FD, set_environment=False)
-
-
 def main() -> None:
-    if sys.argv[1:] == [RUN_PYTHON_FLAG]:
-        run_python_in_sandbox()
     settings = json.loads(sys.argv[1])
     for name in WARM_MODULES:
         __import__(name)

@@ -1,0 +1,146 @@
+"""The part of a code run that runs as the run itself: reading the payload, calling the user's
+`main(ctx)`, writing the result to the control pipe.
+
+It imports only a few light standard modules, because it is also the bootstrap of a sandboxed
+python run: the fork server passes this file's source to a fresh interpreter inside the
+sandbox (`python -I -c SOURCE`), whose start-up time every run pays. Without the sandbox the
+fork server's children call `run_python` directly (`_forkserver.py` imports this file by path,
+not through the flomation package, which the fork server's interpreter may not have).
+"""
+
+from __future__ import annotations
+
+import json
+import linecache
+import os
+import sys
+import traceback
+from typing import Any, NoReturn
+
+CODE_FILENAME = "<node code>"
+STDIN_FD, STDOUT_FD, STDERR_FD, CONTROL_FD = 0, 1, 2, 3
+SETUP_FAILED_EXIT = 121
+# Every child's environment besides what the node passes: a fixed PATH, and a home and temp
+# directory inside its own working directory.
+BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def replace_with_devnull(fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def report_setup_failure(exc: BaseException) -> NoReturn:
+    message = {"ok": False, "reason": "setup", "message": f"{type(exc).__name__}: {exc}"}
+    try:
+        write_all(CONTROL_FD, json.dumps(message).encode())
+    finally:
+        os._exit(SETUP_FAILED_EXIT)
+
+
+def child_environment(workdir: str, extra: dict[str, str]) -> dict[str, str]:
+    env = {"PATH": BASE_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
+    env.update(extra)
+    return env
+
+
+# --------------------------------------------------------------------------- python child
+
+
+def run_python(
+    payload: dict[str, Any], workdir: str, control: int, *, set_environment: bool = True
+) -> NoReturn:
+    leader = os.getpid()
+    if set_environment:  # a sandboxed interpreter was started with its environment
+        os.environ.update(child_environment(workdir, {}))
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    result: dict[str, Any]
+    try:
+        result = {"ok": True, "value": call_main(payload["code"], payload["ctx"])}
+    except BaseException as exc:
+        result = describe_failure(exc)
+    if os.getpid() != leader:
+        # A process the user code forked came back here: only the leader reports.
+        os._exit(0)
+    try:
+        encoded = json.dumps(result, allow_nan=False)
+    except Exception as exc:
+        encoded = json.dumps(
+            {
+                "ok": False,
+                "reason": "result",
+                "message": f"main(ctx) returned a value that is not JSON: {exc}",
+            }
+        )
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        write_all(control, encoded.encode())
+        os._exit(0)
+
+
+def call_main(code: str, ctx: Any) -> Any:
+    # Registered so that tracebacks show the lines of the user's code.
+    linecache.cache[CODE_FILENAME] = (len(code), None, code.splitlines(True), CODE_FILENAME)
+    compiled = compile(code, CODE_FILENAME, "exec")
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    exec(compiled, namespace)  # noqa: S102 - running the user's code is the point
+    main = namespace.get("main")
+    if not callable(main):
+        raise NoMainError("the code must define a function main(ctx)")
+    return main(ctx)
+
+
+class NoMainError(Exception):
+    pass
+
+
+def describe_failure(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, NoMainError):
+        return {"ok": False, "reason": "code", "message": str(exc), "traceback": ""}
+    tb = exc.__traceback__
+    # Hide our own frames: the traceback starts at the first frame of the user's code.
+    while tb is not None and tb.tb_frame.f_code.co_filename != CODE_FILENAME:
+        tb = tb.tb_next
+    if isinstance(exc, MemoryError):
+        reason = "memory"
+    elif isinstance(exc, SystemExit):
+        reason = "exit"
+    else:
+        reason = "code"
+    return {
+        "ok": False,
+        "reason": reason,
+        "message": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, tb)),
+    }
+
+
+def run_python_in_sandbox() -> NoReturn:
+    """The bootstrap of a sandboxed python run (this file's source, run with -c)."""
+    try:
+        payload = json.loads(read_all(STDIN_FD))
+        replace_with_devnull(STDIN_FD)
+    except BaseException as exc:
+        report_setup_failure(exc)
+    run_python(payload, os.getcwd(), CONTROL_FD, set_environment=False)
+
+
+if __name__ == "__main__":
+    run_python_in_sandbox()

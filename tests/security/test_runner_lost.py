@@ -1,0 +1,140 @@
+"""Hostile case: a poison pill, an execution during which its runner dies, must not be handed
+to runner after runner until the fleet is gone. Real `flomation runner` processes against the
+real API, on SQLite and PostgreSQL: the second runner lost while holding it fails it with
+"runner lost while running this execution"; no third runner runs it; the organisation's error
+flow still runs; the runner lost second, thawed, is refused and drops it."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flomation.config import Settings
+from tests.conftest import make_settings
+from tests.factories import Actor
+from tests.live import LiveServer
+from tests.runner.processes import Api, Recorder, record_flow, start_runner, wait_for
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # Short leases and frequent maintenance: a lost runner's lease runs out in seconds.
+    return make_settings(
+        database_url,
+        tmp_path / "data",
+        lease_seconds=2.0,
+        claim_wait_seconds=2.0,
+        maintenance_interval_seconds=0.3,
+    )
+
+
+@pytest.fixture
+async def user(api: LiveServer, owner: Actor) -> AsyncIterator[Api]:
+    client = Api(api, owner)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[Recorder]:
+    async with Recorder().running() as running:
+        yield running
+
+
+ERROR_FLOW = {
+    "version": 1,
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {
+            "id": "out",
+            "type": "return",
+            "config": {"value": {"failed": "{{ input.execution_id }}", "why": "{{ input.error }}"}},
+        },
+    ],
+    "edges": [{"from": "start", "to": "out"}],
+}
+
+
+async def _running_attempt(user: Api, execution_id: str, attempt: int) -> bool:
+    view = await user.get(execution_id)
+    return bool(view["status"] == "running" and view["attempt"] == attempt)
+
+
+async def _error_flow_runs(user: Api, flow_id: str) -> list[dict[str, Any]]:
+    answer = await user.client.get("/api/v1/executions", params={"flow_id": flow_id})
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["items"])
+
+
+async def test_an_execution_whose_runner_dies_twice_fails_instead_of_killing_a_third(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    # Its delay holds the runner long enough for it to be killed mid-run, twice.
+    flow_id = await user.flow(record_flow(recorder.url, delay_s=60))
+    error_flow_id = await user.flow(ERROR_FLOW)
+    patched = await user.client.patch("/api/v1/organization", json={"error_flow_id": error_flow_id})
+    assert patched.status_code == 200, patched.text
+    token = await user.token()
+
+    first = await start_runner(api.base_url, token, tmp_path)
+    second = third = None
+    try:
+        execution_id = await user.run(flow_id)
+        await wait_for(lambda: _running_attempt(user, execution_id, 1), 30, "attempt 1")
+        first.signal(signal.SIGKILL)
+        await first.wait()
+
+        second = await start_runner(api.base_url, token, tmp_path)
+        await wait_for(lambda: _running_attempt(user, execution_id, 2), 30, "attempt 2")
+        # Frozen, not killed: it must be refused when it comes back.
+        second.signal(signal.SIGSTOP)
+
+        third = await start_runner(api.base_url, token, tmp_path)
+        done = await user.ended(execution_id, timeout_s=30)
+        assert done["status"] == "failed", done
+        assert done["attempt"] == 2
+        assert done["error"] == {
+            "node_id": None,
+            "type": "runner_lost",
+            "message": "runner lost while running this execution",
+            "attempt": 2,
+        }
+
+        async def error_flow_succeeded() -> bool:
+            runs = await _error_flow_runs(user, error_flow_id)
+            return any(run["status"] == "succeeded" for run in runs)
+
+        await wait_for(error_flow_succeeded, 30, "the organisation's error flow to run")
+        [handled] = await _error_flow_runs(user, error_flow_id)
+        handled_view = await user.get(handled["id"])
+        assert handled_view["trigger"] == {"type": "error_flow", "execution_id": execution_id}
+        assert handled_view["output"]["failed"] == execution_id
+        assert "runner lost while running this execution" in str(handled_view["output"]["why"])
+
+        # The frozen runner comes back: its report is refused (or its heartbeat told the
+        # execution is no longer its own), and it drops the execution.
+        second.signal(signal.SIGCONT)
+
+        async def dropped() -> bool:
+            return any(
+                execution_id in line and ("refused" in line or "no longer ours" in line)
+                for line in second.logs().splitlines()
+                if '"debug"' not in line
+            )
+
+        await wait_for(dropped, 30, "the thawed runner to drop the failed execution")
+        after = await user.get(execution_id)
+        assert (after["status"], after["attempt"], after["output"]) == ("failed", 2, None)
+        assert await second.stop() == 0
+        assert await third.stop() == 0
+    finally:
+        for runner in (first, second, third):
+            if runner is not None and runner.process.returncode is None:
+                runner.signal(signal.SIGKILL)
+                await runner.process.wait()
+    # No attempt got past the delay: the flow's side effect never happened.
+    assert recorder.bodies == []

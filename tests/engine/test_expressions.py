@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -13,7 +14,9 @@ from flomation.engine.expressions import (
     scope_globals,
     template_references,
 )
+from flomation.engine.masking import Masker
 from flomation.engine.nodes.base import TemplateError
+from tests.engine.flows import edge, flow, node, ret, run, set_node
 
 
 def render(source: str, **scope: Any) -> Any:
@@ -206,3 +209,243 @@ class TestReferences:
     )
     def test_computed_names_are_problems(self, source: str) -> None:
         assert template_references(parse_template(source)).problems
+
+
+# --------------------------------------------------------------------------- plain JSON values
+
+
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        ("{{ [input.nope] }}", "undefined value at [0] ('dict object' has no attribute 'nope')"),
+        ("{{ input.xs|map(attribute='missing')|list }}", "undefined value at [0]"),
+        ("{{ input.xs|map(attribute='missing') }}", "undefined value at [0]"),
+        ("{{ {'a': [1, input.nope]} }}", "undefined value at .a[1]"),
+        ("{{ {'a': input.nope} }}", "undefined value at .a"),
+        ("x {{ [input.nope] }}", "undefined value at [0]"),
+        ("{{ input.s.encode() }}", "bytes (decode them to text, or use .hex())"),
+        ("{{ [input.nan|float] }}", "nan at [0] (JSON numbers are finite)"),
+        ("{{ input.big * 10 }}", "inf (JSON numbers are finite)"),
+        ("{{ {'k': {1: 'a'}} }}", "the mapping key 1 at .k (JSON keys are strings)"),
+        ("{{ [namespace(a=1)] }}", "a Namespace at [0]"),
+        ("{{ cycler(1) }}", "a Cycler"),
+    ],
+)
+def test_a_value_json_cannot_hold_is_a_template_error_naming_the_template(
+    source: str, what: str
+) -> None:
+    message = fails(source, input={"xs": [{"a": 1}], "s": "text", "nan": "nan", "big": 1e308})
+    assert message.startswith(f"{source!r} does not give JSON: {what}")
+
+
+@pytest.mark.parametrize(
+    ("source", "value"),
+    [
+        ("{{ (1, (2, 3)) }}", [1, [2, 3]]),
+        ("{{ [input.xs|map('string')] }}", [["1", "2"]]),
+        ("{{ {'a': range(2)} }}", {"a": [0, 1]}),
+        ("{{ input.o.keys() }}", ["k"]),
+        ("{{ input.o.items() }}", [["k", 1]]),
+        ("{{ input.xs|slice(2)|list }}", [[1], [2]]),
+        ("{{ input.xs|batch(1)|list }}", [[1], [2]]),
+        ("{{ 'a%s'|e ~ 'b' }}", "a%sb"),
+    ],
+)
+def test_sequences_mappings_and_markup_become_plain_json(source: str, value: Any) -> None:
+    rendered = render(source, input={"xs": [1, 2], "o": {"k": 1}})
+    assert rendered == value
+    assert json.loads(json.dumps(rendered)) == value  # plain lists, dicts and strs all through
+
+
+def test_a_plain_value_from_the_scope_is_passed_on_as_it_is() -> None:
+    body = {"rows": [{"id": i, "tags": ["a", "b"], "ok": True, "x": 1.5} for i in range(100)]}
+    assert render("{{ input }}", input=body) is body
+
+
+# --------------------------------------------------------------------------- taint
+
+SECRET = "Sup3r-Secret_v4lue"
+
+
+def render_with_secret(source: str, **scope: Any) -> tuple[Any, Masker]:
+    masker = Masker([SECRET])
+    value = render(source, secrets=masker.tainted({"T": SECRET}), **scope)
+    return value, masker
+
+
+@pytest.mark.parametrize(
+    ("source", "real"),
+    [
+        ("{{ secrets.T|reverse }}", SECRET[::-1]),
+        ("{{ secrets.T|upper }}", SECRET.upper()),
+        ("{{ secrets.T|lower }}", SECRET.lower()),
+        ("{{ secrets.T|title }}", "Sup3r-Secret_v4lue"),  # Jinja's title, not str.title
+        ("{{ secrets.T|capitalize }}", SECRET.capitalize()),
+        ("{{ secrets.T|replace('S', 'Z') }}", SECRET.replace("S", "Z")),
+        ("{{ secrets.T|trim('S') }}", SECRET.strip("S")),
+        ("{{ secrets.T|truncate(12, leeway=0) }}", SECRET[:9] + "..."),
+        ("{{ secrets.T|center(30) }}", SECRET.center(30)),
+        ("{{ secrets.T|indent(2, true) }}", "  " + SECRET),
+        ("{{ secrets.T|wordwrap(5) }}", "Sup3r\n-Secr\net_v4\nlue"),
+        ("{{ secrets.T|urlencode }}", SECRET),
+        ("{{ secrets.T|tojson }}", f'"{SECRET}"'),
+        ("{{ secrets.T|string|e }}", SECRET),
+        ("{{ secrets.T|join('.') }}", ".".join(SECRET)),
+        ("{{ secrets.T|list|reverse|join }}", SECRET[::-1]),
+        ("{{ secrets.T|list|sort|join }}", "-34_ceeelprrSStuuv"),  # sort ignores case
+        ("{{ secrets.T|map('upper')|join }}", SECRET.upper()),
+        ("{{ '%s!'|format(secrets.T) }}", SECRET + "!"),
+        ("{{ '{}!'.format(secrets.T|reverse) }}", SECRET[::-1] + "!"),
+        ("{{ '%s-%s' % (secrets.T, 1) }}", SECRET + "-1"),
+        ("{{ secrets.T * 2 }}", SECRET * 2),
+        ("{{ ('a' ~ secrets.T)|reverse }}", ("a" + SECRET)[::-1]),
+        ("{{ 'a' + secrets.T|lower }}", "a" + SECRET.lower()),
+        ("{{ secrets.T[1:] }}", SECRET[1:]),
+        ("{{ secrets.T[::-1] }}", SECRET[::-1]),
+        ("{{ secrets.T.swapcase() }}", SECRET.swapcase()),
+        ("{{ secrets.T.zfill(30) }}", SECRET.zfill(30)),
+        ("{{ secrets.T.encode().hex() }}", SECRET.encode().hex()),
+        ("{{ secrets.T.encode()[2:].hex() }}", SECRET.encode()[2:].hex()),
+        ("{{ ''.join(secrets.T|reverse) }}", SECRET[::-1]),
+        (
+            "{% macro m() %}{{ secrets.T|reverse }}{% endmacro %}{{ m()|upper }}",
+            SECRET[::-1].upper(),
+        ),
+        ("{% set x %}{{ secrets.T }}{% endset %}{{ x|reverse }}", SECRET[::-1]),
+        ("{% for c in secrets.T|reverse %}{{ c|upper }}{% endfor %}", SECRET[::-1].upper()),
+    ],
+)
+def test_a_string_made_from_a_secret_is_the_real_value_and_is_masked(
+    source: str, real: str
+) -> None:
+    value, masker = render_with_secret(source)
+    assert value == real
+    assert type(value) is str  # the node gets a plain string: the taint stays in templates
+    assert masker.value({"v": value, "in": f"said {value} twice {value}"}) == {
+        "v": "***",
+        "in": "said *** twice ***",
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "real"),
+    [
+        ("{{ secrets.T|list }}", list(SECRET)),
+        ("{{ secrets.T|list|unique|list }}", list(dict.fromkeys(SECRET))),
+        ("{{ secrets.T.split('-') }}", SECRET.split("-")),
+        ("{{ secrets.T.partition('-') }}", list(SECRET.partition("-"))),
+        ("{{ secrets.T|batch(4)|list }}", [list(SECRET[i : i + 4]) for i in range(0, 18, 4)]),
+        ("{{ {'first': secrets.T|first, 'last': secrets.T|last} }}", {"first": "S", "last": "e"}),
+    ],
+)
+def test_every_string_in_a_structure_made_from_a_secret_is_masked(source: str, real: Any) -> None:
+    value, masker = render_with_secret(source)
+    assert value == real
+
+    def strings(item: Any) -> list[str]:
+        if isinstance(item, str):
+            return [item]
+        if isinstance(item, dict):
+            return [s for v in item.values() for s in strings(v)]
+        return [s for v in item for s in strings(v)]
+
+    assert set(strings(masker.value(value))) == {"***"}
+
+
+def test_a_text_holding_a_short_piece_of_a_secret_is_masked_whole() -> None:
+    value, masker = render_with_secret("id={{ secrets.T[:2] }};")
+    assert value == "id=Su;"
+    assert masker.text(value) == "***"
+
+
+def test_a_secret_used_in_a_header_keeps_its_value_and_only_it_is_masked() -> None:
+    value, masker = render_with_secret(
+        "Bearer {{ secrets.T }} for {{ input.user }}", input={"user": "bob"}
+    )
+    assert value == f"Bearer {SECRET} for bob"
+    assert masker.text(value) == "Bearer *** for bob"
+
+
+def test_values_not_made_from_a_secret_are_not_masked() -> None:
+    value, masker = render_with_secret(
+        "{{ [input.word|upper, secrets.T|length, secrets.T == 'x', input.word|reverse] }}",
+        input={"word": "hello"},
+    )
+    assert value == ["HELLO", len(SECRET), False, "olleh"]
+    assert masker.value(value) == value
+
+
+def test_a_transform_of_a_transform_made_in_an_earlier_node_is_followed() -> None:
+    # One node made the reversed secret; a later node reads it from `nodes` and changes it.
+    reversed_, masker = render_with_secret("{{ secrets.T|reverse }}")
+    scope = {"secrets": masker.tainted({"T": SECRET}), "nodes": {"a": {"v": reversed_}}}
+    upper = render("{{ nodes.a.v|reverse|lower }}", **scope)
+    assert upper == SECRET.lower()
+    assert masker.text(f"got {upper}") == "got ***"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ secrets.T.__class__ }}",
+        "{{ '{0.__class__.__mro__}'.format(secrets.T) }}",
+        "{{ (secrets.T ~ '{0.__class__}').format(1) }}",
+        "{{ secrets.T.upper.__globals__ }}",
+    ],
+)
+def test_the_sandbox_holds_for_tainted_strings(source: str) -> None:
+    masker = Masker([SECRET])
+    with pytest.raises(TemplateError):
+        render(source, secrets=masker.tainted({"T": SECRET}))
+
+
+# --------------------------------------------------------------------------- in a flow
+
+
+async def test_a_node_making_a_value_json_cannot_hold_fails_with_the_template_error() -> None:
+    doc = flow(
+        [
+            node("start", "start"),
+            set_node("typo", v="{{ [input.nope] }}"),
+            ret("out", "{{ nodes.typo.output.v }}"),
+        ],
+        [edge("start", "typo"), edge("typo", "out")],
+    )
+    result = await run(doc, {"n": 1})
+    assert result.status == "failed"
+    error = result.result.error
+    assert error is not None
+    assert error["node_id"] == "typo"
+    assert error["type"] == "template"
+    assert "'{{ [input.nope] }}' does not give JSON: undefined value at [0]" in error["message"]
+    assert result.ran("out") == 0
+    json.dumps(result.document)  # nothing that is not JSON travelled on
+
+
+async def test_a_flow_records_no_transform_of_a_secret_and_uses_the_real_values() -> None:
+    transforms = {
+        "reverse": "{{ secrets.T|reverse }}",
+        "upper": "{{ secrets.T|upper }}",
+        "list": "{{ secrets.T|list }}",
+        "slice": "{{ secrets.T[1:] }}",
+        "hex": "{{ secrets.T.encode().hex() }}",
+        "text": "key={{ secrets.T|lower }}",
+    }
+    doc = flow(
+        [
+            node("start", "start"),
+            set_node("made", **transforms),
+            node("say", "log", config={"message": "{{ nodes.made.output.reverse|upper }}"}),
+            ret("out", "{{ nodes.made.output }}"),
+        ],
+        [edge("start", "made"), edge("made", "say"), edge("say", "out")],
+    )
+    result = await run(doc, {}, secrets={"T": SECRET})
+    assert result.status == "succeeded", result.result.error
+    assert result.output["reverse"] == SECRET[::-1]  # values passed on are the real ones
+    assert result.output["list"] == list(SECRET)
+    recorded = json.dumps(result.document) + json.dumps([e.data for e in result.events])
+    derived = [SECRET, SECRET[::-1], SECRET.upper(), SECRET[1:], SECRET.encode().hex()]
+    derived += [SECRET.lower(), SECRET[::-1].upper(), json.dumps(list(SECRET))[1:-1]]
+    assert [leak for leak in derived if leak in recorded] == []
+    assert '"S"' not in recorded  # no single character of the list either

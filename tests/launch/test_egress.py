@@ -3,6 +3,7 @@ checked addresses, and that a refused trigger does not fire and says why in last
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from flomation.engine.nodes.base import BlockedError
 from flomation.launch.clock import ManualClock
 from flomation.launch.egress import EgressRefused, LaunchEgress, policy_name
 from flomation.launch.sources.gitcli import GitError, git_access, git_environment, run_git
+from flomation.launch.sources.s3 import S3Error, list_objects
+from flomation.triggers.config import S3Config
 from flomation.triggers.schemas import TriggerWork
 from tests.conftest import make_settings
 from tests.factories import make_actor
@@ -152,6 +155,30 @@ async def test_a_source_s_http_client_refuses_what_the_policy_blocks() -> None:
         async with LOOPBACK_ALLOWED.http_client() as client:
             assert (await client.get(f"{server.url}/hook")).status_code == 404
     assert server.requests == ["GET /hook"]
+
+
+def test_an_s3_endpoint_that_rebinds_to_loopback_after_the_check_is_not_connected_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name that answers a public address to the check and loopback to the connect (DNS
+    rebinding): the connection resolves and checks again itself, so nothing reaches loopback."""
+    with recording_server() as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        real_getaddrinfo = socket.getaddrinfo
+        answers = ["203.0.113.10"]  # then 127.0.0.1 for ever
+
+        def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+            if host != "rebind.test":
+                return real_getaddrinfo(host, *args, **kwargs)
+            address = answers.pop() if answers else "127.0.0.1"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        config = S3Config(bucket="bucket", endpoint_url=f"http://rebind.test:{port}")
+        keys = {"aws_access_key_id": "a", "aws_secret_access_key": "b"}
+        with pytest.raises((EgressRefused, S3Error), match=r"blocked range 127\.0\.0\.0/8"):
+            list_objects(config, keys, SHARED_CLOUD)
+    assert server.requests == []
 
 
 # --- Launch on the database: refused triggers do not fire ---------------------------------------

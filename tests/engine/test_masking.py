@@ -1,14 +1,16 @@
-"""Secret masking in plain, base64, URL-encoded and JSON-escaped forms."""
+"""Secret masking in plain, base64, URL-encoded, JSON-escaped and hex forms; values learned from
+templates; tainted strings."""
 
 from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
 
-from flomation.engine.masking import Masker
+from flomation.engine.masking import Masker, SecretValues, TaintedStr, is_tainted
 
 SECRET = 's3cr3t/p@ss word+Ω"q'
 
@@ -27,6 +29,8 @@ SECRET = 's3cr3t/p@ss word+Ω"q'
         base64.b64encode(b"user:" + SECRET.encode()).decode(),
         base64.b64encode(b"ab" + SECRET.encode() + b"tail").decode(),
         base64.b64encode(b"a" + SECRET.encode()).decode(),
+        SECRET.encode().hex(),
+        SECRET.encode().hex().upper(),
     ],
 )
 def test_every_form_of_the_secret_is_masked(leak: str) -> None:
@@ -54,3 +58,68 @@ def test_without_secrets_values_pass_unchanged() -> None:
 def test_a_basic_auth_header_is_masked() -> None:
     header = "Basic " + base64.b64encode(b"alice:correct horse battery").decode()
     assert "***" in Masker(["correct horse battery"]).text(header)
+
+
+def test_a_long_learned_value_is_masked_anywhere_in_every_form() -> None:
+    masker = Masker(["Sup3r-Secret"])
+    derived = "terceS-r3puS"
+    masker.learn(TaintedStr(derived))
+    for leak in (derived, quote(derived), base64.b64encode(derived.encode()).decode()):
+        assert masker.text(f"a {leak} b") == "a *** b"
+    assert masker.value({"k": [f"x{derived}"]}) == {"k": ["x***"]}
+
+
+def test_a_short_learned_value_is_masked_only_as_a_whole_value_and_never_as_a_key() -> None:
+    masker = Masker(["Sup3r-Secret"])
+    masker.learn("Su")
+    value = {"Su": "Su", "word": "Sunday", "list": ["S", "Su"]}
+    assert masker.value(value) == {"Su": "***", "word": "Sunday", "list": ["S", "***"]}
+    assert masker.text("Su") == "***"
+    assert masker.text("Sunday") == "Sunday"
+
+
+def test_learning_makes_a_masker_without_secrets_active() -> None:
+    masker = Masker([])
+    masker.learn("")  # nothing to learn from nothing
+    assert not masker.active
+    masker.learn("derived-text")
+    assert masker.active
+    assert masker.knows("derived-text")
+    assert masker.text("the derived-text") == "the ***"
+
+
+@pytest.mark.parametrize(
+    ("operation", "expected"),
+    [
+        (lambda t: t[1:], "ecret"),
+        (lambda t: t[0], "s"),
+        (lambda t: list(t), list("secret")),
+        (lambda t: t.upper(), "SECRET"),
+        (lambda t: t.replace("e", "3"), "s3cr3t"),
+        (lambda t: t.split("c"), ["se", "ret"]),
+        (lambda t: t.partition("c"), ("se", "c", "ret")),
+        (lambda t: "x" + t, "xsecret"),
+        (lambda t: t + "x", "secretx"),
+        (lambda t: t * 2, "secretsecret"),
+        (lambda t: "<%s>" % t, "<secret>"),  # noqa: UP031 (the reflected % is under test)
+        (lambda t: t.center(10), "  secret  "),
+        (lambda t: t.join("ab"), "asecretb"),
+        (lambda t: t.encode().hex(), "736563726574"),
+        (lambda t: t.encode()[1:].decode(), "ecret"),
+        (lambda t: f"{t:>8}", "  secret"),
+    ],
+)
+def test_operations_on_a_tainted_string_give_tainted_strings(operation: Any, expected: Any) -> None:
+    result = operation(TaintedStr("secret"))
+    assert result == expected
+    assert is_tainted(result)
+
+
+def test_templates_see_secrets_tainted_with_their_real_value() -> None:
+    masker = Masker(["hunter22"])
+    secrets = masker.tainted({"PW": "hunter22"})
+    assert isinstance(secrets, SecretValues)
+    assert secrets["PW"] == "hunter22"
+    assert isinstance(secrets["PW"], TaintedStr)
+    assert list(secrets) == ["PW"]
+    assert secrets.masker is masker

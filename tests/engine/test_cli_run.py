@@ -183,3 +183,26 @@ def test_python_nodes_run_in_the_code_sandbox(tmp_path: Path) -> None:
     done = in_process(str(write(tmp_path / "py.json", doc)), "--input", '{"n": 21}')
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["output"] == 42
+
+
+# Issue 25: whatever the flow's content, the answer is the execution document, never a
+# traceback.
+
+
+def test_a_node_output_that_is_not_valid_unicode_prints_the_failed_execution(
+    tmp_path: Path,
+) -> None:
+    doc = flow(
+        [
+            node("start", "start"),
+            node("p", "python", config={"code": "def main(ctx):\n    return chr(0xD800)"}),
+        ],
+        [edge("start", "p")],
+    )
+    done = flomation(str(write(tmp_path / "surrogate.json", doc)))
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    execution = json.loads(done.stdout)
+    assert execution["status"] == "failed"
+    assert execution["error"]["node_id"] == "p"
+    assert "lone surrogate" in execution["error"]["message"]

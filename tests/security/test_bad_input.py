@@ -39,8 +39,8 @@ class ApiProcess:
 
 
 @asynccontextmanager
-async def api_process(database_url: str, data_dir: Path) -> AsyncIterator[ApiProcess]:
-    """`flomation api` on the test database, logging at INFO to a file."""
+async def api_process(database_url: str, data_dir: Path, **env: str) -> AsyncIterator[ApiProcess]:
+    """`flomation api` on the test database, logging at INFO to a file; `env` on top."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     environment = {
@@ -52,6 +52,7 @@ async def api_process(database_url: str, data_dir: Path) -> AsyncIterator[ApiPro
         "FLOMATION_LOG_LEVEL": "INFO",
         "FLOMATION_BODY_READ_TIMEOUT_S": "5",
         "FLOMATION_BODY_READ_IDLE_TIMEOUT_S": str(IDLE_S),
+        **env,
     }
     log_path = data_dir / "api.log"
     with log_path.open("wb") as log:

@@ -73,6 +73,12 @@ def test_ceilings_sandbox_and_uid_range_reach_the_code_runner(
     assert isolation.ceilings.timeout_s == 900  # the default
     assert isolation.sandbox == "require"
     assert isolation.uid_range == (2_000_000, 2_000_099)
+    assert (
+        RunnerSettings(api=API, token="t", code_uid_range="off").isolation_settings().uid_range
+        is None
+    )
+    monkeypatch.delenv("FLOMATION_RUNNER_CODE_UID_RANGE")
+    assert RunnerSettings(api=API, token="t").isolation_settings().uid_range == "auto"
 
 
 def test_bad_code_settings_are_refused() -> None:

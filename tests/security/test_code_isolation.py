@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from flomation.config import Settings
+from flomation.engine.isolation.mode import DEFAULT_UID_RANGE
 from tests.conftest import make_settings
 from tests.engine.isolation.processes import descendants, wait_until_all_gone
 from tests.engine.isolation.sandbox import sandbox_python
@@ -156,7 +157,7 @@ def main(ctx):
             for secret in ctx["input"]["secrets"]:
                 if secret.encode() in data:
                     found.append(f"{pid}/{name}: {secret}")
-    return {"seen": sorted(seen), "found": found}
+    return {"seen": sorted(seen), "found": found, "uid": os.getuid()}
 """
 
 
@@ -184,6 +185,8 @@ async def test_a_python_node_sees_neither_another_runs_environment_nor_the_runne
     output = code_step(scan)["output"]
     assert output["found"] == []
     assert output["seen"] == ["1", "2"]  # its sandbox's init and itself
+    if os.geteuid() == 0:  # a root runner gives each run a uid of its own
+        assert DEFAULT_UID_RANGE[0] <= output["uid"] <= DEFAULT_UID_RANGE[1]
     assert token.encode() not in runner_cmdline
 
 

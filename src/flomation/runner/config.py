@@ -47,6 +47,12 @@ def parse_uid_range(value: str) -> tuple[int, int]:
     return low, high
 
 
+def _uid_range_setting(value: str) -> tuple[int, int] | Literal["auto"] | None:
+    if value == "auto":
+        return "auto"
+    return None if value == "off" else parse_uid_range(value)
+
+
 class RunnerSettings(BaseSettings):
     """One runner process's settings. Units are in the names."""
 
@@ -76,9 +82,10 @@ class RunnerSettings(BaseSettings):
     # egress policy must hold for code, which could otherwise open any socket), yes on a
     # self-hosted one.
     code_network: bool | None = None
-    # "first-last": each run gets a uid of its own from this range (root runners only; the
-    # uids must be unused on the host). Unset: every run uses `sandbox_user`.
-    code_uid_range: str | None = None
+    # Root runners only. "auto": each run gets a uid of its own from 2000000-2000999 where the
+    # host maps those uids and no account has one (runs then share no process limit), else
+    # `sandbox_user`; "first-last": that range (unused on the host); "off": `sandbox_user`.
+    code_uid_range: str = "auto"
     # Where runs' working directories are made without the sandbox (default: the system's
     # temporary directory); sandboxed runs have theirs in memory.
     code_work_root: Path | None = None
@@ -131,8 +138,8 @@ class RunnerSettings(BaseSettings):
 
     @field_validator("code_uid_range")
     @classmethod
-    def _uid_range(cls, value: str | None) -> str | None:
-        if value is not None:
+    def _uid_range(cls, value: str) -> str:
+        if value not in ("auto", "off"):
             parse_uid_range(value)
         return value
 
@@ -147,7 +154,7 @@ class RunnerSettings(BaseSettings):
         return IsolationSettings(
             sandbox_user=self.sandbox_user,
             allow_unisolated=self.allow_unisolated_code,
-            uid_range=parse_uid_range(self.code_uid_range) if self.code_uid_range else None,
+            uid_range=_uid_range_setting(self.code_uid_range),
             isolate_network=not self.code_may_use_network,
             work_root=str(self.code_work_root) if self.code_work_root else None,
             python_executable=self.code_python,

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from flomation.engine.isolation import CodeFailed, CodeRunner, Limits
+from flomation.engine.isolation.mode import DEFAULT_UID_RANGE, usable_uid_range
 from tests.engine.isolation.sandbox import sandbox_settings
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="these options need a root runner")
@@ -101,3 +102,23 @@ async def test_code_can_be_kept_off_the_network(sandbox: str) -> None:
             await open_runner.aclose()
             await offline_runner.aclose()
     assert reached.value == "connected"
+
+
+async def test_auto_gives_each_run_a_uid_of_its_own_where_the_host_can() -> None:
+    runner = CodeRunner(sandbox_settings(uid_range="auto"))
+    await runner.start()
+    try:
+        results = await asyncio.gather(
+            *(runner.run_shell("id -u; sleep 0.3", {}, FAST) for _ in range(2))
+        )
+    finally:
+        await runner.aclose()
+    uids = {int(result.stdout) for result in results}
+    assert runner.mode.uid_range == DEFAULT_UID_RANGE
+    assert len(uids) == 2
+    assert all(DEFAULT_UID_RANGE[0] <= uid <= DEFAULT_UID_RANGE[1] for uid in uids)
+
+
+def test_a_range_an_account_uses_is_not_used() -> None:
+    assert "used by nobody" in usable_uid_range((65000, 65534))
+    assert usable_uid_range(DEFAULT_UID_RANGE) == ""

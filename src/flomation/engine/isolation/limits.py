@@ -122,7 +122,9 @@ class IsolationSettings:
     `uid_range` (first, last), when set, replaces the sandbox user: each run gets a uid of its
     own from the range (with the same number as gid), so concurrent runs cannot see each
     other's processes (/proc/<pid>/environ of a shell holds its env) and share no process
-    limit. The uids need no account; the range must be unused on the host.
+    limit. The uids need no account; the range must be unused on the host. "auto": the
+    range `mode.DEFAULT_UID_RANGE` where this host maps it and no account uses it, else the
+    sandbox user.
     `isolate_network` gives code no network at all (an empty network namespace), for shared
     runners whose egress policy must also hold for code. Without the sandbox both need a root
     runner (a runner that cannot keep code off the network refuses code).
@@ -137,7 +139,7 @@ class IsolationSettings:
 
     sandbox_user: str = "nobody"
     allow_unisolated: bool = False
-    uid_range: tuple[int, int] | None = None
+    uid_range: tuple[int, int] | Literal["auto"] | None = None
     isolate_network: bool = False
     work_root: str | None = None
     sandbox: SandboxChoice = "auto"

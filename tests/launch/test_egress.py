@@ -13,6 +13,7 @@ from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.engine.egress import AddressPolicy
 from flomation.engine.nodes.base import BlockedError
+from flomation.errors import ConfigurationError
 from flomation.launch.clock import ManualClock
 from flomation.launch.egress import EgressRefused, LaunchEgress, policy_name
 from flomation.launch.sources.gitcli import GitError, git_access, git_environment, run_git
@@ -61,6 +62,13 @@ def test_allowed_ranges_come_from_a_comma_separated_setting(
     egress = LaunchEgress.from_settings(Settings(signup="open"))
     assert [str(net) for net in egress.policy.allow] == ["10.1.0.0/16", "127.0.0.1/32"]
     assert egress.allow_local_git
+
+
+def test_a_range_that_is_none_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigurationError, match=r"FLOMATION_LAUNCH_EGRESS_ALLOW: .*'10\.0\.0\.300'"
+    ):
+        LaunchEgress.from_settings(_settings(tmp_path, launch_egress_allow=["10.0.0.300"]))
 
 
 # --- git URLs ----------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import httpx
 from flomation.config import Settings
 from flomation.engine.egress import AddressPolicy, PresetName, build_http_client
 from flomation.engine.nodes.base import BlockedError
+from flomation.errors import ConfigurationError
 from flomation.triggers.config import local_git_refusal
 
 __all__ = ["EgressRefused", "LaunchEgress", "policy_name"]
@@ -50,9 +51,13 @@ class LaunchEgress:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LaunchEgress:
-        policy = AddressPolicy.preset(
-            policy_name(settings), allow=settings.launch_egress_allow, owner="Launch"
-        )
+        """ConfigurationError (`flomation launch` exits 2 with it) for a range that is none."""
+        try:
+            policy = AddressPolicy.preset(
+                policy_name(settings), allow=settings.launch_egress_allow, owner="Launch"
+            )
+        except ValueError as exc:
+            raise ConfigurationError(f"FLOMATION_LAUNCH_EGRESS_ALLOW: {exc}") from None
         return cls(policy=policy, allow_local_git=settings.launch_allow_local_git)
 
     @property

@@ -138,3 +138,73 @@ async def test_an_execution_whose_runner_dies_twice_fails_instead_of_killing_a_t
                 await runner.process.wait()
     # No attempt got past the delay: the flow's side effect never happened.
     assert recorder.bodies == []
+
+
+async def _child_of(user: Api, child_flow_id: str) -> str | None:
+    items = await _error_flow_runs(user, child_flow_id)
+    return str(items[0]["id"]) if items else None
+
+
+async def test_a_subflow_whose_runner_dies_twice_takes_its_parents_error_port(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    # The child runs only on "child" runners, which die; the parent waits on a runner of its own.
+    child = {**record_flow(recorder.url, delay_s=60), "runs_on": {"role": "child"}}
+    child_flow_id = await user.flow(child)
+    parent = {
+        "version": 1,
+        "runs_on": {"role": "parent"},
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "sub", "type": "subflow", "config": {"flow": child_flow_id, "input": {}}},
+            {"id": "out", "type": "return", "config": {"value": "{{ nodes.sub.output }}"}},
+            {
+                "id": "fallback",
+                "type": "return",
+                "config": {"value": {"recovered": True, "why": "{{ error.message }}"}},
+            },
+        ],
+        "edges": [
+            {"from": "start", "to": "sub"},
+            {"from": "sub", "to": "out"},
+            {"from": "sub", "to": "fallback", "port": "error"},
+        ],
+    }
+    parent_flow_id = await user.flow(parent)
+    token = await user.token()
+
+    def labelled(role: str) -> list[str]:
+        return ["--labels", f"role={role}"]
+
+    started = [await start_runner(api.base_url, token, tmp_path, extra_args=labelled("parent"))]
+    try:
+        parent_id = await user.run(parent_flow_id)
+        for attempt in (1, 2):
+            doomed = await start_runner(api.base_url, token, tmp_path, extra_args=labelled("child"))
+            started.append(doomed)
+
+            async def running(attempt: int = attempt) -> bool:
+                child_id = await _child_of(user, child_flow_id)
+                return child_id is not None and await _running_attempt(user, child_id, attempt)
+
+            await wait_for(running, 30, f"the child's attempt {attempt}")
+            doomed.signal(signal.SIGKILL)
+            await doomed.wait()
+        # A third "child" runner is there, and never gets it.
+        started.append(
+            await start_runner(api.base_url, token, tmp_path, extra_args=labelled("child"))
+        )
+        done = await user.ended(parent_id, timeout_s=40)
+        child_id = await _child_of(user, child_flow_id)
+        assert child_id is not None
+        child_view = await user.get(child_id)
+    finally:
+        for runner in started:
+            if runner.process.returncode is None:
+                runner.signal(signal.SIGKILL)
+                await runner.process.wait()
+    assert (child_view["status"], child_view["attempt"]) == ("failed", 2), child_view
+    assert done["status"] == "succeeded", done
+    assert done["output"]["recovered"] is True
+    assert "runner lost while running this execution" in done["output"]["why"]
+    assert recorder.bodies == []

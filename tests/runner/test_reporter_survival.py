@@ -81,7 +81,7 @@ async def test_an_event_that_is_not_json_fails_its_execution_and_the_batch_carri
     reporter.stop()
     await asyncio.wait_for(flusher, 10)
     await client.aclose()
-    assert verdicts == ["ok", "ok"]
+    assert list(verdicts) == ["ok", "ok"]
     [(execution_id, attempt, node_id, message)] = unreportable
     assert (execution_id, attempt, node_id) == (bad["id"], bad["attempt"], "poison")
     assert "node 'poison'" in message
@@ -110,7 +110,7 @@ async def test_an_end_that_is_not_json_is_reported_as_a_failed_end(
     reporter.stop()
     await asyncio.wait_for(flusher, 10)
     await client.aclose()
-    assert verdicts == ["ok", "ok"]
+    assert list(verdicts) == ["ok", "ok"]
     failed = await execution(database, owner.organization_id, bad["id"])
     assert failed.status == "failed"
     assert failed.error is not None
@@ -138,7 +138,7 @@ async def test_an_end_over_the_body_limit_fails_its_execution_and_the_others_are
     reporter.stop()
     await asyncio.wait_for(flusher, 10)
     await client.aclose()
-    assert verdicts == ["ok", "ok"]
+    assert list(verdicts) == ["ok", "ok"]
     failed = await execution(database, owner.organization_id, huge["id"])
     assert failed.status == "failed"
     assert failed.error is not None

@@ -42,6 +42,10 @@ Unreportable = Callable[[str, int, str | None, str], None]
 EVENT_MAX_BYTES = 4 * EVENT_VALUE_LIMIT
 
 
+# Refusals about what a batch holds: over the body limit, not JSON, or of the wrong shape.
+_CONTENT_REFUSALS = frozenset({400, 413, 422})
+
+
 @dataclass
 class _Pending:
     events: list[bytes] = field(default_factory=list)  # each event already encoded as JSON
@@ -278,6 +282,13 @@ class Reporter:
     def _refused(self, taken: dict[Key, _Pending], exc: ApiRefused) -> None:
         """A refused batch (413 over the body limit, 422 malformed) is split until the refusal
         is down to one execution's item; only that execution loses what it sent."""
+        if exc.status not in _CONTENT_REFUSALS:
+            # Not about what the batch holds (a 401 or 403 that is not `runner_unknown`):
+            # splitting cannot help, and failing executions one by one would be wrong.
+            log.error("the API refused a report batch (%s); dropping it", exc)
+            for key, part in taken.items():
+                self._settle(key, part, "rejected")
+            return
         events = sum(len(part.events) for part in taken.values())
         if len(taken) > 1 or events > 1:
             self._put_back(taken)

@@ -65,9 +65,12 @@ def _encode(value: dict[str, Any]) -> tuple[bytes, str | None]:
     """`value` as strict JSON, and None; or a JSON-safe stand-in and what was wrong with it."""
     try:
         return to_json_bytes(value), None
-    except (TypeError, ValueError, RecursionError):
+    except Exception:  # TypeError, ValueError, RecursionError, or an odd object's own error
         pass
-    problem = json_problem(value) or "not a JSON value"
+    try:
+        problem = json_problem(value) or "not a JSON value"
+    except Exception as exc:
+        problem = f"not a JSON value ({type(exc).__name__})"
     try:
         return to_json_bytes(json_safe(value, max_string=EVENT_VALUE_LIMIT)), problem
     except Exception:  # json_safe guarantees JSON; this is the last line of defence

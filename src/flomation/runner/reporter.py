@@ -63,10 +63,8 @@ def _failed_end(attempt: int, node_id: str | None, message: str) -> bytes:
 
 def _encode(value: dict[str, Any]) -> tuple[bytes, str | None]:
     """`value` as strict JSON, and None; or a JSON-safe stand-in and what was wrong with it."""
-    try:
+    with contextlib.suppress(Exception):  # TypeError, ValueError, RecursionError, or other
         return to_json_bytes(value), None
-    except Exception:  # TypeError, ValueError, RecursionError, or an odd object's own error
-        pass
     try:
         problem = json_problem(value) or "not a JSON value"
     except Exception as exc:

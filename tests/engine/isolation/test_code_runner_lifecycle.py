@@ -161,3 +161,45 @@ async def test_a_fork_server_that_cannot_start_is_a_clear_error() -> None:
     missing = CodeRunner(sandbox_settings(python_executable="/no/such/python"))
     with pytest.raises(IsolationUnavailable, match="could not start the fork server"):
         await missing.start()
+
+
+async def test_without_the_sandbox_the_next_start_removes_a_killed_servers_run_directories(
+    tmp_path: Path,
+) -> None:
+    def runner() -> CodeRunner:
+        return CodeRunner(sandbox_settings(sandbox="off", work_root=str(tmp_path)))
+
+    neighbour, doomed = runner(), runner()
+    await neighbour.start()
+    await doomed.start()
+    started: asyncio.Queue[str] = asyncio.Queue()
+    task = asyncio.create_task(
+        doomed.run_python(
+            "import time\ndef main(ctx):\n    print('started')\n    time.sleep(60)\n",
+            {},
+            Limits(timeout_s=60),
+            on_log=lambda line: started.put_nowait(line.text),
+        )
+    )
+    await asyncio.wait_for(started.get(), 10)
+    server = doomed.fork_server_pid
+    assert server is not None
+    # The server and its run killed at once, as kill -9 of a process tree would.
+    for pid in [server, *descendants(server)]:
+        os.kill(pid, signal.SIGKILL)
+    with pytest.raises(IsolationUnavailable):
+        await asyncio.wait_for(task, 10)
+    await doomed.aclose()
+    left = [path for path in tmp_path.iterdir() if any(path.glob("flomation-run-*"))]
+    assert len(left) == 1  # the killed server's, with the run's directory in it
+    successor = runner()
+    await successor.start()
+    try:
+        assert not left[0].exists()
+        # A live server's directory is kept: its runs go on.
+        still = await neighbour.run_shell("echo fine", {}, FAST)
+        assert still.stdout == "fine\n"
+    finally:
+        await successor.aclose()
+        await neighbour.aclose()
+    assert list(tmp_path.iterdir()) == []  # servers that stop remove their own

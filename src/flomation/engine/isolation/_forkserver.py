@@ -285,6 +285,41 @@ class Server:
             remove_workdir(workdir)
 
 
+# Without the sandbox, runs' working directories are on the host, under a directory of this
+# server's own that it holds an flock on while it lives: a server killed with the runner
+# (kill -9 of the whole tree, the OOM killer) cannot remove it, the next one does.
+RUNS_PREFIX = "flomation-runs-"
+LOCK_NAME = ".lock"
+
+
+def claim_work_root(work_root: str) -> str:
+    """A fresh directory of this server's own under `work_root`, locked while the server
+    lives; first removes those of servers that died (nobody holds their lock)."""
+    for name in os.listdir(work_root):
+        if name.startswith(RUNS_PREFIX):
+            path = os.path.join(work_root, name)
+            try:
+                lock = os.open(os.path.join(path, LOCK_NAME), os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live server's
+            finally:
+                os.close(lock)
+            shutil.rmtree(path, ignore_errors=True)
+    # Made and locked under another name, so no other server's sweep can see it unlocked.
+    making = tempfile.mkdtemp(prefix="flomation-new-", dir=work_root)
+    lock = os.open(os.path.join(making, LOCK_NAME), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # held (the descriptor stays open) until the server exits
+    mine = os.path.join(work_root, RUNS_PREFIX + os.path.basename(making)[len("flomation-new-") :])
+    os.rename(making, mine)
+    # The sandbox user must reach its run's directory (0700, its own), not list the others.
+    os.chmod(mine, 0o711)  # noqa: S103
+    return mine
+
+
 def remove_workdir(workdir: str | None) -> None:
     if workdir is not None:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -548,6 +583,9 @@ def main() -> None:
         # A network namespace of our own, with nothing in it (not even loopback up): every
         # child inherits it, so code has no network at all, at no cost per run.
         check_libc(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+    work_root = settings["work_root"]
+    if sandbox is None:
+        work_root = claim_work_root(work_root)
     sock = socket.socket(fileno=settings["fd"])
     # Everything allocated so far lives as long as the server: out of the collector's sight,
     # a child's garbage collections do not touch (and so copy) those pages.
@@ -557,10 +595,14 @@ def main() -> None:
         settings["uid"],
         settings["gid"],
         settings["uid_range"],
-        settings["work_root"],
+        work_root,
         sandbox,
     )
-    server.serve()
+    try:
+        server.serve()
+    finally:
+        if sandbox is None:
+            shutil.rmtree(work_root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -159,6 +159,9 @@ class RunnerSettings(BaseSettings):
             work_root=str(self.code_work_root) if self.code_work_root else None,
             python_executable=self.code_python,
             sandbox=self.code_sandbox,
+            hidden_paths=tuple(
+                str(path) for path in (self.token_file, self.secrets_file) if path is not None
+            ),
             ceilings=Ceilings(
                 memory_mb=self.code_max_memory_mb,
                 timeout_s=self.code_max_timeout_s,

@@ -8,6 +8,7 @@ import socket
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -249,3 +250,19 @@ async def test_without_the_sandbox_a_runner_that_cannot_cut_the_network_refuses_
     with pytest.raises(IsolationUnavailable, match="no network"):
         await runner.run_shell("true", {}, FAST)
     await runner.aclose()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="writes a file under /etc")
+async def test_the_runners_own_files_in_a_shown_directory_are_covered() -> None:
+    token_file = Path(f"/etc/flomation-test-token-{os.getpid()}")
+    token_file.write_text("flo_r_must_stay_hidden")
+    token_file.chmod(0o644)  # readable by the sandbox user, as a non-root runner's own file
+    runner = CodeRunner(sandbox_settings(sandbox="require", hidden_paths=(str(token_file),)))
+    await runner.start()
+    try:
+        result = await runner.run_shell(f"cat {token_file}; echo; cat /etc/hostname", {}, FAST)
+    finally:
+        await runner.aclose()
+        token_file.unlink()
+    assert "flo_r_must_stay_hidden" not in result.stdout
+    assert result.stdout.split("\n")[1]  # the rest of /etc is there

@@ -74,6 +74,7 @@ class ForkServerClient:
         work_root: str,
         timeout_s: float,
         sandbox: str | None = None,
+        hidden_paths: tuple[str, ...] = (),
     ) -> ForkServerClient:
         """`sandbox`: the path of `bwrap` when every run is to be sandboxed with it."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -85,6 +86,7 @@ class ForkServerClient:
             "isolate_network": isolate_network,
             "work_root": work_root,
             "sandbox": sandbox,
+            "hidden_paths": list(hidden_paths),
         }
         try:
             # -I: no PYTHON* variables, no user site, not the script's directory on sys.path;

@@ -340,7 +340,7 @@ def signal_status(status: int) -> int:
 class Sandbox:
     """The bubblewrap command line shared by every run; only the sizes differ per run."""
 
-    def __init__(self, bwrap: str, *, network: bool) -> None:
+    def __init__(self, bwrap: str, *, network: bool, hidden: list[str] | None = None) -> None:
         self.bwrap = bwrap
         self.network = network
         # The python bootstrap, read once here where it is surely readable (the sandbox user
@@ -350,6 +350,7 @@ class Sandbox:
         self.mounts = system_mounts() + python_mounts()
         if network:
             self.mounts += resolver_mounts()
+        self.mounts += masks(hidden or [])
 
     def argv(self, limits: dict[str, Any]) -> list[str]:
         size = str(limits["disk_mb"] * 1024 * 1024)
@@ -387,15 +388,30 @@ def system_mounts() -> list[str]:
     return mounts
 
 
+PREFIXES = sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
+
+
 def python_mounts() -> list[str]:
     """The interpreter's prefixes outside the system directories (a venv, pyenv, /opt)."""
     mounts: list[str] = []
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    for prefix in sorted(prefixes):
+    for prefix in PREFIXES:
         if not any(
             prefix == root or prefix.startswith(root + "/") for root in SYSTEM_DIRS
         ) and os.path.isdir(prefix):
             mounts += ["--ro-bind", prefix, prefix]
+    return mounts
+
+
+def masks(paths: list[str]) -> list[str]:
+    """/dev/null over each of the runner's own files (its token file, its secrets file) that
+    lies in a directory bound into the sandbox: a runner that is not root runs code as its own
+    user, who can read them."""
+    mounts: list[str] = []
+    for path in paths:
+        real = os.path.realpath(path)
+        inside = any(real.startswith(root + "/") for root in SYSTEM_DIRS + tuple(PREFIXES))
+        if inside and os.path.isfile(real):
+            mounts += ["--ro-bind", "/dev/null", real]
     return mounts
 
 
@@ -578,7 +594,11 @@ def main() -> None:
     sandbox = None
     if settings.get("sandbox"):
         # The sandbox gives each run its own network namespace when code has no network.
-        sandbox = Sandbox(settings["sandbox"], network=not settings["isolate_network"])
+        sandbox = Sandbox(
+            settings["sandbox"],
+            network=not settings["isolate_network"],
+            hidden=settings.get("hidden_paths"),
+        )
     elif settings["isolate_network"]:
         # A network namespace of our own, with nothing in it (not even loopback up): every
         # child inherits it, so code has no network at all, at no cost per run.

@@ -133,6 +133,8 @@ class IsolationSettings:
     own isolation and says what that cannot isolate; "require" refuses code without the
     sandbox; "off" never uses it. `bwrap` is its path (None: looked up on PATH).
     `ceilings` are the most any run may use, whatever its node asks for.
+    `hidden_paths` are the runner's own files (its token file, its secrets file) that the
+    sandbox covers when they lie in a directory it shows (/etc, say).
     `work_root` is where each run's empty working directory is made (default: the system's
     temporary directory).
     """
@@ -145,6 +147,7 @@ class IsolationSettings:
     sandbox: SandboxChoice = "auto"
     bwrap: str | None = None
     ceilings: Ceilings = field(default_factory=Ceilings)
+    hidden_paths: tuple[str, ...] = ()
     # The fork server's interpreter. None: this one, or else the system's when the sandbox
     # user cannot read this one's standard library (see runner.DEFAULT_PYTHONS).
     python_executable: str | None = None

@@ -42,7 +42,7 @@ from flomation.engine.isolation.errors import (
 )
 from flomation.engine.isolation.limits import IsolationSettings, Limits
 from flomation.engine.isolation.mode import decide_isolation
-from flomation.engine.isolation.sandbox import FALLBACK_GAPS, find_bwrap
+from flomation.engine.isolation.sandbox import FALLBACK_GAP_OWN_USER, FALLBACK_GAPS, find_bwrap
 
 __all__ = ["DEFAULT_PYTHONS", "CodeRunner", "LogLine", "PythonResult", "ShellResult"]
 
@@ -119,6 +119,8 @@ class CodeRunner:
         if self._refusal is not None or self.sandboxed:
             return []
         gaps = [f"no sandbox ({self.sandbox_problem}):", *FALLBACK_GAPS]
+        if not self.mode.switches_user:
+            gaps.append(FALLBACK_GAP_OWN_USER)
         if not self.settings.isolate_network:
             gaps.append("code has the host's network (the settings allow it)")
         return gaps
@@ -316,6 +318,7 @@ class CodeRunner:
                     work_root=self.settings.work_root or tempfile.gettempdir(),
                     timeout_s=self.settings.start_timeout_s,
                     sandbox=self.bwrap,
+                    hidden_paths=self.settings.hidden_paths,
                 )
             return self._server
 

@@ -7,7 +7,7 @@ import shutil
 
 from flomation.engine.isolation.limits import IsolationSettings
 
-__all__ = ["FALLBACK_GAPS", "find_bwrap"]
+__all__ = ["FALLBACK_GAPS", "FALLBACK_GAP_OWN_USER", "find_bwrap"]
 
 # Where `bwrap` is looked for besides PATH (a runner started with an empty PATH).
 KNOWN_BWRAP = ("/usr/bin/bwrap", "/usr/local/bin/bwrap")
@@ -20,6 +20,11 @@ FALLBACK_GAPS = (
     "runs share the host's /tmp, /var/tmp and /dev/shm: files a run leaves there outlive it "
     "and later runs see them",
     "no disk quota (only the per-file size limit)",
+)
+# And for a runner that is not root (code then runs as the runner's own user):
+FALLBACK_GAP_OWN_USER = (
+    "code runs as the runner's own user and can read what it can: the runner's token file, "
+    "its secrets file, its environment in /proc"
 )
 
 

@@ -385,6 +385,31 @@ def test_a_transform_of_a_transform_made_in_an_earlier_node_is_followed() -> Non
 
 
 @pytest.mark.parametrize(
+    ("source", "made"),
+    [
+        ("{{ [1][secrets.T|reverse] }}", SECRET[::-1]),
+        ("{{ input[secrets.T|upper].x }}", SECRET.upper()),
+        ("{{ input[secrets.T[2:]] ~ input.nope.x }}", SECRET[2:]),
+    ],
+)
+def test_an_error_quoting_what_a_template_made_from_a_secret_is_masked(
+    source: str, made: str
+) -> None:
+    masker = Masker([SECRET])
+    with pytest.raises(TemplateError) as info:
+        render(source, input={}, secrets=masker.tainted({"T": SECRET}))
+    assert made in info.value.message  # Jinja quotes the missing key...
+    assert made not in masker.text(info.value.message)  # ...and the recorded error masks it
+
+
+def test_errors_call_a_tainted_string_a_str() -> None:
+    masker = Masker([SECRET])
+    with pytest.raises(TemplateError) as info:
+        render("{{ range(secrets.T|upper) }}", secrets=masker.tainted({"T": SECRET}))
+    assert info.value.message == "TypeError: 'str' object cannot be interpreted as an integer"
+
+
+@pytest.mark.parametrize(
     "source",
     [
         "{{ secrets.T.__class__ }}",

@@ -52,6 +52,7 @@ from flomation.engine.masking import (
     SecretValues,
     TaintedStr,
     carry,
+    tainted_made,
 )
 from flomation.engine.nodes.base import TemplateError
 
@@ -741,18 +742,39 @@ class CompiledTemplate:
         masker = secrets.masker if isinstance(secrets, SecretValues) else None
         if masker is not None and not masker.active:
             masker = None
-        masker_token = None
+        masker_token = made_token = None
         if masker is not None:
             masker_token = _masker.set(masker)
+            made_token = tainted_made.set([])
             _count_tainting(1)
         found: list[str] = []
         try:
-            context = self._new_context(scope, True)
+            result = self._render(self._new_context(scope, True), found)
+        except BaseException:
+            if masker is not None:
+                # What it made may be quoted in the error: mask all of it.
+                for derived in tainted_made.get() or ():
+                    masker.learn(derived)
+            raise
+        finally:
+            _deadline.reset(token)
+            if masker_token is not None:
+                _masker.reset(masker_token)
+                _count_tainting(-1)
+            if made_token is not None:
+                tainted_made.reset(made_token)
+        if masker is not None:
+            for derived in found:
+                masker.learn(derived)
+        return result
+
+    def _render(self, context: Context, found: list[str]) -> Any:
+        """The render proper, with every failure made a `TemplateError`."""
+        try:
             if self.single:
                 value = next(iter(self._render_func(context)))
-                result = _plain(value, found, "")
-            else:
-                result = self._render_text(context, found)
+                return _plain(value, found, "")
+            return self._render_text(context, found)
         except TemplateError:
             raise
         except NotJSONError as exc:
@@ -765,15 +787,6 @@ class CompiledTemplate:
             raise TemplateError("template ran out of memory") from None
         except Exception as exc:
             raise TemplateError(_describe(exc)) from None
-        finally:
-            _deadline.reset(token)
-            if masker_token is not None:
-                _masker.reset(masker_token)
-                _count_tainting(-1)
-        if found and masker is not None:
-            for derived in found:
-                masker.learn(derived)
-        return result
 
     def _render_text(self, context: Context, found: list[str]) -> str:
         parts: list[str] = []

@@ -25,10 +25,19 @@ import base64
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any, SupportsIndex
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "MIN_DERIVED_LEN", "Masker", "SecretValues", "TaintedStr", "is_tainted"]
+__all__ = [
+    "MASK",
+    "MIN_DERIVED_LEN",
+    "Masker",
+    "SecretValues",
+    "TaintedStr",
+    "is_tainted",
+    "tainted_made",
+]
 
 MASK = "***"
 # Secrets shorter than this are still masked in plain form, but their encoded fragments would
@@ -205,6 +214,13 @@ def carry(result: Any, *sources: Any) -> Any:
     return result
 
 
+# While a render with secrets runs: every tainted string it makes (up to `_MADE_LIMIT`), so a
+# render that fails can mask what it made too, since error messages may quote it (Jinja names
+# a missing key, for one).
+tainted_made: ContextVar[list[str] | None] = ContextVar("flomation_tainted_made", default=None)
+_MADE_LIMIT = 1000
+
+
 class TaintedStr(str):
     """A string derived from a secret. Its operations return tainted strings again.
 
@@ -212,6 +228,13 @@ class TaintedStr(str):
     """
 
     __slots__ = ()
+
+    def __new__(cls, value: object = "") -> TaintedStr:
+        self = super().__new__(cls, value)
+        made = tainted_made.get()
+        if made is not None and len(made) < _MADE_LIMIT:
+            made.append(self)
+        return self
 
     def __getitem__(self, key: SupportsIndex | slice) -> TaintedStr:
         return TaintedStr(str.__getitem__(self, key))
@@ -288,6 +311,12 @@ for _name in (
     "zfill",
 ):
     setattr(TaintedStr, _name, _tainting(_name))
+
+
+# Messages of errors name a value's type ("'str' object cannot be interpreted as an integer"):
+# a tainted string is a string to the flow's author.
+TaintedStr.__name__ = TaintedStr.__qualname__ = "str"
+TaintedStr.__module__ = "builtins"
 
 
 class TaintedBytes(bytes):

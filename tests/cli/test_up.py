@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,14 @@ async def wait_until(check: Callable[[], Any], timeout_s: float, what: str) -> A
 @pytest.fixture(scope="module")
 async def up(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Up]:
     """One `flomation up` for the module: each test uses flows of its own."""
-    tmp_path = tmp_path_factory.mktemp("up")
+    async with running_up(tmp_path_factory.mktemp("up")) as started:
+        yield started
+
+
+@asynccontextmanager
+async def running_up(tmp_path: Path, *, own_session: bool = False) -> AsyncIterator[Up]:
+    """A `flomation up` process, ready; SIGTERM (then SIGKILL) when done. `own_session`: in a
+    process group of its own, as from a terminal, so a test can signal the whole tree."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("FLOMATION_")}
     env.update(
@@ -77,6 +85,7 @@ async def up(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Up]:
             stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=own_session,
         )
     base_url = f"http://127.0.0.1:{port}"
 
@@ -261,3 +270,23 @@ async def test_up_restarts_its_local_runner_after_a_kill_9(up: Up) -> None:
     assert execution["status"] == "succeeded", execution
     assert execution["output"] == {"m": 8}
     assert f"the local runner ended (pid {killed}, exit status -9); restart 1" in up.log.read_text()
+
+
+async def test_ctrl_c_stops_up_without_restarting_its_runner(tmp_path: Path) -> None:
+    # Ctrl-C in a terminal signals the whole process group: the runner child exits at once,
+    # and that exit is the end of the whole, not a crash to recover from.
+    async with running_up(tmp_path, own_session=True) as started:
+        await wait_until(
+            lambda: _async_value(bool(_local_runner_pids(started.process.pid))),
+            30,
+            "the local runner",
+        )
+        os.killpg(started.process.pid, signal.SIGINT)
+        # 130: uvicorn hands the SIGINT back once it has shut down, as a shell expects.
+        assert started.process.wait(timeout=60) in (0, 130)
+        log = started.log.read_text()
+    assert "the local runner ended" not in log, log
+
+
+async def _async_value(value: bool) -> bool:
+    return value

@@ -83,9 +83,8 @@ async def local_runner_lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("no organisation yet: the local runner is not started")
         yield
         return
-    state = _LocalRunner(settings, database, token)
+    state = _LocalRunner(settings, database, token, app_stopping=app.state.stopping)
     stop = asyncio.Event()
-    app.state.local_runner = state
     task = asyncio.create_task(
         supervise("the local runner", lambda: state.run_once(stop), stop), name="local-runner"
     )
@@ -99,12 +98,21 @@ async def local_runner_lifespan(app: FastAPI) -> AsyncIterator[None]:
 class _LocalRunner:
     """One `flomation runner` child at a time; `run_once` runs one until it exits or `stop`."""
 
-    def __init__(self, settings: Settings, database: Database, token: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        token: str,
+        *,
+        app_stopping: asyncio.Event | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.token = token
+        # Set at the stop signal, before the lifespan ends: a Ctrl-C reaches the child too,
+        # and a child that exits because the whole is stopping must not be started again.
+        self.app_stopping = app_stopping
         self.starts = 0
-        self.process: asyncio.subprocess.Process | None = None
 
     async def run_once(self, stop: asyncio.Event) -> str:
         if self.starts > 0:
@@ -119,7 +127,6 @@ class _LocalRunner:
             env=local_runner_environment(self.settings, self.token),
             stdin=asyncio.subprocess.DEVNULL,
         )
-        self.process = process
         log.info("local runner started (pid %d)", process.pid)
         exited = asyncio.ensure_future(process.wait())
         stopping = asyncio.ensure_future(stop.wait())
@@ -130,6 +137,8 @@ class _LocalRunner:
         if not exited.done():
             await _terminate(process)
         await exited
+        if self.app_stopping is not None and self.app_stopping.is_set():
+            await stop.wait()  # no restart: the lifespan ends next
         return f"pid {process.pid}, exit status {process.returncode}"
 
 

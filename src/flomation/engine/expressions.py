@@ -92,6 +92,11 @@ class TemplateLimitError(Exception):
     """A template went over its time or size limit."""
 
 
+def _carry(result: Any, *sources: Any) -> Any:
+    """`masking.carry`, skipped while no render with secrets runs (nothing can be tainted)."""
+    return carry(result, *sources) if _tainting_renders else result
+
+
 def _over_deadline() -> NoReturn:
     raise TemplateLimitError(f"template ran longer than its limit of {RENDER_TIMEOUT_S:g} s")
 
@@ -177,7 +182,7 @@ def _check_percent_format(fmt: str) -> None:
 def _guarded_mod(left: Any, right: Any) -> Any:
     if isinstance(left, str):
         _check_percent_format(left)
-    return carry(left % right, left, right)
+    return _carry(left % right, left, right)
 
 
 _NUMBER = re.compile(r"\d+")
@@ -232,7 +237,7 @@ def _guard_join(sep: str) -> Callable[[Iterable[Any]], str]:
         size = sum(len(x) for x in items if isinstance(x, str)) + len(sep) * max(0, len(items) - 1)
         if size > MAX_SIZE:
             _too_big("join", size)
-        return carry(sep.join(items), sep, items)  # type: ignore[no-any-return]
+        return _carry(sep.join(items), sep, items)  # type: ignore[no-any-return]
 
     return join
 
@@ -415,7 +420,7 @@ def _carrying(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(func)
     def filter_(*args: Any, **kwargs: Any) -> Any:
-        return carry(func(*args, **kwargs), args, kwargs)
+        return _carry(func(*args, **kwargs), args, kwargs)
 
     return filter_
 
@@ -533,7 +538,7 @@ class FlowEnvironment(ImmutableSandboxedEnvironment):
         _check_format_string(fmt)
 
         def checked(*args: Any, **kwargs: Any) -> str:
-            return carry(_check_len(wrapped(*args, **kwargs)), fmt, args, kwargs)  # type: ignore[no-any-return]
+            return _carry(_check_len(wrapped(*args, **kwargs)), fmt, args, kwargs)  # type: ignore[no-any-return]
 
         return checked
 

@@ -290,6 +290,9 @@ def render_with_secret(source: str, **scope: Any) -> tuple[Any, Masker]:
         ("{{ secrets.T|urlencode }}", SECRET),
         ("{{ secrets.T|tojson }}", f'"{SECRET}"'),
         ("{{ secrets.T|string|e }}", SECRET),
+        ("{{ (secrets.T|reverse)|safe|upper }}", SECRET[::-1].upper()),
+        ("{{ secrets.T|attr('upper')() }}", SECRET.upper()),
+        ("{{ [secrets.T|reverse, 'x']|sum(start='') }}", SECRET[::-1] + "x"),
         ("{{ secrets.T|join('.') }}", ".".join(SECRET)),
         ("{{ secrets.T|list|reverse|join }}", SECRET[::-1]),
         ("{{ secrets.T|list|sort|join }}", "-34_ceeelprrSStuuv"),  # sort ignores case
@@ -384,6 +387,14 @@ def test_a_transform_of_a_transform_made_in_an_earlier_node_is_followed() -> Non
     assert masker.text(f"got {upper}") == "got ***"
 
 
+def test_a_foreach_item_made_from_a_secret_is_followed() -> None:
+    parts, masker = render_with_secret("{{ secrets.T.split('-') }}")
+    scope = {"secrets": masker.tainted({"T": SECRET}), "item": parts[1]}
+    changed = render("{{ item|reverse }}", **scope)
+    assert changed == parts[1][::-1]
+    assert masker.text(changed) == "***"
+
+
 @pytest.mark.parametrize(
     ("source", "made"),
     [
@@ -474,3 +485,25 @@ async def test_a_flow_records_no_transform_of_a_secret_and_uses_the_real_values(
     derived += [SECRET.lower(), SECRET[::-1].upper(), json.dumps(list(SECRET))[1:-1]]
     assert [leak for leak in derived if leak in recorded] == []
     assert '"S"' not in recorded  # no single character of the list either
+
+
+async def test_a_foreach_over_pieces_of_a_secret_records_none_of_them() -> None:
+    doc = flow(
+        [
+            node("start", "start"),
+            node("each", "foreach", config={"items": "{{ secrets.T.split('-') }}"}),
+            set_node("piece", v="{{ item|reverse }}", w="<{{ item|upper }}>"),
+            ret("out", "{{ nodes.each.output.results }}"),
+        ],
+        [
+            edge("start", "each"),
+            edge("each", "piece", "each"),
+            edge("each", "out", "done"),
+        ],
+    )
+    result = await run(doc, {}, secrets={"T": SECRET})
+    assert result.status == "succeeded", result.result.error
+    assert result.output[0] == {"v": "r3puS", "w": "<SUP3R>"}
+    recorded = json.dumps(result.document) + json.dumps([e.data for e in result.events])
+    leaks = [p for part in SECRET.split("-") for p in (part, part[::-1], part.upper())]
+    assert [leak for leak in leaks if leak in recorded] == []

@@ -400,6 +400,7 @@ _STRING_FILTERS = (
     "pprint",
     "replace",
     "reverse",
+    "safe",
     "string",
     "striptags",
     "title",
@@ -752,6 +753,10 @@ class CompiledTemplate:
             masker_token = _masker.set(masker)
             made_token = tainted_made.set([])
             _count_tainting(1)
+            # A foreach body's `item` is a name, not a lookup: taint it here when it is known.
+            item = scope.get("item")
+            if type(item) is str and masker.knows(item):
+                scope = {**scope, "item": TaintedStr(item)}
         found: list[str] = []
         try:
             result = self._render(self._new_context(scope, True), found)

@@ -8,6 +8,7 @@ import signal
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -71,17 +72,24 @@ async def test_an_interpreter_the_sandbox_user_cannot_read_is_refused() -> None:
     readable_by_others(Path(sysconfig.get_paths()["stdlib"])),
     reason="this interpreter's standard library is readable by the sandbox user",
 )
-async def test_by_default_an_interpreter_the_sandbox_user_can_read_is_chosen() -> None:
-    runner = CodeRunner(IsolationSettings())
+@pytest.mark.parametrize("sandbox", ["require", "off"])
+async def test_by_default_an_interpreter_the_sandbox_user_can_read_is_chosen(
+    sandbox: Literal["require", "off"],
+) -> None:
+    # With the sandbox, an unreachable interpreter must not cost shell runs their sandbox.
+    runner = CodeRunner(IsolationSettings(sandbox=sandbox))
     await runner.start()
     try:
         result = await runner.run_python(
             "import subprocess\ndef main(ctx):\n    return 'imported'\n", {}, FAST
         )
+        shell = await runner.run_shell("echo $$", {}, FAST)
     finally:
         await runner.aclose()
     assert result.value == "imported"
     assert runner.python_executable != sys.executable
+    assert runner.sandboxed == (sandbox == "require")
+    assert (shell.stdout == "2\n") == runner.sandboxed  # pid 2 of its own namespace
 
 
 async def test_a_dead_fork_server_is_replaced() -> None:

@@ -347,12 +347,18 @@ class Sandbox:
         # may not reach the source tree); passed with -c, so it needs no path in the sandbox.
         with open(BOOTSTRAP) as source:
             self.bootstrap = source.read()
-        self.mounts = system_mounts() + python_mounts()
+        hidden = hidden or []
+        self.mounts = system_mounts()
         if network:
             self.mounts += resolver_mounts()
-        self.mounts += masks(hidden or [])
+        self.mounts += masks(hidden, SYSTEM_DIRS)
+        # Only python runs see the interpreter's prefixes: a shell run must not fail because
+        # the run's user cannot reach them (a pyenv under /root), nor see them.
+        prefixes = python_prefixes()
+        self.python_mounts = [arg for prefix in prefixes for arg in ("--ro-bind", prefix, prefix)]
+        self.python_mounts += masks(hidden, tuple(prefixes))
 
-    def argv(self, limits: dict[str, Any]) -> list[str]:
+    def argv(self, kind: str, limits: dict[str, Any]) -> list[str]:
         size = str(limits["disk_mb"] * 1024 * 1024)
         argv = [
             self.bwrap,
@@ -366,6 +372,8 @@ class Sandbox:
             argv.append("--unshare-net")
         argv += ["--die-with-parent", "--new-session", "--hostname", "sandbox"]
         argv += self.mounts
+        if kind == "python":
+            argv += self.python_mounts
         argv += ["--proc", "/proc", "--dev", "/dev"]
         for private in ("/tmp", "/var/tmp", "/dev/shm"):  # noqa: S108
             argv += ["--perms", "1777", "--size", size, "--tmpfs", private]
@@ -388,28 +396,25 @@ def system_mounts() -> list[str]:
     return mounts
 
 
-PREFIXES = sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
-
-
-def python_mounts() -> list[str]:
+def python_prefixes() -> list[str]:
     """The interpreter's prefixes outside the system directories (a venv, pyenv, /opt)."""
-    mounts: list[str] = []
-    for prefix in PREFIXES:
-        if not any(
-            prefix == root or prefix.startswith(root + "/") for root in SYSTEM_DIRS
-        ) and os.path.isdir(prefix):
-            mounts += ["--ro-bind", prefix, prefix]
-    return mounts
+    prefixes = sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
+    return [
+        prefix
+        for prefix in prefixes
+        if not any(prefix == root or prefix.startswith(root + "/") for root in SYSTEM_DIRS)
+        and os.path.isdir(prefix)
+    ]
 
 
-def masks(paths: list[str]) -> list[str]:
+def masks(paths: list[str], shown: tuple[str, ...]) -> list[str]:
     """/dev/null over each of the runner's own files (its token file, its secrets file) that
     lies in a directory bound into the sandbox: a runner that is not root runs code as its own
     user, who can read them."""
     mounts: list[str] = []
     for path in paths:
         real = os.path.realpath(path)
-        inside = any(real.startswith(root + "/") for root in SYSTEM_DIRS + tuple(PREFIXES))
+        inside = any(real.startswith(root + "/") for root in shown)
         if inside and os.path.isfile(real):
             mounts += ["--ro-bind", "/dev/null", real]
     return mounts
@@ -517,7 +522,7 @@ def isolate(
 
 def exec_sandboxed(request: dict[str, Any], sandbox: Sandbox) -> NoReturn:
     """Replaces the child with bubblewrap running the code (set-up errors go to the caller)."""
-    argv = sandbox.argv(request["limits"])
+    argv = sandbox.argv(request["kind"], request["limits"])
     if request["kind"] == "python":
         # The bootstrap reads the payload from stdin itself and needs the control pipe.
         env = child_environment(SANDBOX_WORKDIR, {"TMPDIR": "/tmp"})  # noqa: S108

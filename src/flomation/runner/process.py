@@ -54,7 +54,7 @@ log = logging.getLogger("flomation.runner")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
-EXIT_FAILED = 3  # a side task kept failing: restart the process
+EXIT_FAILED = 3  # a side task kept failing, or claiming failed: restart the process
 _FINAL_DELIVERY_S = 15.0
 # A side task that fails this many times in a row (each after a backoff) stops the runner.
 SIDE_TASK_MAX_FAILURES = 5
@@ -198,7 +198,14 @@ class Runner:
             self._supervised("heartbeat", self._heartbeats), name="heartbeat"
         )
         try:
-            await self._claim_loop(context)
+            try:
+                await self._claim_loop(context)
+            except Exception:
+                # A bug in claiming: hand back what we hold and exit for a fresh process,
+                # rather than a runner that keeps its leases and heartbeats but claims no more.
+                log.exception("the claim loop failed; stopping so that a fresh runner can start")
+                self._exit_status = EXIT_FAILED
+                self.request_stop()
             await self._drain()
         finally:
             heartbeat_task.cancel()

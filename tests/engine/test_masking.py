@@ -10,7 +10,13 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from flomation.engine.masking import Masker, SecretValues, TaintedStr, is_tainted
+from flomation.engine.masking import (
+    MAX_LEARNED_PATTERNS,
+    Masker,
+    SecretValues,
+    TaintedStr,
+    is_tainted,
+)
 
 SECRET = 's3cr3t/p@ss word+Ω"q'
 
@@ -60,13 +66,22 @@ def test_a_basic_auth_header_is_masked() -> None:
     assert "***" in Masker(["correct horse battery"]).text(header)
 
 
-def test_a_long_learned_value_is_masked_anywhere_in_every_form() -> None:
+def test_a_long_learned_value_is_masked_anywhere_plain_or_json_escaped() -> None:
     masker = Masker(["Sup3r-Secret"])
-    derived = "terceS-r3puS"
+    derived = 'terceS-"r3puS'
     masker.learn(TaintedStr(derived))
-    for leak in (derived, quote(derived), base64.b64encode(derived.encode()).decode()):
+    for leak in (derived, json.dumps(derived)[1:-1]):
         assert masker.text(f"a {leak} b") == "a *** b"
     assert masker.value({"k": [f"x{derived}"]}) == {"k": ["x***"]}
+
+
+def test_past_the_limit_learned_values_are_masked_as_whole_values() -> None:
+    masker = Masker(["Sup3r-Secret"])
+    for n in range(MAX_LEARNED_PATTERNS):
+        masker.learn(f"derived-{n:04}")
+    masker.learn("one-too-many")
+    assert masker.text(f"in derived-{MAX_LEARNED_PATTERNS - 1:04} text") == "in *** text"
+    assert masker.value(["one-too-many", "in one-too-many text"]) == ["***", "in one-too-many text"]
 
 
 def test_a_short_learned_value_is_masked_only_as_a_whole_value_and_never_as_a_key() -> None:

@@ -47,6 +47,7 @@ from jinja2.runtime import Context, new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from flomation.engine.masking import (
+    MASK,
     MIN_DERIVED_LEN,
     Masker,
     SecretValues,
@@ -760,11 +761,12 @@ class CompiledTemplate:
         found: list[str] = []
         try:
             result = self._render(self._new_context(scope, True), found)
-        except BaseException:
-            if masker is not None:
-                # What it made may be quoted in the error: mask all of it.
-                for derived in tainted_made.get() or ():
-                    masker.learn(derived)
+        except TemplateError as exc:
+            made = tainted_made.get()
+            if made:
+                # Jinja may quote what the template made (a missing key, say): mask it here,
+                # where it is known, before the error is recorded.
+                raise TemplateError(_without(exc.message, made), field=exc.field) from None
             raise
         finally:
             _deadline.reset(token)
@@ -816,6 +818,15 @@ class CompiledTemplate:
             # it inside this text: mask the whole text.
             found.append(text)
         return text
+
+
+def _without(message: str, made: list[str]) -> str:
+    """`message` with every string a render made from a secret masked, longest first."""
+    for derived in sorted(
+        {str.__str__(m) for m in made if len(m) >= MIN_DERIVED_LEN}, key=len, reverse=True
+    ):
+        message = message.replace(derived, MASK)
+    return message
 
 
 def _count_tainting(delta: int) -> None:

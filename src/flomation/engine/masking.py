@@ -31,6 +31,7 @@ from urllib.parse import quote, quote_plus
 
 __all__ = [
     "MASK",
+    "MAX_LEARNED_PATTERNS",
     "MIN_DERIVED_LEN",
     "Masker",
     "SecretValues",
@@ -45,6 +46,12 @@ MASK = "***"
 _MIN_ENCODED_LEN = 4
 # Strings derived from a secret shorter than this are masked only as whole values.
 MIN_DERIVED_LEN = 4
+# How many derived strings one execution masks wherever they appear; later ones are masked
+# only as whole values. Each one is an alternative in the masking pattern, which is compiled
+# again after each: the limit bounds that work (about 10 ms per compile at the limit) for a flow
+# that makes thousands of different strings from a secret (a loop over `secrets.T ~ item` needs
+# none: the secret inside is masked anyway).
+MAX_LEARNED_PATTERNS = 64
 
 
 def _base64_fragments(secret: bytes) -> set[str]:
@@ -89,7 +96,7 @@ class Masker:
     lazily, on the next masking after a new value.
     """
 
-    __slots__ = ("_dirty", "_exact", "_forms", "_known", "_pattern")
+    __slots__ = ("_dirty", "_exact", "_forms", "_known", "_learned", "_pattern")
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self._forms: set[str] = set()
@@ -99,6 +106,7 @@ class Masker:
         self._known: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._dirty = False
+        self._learned = 0
         for secret in secrets:
             if isinstance(secret, str) and secret:
                 self._known.add(secret)
@@ -117,8 +125,13 @@ class Masker:
         if not derived or derived in self._known:
             return
         self._known.add(derived)
-        if len(derived) >= MIN_DERIVED_LEN:
-            self._forms |= _forms(derived)
+        if len(derived) >= MIN_DERIVED_LEN and self._learned < MAX_LEARNED_PATTERNS:
+            # The text and its JSON escaping (inside a recorded JSON text): the encodings of
+            # a derived value are left to its own template, where they are tainted too.
+            self._learned += 1
+            self._forms.add(derived)
+            self._forms.add(json.dumps(derived, ensure_ascii=False)[1:-1])
+            self._forms.add(json.dumps(derived)[1:-1])
             self._dirty = True
         else:
             self._exact.add(derived)

@@ -10,9 +10,10 @@ To follow it, a secret enters the template scope as a `TaintedStr` (see `SecretV
 `str` whose operations return tainted strings again. When a render's value is made plain
 (see `expressions`), every tainted string in it is handed to `Masker.learn`, so the text the
 secret became is masked wherever it is recorded, while the node itself uses the real value.
-Derived strings of `MIN_DERIVED_LEN` characters or more are masked wherever they appear (with
-their encodings); shorter ones (one character of `|list`, say) would match unrelated text, so
-they are masked only where a recorded string is exactly that value.
+Derived strings of `MIN_DERIVED_LEN` characters or more are masked wherever they appear (plain
+or JSON-escaped; the first `MAX_LEARNED_PATTERNS` of an execution, later ones as whole values);
+shorter ones (one character of `|list`, say) would match unrelated text, so they are masked
+only where a recorded string is exactly that value.
 
 Taint follows strings, not numbers or booleans (`|length`, `ord`, comparisons), and code
 nodes can always transform a secret beyond recognition: masking is a guard against accidents

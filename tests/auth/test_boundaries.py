@@ -11,7 +11,8 @@ from tests.factories import Actor
 from tests.live import LiveServer
 
 # Request targets sent byte for byte (no client normalisation). Each either names a protected
-# route (401) or no route at all (404); none may answer data.
+# route (401) or no route at all (404), or is refused as bad input before routing (400, a NUL
+# no database can store); none may answer data.
 PATH_TRICKS = [
     "/api/v1/flows;/healthz",
     "/api/v1/me;/healthz",
@@ -63,7 +64,9 @@ async def test_no_path_trick_reaches_a_protected_handler(
     unexpected = {
         target: status
         for target, status in answered.items()
-        if status not in (401, 404, 405) and not (status == 200 and method == "GET")
+        if status not in (401, 404, 405)
+        and not (status == 200 and method == "GET")
+        and not (status == 400 and "%00" in target)
     }
     assert unexpected == {}
     if method == "GET":

@@ -302,21 +302,21 @@ class Reporter:
             )
             return
         [(key, part)] = taken.items()
-        why = "too large" if exc.status == 413 else "refused"
+        why = "too large for the API" if exc.status == 413 else "refused by the API"
         if part.events:
             self._unreportable(
                 key[0],
                 key[1],
                 None,
-                f"an event of this execution was {why} by the API ({exc}); it was dropped",
+                f"an event of this execution was {why} ({exc}); it was dropped",
             )
         if part.complete is not None and not part.replaced:
             # The end must still arrive, or the execution waits for a lease to expire and
             # is run again: a small failed end instead, saying why.
-            log.error("the end of execution %s was %s by the API (%s)", key[0], why, exc)
+            log.error("the end of execution %s was %s (%s)", key[0], why, exc)
             part.events = []
             part.complete = _failed_end(
-                key[1], None, f"the execution's end was {why} by the API when reported: {exc}"
+                key[1], None, f"the execution's end was {why} when reported: {exc}"
             )
             part.replaced = True
             self._put_back({key: part})

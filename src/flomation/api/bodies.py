@@ -41,21 +41,31 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},:]')
 
 
+Segment = str | int
+
+
 class JsonBodyRejected(BadRequest):
-    """A body (or a value built from the request) that the product cannot take."""
+    """A body (or a value built from the request) that the product cannot take. `path`: where,
+    as keys and indexes from the value's root (None: nowhere in particular); `loc_root`: what
+    the value is in the request, for the `loc` of the error (as validation errors have it)."""
 
     title = "Unacceptable JSON"
     type_slug = "unacceptable-json"
 
     def __init__(
-        self, what: str, pointer: str | None, *, subject: str = "The request body"
+        self,
+        what: str,
+        path: tuple[Segment, ...] | None,
+        *,
+        subject: str = "The request body",
+        loc_root: tuple[str, ...] = ("body",),
     ) -> None:
+        pointer = None if path is None else "".join("/" + _escape(segment) for segment in path)
         where = f" at {pointer or '/'} (JSON pointer)" if pointer is not None else ""
-        detail = f"{subject} {what}{where}"
-        error: dict[str, Any] = {"loc": ["body"], "msg": what}
+        error: dict[str, Any] = {"loc": [*loc_root, *(_shown(s) for s in path or ())], "msg": what}
         if pointer is not None:
             error["pointer"] = pointer
-        super().__init__(detail, errors=[error], extra={"pointer": pointer})
+        super().__init__(f"{subject} {what}{where}", errors=[error], extra={"pointer": pointer})
 
 
 class MalformedJson(JsonBodyRejected):
@@ -67,35 +77,35 @@ class MalformedJson(JsonBodyRejected):
 
 @dataclass(frozen=True, slots=True)
 class _Path:
-    """A pointer as a chain of parents, built only when a problem is found."""
+    """A path as a chain of parents, so that walking a value costs no list per container; the
+    segments are put together only when a problem is found."""
 
     parent: _Path | None
-    segment: str | int
-
-    def pointer(self) -> str:
-        segments: list[str] = []
-        node: _Path | None = self
-        while node is not None:
-            segments.append(_escape(node.segment))
-            node = node.parent
-        return "".join("/" + segment for segment in reversed(segments))
+    segment: Segment
 
 
-def _escape(segment: str | int) -> str:
-    text = str(segment).replace("~", "~0").replace("/", "~1")
-    # The pointer goes into the answer and the log: the characters it names are written as
+def _segments(path: _Path | None, last: Segment | None = None) -> tuple[Segment, ...]:
+    found: list[Segment] = [] if last is None else [last]
+    while path is not None:
+        found.append(path.segment)
+        path = path.parent
+    return tuple(reversed(found))
+
+
+def _shown(segment: Segment) -> Segment:
+    # The path goes into the answer and the log: the characters it names are written as
     # escapes, since they cannot be encoded themselves.
-    return "".join(f"\\u{ord(char):04x}" if _odd(char) else char for char in text)
+    if isinstance(segment, int):
+        return segment
+    return "".join(f"\\u{ord(char):04x}" if _odd(char) else char for char in segment)
+
+
+def _escape(segment: Segment) -> str:
+    return str(_shown(segment)).replace("~", "~0").replace("/", "~1")
 
 
 def _odd(char: str) -> bool:
     return char == "\x00" or "\ud800" <= char <= "\udfff"
-
-
-def _pointer(base: _Path | None, segment: str | int | None = None) -> str:
-    if segment is not None:
-        return _Path(base, segment).pointer()
-    return base.pointer() if base is not None else ""
 
 
 def _string_problem(text: str) -> str | None:
@@ -117,25 +127,26 @@ def check_value(
     max_depth: int,
     strings: bool = True,
     subject: str = "The request body",
+    loc_root: tuple[str, ...] = ("body",),
 ) -> None:
     """Refuse a parsed value nested deeper than `max_depth` containers, or holding (in a key or
-    a string) a NUL or a lone surrogate; `subject` names the value in the error.
+    a string) a NUL or a lone surrogate; `subject` and `loc_root` name the value in the error.
 
     Iterative, so a deep value cannot exhaust the stack here either."""
 
-    def rejected(what: str, pointer: str) -> JsonBodyRejected:
-        return JsonBodyRejected(what, pointer, subject=subject)
+    def rejected(what: str, path: tuple[Segment, ...]) -> JsonBodyRejected:
+        return JsonBodyRejected(what, path, subject=subject, loc_root=loc_root)
 
     root: _Path | None = None
     if isinstance(value, str):
         problem = _string_problem(value) if strings else None
         if problem is not None:
-            raise rejected(problem, _pointer(root))
+            raise rejected(problem, _segments(root))
         return
     if not isinstance(value, dict | list):
         return
     if max_depth < 1:
-        raise rejected(f"is nested deeper than {max_depth} levels", _pointer(root))
+        raise rejected(f"is nested deeper than {max_depth} levels", _segments(root))
     stack: list[tuple[dict[str, Any] | list[Any], int, _Path | None]] = [(value, 1, root)]
     while stack:
         container, depth, path = stack.pop()
@@ -146,15 +157,17 @@ def check_value(
             if strings and isinstance(key, str):
                 problem = _string_problem(key)
                 if problem is not None:
-                    raise rejected(f"has a key that {problem}", _pointer(path, key))
+                    raise rejected(f"has a key that {problem}", _segments(path, key))
             if isinstance(item, str):
                 if strings:
                     problem = _string_problem(item)
                     if problem is not None:
-                        raise rejected(problem, _pointer(path, key))
+                        raise rejected(problem, _segments(path, key))
             elif isinstance(item, dict | list):
                 if depth + 1 > max_depth:
-                    raise rejected(f"is nested deeper than {max_depth} levels", _pointer(path, key))
+                    raise rejected(
+                        f"is nested deeper than {max_depth} levels", _segments(path, key)
+                    )
                 stack.append((item, depth + 1, _Path(path, key)))
 
 
@@ -172,7 +185,7 @@ def parse_json(body: bytes, *, max_depth: int) -> Any:
         value = json.loads(body)
     except RecursionError:
         raise JsonBodyRejected(
-            f"is nested deeper than {max_depth} levels", _deep_pointer(body, max_depth)
+            f"is nested deeper than {max_depth} levels", _deep_path(body, max_depth)
         ) from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise MalformedJson(f"is not valid JSON: {exc}", None) from None
@@ -180,7 +193,7 @@ def parse_json(body: bytes, *, max_depth: int) -> Any:
     return value
 
 
-def _deep_pointer(body: bytes, max_depth: int) -> str | None:
+def _deep_path(body: bytes, max_depth: int) -> tuple[Segment, ...] | None:
     """Where the first container beyond `max_depth` opens, found by following the nesting
     tokens (the parser gave up before it could say). None when the body is not text."""
     try:
@@ -194,10 +207,7 @@ def _deep_pointer(body: bytes, max_depth: int) -> str | None:
         token = match.group()
         if token in "[{":
             if len(frames) >= max_depth:
-                path: _Path | None = None
-                for _kind, segment in frames:
-                    path = _Path(path, segment)
-                return _pointer(path)
+                return tuple(segment for _kind, segment in frames)
             frames.append(["[", 0] if token == "[" else ["{", ""])
             expecting_key = token == "{"
         elif token in "]}":

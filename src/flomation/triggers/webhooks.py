@@ -139,7 +139,12 @@ def _webhook_input(
         "body": _parse_body(request, body, settings),
     }
     # One level more than a body may have: the body sits inside the input.
-    check_value(webhook_input, max_depth=settings.json_max_depth + 1, subject="The webhook's input")
+    check_value(
+        webhook_input,
+        max_depth=settings.json_max_depth + 1,
+        subject="The webhook's input",
+        loc_root=(),
+    )
     return webhook_input
 
 

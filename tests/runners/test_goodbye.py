@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.runner.client import RunnerUnknown
 from flomation.runners import service as runners
+from flomation.signing import SigningKey
 from tests.conftest import make_settings
 from tests.factories import Actor
 from tests.live import LiveServer
-from tests.runners.helpers import make_runner_token, runner_client
+from tests.runners.helpers import make_runner_token, raw_call, runner_client
+
+GOODBYE = "/api/v1/runner/goodbye"
 
 
 @pytest.fixture
@@ -76,3 +80,21 @@ async def test_heartbeats_come_thrice_within_the_offline_ttl(
         await client.aclose()
     assert registered["heartbeat_interval_s"] <= settings.runner_offline_after_seconds / 3
     assert registered["heartbeat_interval_s"] <= settings.lease_seconds / 3
+
+
+async def test_a_goodbye_not_signed_by_the_runner_is_refused_and_changes_nothing(
+    api: LiveServer, database: Database, owner: Actor
+) -> None:
+    token = await make_runner_token(database, owner.organization_id)
+    client = runner_client(api.base_url, token)
+    try:
+        runner_id = (await client.register(labels={}, max_concurrent=1))["runner_id"]
+    finally:
+        await client.aclose()
+    # Someone else's key under this runner's id, and no signature at all.
+    forged = await raw_call(api.base_url, SigningKey.generate(), runner_id, GOODBYE, {})
+    async with httpx.AsyncClient(base_url=api.base_url, timeout=30) as plain:
+        unsigned = await plain.post(GOODBYE, json={})
+    assert (forged.status_code, unsigned.status_code) == (401, 401)
+    assert forged.headers["content-type"].startswith("application/problem+json")
+    assert await _listed(api, owner) == [(runner_id, "online")]

@@ -97,7 +97,8 @@ async def test_another_organisations_flow_answers_404_like_an_unknown_id(
 async def test_ids_that_cannot_exist_answer_404_not_500(client: httpx.AsyncClient) -> None:
     for flow_id in ("%00", "x" * 5000, "..%2F..", "%E2%82%AC"):
         response = await client.get(f"{FLOWS}/{flow_id}")
-        assert response.status_code == 404, (flow_id, response.text)
+        # A NUL is refused before routing, for every path (flomation.api.bodies).
+        assert response.status_code == (400 if flow_id == "%00" else 404), (flow_id, response.text)
 
 
 async def test_requests_without_credentials_are_refused(api: LiveServer) -> None:

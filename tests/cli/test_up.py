@@ -246,7 +246,14 @@ def _local_runner_pids(up_pid: int) -> set[int]:
 
 
 async def test_up_restarts_its_local_runner_after_a_kill_9(up: Up) -> None:
-    # Last in this module: it leaves the killed runner listed until its heartbeat TTL.
+    async with httpx.AsyncClient(base_url=up.base_url, timeout=30) as client:
+        await login(client)
+
+        async def registered() -> bool:
+            runners = (await client.get("/api/v1/runners")).json()["items"]
+            return [runner["status"] for runner in runners] == ["online"]
+
+        await wait_until(registered, 30, "the local runner to register")
     [killed] = _local_runner_pids(up.process.pid)
     os.kill(killed, signal.SIGKILL)
 
@@ -267,8 +274,12 @@ async def test_up_restarts_its_local_runner_after_a_kill_9(up: Up) -> None:
             return body if body["status"] not in ("queued", "running") else None
 
         execution = await wait_until(finished, 60, "the execution to end on the new runner")
+        # The killed runner said no goodbye, but `up` saw it die: it is not listed online
+        # (well within the 30 s heartbeat TTL).
+        runners = (await client.get("/api/v1/runners")).json()["items"]
     assert execution["status"] == "succeeded", execution
     assert execution["output"] == {"m": 8}
+    assert [runner["status"] for runner in runners] == ["online"], runners
     assert f"the local runner ended (pid {killed}, exit status -9); restart 1" in up.log.read_text()
 
 

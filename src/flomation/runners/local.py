@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.runners import repository, service
-from flomation.runners.schemas import RunnerTokenCreate
+from flomation.runners.schemas import RunnerTokenCreate, RunnerTokenCreated
 from flomation.supervision import supervise
 
 log = logging.getLogger("flomation.runners.local")
@@ -34,7 +34,7 @@ LOCAL_TOKEN_NAME = "local runner (flomation up)"
 _STOP_GRACE_S = 35.0
 
 
-async def local_runner_token(database: Database) -> str | None:
+async def local_runner_token(database: Database) -> RunnerTokenCreated | None:
     """A new token for the local runner, in the first organisation (None when there is none)."""
     async with database.transaction() as session:
         organization_id = await repository.first_organization_id(session)
@@ -47,7 +47,15 @@ async def local_runner_token(database: Database) -> str | None:
             created_by=None,
             body=RunnerTokenCreate(name=LOCAL_TOKEN_NAME),
         )
-    return created.token
+    return created
+
+
+async def forget_local_runner(database: Database, token_id: str) -> None:
+    """The local runner registered with this token has exited: list it offline now, even
+    when it died without a goodbye (its leases still run out, so the executions it held count
+    it as lost)."""
+    async with database.transaction() as session:
+        await repository.mark_stopped_by_token(session, token_id)
 
 
 def local_runner_environment(settings: Settings, token: str) -> dict[str, str]:
@@ -102,7 +110,7 @@ class _LocalRunner:
         self,
         settings: Settings,
         database: Database,
-        token: str,
+        token: RunnerTokenCreated,
         *,
         app_stopping: asyncio.Event | None = None,
     ) -> None:
@@ -124,7 +132,7 @@ class _LocalRunner:
             "-c",
             "from flomation.cli import main; main()",
             "runner",
-            env=local_runner_environment(self.settings, self.token),
+            env=local_runner_environment(self.settings, self.token.token),
             stdin=asyncio.subprocess.DEVNULL,
         )
         log.info("local runner started (pid %d)", process.pid)
@@ -137,6 +145,7 @@ class _LocalRunner:
         if not exited.done():
             await _terminate(process)
         await exited
+        await forget_local_runner(self.database, self.token.id)
         if self.app_stopping is not None and self.app_stopping.is_set():
             await stop.wait()  # no restart: the lifespan ends next
         return f"pid {process.pid}, exit status {process.returncode}"

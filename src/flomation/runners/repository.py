@@ -180,6 +180,19 @@ def _online(offline_after_s: float) -> Any:
     return and_(Runner.stopped_at.is_(None), Runner.last_seen_at >= db_now_plus(-offline_after_s))
 
 
+async def mark_stopped_by_token(session: AsyncSession, token_id: str) -> None:
+    """Every live runner registered with this token is gone (its supervisor saw it exit)."""
+    await session.execute(
+        update(Runner)
+        .where(
+            Runner.token_id == token_id,
+            Runner.stopped_at.is_(None),
+            Runner.deleted_at.is_(None),
+        )
+        .values(stopped_at=db_now(), running=0)
+    )
+
+
 async def mark_stopped(session: AsyncSession, runner_id: str) -> None:
     """The runner said goodbye: offline from now on, and its later requests are refused."""
     await session.execute(

@@ -70,6 +70,21 @@ def test_the_error_locates_the_value_as_validation_errors_do() -> None:
     assert refused.extra["pointer"] == "/definition/nodes/0/name"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        rb'{"a": "[[[[ {{{{"}',
+        rb'{"a": "\" [[[[", "b": "\\"}',
+        rb'{"a": "\\\" [[[[ \\\\", "b": ["x"]}',
+        rb'["\\", "[", "\"]", {"k[": "{"}]',
+    ],
+)
+def test_brackets_inside_strings_do_not_count_as_nesting(body: bytes) -> None:
+    # The nesting is counted on the raw bytes first (fast); strings must not confuse it.
+    value = json.loads(body)
+    assert parse_json(body, max_depth=2) == value
+
+
 def test_paired_surrogates_and_other_characters_are_accepted() -> None:
     assert parse_json(b'{"emoji": "\\ud83d\\ude00", "text": "\xc3\xa9\xed\x9f\xbf"}', max_depth=4)
 

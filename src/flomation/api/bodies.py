@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, Final
 
 from starlette.requests import Request
@@ -75,23 +73,6 @@ class MalformedJson(JsonBodyRejected):
     type_slug = "malformed-json"
 
 
-@dataclass(frozen=True, slots=True)
-class _Path:
-    """A path as a chain of parents, so that walking a value costs no list per container; the
-    segments are put together only when a problem is found."""
-
-    parent: _Path | None
-    segment: Segment
-
-
-def _segments(path: _Path | None, last: Segment | None = None) -> tuple[Segment, ...]:
-    found: list[Segment] = [] if last is None else [last]
-    while path is not None:
-        found.append(path.segment)
-        path = path.parent
-    return tuple(reversed(found))
-
-
 def _shown(segment: Segment) -> Segment:
     # The path goes into the answer and the log: the characters it names are written as
     # escapes, since they cannot be encoded themselves.
@@ -121,6 +102,20 @@ def _string_problem(text: str) -> str | None:
     return None
 
 
+# A path while walking: (parent, key) tuples, the cheapest thing to make per container; turned
+# into segments only when a problem is found.
+_Node = tuple[Any, Segment] | None
+_CONTAINERS = (dict, list)
+
+
+def _node_segments(node: _Node, last: Segment | None = None) -> tuple[Segment, ...]:
+    found: list[Segment] = [] if last is None else [last]
+    while node is not None:
+        node, segment = node
+        found.append(segment)
+    return tuple(reversed(found))
+
+
 def check_value(
     value: Any,
     *,
@@ -131,51 +126,83 @@ def check_value(
 ) -> None:
     """Refuse a parsed value nested deeper than `max_depth` containers, or holding (in a key or
     a string) a NUL or a lone surrogate; `subject` and `loc_root` name the value in the error.
+    `strings=False` checks the nesting only (the caller knows no string can be odd).
 
     Iterative, so a deep value cannot exhaust the stack here either."""
 
-    def rejected(what: str, path: tuple[Segment, ...]) -> JsonBodyRejected:
+    def rejected(what: str, node: _Node, last: Segment | None = None) -> JsonBodyRejected:
+        path = _node_segments(node, last)
         return JsonBodyRejected(what, path, subject=subject, loc_root=loc_root)
 
-    root: _Path | None = None
+    too_deep = f"is nested deeper than {max_depth} levels"
     if isinstance(value, str):
         problem = _string_problem(value) if strings else None
         if problem is not None:
-            raise rejected(problem, _segments(root))
+            raise rejected(problem, None)
         return
-    if not isinstance(value, dict | list):
+    if not isinstance(value, _CONTAINERS):
         return
     if max_depth < 1:
-        raise rejected(f"is nested deeper than {max_depth} levels", _segments(root))
-    stack: list[tuple[dict[str, Any] | list[Any], int, _Path | None]] = [(value, 1, root)]
+        raise rejected(too_deep, None)
+    stack: list[tuple[Any, int, _Node]] = [(value, 1, None)]
     while stack:
-        container, depth, path = stack.pop()
-        items: Iterator[tuple[str | int, Any]] = (
-            iter(container.items()) if isinstance(container, dict) else enumerate(container)
-        )
+        container, depth, node = stack.pop()
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        if not strings:
+            for key, item in items:
+                if isinstance(item, _CONTAINERS):
+                    if depth >= max_depth:
+                        raise rejected(too_deep, node, key)
+                    stack.append((item, depth + 1, (node, key)))
+            continue
         for key, item in items:
-            if strings and isinstance(key, str):
+            if isinstance(key, str):
                 problem = _string_problem(key)
                 if problem is not None:
-                    raise rejected(f"has a key that {problem}", _segments(path, key))
+                    raise rejected(f"has a key that {problem}", node, key)
             if isinstance(item, str):
-                if strings:
-                    problem = _string_problem(item)
-                    if problem is not None:
-                        raise rejected(problem, _segments(path, key))
-            elif isinstance(item, dict | list):
-                if depth + 1 > max_depth:
-                    raise rejected(
-                        f"is nested deeper than {max_depth} levels", _segments(path, key)
-                    )
-                stack.append((item, depth + 1, _Path(path, key)))
+                problem = _string_problem(item)
+                if problem is not None:
+                    raise rejected(problem, node, key)
+            elif isinstance(item, _CONTAINERS):
+                if depth >= max_depth:
+                    raise rejected(too_deep, node, key)
+                stack.append((item, depth + 1, (node, key)))
 
 
 def _may_hold_odd_strings(body: bytes) -> bool:
-    """Whether the raw body could decode to a NUL or a surrogate: only through a `\\u` escape,
-    a raw surrogate's UTF-8 bytes (which start with 0xED) or a UTF-16/32 body (which has NUL
-    bytes). Most bodies have none of these, and their strings need no look at all."""
-    return b"\\u" in body or b"\xed" in body or b"\x00" in body
+    """Whether the raw body could decode to a NUL or a surrogate: only through a `\\u0000` or
+    `\\uD...` escape, a raw surrogate's UTF-8 bytes (which start with 0xED, which json.loads
+    lets through) or a NUL byte (also in every UTF-16/32 body). Plain substring searches, the
+    fastest test there is; a false alarm (a valid pair, Hangul) only costs the walk."""
+    return (
+        b"\\u0000" in body
+        or b"\\ud" in body
+        or b"\\uD" in body
+        or b"\xed" in body
+        or b"\x00" in body
+    )
+
+
+# Everything but brackets and quotes is dropped, and both kinds of bracket become one.
+_DROPPED = bytes(byte for byte in range(256) if byte not in b'[]{}"')
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")
+
+
+def _nested_deeper_than(body: bytes, max_depth: int) -> bool:
+    """Whether a body that parsed nests deeper than `max_depth`, with bytes methods only (the
+    walk in Python costs several times the parse, and most bodies are fine): escaped
+    backslashes and quotes removed (JSON pairs escapes from the left, as `replace` scans), so
+    every quote left delimits a string; strings dropped; then the innermost `[]` pairs removed
+    once per level."""
+    kept = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(_ONE_KIND, _DROPPED)
+    brackets = b"".join(kept.split(b'"')[0::2])
+    for _ in range(max_depth):
+        if not brackets:
+            return False
+        # One level per pass: `replace` does not look again at what it has just joined.
+        brackets = brackets.replace(b"[]", b"")
+    return bool(brackets)
 
 
 def parse_json(body: bytes, *, max_depth: int) -> Any:
@@ -189,7 +216,9 @@ def parse_json(body: bytes, *, max_depth: int) -> Any:
         ) from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise MalformedJson(f"is not valid JSON: {exc}", None) from None
-    check_value(value, max_depth=max_depth, strings=_may_hold_odd_strings(body))
+    odd = _may_hold_odd_strings(body)
+    if odd or _nested_deeper_than(body, max_depth):
+        check_value(value, max_depth=max_depth, strings=odd)
     return value
 
 

@@ -150,3 +150,16 @@ async def test_the_throttle_is_shared_by_api_processes_on_one_database(
             assert (await _fail(two, owner.email, "10.1.0.1")).status_code == 429
     finally:
         await second_database.dispose()
+
+
+async def test_addresses_of_one_ipv6_64_count_as_one_client(
+    start_api: StartApi, owner: Actor
+) -> None:
+    async with start_api(**PAIR) as server, server.client() as client:
+        for host in range(1, 4):
+            response = await _fail(client, owner.email, f"2001:db8:7:7::{host}")
+            assert response.status_code == 401
+        same_64 = await _fail(client, owner.email, "2001:db8:7:7:ffff::99")
+        other_64 = await _fail(client, owner.email, "2001:db8:7:8::1")
+    assert same_64.status_code == 429
+    assert other_64.status_code == 401

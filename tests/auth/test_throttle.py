@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flomation.auth.throttle import Failure, LoginThrottle
+from flomation.auth.throttle import Failure, LoginThrottle, client_key
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 POLICY = LoginThrottle(
@@ -61,3 +61,12 @@ def test_the_longer_of_the_two_waits_wins() -> None:
     pair = [_at(0), _at(1), _at(2)]  # wait 2 s after the 3rd failure
     address = [Failure(email=f"user{n}@example.test", at=_at(n)) for n in range(4)]
     assert POLICY.retry_after_s(now=_at(3), pair=pair, address=address) == 297
+
+
+def test_an_ipv6_client_is_throttled_by_its_64_and_a_mapped_ipv4_by_its_ipv4() -> None:
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::2")
+    assert client_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert client_key("192.0.2.7") == "192.0.2.7"
+    assert client_key("unknown") == "unknown"

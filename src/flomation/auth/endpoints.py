@@ -30,14 +30,16 @@ from flomation.auth.schemas import (
     UserUpdate,
     UserView,
 )
+from flomation.auth.throttle import client_key
 
 router = APIRouter(tags=["auth"])
 public_router = APIRouter(tags=["auth"])
 
 
 def _client_address(request: Request) -> str:
-    # uvicorn has already applied X-Forwarded-For when the peer is a trusted proxy.
-    return (request.client.host if request.client else "unknown")[:64]
+    # uvicorn has already applied X-Forwarded-For when the peer is a trusted proxy
+    # (FORWARDED_ALLOW_IPS, loopback by default); never read the header here.
+    return client_key(request.client.host if request.client else "unknown")
 
 
 def _set_session_cookies(request: Request, response: Response, opened: service.NewSession) -> None:

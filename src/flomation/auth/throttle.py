@@ -21,12 +21,28 @@ the database's time, the same clock that stamped the failures.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flomation.config import Settings
+
+
+def client_key(host: str) -> str:
+    """The address a client is throttled by. An IPv6 client counts as its /64: one host is
+    usually given a whole /64 and could otherwise try from a fresh address every time. An
+    IPv4-mapped address is its IPv4 address. Anything else (a Unix socket, "unknown") as is."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True, slots=True)

@@ -269,17 +269,14 @@ def is_json_content_type(content_type: str | None) -> bool:
     )
 
 
-_NOT_PARSED: Final = object()
+NOT_PARSED: Final = object()
 
 
 def parsed_json_body(request: Request) -> Any:
     """The body the guard already parsed and checked, or `NOT_PARSED` when it did not (not
     JSON by its content type, or not valid JSON)."""
     state = request.scope.get("state") or {}
-    return state.get(_STATE_KEY, _NOT_PARSED)
-
-
-NOT_PARSED: Final = _NOT_PARSED
+    return state.get(_STATE_KEY, NOT_PARSED)
 
 
 class JsonBodyGuardMiddleware:
@@ -298,12 +295,12 @@ class JsonBodyGuardMiddleware:
             await self.app(scope, receive, send)
             return
         if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
-            pointer = "path" if "\x00" in scope["path"] else "query string"
+            part = "path" if "\x00" in scope["path"] else "query string"
             await send_problem(
                 send,
                 400,
                 "Bad request",
-                f"The request's {pointer} holds a NUL character (%00), which cannot be stored",
+                f"The request's {part} holds a NUL character (%00), which cannot be stored",
                 "bad-request",
             )
             return

@@ -297,3 +297,43 @@ async def test_a_later_attempt_gets_only_the_time_that_is_left() -> None:
     assert result.status == "timed_out"
     assert result.result.error is not None
     assert "0.05 s" in result.result.error["message"]
+
+
+RUNNER_LOST = {
+    "node_id": None,
+    "type": "runner_lost",
+    "message": "runner lost while running this execution",
+    "attempt": 2,
+}
+
+
+async def test_a_recovery_attempt_runs_only_the_on_error_branch_and_fails_with_its_error() -> None:
+    doc = on_error_flow(
+        [
+            set_node("seen", why="{{ error.type }}: {{ error.message }} ({{ error.attempt }})"),
+            ret("r", {"handled": "{{ nodes.seen.output.why }}", "n": "{{ input.n }}"}),
+        ],
+        [edge("oe", "seen"), edge("seen", "r")],
+    )
+    plan, p = probe_plan(doc)
+    result = await run(plan, {"n": 1}, recover_from_error=RUNNER_LOST)
+    assert result.status == "failed"
+    assert result.result.error == RUNNER_LOST
+    assert result.output == {
+        "handled": "runner_lost: runner lost while running this execution (2)",
+        "n": 1,
+    }
+    # The main graph never ran: not its start, not its nodes.
+    assert p.attempts_seen == []
+    assert [s["node_id"] for s in result.document["steps"]] == ["oe", "seen", "r"]
+    assert result.steps("oe")[0]["output"] == RUNNER_LOST
+    finished = [e for e in result.events if e.kind == "execution.finished"]
+    assert finished[0].data["error"] == RUNNER_LOST
+
+
+async def test_a_failure_in_a_recovery_attempts_branch_keeps_the_error_it_recovers_from() -> None:
+    doc = on_error_flow([node("bad", "fail", config={"message": "second"})], [edge("oe", "bad")])
+    plan, _ = probe_plan(doc)
+    result = await run(plan, recover_from_error=RUNNER_LOST)
+    assert (result.status, result.output, result.result.error) == ("failed", None, RUNNER_LOST)
+    assert result.steps("bad")[0]["error"]["message"] == "second"

@@ -431,6 +431,8 @@ class Executor:
 
     Cancel with `cancel()` (the execution ends `cancelled`); cancelling the task that awaits
     `run` also stops every node and emits the cancellation events before re-raising.
+    `recover_from_error` makes it a recovery attempt: the main graph is not run, only the
+    on_error branch with that `error` in scope, and the execution ends `failed` with it.
     """
 
     def __init__(
@@ -447,8 +449,13 @@ class Executor:
         from_node: str | None = None,
         event_value_limit: int = EVENT_VALUE_LIMIT,
         timeout_s: float | None = None,
+        recover_from_error: Mapping[str, Any] | None = None,
     ) -> None:
         self.plan = plan
+        # A recovery attempt: the main graph already failed with this error elsewhere (the
+        # API's "runner lost"); only the on_error branch runs, and the execution ends
+        # `failed` with this error, as if the failure had happened here (rule 6).
+        self.recover_from_error = None if recover_from_error is None else dict(recover_from_error)
         # The execution's time limit: the flow's `timeout_s`, or what is left of it when a
         # later attempt continues an execution (its timeout counts from its first start).
         self.timeout_s = timeout_s if timeout_s is not None else plan.timeout_s
@@ -938,6 +945,9 @@ class Executor:
 
     async def _run_graph(self, input: Any) -> ExecutionResult:
         scope_vars = self._base_scope(input)
+        if self.recover_from_error is not None:
+            error = self.recover_from_error
+            return ExecutionResult("failed", await self._run_on_error(error, scope_vars), error)
         main = _ScopeRun(
             self,
             self.plan.scopes["main"],
@@ -948,12 +958,12 @@ class Executor:
         try:
             await main.run()
         except _ScopeFailedError as failed:
-            error = failed.error
+            error = failed.error.to_dict()
             output = await self._run_on_error(error, scope_vars)
-            return ExecutionResult("failed", output, error.to_dict())
+            return ExecutionResult("failed", output, error)
         return ExecutionResult("succeeded", main.return_value, None)
 
-    async def _run_on_error(self, error: NodeError, scope_vars: dict[str, Any]) -> Any:
+    async def _run_on_error(self, error: dict[str, Any], scope_vars: dict[str, Any]) -> Any:
         scope = self.plan.scopes.get("on_error")
         if scope is None:
             return None
@@ -961,8 +971,8 @@ class Executor:
             self,
             scope,
             results=self.results,
-            scope_vars={**scope_vars, "error": error.to_dict()},
-            base_error=error.to_dict(),
+            scope_vars={**scope_vars, "error": dict(error)},
+            base_error=dict(error),
         )
         try:
             await branch.run()

@@ -374,6 +374,7 @@ async def _queue(
         "depth": asked.depth,
         "attempt": 0,
         "runner_losses": 0,
+        "recovery_error": None,
         "runner_id": None,
         "dedupe_key": dedupe_key,
         "idempotency_key": idempotency_key,

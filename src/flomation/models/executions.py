@@ -96,6 +96,10 @@ class Execution(Base):
     # How many times a runner died holding this execution (its lease expired): the second
     # loss fails the execution rather than handing a poison pill to yet another runner.
     runner_losses: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when that loss requeued it as a recovery attempt (its flow has an `on_error` node):
+    # the error it ends `failed` with ("runner lost"), which the attempt's on_error branch
+    # gets as `error`. A recovery attempt is never followed by another attempt.
+    recovery_error: Mapped[Any] = mapped_column(JSONValue, nullable=True, default=None)
     runner_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
     dedupe_key: Mapped[str | None] = mapped_column(String(300), default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(300), default=None)

@@ -1,4 +1,5 @@
 """executions.runner_losses: how many times a runner died holding an execution;
+executions.recovery_error: the error a recovery attempt (only the on_error branch) ends with;
 runners.stopped_at: when a runner said goodbye at a clean shutdown
 
 Revision ID: 0002
@@ -25,6 +26,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("runner_losses", sa.Integer(), server_default=sa.text("0"), nullable=False)
         )
+        batch_op.add_column(
+            sa.Column("recovery_error", flomation.db.base.JSONDocument(), nullable=True)
+        )
     with op.batch_alter_table("runners", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("stopped_at", flomation.db.base.UTCDateTime(timezone=True), nullable=True)
@@ -35,4 +39,5 @@ def downgrade() -> None:
     with op.batch_alter_table("runners", schema=None) as batch_op:
         batch_op.drop_column("stopped_at")
     with op.batch_alter_table("executions", schema=None) as batch_op:
+        batch_op.drop_column("recovery_error")
         batch_op.drop_column("runner_losses")

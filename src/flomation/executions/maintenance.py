@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.config import Settings
 from flomation.db.session import Database
@@ -32,11 +33,14 @@ log = logging.getLogger("flomation.executions.maintenance")
 # runner (a poison pill) must not be handed to one runner after another until none is left.
 RUNNER_LOSSES_TO_FAIL = 2
 RUNNER_LOST_MESSAGE = "runner lost while running this execution"
+RECOVERY_DETAIL = f"requeued to run its on_error branch: {RUNNER_LOST_MESSAGE}"
 
 
 @dataclass
 class MaintenanceReport:
     requeued: int = 0
+    # Requeued as a recovery attempt (only the flow's on_error branch) instead of failing.
+    recoveries: int = 0
     runner_lost: int = 0
     cancelled: int = 0
     timed_out: int = 0
@@ -69,7 +73,13 @@ class Maintenance:
         when it was being cancelled, is past its deadline, used up `max_attempts`, or lost its
         runner for the `RUNNER_LOSSES_TO_FAIL`th time. A failed one goes the way of every
         failure the API records (`service.end_executions`): its `end` event answers a parent
-        waiting on it as a subflow, and the organisation's error flow starts."""
+        waiting on it as a subflow, and the organisation's error flow starts.
+
+        Runner lost, but its flow has an `on_error` node: it is requeued once more as a
+        recovery attempt, which runs only that branch with the runner_lost error as `error`
+        and ends the execution failed with it (a normal claim, lease and report, fenced by
+        its own attempt). A recovery attempt whose lease runs out (lost, cancelled, overdue)
+        ends the execution failed with that error: there is never a second one."""
         async with self.database.transaction() as session:
             expired = await repository.lock_expired_leases(session)
             if not expired:
@@ -81,14 +91,24 @@ class Maintenance:
                 [e.execution_id for e in expired if not e.cancel_requested and not e.past_deadline],
             )
             again = [e.execution_id for e in expired if self._retryable(e)]
-            await repository.requeue(session, again)
+            recover = await self._recoveries(session, expired)
+            await repository.requeue(session, [*again, *recover])
             await service.requeue_executions(
                 session, again, detail="requeued: its runner stopped renewing the lease"
             )
             report.requeued += len(again)
+            if recover:
+                await repository.set_recovery_errors(session, recover)
+                await service.requeue_executions(session, list(recover), detail=RECOVERY_DETAIL)
+                log.warning(
+                    "%s, requeued once to run its on_error branch only: %s",
+                    RUNNER_LOST_MESSAGE,
+                    ", ".join(recover),
+                )
+                report.recoveries += len(recover)
             outcomes: dict[str, list[repository.ExpiredLease]] = {}
             for lease in expired:
-                if not self._retryable(lease):
+                if not self._retryable(lease) and lease.execution_id not in recover:
                     outcomes.setdefault(self._outcome(lease), []).append(lease)
             for status, leases in outcomes.items():
                 ids = [lease.execution_id for lease in leases]
@@ -119,15 +139,39 @@ class Maintenance:
 
     def _retryable(self, lease: repository.ExpiredLease) -> bool:
         return (
-            not lease.cancel_requested
+            lease.recovery_error is None
+            and not lease.cancel_requested
             and not lease.past_deadline
             and lease.attempt < self.settings.max_attempts
             # This expiry is one more loss than the lease counted.
             and lease.runner_losses + 1 < RUNNER_LOSSES_TO_FAIL
         )
 
+    async def _recoveries(
+        self, session: AsyncSession, expired: list[repository.ExpiredLease]
+    ) -> dict[str, dict[str, Any]]:
+        """Of the leases that would end the execution as runner lost, those whose flow has an
+        `on_error` node, with the error their recovery attempt ends with."""
+        recover: dict[str, dict[str, Any]] = {}
+        for lease in expired:
+            if (
+                self._retryable(lease)
+                or self._outcome(lease) != FAILED
+                or lease.recovery_error is not None
+            ):
+                continue
+            if await service.has_on_error(
+                session, lease.organization_id, lease.flow_id, lease.revision
+            ):
+                recover[lease.execution_id] = _error(
+                    "runner_lost", RUNNER_LOST_MESSAGE, lease.attempt
+                )
+        return recover
+
     @staticmethod
     def _outcome(lease: repository.ExpiredLease) -> str:
+        if lease.recovery_error is not None:
+            return FAILED  # whatever ended its recovery attempt: it failed already
         if lease.cancel_requested:
             return CANCELLED
         if lease.past_deadline:
@@ -136,6 +180,8 @@ class Maintenance:
 
     @staticmethod
     def _outcome_error(status: str, lease: repository.ExpiredLease) -> dict[str, Any] | None:
+        if lease.recovery_error is not None:
+            return dict(lease.recovery_error)
         if status == CANCELLED:
             return None
         if status == TIMED_OUT:
@@ -144,25 +190,34 @@ class Maintenance:
 
     async def end_overdue_cancellations(self, report: MaintenanceReport) -> None:
         """A running execution whose runner did not confirm a cancel within a lease ends
-        `cancelled` here."""
+        `cancelled` here (failed with its error, when it was a recovery attempt)."""
         async with self.database.transaction() as session:
             ids = await repository.overdue_cancellations(session, self.settings.lease_seconds)
             held = await repository.lock_queue_rows(session, ids)
             await repository.delete_queue_rows(session, held)
+            recovering = await self._end_recoveries(session, held, report)
             ended = await service.end_executions(
-                session, held, status=CANCELLED, output=None, error=None
+                session,
+                [i for i in held if i not in recovering],
+                status=CANCELLED,
+                output=None,
+                error=None,
             )
             report.cancelled += len(ended)
 
     async def end_timed_out(self, report: MaintenanceReport) -> None:
         """Executions past their deadline (from the first start, across attempts) plus the
-        margin the runner gets to report it itself end `timed_out`."""
+        margin the runner gets to report it itself end `timed_out` (failed with their error,
+        when waiting for or running a recovery attempt)."""
         margin = self.settings.execution_timeout_margin_seconds
         async with self.database.transaction() as session:
             attempts = await repository.overdue_deadlines(session, margin)
             held = await repository.lock_queue_rows(session, list(attempts))
             await repository.delete_queue_rows(session, held)
+            recovering = await self._end_recoveries(session, held, report)
             for execution_id in held:
+                if execution_id in recovering:
+                    continue
                 ended = await service.end_executions(
                     session,
                     [execution_id],
@@ -175,6 +230,20 @@ class Maintenance:
                     ),
                 )
                 report.timed_out += len(ended)
+
+    @staticmethod
+    async def _end_recoveries(
+        session: AsyncSession, held: list[str], report: MaintenanceReport
+    ) -> set[str]:
+        """End failed, with their error, those of `held` (queue rows removed) that wait for
+        or run a recovery attempt; their ids."""
+        recovering = await repository.recovery_errors(session, held)
+        for execution_id, error in recovering.items():
+            ended = await service.end_executions(
+                session, [execution_id], status=FAILED, output=None, error=error
+            )
+            report.runner_lost += len(ended)
+        return set(recovering)
 
     async def prune(self, report: MaintenanceReport) -> None:
         async with self.database.transaction() as session:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -495,7 +495,14 @@ _SUMMARY_COLUMNS = (
 
 _STARTED_COLUMNS = tuple(
     Execution.__table__.c[name]
-    for name in ("id", *_SUMMARY_COLUMNS, "timeout_s", "prior_outputs", "last_seq")
+    for name in (
+        "id",
+        *_SUMMARY_COLUMNS,
+        "timeout_s",
+        "prior_outputs",
+        "recovery_error",
+        "last_seq",
+    )
 )
 
 # PostgreSQL: what `mark_claimed` does, as the last part of a statement whose CTEs chose and
@@ -1268,11 +1275,16 @@ class ExpiredLease:
     past_deadline: bool
     # Runners lost while holding it before this lease ran out.
     runner_losses: int = 0
+    organization_id: str = ""
+    flow_id: str = ""
+    revision: int = 0
+    # Set when the lease was a recovery attempt's (see `Execution.recovery_error`).
+    recovery_error: dict[str, Any] | None = None
 
 
 async def lock_expired_leases(session: AsyncSession, limit: int = 500) -> list[ExpiredLease]:
     """Queue rows whose lease ran out, locked without waiting (another API process may be
-    handling some of them)."""
+    handling some of them), with what decides their fate."""
     locked = (
         select(QueueEntry.execution_id, QueueEntry.attempt)
         .where(QueueEntry.lease_owner.is_not(None), QueueEntry.lease_expires_at < db_now())
@@ -1289,15 +1301,32 @@ async def lock_expired_leases(session: AsyncSession, limit: int = 500) -> list[E
         Execution.cancel_requested_at.is_not(None),
         and_(Execution.deadline_at.is_not(None), Execution.deadline_at < db_now()),
         Execution.runner_losses,
+        Execution.organization_id,
+        Execution.flow_id,
+        Execution.revision,
+        Execution.recovery_error,
     ).where(Execution.id.in_(ids))
-    by_id = {
-        str(row[0]): (bool(row[1]), bool(row[2]), int(row[3] or 0))
-        for row in (await session.execute(flags))
-    }
-    return [
-        ExpiredLease(str(row[0]), int(row[1]), *by_id.get(str(row[0]), (False, False, 0)))
-        for row in rows
-    ]
+    by_id = {str(row[0]): row for row in (await session.execute(flags))}
+    expired = []
+    for execution_id, attempt in rows:
+        found = by_id.get(str(execution_id))
+        if found is None:
+            expired.append(ExpiredLease(str(execution_id), int(attempt), False, False))
+            continue
+        expired.append(
+            ExpiredLease(
+                str(execution_id),
+                int(attempt),
+                cancel_requested=bool(found[1]),
+                past_deadline=bool(found[2]),
+                runner_losses=int(found[3] or 0),
+                organization_id=str(found[4]),
+                flow_id=str(found[5]),
+                revision=int(found[6]),
+                recovery_error=found[7],
+            )
+        )
+    return expired
 
 
 async def count_runner_loss(session: AsyncSession, execution_ids: Sequence[str]) -> None:
@@ -1308,6 +1337,29 @@ async def count_runner_loss(session: AsyncSession, execution_ids: Sequence[str])
             .where(Execution.id.in_(list(execution_ids)))
             .values(runner_losses=Execution.runner_losses + 1)
         )
+
+
+async def set_recovery_errors(session: AsyncSession, errors: Mapping[str, Any]) -> None:
+    """Make the next attempt of each execution a recovery attempt ending with its error."""
+    if errors:
+        await session.execute(
+            update(Execution),
+            [
+                {"id": execution_id, "recovery_error": error}
+                for execution_id, error in errors.items()
+            ],
+        )
+
+
+async def recovery_errors(session: AsyncSession, execution_ids: Sequence[str]) -> dict[str, Any]:
+    """Of these executions, those waiting for or running a recovery attempt, with its error."""
+    if not execution_ids:
+        return {}
+    # Filtered here: a JSON `null` is not SQL NULL.
+    stmt = select(Execution.id, Execution.recovery_error).where(
+        Execution.id.in_(list(execution_ids))
+    )
+    return {str(row[0]): row[1] for row in (await session.execute(stmt)).all() if row[1]}
 
 
 async def requeue(session: AsyncSession, execution_ids: Sequence[str]) -> None:

@@ -109,6 +109,8 @@ class ClaimedExecution:
     attempts), or None. For a retry from `from_node`, `prior_outputs` maps the node ids before
     it to `{"output", "port"}` of their succeeded steps in the retried execution, which the
     runner reuses instead of running those nodes again (`flomation.engine.executor.PriorStep`).
+    `recovery_error` set makes this a recovery attempt: the runner runs only the flow's
+    on_error branch, with it as `error`, and ends the execution `failed` with it.
     """
 
     id: str
@@ -128,6 +130,7 @@ class ClaimedExecution:
     prior_outputs: dict[str, Any] | None
     variables: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    recovery_error: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

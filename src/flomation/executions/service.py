@@ -49,6 +49,7 @@ from flomation.flows import service as flows_service
 from flomation.ids import new_id
 from flomation.models.executions import (
     CANCELLED,
+    FAILED,
     FINAL_STATUSES,
     QUEUED,
     RUNNING,
@@ -554,20 +555,25 @@ async def _outputs_before(
 async def cancel_execution(
     session: AsyncSession, *, organization_id: str, execution_id: str
 ) -> CancelAccepted:
-    """Cancel: a waiting execution ends `cancelled` at once; a running one is marked
-    cancel-requested (its runner learns it on its next heartbeat, and maintenance ends it
-    `cancelled` if the runner does not within a lease). `Conflict` when it already ended."""
+    """Cancel: a waiting execution ends `cancelled` at once (`failed` with its error when it
+    waits for a recovery attempt); a running one is marked cancel-requested (its runner
+    learns it on its next heartbeat, and maintenance ends it `cancelled` if the runner does
+    not within a lease). `Conflict` when it already ended."""
     execution = await _get(session, organization_id, execution_id)
     if execution.status in FINAL_STATUSES:
         raise _already_ended(execution)
     entry = await repository.lock_queue_row(session, execution_id)  # queue row first
     if entry is not None and entry.lease_owner is None:
         await repository.delete_queue_rows(session, [execution_id])
+        # Waiting for its recovery attempt, it has failed already: it ends failed, with the
+        # error that attempt would have ended with, and no on_error branch.
+        recovery = execution.recovery_error or None
+        status = FAILED if recovery else CANCELLED
         ended = await end_executions(
-            session, [execution_id], status=CANCELLED, output=None, error=None
+            session, [execution_id], status=status, output=None, error=recovery
         )
         if ended:
-            return CancelAccepted(id=execution_id, status=CANCELLED)
+            return CancelAccepted(id=execution_id, status=status)
     else:
         requested = await repository.request_cancel(session, execution_id)
         if requested is not None:
@@ -665,6 +671,18 @@ async def _definition(
     return known
 
 
+async def has_on_error(
+    session: AsyncSession, organization_id: str, flow_id: str, revision: int
+) -> bool:
+    """Whether this flow revision has an `on_error` node (an execution of it that loses its
+    runners gets a recovery attempt that runs that branch)."""
+    known = await _definition(session, organization_id, flow_id, revision)
+    nodes = known.definition.get("nodes")
+    return isinstance(nodes, list) and any(
+        isinstance(node, dict) and node.get("type") == "on_error" for node in nodes
+    )
+
+
 async def _claimed_revisions(
     session: AsyncSession,
     organization_id: str,
@@ -752,6 +770,7 @@ async def claim_executions(
                 prior_outputs=execution.prior_outputs,
                 variables=dict(revision.variables),
                 secrets=dict(revision.secrets),
+                recovery_error=execution.recovery_error,
             )
         )
         if execution.started_at is not None:

@@ -110,6 +110,7 @@ def claimed_payload(claimed: ClaimedExecution, now: datetime | None = None) -> d
         "parent_execution_id": claimed.parent_execution_id,
         "from_node": claimed.from_node,
         "prior_outputs": claimed.prior_outputs,
+        "recovery_error": claimed.recovery_error,
         "variables": claimed.variables,
         "secrets": claimed.secrets,
     }

@@ -2,7 +2,8 @@
 to runner after runner until the fleet is gone. Real `flomation runner` processes against the
 real API, on SQLite and PostgreSQL: the second runner lost while holding it fails it with
 "runner lost while running this execution"; no third runner runs it; the organisation's error
-flow still runs; the runner lost second, thawed, is refused and drops it."""
+flow still runs; the runner lost second, thawed, is refused and drops it. A flow with an
+`on_error` node gets one recovery attempt that runs only that branch, then fails the same."""
 
 from __future__ import annotations
 
@@ -208,3 +209,103 @@ async def test_a_subflow_whose_runner_dies_twice_takes_its_parents_error_port(
     assert done["output"]["recovered"] is True
     assert "runner lost while running this execution" in done["output"]["why"]
     assert recorder.bodies == []
+
+
+def _recovering_flow(recorder_url: str) -> dict[str, Any]:
+    """A main branch that holds its runner until it is killed, and an on_error branch with a
+    side effect (a call to the recorder) and a `return`."""
+    return {
+        "version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "hold", "type": "delay", "config": {"seconds": 60}},
+            {"id": "oe", "type": "on_error"},
+            {
+                "id": "tell",
+                "type": "http",
+                "config": {
+                    "method": "POST",
+                    "url": recorder_url,
+                    "json": {
+                        "id": "{{ execution.id }}",
+                        "attempt": "{{ execution.attempt }}",
+                        "why": "{{ error.message }}",
+                        "type": "{{ error.type }}",
+                    },
+                },
+            },
+            {"id": "out", "type": "return", "config": {"value": {"told": "{{ error.message }}"}}},
+        ],
+        "edges": [
+            {"from": "start", "to": "hold"},
+            {"from": "oe", "to": "tell"},
+            {"from": "tell", "to": "out"},
+        ],
+    }
+
+
+async def test_an_execution_whose_runner_dies_twice_still_runs_its_on_error_branch(
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+) -> None:
+    flow_id = await user.flow(_recovering_flow(recorder.url))
+    error_flow_id = await user.flow(ERROR_FLOW)
+    patched = await user.client.patch("/api/v1/organization", json={"error_flow_id": error_flow_id})
+    assert patched.status_code == 200, patched.text
+    token = await user.token()
+
+    started = [await start_runner(api.base_url, token, tmp_path)]
+    try:
+        execution_id = await user.run(flow_id)
+        await wait_for(lambda: _running_attempt(user, execution_id, 1), 30, "attempt 1")
+        started[0].signal(signal.SIGKILL)
+        await started[0].wait()
+
+        started.append(await start_runner(api.base_url, token, tmp_path))
+        await wait_for(lambda: _running_attempt(user, execution_id, 2), 30, "attempt 2")
+        started[1].signal(signal.SIGKILL)
+        await started[1].wait()
+
+        # The next runner gets a recovery attempt: the on_error branch only.
+        started.append(await start_runner(api.base_url, token, tmp_path))
+        done = await user.ended(execution_id, timeout_s=30)
+
+        async def error_flow_succeeded() -> bool:
+            runs = await _error_flow_runs(user, error_flow_id)
+            return any(run["status"] == "succeeded" for run in runs)
+
+        await wait_for(error_flow_succeeded, 30, "the organisation's error flow to run")
+        runs = await _error_flow_runs(user, error_flow_id)
+        assert await started[2].stop() == 0
+    finally:
+        for runner in started:
+            if runner.process.returncode is None:
+                runner.signal(signal.SIGKILL)
+                await runner.process.wait()
+    assert (done["status"], done["attempt"]) == ("failed", 3), done
+    assert done["error"] == {
+        "node_id": None,
+        "type": "runner_lost",
+        "message": "runner lost while running this execution",
+        "attempt": 2,
+    }
+    assert done["output"] == {"told": "runner lost while running this execution"}
+    # The branch's side effect happened once, in the recovery attempt; the main graph's
+    # delay never finished anywhere.
+    assert recorder.bodies == [
+        {
+            "id": execution_id,
+            "attempt": 3,
+            "why": "runner lost while running this execution",
+            "type": "runner_lost",
+        }
+    ]
+    view = await user.get(execution_id)
+    ran = {step["node_id"]: step["status"] for step in view["steps"] if step["status"] != "running"}
+    assert ran.get("hold") != "succeeded"
+    assert (ran["oe"], ran["tell"], ran["out"]) == ("succeeded",) * 3
+    # The organisation's error flow ran once, for the end.
+    [handled] = runs
+    assert (await user.get(handled["id"]))["trigger"] == {
+        "type": "error_flow",
+        "execution_id": execution_id,
+    }

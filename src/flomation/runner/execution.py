@@ -44,6 +44,8 @@ class Claimed:
     prior_outputs: dict[str, Any] | None
     variables: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    # A recovery attempt: run only the on_error branch with this `error`, end failed with it.
+    recovery_error: dict[str, Any] | None = None
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Claimed:
@@ -60,7 +62,16 @@ class Claimed:
             prior_outputs=payload.get("prior_outputs"),
             variables=dict(payload.get("variables") or {}),
             secrets=dict(payload.get("secrets") or {}),
+            recovery_error=_recovery_error(payload.get("recovery_error")),
         )
+
+
+def _recovery_error(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("recovery_error must be an object or null")
+    return dict(value)
 
 
 def prior_steps(prior: dict[str, Any] | None) -> dict[str, PriorStep]:
@@ -206,6 +217,12 @@ class ExecutionJob:
             return
         if self.unreportable is not None:
             result = ExecutionResult("failed", None, self.unreportable)
+        if claimed.recovery_error is not None:
+            # A recovery attempt ends failed with the error it recovers from, whatever cut its
+            # on_error branch short (a cancel, the deadline, a failure): rule 6 keeps the
+            # original error, and a branch's failure is on its step.
+            kept = result.output if result.status == "failed" else None
+            result = ExecutionResult("failed", kept, claimed.recovery_error)
         self.result = result
         metrics.finished.labels(result.status).inc()
         metrics.duration.observe(time.monotonic() - self._claimed_at)
@@ -247,6 +264,7 @@ class ExecutionJob:
             secrets=self.context.local_secrets.resolve(claimed.secrets),
             prior=prior_steps(claimed.prior_outputs),
             from_node=claimed.from_node,
+            recover_from_error=claimed.recovery_error,
         )
         self._executor = executor
         remaining = None if self._deadline is None else max(0.0, self._deadline - time.monotonic())

@@ -160,9 +160,14 @@ class Maintenance:
                 or lease.recovery_error is not None
             ):
                 continue
-            if await service.has_on_error(
-                session, lease.organization_id, lease.flow_id, lease.revision
-            ):
+            try:
+                branch = await service.has_on_error(
+                    session, lease.organization_id, lease.flow_id, lease.revision
+                )
+            except FlomationError as exc:  # its revision is unreadable: it just fails
+                log.warning("no recovery attempt for %s: %s", lease.execution_id, exc.detail)
+                continue
+            if branch:
                 recover[lease.execution_id] = _error(
                     "runner_lost", RUNNER_LOST_MESSAGE, lease.attempt
                 )

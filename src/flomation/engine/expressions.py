@@ -570,6 +570,15 @@ def _guard_loops(tree: nodes.Template) -> None:
         )
 
 
+def _is_lookup(expr: nodes.Node) -> bool:
+    """Whether `expr` is a name with constant attribute or item reads (`a.b['c'][0]`)."""
+    while isinstance(expr, nodes.Getattr | nodes.Getitem):
+        if isinstance(expr, nodes.Getitem) and not isinstance(expr.arg, nodes.Const):
+            return False
+        expr = expr.node
+    return isinstance(expr, nodes.Name)
+
+
 def _is_single_expression(tree: nodes.Template) -> bool:
     body = tree.body
     return (
@@ -691,10 +700,10 @@ def _is_plain(value: Any) -> bool:
 def _plain(value: Any, found: list[str], path: str) -> Any:
     """`value` as plain JSON types (the same object when it already is); tainted strings go to
     `found`. Raises `NotJSONError` for what JSON cannot hold."""
-    if not path and _is_plain(value):
-        return value
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind in _LEAVES:
+        return value
+    if not path and (kind is dict or kind is list) and _is_plain(value):
         return value
     if kind is float:
         if not math.isfinite(value):
@@ -735,6 +744,9 @@ class CompiledTemplate:
 
     source: str
     single: bool
+    # A single expression that only reads the scope (`{{ input }}`, `{{ nodes.a.output.rows }}`):
+    # a mapping or list it gives is the scope's own data, already JSON, and is not walked.
+    lookup: bool
     _render_func: Callable[[Context], Iterator[Any]]
     _new_context: Callable[..., Context]
 
@@ -746,9 +758,7 @@ class CompiledTemplate:
         token = _deadline.set(time.monotonic() + RENDER_TIMEOUT_S)
         secrets = scope.get("secrets")
         # Without secrets nothing can be tainted: skip the taint work altogether.
-        masker = secrets.masker if isinstance(secrets, SecretValues) else None
-        if masker is not None and not masker.active:
-            masker = None
+        masker = secrets.tainting if type(secrets) is SecretValues else None
         masker_token = made_token = None
         if masker is not None:
             masker_token = _masker.set(masker)
@@ -759,46 +769,49 @@ class CompiledTemplate:
             if type(item) is str and masker.knows(item):
                 scope = {**scope, "item": TaintedStr(item)}
         found: list[str] = []
+        made: list[str] | None = None
+        error: TemplateError | None = None
         try:
-            result = self._render(self._new_context(scope, True), found)
+            context = self._new_context(scope, True)
+            if self.single:
+                value = next(iter(self._render_func(context)))
+                kind = type(value)
+                if self.lookup and (kind is dict or kind is list):
+                    result = value
+                else:
+                    result = _plain(value, found, "")
+            else:
+                result = self._render_text(context, found)
         except TemplateError as exc:
-            made = tainted_made.get()
-            if made:
-                # Jinja may quote what the template made (a missing key, say): mask it here,
-                # where it is known, before the error is recorded.
-                raise TemplateError(_without(exc.message, made), field=exc.field) from None
-            raise
+            error = exc
+        except NotJSONError as exc:
+            error = TemplateError(f"{_quoted(self.source)} does not give JSON: {exc}")
+        except TemplateLimitError as exc:
+            error = TemplateError(str(exc))
+        except RecursionError:
+            error = TemplateError("template recursion is too deep")
+        except MemoryError:
+            error = TemplateError("template ran out of memory")
+        except Exception as exc:
+            error = TemplateError(_describe(exc))
         finally:
             _deadline.reset(token)
             if masker_token is not None:
                 _masker.reset(masker_token)
                 _count_tainting(-1)
             if made_token is not None:
+                made = tainted_made.get()
                 tainted_made.reset(made_token)
+        if error is not None:
+            if made:
+                # Jinja may quote what the template made (a missing key, say): mask it here,
+                # where it is known, before the error is recorded.
+                error = TemplateError(_without(error.message, made), field=error.field)
+            raise error from None
         if masker is not None:
             for derived in found:
                 masker.learn(derived)
         return result
-
-    def _render(self, context: Context, found: list[str]) -> Any:
-        """The render proper, with every failure made a `TemplateError`."""
-        try:
-            if self.single:
-                value = next(iter(self._render_func(context)))
-                return _plain(value, found, "")
-            return self._render_text(context, found)
-        except TemplateError:
-            raise
-        except NotJSONError as exc:
-            raise TemplateError(f"{_quoted(self.source)} does not give JSON: {exc}") from None
-        except TemplateLimitError as exc:
-            raise TemplateError(str(exc)) from None
-        except RecursionError:
-            raise TemplateError("template recursion is too deep") from None
-        except MemoryError:
-            raise TemplateError("template ran out of memory") from None
-        except Exception as exc:
-            raise TemplateError(_describe(exc)) from None
 
     def _render_text(self, context: Context, found: list[str]) -> str:
         parts: list[str] = []
@@ -855,6 +868,7 @@ def compile_template(source: str) -> CompiledTemplate:
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template does not parse: {exc.message} (line {exc.lineno})") from None
     single = _is_single_expression(tree)
+    lookup = single and _is_lookup(tree.body[0].nodes[0])  # type: ignore[attr-defined]
     _guard_loops(tree)
     template = environment.from_string(tree)
     # Contexts are made directly, without the template's globals: the render scope already
@@ -863,6 +877,7 @@ def compile_template(source: str) -> CompiledTemplate:
     return CompiledTemplate(
         source=source,
         single=single,
+        lookup=lookup,
         _render_func=template.root_render_func,
         _new_context=make_context,
     )

@@ -352,11 +352,13 @@ class TaintedBytes(bytes):
 class SecretValues(Mapping[str, str]):
     """The template scope's `secrets`: each value a `TaintedStr`, learned by `masker`."""
 
-    __slots__ = ("_secrets", "masker")
+    __slots__ = ("_secrets", "masker", "tainting")
 
     def __init__(self, secrets: Mapping[str, str], masker: Masker) -> None:
         self._secrets = secrets
         self.masker = masker
+        # The masker when there is a secret to taint, else None: renders check this only.
+        self.tainting = masker if any(secrets.values()) else None
 
     def __getitem__(self, name: str) -> TaintedStr:
         return TaintedStr(self._secrets[name])

@@ -14,7 +14,8 @@ Every rendered value is made plain JSON at render time (`_plain`), so nothing el
 Jinja object: an undefined value anywhere inside, bytes, NaN or infinity, a mapping key that
 is not a string, or an object of any other type is a template error naming the template and
 where in the value it sits. Tuples, ranges, mapping views and iterators (`map` without
-`| list`) become lists, bounded by `MAX_SIZE`; other mappings become dicts.
+`| list`) become lists, bounded by `MAX_SIZE`; other mappings become dicts. A mapping or list
+read as it is from the scope (`{{ input }}`) is the scope's own JSON data and is not walked.
 
 Secrets arrive tainted (see `masking.TaintedStr`): the operators, string methods and filters
 here keep the taint on every string they make from a tainted one, and the strings that reach

@@ -49,7 +49,7 @@ def test_every_form_of_the_secret_is_masked(leak: str) -> None:
 
 def test_values_are_masked_deeply_keys_included() -> None:
     masker = Masker(["hunter22"])
-    value = {"a": ["x hunter22 y", {"hunter22": 1}], "n": 5, "b": True, "z": None}
+    value: dict[str, Any] = {"a": ["x hunter22 y", {"hunter22": 1}], "n": 5, "b": True, "z": None}
     assert masker.value(value) == {"a": ["x *** y", {"***": 1}], "n": 5, "b": True, "z": None}
     assert value["a"][0] == "x hunter22 y"  # the original is untouched
 

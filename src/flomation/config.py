@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     public_url: str | None = None
     editor_dir: Path | None = None
     allowed_origins: list[str] = Field(default_factory=list)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto the API believes (addresses or
+    # networks, comma-separated). Empty: none, so the client address is always the connection's
+    # peer; trusting loopback by default would let any local client pick its own address and
+    # step around the login throttle.
+    trusted_proxies: str = ""
 
     admin_email: str | None = None
     admin_password: str | None = None

@@ -59,6 +59,10 @@ def _uvicorn_options(settings: Settings) -> dict[str, Any]:
         "port": settings.port,
         "log_config": None,
         "access_log": False,
+        # Forwarded headers only from the proxies the operator named (uvicorn would otherwise
+        # trust FORWARDED_ALLOW_IPS, loopback by default).
+        "proxy_headers": bool(settings.trusted_proxies.strip()),
+        "forwarded_allow_ips": settings.trusted_proxies.strip() or None,
         "ssl_certfile": str(settings.tls_cert) if tls else None,
         "ssl_keyfile": str(settings.tls_key) if tls else None,
         "timeout_graceful_shutdown": 10,

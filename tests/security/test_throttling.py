@@ -107,13 +107,28 @@ async def test_a_burst_of_parallel_guesses_gets_no_more_than_the_free_tries(
 async def test_x_forwarded_for_from_an_untrusted_peer_cannot_escape_the_throttle(
     database_url: str, owner: Actor, tmp_path: Path
 ) -> None:
-    # A real `flomation api` that trusts only its (absent) proxy at 10.9.9.9: a client on
-    # loopback that rotates X-Forwarded-For is still one address.
+    # A real `flomation api` with no trusted proxy (the default): a client on loopback that
+    # rotates X-Forwarded-For is still one address.
+    async with (
+        api_process(database_url, tmp_path / "api", FLOMATION_LOGIN_DELAY_BASE_SECONDS="60") as api,
+        httpx.AsyncClient(base_url=api.base_url, timeout=30) as client,
+    ):
+        answers = [
+            await _login(client, owner.email, "guess", f"192.0.2.{number}") for number in range(8)
+        ]
+    assert [answer.status_code for answer in answers] == [401] * 5 + [429] * 3
+
+
+async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    database_url: str, owner: Actor, tmp_path: Path
+) -> None:
+    # Loopback named as the proxy: each forwarded address is a client of its own, so eight
+    # wrong passwords from eight addresses are eight free tries.
     async with (
         api_process(
             database_url,
             tmp_path / "api",
-            FORWARDED_ALLOW_IPS="10.9.9.9",
+            FLOMATION_TRUSTED_PROXIES="127.0.0.1",
             FLOMATION_LOGIN_DELAY_BASE_SECONDS="60",
         ) as api,
         httpx.AsyncClient(base_url=api.base_url, timeout=30) as client,
@@ -121,4 +136,4 @@ async def test_x_forwarded_for_from_an_untrusted_peer_cannot_escape_the_throttle
         answers = [
             await _login(client, owner.email, "guess", f"192.0.2.{number}") for number in range(8)
         ]
-    assert [answer.status_code for answer in answers] == [401] * 5 + [429] * 3
+    assert [answer.status_code for answer in answers] == [401] * 8

@@ -37,8 +37,8 @@ public_router = APIRouter(tags=["auth"])
 
 
 def _client_address(request: Request) -> str:
-    # uvicorn has already applied X-Forwarded-For when the peer is a trusted proxy
-    # (FORWARDED_ALLOW_IPS, loopback by default); never read the header here.
+    # uvicorn has already applied X-Forwarded-For when the peer is one of the operator's
+    # trusted proxies (FLOMATION_TRUSTED_PROXIES, none by default); never read the header here.
     return client_key(request.client.host if request.client else "unknown")
 
 

@@ -5,8 +5,10 @@ import { useCan } from '../auth/session';
 import { parseLabels } from '../flow/labels';
 import { ConfirmButton, CopyButton, ErrorNote, Loading, PageHeader, formatTime } from '../components/ui';
 
+// The token travels in the environment, not as an argument: a command line is readable by every
+// process on the host (/proc/<pid>/cmdline), the environment only by the runner's own user.
 export function runnerCommand(origin: string, token: string): string {
-  return `flomation runner --api ${origin} --token ${token}`;
+  return `FLOMATION_RUNNER_TOKEN=${token} flomation runner --api ${origin}`;
 }
 
 function Labels({ labels }: { labels: Record<string, string> | undefined }) {

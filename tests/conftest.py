@@ -15,6 +15,7 @@ from flomation.db.session import Database
 from tests.databases import BACKENDS, TemplateDatabases
 from tests.factories import Actor, make_actor
 from tests.live import LiveServer, serve
+from tests.runner.processes import Api, Recorder
 
 TEST_SECRET_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()
 
@@ -43,6 +44,14 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url, pool_size=5)
     yield db
     await db.dispose()
+
+
+# Leases of seconds and frequent maintenance: a lost runner's work comes back within a test.
+SHORT_LEASES: dict[str, object] = {
+    "lease_seconds": 2.0,
+    "claim_wait_seconds": 2.0,
+    "maintenance_interval_seconds": 0.3,
+}
 
 
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
@@ -75,3 +84,18 @@ async def api(settings: Settings, database: Database) -> AsyncIterator[LiveServe
 @pytest.fixture
 async def owner(database: Database) -> Actor:
     return await make_actor(database, role="owner")
+
+
+@pytest.fixture
+async def user(api: LiveServer, owner: Actor) -> AsyncIterator[Api]:
+    """The owner, signed in to the live API."""
+    client = Api(api, owner)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[Recorder]:
+    """A loopback HTTP server that records what flows send it."""
+    async with Recorder().running() as running:
+        yield running

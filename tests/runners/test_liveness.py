@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from flomation.config import Settings
 from tests.conftest import make_settings
-from tests.factories import Actor
 from tests.live import LiveServer
 from tests.runner.processes import Api, runner_processes, wait_for
 
@@ -36,13 +34,6 @@ def settings(database_url: str, tmp_path: Path, claim_wait_s: float) -> Settings
         claim_wait_seconds=claim_wait_s,
         runner_offline_after_seconds=OFFLINE_AFTER_S,
     )
-
-
-@pytest.fixture
-async def user(api: LiveServer, owner: Actor) -> AsyncIterator[Api]:
-    client = Api(api, owner)
-    yield client
-    await client.aclose()
 
 
 async def _statuses(user: Api) -> list[str]:

@@ -27,7 +27,6 @@ from flomation.engine.isolation.mode import DEFAULT_UID_RANGE
 from tests.conftest import make_settings
 from tests.engine.isolation.processes import descendants, wait_until_all_gone
 from tests.engine.isolation.sandbox import sandbox_python
-from tests.factories import Actor
 from tests.live import LiveServer
 from tests.runner.processes import FLOMATION, Api, RunnerProcess, wait_for
 
@@ -47,13 +46,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         claim_wait_seconds=2.0,
         maintenance_interval_seconds=0.5,
     )
-
-
-@pytest.fixture
-async def user(api: LiveServer, owner: Actor) -> AsyncIterator[Api]:
-    client = Api(api, owner)
-    yield client
-    await client.aclose()
 
 
 @asynccontextmanager

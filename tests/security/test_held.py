@@ -37,7 +37,7 @@ from flomation.ids import new_id
 from flomation.runner.client import ApiRefused
 from flomation.signing import SigningKey
 from tests.auth.conftest import login, raw_request
-from tests.conftest import make_settings
+from tests.conftest import SHORT_LEASES, make_settings
 from tests.factories import Actor, make_actor
 from tests.flows.conftest import create_flow, echo_definition
 from tests.live import LiveServer
@@ -72,9 +72,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(
         database_url,
         tmp_path / "data",
-        lease_seconds=2.0,
-        claim_wait_seconds=2.0,
-        maintenance_interval_seconds=0.3,
+        **SHORT_LEASES,
         runner_offline_after_seconds=10.0,
         max_body_bytes=BODY_LIMIT,
         webhook_max_body_bytes=WEBHOOK_BODY_LIMIT,

@@ -8,15 +8,13 @@ flow still runs; the runner lost second, thawed, is refused and drops it. A flow
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from flomation.config import Settings
-from tests.conftest import make_settings
-from tests.factories import Actor
+from tests.conftest import SHORT_LEASES, make_settings
 from tests.live import LiveServer
 from tests.runner.processes import Api, Recorder, record_flow, start_runner, wait_for
 
@@ -27,23 +25,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(
         database_url,
         tmp_path / "data",
-        lease_seconds=2.0,
-        claim_wait_seconds=2.0,
-        maintenance_interval_seconds=0.3,
+        **SHORT_LEASES,
     )
-
-
-@pytest.fixture
-async def user(api: LiveServer, owner: Actor) -> AsyncIterator[Api]:
-    client = Api(api, owner)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def recorder() -> AsyncIterator[Recorder]:
-    async with Recorder().running() as running:
-        yield running
 
 
 ERROR_FLOW = {

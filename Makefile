@@ -35,16 +35,22 @@ $(EDITOR_STAMP): $(EDITOR_SOURCES)
 		mkdir -p $(EDITOR_OUT) && echo '<!doctype html><title>Flomation</title>' > $(EDITOR_STAMP); \
 	fi
 
-up: install editor
+up: install editor bwrap
 	$(BIN)/flomation up
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 # bubblewrap: the sandbox python and shell nodes run in (runners fall back to weaker isolation
-# without it, and the tests of the sandbox need it).
+# without it, and the tests of the sandbox need it). Only root can install it; anyone else is
+# told what is missing and goes on.
 bwrap:
-	@command -v bwrap >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null)
+	@command -v bwrap >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+		else \
+			echo "bubblewrap (bwrap) is missing: code nodes run with weaker isolation; install it with: sudo apt-get install bubblewrap"; \
+		fi; }
 
 lint: install
 	$(BIN)/ruff format --check src tests bench

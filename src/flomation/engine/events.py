@@ -79,6 +79,16 @@ def _path(parent: str, key: Any) -> str:
     return f"{parent}[{key}]" if isinstance(key, int) else f"{parent}.{key}"
 
 
+# One strict encoder for every check: `json.dumps` with options builds a new encoder per call,
+# which cost more than the encoding of a typical step's values (four checks per node).
+# Keys sorted as `to_json_bytes` sorts them: mixed key types cannot be sorted, so they fail here.
+_STRICT_CHECK = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+)
+# A walk with no depth limit still stops here: a value holding itself would go on forever.
+_WALK_LIMIT = 100_000
+
+
 def json_problem(
     value: Any, root: str = "$", *, max_depth: int | None = JSON_MAX_DEPTH
 ) -> str | None:
@@ -88,7 +98,8 @@ def json_problem(
     With `max_depth=None`, depth is no problem (values passed between nodes may be nested
     deeper than the encoder goes; events show them cut, see `json_safe`)."""
     try:
-        to_json_bytes(value)
+        # Encoding to UTF-8 is what finds lone surrogates (the encoder keeps them).
+        _STRICT_CHECK.encode(value).encode()
     except RecursionError:
         return _find_problem(value, root, max_depth)
     except (TypeError, ValueError):
@@ -102,6 +113,8 @@ def _find_problem(value: Any, root: str, max_depth: int | None) -> str | None:
         item, where, depth = stack.pop()
         if max_depth is not None and depth > max_depth:
             return f"{where}: nested too deeply (more than {max_depth} levels)"
+        if depth > _WALK_LIMIT:
+            return f"{where}: nested too deeply, or a value that holds itself"
         if isinstance(item, str):
             problem = _string_problem(item)
             if problem is not None:

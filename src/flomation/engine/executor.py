@@ -519,11 +519,18 @@ class Executor:
             return masked
         return json_safe(masked, max_string=self.event_value_limit)
 
-    def _event_value(self, name: str, value: Any, data: dict[str, Any]) -> None:
-        """Puts a masked, size-limited, JSON-safe copy of `value` into event data."""
+    def _event_value(
+        self, name: str, value: Any, data: dict[str, Any], *, is_json: bool = False
+    ) -> None:
+        """Puts a masked, size-limited, JSON-safe copy of `value` into event data. `is_json`:
+        `value` was checked already (masking only swaps strings for strings, so the masked
+        copy needs no second check)."""
         masked = self._shown(value)
         if _smaller_than(masked, self.event_value_limit // 2):
-            data[name] = masked if json_problem(masked) is None else self._safe(masked)
+            if is_json and masked is not _TOO_DEEP:
+                data[name] = masked
+            else:
+                data[name] = masked if json_problem(masked) is None else self._safe(masked)
             return
         try:
             text = _json_text(masked)
@@ -599,7 +606,7 @@ class Executor:
             problem = json_problem(config, "config", max_depth=None)
             if problem is not None:
                 raise TemplateError(f"the rendered config is not JSON: {problem}")
-            self._event_value("input", config, started)
+            self._event_value("input", config, started, is_json=True)
             self.emit("node.started", started)
             announced = True
             outcome = await self._attempts(
@@ -657,7 +664,7 @@ class Executor:
             "port": outcome.port,
             "duration_ms": _elapsed_ms(began),
         }
-        self._event_value("output", outcome.output, succeeded)
+        self._event_value("output", outcome.output, succeeded, is_json=True)
         self.emit("node.succeeded", succeeded)
         return _StepResult(outcome, None)
 

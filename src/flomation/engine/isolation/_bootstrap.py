@@ -1,20 +1,26 @@
 """The part of a code run that runs as the run itself: reading the payload, calling the user's
 `main(ctx)`, writing the result to the control pipe.
 
-It imports only a few light standard modules, because it is also the bootstrap of a sandboxed
-python run: the fork server passes this file's source to a fresh interpreter inside the
-sandbox (`python -I -c SOURCE`), whose start-up time every run pays. Without the sandbox the
+It imports only a few light standard modules (traceback and linecache only when a run failed),
+because it is also the bootstrap of a sandboxed python run: the fork server passes this file's
+source to a fresh interpreter inside the sandbox (`python -I -c SOURCE`), whose start-up time
+every run pays (unless it takes a spare). Without the sandbox the
 fork server's children call `run_python` directly (`_forkserver.py` imports this file by path,
 not through the flomation package, which the fork server's interpreter may not have).
+
+A spare (`python -I -c SOURCE spare`) is a sandboxed interpreter started ahead of its run, at
+the runner's ceilings: its stdin is a socket to the fork server, on which it blocks until the
+server hands it a run: the run's limits (JSON) with the run's four pipe ends attached. It puts
+those in place of its own descriptors 0-3, lowers its rlimits to the run's, and goes on as any
+sandboxed run: the payload from stdin, the result to the control pipe.
 """
 
 from __future__ import annotations
 
 import json
-import linecache
 import os
+import resource
 import sys
-import traceback
 from typing import Any, NoReturn
 
 CODE_FILENAME = "<node code>"
@@ -52,6 +58,24 @@ def report_setup_failure(exc: BaseException) -> NoReturn:
         os._exit(SETUP_FAILED_EXIT)
 
 
+def apply_limits(limits: dict[str, Any]) -> None:
+    """Sets the run's rlimits (soft = hard; CPU: SIGXCPU at the soft limit, SIGKILL one second
+    later). A limit that is None is left as it is (a spare's, until its run lowers it)."""
+    mib = 1024 * 1024
+
+    def cap(which: int, soft: int | None, hard: int | None = None) -> None:
+        if soft is not None:
+            resource.setrlimit(which, (soft, soft if hard is None else hard))
+
+    memory, file_size = limits["memory_mb"], limits["max_file_size_mb"]
+    cap(resource.RLIMIT_AS, memory * mib)
+    cap(resource.RLIMIT_FSIZE, None if file_size is None else file_size * mib)
+    cap(resource.RLIMIT_CPU, limits["cpu_s"], limits["cpu_s"] + 1)
+    cap(resource.RLIMIT_NOFILE, limits["max_open_files"])
+    cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_NPROC, limits.get("max_processes"))
+
+
 def child_environment(workdir: str, extra: dict[str, str]) -> dict[str, str]:
     env = {"PATH": BASE_PATH, "HOME": workdir, "TMPDIR": workdir, "LANG": "C.UTF-8"}
     env.update(extra)
@@ -73,7 +97,7 @@ def run_python(
     try:
         result = {"ok": True, "value": call_main(payload["code"], payload["ctx"])}
     except BaseException as exc:
-        result = describe_failure(exc)
+        result = describe_failure(exc, payload["code"])
     if os.getpid() != leader:
         # A process the user code forked came back here: only the leader reports.
         os._exit(0)
@@ -96,8 +120,6 @@ def run_python(
 
 
 def call_main(code: str, ctx: Any) -> Any:
-    # Registered so that tracebacks show the lines of the user's code.
-    linecache.cache[CODE_FILENAME] = (len(code), None, code.splitlines(True), CODE_FILENAME)
     compiled = compile(code, CODE_FILENAME, "exec")
     namespace: dict[str, Any] = {"__name__": "__main__"}
     exec(compiled, namespace)  # noqa: S102 - running the user's code is the point
@@ -111,7 +133,7 @@ class NoMainError(Exception):
     pass
 
 
-def describe_failure(exc: BaseException) -> dict[str, Any]:
+def describe_failure(exc: BaseException, code: str) -> dict[str, Any]:
     if isinstance(exc, NoMainError):
         return {"ok": False, "reason": "code", "message": str(exc), "traceback": ""}
     tb = exc.__traceback__
@@ -124,6 +146,13 @@ def describe_failure(exc: BaseException) -> dict[str, Any]:
         reason = "exit"
     else:
         reason = "code"
+    # Imported only now: they cost every run's start-up several milliseconds. The code is
+    # registered (again: user code may have cleared the cache) so that the traceback shows
+    # its lines.
+    import linecache
+    import traceback
+
+    linecache.cache[CODE_FILENAME] = (len(code), None, code.splitlines(True), CODE_FILENAME)
     return {
         "ok": False,
         "reason": reason,
@@ -135,11 +164,37 @@ def describe_failure(exc: BaseException) -> dict[str, Any]:
 def run_python_in_sandbox() -> NoReturn:
     """The bootstrap of a sandboxed python run (this file's source, run with -c)."""
     try:
+        if sys.argv[1:] == ["spare"]:
+            take_run()
         payload = json.loads(read_all(STDIN_FD))
         replace_with_devnull(STDIN_FD)
     except BaseException as exc:
         report_setup_failure(exc)
     run_python(payload, os.getcwd(), CONTROL_FD, set_environment=False)
+
+
+def take_run() -> None:
+    """A spare's wait for its run: the run's limits and pipe ends from the fork server."""
+    import _socket
+
+    server = _socket.socket(fileno=STDIN_FD)
+    message, ancillary, _, _ = server.recvmsg(65536, _socket.CMSG_SPACE(4 * 4))
+    if not message:  # the server closed the socket: never used
+        os._exit(0)
+    fds = [
+        int.from_bytes(data[i : i + 4], sys.byteorder, signed=True)
+        for level, kind, data in ancillary
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS
+        for i in range(0, len(data) - len(data) % 4, 4)
+    ]
+    server.detach()
+    if len(fds) != 4:
+        os._exit(SETUP_FAILED_EXIT)  # no control pipe to report on
+    # Received while 0-3 were open, so all above them: placing one overwrites none of them.
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    apply_limits(json.loads(message))
 
 
 if __name__ == "__main__":

@@ -97,7 +97,15 @@ def run_python(
     try:
         result = {"ok": True, "value": call_main(payload["code"], payload["ctx"])}
     except BaseException as exc:
-        result = describe_failure(exc, payload["code"])
+        try:
+            result = describe_failure(exc, payload["code"])
+        except BaseException:  # e.g. no memory left to format it: the exception alone
+            result = {
+                "ok": False,
+                "reason": failure_reason(exc),
+                "message": f"{type(exc).__name__}: {exc}",
+                "traceback": "",
+            }
     if os.getpid() != leader:
         # A process the user code forked came back here: only the leader reports.
         os._exit(0)
@@ -129,6 +137,14 @@ def call_main(code: str, ctx: Any) -> Any:
     return main(ctx)
 
 
+def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "memory"
+    if isinstance(exc, SystemExit):
+        return "exit"
+    return "code"
+
+
 class NoMainError(Exception):
     pass
 
@@ -140,12 +156,17 @@ def describe_failure(exc: BaseException, code: str) -> dict[str, Any]:
     # Hide our own frames: the traceback starts at the first frame of the user's code.
     while tb is not None and tb.tb_frame.f_code.co_filename != CODE_FILENAME:
         tb = tb.tb_next
-    if isinstance(exc, MemoryError):
-        reason = "memory"
-    elif isinstance(exc, SystemExit):
-        reason = "exit"
-    else:
-        reason = "code"
+    reason = failure_reason(exc)
+    if reason == "memory":
+        # The finished frames of the code still hold what filled the memory: cleared, so
+        # that there is memory to import and format with (their lines stay known).
+        frame_tb = exc.__traceback__
+        while frame_tb is not None:
+            try:  # noqa: SIM105 - contextlib would cost every run's start-up
+                frame_tb.tb_frame.clear()
+            except RuntimeError:  # still executing: ours
+                pass
+            frame_tb = frame_tb.tb_next
     # Imported only now: they cost every run's start-up several milliseconds. The code is
     # registered (again: user code may have cleared the cache) so that the traceback shows
     # its lines.

@@ -95,7 +95,17 @@ SHELL = "/bin/sh"
 # Imported once here so that children (copies of this process) find them ready. Kept small:
 # every page of this process makes each fork and each exit slower, so only light modules
 # that code commonly needs are warmed. Nothing of Flomation is among them.
-WARM_MODULES = ("collections", "datetime", "functools", "itertools", "math", "time")
+# linecache and traceback format a failed run's traceback (a sandboxed run imports them then).
+WARM_MODULES = (
+    "collections",
+    "datetime",
+    "functools",
+    "itertools",
+    "linecache",
+    "math",
+    "time",
+    "traceback",
+)
 
 # Where a sandboxed run works (a private tmpfs): no host path, so nothing to clean up after a
 # crash of the runner or of this server.

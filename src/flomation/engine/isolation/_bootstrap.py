@@ -21,7 +21,12 @@ import json
 import os
 import resource
 import sys
-from typing import Any, NoReturn
+
+# typing costs a sandboxed run's start-up ~2.5 ms, and is only needed by the type checker
+# (the annotations are never evaluated).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 CODE_FILENAME = "<node code>"
 STDIN_FD, STDOUT_FD, STDERR_FD, CONTROL_FD = 0, 1, 2, 3

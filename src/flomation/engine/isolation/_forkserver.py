@@ -14,9 +14,10 @@ Protocol, one JSON object per SOCK_SEQPACKET message:
                     control pipe ends
                     {"op": "kill", "id": n}
   server -> runner  {"op": "ready", "pid": ..., "uid": ..., "gid": ...}
-                    {"op": "spawned", "id": n, "pid": ...}
+                    {"op": "spawned", "id": n, "pid": ..., "spare": bool}
                     {"op": "spawn_failed", "id": n, "message": "..."}
                     {"op": "exited", "id": n, "status": <wait status>, "max_rss_kb": ...}
+                    {"op": "spares", "pids": [...]}  (whenever new spares were started)
 
 The child reads one JSON payload from stdin (python: {"code", "ctx"}; shell: {"command",
 "env"}). A python child writes its result to the control pipe; a shell child writes there only
@@ -32,6 +33,19 @@ vanishes with the run's mount namespace. A python run execs a fresh interpreter 
 to the control pipe, as a forked child does without the sandbox. The sandbox
 translates an exit by signal N into exit code 128 + N; the server reports such an exit as the
 signal, so the runner describes both modes alike.
+
+Spares (`settings["spares"]`, sandbox only): the server keeps that many sandboxed python
+interpreters started ahead of their runs, each made as a python run's child is (its own
+session, its own uid, rlimits at `settings["spare_limits"]`: the runner's ceilings, the rest
+unset) but with a socket to the server as its stdin and /dev/null for the rest; inside, the
+bootstrap does its imports and blocks on that socket. A python run whose limits a spare can
+give (it can lower rlimits, not raise them; its tmpfs sizes are fixed) takes the oldest spare:
+the server sends the run's limits over the socket with the run's four pipe ends attached and
+closes the socket, and the bootstrap puts the pipes in place of its descriptors 0-3, lowers
+its rlimits and goes on as a fresh run would. The spare's pid becomes the run's: killed,
+reaped and reported like any run's child. A replacement starts at once; a spare that dies
+unused is replaced (after MAX_SPARE_FAILURES such deaths in a row, none are made: runs start
+fresh). Other runs start fresh, as without spares. The server never sees a payload either way.
 
 When a child (the leader of its own process group) exits, the server kills its whole group
 while the leader is still a zombie (so the group id cannot have been reused), reaps it and

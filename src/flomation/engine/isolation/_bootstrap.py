@@ -191,6 +191,7 @@ def run_python_in_sandbox() -> NoReturn:
     """The bootstrap of a sandboxed python run (this file's source, run with -c)."""
     try:
         if sys.argv[1:] == ["spare"]:
+            del sys.argv[1:]  # the code sees the argv of a fresh run
             take_run()
         payload = json.loads(read_all(STDIN_FD))
         replace_with_devnull(STDIN_FD)

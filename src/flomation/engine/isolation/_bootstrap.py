@@ -17,7 +17,6 @@ sandboxed run: the payload from stdin, the result to the control pipe.
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import sys
@@ -26,11 +25,71 @@ import sys
 # (the annotations are never evaluated).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any, NoReturn
 
 CODE_FILENAME = "<node code>"
 STDIN_FD, STDOUT_FD, STDERR_FD, CONTROL_FD = 0, 1, 2, 3
 SETUP_FAILED_EXIT = 121
+
+
+def _json_codec() -> tuple[Callable[[bytes], Any], Callable[..., str]]:
+    """`loads(bytes)` and `dumps(value, allow_nan=...)` on the json package's own C functions
+    (`_json`, as json.loads and json.dumps use them), without the package: it imports `re`,
+    ~5 ms of every sandboxed interpreter's start-up. The package where they are missing."""
+    try:
+        import _json
+
+        inf = float("inf")
+
+        class Context:  # what json.JSONDecoder gives its C scanner
+            strict = True
+            object_hook = None
+            object_pairs_hook = None
+            parse_float = float
+            parse_int = int
+            parse_constant = {"-Infinity": -inf, "Infinity": inf, "NaN": inf - inf}.__getitem__
+
+        scan = _json.make_scanner(Context())  # type: ignore[arg-type]
+
+        def default(value: Any) -> Any:
+            raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+        def loads(data: bytes) -> Any:
+            text = data.decode("utf-8")
+            try:
+                value, end = scan(text, 0)
+            except StopIteration as exc:
+                raise ValueError(f"Expecting value: char {exc.value}") from None
+            if text[end:].strip():
+                raise ValueError(f"Extra data: char {end}")
+            return value
+
+        def dumps(value: Any, *, allow_nan: bool = True) -> str:
+            # As json.dumps(value, allow_nan=...) encodes (ensure_ascii, ", " and ": ").
+            encoder = _json.make_encoder(
+                {},
+                default,
+                _json.encode_basestring_ascii,
+                None,
+                ": ",
+                ", ",
+                False,
+                False,
+                allow_nan,
+            )
+            return "".join(encoder(value, 0))
+
+        if loads(dumps({"a": [1.5, None]}).encode()) != {"a": [1.5, None]}:
+            raise TypeError("_json is not what this code expects")
+    except (ImportError, AttributeError, TypeError, ValueError):
+        import json
+
+        return json.loads, lambda value, allow_nan=True: json.dumps(value, allow_nan=allow_nan)
+    return loads, dumps
+
+
+json_loads, json_dumps = _json_codec()
 # Every child's environment besides what the node passes: a fixed PATH, and a home and temp
 # directory inside its own working directory.
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -58,7 +117,7 @@ def replace_with_devnull(fd: int) -> None:
 def report_setup_failure(exc: BaseException) -> NoReturn:
     message = {"ok": False, "reason": "setup", "message": f"{type(exc).__name__}: {exc}"}
     try:
-        write_all(CONTROL_FD, json.dumps(message).encode())
+        write_all(CONTROL_FD, json_dumps(message).encode())
     finally:
         os._exit(SETUP_FAILED_EXIT)
 
@@ -115,9 +174,9 @@ def run_python(
         # A process the user code forked came back here: only the leader reports.
         os._exit(0)
     try:
-        encoded = json.dumps(result, allow_nan=False)
+        encoded = json_dumps(result, allow_nan=False)
     except Exception as exc:
-        encoded = json.dumps(
+        encoded = json_dumps(
             {
                 "ok": False,
                 "reason": "result",
@@ -193,7 +252,7 @@ def run_python_in_sandbox() -> NoReturn:
         if sys.argv[1:] == ["spare"]:
             del sys.argv[1:]  # the code sees the argv of a fresh run
             take_run()
-        payload = json.loads(read_all(STDIN_FD))
+        payload = json_loads(read_all(STDIN_FD))
         replace_with_devnull(STDIN_FD)
     except BaseException as exc:
         report_setup_failure(exc)
@@ -221,7 +280,7 @@ def take_run() -> None:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
-    apply_limits(json.loads(message))
+    apply_limits(json_loads(message))
 
 
 if __name__ == "__main__":

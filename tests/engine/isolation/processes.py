@@ -78,7 +78,10 @@ async def run_processes(runner: CodeRunner) -> set[int]:
     await asyncio.sleep(0.1)  # the server reports a new spare just after it handed one out
     server = runner.fork_server_pid
     assert server is not None
+    found = descendants(server)
+    # After: a spare still starting may have started a process since (bwrap's own), which
+    # would be in `found` and not in an earlier look at its tree.
     spares = set(runner.spare_pids)
     for pid in list(spares):
         spares |= descendants(pid)
-    return descendants(server) - spares
+    return found - spares

@@ -111,13 +111,31 @@ async def test_consecutive_runs_never_share_a_sandbox(runner: CodeRunner) -> Non
     second = await runner.run_python(SELF, {}, FAST)
     assert runner.spare_runs == used + 3
     assert second.value["tmp"] == []  # neither /tmp nor the working directory of the writer
+    if os.geteuid() == 0:
+        assert first.value["uid"] != second.value["uid"]
+        assert FIRST_UID <= first.value["uid"] <= LAST_UID
+
+
+async def test_runs_in_spares_have_namespaces_of_their_own(runner: CodeRunner) -> None:
+    """Compared while both runs live: the kernel reuses a freed namespace's number."""
+    await spares_ready(runner)
+    used = runner.spare_runs
+    # Each reads its namespaces, then lives on while the other reads its own.
+    holding = code("""
+        import os, time
+        def main(ctx):
+            namespaces = [os.readlink(f"/proc/self/ns/{ns}") for ns in ("mnt", "pid", "user")]
+            time.sleep(2)
+            return {"namespaces": namespaces}
+    """)
+    first, second = await asyncio.gather(
+        runner.run_python(holding, {}, FAST), runner.run_python(holding, {}, FAST)
+    )
+    assert runner.spare_runs == used + 2
     for namespace_1, namespace_2 in zip(
         first.value["namespaces"], second.value["namespaces"], strict=True
     ):
         assert namespace_1 != namespace_2
-    if os.geteuid() == 0:
-        assert first.value["uid"] != second.value["uid"]
-        assert FIRST_UID <= first.value["uid"] <= LAST_UID
 
 
 async def test_concurrent_runs_in_spares_have_their_own_uids(runner: CodeRunner) -> None:

@@ -91,3 +91,9 @@ def test_bad_code_settings_are_refused() -> None:
     with pytest.raises(ValidationError):
         RunnerSettings(api=API, token="t", code_max_memory_mb=0)
     assert parse_uid_range("1-1") == (1, 1)
+
+
+def test_spare_sandboxes_reach_the_code_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert RunnerSettings(api=API, token="t").isolation_settings().spares == 2
+    monkeypatch.setenv("FLOMATION_RUNNER_CODE_SPARES", "0")
+    assert RunnerSettings(api=API, token="t").isolation_settings().spares == 0

@@ -95,6 +95,9 @@ class RunnerSettings(BaseSettings):
     code_max_cpu_s: int = Field(default=900, ge=1)
     code_max_output_bytes: int = Field(default=10_000_000, ge=1024)
     code_max_disk_mb: int = Field(default=256, ge=1)
+    # Sandboxed python interpreters kept started ahead of their runs (each used by one run
+    # only): a python node takes one instead of waiting for an interpreter to start. 0: none.
+    code_spares: int = Field(default=2, ge=0, le=16)
     egress_policy: Literal["self_hosted", "shared_cloud"] = "self_hosted"
     egress_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
@@ -169,6 +172,7 @@ class RunnerSettings(BaseSettings):
                 output_bytes=self.code_max_output_bytes,
                 disk_mb=self.code_max_disk_mb,
             ),
+            spares=self.code_spares,
         )
 
     @field_validator("labels", mode="before")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from flomation.engine.isolation import CodeRunner
+
 
 def process_is_running(pid: int) -> bool:
     """True while `pid` exists and is not a zombie (a killed, unreaped process is gone)."""
@@ -68,3 +70,18 @@ async def wait_until_all_gone(pids: set[int], within_s: float = 3.0) -> bool:
         if not await wait_until_gone(pid, within_s):
             return False
     return True
+
+
+async def run_processes(runner: CodeRunner) -> set[int]:
+    """The live descendants of the runner's fork server but its idle spare sandboxes (which
+    wait for later runs, and must outlive this one): the processes of the runs under way."""
+    await asyncio.sleep(0.1)  # the server reports a new spare just after it handed one out
+    server = runner.fork_server_pid
+    assert server is not None
+    found = descendants(server)
+    # After: a spare still starting may have started a process since (bwrap's own), which
+    # would be in `found` and not in an earlier look at its tree.
+    spares = set(runner.spare_pids)
+    for pid in list(spares):
+        spares |= descendants(pid)
+    return found - spares

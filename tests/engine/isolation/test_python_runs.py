@@ -11,8 +11,8 @@ import pytest
 
 from flomation.engine.isolation import CodeFailed, CodeRunner, CodeTimedOut, Limits, LogLine
 from tests.engine.isolation.processes import (
-    descendants,
     processes_with,
+    run_processes,
     wait_until_all_gone,
 )
 from tests.engine.isolation.sandbox import sandbox_settings
@@ -131,7 +131,7 @@ async def test_timeout_kills_the_whole_process_group(code_runner: CodeRunner) ->
     )
     await asyncio.wait_for(started.get(), 10)
     assert code_runner.fork_server_pid is not None
-    processes = descendants(code_runner.fork_server_pid)  # the leader and its child, at least
+    processes = await run_processes(code_runner)  # the leader and its child, at least
     assert len(processes) >= 2
     with pytest.raises(CodeTimedOut, match=r"within 2 s"):
         await run
@@ -321,7 +321,7 @@ async def test_cancelling_the_run_kills_the_process(code_runner: CodeRunner) -> 
     )
     await asyncio.wait_for(started.get(), 10)
     assert code_runner.fork_server_pid is not None
-    processes = descendants(code_runner.fork_server_pid)
+    processes = await run_processes(code_runner)
     assert processes
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

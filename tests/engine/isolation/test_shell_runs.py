@@ -11,8 +11,8 @@ import pytest
 
 from flomation.engine.isolation import CodeFailed, CodeRunner, CodeTimedOut, Limits, LogLine
 from tests.engine.isolation.processes import (
-    descendants,
     processes_with,
+    run_processes,
     wait_until_all_gone,
 )
 
@@ -80,7 +80,7 @@ async def test_timeout_kills_background_children_too(code_runner: CodeRunner) ->
     )
     await asyncio.wait_for(started.get(), 10)
     assert code_runner.fork_server_pid is not None
-    processes = descendants(code_runner.fork_server_pid)  # the shell and its sleep, at least
+    processes = await run_processes(code_runner)  # the shell and its sleep, at least
     assert len(processes) >= 2
     with pytest.raises(CodeTimedOut):
         await run
@@ -125,7 +125,7 @@ async def test_cancelling_kills_the_command(code_runner: CodeRunner) -> None:
     )
     await asyncio.wait_for(started.get(), 10)
     assert code_runner.fork_server_pid is not None
-    processes = descendants(code_runner.fork_server_pid)
+    processes = await run_processes(code_runner)
     assert processes
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -22,7 +22,7 @@ from flomation.engine.nodes.base import (
 )
 from flomation.engine.nodes.python import PythonNode
 from flomation.engine.nodes.registry import default_registry
-from tests.engine.isolation.processes import descendants, wait_until_all_gone
+from tests.engine.isolation.processes import run_processes, wait_until_all_gone
 from tests.engine.isolation.sandbox import sandbox_settings
 
 
@@ -183,7 +183,7 @@ async def test_cancelling_the_node_kills_its_process(code_runner: CodeRunner) ->
     await asyncio.wait_for(started.get(), 10)
     # In the sandbox the code has pids of its own namespace: find its processes from the host.
     assert code_runner.fork_server_pid is not None
-    processes = descendants(code_runner.fork_server_pid)
+    processes = await run_processes(code_runner)
     assert processes
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

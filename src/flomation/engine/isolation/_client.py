@@ -61,6 +61,9 @@ class ForkServerClient:
         self._reader: asyncio.Task[None] | None = None
         self.alive = True
         self.pid = process.pid
+        # The spare sandboxes the server keeps ready (their pids), and how many runs took one.
+        self.spare_pids: list[int] = []
+        self.spare_runs = 0
 
     @classmethod
     async def start(
@@ -75,8 +78,12 @@ class ForkServerClient:
         timeout_s: float,
         sandbox: str | None = None,
         hidden_paths: tuple[str, ...] = (),
+        spares: int = 0,
+        spare_limits: dict[str, Any] | None = None,
     ) -> ForkServerClient:
-        """`sandbox`: the path of `bwrap` when every run is to be sandboxed with it."""
+        """`sandbox`: the path of `bwrap` when every run is to be sandboxed with it; `spares`:
+        how many sandboxed python interpreters to keep started ahead of their runs, with
+        `spare_limits` (the wire limits of the runner's ceilings; None: left unset)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         settings = {
             "fd": theirs.fileno(),
@@ -87,6 +94,8 @@ class ForkServerClient:
             "work_root": work_root,
             "sandbox": sandbox,
             "hidden_paths": list(hidden_paths),
+            "spares": spares,
+            "spare_limits": spare_limits,
         }
         try:
             # -I: no PYTHON* variables, no user site, not the script's directory on sys.path;
@@ -206,6 +215,11 @@ class ForkServerClient:
         )
 
     def _dispatch(self, message: dict[str, Any]) -> None:
+        if message.get("op") == "spares":
+            self.spare_pids = list(message["pids"])
+            return
+        if message.get("op") == "spawned" and message.get("spare"):
+            self.spare_runs += 1
         run = self._runs.get(message.get("id", -1))
         if run is None:
             return

@@ -14,9 +14,10 @@ Protocol, one JSON object per SOCK_SEQPACKET message:
                     control pipe ends
                     {"op": "kill", "id": n}
   server -> runner  {"op": "ready", "pid": ..., "uid": ..., "gid": ...}
-                    {"op": "spawned", "id": n, "pid": ...}
+                    {"op": "spawned", "id": n, "pid": ..., "spare": bool}
                     {"op": "spawn_failed", "id": n, "message": "..."}
                     {"op": "exited", "id": n, "status": <wait status>, "max_rss_kb": ...}
+                    {"op": "spares", "pids": [...]}  (whenever new spares were started)
 
 The child reads one JSON payload from stdin (python: {"code", "ctx"}; shell: {"command",
 "env"}). A python child writes its result to the control pipe; a shell child writes there only
@@ -32,6 +33,19 @@ vanishes with the run's mount namespace. A python run execs a fresh interpreter 
 to the control pipe, as a forked child does without the sandbox. The sandbox
 translates an exit by signal N into exit code 128 + N; the server reports such an exit as the
 signal, so the runner describes both modes alike.
+
+Spares (`settings["spares"]`, sandbox only): the server keeps that many sandboxed python
+interpreters started ahead of their runs, each made as a python run's child is (its own
+session, its own uid, rlimits at `settings["spare_limits"]`: the runner's ceilings, the rest
+unset) but with a socket to the server as its stdin and /dev/null for the rest; inside, the
+bootstrap does its imports and blocks on that socket. A python run whose limits a spare can
+give (it can lower rlimits, not raise them; its tmpfs sizes are fixed) takes the oldest spare:
+the server sends the run's limits over the socket with the run's four pipe ends attached and
+closes the socket, and the bootstrap puts the pipes in place of its descriptors 0-3, lowers
+its rlimits and goes on as a fresh run would. The spare's pid becomes the run's: killed,
+reaped and reported like any run's child. A replacement starts at once; a spare that dies
+unused is replaced (after MAX_SPARE_FAILURES such deaths in a row, none are made: runs start
+fresh). Other runs start fresh, as without spares. The server never sees a payload either way.
 
 When a child (the leader of its own process group) exits, the server kills its whole group
 while the leader is still a zombie (so the group id cannot have been reused), reaps it and
@@ -62,6 +76,7 @@ if TYPE_CHECKING:
         CONTROL_FD,
         SETUP_FAILED_EXIT,
         STDIN_FD,
+        apply_limits,
         child_environment,
         read_all,
         replace_with_devnull,
@@ -77,6 +92,7 @@ else:
             CONTROL_FD,
             SETUP_FAILED_EXIT,
             STDIN_FD,
+            apply_limits,
             child_environment,
             read_all,
             replace_with_devnull,
@@ -93,7 +109,17 @@ SHELL = "/bin/sh"
 # Imported once here so that children (copies of this process) find them ready. Kept small:
 # every page of this process makes each fork and each exit slower, so only light modules
 # that code commonly needs are warmed. Nothing of Flomation is among them.
-WARM_MODULES = ("collections", "datetime", "functools", "itertools", "math", "time")
+# linecache and traceback format a failed run's traceback (a sandboxed run imports them then).
+WARM_MODULES = (
+    "collections",
+    "datetime",
+    "functools",
+    "itertools",
+    "linecache",
+    "math",
+    "time",
+    "traceback",
+)
 
 # Where a sandboxed run works (a private tmpfs): no host path, so nothing to clean up after a
 # crash of the runner or of this server.
@@ -111,6 +137,9 @@ CLONE_NEWNET = 0x40000000
 # How often to look for processes that left their run's process group (setsid) and outlived
 # their parents: as the subreaper, the server inherits them, and kills them.
 SWEEP_INTERVAL_S = 0.5
+# Spares that die unused one after another before the server stops making them (a sandbox that
+# cannot start: runs then start fresh, and report bubblewrap's error).
+MAX_SPARE_FAILURES = 5
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -126,6 +155,8 @@ class Server:
         uid_range: list[int] | None,
         work_root: str,
         sandbox: Sandbox | None = None,
+        spares: int = 0,
+        spare_limits: dict[str, Any] | None = None,
     ):
         self.sock = sock
         self.sandbox = sandbox
@@ -139,6 +170,13 @@ class Server:
         self.pids: dict[int, int] = {}  # run id -> pid
         self.run_uids: dict[int, int] = {}  # pid -> the uid of its run (per-run uids)
         self.last_uid = uid_range[0] - 1 if uid_range else 0
+        # Spare sandboxed interpreters (python runs only), oldest first, and the socket on
+        # which each waits for its run. Each is in `workdirs` as a live group of ours.
+        self.spare_count = spares if sandbox is not None and spare_limits is not None else 0
+        self.spare_limits = spare_limits or {}
+        self.spares: list[int] = []
+        self.spare_sockets: dict[int, socket.socket] = {}
+        self.spare_failures = 0  # spares that died unused in a row
 
     def send(self, message: dict[str, Any]) -> None:
         # When the runner is gone the send fails; the main loop then sees EOF and shuts down.
@@ -150,6 +188,7 @@ class Server:
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         self.send({"op": "ready", "pid": os.getpid(), "uid": self.uid, "gid": self.gid})
+        self.fill_spares()
         while True:
             readable, _, _ = select.select([self.sock.fileno(), wake_r], [], [], SWEEP_INTERVAL_S)
             if wake_r in readable:
@@ -186,6 +225,12 @@ class Server:
         try:
             if len(fds) != 4:
                 raise ValueError(f"spawn needs 4 descriptors, got {len(fds)}")
+            if request["kind"] == "python" and self.spare_fits(request["limits"]):
+                spare = self.hand_to_spare(request["limits"], fds)
+                if spare is not None:
+                    self.started(run_id, spare, fds, spare=True)
+                    self.fill_spares()  # the replacement, after the run got going
+                    return
             uid, gid = self.identity_for_run()
             if self.sandbox is None:
                 workdir = tempfile.mkdtemp(prefix="flomation-run-", dir=self.work_root)
@@ -205,14 +250,97 @@ class Server:
                 child_main(request, fds, workdir, uid, gid, self.sandbox)
             finally:
                 os._exit(SETUP_FAILED_EXIT)  # a child must never fall back into the server
-        for fd in fds:
-            os.close(fd)
         self.workdirs[pid] = workdir
-        self.run_ids[pid] = run_id
         if self.uid_range is not None and uid is not None:
             self.run_uids[pid] = uid
+        self.started(run_id, pid, fds, spare=False)
+
+    def started(self, run_id: int, pid: int, fds: list[int], *, spare: bool) -> None:
+        for fd in fds:
+            os.close(fd)
+        self.run_ids[pid] = run_id
         self.pids[run_id] = pid
-        self.send({"op": "spawned", "id": run_id, "pid": pid})
+        self.send({"op": "spawned", "id": run_id, "pid": pid, "spare": spare})
+
+    # ----------------------------------------------------------------- spares
+
+    def spare_fits(self, limits: dict[str, Any]) -> bool:
+        """Whether a spare can give a run these limits: it can lower its rlimits, not raise
+        them, and its tmpfs mounts have their size (the disk quota) already."""
+        if self.spare_count == 0 or limits["disk_mb"] != self.spare_limits["disk_mb"]:
+            return False
+        for name in ("memory_mb", "cpu_s", "max_file_size_mb", "max_open_files", "max_processes"):
+            ceiling = self.spare_limits.get(name)
+            wanted = limits.get(name)
+            if ceiling is not None and (wanted is None or wanted > ceiling):
+                return False
+        return True
+
+    def hand_to_spare(self, limits: dict[str, Any], fds: list[int]) -> int | None:
+        """Gives the oldest live spare this run's limits and pipe ends; its pid, or None when
+        there is no spare (left)."""
+        while self.spares:
+            pid = self.spares.pop(0)
+            sock = self.spare_sockets.pop(pid)
+            try:
+                socket.send_fds(sock, [json.dumps(limits).encode()], fds)
+            except OSError:  # it died: reaped (and replaced) as any spare that died
+                kill_group(pid)
+                self.spare_failures += 1
+                continue
+            finally:
+                sock.close()
+            self.spare_failures = 0
+            return pid
+        return None
+
+    def fill_spares(self) -> None:
+        """Starts spares until there are as many as configured (unless they keep dying:
+        then runs start fresh, and say why)."""
+        changed = False
+        while len(self.spares) < self.spare_count and self.spare_failures < MAX_SPARE_FAILURES:
+            try:
+                self.start_spare()
+            except Exception:
+                self.spare_failures += 1
+                break
+            changed = True
+        if changed:
+            self.send({"op": "spares", "pids": list(self.spares)})
+
+    def start_spare(self) -> None:
+        assert self.sandbox is not None
+        uid, gid = self.identity_for_run()  # its own uid (per-run uids) from now on
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        spare_main(
+                            theirs.fileno(), devnull, uid, gid, self.sandbox, self.spare_limits
+                        )
+                    finally:
+                        os._exit(SETUP_FAILED_EXIT)
+            finally:
+                os.close(devnull)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        self.workdirs[pid] = None
+        if self.uid_range is not None and uid is not None:
+            self.run_uids[pid] = uid
+        self.spares.append(pid)
+        self.spare_sockets[pid] = ours
+
+    def spare_died(self, pid: int) -> None:
+        self.spares.remove(pid)
+        self.spare_sockets.pop(pid).close()
+        self.spare_failures += 1
+        self.fill_spares()
 
     def identity_for_run(self) -> tuple[int | None, int | None]:
         """The sandbox user, or with per-run uids the next uid of the range no live run has
@@ -262,10 +390,13 @@ class Server:
             kill_group(pid)
             _, status, usage = os.wait4(pid, 0)
             run_id = self.run_ids.pop(pid, None)
+            self.run_uids.pop(pid, None)
             if run_id is None:
+                self.workdirs.pop(pid, None)  # a spare's (no directory)
+                if pid in self.spares:
+                    self.spare_died(pid)
                 continue
             self.pids.pop(run_id, None)
-            self.run_uids.pop(pid, None)
             remove_workdir(self.workdirs.pop(pid))
             if self.sandbox is not None:
                 status = signal_status(status)
@@ -470,6 +601,23 @@ def close_quietly(fd: int) -> None:
 # --------------------------------------------------------------------------- child setup
 
 
+def spare_main(
+    sock: int,
+    devnull: int,
+    uid: int | None,
+    gid: int | None,
+    sandbox: Sandbox,
+    limits: dict[str, Any],
+) -> NoReturn:
+    """Runs in the forked child of a spare: as a python run's, but its stdin is the socket its
+    run comes on, and the rest /dev/null until then."""
+    try:
+        isolate([sock, devnull, devnull, devnull], "/", uid, gid, limits)
+        exec_sandboxed({"kind": "python", "limits": limits}, sandbox, spare=True)
+    except BaseException as exc:
+        report_setup_failure(exc)
+
+
 def child_main(
     request: dict[str, Any],
     fds: list[int],
@@ -520,13 +668,13 @@ def isolate(
     os.environ.clear()
 
 
-def exec_sandboxed(request: dict[str, Any], sandbox: Sandbox) -> NoReturn:
+def exec_sandboxed(request: dict[str, Any], sandbox: Sandbox, *, spare: bool = False) -> NoReturn:
     """Replaces the child with bubblewrap running the code (set-up errors go to the caller)."""
     argv = sandbox.argv(request["kind"], request["limits"])
     if request["kind"] == "python":
         # The bootstrap reads the payload from stdin itself and needs the control pipe.
         env = child_environment(SANDBOX_WORKDIR, {"TMPDIR": "/tmp"})  # noqa: S108
-        argv += [sys.executable, "-I", "-c", sandbox.bootstrap]
+        argv += [sys.executable, "-I", "-c", sandbox.bootstrap, *(["spare"] if spare else [])]
         os.set_inheritable(CONTROL_FD, True)
     else:
         payload = json.loads(read_all(STDIN_FD))
@@ -549,22 +697,6 @@ def close_inherited(keep_up_to: int) -> None:
     for name in names:
         if int(name) > keep_up_to:
             close_quietly(int(name))
-
-
-def apply_limits(limits: dict[str, Any]) -> None:
-    mib = 1024 * 1024
-
-    def cap(which: int, soft: int, hard: int | None = None) -> None:
-        resource.setrlimit(which, (soft, soft if hard is None else hard))
-
-    cap(resource.RLIMIT_AS, limits["memory_mb"] * mib)
-    cap(resource.RLIMIT_FSIZE, limits["max_file_size_mb"] * mib)
-    # CPU: SIGXCPU at the soft limit, SIGKILL one second later.
-    cap(resource.RLIMIT_CPU, limits["cpu_s"], limits["cpu_s"] + 1)
-    cap(resource.RLIMIT_NOFILE, limits["max_open_files"])
-    cap(resource.RLIMIT_CORE, 0)
-    if limits.get("max_processes") is not None:
-        cap(resource.RLIMIT_NPROC, limits["max_processes"])
 
 
 # --------------------------------------------------------------------------- shell child
@@ -622,6 +754,8 @@ def main() -> None:
         settings["uid_range"],
         work_root,
         sandbox,
+        spares=settings.get("spares", 0),
+        spare_limits=settings.get("spare_limits"),
     )
     try:
         server.serve()

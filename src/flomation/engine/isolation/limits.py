@@ -152,6 +152,10 @@ class IsolationSettings:
     # user cannot read this one's standard library (see runner.DEFAULT_PYTHONS).
     python_executable: str | None = None
     start_timeout_s: float = 10.0
+    # How many sandboxed python interpreters to keep started ahead of their runs (0: none):
+    # a python run takes one, which saves it the interpreter's start-up, and a new one starts
+    # in the background. Each is a fresh sandbox used once. Only with the sandbox.
+    spares: int = 2
     # How long to keep reading a child's pipes after it exited (a process that escaped its
     # process group may hold them open).
     drain_grace_s: float = 0.5

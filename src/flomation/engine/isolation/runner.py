@@ -319,8 +319,33 @@ class CodeRunner:
                     timeout_s=self.settings.start_timeout_s,
                     sandbox=self.bwrap,
                     hidden_paths=self.settings.hidden_paths,
+                    spares=self.settings.spares if self.bwrap is not None else 0,
+                    spare_limits=self._spare_limits(),
                 )
             return self._server
+
+    def _spare_limits(self) -> dict[str, Any]:
+        """What a spare starts with: the ceilings (a run can lower an rlimit, not raise it);
+        the limits that have no ceiling are left unset until the run sets them."""
+        c = self.settings.ceilings
+        return {
+            "memory_mb": c.memory_mb,
+            "cpu_s": c.cpu_s,
+            "disk_mb": c.disk_mb,
+            "max_file_size_mb": None,
+            "max_open_files": None,
+            "max_processes": None,
+        }
+
+    @property
+    def spare_pids(self) -> list[int]:
+        """The pids (seen from the host) of the spare sandboxes ready for python runs."""
+        return list(self._server.spare_pids) if self._server is not None else []
+
+    @property
+    def spare_runs(self) -> int:
+        """How many python runs of the current fork server took a spare sandbox."""
+        return self._server.spare_runs if self._server is not None else 0
 
     async def _run(
         self,

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flomation.api.asgi import TrackedSend
 from flomation.api.bodies import send_problem
 
 access_log = logging.getLogger("flomation.access")
@@ -98,21 +99,15 @@ class BodySizeLimitMiddleware:
                     raise _BodyTooLarge
             return message
 
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
+        tracked = TrackedSend(send)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except _BodyTooLarge:
-            if not response_started:
+            if not tracked.started:
                 await _send_413(send, limit)
         except Exception:
-            if rejected and not response_started:
+            if rejected and not tracked.started:
                 await _send_413(send, limit)
                 return
             raise
@@ -178,7 +173,7 @@ class BodyReadTimeoutMiddleware:
             return
         deadline = self.clock() + self.timeout_s
         body_done = False
-        response_started = False
+        tracked = TrackedSend(send)
 
         async def timed_receive() -> Message:
             nonlocal body_done
@@ -200,16 +195,10 @@ class BodyReadTimeoutMiddleware:
                 body_done = True
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
         try:
-            await self.app(scope, timed_receive, tracking_send)
+            await self.app(scope, timed_receive, tracked)
         except BodyReadTimeout as exc:
-            if response_started:
+            if tracked.started:
                 return  # the answer is out; the client's own slowness is not an error of ours
             await send_problem(
                 send, 408, "Request timeout", exc.detail, "request-timeout", close=True

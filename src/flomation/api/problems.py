@@ -10,8 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from flomation.api.asgi import TrackedSend
 from flomation.errors import FlomationError
 
 PROBLEM_JSON = "application/problem+json"
@@ -152,20 +153,14 @@ class UnexpectedErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
+        tracked = TrackedSend(send)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as exc:
             request_id = (scope.get("state") or {}).get("request_id")
             log.error("unhandled error (request %s)\n%s", request_id, loggable_traceback(exc))
-            if response_started:
+            if tracked.started:
                 return
             response = problem(
                 500,

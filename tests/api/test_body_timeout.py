@@ -92,10 +92,25 @@ async def _trickle(
             except (ConnectionError, RuntimeError):
                 return
 
+    async def read_until_closed() -> bytes:
+        # Chunk by chunk until EOF. A server that closes while body bytes it never read are
+        # still arriving makes the kernel send a reset instead of a plain close; what came
+        # before the reset is the answer, and the reset is the close.
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = await reader.read(65536)
+            except ConnectionResetError:
+                if not chunks:
+                    raise
+                return b"".join(chunks)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
     sender = asyncio.create_task(trickle())
     try:
-        # read() until EOF: returns only once the server has closed the connection.
-        data = await asyncio.wait_for(reader.read(), timeout=TOTAL_S + IDLE_S + 10)
+        data = await asyncio.wait_for(read_until_closed(), timeout=TOTAL_S + IDLE_S + 10)
     finally:
         sender.cancel()
         writer.close()

@@ -8,6 +8,7 @@ from flomation.db.session import Database
 from flomation.executions import service
 from flomation.executions.schemas import ClaimedExecution, ExecutionView
 from flomation.flows import service as flows_service
+from flomation.models.auth import Organization
 
 
 def echo_definition(**extra: Any) -> dict[str, Any]:
@@ -119,3 +120,18 @@ async def complete(
             output=output,
             error=error,
         )
+
+
+async def make_error_flow(database: Database, organization_id: str) -> str:
+    """A flow that does nothing, made the organisation's error flow; returns its id."""
+    handler = await make_flow(
+        database,
+        organization_id,
+        name="on failure",
+        definition={"version": 1, "nodes": [{"id": "start", "type": "start"}], "edges": []},
+    )
+    async with database.transaction() as session:
+        organization = await session.get(Organization, organization_id)
+        assert organization is not None
+        organization.error_flow_id = handler
+    return handler

@@ -16,13 +16,20 @@ from flomation.executions import service
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.maintenance import Maintenance
 from flomation.executions.schemas import ClaimedExecution
-from flomation.models.auth import Organization
 from flomation.models.executions import Execution, ExecutionEvent, ExecutionLog, ExecutionStep
 from flomation.runners import service as runners_service
 from flomation.runners.schemas import RunnerTokenCreate
 from flomation.signing import SigningKey
 from flomation.timeutil import utcnow
-from tests.executions.factories import claim, complete, echo_definition, get, make_flow, request
+from tests.executions.factories import (
+    claim,
+    complete,
+    echo_definition,
+    get,
+    make_error_flow,
+    make_flow,
+    request,
+)
 from tests.factories import make_actor
 
 
@@ -459,16 +466,7 @@ async def test_failed_execution_starts_the_organisation_error_flow_once(
 ) -> None:
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
-    handler = await make_flow(
-        database,
-        actor.organization_id,
-        name="on failure",
-        definition={"version": 1, "nodes": [{"id": "start", "type": "start"}], "edges": []},
-    )
-    async with database.transaction() as session:
-        organization = await session.get(Organization, actor.organization_id)
-        assert organization is not None
-        organization.error_flow_id = handler
+    handler = await make_error_flow(database, actor.organization_id)
     failing = await request(database, actor.organization_id, flow_id)
     held = (await claim(database, actor.organization_id))[0]
     error = {"node_id": "out", "type": "fail", "message": "no", "attempt": 1}

@@ -19,10 +19,9 @@ from flomation.executions import service
 from flomation.executions.errors import StaleAttempt
 from flomation.executions.maintenance import RUNNER_LOST_MESSAGE, Maintenance
 from flomation.executions.schemas import ClaimedExecution
-from flomation.models.auth import Organization
 from flomation.models.executions import Execution
 from flomation.runners.protocol import claimed_payload
-from tests.executions.factories import claim, complete, get, make_flow, request
+from tests.executions.factories import claim, complete, get, make_error_flow, make_flow, request
 from tests.executions.test_runner_losses import _runner_dies
 from tests.factories import make_actor
 
@@ -37,8 +36,6 @@ ON_ERROR_FLOW = {
     "edges": [{"from": "start", "to": "work"}, {"from": "oe", "to": "handled"}],
 }
 
-ERROR_FLOW = {"version": 1, "nodes": [{"id": "start", "type": "start"}], "edges": []}
-
 
 def runner_lost(attempt: int) -> dict[str, Any]:
     return {
@@ -47,15 +44,6 @@ def runner_lost(attempt: int) -> dict[str, Any]:
         "message": RUNNER_LOST_MESSAGE,
         "attempt": attempt,
     }
-
-
-async def _with_error_flow(database: Database, organization_id: str) -> str:
-    handler = await make_flow(database, organization_id, name="on failure", definition=ERROR_FLOW)
-    async with database.transaction() as session:
-        organization = await session.get(Organization, organization_id)
-        assert organization is not None
-        organization.error_flow_id = handler
-    return handler
 
 
 async def _lose_twice(
@@ -80,7 +68,7 @@ async def test_the_second_loss_requeues_a_recovery_attempt_that_ends_failed_with
     maintenance = Maintenance(database, settings)
     actor = await make_actor(database)
     org = actor.organization_id
-    handler = await _with_error_flow(database, org)
+    handler = await make_error_flow(database, org)
     flow_id = await make_flow(database, org, definition=ON_ERROR_FLOW)
     requested = await request(database, org, flow_id, input={})
 
@@ -141,7 +129,7 @@ async def test_a_recovery_attempt_that_does_not_report_ends_failed_with_no_furth
     maintenance = Maintenance(database, settings)
     actor = await make_actor(database)
     org = actor.organization_id
-    handler = await _with_error_flow(database, org)
+    handler = await make_error_flow(database, org)
     flow_id = await make_flow(database, org, definition=ON_ERROR_FLOW)
     requested = await request(database, org, flow_id, input={})
     await _lose_twice(database, maintenance, org)
@@ -203,7 +191,7 @@ async def test_cancelling_an_execution_waiting_for_its_recovery_attempt_ends_it_
     maintenance = Maintenance(database, settings.model_copy(update={"max_attempts": 5}))
     actor = await make_actor(database)
     org = actor.organization_id
-    await _with_error_flow(database, org)
+    await make_error_flow(database, org)
     flow_id = await make_flow(database, org, definition=ON_ERROR_FLOW)
     requested = await request(database, org, flow_id, input={})
     await _lose_twice(database, maintenance, org)
@@ -223,7 +211,7 @@ async def test_without_on_error_the_second_loss_fails_at_once_and_the_error_flow
     maintenance = Maintenance(database, settings.model_copy(update={"max_attempts": 5}))
     actor = await make_actor(database)
     org = actor.organization_id
-    await _with_error_flow(database, org)
+    await make_error_flow(database, org)
     flow_id = await make_flow(database, org)
     requested = await request(database, org, flow_id)
     [held] = await claim(database, org, "runner-a")

@@ -14,9 +14,8 @@ from flomation.db.session import Database
 from flomation.executions import service
 from flomation.executions.errors import StaleAttempt
 from flomation.executions.maintenance import RUNNER_LOST_MESSAGE, Maintenance
-from flomation.models.auth import Organization
 from flomation.models.executions import Execution, QueueEntry
-from tests.executions.factories import claim, complete, get, make_flow, request
+from tests.executions.factories import claim, complete, get, make_error_flow, make_flow, request
 from tests.factories import make_actor
 
 
@@ -121,16 +120,7 @@ async def test_runner_lost_failure_starts_the_error_flow_and_late_results_are_re
 ) -> None:
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
-    handler = await make_flow(
-        database,
-        actor.organization_id,
-        name="on failure",
-        definition={"version": 1, "nodes": [{"id": "start", "type": "start"}], "edges": []},
-    )
-    async with database.transaction() as session:
-        organization = await session.get(Organization, actor.organization_id)
-        assert organization is not None
-        organization.error_flow_id = handler
+    handler = await make_error_flow(database, actor.organization_id)
     requested = await request(database, actor.organization_id, flow_id)
     maintenance = Maintenance(database, settings)
 

@@ -1,4 +1,4 @@
-"""Every example of the flow format spec, with its stated input, status and output."""
+"""Every example of docs/flow-format.md, with its stated input, status and output."""
 
 from __future__ import annotations
 

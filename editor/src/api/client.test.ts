@@ -4,9 +4,15 @@ import { ApiError, ApiUnreachableError } from './errors';
 
 class MemoryStore {
   private values = new Map<string, string>();
-  getItem(key: string) { return this.values.get(key) ?? null; }
-  setItem(key: string, value: string) { this.values.set(key, value); }
-  removeItem(key: string) { this.values.delete(key); }
+  getItem(key: string) {
+    return this.values.get(key) ?? null;
+  }
+  setItem(key: string, value: string) {
+    this.values.set(key, value);
+  }
+  removeItem(key: string) {
+    this.values.delete(key);
+  }
 }
 
 function recorder(response: () => Response) {
@@ -24,7 +30,12 @@ const json = (status: number, body: unknown, type = 'application/json') =>
 describe('API client', () => {
   it('sends the CSRF cookie value on unsafe methods with cookie auth, not on GET', async () => {
     const { calls, fetchImpl } = recorder(() => json(200, {}));
-    const client = new ApiClient({ baseUrl: '', mode: 'cookie', fetchImpl, readCookies: () => 'a=1; flomation_csrf=abc%3D; b=2' });
+    const client = new ApiClient({
+      baseUrl: '',
+      mode: 'cookie',
+      fetchImpl,
+      readCookies: () => 'a=1; flomation_csrf=abc%3D; b=2',
+    });
     await client.request('GET', '/api/v1/flows');
     await client.request('PUT', '/api/v1/variables/x', { body: { value: 1 } });
     expect((calls[0].init.headers as Record<string, string>)['X-CSRF-Token']).toBeUndefined();
@@ -53,23 +64,44 @@ describe('API client', () => {
 
   it('raises problem+json as ApiError with its validation problems, and reports 401', async () => {
     let unauthorized = 0;
-    const { fetchImpl } = recorder(() => json(422, { title: 'Invalid', errors: [{ loc: ['nodes', 0], msg: 'bad', node_id: 'a', field: 'url' }] }, 'application/problem+json'));
+    const { fetchImpl } = recorder(() =>
+      json(
+        422,
+        { title: 'Invalid', errors: [{ loc: ['nodes', 0], msg: 'bad', node_id: 'a', field: 'url' }] },
+        'application/problem+json',
+      ),
+    );
     const client = new ApiClient({ baseUrl: '', mode: 'cookie', fetchImpl, readCookies: () => '' });
-    client.events.onUnauthorized = () => { unauthorized += 1; };
+    client.events.onUnauthorized = () => {
+      unauthorized += 1;
+    };
     const error = await client.request('POST', '/api/v1/flows/validate').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).problems[0].node_id).toBe('a');
     expect(unauthorized).toBe(0);
 
-    const denied = new ApiClient({ baseUrl: '', mode: 'cookie', fetchImpl: recorder(() => json(401, { title: 'no' })).fetchImpl, readCookies: () => '' });
-    denied.events.onUnauthorized = () => { unauthorized += 1; };
+    const denied = new ApiClient({
+      baseUrl: '',
+      mode: 'cookie',
+      fetchImpl: recorder(() => json(401, { title: 'no' })).fetchImpl,
+      readCookies: () => '',
+    });
+    denied.events.onUnauthorized = () => {
+      unauthorized += 1;
+    };
     await denied.request('GET', '/api/v1/flows').catch(() => undefined);
     expect(unauthorized).toBe(1);
   });
 
   it('reports an unreachable API instead of an error answer', async () => {
     const reach: boolean[] = [];
-    const client = new ApiClient({ baseUrl: '', mode: 'cookie', fetchImpl: async () => { throw new TypeError('Failed to fetch'); } });
+    const client = new ApiClient({
+      baseUrl: '',
+      mode: 'cookie',
+      fetchImpl: async () => {
+        throw new TypeError('Failed to fetch');
+      },
+    });
     client.events.onReachability = (ok) => reach.push(ok);
     await expect(client.request('GET', '/api/v1/flows')).rejects.toBeInstanceOf(ApiUnreachableError);
     expect(reach).toEqual([false]);

@@ -1,9 +1,31 @@
 import { ApiError, ApiUnreachableError } from './errors';
 import type {
-  ApiToken, CreateExecution, CreatedToken, Execution, Flow, FlowDefinition, FlowDiff,
-  FlowSummary, JsonObject, JsonValue, LoginResponse, Me, NodeType, Organization, Page,
-  ProblemDetails, Revision, Role, Runner, RunnerToken, SecretInfo, Trigger, TriggerType,
-  User, ValidationProblem, Variable,
+  ApiToken,
+  CreateExecution,
+  CreatedToken,
+  Execution,
+  Flow,
+  FlowDefinition,
+  FlowDiff,
+  FlowSummary,
+  JsonObject,
+  JsonValue,
+  LoginResponse,
+  Me,
+  NodeType,
+  Organization,
+  Page,
+  ProblemDetails,
+  Revision,
+  Role,
+  Runner,
+  RunnerToken,
+  SecretInfo,
+  Trigger,
+  TriggerType,
+  User,
+  ValidationProblem,
+  Variable,
 } from './types';
 
 export type AuthMode = 'cookie' | 'bearer';
@@ -195,13 +217,24 @@ export class ApiClient {
   getFlow(id: string): Promise<Flow> {
     return this.request('GET', `/api/v1/flows/${enc(id)}`);
   }
-  createFlow(body: { name: string; description?: string; definition: FlowDefinition; message?: string }): Promise<Flow> {
+  createFlow(body: {
+    name: string;
+    description?: string;
+    definition: FlowDefinition;
+    message?: string;
+  }): Promise<Flow> {
     return this.request('POST', '/api/v1/flows', { body });
   }
-  saveFlow(id: string, body: { definition: FlowDefinition; message?: string; base_revision: number; name?: string; description?: string }): Promise<Flow> {
+  saveFlow(
+    id: string,
+    body: { definition: FlowDefinition; message?: string; base_revision: number; name?: string; description?: string },
+  ): Promise<Flow> {
     return this.request('PUT', `/api/v1/flows/${enc(id)}`, { body });
   }
-  patchFlow(id: string, body: { name?: string; description?: string; max_concurrent_executions?: number | null }): Promise<Flow> {
+  patchFlow(
+    id: string,
+    body: { name?: string; description?: string; max_concurrent_executions?: number | null },
+  ): Promise<Flow> {
     return this.request('PATCH', `/api/v1/flows/${enc(id)}`, { body });
   }
   archiveFlow(id: string): Promise<void> {
@@ -237,14 +270,18 @@ export class ApiClient {
   getExecution(id: string): Promise<Execution> {
     return this.request('GET', `/api/v1/executions/${enc(id)}`);
   }
-  listExecutions(query: { flow_id?: string; status?: string; limit?: number; cursor?: string } = {}): Promise<Page<Execution>> {
+  listExecutions(
+    query: { flow_id?: string; status?: string; limit?: number; cursor?: string } = {},
+  ): Promise<Page<Execution>> {
     return this.request('GET', '/api/v1/executions', { query });
   }
   cancelExecution(id: string): Promise<void> {
     return this.request('POST', `/api/v1/executions/${enc(id)}/cancel`);
   }
   retryExecution(id: string, fromNode?: string): Promise<Execution> {
-    return this.request('POST', `/api/v1/executions/${enc(id)}/retry`, { body: fromNode ? { from_node: fromNode } : {} });
+    return this.request('POST', `/api/v1/executions/${enc(id)}/retry`, {
+      body: fromNode ? { from_node: fromNode } : {},
+    });
   }
 
   // ---- variables and secrets ----
@@ -294,7 +331,11 @@ export class ApiClient {
   listRunnerTokens(): Promise<Page<RunnerToken>> {
     return this.request('GET', '/api/v1/runner-tokens', { query: { limit: 500 } });
   }
-  createRunnerToken(body: { name: string; labels?: Record<string, string>; expires_at?: string }): Promise<{ id: string; token: string }> {
+  createRunnerToken(body: {
+    name: string;
+    labels?: Record<string, string>;
+    expires_at?: string;
+  }): Promise<{ id: string; token: string }> {
     return this.request('POST', '/api/v1/runner-tokens', { body });
   }
   deleteRunnerToken(id: string): Promise<void> {
@@ -344,12 +385,20 @@ async function readProblem(response: Response): Promise<ProblemDetails> {
       const problem = parsed as ProblemDetails & { detail?: unknown };
       // FastAPI's default error shape is {"detail": [...]}: read it as a list of problems.
       if (Array.isArray(problem.detail) && !problem.errors) {
-        return { status: response.status, title: response.statusText, errors: problem.detail as ProblemDetails['errors'] };
+        return {
+          status: response.status,
+          title: response.statusText,
+          errors: problem.detail as ProblemDetails['errors'],
+        };
       }
       return { status: response.status, ...problem } as ProblemDetails;
     }
   } catch {
     // not JSON: fall through
   }
-  return { status: response.status, title: response.statusText || `HTTP ${response.status}`, detail: text.slice(0, 500) || undefined };
+  return {
+    status: response.status,
+    title: response.statusText || `HTTP ${response.status}`,
+    detail: text.slice(0, 500) || undefined,
+  };
 }

@@ -32,9 +32,8 @@ export function isApiError(error: unknown, status?: number): error is ApiError {
 /** A short text for a user, from any error a call may raise. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
-    const head = error.problem.title && error.problem.detail
-      ? `${error.problem.title}: ${error.problem.detail}`
-      : error.message;
+    const head =
+      error.problem.title && error.problem.detail ? `${error.problem.title}: ${error.problem.detail}` : error.message;
     const details = error.problems.map((p) => `${p.loc.join('.')}: ${p.msg}`);
     return [head, ...details].join('\n');
   }

@@ -26,17 +26,23 @@ export const keys = {
 
 function useInvalidate() {
   const queryClient = useQueryClient();
-  return (...queryKeys: QueryKey[]) => Promise.all(queryKeys.map((queryKey) => queryClient.invalidateQueries({ queryKey })));
+  return (...queryKeys: QueryKey[]) =>
+    Promise.all(queryKeys.map((queryKey) => queryClient.invalidateQueries({ queryKey })));
 }
 
 export const useMe = () => useQuery({ queryKey: keys.me, queryFn: () => api().me(), retry: false, staleTime: 60_000 });
 
 export const useFlows = (query: { archived?: boolean } = {}) =>
-  useQuery({ queryKey: keys.flows(query), queryFn: () => api().listFlows(query.archived ? { archived: true } : {}), placeholderData: keepPreviousData });
+  useQuery({
+    queryKey: keys.flows(query),
+    queryFn: () => api().listFlows(query.archived ? { archived: true } : {}),
+    placeholderData: keepPreviousData,
+  });
 
 export const useFlow = (id: string) => useQuery({ queryKey: keys.flow(id), queryFn: () => api().getFlow(id) });
 
-export const useRevisions = (id: string) => useQuery({ queryKey: keys.revisions(id), queryFn: () => api().listRevisions(id) });
+export const useRevisions = (id: string) =>
+  useQuery({ queryKey: keys.revisions(id), queryFn: () => api().listRevisions(id) });
 
 export const useRevision = (id: string, revision: number | null) =>
   useQuery({
@@ -81,12 +87,15 @@ export const useExecutions = (query: { flow_id?: string; status?: string; cursor
     refetchInterval: 5000,
   });
 
-export const useExecution = (id: string) => useQuery({ queryKey: keys.execution(id), queryFn: () => api().getExecution(id) });
+export const useExecution = (id: string) =>
+  useQuery({ queryKey: keys.execution(id), queryFn: () => api().getExecution(id) });
 
 export const useVariables = () => useQuery({ queryKey: keys.variables, queryFn: () => api().listVariables() });
 export const useSecrets = () => useQuery({ queryKey: keys.secrets, queryFn: () => api().listSecrets() });
-export const useTriggers = (flowId: string) => useQuery({ queryKey: keys.triggers(flowId), queryFn: () => api().listTriggers(flowId) });
-export const useRunners = () => useQuery({ queryKey: keys.runners, queryFn: () => api().listRunners(), refetchInterval: 10_000 });
+export const useTriggers = (flowId: string) =>
+  useQuery({ queryKey: keys.triggers(flowId), queryFn: () => api().listTriggers(flowId) });
+export const useRunners = () =>
+  useQuery({ queryKey: keys.runners, queryFn: () => api().listRunners(), refetchInterval: 10_000 });
 export const useRunnerTokens = (enabled: boolean) =>
   useQuery({ queryKey: keys.runnerTokens, queryFn: () => api().listRunnerTokens(), enabled });
 export const useUsers = () => useQuery({ queryKey: keys.users, queryFn: () => api().listUsers() });
@@ -109,7 +118,10 @@ export function usePutVariable() {
 
 export function useDeleteVariable() {
   const invalidate = useInvalidate();
-  return useMutation({ mutationFn: (name: string) => api().deleteVariable(name), onSuccess: () => invalidate(keys.variables) });
+  return useMutation({
+    mutationFn: (name: string) => api().deleteVariable(name),
+    onSuccess: () => invalidate(keys.variables),
+  });
 }
 
 export function usePutSecret() {
@@ -122,13 +134,17 @@ export function usePutSecret() {
 
 export function useDeleteSecret() {
   const invalidate = useInvalidate();
-  return useMutation({ mutationFn: (name: string) => api().deleteSecret(name), onSuccess: () => invalidate(keys.secrets) });
+  return useMutation({
+    mutationFn: (name: string) => api().deleteSecret(name),
+    onSuccess: () => invalidate(keys.secrets),
+  });
 }
 
 export function useCreateTrigger(flowId: string) {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: { type: TriggerType; config: JsonObject; enabled: boolean }) => api().createTrigger(flowId, body),
+    mutationFn: (body: { type: TriggerType; config: JsonObject; enabled: boolean }) =>
+      api().createTrigger(flowId, body),
     onSuccess: () => invalidate(keys.triggers(flowId)),
   });
 }
@@ -136,14 +152,18 @@ export function useCreateTrigger(flowId: string) {
 export function usePatchTrigger(flowId: string) {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: ({ id, ...body }: { id: string; config?: JsonObject; enabled?: boolean }) => api().patchTrigger(id, body),
+    mutationFn: ({ id, ...body }: { id: string; config?: JsonObject; enabled?: boolean }) =>
+      api().patchTrigger(id, body),
     onSuccess: () => invalidate(keys.triggers(flowId)),
   });
 }
 
 export function useDeleteTrigger(flowId: string) {
   const invalidate = useInvalidate();
-  return useMutation({ mutationFn: (id: string) => api().deleteTrigger(id), onSuccess: () => invalidate(keys.triggers(flowId)) });
+  return useMutation({
+    mutationFn: (id: string) => api().deleteTrigger(id),
+    onSuccess: () => invalidate(keys.triggers(flowId)),
+  });
 }
 
 export function useCreateRunnerToken() {
@@ -156,7 +176,10 @@ export function useCreateRunnerToken() {
 
 export function useDeleteRunnerToken() {
   const invalidate = useInvalidate();
-  return useMutation({ mutationFn: (id: string) => api().deleteRunnerToken(id), onSuccess: () => invalidate(keys.runnerTokens) });
+  return useMutation({
+    mutationFn: (id: string) => api().deleteRunnerToken(id),
+    onSuccess: () => invalidate(keys.runnerTokens),
+  });
 }
 
 export function useDeleteRunner() {

@@ -45,17 +45,30 @@ describe('following an execution', () => {
       const body = bodies.shift() ?? '';
       return new Response(streamOf([body]), { status: 200, headers: { 'Content-Type': 'text/event-stream' } });
     };
-    const client = new ApiClient({ baseUrl: 'http://api', mode: 'bearer', fetchImpl, tokenStore: { getItem: () => 't', setItem: () => undefined, removeItem: () => undefined } });
+    const client = new ApiClient({
+      baseUrl: 'http://api',
+      mode: 'bearer',
+      fetchImpl,
+      tokenStore: { getItem: () => 't', setItem: () => undefined, removeItem: () => undefined },
+    });
     const events: ExecutionEvent[] = [];
     await new Promise<void>((resolve) => {
-      followExecution(client, 'e1', {
-        onEvent: (event) => events.push(event),
-        onStatus: (status) => {
-          if (status === 'ended') resolve();
+      followExecution(
+        client,
+        'e1',
+        {
+          onEvent: (event) => events.push(event),
+          onStatus: (status) => {
+            if (status === 'ended') resolve();
+          },
         },
-      }, { reconnectDelayMs: 1 });
+        { reconnectDelayMs: 1 },
+      );
     });
-    expect(events.map((e) => [e.seq, e.event])).toEqual([[1, 'step'], [2, 'end']]);
+    expect(events.map((e) => [e.seq, e.event])).toEqual([
+      [1, 'step'],
+      [2, 'end'],
+    ]);
     expect(calls).toHaveLength(2);
     expect(calls[0].headers['Last-Event-ID']).toBeUndefined();
     expect(calls[1].headers['Last-Event-ID']).toBe('1');

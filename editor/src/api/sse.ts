@@ -73,7 +73,10 @@ export class SseParser {
 }
 
 /** Reads every event of a byte stream. */
-export async function* readSse(stream: ReadableStream<Uint8Array>, parser = new SseParser()): AsyncGenerator<SseMessage> {
+export async function* readSse(
+  stream: ReadableStream<Uint8Array>,
+  parser = new SseParser(),
+): AsyncGenerator<SseMessage> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   try {

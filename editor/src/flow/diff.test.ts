@@ -6,17 +6,29 @@ import { buildDiffGraph, changedNodes, diffSummary } from './diff';
 const after: FlowDefinition = {
   ...ifElse,
   nodes: [
-    ...ifElse.nodes.filter((n) => n.id !== 'no').map((n) => (n.id === 'big' ? { ...n, config: { expression: '{{ input.n > 20 }}' } } : n)),
+    ...ifElse.nodes
+      .filter((n) => n.id !== 'no')
+      .map((n) => (n.id === 'big' ? { ...n, config: { expression: '{{ input.n > 20 }}' } } : n)),
     { id: 'log', type: 'log', config: { message: 'hi' } },
   ],
-  edges: [...ifElse.edges.filter((e) => e.from !== 'no' && e.to !== 'no'), { from: 'big', to: 'log', port: 'false' }, { from: 'log', to: 'join' }],
+  edges: [
+    ...ifElse.edges.filter((e) => e.from !== 'no' && e.to !== 'no'),
+    { from: 'big', to: 'log', port: 'false' },
+    { from: 'log', to: 'join' },
+  ],
 };
 
 const diff: FlowDiff = {
   nodes: { added: ['log'], removed: ['no'], changed: [{ id: 'big', fields: ['config'] }] },
   edges: {
-    added: [{ from: 'big', to: 'log', port: 'false' }, { from: 'log', to: 'join', port: 'success' }],
-    removed: [{ from: 'big', to: 'no', port: 'false' }, { from: 'no', to: 'join', port: 'success' }],
+    added: [
+      { from: 'big', to: 'log', port: 'false' },
+      { from: 'log', to: 'join', port: 'success' },
+    ],
+    removed: [
+      { from: 'big', to: 'no', port: 'false' },
+      { from: 'no', to: 'join', port: 'success' },
+    ],
   },
   settings: { changed: [] },
 };
@@ -35,7 +47,10 @@ describe('diff rendering', () => {
     const graph = buildDiffGraph(ifElse, after, diff);
     expect(graph.definition.nodes.map((n) => n.id)).toContain('no');
     const removed = graph.definition.edges.filter((_e, i) => graph.edgeStatus[i] === 'removed');
-    expect(removed).toEqual([{ from: 'big', to: 'no', port: 'false' }, { from: 'no', to: 'join' }]);
+    expect(removed).toEqual([
+      { from: 'big', to: 'no', port: 'false' },
+      { from: 'no', to: 'join' },
+    ]);
   });
 
   it('matches added edges whether or not the port is spelled out', () => {

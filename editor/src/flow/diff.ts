@@ -63,7 +63,11 @@ export function buildDiffGraph(from: FlowDefinition, to: FlowDefinition, diff: F
     edgeStatus.push(diff.edges.added.some((e) => sameEdge(e, edge)) ? 'added' : 'unchanged');
   }
   for (const edge of diff.edges.removed) {
-    const original = from.edges.find((e) => sameEdge(e, edge)) ?? { from: edge.from, to: edge.to, port: edgePort(edge) };
+    const original = from.edges.find((e) => sameEdge(e, edge)) ?? {
+      from: edge.from,
+      to: edge.to,
+      port: edgePort(edge),
+    };
     edges.push(original);
     edgeStatus.push('removed');
   }
@@ -76,7 +80,13 @@ export function buildDiffGraph(from: FlowDefinition, to: FlowDefinition, diff: F
   };
 }
 
-export function diffSummary(graph: DiffGraph): { added: number; removed: number; changed: number; edgesAdded: number; edgesRemoved: number } {
+export function diffSummary(graph: DiffGraph): {
+  added: number;
+  removed: number;
+  changed: number;
+  edgesAdded: number;
+  edgesRemoved: number;
+} {
   let added = 0;
   let removed = 0;
   let changed = 0;

@@ -13,15 +13,29 @@ import { useSaveFlow } from './useSaveFlow';
 /** The API as seen over HTTP: a flow whose current revision someone else has moved to 4. */
 function fakeServer() {
   const theirs: FlowDefinition = { ...ifElse, nodes: ifElse.nodes.filter((n) => n.id !== 'no') };
-  const state = { revision: 4, definition: theirs, puts: [] as { base_revision: number; message?: string; definition: FlowDefinition }[] };
-  const flow = (): Flow => ({ id: 'f1', name: 'F', description: '', revision: state.revision, created_at: '', updated_at: '', definition: state.definition });
+  const state = {
+    revision: 4,
+    definition: theirs,
+    puts: [] as { base_revision: number; message?: string; definition: FlowDefinition }[],
+  };
+  const flow = (): Flow => ({
+    id: 'f1',
+    name: 'F',
+    description: '',
+    revision: state.revision,
+    created_at: '',
+    updated_at: '',
+    definition: state.definition,
+  });
   const fetchImpl: typeof fetch = async (url, init) => {
-    const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+    const json = (status: number, body: unknown) =>
+      new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
     const path = new URL(String(url), 'http://x').pathname;
     if (path === '/api/v1/flows/f1' && init?.method === 'PUT') {
       const body = JSON.parse(String(init.body));
       state.puts.push(body);
-      if (body.base_revision !== state.revision) return json(409, { title: 'Conflict', current_revision: state.revision });
+      if (body.base_revision !== state.revision)
+        return json(409, { title: 'Conflict', current_revision: state.revision });
       state.revision += 1;
       state.definition = body.definition;
       return json(200, flow());
@@ -36,7 +50,9 @@ function setup() {
   const server = fakeServer();
   initApi({ apiBaseUrl: '' }, server.fetchImpl);
   const queryClient = new QueryClient();
-  const wrapper = ({ children }: { children: ReactNode }) => <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>;
+  const wrapper = ({ children }: { children: ReactNode }) => (
+    <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>
+  );
   editorStore.getState().load('f1', ifElse, 3);
   const mine: FlowDefinition = { ...ifElse, nodes: [...ifElse.nodes, { id: 'extra', type: 'log' }] };
   editorStore.getState().commit(mine);

@@ -21,7 +21,7 @@ def _register_commands() -> None:
     # Imported for their side effect of registering commands on `app`, and by name, so that a
     # renamed or broken command module fails `flomation` at once instead of its commands
     # going missing from `--help`. Inside the function because each module imports `app`.
-    from flomation.cli import admin, db, launch, run, runner, secrets, server  # noqa: F401
+    from flomation.cli import admin, db, launch, openapi, run, runner, secrets, server  # noqa: F401
 
 
 def main() -> None:

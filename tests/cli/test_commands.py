@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-COMMANDS = ("api", "up", "db", "admin", "run", "runner", "launch")
+COMMANDS = ("api", "up", "db", "admin", "run", "runner", "launch", "openapi")
 
 
 def flomation(code: str) -> subprocess.CompletedProcess[str]:

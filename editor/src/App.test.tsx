@@ -8,9 +8,11 @@ import { App, createQueryClient } from './App';
 function fakeApi(role: string, listGivesLastRun = true) {
   const session = { signedIn: false };
   const calls: string[] = [];
-  const fetchImpl: typeof fetch = async (url, init) => {
-    const path = new URL(String(url), 'http://localhost').pathname;
-    calls.push(`${init?.method ?? 'GET'} ${path}`);
+  const fetchImpl: typeof fetch = async (input) => {
+    const request = input as Request;
+    const url = new URL(request.url);
+    const path = url.pathname;
+    calls.push(`${request.method} ${path}`);
     const json = (status: number, body: unknown) =>
       new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
     if (path === '/api/v1/auth/login') {
@@ -35,7 +37,7 @@ function fakeApi(role: string, listGivesLastRun = true) {
       });
     }
     if (path === '/api/v1/executions') {
-      const query = new URL(String(url), 'http://localhost').searchParams;
+      const query = url.searchParams;
       if (query.get('flow_id') === 'f1' && query.get('limit') === '1')
         return json(200, { items: [{ id: 'e9', flow_id: 'f1', status: 'succeeded' }], next_cursor: null });
     }

@@ -1,6 +1,10 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { api } from './instance';
-import type { ExecutionSummary, JsonObject, JsonValue, NodeType, Role, TriggerType } from './types';
+import type { JsonValue } from '../flow/format';
+import type { ExecutionQuery, ExecutionSummary, NodeType } from './models';
+import type { components } from './schema.gen';
+
+type Body<Name extends keyof components['schemas']> = components['schemas'][Name];
 
 /** Query keys, one place, so invalidation stays exact. */
 export const keys = {
@@ -64,8 +68,8 @@ export const useNodeTypes = () =>
   useQuery({
     queryKey: keys.nodeTypes,
     queryFn: async () => {
-      const answer = await api().nodeTypes();
-      return new Map<string, NodeType>(answer.items.map((item) => [item.type, item]));
+      const items = await api().nodeTypes();
+      return new Map<string, NodeType>(items.map((item) => [item.type, item]));
     },
     staleTime: 5 * 60_000,
   });
@@ -79,7 +83,7 @@ export const useLastExecution = (flowId: string, provided: ExecutionSummary | nu
     staleTime: 15_000,
   });
 
-export const useExecutions = (query: { flow_id?: string; status?: string; cursor?: string }) =>
+export const useExecutions = (query: ExecutionQuery) =>
   useQuery({
     queryKey: keys.executions(query),
     queryFn: () => api().listExecutions({ ...query, limit: 50 }),
@@ -143,8 +147,7 @@ export function useDeleteSecret() {
 export function useCreateTrigger(flowId: string) {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: { type: TriggerType; config: JsonObject; enabled: boolean }) =>
-      api().createTrigger(flowId, body),
+    mutationFn: (body: Body<'TriggerCreate'>) => api().createTrigger(flowId, body),
     onSuccess: () => invalidate(keys.triggers(flowId)),
   });
 }
@@ -152,8 +155,7 @@ export function useCreateTrigger(flowId: string) {
 export function usePatchTrigger(flowId: string) {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: ({ id, ...body }: { id: string; config?: JsonObject; enabled?: boolean }) =>
-      api().patchTrigger(id, body),
+    mutationFn: ({ id, ...body }: Body<'TriggerUpdate'> & { id: string }) => api().patchTrigger(id, body),
     onSuccess: () => invalidate(keys.triggers(flowId)),
   });
 }
@@ -169,7 +171,7 @@ export function useDeleteTrigger(flowId: string) {
 export function useCreateRunnerToken() {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: { name: string; labels?: Record<string, string> }) => api().createRunnerToken(body),
+    mutationFn: (body: Body<'RunnerTokenCreate'>) => api().createRunnerToken(body),
     onSuccess: () => invalidate(keys.runnerTokens),
   });
 }
@@ -190,7 +192,7 @@ export function useDeleteRunner() {
 export function useCreateUser() {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: { email: string; name: string; password: string; role: Role }) => api().createUser(body),
+    mutationFn: (body: Body<'UserCreate'>) => api().createUser(body),
     onSuccess: () => invalidate(keys.users),
   });
 }
@@ -198,7 +200,7 @@ export function useCreateUser() {
 export function usePatchUser() {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: ({ id, ...body }: { id: string; role?: Role; name?: string }) => api().patchUser(id, body),
+    mutationFn: ({ id, ...body }: Body<'UserUpdate'> & { id: string }) => api().patchUser(id, body),
     onSuccess: () => invalidate(keys.users),
   });
 }
@@ -211,7 +213,7 @@ export function useDeleteUser() {
 export function useCreateToken() {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: { name: string; expires_at?: string }) => api().createToken(body),
+    mutationFn: (body: Body<'TokenCreate'>) => api().createToken(body),
     onSuccess: () => invalidate(keys.tokens),
   });
 }

@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { keys, useMe } from '../api/hooks';
 import { api, connectionStore, useConnection } from '../api/instance';
 import { ApiUnreachableError } from '../api/errors';
-import type { Me } from '../api/types';
+import type { Me } from '../api/models';
 import { can, type Action } from './permissions';
 import { LoginForm } from './LoginForm';
 import { Modal, Loading } from '../components/ui';

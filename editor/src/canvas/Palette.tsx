@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import type { NodeType } from '../api/types';
+import type { NodeType } from '../api/models';
 import { nodeGlyph } from './icons';
 import { PALETTE_MIME } from './FlowCanvas';
 

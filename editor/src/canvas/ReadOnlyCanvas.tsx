@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import { ReactFlowProvider, type NodeChange } from '@xyflow/react';
-import type { FlowDefinition, NodeType } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
+import type { NodeType } from '../api/models';
 import { FlowCanvas } from './FlowCanvas';
 import { definitionToGraph, type CanvasNode, type GraphView } from './mapping';
 import { useFallbackPositions } from './useFallbackPositions';

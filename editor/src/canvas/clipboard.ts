@@ -1,4 +1,4 @@
-import type { FlowDefinition, FlowEdge, FlowNode } from '../api/types';
+import type { FlowDefinition, FlowEdge, FlowNode } from '../flow/format';
 import { uniqueNodeId } from '../flow/graph';
 
 /** What copy puts on the clipboard: the selected nodes and the edges among them. */

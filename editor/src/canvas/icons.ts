@@ -1,4 +1,4 @@
-import type { NodeType } from '../api/types';
+import type { NodeType } from '../api/models';
 
 /** Glyphs for icon names the API may send, and for the built-in types as a fallback. */
 const GLYPHS: Record<string, string> = {

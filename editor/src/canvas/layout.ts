@@ -1,5 +1,5 @@
 import dagre from '@dagrejs/dagre';
-import type { FlowDefinition } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
 
 export const DEFAULT_NODE_SIZE = { width: 200, height: 72 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FlowDefinition } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
 import { foreach, ifElse, nodeTypes, recovery } from '../test/fixtures';
 import { definitionToGraph, edgeIds, graphToDefinition, reuseUnchanged } from './mapping';
 
@@ -14,8 +14,9 @@ describe('definition <-> graph mapping', () => {
   });
 
   it('keeps every node field, including ones the editor does not know', () => {
-    const definition: FlowDefinition = {
-      version: 1,
+    // As the API may give it: fields the editor's types do not name, at every level.
+    const stored = {
+      version: 1 as const,
       nodes: [
         {
           id: 'a',
@@ -28,6 +29,7 @@ describe('definition <-> graph mapping', () => {
       edges: [{ from: 'a', to: 'a', port: 'success', note: 'loop' }],
       extra_top_level: 42,
     };
+    const definition: FlowDefinition = stored;
     const { nodes, edges } = definitionToGraph(definition);
     expect(JSON.stringify(graphToDefinition(definition, nodes, edges))).toBe(JSON.stringify(definition));
   });

@@ -8,7 +8,8 @@
  * `success`) keeps it out.
  */
 import type { Edge, Node } from '@xyflow/react';
-import type { FlowDefinition, FlowEdge, FlowNode, NodeType, StepStatus } from '../api/types';
+import type { FlowDefinition, FlowEdge, FlowNode } from '../flow/format';
+import type { NodeType, StepStatus } from '../api/models';
 import type { DiffStatus } from '../flow/diff';
 import { edgePort, hasInput, outputPorts } from '../flow/ports';
 

@@ -1,6 +1,7 @@
 import { useCallback, useEffect } from 'react';
 import { useReactFlow, type Connection, type EdgeChange, type NodeChange } from '@xyflow/react';
-import type { FlowDefinition, NodeType } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
+import type { NodeType } from '../api/models';
 import { editorStore, useEditor } from '../store/editorStore';
 import { definitionToGraph, edgeIds, type CanvasEdge, type CanvasNode } from './mapping';
 import { removeNodes, sameEdge } from '../flow/graph';

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { keys, useFlows } from '../api/hooks';
 import { api } from '../api/instance';
-import type { Organization } from '../api/types';
+import type { Organization } from '../api/models';
 import { ErrorNote } from './ui';
 
 function OrganizationForm({ organization }: { organization: Organization }) {

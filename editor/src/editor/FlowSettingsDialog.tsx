@@ -2,7 +2,8 @@ import { useState, type FormEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/instance';
 import { keys } from '../api/hooks';
-import type { Flow, FlowDefinition } from '../api/types';
+import type { Flow } from '../api/models';
+import type { FlowDefinition } from '../flow/format';
 import { ErrorNote, Modal } from '../components/ui';
 import { labelsText, parseLabels } from '../flow/labels';
 

@@ -1,4 +1,5 @@
-import type { FlowDefinition, FlowNode, JsonObject, JsonValue, NodeType } from '../api/types';
+import type { FlowDefinition, FlowNode, JsonObject, JsonValue } from './format';
+import type { NodeType } from '../api/models';
 import { uniqueNodeId } from './graph';
 
 /** A config holding the defaults the type's schema declares for its top-level fields. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { FlowDefinition, FlowDiff } from '../api/types';
+import type { FlowDefinition } from './format';
+import type { FlowDiff } from '../api/models';
 import { ifElse } from '../test/fixtures';
 import { buildDiffGraph, changedNodes, diffSummary } from './diff';
 
@@ -29,6 +30,7 @@ const diff: FlowDiff = {
       { from: 'big', to: 'no', port: 'false' },
       { from: 'no', to: 'join', port: 'success' },
     ],
+    reordered: false,
   },
   settings: { changed: [] },
 };
@@ -60,8 +62,7 @@ describe('diff rendering', () => {
     expect(diffSummary(graph)).toEqual({ added: 1, removed: 1, changed: 1, edgesAdded: 2, edgesRemoved: 2 });
   });
 
-  it('reads changed nodes given as ids, objects or a mapping', () => {
-    expect([...changedNodes({ ...diff, nodes: { ...diff.nodes, changed: ['a'] } }).keys()]).toEqual(['a']);
-    expect(changedNodes({ ...diff, nodes: { ...diff.nodes, changed: { a: ['name'] } } }).get('a')).toEqual(['name']);
+  it('gives the changed fields of each changed node', () => {
+    expect(changedNodes(diff)).toEqual(new Map([['big', ['config']]]));
   });
 });

@@ -1,4 +1,4 @@
-import type { FlowDefinition, FlowEdge, FlowNode, JsonObject } from '../api/types';
+import type { FlowDefinition, FlowEdge, FlowNode, JsonObject } from './format';
 import { edgePort } from './ports';
 
 export const NODE_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { useDiff, useRevision } from '../api/hooks';
-import type { NodeType } from '../api/types';
+import type { NodeType } from '../api/models';
 import { ReadOnlyCanvas } from '../canvas/ReadOnlyCanvas';
 import { ErrorNote, Loading } from '../components/ui';
 import { buildDiffGraph, diffSummary } from '../flow/diff';

@@ -1,13 +1,12 @@
 import { useState } from 'react';
 import { useRevisions } from '../api/hooks';
-import type { Revision } from '../api/types';
+import type { Revision } from '../api/models';
 import { ErrorNote, Loading, formatTime } from '../components/ui';
 import type { Draft } from '../flow/draft';
 
 function authorName(author: Revision['author']): string {
   if (!author) return 'unknown';
-  if (typeof author === 'string') return author;
-  return author.name || author.email || author.id;
+  return author.name || author.id;
 }
 
 /** Revisions, newest first: view one, compare two, restore one, or bring back a stashed version. */

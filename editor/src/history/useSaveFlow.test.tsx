@@ -4,7 +4,8 @@ import { act, renderHook } from '@testing-library/react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { initApi } from '../api/instance';
-import type { Flow, FlowDefinition } from '../api/types';
+import type { Flow } from '../api/models';
+import type { FlowDefinition } from '../flow/format';
 import { editorStore, isDirty } from '../store/editorStore';
 import { loadStash } from '../flow/draft';
 import { ifElse } from '../test/fixtures';
@@ -23,16 +24,22 @@ function fakeServer() {
     name: 'F',
     description: '',
     revision: state.revision,
+    max_concurrent_executions: null,
+    runs_on: {},
+    created_by: null,
     created_at: '',
     updated_at: '',
+    archived_at: null,
     definition: state.definition,
+    hash: '',
   });
-  const fetchImpl: typeof fetch = async (url, init) => {
+  const fetchImpl: typeof fetch = async (input) => {
+    const request = input as Request;
     const json = (status: number, body: unknown) =>
       new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-    const path = new URL(String(url), 'http://x').pathname;
-    if (path === '/api/v1/flows/f1' && init?.method === 'PUT') {
-      const body = JSON.parse(String(init.body));
+    const path = new URL(request.url).pathname;
+    if (path === '/api/v1/flows/f1' && request.method === 'PUT') {
+      const body = JSON.parse(await request.text());
       state.puts.push(body);
       if (body.base_revision !== state.revision)
         return json(409, { title: 'Conflict', current_revision: state.revision });

@@ -2,7 +2,7 @@ import { useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useNodeTypes, useRevision } from '../api/hooks';
 import { api } from '../api/instance';
-import type { NodeType } from '../api/types';
+import type { NodeType } from '../api/models';
 import { useCan } from '../auth/session';
 import { ReadOnlyCanvas } from '../canvas/ReadOnlyCanvas';
 import { ErrorNote, Json, Loading, StatusBadge, formatTime } from '../components/ui';
@@ -173,7 +173,7 @@ export default function ExecutionPage() {
             <li key={index} className={`log-${line.level}`}>
               <span className="muted">{formatTime(line.at)}</span> [{line.level}]{' '}
               {line.node_id ? (
-                <button type="button" className="link" onClick={() => setSelected(line.node_id)}>
+                <button type="button" className="link" onClick={() => setSelected(line.node_id ?? null)}>
                   {line.node_id}
                 </button>
               ) : null}{' '}

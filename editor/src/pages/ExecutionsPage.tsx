@@ -1,13 +1,14 @@
 import { Link, useSearchParams } from 'react-router';
 import { useExecutions, useFlows } from '../api/hooks';
+import type { ExecutionStatus } from '../api/models';
 import { ErrorNote, Loading, PageHeader, StatusBadge, formatTime } from '../components/ui';
 
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out'];
+const STATUSES: ExecutionStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out'];
 
 export default function ExecutionsPage() {
   const [params, setParams] = useSearchParams();
   const flowId = params.get('flow_id') ?? '';
-  const status = params.get('status') ?? '';
+  const status = STATUSES.find((s) => s === params.get('status')) ?? '';
   const cursor = params.get('cursor') ?? '';
   const flows = useFlows();
   const executions = useExecutions({

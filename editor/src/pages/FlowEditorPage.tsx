@@ -5,7 +5,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { keys, useFlow, useNodeTypes, useRevision } from '../api/hooks';
 import { api } from '../api/instance';
 import { isApiError } from '../api/errors';
-import type { NodeType } from '../api/types';
+import type { NodeType } from '../api/models';
 import { useCan } from '../auth/session';
 import { FlowCanvas } from '../canvas/FlowCanvas';
 import { Palette } from '../canvas/Palette';

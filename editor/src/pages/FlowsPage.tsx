@@ -2,7 +2,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useArchiveFlow, useFlows, useLastExecution } from '../api/hooks';
 import { api } from '../api/instance';
-import type { FlowSummary } from '../api/types';
+import type { FlowSummary } from '../api/models';
 import { useCan } from '../auth/session';
 import { ConfirmButton, ErrorNote, Loading, Modal, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { emptyDefinition } from '../flow/graph';

@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useCreateTrigger, useDeleteTrigger, useFlow, usePatchTrigger, useTriggers } from '../api/hooks';
-import type { Trigger, TriggerState, WebhookConfig } from '../api/types';
+import type { Trigger, TriggerState } from '../api/models';
+import type { WebhookConfig } from '../triggers/config';
 import { useCan } from '../auth/session';
 import { ConfirmButton, ErrorNote, Loading, Modal, PageHeader, formatTime } from '../components/ui';
 import { CronPreviewView, TriggerForm, WebhookCommand } from '../triggers/TriggerForm';

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useCreateUser, useDeleteUser, usePatchUser, useUsers } from '../api/hooks';
-import type { Role } from '../api/types';
+import type { Role } from '../api/models';
 import { useSession } from '../auth/session';
 import { assignableRoles } from '../auth/permissions';
 import { ConfirmButton, ErrorNote, Loading, PageHeader } from '../components/ui';

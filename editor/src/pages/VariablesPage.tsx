@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useDeleteVariable, usePutVariable, useVariables } from '../api/hooks';
-import type { JsonValue } from '../api/types';
+import type { JsonValue } from '../flow/format';
 import { useCan } from '../auth/session';
 import { ConfirmButton, ErrorNote, Loading, PageHeader, formatTime } from '../components/ui';
 

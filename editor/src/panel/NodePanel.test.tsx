@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import NodePanel from './NodePanel';
-import type { FlowDefinition } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
 import { nodeType } from '../test/fixtures';
 
 const http = nodeType('http', ['success', 'error'], {

@@ -2,7 +2,8 @@ import { useMemo, useRef, useState } from 'react';
 import Form from '@rjsf/core';
 import validator from '@rjsf/validator-ajv8';
 import type { ErrorSchema, RJSFSchema } from '@rjsf/utils';
-import type { FlowDefinition, FlowNode, JsonObject, NodeType, RetryPolicy, ValidationProblem } from '../api/types';
+import type { FlowDefinition, FlowNode, JsonObject, RetryPolicy } from '../flow/format';
+import type { NodeType, ValidationProblem } from '../api/models';
 import { NODE_ID_PATTERN, renameNode, updateNode } from '../flow/graph';
 import { templateSuggestions } from '../flow/templateHelp';
 import { nodeGlyph } from '../canvas/icons';
@@ -103,7 +104,8 @@ export default function NodePanel(props: NodePanelProps) {
     onChange(
       updateNode(definition, node.id, (current) => {
         const merged: FlowNode = { ...current, ...next };
-        for (const [name, value] of Object.entries(next)) if (value === undefined) delete merged[name];
+        for (const [name, value] of Object.entries(next))
+          if (value === undefined) delete merged[name as keyof FlowNode];
         return merged;
       }),
       `${node.id}:${key}`,

@@ -1,4 +1,4 @@
-import type { ValidationProblem } from '../api/types';
+import type { ValidationProblem } from '../api/models';
 
 export type FieldKind =
   | { kind: 'code'; language: 'python' | 'shell' | 'text' }

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { api } from '../api/instance';
-import type { FlowDefinition, JsonValue } from '../api/types';
+import type { FlowDefinition, JsonValue } from '../flow/format';
 import { ErrorNote, Modal } from '../components/ui';
 import { CodeEditor } from '../panel/CodeEditor';
 import { exampleInput } from '../flow/defaults';

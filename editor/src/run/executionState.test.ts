@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Execution, Step } from '../api/types';
+import type { Execution, Step } from '../api/models';
 import { ifElse, recovery } from '../test/fixtures';
 import { applyEvent, fromExecution, runStates, takenEdges } from './executionState';
 

@@ -1,4 +1,5 @@
-import type { Execution, ExecutionEvent, FlowDefinition, LogLine, Step } from '../api/types';
+import type { Execution, ExecutionEvent, LogLine, Step } from '../api/models';
+import type { FlowDefinition } from '../flow/format';
 import type { NodeRunState } from '../canvas/mapping';
 import { edgePort, switchCases } from '../flow/ports';
 

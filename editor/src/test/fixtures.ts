@@ -1,4 +1,5 @@
-import type { FlowDefinition, NodeType } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
+import type { NodeType } from '../api/models';
 
 /** The examples of flow-format.md, as the editor receives them. */
 export const ifElse: FlowDefinition = {

@@ -1,5 +1,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
-import type { JsonObject, Trigger, TriggerType, WebhookConfig } from '../api/types';
+import type { JsonObject } from '../flow/format';
+import type { Trigger, TriggerType } from '../api/models';
+import type { WebhookConfig } from './config';
 import { useSecrets } from '../api/hooks';
 import { apiPublicOrigin } from '../api/instance';
 import { ErrorNote, CopyButton } from '../components/ui';

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from collections import ChainMap, deque
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from flomation.engine.definition import RetryPolicy
 from flomation.engine.events import (
     EventSink,
     ExecutionEvent,
@@ -48,6 +46,7 @@ from flomation.engine.nodes.base import (
 )
 from flomation.engine.nodes.foreach import ForeachNode
 from flomation.engine.plan import FlowPlan, compile_value
+from flomation.engine.retry import retry_delay_s
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -57,7 +56,6 @@ __all__ = [
     "InvalidRetryError",
     "PriorStep",
     "prior_from_steps",
-    "retry_delay_s",
     "run_flow",
 ]
 
@@ -105,18 +103,6 @@ def prior_from_steps(steps: Iterable[Mapping[str, Any]]) -> dict[str, PriorStep]
 
 class InvalidRetryError(ValueError):
     """`from_node` does not name a node of the main graph."""
-
-
-def retry_delay_s(policy: RetryPolicy, failed_attempt: int) -> float:
-    """The wait after `failed_attempt` (1-based): fixed or doubling, capped, with jitter
-    drawing from the upper half of the delay so retries of many executions spread out."""
-    delay = policy.delay_s
-    if policy.backoff == "exponential":
-        delay *= 2 ** min(failed_attempt - 1, 60)
-    delay = min(delay, policy.max_delay_s)
-    if policy.jitter:
-        delay *= random.uniform(0.5, 1.0)
-    return delay
 
 
 _TOO_DEEP = "(value nested too deeply to show)"

@@ -12,13 +12,13 @@ ends.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import ChainMap, deque
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from flomation.engine.event_values import EVENT_VALUE_LIMIT, EventValues
 from flomation.engine.events import (
     EventSink,
     ExecutionEvent,
@@ -26,7 +26,6 @@ from flomation.engine.events import (
     MultiSink,
     NullSink,
     json_problem,
-    json_safe,
 )
 from flomation.engine.expressions import scope_globals
 from flomation.engine.graph import Scope
@@ -60,8 +59,6 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY = 16
-# Outputs and inputs larger than this (as JSON) are truncated in events, never between nodes.
-EVENT_VALUE_LIMIT = 64 * 1024
 
 _PENDING, _TAKEN, _DEAD = 0, 1, 2
 _WAITING, _RUNNING, _DONE = 0, 1, 2
@@ -105,9 +102,6 @@ class InvalidRetryError(ValueError):
     """`from_node` does not name a node of the main graph."""
 
 
-_TOO_DEEP = "(value nested too deeply to show)"
-
-
 def _exception_text(exc: BaseException) -> str:
     """`Type: message` of an unexpected exception, even when its `str` fails too."""
     try:
@@ -117,58 +111,8 @@ def _exception_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def _json_text(value: Any) -> str:
-    """JSON text as events carry it; raises for what is not JSON (NaN, lone surrogates)."""
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    text.encode()  # a lone surrogate raises UnicodeEncodeError (a ValueError) here
-    return text
-
-
 def _elapsed_ms(began: float) -> float:
     return round((time.monotonic() - began) * 1000, 3)
-
-
-def _quick_size(value: Any, depth: int) -> int:
-    """JSON size bound of a small value (scalars, small mappings of them), or -1."""
-    if isinstance(value, str):
-        return len(value) * 6 + 2
-    if value is None or isinstance(value, int | float):
-        return 24
-    if depth and isinstance(value, dict) and len(value) <= 8:
-        total = 2
-        for key, sub in value.items():
-            size = _quick_size(sub, depth - 1)
-            if size < 0 or not isinstance(key, str):
-                return -1
-            total += len(key) * 6 + size + 4
-        return total
-    return -1
-
-
-def _smaller_than(value: Any, budget: int) -> bool:
-    """A quick bound: True when `value` is surely smaller than `budget` characters as JSON
-    (each scalar counted generously), without serialising it."""
-    quick = _quick_size(value, 2)
-    if quick >= 0:
-        return quick < budget
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            budget -= len(item) * 6 + 2  # worst case: every character escaped
-        elif isinstance(item, dict):
-            budget -= 2 * len(item) + 2
-            for key, sub in item.items():
-                stack.append(key)
-                stack.append(sub)
-        elif isinstance(item, list):
-            budget -= len(item) + 2
-            stack.extend(item)
-        else:
-            budget -= 24
-        if budget < 0:
-            return False
-    return True
 
 
 class _ScopeFailedError(Exception):
@@ -452,7 +396,7 @@ class Executor:
         self.secrets = dict(secrets or {})
         self.masker = Masker(self.secrets.values())
         self.slots = asyncio.Semaphore(max(1, concurrency))
-        self.event_value_limit = event_value_limit
+        self.values = EventValues(self.masker, event_value_limit)
         self.prior = dict(prior or {})
         self.reuse = self._reused_nodes(from_node)
         self.input: Any = None
@@ -489,53 +433,6 @@ class Executor:
                 await self.sink.emit(self._outbox.popleft())
             if self._closing:
                 return
-
-    def _shown(self, value: Any) -> Any:
-        """`value` as events show it: masked, or a note when it is nested too deeply to walk."""
-        try:
-            return self.masker.value(value)
-        except RecursionError:
-            return _TOO_DEEP
-
-    def _safe(self, value: Any) -> Any:
-        """`value` masked and sure to become JSON: events travel in batches shared with other
-        executions, so nothing in one may fail when the batch is written."""
-        masked = self._shown(value)
-        if json_problem(masked) is None:
-            return masked
-        return json_safe(masked, max_string=self.event_value_limit)
-
-    def _event_value(
-        self, name: str, value: Any, data: dict[str, Any], *, is_json: bool = False
-    ) -> None:
-        """Puts a masked, size-limited, JSON-safe copy of `value` into event data. `is_json`:
-        `value` was checked already (masking only swaps strings for strings, so the masked
-        copy needs no second check)."""
-        masked = self._shown(value)
-        if _smaller_than(masked, self.event_value_limit // 2):
-            if is_json and masked is not _TOO_DEEP:
-                data[name] = masked
-            else:
-                data[name] = masked if json_problem(masked) is None else self._safe(masked)
-            return
-        try:
-            text = _json_text(masked)
-        except RecursionError:
-            data[name] = _TOO_DEEP
-            data[f"{name}_truncated"] = True
-            return
-        except (TypeError, ValueError):
-            masked = json_safe(masked, max_string=self.event_value_limit)
-            text = _json_text(masked)
-        if len(text) > self.event_value_limit:
-            data[name] = text[: self.event_value_limit]
-            data[f"{name}_truncated"] = True
-        else:
-            data[name] = masked
-
-    def _error_data(self, error: NodeError) -> dict[str, Any]:
-        data: dict[str, Any] = self._safe(error.to_dict())
-        return data
 
     # ------------------------------------------------------------------ steps
 
@@ -592,7 +489,7 @@ class Executor:
             problem = json_problem(config, "config", max_depth=None)
             if problem is not None:
                 raise TemplateError(f"the rendered config is not JSON: {problem}")
-            self._event_value("input", config, started, is_json=True)
+            self.values.put("input", config, started, is_json=True)
             self.emit("node.started", started)
             announced = True
             outcome = await self._attempts(
@@ -624,7 +521,7 @@ class Executor:
                     "step": step,
                     "node_id": node_id,
                     "attempts": attempts[0],
-                    "error": self._error_data(exc),
+                    "error": self.values.error(exc),
                     "handled": node_id in run.scope.error_ports,
                     "duration_ms": _elapsed_ms(began),
                 },
@@ -650,7 +547,7 @@ class Executor:
             "port": outcome.port,
             "duration_ms": _elapsed_ms(began),
         }
-        self._event_value("output", outcome.output, succeeded, is_json=True)
+        self.values.put("output", outcome.output, succeeded, is_json=True)
         self.emit("node.succeeded", succeeded)
         return _StepResult(outcome, None)
 
@@ -664,7 +561,7 @@ class Executor:
             "port": prior.port,
             "reused": True,
         }
-        self._event_value("output", prior.output, succeeded)
+        self.values.put("output", prior.output, succeeded)
         self.emit("node.succeeded", succeeded)
         return _StepResult(NodeOutcome(prior.output, prior.port), None)
 
@@ -717,7 +614,7 @@ class Executor:
                     "step": step,
                     "node_id": node_id,
                     "attempt": attempt,
-                    "error": self._error_data(failure),
+                    "error": self.values.error(failure),
                     "delay_s": delay,
                 },
             )
@@ -782,7 +679,7 @@ class Executor:
                 text = str(message)
             except Exception as exc:
                 text = f"(a log message that could not be shown: {type(exc).__name__})"
-            shown = json_safe(self.masker.text(text), max_string=self.event_value_limit)
+            shown = self.values.message(text)
             self.emit("log", {"node_id": node_id, "level": level, "message": shown})
 
         return log
@@ -875,7 +772,7 @@ class Executor:
         self.emit(
             "execution.started",
             {
-                "input": self._safe(input),
+                "input": self.values.safe(input),
                 "execution_id": self.execution.execution_id,
                 "attempt": self.execution.attempt,
                 "flow_id": self.execution.flow_id,
@@ -928,8 +825,8 @@ class Executor:
             "execution.finished",
             {
                 "status": result.status,
-                "output": self._safe(result.output),
-                "error": self._safe(result.error),
+                "output": self.values.safe(result.output),
+                "error": self.values.safe(result.error),
             },
         )
         self._closing = True

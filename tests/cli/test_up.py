@@ -21,7 +21,7 @@ import pytest
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
 
-ECHO = {
+ECHO: dict[str, Any] = {
     "version": 1,
     "nodes": [
         {"id": "start", "type": "start"},

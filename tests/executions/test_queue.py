@@ -629,6 +629,7 @@ async def test_malformed_events_are_refused_with_nothing_stored(database: Databa
             database,
             held,
             "runner-1",
+            # Malformed on purpose: a step event without its step, and a string.
             [_log_event("fine"), {"kind": "node.started", "node_id": "double"}, "nonsense"],  # type: ignore[list-item]
         )
     assert [e["loc"] for e in caught.value.errors or []] == [

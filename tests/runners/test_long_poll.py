@@ -15,8 +15,9 @@ from flomation.runners.schemas import ClaimRequest
 from flomation.runners.service import AuthenticatedRunner
 from flomation.signing import SigningKey
 from tests.conftest import make_settings
-from tests.factories import Actor, make_actor
-from tests.runners.helpers import make_flow, make_runner_token, request
+from tests.executions.factories import request
+from tests.factories import Actor, make_actor, make_flow
+from tests.runners.helpers import make_runner_token
 from tests.statements import recorded_statements
 
 LONG_S = 30.0

@@ -1,4 +1,5 @@
-"""Helpers for the flows tests: sample definitions and an owner's client on the live API."""
+"""Helpers for the flows tests: an owner's client on the live API, and flows created and saved
+through it."""
 
 from __future__ import annotations
 

@@ -97,7 +97,9 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
 
             # Work only the other runner can take wakes the waiting runner, which finds nothing.
             before = len(_claims(statements))
-            taken = await request(database, actor.organization_id, flow_id, runs_on={"gpu": "yes"})
+            taken = (
+                await request(database, actor.organization_id, flow_id, runs_on={"gpu": "yes"})
+            ).id
             await asyncio.wait_for(_until(lambda: len(_claims(statements)) > before), LONG_S)
             other = await protocol.claim(
                 database,
@@ -110,7 +112,7 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
             assert [item["id"] for item in other["executions"]] == [taken]
             assert not waiting.done()  # still waiting, not answered empty
 
-            following = await request(database, actor.organization_id, flow_id)
+            following = (await request(database, actor.organization_id, flow_id)).id
             answer = await asyncio.wait_for(waiting, LONG_S)
     finally:
         await notifier.stop()
@@ -156,7 +158,7 @@ async def test_one_execution_costs_one_claim_however_many_runners_with_its_label
                 LONG_S,
             )
 
-            first = await request(database, actor.organization_id, flow_id)
+            first = (await request(database, actor.organization_id, flow_id)).id
             done, _ = await asyncio.wait(waiting, timeout=LONG_S, return_when="FIRST_COMPLETED")
             [answered] = done
             assert [item["id"] for item in answered.result()["executions"]] == [first]
@@ -166,7 +168,7 @@ async def test_one_execution_costs_one_claim_however_many_runners_with_its_label
             assert not any(task.done() for task in others)
 
             # A later execution is not taken for covered: a runner still waiting claims it.
-            second = await request(database, actor.organization_id, flow_id)
+            second = (await request(database, actor.organization_id, flow_id)).id
             done, _ = await asyncio.wait(others, timeout=LONG_S, return_when="FIRST_COMPLETED")
             [answered] = done
             assert [item["id"] for item in answered.result()["executions"]] == [second]

@@ -103,8 +103,9 @@ async def make_actor(
 
 def echo_definition(**settings: Any) -> dict[str, Any]:
     """The echo flow, start -> double -> out: input {"n": 21} gives {"m": 42}. Its start node
-    requires an integer `n`, and its nodes carry positions as the editor saves them.
-    `settings` are the flow's own fields (runs_on, timeout_s...)."""
+    refuses an `n` that is not an integer (an input without one is let through, as the
+    security tests send), and its nodes carry positions as the editor saves them. `settings`
+    are the flow's own fields (runs_on, timeout_s...)."""
     return {
         "version": 1,
         **settings,
@@ -116,7 +117,6 @@ def echo_definition(**settings: Any) -> dict[str, Any]:
                     "input_schema": {
                         "type": "object",
                         "properties": {"n": {"type": "integer"}},
-                        "required": ["n"],
                     }
                 },
                 "position": {"x": 0, "y": 0},

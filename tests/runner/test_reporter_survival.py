@@ -13,6 +13,7 @@ import pytest
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.engine.expressions import FlowUndefined
+from flomation.protocol import Completion, ExecutionStatus
 from flomation.runner.backoff import Backoff
 from flomation.runner.client import ApiClient
 from flomation.runner.reporter import Reporter
@@ -22,7 +23,7 @@ from tests.live import LiveServer
 from tests.runner.test_reporter import node_events
 from tests.runners.helpers import execution, make_flow, make_runner_token, request, runner_client
 
-SUCCEEDED = {"status": "succeeded", "output": 1, "error": None}
+SUCCEEDED = Completion(status=ExecutionStatus.SUCCEEDED, output=1)
 
 
 @pytest.fixture
@@ -103,7 +104,9 @@ async def test_an_end_that_is_not_json_is_reported_as_a_failed_end(
     flusher = asyncio.create_task(reporter.run())
     verdicts = await asyncio.gather(
         reporter.complete(
-            bad["id"], bad["attempt"], {"status": "succeeded", "output": [FlowUndefined()]}
+            bad["id"],
+            bad["attempt"],
+            Completion(status=ExecutionStatus.SUCCEEDED, output=[FlowUndefined()]),
         ),
         reporter.complete(good["id"], good["attempt"], SUCCEEDED),
     )
@@ -131,7 +134,7 @@ async def test_an_end_over_the_body_limit_fails_its_execution_and_the_others_are
         reporter.complete(
             huge["id"],
             huge["attempt"],
-            {"status": "succeeded", "output": "x" * 100_000, "error": None},
+            Completion(status=ExecutionStatus.SUCCEEDED, output="x" * 100_000),
         ),
         reporter.complete(good["id"], good["attempt"], SUCCEEDED),
     )

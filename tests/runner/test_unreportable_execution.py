@@ -11,8 +11,9 @@ from typing import Any
 from flomation.db.session import Database
 from flomation.engine.expressions import FlowUndefined
 from flomation.engine.nodes.base import EngineServices
+from flomation.protocol import ClaimedExecution
 from flomation.runner.backoff import Backoff
-from flomation.runner.execution import Claimed, ExecutionJob, JobContext, PlanCache
+from flomation.runner.execution import ExecutionJob, JobContext, PlanCache
 from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics
 from flomation.runner.reporter import Reporter
@@ -62,7 +63,7 @@ async def test_an_execution_with_an_unreportable_event_is_stopped_and_fails_nami
         plans=PlanCache(),
         make_services=lambda claimed, hold: EngineServices(),
     )
-    claimed = Claimed.from_payload(payload)
+    claimed = ClaimedExecution.model_validate(payload)
     job = ExecutionJob(claimed, SlotHold(slots), context)
     jobs[claimed.id] = job
     began = time.monotonic()

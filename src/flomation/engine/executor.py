@@ -48,6 +48,7 @@ from flomation.engine.nodes.base import (
 )
 from flomation.engine.nodes.foreach import ForeachNode
 from flomation.engine.plan import FlowPlan, compile_value
+from flomation.protocol.events import EventKind
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -490,7 +491,7 @@ class Executor:
 
     # ------------------------------------------------------------------ events
 
-    def emit(self, kind: str, data: dict[str, Any]) -> None:
+    def emit(self, kind: EventKind, data: dict[str, Any]) -> None:
         self._seq += 1
         self._outbox.append(ExecutionEvent(self._seq, kind, time.time(), data))
         self._wake.set()
@@ -559,7 +560,7 @@ class Executor:
 
     def skip_step(self, run: _ScopeRun, node: str, visit: int) -> None:
         self.emit(
-            "node.skipped",
+            EventKind.NODE_SKIPPED,
             {
                 "step": self._next_step(),
                 "node_id": node,
@@ -607,7 +608,7 @@ class Executor:
             if problem is not None:
                 raise TemplateError(f"the rendered config is not JSON: {problem}")
             self._event_value("input", config, started, is_json=True)
-            self.emit("node.started", started)
+            self.emit(EventKind.NODE_STARTED, started)
             announced = True
             outcome = await self._attempts(
                 run, node_id, step, config, scope, error, taken_from, attempts
@@ -631,9 +632,9 @@ class Executor:
             if not exc.attempt:
                 exc.attempt = attempts[0]
             if not announced:
-                self.emit("node.started", started)
+                self.emit(EventKind.NODE_STARTED, started)
             self.emit(
-                "node.failed",
+                EventKind.NODE_FAILED,
                 {
                     "step": step,
                     "node_id": node_id,
@@ -646,9 +647,9 @@ class Executor:
             return _StepResult(None, exc)
         except asyncio.CancelledError:
             if not announced:
-                self.emit("node.started", started)
+                self.emit(EventKind.NODE_STARTED, started)
             self.emit(
-                "node.cancelled",
+                EventKind.NODE_CANCELLED,
                 {
                     "step": step,
                     "node_id": node_id,
@@ -665,12 +666,12 @@ class Executor:
             "duration_ms": _elapsed_ms(began),
         }
         self._event_value("output", outcome.output, succeeded, is_json=True)
-        self.emit("node.succeeded", succeeded)
+        self.emit(EventKind.NODE_SUCCEEDED, succeeded)
         return _StepResult(outcome, None)
 
     def _reuse_step(self, node_id: str, step: int, started: dict[str, Any]) -> _StepResult:
         prior = self.prior[node_id]
-        self.emit("node.started", {**started, "input": None, "reused": True})
+        self.emit(EventKind.NODE_STARTED, {**started, "input": None, "reused": True})
         succeeded: dict[str, Any] = {
             "step": step,
             "node_id": node_id,
@@ -679,7 +680,7 @@ class Executor:
             "reused": True,
         }
         self._event_value("output", prior.output, succeeded)
-        self.emit("node.succeeded", succeeded)
+        self.emit(EventKind.NODE_SUCCEEDED, succeeded)
         return _StepResult(NodeOutcome(prior.output, prior.port), None)
 
     async def _attempts(
@@ -726,7 +727,7 @@ class Executor:
                 raise failure
             delay = retry_delay_s(policy, attempt)
             self.emit(
-                "node.retrying",
+                EventKind.NODE_RETRYING,
                 {
                     "step": step,
                     "node_id": node_id,
@@ -797,7 +798,7 @@ class Executor:
             except Exception as exc:
                 text = f"(a log message that could not be shown: {type(exc).__name__})"
             shown = json_safe(self.masker.text(text), max_string=self.event_value_limit)
-            self.emit("log", {"node_id": node_id, "level": level, "message": shown})
+            self.emit(EventKind.LOG, {"node_id": node_id, "level": level, "message": shown})
 
         return log
 
@@ -887,7 +888,7 @@ class Executor:
         self.input = input
         pump = asyncio.create_task(self._pump())
         self.emit(
-            "execution.started",
+            EventKind.EXECUTION_STARTED,
             {
                 "input": self._safe(input),
                 "execution_id": self.execution.execution_id,
@@ -939,7 +940,7 @@ class Executor:
 
     async def _finish(self, result: ExecutionResult, pump: asyncio.Task[None]) -> None:
         self.emit(
-            "execution.finished",
+            EventKind.EXECUTION_FINISHED,
             {
                 "status": result.status,
                 "output": self._safe(result.output),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PlainValidator, ValidationError
+from pydantic import BaseModel, Field, ValidationError, WrapValidator
 
 from flomation.protocol.base import Strict
 from flomation.protocol.events import Event
@@ -53,7 +53,8 @@ def describe(error: ValidationError, *, limit: int = 5) -> str:
     return "; ".join(problems[:limit]) + more
 
 
-def _item_or_refusal(value: Any) -> ReportItem | RefusedItem:
+def _item_or_refusal(value: Any, _handler: Any) -> ReportItem | RefusedItem:
+    # Not `_handler`: that would try the value as a RefusedItem too.
     if isinstance(value, ReportItem | RefusedItem):
         return value
     try:
@@ -74,7 +75,7 @@ def _item_or_refusal(value: Any) -> ReportItem | RefusedItem:
 # Documented as a `ReportItem`; checked item by item.
 BatchItem = Annotated[
     ReportItem | RefusedItem,
-    PlainValidator(_item_or_refusal, json_schema_input_type=ReportItem),
+    WrapValidator(_item_or_refusal, json_schema_input_type=ReportItem),
 ]
 
 

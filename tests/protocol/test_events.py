@@ -57,7 +57,7 @@ async def test_every_event_the_engine_emits_is_one_of_the_union_and_round_trips(
 
 
 def test_json_round_trip_of_each_model() -> None:
-    line = LogLine(seq=3, kind=EventKind.LOG, at=AT, node_id="say", level="info", message="hi")  # type: ignore[arg-type]
+    line = LogLine(seq=3, kind=EventKind.LOG, at=AT, node_id="say", level="info", message="hi")
     assert EVENT.validate_json(line.model_dump_json()) == line
     started = EVENT.validate_python(
         {"seq": 1, "kind": "node.started", "at": AT, "step": 1, "node_id": "a", "visit": 1,

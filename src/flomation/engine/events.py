@@ -36,6 +36,18 @@ __all__ = [
     "to_json_bytes",
 ]
 
+# The kinds as module globals for the hot path: reading a member off its enum class costs
+# several times the lookup of a global (Python 3.11), and the executor emits many events.
+EXECUTION_STARTED = EventKind.EXECUTION_STARTED
+NODE_STARTED = EventKind.NODE_STARTED
+NODE_RETRYING = EventKind.NODE_RETRYING
+NODE_SUCCEEDED = EventKind.NODE_SUCCEEDED
+NODE_FAILED = EventKind.NODE_FAILED
+NODE_SKIPPED = EventKind.NODE_SKIPPED
+NODE_CANCELLED = EventKind.NODE_CANCELLED
+LOG = EventKind.LOG
+EXECUTION_FINISHED = EventKind.EXECUTION_FINISHED
+
 # Deeper than this, values are not walked (the JSON encoder would hit the recursion limit).
 JSON_MAX_DEPTH = 200
 
@@ -290,16 +302,16 @@ class ExecutionRecorder:
         self.last_seq = event.seq
         data = event.data
         kind = event.kind
-        if kind == EventKind.EXECUTION_STARTED:
+        if kind == EXECUTION_STARTED:
             self.status = "running"
             self.input = data.get("input")
             self.started_at = event.ts
-        elif kind == EventKind.EXECUTION_FINISHED:
+        elif kind == EXECUTION_FINISHED:
             self.status = data["status"]
             self.output = data.get("output")
             self.error = data.get("error")
             self.finished_at = event.ts
-        elif kind == EventKind.LOG:
+        elif kind == LOG:
             self.logs.append(
                 {
                     "at": event.ts,
@@ -329,7 +341,7 @@ class ExecutionRecorder:
                 "finished_at": None,
             }
             self.steps[data["step"]] = step
-        if kind == EventKind.NODE_RETRYING:
+        if kind == NODE_RETRYING:
             # The failed attempt's error is the retrying event's; the step keeps its outcome.
             step["attempts"] = max(step["attempts"], data["attempt"] + 1)
             return

@@ -22,6 +22,15 @@ from typing import Any
 
 from flomation.engine.definition import RetryPolicy
 from flomation.engine.events import (
+    EXECUTION_FINISHED,
+    EXECUTION_STARTED,
+    LOG,
+    NODE_CANCELLED,
+    NODE_FAILED,
+    NODE_RETRYING,
+    NODE_SKIPPED,
+    NODE_STARTED,
+    NODE_SUCCEEDED,
     EventSink,
     ExecutionEvent,
     ExecutionRecorder,
@@ -560,7 +569,7 @@ class Executor:
 
     def skip_step(self, run: _ScopeRun, node: str, visit: int) -> None:
         self.emit(
-            EventKind.NODE_SKIPPED,
+            NODE_SKIPPED,
             {
                 "step": self._next_step(),
                 "node_id": node,
@@ -608,7 +617,7 @@ class Executor:
             if problem is not None:
                 raise TemplateError(f"the rendered config is not JSON: {problem}")
             self._event_value("input", config, started, is_json=True)
-            self.emit(EventKind.NODE_STARTED, started)
+            self.emit(NODE_STARTED, started)
             announced = True
             outcome = await self._attempts(
                 run, node_id, step, config, scope, error, taken_from, attempts
@@ -632,9 +641,9 @@ class Executor:
             if not exc.attempt:
                 exc.attempt = attempts[0]
             if not announced:
-                self.emit(EventKind.NODE_STARTED, started)
+                self.emit(NODE_STARTED, started)
             self.emit(
-                EventKind.NODE_FAILED,
+                NODE_FAILED,
                 {
                     "step": step,
                     "node_id": node_id,
@@ -647,9 +656,9 @@ class Executor:
             return _StepResult(None, exc)
         except asyncio.CancelledError:
             if not announced:
-                self.emit(EventKind.NODE_STARTED, started)
+                self.emit(NODE_STARTED, started)
             self.emit(
-                EventKind.NODE_CANCELLED,
+                NODE_CANCELLED,
                 {
                     "step": step,
                     "node_id": node_id,
@@ -666,12 +675,12 @@ class Executor:
             "duration_ms": _elapsed_ms(began),
         }
         self._event_value("output", outcome.output, succeeded, is_json=True)
-        self.emit(EventKind.NODE_SUCCEEDED, succeeded)
+        self.emit(NODE_SUCCEEDED, succeeded)
         return _StepResult(outcome, None)
 
     def _reuse_step(self, node_id: str, step: int, started: dict[str, Any]) -> _StepResult:
         prior = self.prior[node_id]
-        self.emit(EventKind.NODE_STARTED, {**started, "input": None, "reused": True})
+        self.emit(NODE_STARTED, {**started, "input": None, "reused": True})
         succeeded: dict[str, Any] = {
             "step": step,
             "node_id": node_id,
@@ -680,7 +689,7 @@ class Executor:
             "reused": True,
         }
         self._event_value("output", prior.output, succeeded)
-        self.emit(EventKind.NODE_SUCCEEDED, succeeded)
+        self.emit(NODE_SUCCEEDED, succeeded)
         return _StepResult(NodeOutcome(prior.output, prior.port), None)
 
     async def _attempts(
@@ -727,7 +736,7 @@ class Executor:
                 raise failure
             delay = retry_delay_s(policy, attempt)
             self.emit(
-                EventKind.NODE_RETRYING,
+                NODE_RETRYING,
                 {
                     "step": step,
                     "node_id": node_id,
@@ -798,7 +807,7 @@ class Executor:
             except Exception as exc:
                 text = f"(a log message that could not be shown: {type(exc).__name__})"
             shown = json_safe(self.masker.text(text), max_string=self.event_value_limit)
-            self.emit(EventKind.LOG, {"node_id": node_id, "level": level, "message": shown})
+            self.emit(LOG, {"node_id": node_id, "level": level, "message": shown})
 
         return log
 
@@ -888,7 +897,7 @@ class Executor:
         self.input = input
         pump = asyncio.create_task(self._pump())
         self.emit(
-            EventKind.EXECUTION_STARTED,
+            EXECUTION_STARTED,
             {
                 "input": self._safe(input),
                 "execution_id": self.execution.execution_id,
@@ -940,7 +949,7 @@ class Executor:
 
     async def _finish(self, result: ExecutionResult, pump: asyncio.Task[None]) -> None:
         self.emit(
-            EventKind.EXECUTION_FINISHED,
+            EXECUTION_FINISHED,
             {
                 "status": result.status,
                 "output": self._safe(result.output),

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter
 
 from flomation.protocol.base import Strict
-from flomation.protocol.statuses import ExecutionStatus
+from flomation.protocol.statuses import ExecutionStatus, StepStatus
 
 LogLevel = Literal["debug", "info", "warning", "error"]
 
@@ -37,11 +37,11 @@ class EventKind(StrEnum):
 
 
 # The kinds that end a step, and the status each gives it.
-STEP_ENDS: dict[EventKind, str] = {
-    EventKind.NODE_SUCCEEDED: "succeeded",
-    EventKind.NODE_FAILED: "failed",
-    EventKind.NODE_SKIPPED: "skipped",
-    EventKind.NODE_CANCELLED: "cancelled",
+STEP_ENDS: dict[EventKind, StepStatus] = {
+    EventKind.NODE_SUCCEEDED: StepStatus.SUCCEEDED,
+    EventKind.NODE_FAILED: StepStatus.FAILED,
+    EventKind.NODE_SKIPPED: StepStatus.SKIPPED,
+    EventKind.NODE_CANCELLED: StepStatus.CANCELLED,
 }
 
 Step = Annotated[StrictInt, Field(ge=1, description="The step's number in this attempt")]

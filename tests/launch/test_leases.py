@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import update
 
+from flomation.clock import ManualClock
 from flomation.config import Settings
 from flomation.db.clock import db_now_plus
 from flomation.db.session import Database
-from flomation.launch.clock import ManualClock
 from flomation.launch.service import LaunchService
 from flomation.models.triggers import Trigger
 from flomation.triggers import service

@@ -1,13 +1,13 @@
-"""Wall-clock helpers for the application side. Leases and deadlines use the database clock
-(`flomation.db.clock`) instead."""
+"""Time formatting for the application side. The current time comes from `flomation.clock`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flomation.clock import utcnow
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# The executions domain still imports the current time from here.
+__all__ = ["isoformat", "utcnow"]
 
 
 def isoformat(value: datetime | None) -> str | None:

@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol, cast
 
+from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import Conflict, FlomationError, NotFound
@@ -98,7 +99,7 @@ def claimed_execution(claimed: Claimed, now: datetime | None = None) -> ClaimedE
 
     `deadline_in_s` spares the runner from trusting its own clock against the server's.
     """
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     deadline_in_s = (
         None if claimed.deadline_at is None else (claimed.deadline_at - now).total_seconds()
     )

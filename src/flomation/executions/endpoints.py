@@ -27,8 +27,9 @@ from flomation.api.pagination import Page, PageQuery, make_page
 from flomation.auth.principal import Principal
 from flomation.db.session import Database
 from flomation.errors import ValidationFailed
-from flomation.executions import repository, service
+from flomation.executions import service
 from flomation.executions.notifier import HUB, execution_topic
+from flomation.executions.repository import queries as queries_repository
 from flomation.executions.schemas import (
     CancelAccepted,
     ExecutionRequest,
@@ -212,8 +213,8 @@ async def _events(
     with HUB.subscribe([execution_topic(execution_id)]) as subscription:
         while True:
             async with database.transaction() as session:
-                events = await repository.events_after(session, execution_id, after)
-                execution = await repository.get_execution_any_org(session, execution_id)
+                events = await queries_repository.events_after(session, execution_id, after)
+                execution = await queries_repository.get_execution_any_org(session, execution_id)
             for event in events:
                 after = event.seq
                 yield _sse(event.seq, event.type, event.payload)

@@ -23,7 +23,7 @@ from flomation.db.session import is_autocommit
 from flomation.engine.nodes.flow import check_input
 from flomation.engine.validation import referenced_names
 from flomation.errors import Conflict, FlomationError, NotFound, ValidationFailed
-from flomation.executions import metrics, repository
+from flomation.executions import metrics
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.notifier import (
     CHANNEL,
@@ -35,6 +35,12 @@ from flomation.executions.notifier import (
     unstaged,
     work_topic,
 )
+from flomation.executions.repository import actions as actions_repository
+from flomation.executions.repository import claims as claims_repository
+from flomation.executions.repository import maintenance as maintenance_repository
+from flomation.executions.repository import queries as queries_repository
+from flomation.executions.repository import reports as reports_repository
+from flomation.executions.repository import requests as requests_repository
 from flomation.executions.schemas import (
     CancelAccepted,
     ClaimedExecution,
@@ -145,8 +151,8 @@ def _event_row(execution: Execution, seq: int, kind: str, payload: Any) -> dict[
 
 
 async def _full_view(session: AsyncSession, execution: Execution) -> ExecutionView:
-    steps = await repository.list_steps(session, execution.id)
-    logs = await repository.list_logs(session, execution.id)
+    steps = await queries_repository.list_steps(session, execution.id)
+    logs = await queries_repository.list_logs(session, execution.id)
     return ExecutionView(
         **summary(execution).model_dump(),
         steps=[step_view(s) for s in steps],
@@ -170,7 +176,7 @@ async def get_summary(
 
 
 async def _get(session: AsyncSession, organization_id: str, execution_id: str) -> Execution:
-    execution = await repository.get_execution(session, organization_id, execution_id)
+    execution = await queries_repository.get_execution(session, organization_id, execution_id)
     if execution is None:
         raise NotFound(f"No execution {execution_id}")
     return execution
@@ -186,7 +192,7 @@ async def list_executions(
     limit: int = 50,
 ) -> list[ExecutionSummary]:
     """Newest first; `limit` items after the cursor (the last id of the previous page)."""
-    rows = await repository.list_executions(
+    rows = await queries_repository.list_executions(
         session,
         organization_id,
         flow_id=flow_id,
@@ -293,7 +299,9 @@ async def request_execution_once(
         if earlier is not None:
             return earlier, False
     if dedupe_key is not None:
-        existing = await repository.find_by_dedupe_key(session, organization_id, dedupe_key)
+        existing = await requests_repository.find_by_dedupe_key(
+            session, organization_id, dedupe_key
+        )
         if existing is not None:
             raise DuplicateExecution(existing, dedupe_key)
     if depth > MAX_DEPTH:
@@ -418,13 +426,13 @@ async def _queue(
     savepoint = session.begin_nested() if keyed and not is_autocommit(session) else nullcontext()
     try:
         async with savepoint:
-            inserted = await repository.insert_queued_execution(
+            inserted = await requests_repository.insert_queued_execution(
                 session,
                 execution,
                 entry,
                 first_event,
                 notify=notify,
-                guard=repository.RevisionGuard(flow.content_hash) if guarded else None,
+                guard=requests_repository.RevisionGuard(flow.content_hash) if guarded else None,
             )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as if it came first.
@@ -435,7 +443,9 @@ async def _queue(
             if earlier is not None:
                 return earlier, False
         if dedupe_key is not None:
-            existing = await repository.find_by_dedupe_key(session, organization_id, dedupe_key)
+            existing = await requests_repository.find_by_dedupe_key(
+                session, organization_id, dedupe_key
+            )
             if existing is not None:
                 raise DuplicateExecution(existing, dedupe_key) from None
         raise
@@ -448,12 +458,12 @@ async def _queue(
 async def _idempotent_replay(
     session: AsyncSession, organization_id: str, key: str, request_hash: str | None
 ) -> ExecutionView | None:
-    found = await repository.find_by_idempotency_key(session, organization_id, key)
+    found = await requests_repository.find_by_idempotency_key(session, organization_id, key)
     if found is None:
         return None
     execution, fresh = found
     if not fresh:
-        await repository.release_idempotency_key(session, execution.id)
+        await requests_repository.release_idempotency_key(session, execution.id)
         return None
     if execution.request_hash != request_hash:
         raise Conflict(
@@ -545,7 +555,7 @@ async def _outputs_before(
             errors=[{"loc": ["body", "from_node"], "msg": "no such node"}],
         )
     rerun = _reachable_from(definition, from_node)
-    outputs = await repository.succeeded_step_outputs(session, retry_of)
+    outputs = await queries_repository.succeeded_step_outputs(session, retry_of)
     return {node: output for node, output in outputs.items() if node not in rerun}
 
 
@@ -562,9 +572,9 @@ async def cancel_execution(
     execution = await _get(session, organization_id, execution_id)
     if execution.status in FINAL_STATUSES:
         raise _already_ended(execution)
-    entry = await repository.lock_queue_row(session, execution_id)  # queue row first
+    entry = await actions_repository.lock_queue_row(session, execution_id)  # queue row first
     if entry is not None and entry.lease_owner is None:
-        await repository.delete_queue_rows(session, [execution_id])
+        await maintenance_repository.delete_queue_rows(session, [execution_id])
         # Waiting for its recovery attempt, it has failed already: it ends failed, with the
         # error that attempt would have ended with, and no on_error branch.
         recovery = execution.recovery_error or None
@@ -575,9 +585,9 @@ async def cancel_execution(
         if ended:
             return CancelAccepted(id=execution_id, status=status)
     else:
-        requested = await repository.request_cancel(session, execution_id)
+        requested = await actions_repository.request_cancel(session, execution_id)
         if requested is not None:
-            await repository.append_events(
+            await actions_repository.append_events(
                 session, execution_id, [("execution", _event_payload(requested))]
             )
             topics = [execution_topic(execution_id)]
@@ -726,7 +736,7 @@ async def claim_executions(
     """
     if limit <= 0:
         return []
-    started = await repository.claim_and_start(
+    started = await claims_repository.claim_and_start(
         session,
         organization_id=organization_id,
         runner_id=runner_id,
@@ -740,7 +750,7 @@ async def claim_executions(
     executions = [row for row, _ in started]
     # The claims' `execution` events and their wake-ups: one statement on PostgreSQL.
     topics = stage_after_commit(session, *(execution_topic(e.id) for e in executions))
-    await repository.insert_claim_events(
+    await claims_repository.insert_claim_events(
         session,
         [_event_row(e, e.last_seq, "execution", _event_payload(e)) for e in executions],
         notify=topics,
@@ -792,13 +802,13 @@ async def renew_leases(
     `cancel` lists held executions the runner must stop (cancel requested, or past their
     deadline); `lost` lists pairs this runner/attempt no longer holds.
     """
-    renewed = await repository.renew(
+    renewed = await claims_repository.renew(
         session, runner_id=runner_id, held=held, lease_seconds=lease_seconds
     )
     kept = set(renewed)
     lost = [execution_id for execution_id, attempt in held if (execution_id, attempt) not in kept]
     renewed_ids = [execution_id for execution_id, _ in renewed]
-    cancel = await repository.to_stop(session, renewed_ids)
+    cancel = await claims_repository.to_stop(session, renewed_ids)
     return LeaseRenewal(renewed=renewed_ids, cancel=cancel, lost=lost)
 
 
@@ -825,7 +835,7 @@ async def record_events(
     """
     _check_events(events)
     stream_count = _stream_count(events)
-    last = await repository.fence_and_number(
+    last = await reports_repository.fence_and_number(
         session,
         runner_id=runner_id,
         execution_id=execution_id,
@@ -839,7 +849,7 @@ async def record_events(
     folder = _StepFolder(execution_id, attempt)
     folder.known = {
         int(step["step"]): step
-        for step in await repository.steps_by_keys(
+        for step in await reports_repository.steps_by_keys(
             session,
             [(execution_id, attempt, number) for number in _steps_begun_earlier(events)],
         )
@@ -847,9 +857,9 @@ async def record_events(
     logs: list[dict[str, Any]] = []
     stream: list[dict[str, Any]] = []
     _fold_events(folder, events, last - stream_count, logs, stream)
-    await repository.upsert_steps(session, folder.rows())
-    await repository.insert_logs(session, logs)
-    await repository.insert_events(session, stream)
+    await reports_repository.upsert_steps(session, folder.rows())
+    await reports_repository.insert_logs(session, logs)
+    await reports_repository.insert_events(session, stream)
     if topics is None:
         await publish_after_commit(session, execution_topic(execution_id))
     else:
@@ -1040,7 +1050,7 @@ async def complete_execution(
     `topics` as in `record_events`."""
     _check_final_status(status)
     # Queue row first (the lock order); deleting it is the fence.
-    held, limited = await repository.take_held_queue_row(
+    held, limited = await reports_repository.take_held_queue_row(
         session, runner_id=runner_id, execution_id=execution_id, attempt=attempt
     )
     if not held:
@@ -1072,7 +1082,7 @@ async def end_executions(
     status, `execution` and `end` events, metrics, wake-ups. `frees_a_slot`: the end may let
     a waiting execution of a flow with a concurrency limit start, so idle runners are woken.
     `topics`: append the wake-ups to it for the caller to publish instead of publishing."""
-    ended = await repository.finish(
+    ended = await reports_repository.finish(
         session, execution_ids, status=status, output=output, error=error
     )
     rows = []
@@ -1080,7 +1090,7 @@ async def end_executions(
         payload = _event_payload(execution)
         rows.append(_event_row(execution, execution.last_seq - 1, "execution", payload))
         rows.append(_event_row(execution, execution.last_seq, "end", payload))
-    await repository.insert_events(session, rows)
+    await reports_repository.insert_events(session, rows)
     wakeups: list[str] = []
     for execution in ended:
         metrics.EXECUTIONS_FINISHED.labels(status=status).inc()
@@ -1131,8 +1141,8 @@ async def record_reports(
         if outcome is None and report.status is not None
     ]
     # Queue rows first (the lock order); taking an ending execution's row is its fence.
-    taken = await repository.take_held_queue_rows(session, runner_id=runner_id, held=ending)
-    fences: list[repository.Fence] = []
+    taken = await reports_repository.take_held_queue_rows(session, runner_id=runner_id, held=ending)
+    fences: list[reports_repository.Fence] = []
     for index, report in enumerate(reports):
         if outcomes[index] is not None or (not report.events and report.status is None):
             continue
@@ -1141,7 +1151,7 @@ async def record_reports(
             outcomes[index] = StaleAttempt(report.execution_id, report.attempt)
             continue
         fences.append(_fence(report, limited=taken.get(report.execution_id, False)))
-    passed = await repository.fence_batch(
+    passed = await reports_repository.fence_batch(
         session,
         runner_id=runner_id,
         fences=fences,
@@ -1183,16 +1193,16 @@ def _check_final_status(status: str) -> None:
         )
 
 
-def _fence(report: Report, *, limited: bool) -> repository.Fence:
+def _fence(report: Report, *, limited: bool) -> reports_repository.Fence:
     ends = report.status is not None
     stream_count = _stream_count(report.events)
-    return repository.Fence(
+    return reports_repository.Fence(
         execution_id=report.execution_id,
         attempt=report.attempt,
         # An end takes two more numbers: its `execution` and `end` events.
         count=stream_count + (2 if ends else 0),
         # As `record_events` (only called with events) fences; an end alone was fenced by
-        # its queue row and, as `repository.finish`, only must not have ended yet.
+        # its queue row and, as `reports_repository.finish`, only must not have ended yet.
         strict=bool(report.events),
         ends=ends,
         status=report.status,
@@ -1214,7 +1224,7 @@ async def _write_reports(
         for number in _steps_begun_earlier(report.events)
     ]
     known: dict[str, dict[int, dict[str, Any]]] = {}
-    for step in await repository.steps_by_keys(session, wanted):
+    for step in await reports_repository.steps_by_keys(session, wanted):
         known.setdefault(str(step["execution_id"]), {})[int(step["step"])] = step
     steps: list[dict[str, Any]] = []
     logs: list[dict[str, Any]] = []
@@ -1233,9 +1243,9 @@ async def _write_reports(
             stream.append(_event_row_of(report.execution_id, last - 1, "execution", payload))
             stream.append(_event_row_of(report.execution_id, last, "end", payload))
             metrics.EXECUTIONS_FINISHED.labels(status=str(report.status)).inc()
-    await repository.upsert_steps(session, steps)
-    await repository.insert_logs(session, logs)
-    await repository.insert_events(session, stream)
+    await reports_repository.upsert_steps(session, steps)
+    await reports_repository.insert_logs(session, logs)
+    await reports_repository.insert_events(session, stream)
 
 
 def _summary_payload(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -1248,7 +1258,7 @@ def _event_row_of(execution_id: str, seq: int, kind: str, payload: Any) -> dict[
 
 
 def _stage_report_wakeups(
-    session: AsyncSession, fences: Sequence[repository.Fence], passed: Mapping[str, Any]
+    session: AsyncSession, fences: Sequence[reports_repository.Fence], passed: Mapping[str, Any]
 ) -> None:
     """This process's waiters, woken at commit; PostgreSQL's were notified by the fence."""
     topics: list[str] = []
@@ -1267,7 +1277,7 @@ def _stage_report_wakeups(
 async def release_executions(session: AsyncSession, *, runner_id: str, ids: list[str]) -> None:
     """Hand executions this runner holds back to the queue at once (runner shutting down).
     The next claim takes a new attempt, so anything the old attempt still sends is refused."""
-    released = await repository.release(session, runner_id=runner_id, execution_ids=ids)
+    released = await reports_repository.release(session, runner_id=runner_id, execution_ids=ids)
     await requeue_executions(session, released, detail="released by its runner")
 
 
@@ -1275,8 +1285,8 @@ async def requeue_executions(
     session: AsyncSession, execution_ids: Sequence[str], *, detail: str | None
 ) -> None:
     """Executions whose queue rows were unleased become `queued` again, with an event."""
-    requeued = await repository.mark_requeued(session, execution_ids, detail)
-    await repository.insert_events(
+    requeued = await reports_repository.mark_requeued(session, execution_ids, detail)
+    await reports_repository.insert_events(
         session,
         [_event_row(e, e.last_seq, "execution", _event_payload(e)) for e in requeued],
     )

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from flomation.db.session import Database
-from flomation.executions import service as executions
+from flomation.executions import requests as execution_requests
+from flomation.executions import views as execution_views
 from flomation.flows import service as flows
 from flomation.runner.client import ApiClient
 from flomation.runner.config import RunnerSettings
@@ -71,7 +72,7 @@ async def request(
     runs_on: dict[str, str] | None = None,
 ) -> str:
     async with database.transaction() as session:
-        view = await executions.request_execution(
+        view = await execution_requests.request_execution(
             session,
             organization_id=organization_id,
             flow_id=flow_id,
@@ -84,7 +85,7 @@ async def request(
 
 async def execution(database: Database, organization_id: str, execution_id: str) -> Any:
     async with database.transaction() as session:
-        return await executions.get_execution(
+        return await execution_views.get_execution(
             session, organization_id=organization_id, execution_id=execution_id
         )
 

@@ -22,7 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import FlomationError
-from flomation.executions import metrics, service
+from flomation.executions import claims as execution_claims
+from flomation.executions import metrics
+from flomation.executions import reports as execution_reports
+from flomation.executions import requests as execution_requests
 from flomation.executions.notifier import WorkNotifier
 from flomation.executions.repository import maintenance as maintenance_repository
 from flomation.models.executions import CANCELLED, FAILED, TIMED_OUT
@@ -73,7 +76,7 @@ class Maintenance:
         """Leases that ran out: requeue (the next claim is attempt + 1), or end the execution
         when it was being cancelled, is past its deadline, used up `max_attempts`, or lost its
         runner for the `RUNNER_LOSSES_TO_FAIL`th time. A failed one goes the way of every
-        failure the API records (`service.end_executions`): its `end` event answers a parent
+        failure the API records (`reports.end_executions`): its `end` event answers a parent
         waiting on it as a subflow, and the organisation's error flow starts.
 
         Runner lost, but its flow has an `on_error` node: it is requeued once more as a
@@ -94,13 +97,15 @@ class Maintenance:
             again = [e.execution_id for e in expired if self._retryable(e)]
             recover = await self._recoveries(session, expired)
             await maintenance_repository.requeue(session, [*again, *recover])
-            await service.requeue_executions(
+            await execution_reports.requeue_executions(
                 session, again, detail="requeued: its runner stopped renewing the lease"
             )
             report.requeued += len(again)
             if recover:
                 await maintenance_repository.set_recovery_errors(session, recover)
-                await service.requeue_executions(session, list(recover), detail=RECOVERY_DETAIL)
+                await execution_reports.requeue_executions(
+                    session, list(recover), detail=RECOVERY_DETAIL
+                )
                 log.warning(
                     "%s, requeued once to run its on_error branch only: %s",
                     RUNNER_LOST_MESSAGE,
@@ -115,7 +120,7 @@ class Maintenance:
                 ids = [lease.execution_id for lease in leases]
                 await maintenance_repository.delete_queue_rows(session, ids)
                 for lease in leases:
-                    await service.end_executions(
+                    await execution_reports.end_executions(
                         session,
                         [lease.execution_id],
                         status=status,
@@ -162,7 +167,7 @@ class Maintenance:
             ):
                 continue
             try:
-                branch = await service.has_on_error(
+                branch = await execution_claims.has_on_error(
                     session, lease.organization_id, lease.flow_id, lease.revision
                 )
             except FlomationError as exc:  # its revision is unreadable: it just fails
@@ -206,7 +211,7 @@ class Maintenance:
             held = await maintenance_repository.lock_queue_rows(session, ids)
             await maintenance_repository.delete_queue_rows(session, held)
             recovering = await self._end_recoveries(session, held, report)
-            ended = await service.end_executions(
+            ended = await execution_reports.end_executions(
                 session,
                 [i for i in held if i not in recovering],
                 status=CANCELLED,
@@ -228,7 +233,7 @@ class Maintenance:
             for execution_id in held:
                 if execution_id in recovering:
                     continue
-                ended = await service.end_executions(
+                ended = await execution_reports.end_executions(
                     session,
                     [execution_id],
                     status=TIMED_OUT,
@@ -249,7 +254,7 @@ class Maintenance:
         or run a recovery attempt; their ids."""
         recovering = await maintenance_repository.recovery_errors(session, held)
         for execution_id, error in recovering.items():
-            ended = await service.end_executions(
+            ended = await execution_reports.end_executions(
                 session, [execution_id], status=FAILED, output=None, error=error
             )
             report.runner_lost += len(ended)
@@ -273,7 +278,7 @@ class Maintenance:
                     continue
                 try:
                     async with session.begin_nested():
-                        await service.request_execution(
+                        await execution_requests.request_execution(
                             session,
                             organization_id=execution.organization_id,
                             flow_id=error_flow_id,
@@ -305,7 +310,7 @@ class Maintenance:
                         organization_id,
                         offline_after_s=self.settings.runner_offline_after_seconds,
                     )
-                wanted = service.waiting_detail(labels, offered[organization_id])
+                wanted = execution_requests.waiting_detail(labels, offered[organization_id])
                 if wanted != detail:
                     changes.setdefault(wanted, []).append(execution_id)
             for detail_text, ids in changes.items():

@@ -17,7 +17,10 @@ from typing import Any, Protocol
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import Conflict, FlomationError, NotFound
-from flomation.executions import service as executions
+from flomation.executions import claims as execution_claims
+from flomation.executions import reports as execution_reports
+from flomation.executions import requests as execution_requests
+from flomation.executions import views as execution_views
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.notifier import publish_after_commit
 from flomation.executions.schemas import ClaimedExecution, ExecutionSummary
@@ -145,7 +148,7 @@ async def claim(
         async with database.transaction() as session:
             if held:
                 await service.serialize_runner(session, runner.runner_id)
-                renewal = await executions.renew_leases(
+                renewal = await execution_claims.renew_leases(
                     session,
                     runner_id=runner.runner_id,
                     held=held,
@@ -236,7 +239,7 @@ async def _claim(
 ) -> list[ClaimedExecution]:
     if limit <= 0:
         return []
-    return await executions.claim_executions(
+    return await execution_claims.claim_executions(
         session,
         organization_id=runner.organization_id,
         runner_id=runner.runner_id,
@@ -255,7 +258,7 @@ async def heartbeat(
         await service.record_running(session, runner.runner_id, body.running)
         if not held:
             return {"renewed": [], "cancel": [], "lost": []}
-        renewal = await executions.renew_leases(
+        renewal = await execution_claims.renew_leases(
             session, runner_id=runner.runner_id, held=held, lease_seconds=settings.lease_seconds
         )
     return {"renewed": renewal.renewed, "cancel": renewal.cancel, "lost": renewal.lost}
@@ -269,7 +272,7 @@ async def report(
     fixed number of statements; a batch that cannot (the same execution twice, rows out of
     step) is rolled back and recorded item by item, each item in a savepoint."""
     reports = [
-        executions.Report(
+        execution_reports.Report(
             execution_id=item.execution_id,
             attempt=item.attempt,
             events=item.events,
@@ -282,10 +285,10 @@ async def report(
     try:
         async with database.transaction() as session:
             await service.serialize_runner(session, runner.runner_id)
-            outcomes = await executions.record_reports(
+            outcomes = await execution_reports.record_reports(
                 session, runner_id=runner.runner_id, reports=reports
             )
-    except executions.ItemByItem:
+    except execution_reports.ItemByItem:
         return await _report_item_by_item(database, runner, items)
     return [_outcome(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]
 
@@ -315,7 +318,7 @@ async def _report_item_by_item(
             try:
                 async with session.begin_nested():
                     if item.events:
-                        await executions.record_events(
+                        await execution_reports.record_events(
                             session,
                             runner_id=runner.runner_id,
                             execution_id=item.execution_id,
@@ -324,7 +327,7 @@ async def _report_item_by_item(
                             topics=item_topics,
                         )
                     if item.complete is not None:
-                        await executions.complete_execution(
+                        await execution_reports.complete_execution(
                             session,
                             runner_id=runner.runner_id,
                             execution_id=item.execution_id,
@@ -364,7 +367,7 @@ async def release(database: Database, runner: AuthenticatedRunner, body: Release
         return
     async with database.transaction() as session:
         await service.serialize_runner(session, runner.runner_id)
-        await executions.release_executions(
+        await execution_reports.release_executions(
             session,
             runner_id=runner.runner_id,
             ids=[item.execution_id for item in body.executions],
@@ -376,7 +379,7 @@ async def start_subflow(
 ) -> SubflowStarted:
     """Queue the child execution of a subflow node, once per `request_key`."""
     async with database.transaction() as session:
-        parent = await executions.get_summary(
+        parent = await execution_views.get_summary(
             session, organization_id=runner.organization_id, execution_id=body.parent_execution_id
         )
         if (
@@ -394,7 +397,7 @@ async def start_subflow(
             )
         try:
             async with session.begin_nested():
-                child = await executions.request_execution(
+                child = await execution_requests.request_execution(
                     session,
                     organization_id=runner.organization_id,
                     flow_id=body.flow_id,
@@ -436,7 +439,7 @@ async def subflow_state(
     with _subscribe(notifier, execution_id=execution_id) as subscription:
         while True:
             async with database.transaction() as session:
-                view = await executions.get_summary(
+                view = await execution_views.get_summary(
                     session, organization_id=runner.organization_id, execution_id=execution_id
                 )
             state = _state(view)

@@ -5,21 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import (
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.db.clock import db_now
-from flomation.models.executions import (
-    RUNNING,
-    Execution,
-    ExecutionEvent,
-    QueueEntry,
-)
+from flomation.models.executions import RUNNING, Execution, ExecutionEvent, QueueEntry
 
 
 async def append_events(

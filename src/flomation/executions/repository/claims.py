@@ -37,12 +37,7 @@ from flomation.executions.repository._sql import (
     is_postgres,
     table_of,
 )
-from flomation.models.executions import (
-    RUNNING,
-    Execution,
-    ExecutionEvent,
-    QueueEntry,
-)
+from flomation.models.executions import RUNNING, Execution, ExecutionEvent, QueueEntry
 
 # --------------------------------------------------------------------------- claiming
 
@@ -150,14 +145,7 @@ _PG_CLAIM = _PG_CHOSEN + _PG_LEASE_CHOSEN
 
 _STARTED_COLUMNS = tuple(
     Execution.__table__.c[name]
-    for name in (
-        "id",
-        *SUMMARY_COLUMNS,
-        "timeout_s",
-        "prior_outputs",
-        "recovery_error",
-        "last_seq",
-    )
+    for name in ("id", *SUMMARY_COLUMNS, "timeout_s", "prior_outputs", "recovery_error", "last_seq")
 )
 
 # PostgreSQL: what `mark_claimed` does, as the last part of a statement whose CTEs chose and
@@ -401,11 +389,7 @@ async def _start_leased(
 
 
 async def renew(
-    session: AsyncSession,
-    *,
-    runner_id: str,
-    held: Sequence[tuple[str, int]],
-    lease_seconds: float,
+    session: AsyncSession, *, runner_id: str, held: Sequence[tuple[str, int]], lease_seconds: float
 ) -> list[tuple[str, int]]:
     """Extend the leases of the (execution, attempt) pairs this runner still holds."""
     if not held:

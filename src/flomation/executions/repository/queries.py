@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flomation.models.executions import (
-    Execution,
-    ExecutionEvent,
-    ExecutionLog,
-    ExecutionStep,
-)
+from flomation.models.executions import Execution, ExecutionEvent, ExecutionLog, ExecutionStep
 
 
 async def get_execution(

@@ -8,30 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    and_,
-    bindparam,
-    func,
-    literal,
-    select,
-    update,
-)
+from sqlalchemy import Integer, and_, bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.db.clock import db_now_plus
 from flomation.db.driver import DriverStatement
 from flomation.executions.notifier import CHANNEL, notify_payload
-from flomation.executions.repository._sql import (
-    insert_of_every_column,
-    insert_selected,
-    table_of,
-)
-from flomation.models.executions import (
-    Execution,
-    ExecutionEvent,
-    QueueEntry,
-)
+from flomation.executions.repository._sql import insert_of_every_column, insert_selected, table_of
+from flomation.models.executions import Execution, ExecutionEvent, QueueEntry
 from flomation.models.flows import Flow, FlowRevision
 
 IDEMPOTENCY_WINDOW_S = 24 * 3600

@@ -2,7 +2,7 @@
 
 These functions are request edges: they take the `Database` and open their own short
 transactions, because a long poll must never hold a transaction while it waits. Each batch
-item is fenced on its own (a savepoint), so one stale execution does not sink the others.
+item is fenced on its own, so one stale execution does not sink the others.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from flomation.executions import reports as execution_reports
 from flomation.executions import requests as execution_requests
 from flomation.executions import views as execution_views
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
-from flomation.executions.notifier import publish_after_commit
 from flomation.executions.schemas import ClaimedExecution, ExecutionSummary
 from flomation.runners import service
 from flomation.runners.claim_groups import ClaimGroup, claim_group
@@ -268,9 +267,7 @@ async def report(
     database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
 ) -> list[ReportResult]:
     """Events and completions of several executions in one transaction, each item fenced: a
-    refused item changes nothing and does not sink the others. The whole batch goes in a
-    fixed number of statements; a batch that cannot (the same execution twice, rows out of
-    step) is rolled back and recorded item by item, each item in a savepoint."""
+    refused item changes nothing and does not sink the others (`record_reports`)."""
     reports = [
         execution_reports.Report(
             execution_id=item.execution_id,
@@ -282,14 +279,11 @@ async def report(
         )
         for item in items
     ]
-    try:
-        async with database.transaction() as session:
-            await service.serialize_runner(session, runner.runner_id)
-            outcomes = await execution_reports.record_reports(
-                session, runner_id=runner.runner_id, reports=reports
-            )
-    except execution_reports.ItemByItem:
-        return await _report_item_by_item(database, runner, items)
+    async with database.transaction() as session:
+        await service.serialize_runner(session, runner.runner_id)
+        outcomes = await execution_reports.record_reports(
+            session, runner_id=runner.runner_id, reports=reports
+        )
     return [_outcome(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]
 
 
@@ -303,49 +297,6 @@ def _outcome(item: ReportItem, refused: FlomationError | None) -> ReportResult:
     # A malformed item must not block the rest of the runner's reports forever.
     log.warning("refused report for %s: %s", item.execution_id, refused.detail)
     return _result(item, "rejected", refused.detail)
-
-
-async def _report_item_by_item(
-    database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
-) -> list[ReportResult]:
-    results: list[ReportResult] = []
-    # The wake-ups of the items that landed, published in one round trip for the batch.
-    topics: list[str] = []
-    async with database.transaction() as session:
-        await service.serialize_runner(session, runner.runner_id)
-        for item in items:
-            item_topics: list[str] = []
-            try:
-                async with session.begin_nested():
-                    if item.events:
-                        await execution_reports.record_events(
-                            session,
-                            runner_id=runner.runner_id,
-                            execution_id=item.execution_id,
-                            attempt=item.attempt,
-                            events=item.events,
-                            topics=item_topics,
-                        )
-                    if item.complete is not None:
-                        await execution_reports.complete_execution(
-                            session,
-                            runner_id=runner.runner_id,
-                            execution_id=item.execution_id,
-                            attempt=item.attempt,
-                            status=item.complete.status,
-                            output=item.complete.output,
-                            error=item.complete.error,
-                            topics=item_topics,
-                        )
-            except FlomationError as exc:
-                if exc.status >= 500:
-                    raise
-                results.append(_outcome(item, exc))
-            else:
-                topics.extend(item_topics)
-                results.append(_result(item, "ok", None))
-        await publish_after_commit(session, *topics)
-    return results
 
 
 def _result(item: ReportItem, result: Any, detail: str | None) -> ReportResult:

@@ -53,52 +53,8 @@ from flomation.models.executions import (
     QueueEntry,
 )
 
-# The report path's statements, built once with bind parameters (see `insert_of_every_column`).
-_FENCE_AND_NUMBER = (
-    update(Execution)
-    .where(
-        Execution.id == bindparam("f_id"),
-        Execution.runner_id == bindparam("f_runner"),
-        Execution.attempt == bindparam("f_attempt"),
-        Execution.status == RUNNING,
-    )
-    .values(last_seq=Execution.last_seq + bindparam("f_count", type_=Integer))
-    .returning(Execution.last_seq)
-)
-
-_TAKE_HELD_QUEUE_ROW = (
-    delete(QueueEntry)
-    .where(
-        QueueEntry.execution_id == bindparam("t_id"),
-        QueueEntry.lease_owner == bindparam("t_runner"),
-        QueueEntry.attempt == bindparam("t_attempt"),
-    )
-    .returning(QueueEntry.max_concurrent)
-)
-
-
-async def fence_and_number(
-    session: AsyncSession, *, runner_id: str, execution_id: str, attempt: int, count: int
-) -> int | None:
-    """Reserve `count` event numbers if this runner holds this attempt of the running
-    execution; None (and nothing changed) otherwise. The row lock it takes orders writers."""
-    params = {"f_id": execution_id, "f_runner": runner_id, "f_attempt": attempt, "f_count": count}
-    value = (await session.execute(_FENCE_AND_NUMBER, params)).scalar_one_or_none()
-    return None if value is None else int(value)
-
-
-async def take_held_queue_row(
-    session: AsyncSession, *, runner_id: str, execution_id: str, attempt: int
-) -> tuple[bool, bool]:
-    """Remove the queue row if this runner holds this attempt (the execution is ending).
-    Returns (held, its flow has a concurrency limit)."""
-    params = {"t_id": execution_id, "t_runner": runner_id, "t_attempt": attempt}
-    row = (await session.execute(_TAKE_HELD_QUEUE_ROW, params)).first()
-    return (False, False) if row is None else (True, row[0] is not None)
-
-
-# --------------------------------------------------------------------------- a report batch
 # A runner's report of several executions in a fixed number of statements, whatever its size.
+# Built once with bind parameters (see `insert_of_every_column`).
 
 _TAKE_HELD_QUEUE_ROWS = (
     delete(QueueEntry)
@@ -108,20 +64,31 @@ _TAKE_HELD_QUEUE_ROWS = (
             bindparam("t_held", expanding=True)
         ),
     )
-    .returning(QueueEntry.execution_id, QueueEntry.max_concurrent)
+    .returning(*table_of(QueueEntry).c)
 )
 
 
 async def take_held_queue_rows(
     session: AsyncSession, *, runner_id: str, held: Sequence[tuple[str, int]]
-) -> dict[str, bool]:
-    """`take_held_queue_row` for many (execution, attempt) pairs in one statement: the ids of
-    the rows removed, each with whether its flow has a concurrency limit."""
+) -> dict[str, dict[str, Any]]:
+    """Remove the queue rows of the (execution, attempt) pairs this runner holds (their
+    executions are ending), in one statement: each removed row by execution id, every column
+    (for `restore_queue_rows`)."""
     if not held:
         return {}
     params = {"t_runner": runner_id, "t_held": list(held)}
     result = await session.execute(_TAKE_HELD_QUEUE_ROWS, params)
-    return {str(row[0]): row[1] is not None for row in result.all()}
+    return {str(row["execution_id"]): dict(row) for row in result.mappings().all()}
+
+
+_RESTORE_QUEUE_ROW = insert(QueueEntry)
+
+
+async def restore_queue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Put back queue rows `take_held_queue_rows` removed, as they were: in the same
+    transaction, as if they had never been removed."""
+    if rows:
+        await session.execute(_RESTORE_QUEUE_ROW, list(rows))
 
 
 _STEPS_BY_KEYS = select(*table_of(ExecutionStep).c).where(
@@ -238,7 +205,7 @@ async def fence_batch(
     work_prefix: str,
 ) -> dict[str, dict[str, Any]]:
     """Fence, number and (those that end) end the executions of a report batch; the ids that
-    passed their fence, each with its `FENCE_COLUMNS`. Row locks, as the per-item fence takes.
+    passed their fence, each with its `FENCE_COLUMNS`. It locks the execution rows it updates.
     PostgreSQL also sends the wake-ups (`<prefix><id>` on `channel`) of the rows that passed."""
     if not fences:
         return {}
@@ -281,6 +248,8 @@ async def fence_batch(
     return passed
 
 
+# A step's columns but its key (`execution_id`, `step_key`) and first `seq`: what an upsert
+# replaces.
 _STEP_COLUMNS = (
     "node_id",
     "visit",
@@ -299,6 +268,8 @@ _STEP_COLUMNS = (
     "started_at",
     "finished_at",
 )
+# Every column of an `execution_steps` row.
+STEP_ROW_COLUMNS = ("execution_id", "step_key", "seq", *_STEP_COLUMNS)
 
 
 @functools.cache
@@ -364,8 +335,7 @@ async def upsert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     keys = {(row["execution_id"], row["step_key"]) for row in rows}
     # One statement may not update a row twice: a batch naming a step twice goes row by row.
     if dialect == "postgresql" and len(keys) == len(rows):
-        columns = ("execution_id", "step_key", "seq", *_STEP_COLUMNS)
-        await _insert_batch(session, ExecutionStep, columns, rows, upsert=True)
+        await _insert_batch(session, ExecutionStep, STEP_ROW_COLUMNS, rows, upsert=True)
         return
     await session.execute(_upsert_steps_statement(dialect), list(rows))
 

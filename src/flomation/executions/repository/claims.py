@@ -148,9 +148,11 @@ _STARTED_COLUMNS = tuple(
     for name in ("id", *SUMMARY_COLUMNS, "timeout_s", "prior_outputs", "recovery_error", "last_seq")
 )
 
-# PostgreSQL: what `mark_claimed` does, as the last part of a statement whose CTEs chose and
-# leased the queue rows (`leased`): the queue rows are locked before the execution rows, the
-# lock order of every writer. `_PG_CLAIM_AND_START`: step 2 and this in one statement.
+# PostgreSQL: the leased executions become `running` under this runner, with the attempt of
+# their queue row (the deadline is fixed at the first start and kept across attempts), as the
+# last part of a statement whose CTEs chose and leased the queue rows (`leased`): the queue
+# rows are locked before the execution rows, the lock order of every writer.
+# `_PG_CLAIM_AND_START`: step 2 and this in one statement.
 _PG_START_LEASED = (
     """
 UPDATE executions e
@@ -309,7 +311,7 @@ async def claim_and_start(
     limit: int,
     lease_seconds: float,
 ) -> list[tuple[Any, datetime]]:
-    """`claim_queue_rows` and `mark_claimed` for a claim's hot path: the started executions
+    """`claim_queue_rows`, then the claimed executions started: the started executions
     (rows with `_STARTED_COLUMNS`, read by attribute) and their lease expiries, oldest first.
     PostgreSQL: one statement leases and starts, unless a flow with a concurrency limit has
     claimable work: then two more (lock the limited flows, then lease and start). SQLite: the
@@ -361,7 +363,8 @@ def _pg_statement(sql: str) -> Any:
 async def _start_leased(
     session: AsyncSession, execution_ids: Sequence[str], runner_id: str
 ) -> list[Any]:
-    """`mark_claimed` as a Core statement: the columns a claim needs, no ORM objects."""
+    """SQLite: the leased executions become `running` under this runner, as `_PG_START_LEASED`
+    does; the columns a claim needs, no ORM objects."""
     table = cast(Table, Execution.__table__)
     attempt = (
         select(QueueEntry.attempt).where(QueueEntry.execution_id == table.c.id).scalar_subquery()

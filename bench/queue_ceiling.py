@@ -1,8 +1,8 @@
 """Queue ceiling: the API's own claim and report SQL on PostgreSQL, with no HTTP, no signing
 and no engine. Several workers (each its own connection, as the runners' requests are) loop:
-claim up to a batch with `service.claim_executions` (the claim a runner's long poll makes: the
+claim up to a batch with `claims.claim_executions` (the claim a runner's long poll makes: the
 SKIP LOCKED lease, the start, the claims' events, the flow revision), then end the whole batch
-with one `service.record_reports` (what a runner's `/runner/events` batch does: the fenced
+with one `reports.record_reports` (what a runner's `/runner/events` batch does: the fenced
 delete of the queue rows, the steps and events an echo flow's run reports, the final statuses
 and the NOTIFY), each in its own transaction. Executions per second is the ceiling that the
 end-to-end drain through runners is compared with.
@@ -29,7 +29,8 @@ from sqlalchemy import insert, text
 from flomation.db.session import Database
 from flomation.engine.events import ListSink
 from flomation.engine.executor import run_flow
-from flomation.executions import service
+from flomation.executions import claims as execution_claims
+from flomation.executions import reports as execution_reports
 from flomation.flows import service as flows
 from flomation.ids import new_id
 from flomation.models.auth import Organization
@@ -101,7 +102,7 @@ async def _worker(
     done = 0
     while True:
         async with database.transaction() as session:
-            claimed = await service.claim_executions(
+            claimed = await execution_claims.claim_executions(
                 session,
                 organization_id=organization_id,
                 runner_id=name,
@@ -112,7 +113,7 @@ async def _worker(
         if not claimed:
             return done
         reports = [
-            service.Report(
+            execution_reports.Report(
                 execution_id=execution.id,
                 attempt=execution.attempt,
                 events=events,
@@ -122,7 +123,9 @@ async def _worker(
             for execution in claimed
         ]
         async with database.transaction() as session:
-            refused = await service.record_reports(session, runner_id=name, reports=reports)
+            refused = await execution_reports.record_reports(
+                session, runner_id=name, reports=reports
+            )
         assert refused == [None] * len(reports), refused
         done += len(claimed)
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from flomation.db.session import Database
-from flomation.executions import service
+from flomation.executions import claims as execution_claims
+from flomation.executions import reports as execution_reports
+from flomation.executions import requests as execution_requests
+from flomation.executions import views as execution_views
 from flomation.executions.schemas import ClaimedExecution, ExecutionView, FinalStatus
 from flomation.models.auth import Organization
 from tests.factories import make_flow
@@ -18,7 +21,7 @@ async def request(
     kwargs.setdefault("input", {"n": 21})
     kwargs.setdefault("trigger", {"type": "manual"})
     async with database.transaction() as session:
-        return await service.request_execution(
+        return await execution_requests.request_execution(
             session, organization_id=organization_id, flow_id=flow_id, **kwargs
         )
 
@@ -33,7 +36,7 @@ async def claim(
     lease_seconds: float = 30.0,
 ) -> list[ClaimedExecution]:
     async with database.transaction() as session:
-        return await service.claim_executions(
+        return await execution_claims.claim_executions(
             session,
             organization_id=organization_id,
             runner_id=runner_id,
@@ -45,7 +48,7 @@ async def claim(
 
 async def get(database: Database, organization_id: str, execution_id: str) -> ExecutionView:
     async with database.transaction() as session:
-        return await service.get_execution(
+        return await execution_views.get_execution(
             session, organization_id=organization_id, execution_id=execution_id
         )
 
@@ -60,7 +63,7 @@ async def complete(
     error: dict[str, Any] | None = None,
 ) -> None:
     async with database.transaction() as session:
-        await service.complete_execution(
+        await execution_reports.complete_execution(
             session,
             runner_id=runner_id,
             execution_id=claimed.id,

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import text
 
 from flomation.db.session import Database
-from flomation.executions import repository
+from flomation.executions.repository import queries as queries_repository
+from flomation.executions.repository import reports as reports_repository
 from tests.executions.factories import request
 from tests.factories import Actor, make_flow
 from tests.statements import recorded_statements
@@ -66,10 +67,10 @@ async def test_batched_steps_store_what_row_by_row_upserts_store(
 ) -> None:
     batched, row_by_row = await _two_executions(database, owner)
     async with database.transaction() as session:
-        await repository.upsert_steps(session, [_step(batched, n) for n in range(3)])
+        await reports_repository.upsert_steps(session, [_step(batched, n) for n in range(3)])
         dialect = session.get_bind().dialect.name
         await session.execute(
-            repository._upsert_steps_statement(dialect),
+            reports_repository._upsert_steps_statement(dialect),
             [_step(row_by_row, n) for n in range(3)],
         )
 
@@ -81,9 +82,9 @@ async def test_a_batched_upsert_replaces_a_step_and_keeps_its_first_seq(
 ) -> None:
     execution_id, _ = await _two_executions(database, owner)
     async with database.transaction() as session:
-        await repository.upsert_steps(session, [_step(execution_id, 0, status="running")])
+        await reports_repository.upsert_steps(session, [_step(execution_id, 0, status="running")])
     async with database.transaction() as session:
-        await repository.upsert_steps(
+        await reports_repository.upsert_steps(
             session,
             [_step(execution_id, 0, status="failed", seq=9, error={"message": "boom"})],
         )
@@ -97,7 +98,7 @@ async def test_a_batched_upsert_replaces_a_step_and_keeps_its_first_seq(
 async def test_a_batch_naming_a_step_twice_keeps_the_last(database: Database, owner: Actor) -> None:
     execution_id, _ = await _two_executions(database, owner)
     async with database.transaction() as session:
-        await repository.upsert_steps(
+        await reports_repository.upsert_steps(
             session,
             [_step(execution_id, 0, status="running"), _step(execution_id, 0, status="failed")],
         )
@@ -128,9 +129,9 @@ async def test_a_batch_of_logs_and_events_is_one_statement_per_table_on_postgres
     async with database.transaction() as session:
         await session.execute(text("SELECT 1"))
         with recorded_statements(database) as statements:
-            await repository.insert_logs(session, logs)
-            await repository.insert_events(session, events)
-        stored_logs = await repository.list_logs(session, execution_id)
+            await reports_repository.insert_logs(session, logs)
+            await reports_repository.insert_events(session, events)
+        stored_logs = await queries_repository.list_logs(session, execution_id)
         stored_events = await session.execute(
             text(
                 "SELECT seq, payload FROM execution_events WHERE execution_id = :e AND seq >= 200"

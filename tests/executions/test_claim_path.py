@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from flomation.config import decode_key
 from flomation.db.session import Database
-from flomation.executions import service
+from flomation.executions import claims as execution_claims
 from flomation.executions.notifier import HUB, execution_topic
 from flomation.models.executions import ExecutionEvent
 from flomation.secrets import service as secrets_service
@@ -86,7 +86,7 @@ async def test_variables_and_secrets_are_read_once_per_revision_of_a_claim(
 
     with recorded_statements(database) as statements:
         async with database.transaction() as session:
-            claimed = await service.claim_executions(
+            claimed = await execution_claims.claim_executions(
                 session,
                 organization_id=actor.organization_id,
                 runner_id="runner-1",

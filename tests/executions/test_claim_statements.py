@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from flomation.config import decode_key
 from flomation.db.session import Database
-from flomation.executions import service
+from flomation.executions import claims as execution_claims
 from flomation.executions.notifier import CHANNEL, HUB, execution_topic, notify_payload
 from flomation.models.executions import ExecutionEvent
 from flomation.secrets import service as secrets_service
@@ -37,7 +37,7 @@ def _keyring() -> Keyring:
 
 async def _claim(database: Database, organization_id: str, limit: int) -> list[Any]:
     async with database.transaction() as session:
-        return await service.claim_executions(
+        return await execution_claims.claim_executions(
             session,
             organization_id=organization_id,
             runner_id="runner-1",
@@ -176,7 +176,7 @@ async def test_a_claim_wakes_the_watchers_of_each_claimed_execution(
 
 async def _abandoned_claim(database: Database, organization_id: str) -> None:
     async with database.transaction() as session:
-        await service.claim_executions(
+        await execution_claims.claim_executions(
             session,
             organization_id=organization_id,
             runner_id="runner-1",

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from flomation.db.session import Database
-from flomation.executions import service
+from flomation.executions import reports as execution_reports
 from flomation.executions.schemas import ClaimedExecution
 from tests.executions.factories import claim, complete
 from tests.factories import Actor, make_flow
@@ -33,7 +33,7 @@ async def _sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
 
 async def _log(database: Database, held: ClaimedExecution, message: str) -> None:
     async with database.transaction() as session:
-        await service.record_events(
+        await execution_reports.record_events(
             session,
             runner_id="runner-1",
             execution_id=held.id,

@@ -10,7 +10,8 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type informat
 import pytest
 
 from flomation.db.session import Database
-from flomation.executions import service
+from flomation.executions import actions as execution_actions
+from flomation.executions import requests as execution_requests
 from flomation.executions.notifier import (
     CHANNEL,
     HUB,
@@ -101,7 +102,7 @@ async def test_runner_is_woken_when_a_held_execution_is_cancelled(
     await claim(database, actor.organization_id, "runner-7")
     with notifier.subscribe_runner("runner-7") as subscription:
         async with database.transaction() as session:
-            await service.cancel_execution(
+            await execution_actions.cancel_execution(
                 session, organization_id=actor.organization_id, execution_id=made.id
             )
         assert await subscription.wait(LONG_S) is True
@@ -109,7 +110,7 @@ async def test_runner_is_woken_when_a_held_execution_is_cancelled(
 
 async def _request_then_roll_back(database: Database, organization_id: str, flow_id: str) -> None:
     async with database.transaction() as session:
-        await service.request_execution(
+        await execution_requests.request_execution(
             session,
             organization_id=organization_id,
             flow_id=flow_id,

@@ -12,7 +12,9 @@ from sqlalchemy import func, select, update
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import Conflict, ValidationFailed
-from flomation.executions import service
+from flomation.executions import actions as execution_actions
+from flomation.executions import claims as execution_claims
+from flomation.executions import reports as execution_reports
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.maintenance import Maintenance
 from flomation.executions.schemas import ClaimedExecution
@@ -258,7 +260,7 @@ async def test_release_hands_back_and_refuses_the_old_attempt(database: Database
     await request(database, actor.organization_id, flow_id)
     held = (await claim(database, actor.organization_id, "runner-a"))[0]
     async with database.transaction() as session:
-        await service.release_executions(session, runner_id="runner-a", ids=[held.id])
+        await execution_reports.release_executions(session, runner_id="runner-a", ids=[held.id])
     again = (await claim(database, actor.organization_id, "runner-a"))[0]
     assert (again.id, again.attempt) == (held.id, 2)
     with pytest.raises(StaleAttempt):
@@ -272,11 +274,11 @@ async def test_heartbeat_renews_and_reports_cancel_and_lost(database: Database) 
         await request(database, actor.organization_id, flow_id)
     one, two = await claim(database, actor.organization_id, "runner-a", lease_seconds=5)
     async with database.transaction() as session:
-        await service.cancel_execution(
+        await execution_actions.cancel_execution(
             session, organization_id=actor.organization_id, execution_id=two.id
         )
     async with database.transaction() as session:
-        renewal = await service.renew_leases(
+        renewal = await execution_claims.renew_leases(
             session,
             runner_id="runner-a",
             held=[(one.id, one.attempt), (two.id, two.attempt), (one.id, 99)],
@@ -294,14 +296,14 @@ async def test_cancel_of_queued_ends_at_once_and_of_ended_conflicts(database: Da
     flow_id = await make_flow(database, actor.organization_id)
     queued = await request(database, actor.organization_id, flow_id)
     async with database.transaction() as session:
-        accepted = await service.cancel_execution(
+        accepted = await execution_actions.cancel_execution(
             session, organization_id=actor.organization_id, execution_id=queued.id
         )
     assert accepted.status == "cancelled"
     assert await claim(database, actor.organization_id) == []
     async with database.transaction() as session:
         with pytest.raises(Conflict):
-            await service.cancel_execution(
+            await execution_actions.cancel_execution(
                 session, organization_id=actor.organization_id, execution_id=queued.id
             )
 
@@ -315,7 +317,7 @@ async def test_unconfirmed_cancel_of_running_ends_cancelled_after_a_lease(
     requested = await request(database, actor.organization_id, flow_id)
     held = (await claim(database, actor.organization_id, lease_seconds=30))[0]
     async with database.transaction() as session:
-        accepted = await service.cancel_execution(
+        accepted = await execution_actions.cancel_execution(
             session, organization_id=actor.organization_id, execution_id=requested.id
         )
     assert accepted.status == "running"
@@ -342,13 +344,13 @@ async def test_timeout_counts_from_first_start_across_attempts(
     first = (await claim(database, actor.organization_id, "runner-a", lease_seconds=30))[0]
     assert first.deadline_at is not None
     async with database.transaction() as session:
-        await service.release_executions(session, runner_id="runner-a", ids=[first.id])
+        await execution_reports.release_executions(session, runner_id="runner-a", ids=[first.id])
     second = (await claim(database, actor.organization_id, "runner-b", lease_seconds=30))[0]
     assert second.deadline_at == first.deadline_at
 
     await asyncio.sleep(1.2)
     async with database.transaction() as session:
-        renewal = await service.renew_leases(
+        renewal = await execution_claims.renew_leases(
             session, runner_id="runner-b", held=[(second.id, second.attempt)], lease_seconds=30
         )
     assert renewal.cancel == [second.id]  # the runner is told to stop
@@ -431,7 +433,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
     await complete(database, held, status="failed", error=error)
 
     async with database.transaction() as session:
-        retry = await service.retry_execution(
+        retry = await execution_actions.retry_execution(
             session,
             organization_id=actor.organization_id,
             execution_id=original.id,
@@ -448,7 +450,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
 
     async with database.transaction() as session:
         with pytest.raises(Conflict):  # the retry itself is still running
-            await service.retry_execution(
+            await execution_actions.retry_execution(
                 session, organization_id=actor.organization_id, execution_id=retry.id
             )
 
@@ -512,7 +514,7 @@ async def _record(
     database: Database, claimed: ClaimedExecution, runner_id: str, events: list[dict[str, Any]]
 ) -> None:
     async with database.transaction() as session:
-        await service.record_events(
+        await execution_reports.record_events(
             session,
             runner_id=runner_id,
             execution_id=claimed.id,

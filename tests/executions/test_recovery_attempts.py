@@ -15,7 +15,7 @@ from sqlalchemy import update
 from flomation.config import Settings
 from flomation.db.clock import db_now_plus
 from flomation.db.session import Database
-from flomation.executions import service
+from flomation.executions import actions as execution_actions
 from flomation.executions.errors import StaleAttempt
 from flomation.executions.maintenance import RUNNER_LOST_MESSAGE, Maintenance
 from flomation.executions.schemas import ClaimedExecution
@@ -138,7 +138,9 @@ async def test_a_recovery_attempt_that_does_not_report_ends_failed_with_no_furth
 
     if how == "cancelled":
         async with database.transaction() as session:
-            await service.cancel_execution(session, organization_id=org, execution_id=recovery.id)
+            await execution_actions.cancel_execution(
+                session, organization_id=org, execution_id=recovery.id
+            )
     elif how == "overdue":
         await _past_deadline(database, recovery.id)
     await _runner_dies(database, recovery.id)
@@ -196,7 +198,7 @@ async def test_cancelling_an_execution_waiting_for_its_recovery_attempt_ends_it_
     requested = await request(database, org, flow_id, input={})
     await _lose_twice(database, maintenance, org)
     async with database.transaction() as session:
-        answer = await service.cancel_execution(
+        answer = await execution_actions.cancel_execution(
             session, organization_id=org, execution_id=requested.id
         )
     assert answer.status == "failed"

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from flomation.db.session import Database, is_autocommit
-from flomation.executions import service
+from flomation.executions import requests as execution_requests
 from flomation.executions.notifier import HUB, work_topic
 from flomation.executions.schemas import ExecutionView
 from flomation.models.executions import Execution, ExecutionEvent, QueueEntry
@@ -23,7 +23,7 @@ from tests.statements import recorded_statements
 
 async def _request(database: Database, organization_id: str, flow_id: str) -> str:
     async with database.statements() as session:
-        view = await service.request_execution(
+        view = await execution_requests.request_execution(
             session,
             organization_id=organization_id,
             flow_id=flow_id,
@@ -134,7 +134,7 @@ async def test_online_runners_are_read_once_a_second_and_again_once_one_register
 
 async def _request_view(database: Database, organization_id: str, flow_id: str) -> ExecutionView:
     async with database.statements() as session:
-        return await service.request_execution(
+        return await execution_requests.request_execution(
             session,
             organization_id=organization_id,
             flow_id=flow_id,
@@ -172,7 +172,7 @@ async def test_a_request_is_claimable_at_once_when_the_api_hosts_clock_runs_ahea
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
     ahead = datetime.now(UTC) + timedelta(minutes=1)
-    monkeypatch.setattr(service, "utcnow", lambda: ahead)
+    monkeypatch.setattr(execution_requests, "utcnow", lambda: ahead)
 
     execution_id = await _request(database, actor.organization_id, flow_id)
 

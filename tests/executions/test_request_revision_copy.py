@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from flomation.db.session import Database
 from flomation.errors import Conflict, NotFound, ValidationFailed
-from flomation.executions import service
+from flomation.executions import requests as execution_requests
 from flomation.executions.notifier import CHANNEL, HUB, notify_payload, work_topic
 from flomation.flows import repository as flows_repository
 from flomation.flows import service as flows_service
@@ -39,7 +39,7 @@ async def _request(database: Database, organization_id: str, flow_id: str, **inp
     """As the endpoint asks: in a `statements()` session, where on PostgreSQL the guarded
     insert is one autocommitted statement."""
     async with database.statements() as session:
-        view = await service.request_execution(
+        view = await execution_requests.request_execution(
             session,
             organization_id=organization_id,
             flow_id=flow_id,

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from flomation.config import Settings
 from flomation.db.clock import db_now_plus
 from flomation.db.session import Database
-from flomation.executions import service
+from flomation.executions import actions as execution_actions
+from flomation.executions import reports as execution_reports
 from flomation.executions.errors import StaleAttempt
 from flomation.executions.maintenance import RUNNER_LOST_MESSAGE, Maintenance
 from flomation.models.executions import Execution, QueueEntry
@@ -83,7 +84,7 @@ async def test_a_release_at_shutdown_is_not_a_lost_runner(
 
     held = (await claim(database, actor.organization_id, "runner-a"))[0]
     async with database.transaction() as session:
-        await service.release_executions(session, runner_id="runner-a", ids=[held.id])
+        await execution_reports.release_executions(session, runner_id="runner-a", ids=[held.id])
     held = (await claim(database, actor.organization_id, "runner-b"))[0]
     await _runner_dies(database, held.id)
     assert (await maintenance.run_once()).requeued == 1
@@ -106,7 +107,7 @@ async def test_a_cancelled_or_overdue_execution_whose_lease_ran_out_is_no_runner
     requested = await request(database, actor.organization_id, flow_id)
     held = (await claim(database, actor.organization_id, "runner-a"))[0]
     async with database.transaction() as session:
-        await service.cancel_execution(
+        await execution_actions.cancel_execution(
             session, organization_id=actor.organization_id, execution_id=held.id
         )
     await _runner_dies(database, held.id)

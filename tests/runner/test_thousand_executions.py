@@ -9,7 +9,8 @@ import pytest
 
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.executions import service as executions
+from flomation.executions import requests as execution_requests
+from flomation.executions import views as execution_views
 from tests.conftest import make_settings
 from tests.factories import Actor
 from tests.live import LiveServer
@@ -42,7 +43,7 @@ async def test_four_runners_drain_a_thousand_executions_each_side_effect_exactly
     for _ in range(10):
         async with database.transaction() as session:
             for n in range(100):
-                view = await executions.request_execution(
+                view = await execution_requests.request_execution(
                     session,
                     organization_id=owner.organization_id,
                     flow_id=flow_id,
@@ -58,7 +59,7 @@ async def test_four_runners_drain_a_thousand_executions_each_side_effect_exactly
         async def all_recorded() -> bool:
             # A failed execution never records: say why at once instead of timing out.
             async with database.transaction() as session:
-                failed = await executions.list_executions(
+                failed = await execution_views.list_executions(
                     session, organization_id=owner.organization_id, status="failed", limit=3
                 )
             assert failed == [], [(item.id, item.error) for item in failed]
@@ -69,7 +70,7 @@ async def test_four_runners_drain_a_thousand_executions_each_side_effect_exactly
         async def all_ended() -> bool:
             async with database.transaction() as session:
                 for status in ("queued", "running"):
-                    if await executions.list_executions(
+                    if await execution_views.list_executions(
                         session, organization_id=owner.organization_id, status=status, limit=1
                     ):
                         return False
@@ -82,7 +83,7 @@ async def test_four_runners_drain_a_thousand_executions_each_side_effect_exactly
     assert all(count == 1 for count in recorder.calls.values())
     async with database.transaction() as session:
         for status in ("queued", "running", "failed"):
-            left = await executions.list_executions(
+            left = await execution_views.list_executions(
                 session, organization_id=owner.organization_id, status=status, limit=10
             )
             assert left == [], status

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from flomation.db.session import Database
-from flomation.executions import service
+from flomation.executions import reports as execution_reports
 from flomation.executions.notifier import HUB, execution_topic
 from flomation.executions.schemas import ClaimedExecution
 from flomation.models.executions import (
@@ -177,7 +177,7 @@ async def test_a_batch_records_what_the_per_item_service_calls_record(database: 
     await protocol.report(database, runner, ends)
     for one in claimed[2:]:
         async with database.transaction() as session:
-            await service.record_events(
+            await execution_reports.record_events(
                 session,
                 runner_id=runner.runner_id,
                 execution_id=one.id,
@@ -185,7 +185,7 @@ async def test_a_batch_records_what_the_per_item_service_calls_record(database: 
                 events=_events({"m": 42}),
             )
         async with database.transaction() as session:
-            await service.complete_execution(
+            await execution_reports.complete_execution(
                 session,
                 runner_id=runner.runner_id,
                 execution_id=one.id,

@@ -102,9 +102,9 @@ async def test_claim_carries_only_referenced_variables_and_secrets(
     flow_id = await make_flow(database, owner.organization_id, definition=definition)
     await request(database, owner.organization_id, flow_id)
     async with database.transaction() as session:
-        from flomation.executions import service as executions
+        from flomation.executions import claims as execution_claims
 
-        held = await executions.claim_executions(
+        held = await execution_claims.claim_executions(
             session,
             organization_id=owner.organization_id,
             runner_id="runner-1",

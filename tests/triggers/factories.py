@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.executions import service as executions
+from flomation.executions import claims as execution_claims
+from flomation.executions import reports as execution_reports
 from flomation.executions.schemas import FinalStatus
 from flomation.flows import service as flows
 from flomation.models.executions import Execution
@@ -114,7 +115,7 @@ async def end_all(
 ) -> int:
     """Claim every queued execution as a runner would and end it with `status`."""
     async with database.transaction() as session:
-        claimed = await executions.claim_executions(
+        claimed = await execution_claims.claim_executions(
             session,
             organization_id=organization_id,
             runner_id="test-runner",
@@ -123,7 +124,7 @@ async def end_all(
             lease_seconds=60,
         )
         for item in claimed:
-            await executions.complete_execution(
+            await execution_reports.complete_execution(
                 session,
                 runner_id="test-runner",
                 execution_id=item.id,

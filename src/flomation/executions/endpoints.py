@@ -1,4 +1,4 @@
-"""Executions endpoints (thin: the rules are in `service`).
+"""Executions endpoints (thin: the rules are in `views`, `requests` and `actions`).
 
 `router` is authenticated by the app like every protected router. `stream_router` holds the
 event stream, which authenticates in its own short transaction instead: a stream lasts as long
@@ -27,8 +27,11 @@ from flomation.api.pagination import Page, PageQuery, make_page
 from flomation.auth.principal import Principal
 from flomation.db.session import Database
 from flomation.errors import ValidationFailed
-from flomation.executions import repository, service
+from flomation.executions import actions as execution_actions
+from flomation.executions import requests as execution_requests
+from flomation.executions import views as execution_views
 from flomation.executions.notifier import HUB, execution_topic
+from flomation.executions.repository import queries as queries_repository
 from flomation.executions.schemas import (
     CancelAccepted,
     ExecutionRequest,
@@ -74,7 +77,7 @@ async def request_execution(
             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
             errors=[{"loc": ["header", "Idempotency-Key"], "msg": "wrong length"}],
         )
-    view, created = await service.request_execution_once(
+    view, created = await execution_requests.request_execution_once(
         session,
         organization_id=principal.organization_id,
         flow_id=flow_id,
@@ -102,7 +105,7 @@ async def list_executions(
     status: Annotated[ExecutionStatus | None, Query()] = None,
 ) -> Page[ExecutionSummary]:
     """Newest first."""
-    rows = await service.list_executions(
+    rows = await execution_views.list_executions(
         session,
         organization_id=principal.organization_id,
         flow_id=flow_id,
@@ -117,7 +120,7 @@ async def list_executions(
 async def get_execution(
     execution_id: str, principal: ViewerPrincipal, session: SessionDep
 ) -> ExecutionView:
-    return await service.get_execution(
+    return await execution_views.get_execution(
         session, organization_id=principal.organization_id, execution_id=execution_id
     )
 
@@ -126,7 +129,7 @@ async def get_execution(
 async def cancel_execution(
     execution_id: str, principal: EditorPrincipal, session: SessionDep
 ) -> CancelAccepted:
-    return await service.cancel_execution(
+    return await execution_actions.cancel_execution(
         session, organization_id=principal.organization_id, execution_id=execution_id
     )
 
@@ -138,7 +141,7 @@ async def retry_execution(
     session: SessionDep,
     body: Annotated[RetryRequest | None, Body()] = None,
 ) -> ExecutionView:
-    return await service.retry_execution(
+    return await execution_actions.retry_execution(
         session,
         organization_id=principal.organization_id,
         execution_id=execution_id,
@@ -195,7 +198,7 @@ async def stream_execution_events(
     after = _last_event_id(last_event_id)
     database: Database = request.app.state.database
     async with database.transaction() as session:
-        await service.get_summary(
+        await execution_views.get_summary(
             session, organization_id=principal.organization_id, execution_id=execution_id
         )
     return StreamingResponse(
@@ -212,8 +215,8 @@ async def _events(
     with HUB.subscribe([execution_topic(execution_id)]) as subscription:
         while True:
             async with database.transaction() as session:
-                events = await repository.events_after(session, execution_id, after)
-                execution = await repository.get_execution_any_org(session, execution_id)
+                events = await queries_repository.events_after(session, execution_id, after)
+                execution = await queries_repository.get_execution_any_org(session, execution_id)
             for event in events:
                 after = event.seq
                 yield _sse(event.seq, event.type, event.payload)

@@ -22,8 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import FlomationError
-from flomation.executions import metrics, repository, service
+from flomation.executions import claims as execution_claims
+from flomation.executions import metrics
+from flomation.executions import reports as execution_reports
+from flomation.executions import requests as execution_requests
 from flomation.executions.notifier import WorkNotifier
+from flomation.executions.repository import maintenance as maintenance_repository
 from flomation.models.executions import CANCELLED, FAILED, TIMED_OUT
 from flomation.secrets.crypto import Keyring, set_default_keyring
 
@@ -72,7 +76,7 @@ class Maintenance:
         """Leases that ran out: requeue (the next claim is attempt + 1), or end the execution
         when it was being cancelled, is past its deadline, used up `max_attempts`, or lost its
         runner for the `RUNNER_LOSSES_TO_FAIL`th time. A failed one goes the way of every
-        failure the API records (`service.end_executions`): its `end` event answers a parent
+        failure the API records (`reports.end_executions`): its `end` event answers a parent
         waiting on it as a subflow, and the organisation's error flow starts.
 
         Runner lost, but its flow has an `on_error` node: it is requeued once more as a
@@ -81,40 +85,42 @@ class Maintenance:
         its own attempt). A recovery attempt whose lease runs out (lost, cancelled, overdue)
         ends the execution failed with that error: there is never a second one."""
         async with self.database.transaction() as session:
-            expired = await repository.lock_expired_leases(session)
+            expired = await maintenance_repository.lock_expired_leases(session)
             if not expired:
                 return
             metrics.LEASE_EXPIRIES.inc(len(expired))
             # Cancelled or overdue executions end anyway; the others lost their runner.
-            await repository.count_runner_loss(
+            await maintenance_repository.count_runner_loss(
                 session,
                 [e.execution_id for e in expired if not e.cancel_requested and not e.past_deadline],
             )
             again = [e.execution_id for e in expired if self._retryable(e)]
             recover = await self._recoveries(session, expired)
-            await repository.requeue(session, [*again, *recover])
-            await service.requeue_executions(
+            await maintenance_repository.requeue(session, [*again, *recover])
+            await execution_reports.requeue_executions(
                 session, again, detail="requeued: its runner stopped renewing the lease"
             )
             report.requeued += len(again)
             if recover:
-                await repository.set_recovery_errors(session, recover)
-                await service.requeue_executions(session, list(recover), detail=RECOVERY_DETAIL)
+                await maintenance_repository.set_recovery_errors(session, recover)
+                await execution_reports.requeue_executions(
+                    session, list(recover), detail=RECOVERY_DETAIL
+                )
                 log.warning(
                     "%s, requeued once to run its on_error branch only: %s",
                     RUNNER_LOST_MESSAGE,
                     ", ".join(recover),
                 )
                 report.recoveries += len(recover)
-            outcomes: dict[str, list[repository.ExpiredLease]] = {}
+            outcomes: dict[str, list[maintenance_repository.ExpiredLease]] = {}
             for lease in expired:
                 if not self._retryable(lease) and lease.execution_id not in recover:
                     outcomes.setdefault(self._outcome(lease), []).append(lease)
             for status, leases in outcomes.items():
                 ids = [lease.execution_id for lease in leases]
-                await repository.delete_queue_rows(session, ids)
+                await maintenance_repository.delete_queue_rows(session, ids)
                 for lease in leases:
-                    await service.end_executions(
+                    await execution_reports.end_executions(
                         session,
                         [lease.execution_id],
                         status=status,
@@ -137,7 +143,7 @@ class Maintenance:
                 else:
                     report.timed_out += len(ids)
 
-    def _retryable(self, lease: repository.ExpiredLease) -> bool:
+    def _retryable(self, lease: maintenance_repository.ExpiredLease) -> bool:
         return (
             lease.recovery_error is None
             and not lease.cancel_requested
@@ -148,7 +154,7 @@ class Maintenance:
         )
 
     async def _recoveries(
-        self, session: AsyncSession, expired: list[repository.ExpiredLease]
+        self, session: AsyncSession, expired: list[maintenance_repository.ExpiredLease]
     ) -> dict[str, dict[str, Any]]:
         """Of the leases that would end the execution as runner lost, those whose flow has an
         `on_error` node, with the error their recovery attempt ends with."""
@@ -161,7 +167,7 @@ class Maintenance:
             ):
                 continue
             try:
-                branch = await service.has_on_error(
+                branch = await execution_claims.has_on_error(
                     session, lease.organization_id, lease.flow_id, lease.revision
                 )
             except FlomationError as exc:  # its revision is unreadable: it just fails
@@ -174,7 +180,7 @@ class Maintenance:
         return recover
 
     @staticmethod
-    def _outcome(lease: repository.ExpiredLease) -> str:
+    def _outcome(lease: maintenance_repository.ExpiredLease) -> str:
         if lease.recovery_error is not None:
             return FAILED  # whatever ended its recovery attempt: it failed already
         if lease.cancel_requested:
@@ -184,7 +190,9 @@ class Maintenance:
         return FAILED
 
     @staticmethod
-    def _outcome_error(status: str, lease: repository.ExpiredLease) -> dict[str, Any] | None:
+    def _outcome_error(
+        status: str, lease: maintenance_repository.ExpiredLease
+    ) -> dict[str, Any] | None:
         if lease.recovery_error is not None:
             return dict(lease.recovery_error)
         if status == CANCELLED:
@@ -197,11 +205,13 @@ class Maintenance:
         """A running execution whose runner did not confirm a cancel within a lease ends
         `cancelled` here (failed with its error, when it was a recovery attempt)."""
         async with self.database.transaction() as session:
-            ids = await repository.overdue_cancellations(session, self.settings.lease_seconds)
-            held = await repository.lock_queue_rows(session, ids)
-            await repository.delete_queue_rows(session, held)
+            ids = await maintenance_repository.overdue_cancellations(
+                session, self.settings.lease_seconds
+            )
+            held = await maintenance_repository.lock_queue_rows(session, ids)
+            await maintenance_repository.delete_queue_rows(session, held)
             recovering = await self._end_recoveries(session, held, report)
-            ended = await service.end_executions(
+            ended = await execution_reports.end_executions(
                 session,
                 [i for i in held if i not in recovering],
                 status=CANCELLED,
@@ -216,14 +226,14 @@ class Maintenance:
         when waiting for or running a recovery attempt)."""
         margin = self.settings.execution_timeout_margin_seconds
         async with self.database.transaction() as session:
-            attempts = await repository.overdue_deadlines(session, margin)
-            held = await repository.lock_queue_rows(session, list(attempts))
-            await repository.delete_queue_rows(session, held)
+            attempts = await maintenance_repository.overdue_deadlines(session, margin)
+            held = await maintenance_repository.lock_queue_rows(session, list(attempts))
+            await maintenance_repository.delete_queue_rows(session, held)
             recovering = await self._end_recoveries(session, held, report)
             for execution_id in held:
                 if execution_id in recovering:
                     continue
-                ended = await service.end_executions(
+                ended = await execution_reports.end_executions(
                     session,
                     [execution_id],
                     status=TIMED_OUT,
@@ -242,9 +252,9 @@ class Maintenance:
     ) -> set[str]:
         """End failed, with their error, those of `held` (queue rows removed) that wait for
         or run a recovery attempt; their ids."""
-        recovering = await repository.recovery_errors(session, held)
+        recovering = await maintenance_repository.recovery_errors(session, held)
         for execution_id, error in recovering.items():
-            ended = await service.end_executions(
+            ended = await execution_reports.end_executions(
                 session, [execution_id], status=FAILED, output=None, error=error
             )
             report.runner_lost += len(ended)
@@ -252,7 +262,7 @@ class Maintenance:
 
     async def prune(self, report: MaintenanceReport) -> None:
         async with self.database.transaction() as session:
-            report.pruned += await repository.prune_finished(
+            report.pruned += await maintenance_repository.prune_finished(
                 session, self.settings.execution_retention_days
             )
 
@@ -260,13 +270,15 @@ class Maintenance:
         """For each execution that ended failed/timed_out, start its organisation's error flow
         (not for executions of the error flow itself), once: the dedupe key is per failure."""
         async with self.database.transaction() as session:
-            for execution, error_flow_id in await repository.lock_error_flow_pending(session):
-                await repository.clear_error_flow_pending(session, execution.id)
+            for execution, error_flow_id in await maintenance_repository.lock_error_flow_pending(
+                session
+            ):
+                await maintenance_repository.clear_error_flow_pending(session, execution.id)
                 if error_flow_id is None or error_flow_id == execution.flow_id:
                     continue
                 try:
                     async with session.begin_nested():
-                        await service.request_execution(
+                        await execution_requests.request_execution(
                             session,
                             organization_id=execution.organization_id,
                             flow_id=error_flow_id,
@@ -288,7 +300,7 @@ class Maintenance:
         from flomation.runners import service as runners_service
 
         async with self.database.transaction() as session:
-            waiting = await repository.waiting_label_sets(session)
+            waiting = await maintenance_repository.waiting_label_sets(session)
             offered: dict[str, list[dict[str, str]]] = {}
             changes: dict[str | None, list[str]] = {}
             for execution_id, organization_id, labels, detail in waiting:
@@ -298,12 +310,12 @@ class Maintenance:
                         organization_id,
                         offline_after_s=self.settings.runner_offline_after_seconds,
                     )
-                wanted = service.waiting_detail(labels, offered[organization_id])
+                wanted = execution_requests.waiting_detail(labels, offered[organization_id])
                 if wanted != detail:
                     changes.setdefault(wanted, []).append(execution_id)
             for detail_text, ids in changes.items():
-                await repository.set_status_detail(session, ids, detail_text)
-            depths = await repository.queue_depth_by_labels(session)
+                await maintenance_repository.set_status_detail(session, ids, detail_text)
+            depths = await maintenance_repository.queue_depth_by_labels(session)
         totals: dict[str, int] = {}
         for labels, count in depths:
             key = metrics.labels_key(labels)

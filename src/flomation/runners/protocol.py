@@ -2,7 +2,7 @@
 
 These functions are request edges: they take the `Database` and open their own short
 transactions, because a long poll must never hold a transaction while it waits. Each batch
-item is fenced on its own (a savepoint), so one stale execution does not sink the others.
+item is fenced on its own, so one stale execution does not sink the others.
 """
 
 from __future__ import annotations
@@ -12,15 +12,17 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Protocol
 
 from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import Conflict, FlomationError, NotFound
-from flomation.executions import service as executions
+from flomation.executions import claims as execution_claims
+from flomation.executions import reports as execution_reports
+from flomation.executions import requests as execution_requests
+from flomation.executions import views as execution_views
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
-from flomation.executions.notifier import publish_after_commit
 from flomation.executions.schemas import ClaimedExecution as Claimed
 from flomation.executions.schemas import ExecutionSummary
 from flomation.protocol import (
@@ -29,7 +31,6 @@ from flomation.protocol import (
     ClaimRequest,
     ClaimResponse,
     ExecutionStatus,
-    FinalStatus,
     HeartbeatRequest,
     HeartbeatResponse,
     RefusedItem,
@@ -156,7 +157,7 @@ async def claim(
         async with database.transaction() as session:
             if held:
                 await service.serialize_runner(session, runner.runner_id)
-                renewal = await executions.renew_leases(
+                renewal = await execution_claims.renew_leases(
                     session,
                     runner_id=runner.runner_id,
                     held=held,
@@ -245,7 +246,7 @@ async def _claim(
 ) -> list[Claimed]:
     if limit <= 0:
         return []
-    return await executions.claim_executions(
+    return await execution_claims.claim_executions(
         session,
         organization_id=runner.organization_id,
         runner_id=runner.runner_id,
@@ -264,7 +265,7 @@ async def heartbeat(
         await service.record_running(session, runner.runner_id, body.running)
         if not held:
             return HeartbeatResponse(renewed=[], cancel=[], lost=[])
-        renewal = await executions.renew_leases(
+        renewal = await execution_claims.renew_leases(
             session, runner_id=runner.runner_id, held=held, lease_seconds=settings.lease_seconds
         )
     return HeartbeatResponse(renewed=renewal.renewed, cancel=renewal.cancel, lost=renewal.lost)
@@ -276,9 +277,7 @@ async def report(
     """Events and completions of several executions in one transaction, each item fenced: a
     refused item changes nothing and does not sink the others. An item the protocol refused
     (`RefusedItem`: its events or end are malformed) is answered `rejected` and never reaches
-    the service. The whole batch goes in a fixed number of statements; a batch that cannot
-    (the same execution twice, rows out of step) is rolled back and recorded item by item,
-    each item in a savepoint."""
+    the service (`record_reports` records the rest)."""
     accepted = [item for item in items if isinstance(item, ReportItem)]
     recorded = iter(await _record(database, runner, accepted) if accepted else [])
     return [_refused(item) if isinstance(item, RefusedItem) else next(recorded) for item in items]
@@ -300,7 +299,7 @@ async def _record(
     database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
 ) -> list[ReportResult]:
     reports = [
-        executions.Report(
+        execution_reports.Report(
             execution_id=item.execution_id,
             attempt=item.attempt,
             events=_events(item),
@@ -310,14 +309,11 @@ async def _record(
         )
         for item in items
     ]
-    try:
-        async with database.transaction() as session:
-            await service.serialize_runner(session, runner.runner_id)
-            outcomes = await executions.record_reports(
-                session, runner_id=runner.runner_id, reports=reports
-            )
-    except executions.ItemByItem:
-        return await _report_item_by_item(database, runner, items)
+    async with database.transaction() as session:
+        await service.serialize_runner(session, runner.runner_id)
+        outcomes = await execution_reports.record_reports(
+            session, runner_id=runner.runner_id, reports=reports
+        )
     return [_outcome(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]
 
 
@@ -331,54 +327,6 @@ def _outcome(item: ReportItem, refused: FlomationError | None) -> ReportResult:
     # A malformed item must not block the rest of the runner's reports forever.
     log.warning("refused report for %s: %s", item.execution_id, refused.detail)
     return _result(item, "rejected", refused.detail)
-
-
-async def _report_item_by_item(
-    database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
-) -> list[ReportResult]:
-    results: list[ReportResult] = []
-    # The wake-ups of the items that landed, published in one round trip for the batch.
-    topics: list[str] = []
-    async with database.transaction() as session:
-        await service.serialize_runner(session, runner.runner_id)
-        for item in items:
-            item_topics: list[str] = []
-            try:
-                async with session.begin_nested():
-                    if item.events:
-                        await executions.record_events(
-                            session,
-                            runner_id=runner.runner_id,
-                            execution_id=item.execution_id,
-                            attempt=item.attempt,
-                            events=_events(item),
-                            topics=item_topics,
-                        )
-                    if item.complete is not None:
-                        await executions.complete_execution(
-                            session,
-                            runner_id=runner.runner_id,
-                            execution_id=item.execution_id,
-                            attempt=item.attempt,
-                            status=_final(item.complete.status),
-                            output=item.complete.output,
-                            error=item.complete.error,
-                            topics=item_topics,
-                        )
-            except FlomationError as exc:
-                if exc.status >= 500:
-                    raise
-                results.append(_outcome(item, exc))
-            else:
-                topics.extend(item_topics)
-                results.append(_result(item, "ok", None))
-        await publish_after_commit(session, *topics)
-    return results
-
-
-def _final(status: FinalStatus) -> Literal["succeeded", "failed", "cancelled", "timed_out"]:
-    # The executions service names final statuses as strings: the same values.
-    return cast(Literal["succeeded", "failed", "cancelled", "timed_out"], status.value)
 
 
 def _result(item: ReportItem, result: Verdict, detail: str | None) -> ReportResult:
@@ -400,7 +348,7 @@ async def release(database: Database, runner: AuthenticatedRunner, body: Release
         return
     async with database.transaction() as session:
         await service.serialize_runner(session, runner.runner_id)
-        await executions.release_executions(
+        await execution_reports.release_executions(
             session,
             runner_id=runner.runner_id,
             ids=[item.execution_id for item in body.executions],
@@ -412,7 +360,7 @@ async def start_subflow(
 ) -> SubflowStarted:
     """Queue the child execution of a subflow node, once per `request_key`."""
     async with database.transaction() as session:
-        parent = await executions.get_summary(
+        parent = await execution_views.get_summary(
             session, organization_id=runner.organization_id, execution_id=body.parent_execution_id
         )
         if (
@@ -430,7 +378,7 @@ async def start_subflow(
             )
         try:
             async with session.begin_nested():
-                child = await executions.request_execution(
+                child = await execution_requests.request_execution(
                     session,
                     organization_id=runner.organization_id,
                     flow_id=body.flow_id,
@@ -472,7 +420,7 @@ async def subflow_state(
     with _subscribe(notifier, execution_id=execution_id) as subscription:
         while True:
             async with database.transaction() as session:
-                view = await executions.get_summary(
+                view = await execution_views.get_summary(
                     session, organization_id=runner.organization_id, execution_id=execution_id
                 )
             state = _state(view)

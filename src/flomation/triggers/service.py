@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.clock import utcnow
 from flomation.errors import Conflict, NotFound
-from flomation.executions import service as executions
+from flomation.executions import requests as execution_requests
+from flomation.executions import views as execution_views
 from flomation.executions.errors import DuplicateExecution
 from flomation.executions.notifier import HUB, Subscription, execution_topic
 from flomation.flows import service as flows
@@ -297,7 +298,7 @@ async def start_execution(
     The request runs in a savepoint so a duplicate leaves the caller's transaction usable."""
     try:
         async with session.begin_nested():
-            view = await executions.request_execution(
+            view = await execution_requests.request_execution(
                 session,
                 organization_id=organization_id,
                 flow_id=flow_id,
@@ -313,7 +314,7 @@ async def start_execution(
 async def execution_status(
     session: AsyncSession, *, organization_id: str, execution_id: str
 ) -> ExecutionStatus:
-    view = await executions.get_summary(
+    view = await execution_views.get_summary(
         session, organization_id=organization_id, execution_id=execution_id
     )
     return ExecutionStatus(id=view.id, status=view.status, output=view.output, error=view.error)

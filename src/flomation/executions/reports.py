@@ -1,0 +1,453 @@
+"""What a runner reports: its executions' events folded into steps, logs and the event
+stream, and their ends; the ends and requeues of executions by anyone (maintenance, cancels,
+releases).
+
+One path records every report, `record_reports`: a batch of items in a fixed number of
+statements whatever its size, each item fenced on its own (a refused item changes nothing and
+does not sink the others). `record_events` and `complete_execution` are that path for one item.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flomation.engine.steps import fold_step, is_node_event
+from flomation.errors import FlomationError, ValidationFailed
+from flomation.executions import metrics
+from flomation.executions.errors import StaleAttempt
+from flomation.executions.notifier import (
+    CHANNEL,
+    execution_topic,
+    notify_payload,
+    publish_after_commit,
+    stage_after_commit,
+    work_topic,
+)
+from flomation.executions.repository import reports as reports_repository
+from flomation.executions.schemas import ExecutionSummary, FinalStatus, LogView, StepView
+from flomation.executions.views import event_payload, event_row
+from flomation.models.executions import FINAL_STATUSES, Execution
+from flomation.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class Report:
+    """One item of a runner's report: events of an attempt and, when `status` is set, its end."""
+
+    execution_id: str
+    attempt: int
+    events: list[dict[str, Any]]
+    status: str | None = None
+    output: Any = None
+    error: dict[str, Any] | None = None
+
+
+async def record_reports(
+    session: AsyncSession, *, runner_id: str, reports: Sequence[Report]
+) -> list[FlomationError | None]:
+    """Record a runner's reports, in order. Answers, per report, None (recorded) or the error
+    that refused it, which changed nothing: `ValidationFailed` for a malformed one,
+    `StaleAttempt` for an attempt this runner no longer holds.
+
+    A report's events are the engine's (`flomation.engine.events`, `ExecutionEvent.to_dict()`):
+    `{"kind", "seq", "at", ...data}`. Node events (`node.*`) are folded into steps (upserted by
+    node, visit and iteration) and `log` events appended to the logs; other kinds are accepted
+    and not stored (the execution's own status comes from its claim and its end). Each stored
+    change is also appended to the event stream as a `step` or `log` event. Events are FENCED:
+    this runner must hold this attempt of the running execution. An end (`status`) is fenced by
+    the queue row this runner holds for this attempt; it records the final status, output and
+    error (`{node_id, type, message, attempt}` or None) and the `execution` and `end` events.
+
+    The statements are fixed per batch (queue rows, fences, then one write per table); reports
+    naming an execution that an earlier report of the batch names are recorded after it, in
+    as many more rounds as the most often named execution needs.
+    """
+    outcomes: list[FlomationError | None] = [None] * len(reports)
+    for indexes in _rounds(reports):
+        recorded = await _record_round(
+            session, runner_id=runner_id, reports=[reports[i] for i in indexes]
+        )
+        for index, outcome in zip(indexes, recorded, strict=True):
+            outcomes[index] = outcome
+    return outcomes
+
+
+async def record_events(
+    session: AsyncSession,
+    *,
+    runner_id: str,
+    execution_id: str,
+    attempt: int,
+    events: list[dict[str, Any]],
+) -> None:
+    """`record_reports` for one report of events: raises what refused it."""
+    await _record_one(session, runner_id, Report(execution_id, attempt, events))
+
+
+async def complete_execution(
+    session: AsyncSession,
+    *,
+    runner_id: str,
+    execution_id: str,
+    attempt: int,
+    status: FinalStatus,
+    output: Any,
+    error: dict[str, Any] | None,
+) -> None:
+    """`record_reports` for one report of an end: raises what refused it."""
+    await _record_one(session, runner_id, Report(execution_id, attempt, [], status, output, error))
+
+
+async def _record_one(session: AsyncSession, runner_id: str, report: Report) -> None:
+    [refused] = await record_reports(session, runner_id=runner_id, reports=[report])
+    if refused is not None:
+        raise refused
+
+
+def _rounds(reports: Sequence[Report]) -> list[list[int]]:
+    """The indexes of `reports` in rounds that name each execution at most once: a set-based
+    round cannot keep two reports of one execution apart, and they must land in order."""
+    rounds: list[list[int]] = []
+    named: dict[str, int] = {}
+    for index, report in enumerate(reports):
+        times = named.get(report.execution_id, 0)
+        named[report.execution_id] = times + 1
+        if times == len(rounds):
+            rounds.append([])
+        rounds[times].append(index)
+    return rounds
+
+
+async def _record_round(
+    session: AsyncSession, *, runner_id: str, reports: Sequence[Report]
+) -> list[FlomationError | None]:
+    """`record_reports` for reports of distinct executions."""
+    outcomes: list[FlomationError | None] = [_check_report(report) for report in reports]
+    ending = [
+        (report.execution_id, report.attempt)
+        for report, outcome in zip(reports, outcomes, strict=True)
+        if outcome is None and report.status is not None
+    ]
+    # Queue rows first (the lock order); taking an ending execution's row is its fence.
+    taken = await reports_repository.take_held_queue_rows(session, runner_id=runner_id, held=ending)
+    fences: list[reports_repository.Fence] = []
+    for index, report in enumerate(reports):
+        if outcomes[index] is not None or (not report.events and report.status is None):
+            continue
+        if report.status is not None and report.execution_id not in taken:
+            outcomes[index] = StaleAttempt(report.execution_id, report.attempt)
+            continue
+        row = taken.get(report.execution_id)
+        fences.append(_fence(report, limited=row is not None and row["max_concurrent"] is not None))
+    passed = await reports_repository.fence_batch(
+        session,
+        runner_id=runner_id,
+        fences=fences,
+        channel=CHANNEL,
+        execution_prefix=notify_payload(execution_topic("")),
+        work_prefix=notify_payload(work_topic("")),
+    )
+    # Rows out of step (the queue row held, the execution row refusing the fence): the refused
+    # end must not cost the execution its queue row.
+    untaken: list[dict[str, Any]] = []
+    for index, report in enumerate(reports):
+        if outcomes[index] is None and report.execution_id not in passed:
+            if report.execution_id in taken:
+                untaken.append(taken[report.execution_id])
+            if report.events or report.status is not None:
+                outcomes[index] = StaleAttempt(report.execution_id, report.attempt)
+    await reports_repository.restore_queue_rows(session, untaken)
+    landed = [
+        (report, passed[report.execution_id])
+        for report, outcome in zip(reports, outcomes, strict=True)
+        if outcome is None and report.execution_id in passed
+    ]
+    await _write_reports(session, landed)
+    _stage_report_wakeups(session, fences, passed)
+    return outcomes
+
+
+def _check_report(report: Report) -> FlomationError | None:
+    try:
+        _check_events(report.events)
+        if report.status is not None:
+            _check_final_status(report.status)
+    except ValidationFailed as refused:
+        return refused
+    return None
+
+
+def _check_final_status(status: str) -> None:
+    if status not in FINAL_STATUSES:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(FINAL_STATUSES)}",
+            errors=[{"loc": ["body", "status"], "msg": "not a final status"}],
+        )
+
+
+def _check_events(events: Sequence[Any]) -> None:
+    """Refuse (422, nothing stored) events this domain cannot fold, naming each one."""
+    problems: list[dict[str, Any]] = []
+    for index, event in enumerate(events):
+        loc: list[Any] = ["body", "events", index]
+        if not isinstance(event, Mapping) or not isinstance(event.get("kind"), str):
+            problems.append({"loc": loc, "msg": "an event is an object with a string 'kind'"})
+            continue
+        kind = event["kind"]
+        if is_node_event(kind):
+            step = event.get("step")
+            if not isinstance(step, int) or isinstance(step, bool):
+                problems.append({"loc": [*loc, "step"], "msg": "node events need an integer step"})
+            if not isinstance(event.get("node_id"), str):
+                problems.append({"loc": [*loc, "node_id"], "msg": "node events need a node_id"})
+            visit = event.get("visit")
+            if visit is not None and (not isinstance(visit, int) or isinstance(visit, bool)):
+                problems.append({"loc": [*loc, "visit"], "msg": "visit is an integer"})
+        elif kind == "log" and not isinstance(event.get("message"), str):
+            problems.append({"loc": [*loc, "message"], "msg": "log events need a message"})
+    if problems:
+        raise ValidationFailed("Some events cannot be recorded", errors=problems)
+
+
+def _fence(report: Report, *, limited: bool) -> reports_repository.Fence:
+    ends = report.status is not None
+    stream_count = _stream_count(report.events)
+    return reports_repository.Fence(
+        execution_id=report.execution_id,
+        attempt=report.attempt,
+        # An end takes two more numbers: its `execution` and `end` events.
+        count=stream_count + (2 if ends else 0),
+        # Events need this runner to hold this attempt of the running execution; an end alone
+        # was fenced by its queue row, and its execution only must not have ended yet.
+        strict=bool(report.events),
+        ends=ends,
+        status=report.status,
+        output=report.output,
+        error=report.error,
+        wakes=stream_count > 0 or ends,
+        frees=ends and limited,
+    )
+
+
+def _is_stream_event(event: Mapping[str, Any]) -> bool:
+    kind = str(event.get("kind", ""))
+    return is_node_event(kind) or kind == "log"
+
+
+def _stream_count(events: Sequence[Mapping[str, Any]]) -> int:
+    """How many event numbers the events take: one per node event and per log line."""
+    return sum(1 for event in events if _is_stream_event(event))
+
+
+async def _write_reports(
+    session: AsyncSession, landed: Sequence[tuple[Report, dict[str, Any]]]
+) -> None:
+    """The steps, log lines and stream events of the reports that passed their fences, one
+    statement per table for the whole batch."""
+    wanted = [
+        (report.execution_id, report.attempt, number)
+        for report, _ in landed
+        for number in _steps_begun_earlier(report.events)
+    ]
+    known: dict[str, dict[int, dict[str, Any]]] = {}
+    for step in await reports_repository.steps_by_keys(session, wanted):
+        known.setdefault(str(step["execution_id"]), {})[int(step["step"])] = step
+    steps: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []
+    stream: list[dict[str, Any]] = []
+    for report, row in landed:
+        last = int(row["last_seq"])
+        ends = report.status is not None
+        first = last - _stream_count(report.events) - (2 if ends else 0)
+        if report.events:
+            folded = _StoredSteps(
+                report.execution_id, report.attempt, known.get(report.execution_id, {})
+            )
+            _fold_events(folded, report.events, first, logs, stream)
+            steps.extend(folded.rows())
+        if ends:
+            payload = _summary_payload(row)
+            stream.append(_event_row_of(report.execution_id, last - 1, "execution", payload))
+            stream.append(_event_row_of(report.execution_id, last, "end", payload))
+            metrics.EXECUTIONS_FINISHED.labels(status=str(report.status)).inc()
+    await reports_repository.upsert_steps(session, steps)
+    await reports_repository.insert_logs(session, logs)
+    await reports_repository.insert_events(session, stream)
+
+
+def _steps_begun_earlier(events: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The steps these node events change that began in an earlier batch: only those can be
+    stored already. The engine announces each step of an attempt with one `node.started`, so a
+    step whose `node.started` is in this batch is new (or, if a lost answer made the runner
+    send the batch again, is rebuilt from the same events; the upsert keeps its first `seq`).
+    A short flow's steps begin and end in one batch and need no look-up at all."""
+    touched: set[int] = set()
+    begun_here: set[int] = set()
+    for event in events:
+        kind = str(event.get("kind", ""))
+        if is_node_event(kind):
+            touched.add(int(event["step"]))
+            if kind == "node.started":
+                begun_here.add(int(event["step"]))
+    return touched - begun_here
+
+
+class _StoredSteps:
+    """An attempt's steps as this domain stores them: folded by the engine's rule
+    (`fold_step`), with the columns of a stored step added when a step begins."""
+
+    def __init__(self, execution_id: str, attempt: int, known: dict[int, dict[str, Any]]) -> None:
+        self.execution_id = execution_id
+        self.attempt = attempt
+        self.steps = known
+        self.changed: dict[int, dict[str, Any]] = {}
+
+    def fold(self, kind: str, event: Mapping[str, Any], seq: int) -> dict[str, Any]:
+        number = int(event["step"])
+        begins = number not in self.steps
+        step = fold_step(self.steps, kind, event, _parse_time(event.get("at")) or utcnow())
+        if begins:
+            node_id, visit, iteration = step["node_id"], step["visit"], step["iteration"]
+            key = f"{node_id}|{visit}|{json.dumps(iteration, sort_keys=True)}"[:300]
+            step.update(
+                execution_id=self.execution_id, step_key=key, run_attempt=self.attempt, seq=seq
+            )
+            step.setdefault("port", None)
+            step.setdefault("reused", False)
+            step.setdefault("output_truncated", False)
+        self.changed[number] = step
+        return step
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {name: step[name] for name in reports_repository.STEP_ROW_COLUMNS}
+            for step in self.changed.values()
+        ]
+
+
+def _fold_events(
+    steps: _StoredSteps,
+    events: Sequence[Mapping[str, Any]],
+    seq: int,
+    logs: list[dict[str, Any]],
+    stream: list[dict[str, Any]],
+) -> None:
+    """Fold checked events numbered from `seq` + 1 into `steps`, appending log rows to `logs`
+    and `step`/`log` stream events to `stream`."""
+    execution_id = steps.execution_id
+    for event in events:
+        kind = str(event.get("kind", ""))
+        if is_node_event(kind):
+            seq += 1
+            step = steps.fold(kind, event, seq)
+            payload = StepView.model_validate(step).model_dump(mode="json")
+            stream.append(_event_row_of(execution_id, seq, "step", payload))
+        elif kind == "log":
+            seq += 1
+            log = {
+                "execution_id": execution_id,
+                "seq": seq,
+                "at": _parse_time(event.get("at")) or utcnow(),
+                "node_id": event.get("node_id"),
+                "level": str(event.get("level", "info"))[:10],
+                "message": str(event.get("message", "")),
+            }
+            logs.append(log)
+            payload = LogView.model_validate(log).model_dump(mode="json")
+            stream.append(_event_row_of(execution_id, seq, "log", payload))
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _summary_payload(row: Mapping[str, Any]) -> dict[str, Any]:
+    values = {**row, "runs_on": row["runs_on"] or {}}
+    return ExecutionSummary.model_validate(values).model_dump(mode="json")
+
+
+def _event_row_of(execution_id: str, seq: int, kind: str, payload: Any) -> dict[str, Any]:
+    return {"execution_id": execution_id, "seq": seq, "type": kind, "payload": payload}
+
+
+def _stage_report_wakeups(
+    session: AsyncSession,
+    fences: Sequence[reports_repository.Fence],
+    passed: Mapping[str, Any],
+) -> None:
+    """This process's waiters, woken at commit; PostgreSQL's were notified by the fence."""
+    topics: list[str] = []
+    for fence in fences:
+        row = passed.get(fence.execution_id)
+        if row is None:
+            continue
+        if fence.wakes:
+            topics.append(execution_topic(fence.execution_id))
+        if fence.frees:
+            topics.append(work_topic(str(row["organization_id"])))
+    if topics:
+        stage_after_commit(session, *topics)
+
+
+async def end_executions(
+    session: AsyncSession,
+    execution_ids: Sequence[str],
+    *,
+    status: str,
+    output: Any,
+    error: dict[str, Any] | None,
+) -> list[Execution]:
+    """Record the end of executions whose queue rows the caller already removed (not a runner:
+    maintenance, a cancel): final status, `execution` and `end` events, metrics, wake-ups of
+    their streams and of idle runners (the end may let a waiting execution of a flow with a
+    concurrency limit start)."""
+    ended = await reports_repository.finish(
+        session, execution_ids, status=status, output=output, error=error
+    )
+    rows = []
+    for execution in ended:
+        payload = event_payload(execution)
+        rows.append(event_row(execution, execution.last_seq - 1, "execution", payload))
+        rows.append(event_row(execution, execution.last_seq, "end", payload))
+    await reports_repository.insert_events(session, rows)
+    wakeups: list[str] = []
+    for execution in ended:
+        metrics.EXECUTIONS_FINISHED.labels(status=status).inc()
+        wakeups.append(execution_topic(execution.id))
+        wakeups.append(work_topic(execution.organization_id))
+    if wakeups:
+        await publish_after_commit(session, *wakeups)
+    return ended
+
+
+async def release_executions(session: AsyncSession, *, runner_id: str, ids: list[str]) -> None:
+    """Hand executions this runner holds back to the queue at once (runner shutting down).
+    The next claim takes a new attempt, so anything the old attempt still sends is refused."""
+    released = await reports_repository.release(session, runner_id=runner_id, execution_ids=ids)
+    await requeue_executions(session, released, detail="released by its runner")
+
+
+async def requeue_executions(
+    session: AsyncSession, execution_ids: Sequence[str], *, detail: str | None
+) -> None:
+    """Executions whose queue rows were unleased become `queued` again, with an event."""
+    requeued = await reports_repository.mark_requeued(session, execution_ids, detail)
+    await reports_repository.insert_events(
+        session, [event_row(e, e.last_seq, "execution", event_payload(e)) for e in requeued]
+    )
+    for execution in requeued:
+        await publish_after_commit(
+            session, execution_topic(execution.id), work_topic(execution.organization_id)
+        )

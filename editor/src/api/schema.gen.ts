@@ -897,13 +897,85 @@ export interface components {
         /** ClaimResponse */
         ClaimResponse: {
             /** Executions */
-            executions: {
-                [key: string]: unknown;
-            }[];
-            /** Cancel */
+            executions: components["schemas"]["ClaimedExecution"][];
+            /**
+             * Cancel
+             * @description Held executions to cancel
+             */
             cancel: string[];
-            /** Lost */
+            /**
+             * Lost
+             * @description Held executions this runner no longer holds
+             */
             lost: string[];
+        };
+        /**
+         * ClaimedExecution
+         * @description One execution leased to the runner, with all it needs to run it.
+         *
+         *     `attempt` is the fencing token: every later call about this execution names it, and is
+         *     refused once another attempt has taken over. `deadline_in_s` spares the runner from
+         *     trusting its own clock against the server's. For a retry from `from_node`,
+         *     `prior_outputs` maps the node ids before it to `{"output", "port"}` (or to the output
+         *     alone) of their succeeded steps, reused instead of running those nodes again.
+         *     `recovery_error` set makes this a recovery attempt: only the flow's on_error branch runs,
+         *     with it as `error`, and the execution ends failed with it.
+         */
+        ClaimedExecution: {
+            /** Id */
+            id: string;
+            /** Flow Id */
+            flow_id: string;
+            /** Revision */
+            revision: number;
+            /** Attempt */
+            attempt: number;
+            /** Definition */
+            definition: {
+                [key: string]: unknown;
+            };
+            /** Input */
+            input: unknown;
+            /** Trigger */
+            trigger: {
+                [key: string]: unknown;
+            };
+            /**
+             * Lease Expires At
+             * @description RFC 3339
+             */
+            lease_expires_at: string;
+            /**
+             * Deadline At
+             * @description RFC 3339; None without a time limit
+             */
+            deadline_at: string | null;
+            /** Deadline In S */
+            deadline_in_s: number | null;
+            /** Timeout S */
+            timeout_s: number | null;
+            /** Depth */
+            depth: number;
+            /** Parent Execution Id */
+            parent_execution_id: string | null;
+            /** From Node */
+            from_node: string | null;
+            /** Prior Outputs */
+            prior_outputs: {
+                [key: string]: unknown;
+            } | null;
+            /** Recovery Error */
+            recovery_error: {
+                [key: string]: unknown;
+            } | null;
+            /** Variables */
+            variables: {
+                [key: string]: unknown;
+            };
+            /** Secrets */
+            secrets: {
+                [key: string]: string;
+            };
         };
         /**
          * CompleteRequest
@@ -915,9 +987,7 @@ export interface components {
             /** Attempt */
             attempt: number;
             /** Events */
-            events?: {
-                [key: string]: unknown;
-            }[];
+            events?: (components["schemas"]["ExecutionStarted"] | components["schemas"]["NodeStarted"] | components["schemas"]["NodeRetrying"] | components["schemas"]["NodeSucceeded"] | components["schemas"]["NodeFailed"] | components["schemas"]["NodeSkipped"] | components["schemas"]["NodeCancelled"] | components["schemas"]["LogLine"] | components["schemas"]["ExecutionFinished"])[];
             complete: components["schemas"]["Completion"];
         };
         /** Completion */
@@ -992,6 +1062,28 @@ export interface components {
             /** Reordered */
             reordered: boolean;
         };
+        /** ExecutionFinished */
+        ExecutionFinished: {
+            /** Seq */
+            seq: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "execution.finished";
+            status: components["schemas"]["ExecutionStatus"];
+            /** Output */
+            output?: unknown;
+            /** Error */
+            error?: {
+                [key: string]: unknown;
+            } | null;
+        };
         /**
          * ExecutionRequest
          * @description Body of `POST /api/v1/flows/{id}/executions`.
@@ -1006,6 +1098,38 @@ export interface components {
                 [key: string]: string;
             } | null;
         };
+        /** ExecutionStarted */
+        ExecutionStarted: {
+            /** Seq */
+            seq: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "execution.started";
+            /** Input */
+            input?: unknown;
+            /** Execution Id */
+            execution_id: string;
+            /** Attempt */
+            attempt: number;
+            /** Flow Id */
+            flow_id: string;
+            /** Flow Revision */
+            flow_revision: number;
+        };
+        /**
+         * ExecutionStatus
+         * @description Where an execution is: queued until a runner claims it, running until it ends in one
+         *     of the four final statuses.
+         * @enum {string}
+         */
+        ExecutionStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
         /**
          * ExecutionSummary
          * @description An execution without its steps and logs (lists, stream events).
@@ -1260,6 +1384,32 @@ export interface components {
             /** Attempt */
             attempt: number;
         };
+        /** LogLine */
+        LogLine: {
+            /** Seq */
+            seq: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "log";
+            /** Node Id */
+            node_id: string | null;
+            /** Step */
+            step?: number | null;
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "debug" | "info" | "warning" | "error";
+            /** Message */
+            message: string;
+        };
         /** LogView */
         LogView: {
             /** Seq */
@@ -1294,12 +1444,225 @@ export interface components {
             organization: components["schemas"]["OrganizationRef"];
             role: components["schemas"]["Role"];
         };
+        /** NodeCancelled */
+        NodeCancelled: {
+            /** Seq */
+            seq: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "node.cancelled";
+            /**
+             * Step
+             * @description The step's number in this attempt
+             */
+            step: number;
+            /** Node Id */
+            node_id: string;
+            /** Attempts */
+            attempts: number;
+            /** Duration Ms */
+            duration_ms: number;
+        };
         /** NodeChangeOut */
         NodeChangeOut: {
             /** Id */
             id: string;
             /** Fields */
             fields: string[];
+        };
+        /** NodeFailed */
+        NodeFailed: {
+            /** Seq */
+            seq: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "node.failed";
+            /**
+             * Step
+             * @description The step's number in this attempt
+             */
+            step: number;
+            /** Node Id */
+            node_id: string;
+            /** Attempts */
+            attempts: number;
+            /** Error */
+            error: {
+                [key: string]: unknown;
+            };
+            /**
+             * Handled
+             * @description Its error port takes the error
+             */
+            handled: boolean;
+            /** Duration Ms */
+            duration_ms: number;
+        };
+        /** NodeRetrying */
+        NodeRetrying: {
+            /** Seq */
+            seq: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "node.retrying";
+            /**
+             * Step
+             * @description The step's number in this attempt
+             */
+            step: number;
+            /** Node Id */
+            node_id: string;
+            /**
+             * Attempt
+             * @description The attempt that failed
+             */
+            attempt: number;
+            /** Error */
+            error: {
+                [key: string]: unknown;
+            };
+            /** Delay S */
+            delay_s: number;
+        };
+        /** NodeSkipped */
+        NodeSkipped: {
+            /** Seq */
+            seq: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "node.skipped";
+            /**
+             * Step
+             * @description The step's number in this attempt
+             */
+            step: number;
+            /** Node Id */
+            node_id: string;
+            /**
+             * Visit
+             * @description How many times the node ran, this one
+             */
+            visit: number | null;
+            /** Iteration */
+            iteration?: unknown;
+            /** Parent Step */
+            parent_step?: number | null;
+        };
+        /** NodeStarted */
+        NodeStarted: {
+            /** Seq */
+            seq: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "node.started";
+            /**
+             * Step
+             * @description The step's number in this attempt
+             */
+            step: number;
+            /** Node Id */
+            node_id: string;
+            /**
+             * Visit
+             * @description How many times the node ran, this one
+             */
+            visit: number | null;
+            /** Iteration */
+            iteration?: unknown;
+            /** Parent Step */
+            parent_step?: number | null;
+            /** Attempt */
+            attempt: number;
+            /** Input */
+            input?: unknown;
+            /**
+             * Input Truncated
+             * @default false
+             */
+            input_truncated?: boolean;
+            /**
+             * Reused
+             * @default false
+             */
+            reused?: boolean;
+        };
+        /** NodeSucceeded */
+        NodeSucceeded: {
+            /** Seq */
+            seq: number;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "node.succeeded";
+            /**
+             * Step
+             * @description The step's number in this attempt
+             */
+            step: number;
+            /** Node Id */
+            node_id: string;
+            /** Attempts */
+            attempts: number;
+            /** Output */
+            output?: unknown;
+            /**
+             * Output Truncated
+             * @default false
+             */
+            output_truncated?: boolean;
+            /** Port */
+            port: string;
+            /**
+             * Duration Ms
+             * @description None when a retry reused it
+             */
+            duration_ms?: number | null;
+            /**
+             * Reused
+             * @default false
+             */
+            reused?: boolean;
         };
         /** NodeTypesOut */
         NodeTypesOut: {
@@ -1396,6 +1759,19 @@ export interface components {
             /** Field */
             field?: string | null;
         };
+        /**
+         * RefusedItem
+         * @description A batch item that does not match `ReportItem`: refused alone (`rejected`), so that one
+         *     execution's malformed report never sinks the others of the batch.
+         */
+        RefusedItem: {
+            /** Execution Id */
+            execution_id: string;
+            /** Attempt */
+            attempt: number;
+            /** Detail */
+            detail: string;
+        };
         /** RegisterRequest */
         RegisterRequest: {
             /**
@@ -1456,9 +1832,7 @@ export interface components {
             /** Attempt */
             attempt: number;
             /** Events */
-            events?: {
-                [key: string]: unknown;
-            }[];
+            events?: (components["schemas"]["ExecutionStarted"] | components["schemas"]["NodeStarted"] | components["schemas"]["NodeRetrying"] | components["schemas"]["NodeSucceeded"] | components["schemas"]["NodeFailed"] | components["schemas"]["NodeSkipped"] | components["schemas"]["NodeCancelled"] | components["schemas"]["LogLine"] | components["schemas"]["ExecutionFinished"])[];
             complete?: components["schemas"]["Completion"] | null;
         };
         /** ReportRequest */
@@ -1737,8 +2111,7 @@ export interface components {
         SubflowState: {
             /** Execution Id */
             execution_id: string;
-            /** Status */
-            status: string;
+            status: components["schemas"]["ExecutionStatus"];
             /** Ended */
             ended: boolean;
             /** Output */

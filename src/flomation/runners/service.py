@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flomation.auth.tokens import RUNNER_TOKEN_PREFIX, generate_token, hash_token
 from flomation.config import Settings, get_settings
 from flomation.errors import Conflict, NotFound, Unauthorized
+from flomation.pagination import PageParams, split_page
 from flomation.runners import repository
 from flomation.runners.schemas import (
     RunnerItem,
@@ -78,9 +79,12 @@ async def create_token(
 
 
 async def list_tokens(
-    session: AsyncSession, organization_id: str, *, limit: int, cursor: str | None
+    session: AsyncSession, organization_id: str, page: PageParams[str]
 ) -> tuple[list[RunnerTokenItem], str | None]:
-    rows = await repository.list_tokens(session, organization_id, limit=limit + 1, before_id=cursor)
+    """A page of the organisation's runner tokens, newest first, and the next cursor."""
+    rows, next_cursor = split_page(
+        await repository.list_tokens(session, organization_id, page), page, key=lambda row: row.id
+    )
     items = [
         RunnerTokenItem(
             id=row.id,
@@ -91,9 +95,9 @@ async def list_tokens(
             revoked_at=isoformat(row.revoked_at),
             last_used_at=isoformat(row.last_used_at),
         )
-        for row in rows[:limit]
+        for row in rows
     ]
-    return items, (items[-1].id if len(rows) > limit else None)
+    return items, next_cursor
 
 
 async def revoke_token(session: AsyncSession, *, organization_id: str, token_id: str) -> None:
@@ -313,11 +317,15 @@ async def list_runners(
     organization_id: str,
     *,
     offline_after_s: float,
-    limit: int,
-    cursor: str | None,
+    page: PageParams[str],
 ) -> tuple[list[RunnerItem], str | None]:
-    rows = await repository.list_runners(
-        session, organization_id, offline_after_s=offline_after_s, limit=limit + 1, before_id=cursor
+    """A page of the organisation's runners, newest first, and the next cursor."""
+    rows, next_cursor = split_page(
+        await repository.list_runners(
+            session, organization_id, offline_after_s=offline_after_s, page=page
+        ),
+        page,
+        key=lambda row: row[0].id,
     )
     items = [
         RunnerItem(
@@ -331,9 +339,9 @@ async def list_runners(
             registered_at=isoformat(runner.registered_at),
             version=runner.version,
         )
-        for runner, online in rows[:limit]
+        for runner, online in rows
     ]
-    return items, (items[-1].id if len(rows) > limit else None)
+    return items, next_cursor
 
 
 async def delete_runner(session: AsyncSession, *, organization_id: str, runner_id: str) -> None:

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from flomation.runner.backoff import Backoff
+from flomation.backoff import Backoff
 from flomation.supervision import supervise
 
 

@@ -8,23 +8,38 @@ import { App, createQueryClient } from './App';
 function fakeApi(role: string, listGivesLastRun = true) {
   const session = { signedIn: false };
   const calls: string[] = [];
-  const fetchImpl: typeof fetch = async (url, init) => {
-    const path = new URL(String(url), 'http://localhost').pathname;
-    calls.push(`${init?.method ?? 'GET'} ${path}`);
-    const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+  const fetchImpl: typeof fetch = async (input) => {
+    const request = input as Request;
+    const url = new URL(request.url);
+    const path = url.pathname;
+    calls.push(`${request.method} ${path}`);
+    const json = (status: number, body: unknown) =>
+      new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
     if (path === '/api/v1/auth/login') {
       session.signedIn = true;
       return json(200, { token: 't', user: { id: 'u', email: 'a@b.c', name: 'A', role } });
     }
     if (!session.signedIn) return json(401, { title: 'Unauthorized', status: 401 });
-    if (path === '/api/v1/me') return json(200, { id: 'u', email: 'a@b.c', name: 'A', organization: { id: 'o', name: 'Org' }, role });
+    if (path === '/api/v1/me')
+      return json(200, { id: 'u', email: 'a@b.c', name: 'A', organization: { id: 'o', name: 'Org' }, role });
     if (path === '/api/v1/flows') {
-      const flow = { id: 'f1', name: 'Nightly report', description: '', revision: 2, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' };
-      return json(200, { items: [listGivesLastRun ? { ...flow, last_execution: { id: 'e1', status: 'failed' } } : flow], next_cursor: null });
+      const flow = {
+        id: 'f1',
+        name: 'Nightly report',
+        description: '',
+        revision: 2,
+        created_at: '2026-01-01T00:00:00Z',
+        updated_at: '2026-01-01T00:00:00Z',
+      };
+      return json(200, {
+        items: [listGivesLastRun ? { ...flow, last_execution: { id: 'e1', status: 'failed' } } : flow],
+        next_cursor: null,
+      });
     }
     if (path === '/api/v1/executions') {
-      const query = new URL(String(url), 'http://localhost').searchParams;
-      if (query.get('flow_id') === 'f1' && query.get('limit') === '1') return json(200, { items: [{ id: 'e9', flow_id: 'f1', status: 'succeeded' }], next_cursor: null });
+      const query = url.searchParams;
+      if (query.get('flow_id') === 'f1' && query.get('limit') === '1')
+        return json(200, { items: [{ id: 'e9', flow_id: 'f1', status: 'succeeded' }], next_cursor: null });
     }
     return json(200, { items: [], next_cursor: null });
   };

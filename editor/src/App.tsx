@@ -20,14 +20,14 @@ const TokensPage = lazy(() => import('./pages/TokensPage'));
 
 export function createQueryClient(): QueryClient {
   return new QueryClient({
-  defaultOptions: {
-    queries: {
-      // Retry only what may heal: an unreachable API (the banner pings it) or throttling.
-      retry: (failures, error) =>
-        failures < 3 && (error instanceof ApiUnreachableError || (error instanceof ApiError && error.status === 429)),
-      refetchOnWindowFocus: false,
+    defaultOptions: {
+      queries: {
+        // Retry only what may heal: an unreachable API (the banner pings it) or throttling.
+        retry: (failures, error) =>
+          failures < 3 && (error instanceof ApiUnreachableError || (error instanceof ApiError && error.status === 429)),
+        refetchOnWindowFocus: false,
+      },
     },
-  },
   });
 }
 
@@ -51,7 +51,14 @@ const router = createHashRouter([
       { path: '/runners', element: page(<RunnersPage />) },
       { path: '/users', element: page(<UsersPage />) },
       { path: '/tokens', element: page(<TokensPage />) },
-      { path: '*', element: <p className="muted">Nothing here. <a href="#/flows">Back to flows</a></p> },
+      {
+        path: '*',
+        element: (
+          <p className="muted">
+            Nothing here. <a href="#/flows">Back to flows</a>
+          </p>
+        ),
+      },
     ],
   },
 ]);

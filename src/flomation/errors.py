@@ -1,6 +1,6 @@
 """The error tree. Every error a user can cause maps to one problem+json answer.
 
-Services raise these; the API renders them in one handler (`flomation.api.errors`). Each
+Services raise these; the API renders them in one handler (`flomation.api.problems`). Each
 carries what the caller needs to fix the cause.
 """
 

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from flomation.runner.backoff import Backoff
+from flomation.backoff import Backoff
 
 log = logging.getLogger("flomation.supervision")
 

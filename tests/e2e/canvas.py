@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.async_api import Locator, Page, expect
 
-# The spec's if/else example (flow-format.md), as the API stores it.
+# The spec's if/else example (docs/flow-format.md), as the API stores it.
 IF_ELSE: dict[str, Any] = {
     "version": 1,
     "nodes": [

@@ -65,7 +65,7 @@ async def run(doc: dict[str, Any] | FlowPlan, input: Any = None, **options: Any)
     return Run(result, recorder.document(), events.events)
 
 
-# The examples of the flow format (spec/flow-format.md), verbatim.
+# The examples of the flow format (docs/flow-format.md), verbatim.
 ECHO = {
     "version": 1,
     "nodes": [

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -169,7 +168,6 @@ def test_input_is_checked_against_the_start_schema(tmp_path: Path) -> None:
 
 
 def test_python_nodes_run_in_the_code_sandbox(tmp_path: Path) -> None:
-    pytest.importorskip("flomation.engine.nodes.python")
     doc = flow(
         [
             node("start", "start"),

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from flomation.engine.definition import RetryPolicy
-from flomation.engine.executor import retry_delay_s
 from tests.engine.flows import edge, flow, node, ret, run, set_node
 from tests.engine.probes import probe_plan
 
@@ -94,26 +90,6 @@ async def test_a_rendered_config_that_breaks_the_schema_is_a_config_error() -> N
     assert error is not None
     assert error["type"] == "config"
     assert "seconds" in error["message"]
-
-
-@pytest.mark.parametrize(
-    ("policy", "delays"),
-    [
-        ({"delay_s": 2}, [2, 2, 2]),
-        ({"delay_s": 2, "backoff": "exponential"}, [2, 4, 8]),
-        ({"delay_s": 2, "backoff": "exponential", "max_delay_s": 5}, [2, 4, 5]),
-    ],
-)
-def test_retry_delays(policy: dict[str, object], delays: list[float]) -> None:
-    retry = RetryPolicy.model_validate(policy)
-    assert [retry_delay_s(retry, attempt) for attempt in (1, 2, 3)] == delays
-
-
-def test_jitter_stays_within_the_upper_half_of_the_delay() -> None:
-    retry = RetryPolicy(delay_s=10, jitter=True)
-    values = {retry_delay_s(retry, 1) for _ in range(50)}
-    assert all(5 <= v <= 10 for v in values)
-    assert len(values) > 1
 
 
 async def test_timeout_s_limits_each_attempt_and_is_retried() -> None:

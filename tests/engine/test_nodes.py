@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -198,18 +200,25 @@ def test_node_types_list_every_built_in_with_its_description() -> None:
 
 
 @pytest.mark.parametrize("module", ["http", "python", "shell"])
-def test_process_node_types_are_listed_when_their_modules_exist(module: str) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec(f"flomation.engine.nodes.{module}") is None:
-        pytest.skip(f"flomation.engine.nodes.{module} is not written yet")
+def test_process_node_types_are_listed(module: str) -> None:
     assert module in {item["type"] for item in list_node_types()}
 
 
-def test_registry_loads_only_existing_modules() -> None:
-    registry = NodeRegistry(BUILTIN_TYPES)
-    registry.load_modules(["flomation.engine.nodes.does_not_exist"])
-    assert "does_not_exist" not in registry
+@pytest.mark.parametrize("module", ["http", "python", "shell", "data"])
+def test_a_node_module_that_does_not_import_fails_the_registry(module: str) -> None:
+    # A None entry in sys.modules makes importing that module raise ImportError, as a renamed
+    # or broken module would: the registry must not come up without that node type.
+    code = (
+        "import sys\n"
+        f"sys.modules['flomation.engine.nodes.{module}'] = None\n"
+        "import flomation.engine.nodes.registry\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    # ModuleNotFoundError, the very error a skip for modules "not written yet" would swallow.
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("ModuleNotFoundError"), done.stderr
+    assert f"flomation.engine.nodes.{module}" in last_line
 
 
 def test_registry_refuses_duplicates() -> None:

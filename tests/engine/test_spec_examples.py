@@ -1,8 +1,6 @@
-"""Every example of the flow format spec, with its stated input, status and output."""
+"""Every example of docs/flow-format.md, with its stated input, status and output."""
 
 from __future__ import annotations
-
-import importlib.util
 
 import pytest
 
@@ -25,10 +23,6 @@ async def test_if_else_runs_one_branch_and_the_join_once(n: int, size: str) -> N
     assert [s["status"] for s in result.steps(skipped)] == ["skipped"]
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("flomation.engine.nodes.http") is None,
-    reason="the http node type (process nodes) is not there yet",
-)
 async def test_error_port_recovers_after_two_attempts() -> None:
     result = await run(ERROR_PORT, {})
     assert result.status == "succeeded"

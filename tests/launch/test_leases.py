@@ -16,7 +16,7 @@ from flomation.db.session import Database
 from flomation.launch.clock import ManualClock
 from flomation.launch.service import LaunchService
 from flomation.models.triggers import Trigger
-from flomation.triggers import service
+from flomation.triggers import leases
 from tests.conftest import make_settings
 from tests.factories import make_actor
 from tests.launch.conftest import START, MakeLaunch
@@ -126,7 +126,7 @@ async def test_fencing_refuses_an_instance_whose_lease_moved_on(
     await stale.lease_pass()
     clock.set(START + timedelta(minutes=4, seconds=1))
     async with database.transaction() as session:
-        [stale_work] = await service.due_work(session, owner=stale.owner, now=clock.now())
+        [stale_work] = await leases.due_work(session, owner=stale.owner, now=clock.now())
 
     # The stale instance pauses (GC, network); its lease expires and another takes over.
     await _expire_leases(database, stale.owner)
@@ -153,7 +153,7 @@ async def test_dedupe_keys_stop_a_second_start_of_the_same_slot(
     await launch.lease_pass()
     clock.set(START + timedelta(minutes=4, seconds=1))
     async with database.transaction() as session:
-        [work] = await service.due_work(session, owner=launch.owner, now=clock.now())
+        [work] = await leases.due_work(session, owner=launch.owner, now=clock.now())
     await launch.sources["schedule"].run(work)
     # Put the trigger back to the state it had before the fire, as a second holder would see.
     async with database.transaction() as session:

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import update
 
+from flomation.backoff import Backoff
 from flomation.db.clock import db_now_plus
 from flomation.db.session import Database
 from flomation.engine.nodes.base import EngineServices
 from flomation.models.executions import QueueEntry
-from flomation.runner.backoff import Backoff
 from flomation.runner.client import ApiClient
 from flomation.runner.execution import Claimed, ExecutionJob, JobContext, PlanCache
 from flomation.runner.local_secrets import LocalSecrets

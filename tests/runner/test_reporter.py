@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from flomation.backoff import Backoff
 from flomation.db.session import Database
-from flomation.runner.backoff import Backoff
 from flomation.runner.reporter import Reporter
 from tests.factories import Actor
 from tests.live import LiveServer

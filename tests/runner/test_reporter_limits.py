@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from flomation.backoff import Backoff
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.runner.backoff import Backoff
 from flomation.runner.reporter import Reporter
 from tests.conftest import make_settings
 from tests.factories import Actor

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from flomation.backoff import Backoff
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.engine.expressions import FlowUndefined
-from flomation.runner.backoff import Backoff
 from flomation.runner.client import ApiClient
 from flomation.runner.reporter import Reporter
 from tests.conftest import make_settings

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from flomation.runner.backoff import Backoff
+from flomation import backoff
+from flomation.backoff import Backoff
 from flomation.runner.config import RunnerSettings, parse_labels
 
 
@@ -34,6 +35,24 @@ def test_bad_settings_are_refused() -> None:
         RunnerSettings(api="flo.example.com", token="t")
     with pytest.raises(ValidationError):
         RunnerSettings(api="http://x", token="t", egress_policy="open")
+
+
+def test_the_runner_backoff_doubles_from_its_settings_with_full_jitter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = RunnerSettings(api="http://x", token="t")
+    bounds: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        bounds.append((low, high))
+        return high
+
+    monkeypatch.setattr(backoff.random, "uniform", uniform)
+    sequence = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
+    delays = [sequence.next_delay_s() for _ in range(9)]
+    caps = [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 15.0, 15.0]
+    assert bounds == [(0.1, cap) for cap in caps]
+    assert delays == caps
 
 
 def test_backoff_grows_to_its_cap_with_jitter_and_resets() -> None:

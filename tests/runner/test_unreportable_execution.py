@@ -8,10 +8,10 @@ import asyncio
 import time
 from typing import Any
 
+from flomation.backoff import Backoff
 from flomation.db.session import Database
 from flomation.engine.expressions import FlowUndefined
 from flomation.engine.nodes.base import EngineServices
-from flomation.runner.backoff import Backoff
 from flomation.runner.execution import Claimed, ExecutionJob, JobContext, PlanCache
 from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics

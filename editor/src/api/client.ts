@@ -1,10 +1,22 @@
-import { ApiError, ApiUnreachableError } from './errors';
+import createClient, { type Client } from 'openapi-fetch';
+import type { FlowDefinition, JsonValue } from '../flow/format';
+import { ApiError, ApiUnreachableError, problemOf } from './errors';
 import type {
-  ApiToken, CreateExecution, CreatedToken, Execution, Flow, FlowDefinition, FlowDiff,
-  FlowSummary, JsonObject, JsonValue, LoginResponse, Me, NodeType, Organization, Page,
-  ProblemDetails, Revision, Role, Runner, RunnerToken, SecretInfo, Trigger, TriggerType,
-  User, ValidationProblem, Variable,
-} from './types';
+  CreatedRunnerToken,
+  Execution,
+  ExecutionQuery,
+  ExecutionSummary,
+  Flow,
+  FlowSummary,
+  NodeType,
+  Revision,
+  Trigger,
+  Variable,
+} from './models';
+import type { components, paths } from './schema.gen';
+
+/** A request body as the document describes it. */
+type Body<Name extends keyof components['schemas']> = components['schemas'][Name];
 
 export type AuthMode = 'cookie' | 'bearer';
 
@@ -16,6 +28,7 @@ export interface ClientEvents {
 }
 
 export interface ClientOptions {
+  /** Where the API is: an absolute URL (the page's origin when it serves the editor). */
   baseUrl: string;
   mode: AuthMode;
   fetchImpl?: typeof fetch;
@@ -29,15 +42,7 @@ const TOKEN_KEY = 'flomation.token';
 const CSRF_COOKIE = 'flomation_csrf';
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const GATEWAY_DOWN = new Set([502, 503, 504]);
-
-export type Query = Record<string, string | number | boolean | null | undefined>;
-
-export interface RequestOptions {
-  query?: Query;
-  body?: unknown;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-}
+const LIST_LIMIT = 500;
 
 export function readCookie(cookies: string, name: string): string | null {
   for (const part of cookies.split(';')) {
@@ -57,9 +62,27 @@ export function authModeFor(apiBaseUrl: string, pageOrigin: string): AuthMode {
   }
 }
 
+/** What openapi-fetch answers: the parsed body of a 2xx, else the parsed error body. */
+type Answer<D> = { data?: D; error?: unknown; response: Response };
+
+/**
+ * A narrower type for an answer whose document type leaves fields open (see models.ts). It
+ * does not compile unless the editor's type is one the document's type admits, so an API
+ * change that breaks the editor's reading of an answer fails the type check.
+ */
+function refine<Editor>() {
+  return <Api>(value: Api & (Editor extends Api ? unknown : never)): Editor => value as unknown as Editor;
+}
+
+/**
+ * The API over openapi-fetch, typed by the generated schema: paths, parameters, bodies and
+ * answers all come from the OpenAPI document. This layer adds authentication (Bearer, or CSRF
+ * for cookie sessions), reachability and 401 reporting, and problem+json as `ApiError`.
+ */
 export class ApiClient {
   readonly baseUrl: string;
   readonly mode: AuthMode;
+  readonly http: Client<paths>;
   events: ClientEvents = {};
   private readonly fetchImpl: typeof fetch;
   private readonly tokenStore?: ClientOptions['tokenStore'];
@@ -71,6 +94,12 @@ export class ApiClient {
     this.fetchImpl = options.fetchImpl ?? ((...args) => fetch(...args));
     this.tokenStore = options.tokenStore;
     this.readCookies = options.readCookies ?? (() => (typeof document === 'undefined' ? '' : document.cookie));
+    this.http = createClient<paths>({
+      baseUrl: this.baseUrl,
+      headers: { Accept: 'application/json' },
+      credentials: this.mode === 'cookie' ? 'same-origin' : 'omit',
+      fetch: (request) => this.send(request),
+    });
   }
 
   // ---- plumbing ----
@@ -83,19 +112,6 @@ export class ApiClient {
     if (!this.tokenStore) return;
     if (value) this.tokenStore.setItem(TOKEN_KEY, value);
     else this.tokenStore.removeItem(TOKEN_KEY);
-  }
-
-  url(path: string, query?: Query): string {
-    let url = `${this.baseUrl}${path}`;
-    if (query) {
-      const params = new URLSearchParams();
-      for (const [key, value] of Object.entries(query)) {
-        if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
-      }
-      const text = params.toString();
-      if (text) url += `?${text}`;
-    }
-    return url;
   }
 
   /** Headers that authenticate a call of this method (Bearer, or CSRF for cookie sessions). */
@@ -111,27 +127,12 @@ export class ApiClient {
     return headers;
   }
 
-  /** fetch with auth, reachability and 401 reporting; the raw Response is returned. */
-  async raw(method: string, path: string, options: RequestOptions = {}, quiet401 = false): Promise<Response> {
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      ...this.authHeaders(method),
-      ...options.headers,
-    };
-    let body: BodyInit | undefined;
-    if (options.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      body = JSON.stringify(options.body);
-    }
+  /** Every request goes out here: authenticated, and reported as reaching the API or not. */
+  private async send(request: Request): Promise<Response> {
+    for (const [name, value] of Object.entries(this.authHeaders(request.method))) request.headers.set(name, value);
     let response: Response;
     try {
-      response = await this.fetchImpl(this.url(path, options.query), {
-        method,
-        headers,
-        body,
-        signal: options.signal,
-        credentials: this.mode === 'cookie' ? 'same-origin' : 'omit',
-      });
+      response = await this.fetchImpl(request);
     } catch (error) {
       if (error instanceof DOMException && error.name === 'AbortError') throw error;
       this.events.onReachability?.(false);
@@ -142,21 +143,20 @@ export class ApiClient {
       throw new ApiUnreachableError(`The API answered ${response.status}: it is not available right now.`);
     }
     this.events.onReachability?.(true);
-    if (response.status === 401 && !quiet401) this.events.onUnauthorized?.();
-    if (!response.ok) throw new ApiError(response.status, await readProblem(response));
     return response;
   }
 
-  async request<T>(method: string, path: string, options: RequestOptions = {}, quiet401 = false): Promise<T> {
-    const response = await this.raw(method, path, options, quiet401);
-    if (response.status === 204) return undefined as T;
-    const text = await response.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+  /** The answer's data, or `ApiError` with its problem+json (401 reported unless `quiet401`). */
+  async call<D>(pending: Promise<Answer<D>>, quiet401 = false): Promise<D> {
+    const { data, error, response } = await pending;
+    if (response.ok) return data as D;
+    if (response.status === 401 && !quiet401) this.events.onUnauthorized?.();
+    throw new ApiError(response.status, problemOf(response, error));
   }
 
   async ping(): Promise<boolean> {
     try {
-      const response = await this.fetchImpl(this.url('/healthz'), { credentials: 'omit' });
+      const response = await this.fetchImpl(`${this.baseUrl}/healthz`, { credentials: 'omit' });
       const ok = !GATEWAY_DOWN.has(response.status);
       this.events.onReachability?.(ok);
       return ok;
@@ -168,8 +168,8 @@ export class ApiClient {
 
   // ---- auth ----
 
-  async login(email: string, password: string): Promise<LoginResponse> {
-    const answer = await this.request<LoginResponse>('POST', '/api/v1/auth/login', { body: { email, password } }, true);
+  async login(email: string, password: string) {
+    const answer = await this.call(this.http.POST('/api/v1/auth/login', { body: { email, password } }), true);
     // With cookie auth the HttpOnly cookie is the session: keep no copy script could read.
     if (this.mode === 'bearer') this.token = answer.token;
     return answer;
@@ -177,179 +177,218 @@ export class ApiClient {
 
   async logout(): Promise<void> {
     try {
-      await this.request<void>('POST', '/api/v1/auth/logout', {}, true);
+      await this.call(this.http.POST('/api/v1/auth/logout'), true);
     } finally {
       this.token = null;
     }
   }
 
-  me(): Promise<Me> {
-    return this.request('GET', '/api/v1/me', {}, true);
+  me() {
+    return this.call(this.http.GET('/api/v1/me'), true);
   }
 
   // ---- flows ----
 
-  listFlows(query: Query = {}): Promise<Page<FlowSummary>> {
-    return this.request('GET', '/api/v1/flows', { query: { limit: 500, ...query } });
+  listFlows(query: { archived?: boolean } = {}) {
+    return this.call(this.http.GET('/api/v1/flows', { params: { query: { limit: LIST_LIMIT, ...query } } })).then(
+      (page) => ({ ...page, items: page.items.map(refine<FlowSummary>()) }),
+    );
   }
-  getFlow(id: string): Promise<Flow> {
-    return this.request('GET', `/api/v1/flows/${enc(id)}`);
+  getFlow(id: string) {
+    return this.call(this.http.GET('/api/v1/flows/{flow_id}', { params: { path: { flow_id: id } } })).then(
+      refine<Flow>(),
+    );
   }
-  createFlow(body: { name: string; description?: string; definition: FlowDefinition; message?: string }): Promise<Flow> {
-    return this.request('POST', '/api/v1/flows', { body });
+  createFlow(body: Body<'CreateFlowBody'>) {
+    return this.call(this.http.POST('/api/v1/flows', { body })).then(refine<Flow>());
   }
-  saveFlow(id: string, body: { definition: FlowDefinition; message?: string; base_revision: number; name?: string; description?: string }): Promise<Flow> {
-    return this.request('PUT', `/api/v1/flows/${enc(id)}`, { body });
+  saveFlow(id: string, body: Body<'SaveFlowBody'>) {
+    return this.call(this.http.PUT('/api/v1/flows/{flow_id}', { params: { path: { flow_id: id } }, body })).then(
+      refine<Flow>(),
+    );
   }
-  patchFlow(id: string, body: { name?: string; description?: string; max_concurrent_executions?: number | null }): Promise<Flow> {
-    return this.request('PATCH', `/api/v1/flows/${enc(id)}`, { body });
+  patchFlow(id: string, body: Body<'PatchFlowBody'>) {
+    return this.call(this.http.PATCH('/api/v1/flows/{flow_id}', { params: { path: { flow_id: id } }, body })).then(
+      refine<Flow>(),
+    );
   }
-  archiveFlow(id: string): Promise<void> {
-    return this.request('DELETE', `/api/v1/flows/${enc(id)}`);
+  archiveFlow(id: string) {
+    return this.call(this.http.DELETE('/api/v1/flows/{flow_id}', { params: { path: { flow_id: id } } }));
   }
-  listRevisions(id: string): Promise<Page<Revision>> {
-    return this.request('GET', `/api/v1/flows/${enc(id)}/revisions`, { query: { limit: 500 } });
+  listRevisions(id: string) {
+    return this.call(
+      this.http.GET('/api/v1/flows/{flow_id}/revisions', {
+        params: { path: { flow_id: id }, query: { limit: LIST_LIMIT } },
+      }),
+    );
   }
-  getRevision(id: string, revision: number): Promise<Revision> {
-    return this.request('GET', `/api/v1/flows/${enc(id)}/revisions/${revision}`);
+  getRevision(id: string, revision: number) {
+    return this.call(
+      this.http.GET('/api/v1/flows/{flow_id}/revisions/{revision}', { params: { path: { flow_id: id, revision } } }),
+    ).then(refine<Revision>());
   }
-  diff(id: string, from: number, to: number): Promise<FlowDiff> {
-    return this.request('GET', `/api/v1/flows/${enc(id)}/diff`, { query: { from, to } });
+  diff(id: string, from: number, to: number) {
+    return this.call(
+      this.http.GET('/api/v1/flows/{flow_id}/diff', { params: { path: { flow_id: id }, query: { from, to } } }),
+    );
   }
-  restoreRevision(id: string, revision: number, message?: string): Promise<Flow> {
-    return this.request('POST', `/api/v1/flows/${enc(id)}/revisions/${revision}/restore`, { body: { message } });
+  restoreRevision(id: string, revision: number, message?: string) {
+    return this.call(
+      this.http.POST('/api/v1/flows/{flow_id}/revisions/{revision}/restore', {
+        params: { path: { flow_id: id, revision } },
+        body: { message },
+      }),
+    ).then(refine<Flow>());
   }
-  validate(definition: FlowDefinition): Promise<{ valid: boolean; warnings?: ValidationProblem[] }> {
-    return this.request('POST', '/api/v1/flows/validate', { body: { definition } });
+  validate(definition: FlowDefinition) {
+    return this.call(this.http.POST('/api/v1/flows/validate', { body: { definition } }));
   }
-  nodeTypes(): Promise<{ items: NodeType[] }> {
-    return this.request('GET', '/api/v1/node-types');
+  nodeTypes() {
+    return this.call(this.http.GET('/api/v1/node-types')).then((answer) => answer.items.map(refine<NodeType>()));
   }
 
   // ---- executions ----
 
-  createExecution(flowId: string, body: CreateExecution, idempotencyKey?: string): Promise<Execution> {
-    return this.request('POST', `/api/v1/flows/${enc(flowId)}/executions`, {
-      body,
-      headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
-    });
+  createExecution(flowId: string, body: Body<'ExecutionRequest'>, idempotencyKey?: string) {
+    return this.call(
+      this.http.POST('/api/v1/flows/{flow_id}/executions', {
+        params: { path: { flow_id: flowId } },
+        body,
+        headers: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {},
+      }),
+    ).then(refine<Execution>());
   }
-  getExecution(id: string): Promise<Execution> {
-    return this.request('GET', `/api/v1/executions/${enc(id)}`);
+  getExecution(id: string) {
+    return this.call(
+      this.http.GET('/api/v1/executions/{execution_id}', { params: { path: { execution_id: id } } }),
+    ).then(refine<Execution>());
   }
-  listExecutions(query: { flow_id?: string; status?: string; limit?: number; cursor?: string } = {}): Promise<Page<Execution>> {
-    return this.request('GET', '/api/v1/executions', { query });
+  listExecutions(query: ExecutionQuery = {}) {
+    return this.call(this.http.GET('/api/v1/executions', { params: { query } })).then((page) => ({
+      ...page,
+      items: page.items.map(refine<ExecutionSummary>()),
+    }));
   }
-  cancelExecution(id: string): Promise<void> {
-    return this.request('POST', `/api/v1/executions/${enc(id)}/cancel`);
+  cancelExecution(id: string) {
+    return this.call(
+      this.http.POST('/api/v1/executions/{execution_id}/cancel', { params: { path: { execution_id: id } } }),
+    );
   }
-  retryExecution(id: string, fromNode?: string): Promise<Execution> {
-    return this.request('POST', `/api/v1/executions/${enc(id)}/retry`, { body: fromNode ? { from_node: fromNode } : {} });
+  retryExecution(id: string, fromNode?: string) {
+    return this.call(
+      this.http.POST('/api/v1/executions/{execution_id}/retry', {
+        params: { path: { execution_id: id } },
+        body: fromNode ? { from_node: fromNode } : {},
+      }),
+    ).then(refine<Execution>());
+  }
+  /** The `text/event-stream` of an execution's events, from after `lastEventId`. */
+  executionEvents(id: string, lastEventId: string | null, signal: AbortSignal) {
+    return this.call(
+      this.http.GET('/api/v1/executions/{execution_id}/events', {
+        params: {
+          path: { execution_id: id },
+          header: lastEventId !== null ? { 'Last-Event-ID': lastEventId } : {},
+        },
+        headers: { Accept: 'text/event-stream' },
+        parseAs: 'stream',
+        signal,
+      }),
+    );
   }
 
   // ---- variables and secrets ----
 
-  listVariables(): Promise<Page<Variable>> {
-    return this.request('GET', '/api/v1/variables', { query: { limit: 500 } });
+  listVariables() {
+    return this.call(this.http.GET('/api/v1/variables')).then((list) => ({
+      ...list,
+      items: list.items.map(refine<Variable>()),
+    }));
   }
-  putVariable(name: string, value: JsonValue): Promise<Variable> {
-    return this.request('PUT', `/api/v1/variables/${enc(name)}`, { body: { value } });
+  putVariable(name: string, value: JsonValue) {
+    return this.call(this.http.PUT('/api/v1/variables/{name}', { params: { path: { name } }, body: { value } })).then(
+      refine<Variable>(),
+    );
   }
-  deleteVariable(name: string): Promise<void> {
-    return this.request('DELETE', `/api/v1/variables/${enc(name)}`);
+  deleteVariable(name: string) {
+    return this.call(this.http.DELETE('/api/v1/variables/{name}', { params: { path: { name } } }));
   }
-  listSecrets(): Promise<Page<SecretInfo>> {
-    return this.request('GET', '/api/v1/secrets', { query: { limit: 500 } });
+  listSecrets() {
+    return this.call(this.http.GET('/api/v1/secrets'));
   }
-  putSecret(name: string, value: string): Promise<SecretInfo> {
-    return this.request('PUT', `/api/v1/secrets/${enc(name)}`, { body: { value } });
+  putSecret(name: string, value: string) {
+    return this.call(this.http.PUT('/api/v1/secrets/{name}', { params: { path: { name } }, body: { value } }));
   }
-  deleteSecret(name: string): Promise<void> {
-    return this.request('DELETE', `/api/v1/secrets/${enc(name)}`);
+  deleteSecret(name: string) {
+    return this.call(this.http.DELETE('/api/v1/secrets/{name}', { params: { path: { name } } }));
   }
 
   // ---- triggers ----
 
-  listTriggers(flowId: string): Promise<Page<Trigger>> {
-    return this.request('GET', `/api/v1/flows/${enc(flowId)}/triggers`, { query: { limit: 500 } });
+  listTriggers(flowId: string) {
+    return this.call(
+      this.http.GET('/api/v1/flows/{flow_id}/triggers', {
+        params: { path: { flow_id: flowId }, query: { limit: LIST_LIMIT } },
+      }),
+    ).then((page) => ({ ...page, items: page.items.map(refine<Trigger>()) }));
   }
-  createTrigger(flowId: string, body: { type: TriggerType; config: JsonObject; enabled: boolean }): Promise<Trigger> {
-    return this.request('POST', `/api/v1/flows/${enc(flowId)}/triggers`, { body });
+  createTrigger(flowId: string, body: Body<'TriggerCreate'>) {
+    return this.call(
+      this.http.POST('/api/v1/flows/{flow_id}/triggers', { params: { path: { flow_id: flowId } }, body }),
+    );
   }
-  patchTrigger(id: string, body: { config?: JsonObject; enabled?: boolean }): Promise<Trigger> {
-    return this.request('PATCH', `/api/v1/triggers/${enc(id)}`, { body });
+  patchTrigger(id: string, body: Body<'TriggerUpdate'>) {
+    return this.call(this.http.PATCH('/api/v1/triggers/{trigger_id}', { params: { path: { trigger_id: id } }, body }));
   }
-  deleteTrigger(id: string): Promise<void> {
-    return this.request('DELETE', `/api/v1/triggers/${enc(id)}`);
+  deleteTrigger(id: string) {
+    return this.call(this.http.DELETE('/api/v1/triggers/{trigger_id}', { params: { path: { trigger_id: id } } }));
   }
 
   // ---- runners ----
 
-  listRunners(): Promise<Page<Runner>> {
-    return this.request('GET', '/api/v1/runners', { query: { limit: 500 } });
+  listRunners() {
+    return this.call(this.http.GET('/api/v1/runners', { params: { query: { limit: LIST_LIMIT } } }));
   }
-  deleteRunner(id: string): Promise<void> {
-    return this.request('DELETE', `/api/v1/runners/${enc(id)}`);
+  deleteRunner(id: string) {
+    return this.call(this.http.DELETE('/api/v1/runners/{runner_id}', { params: { path: { runner_id: id } } }));
   }
-  listRunnerTokens(): Promise<Page<RunnerToken>> {
-    return this.request('GET', '/api/v1/runner-tokens', { query: { limit: 500 } });
+  listRunnerTokens() {
+    return this.call(this.http.GET('/api/v1/runner-tokens', { params: { query: { limit: LIST_LIMIT } } }));
   }
-  createRunnerToken(body: { name: string; labels?: Record<string, string>; expires_at?: string }): Promise<{ id: string; token: string }> {
-    return this.request('POST', '/api/v1/runner-tokens', { body });
+  createRunnerToken(body: Body<'RunnerTokenCreate'>) {
+    return this.call(this.http.POST('/api/v1/runner-tokens', { body })).then(refine<CreatedRunnerToken>());
   }
-  deleteRunnerToken(id: string): Promise<void> {
-    return this.request('DELETE', `/api/v1/runner-tokens/${enc(id)}`);
+  deleteRunnerToken(id: string) {
+    return this.call(this.http.DELETE('/api/v1/runner-tokens/{token_id}', { params: { path: { token_id: id } } }));
   }
 
   // ---- users, tokens, organisation ----
 
-  listUsers(): Promise<Page<User>> {
-    return this.request('GET', '/api/v1/users', { query: { limit: 500 } });
+  listUsers() {
+    return this.call(this.http.GET('/api/v1/users', { params: { query: { limit: LIST_LIMIT } } }));
   }
-  createUser(body: { email: string; name: string; password: string; role: Role }): Promise<User> {
-    return this.request('POST', '/api/v1/users', { body });
+  createUser(body: Body<'UserCreate'>) {
+    return this.call(this.http.POST('/api/v1/users', { body }));
   }
-  patchUser(id: string, body: { name?: string; role?: Role; password?: string }): Promise<User> {
-    return this.request('PATCH', `/api/v1/users/${enc(id)}`, { body });
+  patchUser(id: string, body: Body<'UserUpdate'>) {
+    return this.call(this.http.PATCH('/api/v1/users/{user_id}', { params: { path: { user_id: id } }, body }));
   }
-  deleteUser(id: string): Promise<void> {
-    return this.request('DELETE', `/api/v1/users/${enc(id)}`);
+  deleteUser(id: string) {
+    return this.call(this.http.DELETE('/api/v1/users/{user_id}', { params: { path: { user_id: id } } }));
   }
-  listTokens(): Promise<Page<ApiToken>> {
-    return this.request('GET', '/api/v1/tokens', { query: { limit: 500 } });
+  listTokens() {
+    return this.call(this.http.GET('/api/v1/tokens', { params: { query: { limit: LIST_LIMIT } } }));
   }
-  createToken(body: { name: string; expires_at?: string }): Promise<CreatedToken> {
-    return this.request('POST', '/api/v1/tokens', { body });
+  createToken(body: Body<'TokenCreate'>) {
+    return this.call(this.http.POST('/api/v1/tokens', { body }));
   }
-  deleteToken(id: string): Promise<void> {
-    return this.request('DELETE', `/api/v1/tokens/${enc(id)}`);
+  deleteToken(id: string) {
+    return this.call(this.http.DELETE('/api/v1/tokens/{token_id}', { params: { path: { token_id: id } } }));
   }
-  getOrganization(): Promise<Organization> {
-    return this.request('GET', '/api/v1/organization');
+  getOrganization() {
+    return this.call(this.http.GET('/api/v1/organization'));
   }
-  patchOrganization(body: { name?: string; error_flow_id?: string | null }): Promise<Organization> {
-    return this.request('PATCH', '/api/v1/organization', { body });
+  patchOrganization(body: Body<'OrganizationUpdate'>) {
+    return this.call(this.http.PATCH('/api/v1/organization', { body }));
   }
-}
-
-function enc(part: string): string {
-  return encodeURIComponent(part);
-}
-
-async function readProblem(response: Response): Promise<ProblemDetails> {
-  const text = await response.text().catch(() => '');
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === 'object') {
-      const problem = parsed as ProblemDetails & { detail?: unknown };
-      // FastAPI's default error shape is {"detail": [...]}: read it as a list of problems.
-      if (Array.isArray(problem.detail) && !problem.errors) {
-        return { status: response.status, title: response.statusText, errors: problem.detail as ProblemDetails['errors'] };
-      }
-      return { status: response.status, ...problem } as ProblemDetails;
-    }
-  } catch {
-    // not JSON: fall through
-  }
-  return { status: response.status, title: response.statusText || `HTTP ${response.status}`, detail: text.slice(0, 500) || undefined };
 }

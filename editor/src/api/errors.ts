@@ -1,4 +1,18 @@
-import type { ProblemDetails, ValidationProblem } from './types';
+import type { ValidationProblem } from './models';
+
+/**
+ * An RFC 9457 problem+json body, as the API's one error handler renders every error. The
+ * OpenAPI document does not describe error bodies, so this is the editor's reading of them.
+ */
+export interface ProblemDetails {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  errors?: ValidationProblem[];
+  /** A save answered 409: the flow's revision now. */
+  current_revision?: number;
+}
 
 /** An answer of the API that is not 2xx, carrying its problem+json body. */
 export class ApiError extends Error {
@@ -25,6 +39,24 @@ export class ApiUnreachableError extends Error {
   }
 }
 
+/** The problem of an error answer, from its body as openapi-fetch read it (JSON, else text). */
+export function problemOf(response: Response, body: unknown): ProblemDetails {
+  if (body && typeof body === 'object') {
+    const problem = body as ProblemDetails & { detail?: unknown };
+    // FastAPI's default error shape is {"detail": [...]}: read it as a list of problems.
+    if (Array.isArray(problem.detail) && !problem.errors) {
+      return { status: response.status, title: response.statusText, errors: problem.detail as ValidationProblem[] };
+    }
+    return { status: response.status, ...problem } as ProblemDetails;
+  }
+  const text = typeof body === 'string' ? body : '';
+  return {
+    status: response.status,
+    title: response.statusText || `HTTP ${response.status}`,
+    detail: text.slice(0, 500) || undefined,
+  };
+}
+
 export function isApiError(error: unknown, status?: number): error is ApiError {
   return error instanceof ApiError && (status === undefined || error.status === status);
 }
@@ -32,9 +64,8 @@ export function isApiError(error: unknown, status?: number): error is ApiError {
 /** A short text for a user, from any error a call may raise. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
-    const head = error.problem.title && error.problem.detail
-      ? `${error.problem.title}: ${error.problem.detail}`
-      : error.message;
+    const head =
+      error.problem.title && error.problem.detail ? `${error.problem.title}: ${error.problem.detail}` : error.message;
     const details = error.problems.map((p) => `${p.loc.join('.')}: ${p.msg}`);
     return [head, ...details].join('\n');
   }

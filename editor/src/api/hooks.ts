@@ -1,6 +1,10 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { api } from './instance';
-import type { ExecutionSummary, JsonObject, JsonValue, NodeType, Role, TriggerType } from './types';
+import type { JsonValue } from '../flow/format';
+import type { ExecutionQuery, ExecutionSummary, NodeType } from './models';
+import type { components } from './schema.gen';
+
+type Body<Name extends keyof components['schemas']> = components['schemas'][Name];
 
 /** Query keys, one place, so invalidation stays exact. */
 export const keys = {
@@ -26,17 +30,23 @@ export const keys = {
 
 function useInvalidate() {
   const queryClient = useQueryClient();
-  return (...queryKeys: QueryKey[]) => Promise.all(queryKeys.map((queryKey) => queryClient.invalidateQueries({ queryKey })));
+  return (...queryKeys: QueryKey[]) =>
+    Promise.all(queryKeys.map((queryKey) => queryClient.invalidateQueries({ queryKey })));
 }
 
 export const useMe = () => useQuery({ queryKey: keys.me, queryFn: () => api().me(), retry: false, staleTime: 60_000 });
 
 export const useFlows = (query: { archived?: boolean } = {}) =>
-  useQuery({ queryKey: keys.flows(query), queryFn: () => api().listFlows(query.archived ? { archived: true } : {}), placeholderData: keepPreviousData });
+  useQuery({
+    queryKey: keys.flows(query),
+    queryFn: () => api().listFlows(query.archived ? { archived: true } : {}),
+    placeholderData: keepPreviousData,
+  });
 
 export const useFlow = (id: string) => useQuery({ queryKey: keys.flow(id), queryFn: () => api().getFlow(id) });
 
-export const useRevisions = (id: string) => useQuery({ queryKey: keys.revisions(id), queryFn: () => api().listRevisions(id) });
+export const useRevisions = (id: string) =>
+  useQuery({ queryKey: keys.revisions(id), queryFn: () => api().listRevisions(id) });
 
 export const useRevision = (id: string, revision: number | null) =>
   useQuery({
@@ -58,8 +68,8 @@ export const useNodeTypes = () =>
   useQuery({
     queryKey: keys.nodeTypes,
     queryFn: async () => {
-      const answer = await api().nodeTypes();
-      return new Map<string, NodeType>(answer.items.map((item) => [item.type, item]));
+      const items = await api().nodeTypes();
+      return new Map<string, NodeType>(items.map((item) => [item.type, item]));
     },
     staleTime: 5 * 60_000,
   });
@@ -73,7 +83,7 @@ export const useLastExecution = (flowId: string, provided: ExecutionSummary | nu
     staleTime: 15_000,
   });
 
-export const useExecutions = (query: { flow_id?: string; status?: string; cursor?: string }) =>
+export const useExecutions = (query: ExecutionQuery) =>
   useQuery({
     queryKey: keys.executions(query),
     queryFn: () => api().listExecutions({ ...query, limit: 50 }),
@@ -81,12 +91,15 @@ export const useExecutions = (query: { flow_id?: string; status?: string; cursor
     refetchInterval: 5000,
   });
 
-export const useExecution = (id: string) => useQuery({ queryKey: keys.execution(id), queryFn: () => api().getExecution(id) });
+export const useExecution = (id: string) =>
+  useQuery({ queryKey: keys.execution(id), queryFn: () => api().getExecution(id) });
 
 export const useVariables = () => useQuery({ queryKey: keys.variables, queryFn: () => api().listVariables() });
 export const useSecrets = () => useQuery({ queryKey: keys.secrets, queryFn: () => api().listSecrets() });
-export const useTriggers = (flowId: string) => useQuery({ queryKey: keys.triggers(flowId), queryFn: () => api().listTriggers(flowId) });
-export const useRunners = () => useQuery({ queryKey: keys.runners, queryFn: () => api().listRunners(), refetchInterval: 10_000 });
+export const useTriggers = (flowId: string) =>
+  useQuery({ queryKey: keys.triggers(flowId), queryFn: () => api().listTriggers(flowId) });
+export const useRunners = () =>
+  useQuery({ queryKey: keys.runners, queryFn: () => api().listRunners(), refetchInterval: 10_000 });
 export const useRunnerTokens = (enabled: boolean) =>
   useQuery({ queryKey: keys.runnerTokens, queryFn: () => api().listRunnerTokens(), enabled });
 export const useUsers = () => useQuery({ queryKey: keys.users, queryFn: () => api().listUsers() });
@@ -109,7 +122,10 @@ export function usePutVariable() {
 
 export function useDeleteVariable() {
   const invalidate = useInvalidate();
-  return useMutation({ mutationFn: (name: string) => api().deleteVariable(name), onSuccess: () => invalidate(keys.variables) });
+  return useMutation({
+    mutationFn: (name: string) => api().deleteVariable(name),
+    onSuccess: () => invalidate(keys.variables),
+  });
 }
 
 export function usePutSecret() {
@@ -122,13 +138,16 @@ export function usePutSecret() {
 
 export function useDeleteSecret() {
   const invalidate = useInvalidate();
-  return useMutation({ mutationFn: (name: string) => api().deleteSecret(name), onSuccess: () => invalidate(keys.secrets) });
+  return useMutation({
+    mutationFn: (name: string) => api().deleteSecret(name),
+    onSuccess: () => invalidate(keys.secrets),
+  });
 }
 
 export function useCreateTrigger(flowId: string) {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: { type: TriggerType; config: JsonObject; enabled: boolean }) => api().createTrigger(flowId, body),
+    mutationFn: (body: Body<'TriggerCreate'>) => api().createTrigger(flowId, body),
     onSuccess: () => invalidate(keys.triggers(flowId)),
   });
 }
@@ -136,27 +155,33 @@ export function useCreateTrigger(flowId: string) {
 export function usePatchTrigger(flowId: string) {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: ({ id, ...body }: { id: string; config?: JsonObject; enabled?: boolean }) => api().patchTrigger(id, body),
+    mutationFn: ({ id, ...body }: Body<'TriggerUpdate'> & { id: string }) => api().patchTrigger(id, body),
     onSuccess: () => invalidate(keys.triggers(flowId)),
   });
 }
 
 export function useDeleteTrigger(flowId: string) {
   const invalidate = useInvalidate();
-  return useMutation({ mutationFn: (id: string) => api().deleteTrigger(id), onSuccess: () => invalidate(keys.triggers(flowId)) });
+  return useMutation({
+    mutationFn: (id: string) => api().deleteTrigger(id),
+    onSuccess: () => invalidate(keys.triggers(flowId)),
+  });
 }
 
 export function useCreateRunnerToken() {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: { name: string; labels?: Record<string, string> }) => api().createRunnerToken(body),
+    mutationFn: (body: Body<'RunnerTokenCreate'>) => api().createRunnerToken(body),
     onSuccess: () => invalidate(keys.runnerTokens),
   });
 }
 
 export function useDeleteRunnerToken() {
   const invalidate = useInvalidate();
-  return useMutation({ mutationFn: (id: string) => api().deleteRunnerToken(id), onSuccess: () => invalidate(keys.runnerTokens) });
+  return useMutation({
+    mutationFn: (id: string) => api().deleteRunnerToken(id),
+    onSuccess: () => invalidate(keys.runnerTokens),
+  });
 }
 
 export function useDeleteRunner() {
@@ -167,7 +192,7 @@ export function useDeleteRunner() {
 export function useCreateUser() {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: { email: string; name: string; password: string; role: Role }) => api().createUser(body),
+    mutationFn: (body: Body<'UserCreate'>) => api().createUser(body),
     onSuccess: () => invalidate(keys.users),
   });
 }
@@ -175,7 +200,7 @@ export function useCreateUser() {
 export function usePatchUser() {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: ({ id, ...body }: { id: string; role?: Role; name?: string }) => api().patchUser(id, body),
+    mutationFn: ({ id, ...body }: Body<'UserUpdate'> & { id: string }) => api().patchUser(id, body),
     onSuccess: () => invalidate(keys.users),
   });
 }
@@ -188,7 +213,7 @@ export function useDeleteUser() {
 export function useCreateToken() {
   const invalidate = useInvalidate();
   return useMutation({
-    mutationFn: (body: { name: string; expires_at?: string }) => api().createToken(body),
+    mutationFn: (body: Body<'TokenCreate'>) => api().createToken(body),
     onSuccess: () => invalidate(keys.tokens),
   });
 }

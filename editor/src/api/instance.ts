@@ -21,8 +21,9 @@ let origin = '';
 
 export function initApi(config: EditorConfig, fetchImpl?: typeof fetch): ApiClient {
   const mode = authModeFor(config.apiBaseUrl, window.location.origin);
-  client = new ApiClient({ baseUrl: config.apiBaseUrl, mode, tokenStore: window.sessionStorage, fetchImpl });
   origin = apiOrigin(config);
+  // Absolute, so requests are built the same in the browser and in tests.
+  client = new ApiClient({ baseUrl: origin, mode, tokenStore: window.sessionStorage, fetchImpl });
   client.events = {
     onReachability: (reachable) => {
       if (connectionStore.getState().reachable !== reachable) connectionStore.setState({ reachable });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from './client';
 import { SseParser, followExecution, readSse } from './sse';
-import type { ExecutionEvent } from './types';
+import type { ExecutionEvent } from './models';
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
@@ -35,31 +35,44 @@ describe('SSE parser', () => {
 
 describe('following an execution', () => {
   it('resumes with Last-Event-ID after a dropped connection and stops at end', async () => {
-    const calls: { headers: Record<string, string> }[] = [];
+    const calls: Request[] = [];
     const bodies = [
       'id: 1\nevent: step\ndata: {"node_id":"a","status":"running"}\n\n',
       'id: 2\nevent: end\ndata: {"status":"succeeded"}\n\n',
     ];
-    const fetchImpl: typeof fetch = async (_url, init) => {
-      calls.push({ headers: init?.headers as Record<string, string> });
+    const fetchImpl: typeof fetch = async (input) => {
+      calls.push(input as Request);
       const body = bodies.shift() ?? '';
       return new Response(streamOf([body]), { status: 200, headers: { 'Content-Type': 'text/event-stream' } });
     };
-    const client = new ApiClient({ baseUrl: 'http://api', mode: 'bearer', fetchImpl, tokenStore: { getItem: () => 't', setItem: () => undefined, removeItem: () => undefined } });
+    const client = new ApiClient({
+      baseUrl: 'http://api',
+      mode: 'bearer',
+      fetchImpl,
+      tokenStore: { getItem: () => 't', setItem: () => undefined, removeItem: () => undefined },
+    });
     const events: ExecutionEvent[] = [];
     await new Promise<void>((resolve) => {
-      followExecution(client, 'e1', {
-        onEvent: (event) => events.push(event),
-        onStatus: (status) => {
-          if (status === 'ended') resolve();
+      followExecution(
+        client,
+        'e1',
+        {
+          onEvent: (event) => events.push(event),
+          onStatus: (status) => {
+            if (status === 'ended') resolve();
+          },
         },
-      }, { reconnectDelayMs: 1 });
+        { reconnectDelayMs: 1 },
+      );
     });
-    expect(events.map((e) => [e.seq, e.event])).toEqual([[1, 'step'], [2, 'end']]);
+    expect(events.map((e) => [e.seq, e.event])).toEqual([
+      [1, 'step'],
+      [2, 'end'],
+    ]);
     expect(calls).toHaveLength(2);
-    expect(calls[0].headers['Last-Event-ID']).toBeUndefined();
-    expect(calls[1].headers['Last-Event-ID']).toBe('1');
-    expect(calls[1].headers.Accept).toBe('text/event-stream');
-    expect(calls[1].headers.Authorization).toBe('Bearer t');
+    expect(calls[0].headers.get('Last-Event-ID')).toBeNull();
+    expect(calls[1].headers.get('Last-Event-ID')).toBe('1');
+    expect(calls[1].headers.get('Accept')).toBe('text/event-stream');
+    expect(calls[1].headers.get('Authorization')).toBe('Bearer t');
   });
 });

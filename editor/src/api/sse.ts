@@ -1,6 +1,6 @@
 import type { ApiClient } from './client';
 import { ApiError } from './errors';
-import type { ExecutionEvent } from './types';
+import type { ExecutionEvent } from './models';
 
 /** One dispatched Server-Sent Event. */
 export interface SseMessage {
@@ -73,7 +73,10 @@ export class SseParser {
 }
 
 /** Reads every event of a byte stream. */
-export async function* readSse(stream: ReadableStream<Uint8Array>, parser = new SseParser()): AsyncGenerator<SseMessage> {
+export async function* readSse(
+  stream: ReadableStream<Uint8Array>,
+  parser = new SseParser(),
+): AsyncGenerator<SseMessage> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   try {
@@ -135,17 +138,12 @@ export function followExecution(
     handlers.onStatus?.('connecting');
     while (!ended && !controller.signal.aborted) {
       try {
-        const headers: Record<string, string> = { Accept: 'text/event-stream' };
-        if (lastEventId !== null) headers['Last-Event-ID'] = lastEventId;
-        const response = await client.raw('GET', `/api/v1/executions/${encodeURIComponent(executionId)}/events`, {
-          headers,
-          signal: controller.signal,
-        });
-        if (!response.body) throw new Error('The event stream has no body.');
+        const body = await client.executionEvents(executionId, lastEventId, controller.signal);
+        if (!body) throw new Error('The event stream has no body.');
         handlers.onStatus?.('live');
         const parser = new SseParser();
         parser.lastEventId = lastEventId;
-        for await (const message of readSse(response.body, parser)) {
+        for await (const message of readSse(body, parser)) {
           lastEventId = message.id ?? lastEventId;
           if (parser.retryMs !== null) delay = parser.retryMs;
           const event = toExecutionEvent(message);

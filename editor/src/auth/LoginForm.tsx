@@ -28,11 +28,26 @@ export function LoginForm({ onSignedIn }: { onSignedIn: () => void }) {
     <form className="login-form" onSubmit={submit} data-testid="login-form" aria-label="Sign in">
       <label>
         Email
-        <input type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} data-testid="login-email" autoFocus />
+        <input
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          data-testid="login-email"
+          autoFocus
+        />
       </label>
       <label>
         Password
-        <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} data-testid="login-password" />
+        <input
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          data-testid="login-password"
+        />
       </label>
       <ErrorNote error={error} testId="login-error" />
       <button type="submit" className="button primary" disabled={busy} data-testid="login-submit">

@@ -1,4 +1,4 @@
-import type { Role } from '../api/types';
+import type { Role } from '../api/models';
 
 /**
  * What each role may do (api.md, "Auth and users"): viewers read; editors also write flows,

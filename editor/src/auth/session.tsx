@@ -3,7 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { keys, useMe } from '../api/hooks';
 import { api, connectionStore, useConnection } from '../api/instance';
 import { ApiUnreachableError } from '../api/errors';
-import type { Me } from '../api/types';
+import type { Me } from '../api/models';
 import { can, type Action } from './permissions';
 import { LoginForm } from './LoginForm';
 import { Modal, Loading } from '../components/ui';
@@ -43,7 +43,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       me: me.data,
       can: (action) => can(me.data.role, action),
       signOut: async () => {
-        await api().logout().catch(() => undefined);
+        await api()
+          .logout()
+          .catch(() => undefined);
         connectionStore.setState({ sessionLost: false });
         // `me` is emptied in place, not removed: removing it would leave this provider's
         // observer on the dropped query, still showing the signed-out user.
@@ -61,7 +63,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         <ApiBanner />
         <div className="login-card">
           <h1 className="brand">Flomation</h1>
-          {me.error instanceof ApiUnreachableError ? <p className="muted">The API cannot be reached yet; sign in once it is back.</p> : null}
+          {me.error instanceof ApiUnreachableError ? (
+            <p className="muted">The API cannot be reached yet; sign in once it is back.</p>
+          ) : null}
           <LoginForm
             onSignedIn={() => {
               connectionStore.setState({ sessionLost: false });

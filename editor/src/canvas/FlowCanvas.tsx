@@ -1,7 +1,16 @@
 import { useCallback, type DragEvent } from 'react';
 import {
-  Background, BezierEdge, Controls, MiniMap, ReactFlow, useReactFlow,
-  type Connection, type EdgeChange, type NodeChange, type OnDelete, type IsValidConnection,
+  Background,
+  BezierEdge,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+  type EdgeChange,
+  type NodeChange,
+  type OnDelete,
+  type IsValidConnection,
 } from '@xyflow/react';
 import { FlowNodeView } from './FlowNodeView';
 import type { CanvasEdge, CanvasNode } from './mapping';

@@ -23,13 +23,25 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<CanvasNode>) {
       aria-label={`${node.name || id} (${nodeType?.title ?? node.type})${status ? `, ${status}` : ''}`}
     >
       {data.hasInput ? (
-        <Handle type="target" position={Position.Left} id="in" data-testid={`handle-${id}-in`} className="handle-in" aria-label={`${id} input`} />
+        <Handle
+          type="target"
+          position={Position.Left}
+          id="in"
+          data-testid={`handle-${id}-in`}
+          className="handle-in"
+          aria-label={`${id} input`}
+        />
       ) : null}
       <div className="flow-node-head">
-        <span className="flow-node-icon" aria-hidden>{nodeGlyph(node.type, nodeType)}</span>
+        <span className="flow-node-icon" aria-hidden>
+          {nodeGlyph(node.type, nodeType)}
+        </span>
         <div className="flow-node-title">
           <div className="flow-node-name">{node.name || id}</div>
-          <div className="flow-node-type">{nodeType?.title ?? node.type}{node.name ? ` · ${id}` : ''}</div>
+          <div className="flow-node-type">
+            {nodeType?.title ?? node.type}
+            {node.name ? ` · ${id}` : ''}
+          </div>
         </div>
       </div>
       {ports.length ? (
@@ -38,9 +50,14 @@ function FlowNodeViewImpl({ id, data, selected }: NodeProps<CanvasNode>) {
             <li
               key={port}
               className={`port-label port-${port === 'error' ? 'error' : 'normal'}${data.unknownPorts?.includes(port) ? ' port-unknown' : ''}`}
-              title={data.unknownPorts?.includes(port) ? `This node has no port “${port}”: remove or reconnect the edge` : undefined}
+              title={
+                data.unknownPorts?.includes(port)
+                  ? `This node has no port “${port}”: remove or reconnect the edge`
+                  : undefined
+              }
             >
-              {data.unknownPorts?.includes(port) ? '⚠ ' : ''}{PORT_LABELS[port] ?? port}
+              {data.unknownPorts?.includes(port) ? '⚠ ' : ''}
+              {PORT_LABELS[port] ?? port}
               <Handle
                 type="source"
                 position={Position.Right}

@@ -1,10 +1,18 @@
 import { useMemo, useState } from 'react';
-import type { NodeType } from '../api/types';
+import type { NodeType } from '../api/models';
 import { nodeGlyph } from './icons';
 import { PALETTE_MIME } from './FlowCanvas';
 
 /** Node types by group, searchable; drag one onto the canvas, or press Enter to add it. */
-export function Palette({ nodeTypes, onAdd, unavailable }: { nodeTypes: Map<string, NodeType>; onAdd: (type: string) => void; unavailable?: ReadonlySet<string> }) {
+export function Palette({
+  nodeTypes,
+  onAdd,
+  unavailable,
+}: {
+  nodeTypes: Map<string, NodeType>;
+  onAdd: (type: string) => void;
+  unavailable?: ReadonlySet<string>;
+}) {
   const [search, setSearch] = useState('');
   const groups = useMemo(() => {
     const needle = search.trim().toLowerCase();
@@ -49,7 +57,9 @@ export function Palette({ nodeTypes, onAdd, unavailable }: { nodeTypes: Map<stri
                   }}
                   onClick={() => onAdd(type.type)}
                 >
-                  <span className="flow-node-icon" aria-hidden>{nodeGlyph(type.type, type)}</span>
+                  <span className="flow-node-icon" aria-hidden>
+                    {nodeGlyph(type.type, type)}
+                  </span>
                   <span>{type.title}</span>
                 </button>
               </li>

@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import { ReactFlowProvider, type NodeChange } from '@xyflow/react';
-import type { FlowDefinition, NodeType } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
+import type { NodeType } from '../api/models';
 import { FlowCanvas } from './FlowCanvas';
 import { definitionToGraph, type CanvasNode, type GraphView } from './mapping';
 import { useFallbackPositions } from './useFallbackPositions';
@@ -8,7 +9,12 @@ import { useReusedGraph } from './useReusedGraph';
 
 /** A definition drawn for reading: a past revision, a diff, an execution. Clicks pick a node. */
 export function ReadOnlyCanvas({
-  definition, nodeTypes, view, selected, onSelect, testId,
+  definition,
+  nodeTypes,
+  view,
+  selected,
+  onSelect,
+  testId,
 }: {
   definition: FlowDefinition;
   nodeTypes: Map<string, NodeType>;
@@ -20,7 +26,15 @@ export function ReadOnlyCanvas({
   const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
   const fallbackPositions = useFallbackPositions(definition, measured);
   const graph = useReusedGraph(
-    () => definitionToGraph(definition, { ...view, nodeTypes, measured, readOnly: true, fallbackPositions, selectedNodes: new Set(selected ? [selected] : []) }),
+    () =>
+      definitionToGraph(definition, {
+        ...view,
+        nodeTypes,
+        measured,
+        readOnly: true,
+        fallbackPositions,
+        selectedNodes: new Set(selected ? [selected] : []),
+      }),
     [definition, view, nodeTypes, measured, fallbackPositions, selected],
   );
   const onNodesChange = useCallback((changes: NodeChange<CanvasNode>[]) => {
@@ -28,7 +42,8 @@ export function ReadOnlyCanvas({
     if (!sizes.length) return;
     setMeasured((current) => {
       const next = { ...current };
-      for (const change of sizes) if (change.type === 'dimensions' && change.dimensions) next[change.id] = change.dimensions;
+      for (const change of sizes)
+        if (change.type === 'dimensions' && change.dimensions) next[change.id] = change.dimensions;
       return next;
     });
   }, []);

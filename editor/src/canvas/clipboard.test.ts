@@ -33,7 +33,10 @@ describe('auto layout', () => {
 describe('placing a new node', () => {
   it('moves down until it covers no other node', async () => {
     const { freeSpot } = await import('./layout');
-    const occupied = [{ x: 0, y: 0 }, { x: 0, y: 92 }];
+    const occupied = [
+      { x: 0, y: 0 },
+      { x: 0, y: 92 },
+    ];
     expect(freeSpot(occupied, { x: 10, y: 10 })).toEqual({ x: 10, y: 194 });
     expect(freeSpot(occupied, { x: 500, y: 0 })).toEqual({ x: 500, y: 0 });
   });

@@ -1,4 +1,4 @@
-import type { FlowDefinition, FlowEdge, FlowNode } from '../api/types';
+import type { FlowDefinition, FlowEdge, FlowNode } from '../flow/format';
 import { uniqueNodeId } from '../flow/graph';
 
 /** What copy puts on the clipboard: the selected nodes and the edges among them. */
@@ -19,7 +19,9 @@ export function copySelection(definition: FlowDefinition, ids: ReadonlySet<strin
 export function parseClip(text: string): Clip | null {
   try {
     const parsed = JSON.parse(text) as Partial<Clip>;
-    return parsed.kind === 'flomation/nodes' && Array.isArray(parsed.nodes) && Array.isArray(parsed.edges) ? (parsed as Clip) : null;
+    return parsed.kind === 'flomation/nodes' && Array.isArray(parsed.nodes) && Array.isArray(parsed.edges)
+      ? (parsed as Clip)
+      : null;
   } catch {
     return null;
   }
@@ -29,7 +31,11 @@ export function parseClip(text: string): Clip | null {
  * Adds the clip's nodes with fresh ids (and their inner edges), shifted so they do not
  * cover the originals. Returns the new definition and the new ids, to select them.
  */
-export function pasteClip(definition: FlowDefinition, clip: Clip, offset = { x: 40, y: 40 }): { definition: FlowDefinition; ids: string[] } {
+export function pasteClip(
+  definition: FlowDefinition,
+  clip: Clip,
+  offset = { x: 40, y: 40 },
+): { definition: FlowDefinition; ids: string[] } {
   const taken = new Set(definition.nodes.map((node) => node.id));
   const rename = new Map<string, string>();
   const nodes = clip.nodes

@@ -1,5 +1,5 @@
 import dagre from '@dagrejs/dagre';
-import type { FlowDefinition } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
 
 export const DEFAULT_NODE_SIZE = { width: 200, height: 72 };
 
@@ -36,9 +36,13 @@ export function needsLayout(definition: FlowDefinition): boolean {
 }
 
 /** The first spot at or below `at` where a node of default size covers none of `occupied`. */
-export function freeSpot(occupied: readonly { x: number; y: number }[], at: { x: number; y: number }): { x: number; y: number } {
+export function freeSpot(
+  occupied: readonly { x: number; y: number }[],
+  at: { x: number; y: number },
+): { x: number; y: number } {
   const { width, height } = DEFAULT_NODE_SIZE;
-  const overlaps = (x: number, y: number) => occupied.some((p) => Math.abs(p.x - x) < width && Math.abs(p.y - y) < height);
+  const overlaps = (x: number, y: number) =>
+    occupied.some((p) => Math.abs(p.x - x) < width && Math.abs(p.y - y) < height);
   let y = at.y;
   for (let tries = 0; tries < 50 && overlaps(at.x, y); tries += 1) y += height + 20;
   return { x: at.x, y };

@@ -1,27 +1,45 @@
 import { describe, expect, it } from 'vitest';
-import type { FlowDefinition } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
 import { foreach, ifElse, nodeTypes, recovery } from '../test/fixtures';
 import { definitionToGraph, edgeIds, graphToDefinition, reuseUnchanged } from './mapping';
 
 describe('definition <-> graph mapping', () => {
-  it.each([['if/else', ifElse], ['foreach', foreach], ['recovery', recovery]])('round-trips the %s example without loss', (_name, definition) => {
+  it.each([
+    ['if/else', ifElse],
+    ['foreach', foreach],
+    ['recovery', recovery],
+  ])('round-trips the %s example without loss', (_name, definition) => {
     const { nodes, edges } = definitionToGraph(definition, { nodeTypes });
     expect(graphToDefinition(definition, nodes, edges)).toEqual(definition);
   });
 
   it('keeps every node field, including ones the editor does not know', () => {
-    const definition: FlowDefinition = {
-      version: 1,
-      nodes: [{ id: 'a', type: 'custom', config: { x: [1, { y: null }] }, future_field: { keep: true }, position: { x: 1, y: 2 } }],
+    // As the API may give it: fields the editor's types do not name, at every level.
+    const stored = {
+      version: 1 as const,
+      nodes: [
+        {
+          id: 'a',
+          type: 'custom',
+          config: { x: [1, { y: null }] },
+          future_field: { keep: true },
+          position: { x: 1, y: 2 },
+        },
+      ],
       edges: [{ from: 'a', to: 'a', port: 'success', note: 'loop' }],
       extra_top_level: 42,
     };
+    const definition: FlowDefinition = stored;
     const { nodes, edges } = definitionToGraph(definition);
     expect(JSON.stringify(graphToDefinition(definition, nodes, edges))).toBe(JSON.stringify(definition));
   });
 
   it('keeps a null position as null', () => {
-    const definition = { version: 1, nodes: [{ id: 'start', type: 'start', position: null }], edges: [] } as unknown as FlowDefinition;
+    const definition = {
+      version: 1,
+      nodes: [{ id: 'start', type: 'start', position: null }],
+      edges: [],
+    } as unknown as FlowDefinition;
     const { nodes, edges } = definitionToGraph(definition);
     expect(graphToDefinition(definition, nodes, edges)).toEqual(definition);
   });
@@ -66,8 +84,14 @@ describe('definition <-> graph mapping', () => {
   it('draws edges on ports the node lacks, marked, so they can be seen and removed', () => {
     const definition: FlowDefinition = {
       version: 1,
-      nodes: [{ id: 'start', type: 'start' }, { id: 's', type: 'switch', config: { cases: ['a'] } }],
-      edges: [{ from: 'start', to: 's' }, { from: 's', to: 'start', port: 'gone' }],
+      nodes: [
+        { id: 'start', type: 'start' },
+        { id: 's', type: 'switch', config: { cases: ['a'] } },
+      ],
+      edges: [
+        { from: 'start', to: 's' },
+        { from: 's', to: 'start', port: 'gone' },
+      ],
     };
     const { nodes, edges } = definitionToGraph(definition, { nodeTypes });
     const sw = nodes.find((n) => n.id === 's');
@@ -85,7 +109,12 @@ describe('definition <-> graph mapping', () => {
   });
 
   it('gives repeated identical edges distinct ids', () => {
-    expect(edgeIds([{ from: 'a', to: 'b' }, { from: 'a', to: 'b', port: 'success' }])).toEqual(['a:success->b', 'a:success->b#1']);
+    expect(
+      edgeIds([
+        { from: 'a', to: 'b' },
+        { from: 'a', to: 'b', port: 'success' },
+      ]),
+    ).toEqual(['a:success->b', 'a:success->b#1']);
   });
 
   it('carries selection, run state, diff and problems into the view', () => {
@@ -119,12 +148,15 @@ describe('reuseUnchanged', () => {
 
   it('redraws a node whose selection, problems or run state changed', () => {
     const before = definitionToGraph(ifElse, { nodeTypes });
-    const after = reuseUnchanged(before, definitionToGraph(ifElse, {
-      nodeTypes,
-      selectedNodes: new Set(['start']),
-      problems: new Map([['big', ['expression: required']]]),
-      runStates: new Map([['out', { status: 'succeeded', visits: 1, attempts: 1, iterations: 0 }]]),
-    }));
+    const after = reuseUnchanged(
+      before,
+      definitionToGraph(ifElse, {
+        nodeTypes,
+        selectedNodes: new Set(['start']),
+        problems: new Map([['big', ['expression: required']]]),
+        runStates: new Map([['out', { status: 'succeeded', visits: 1, attempts: 1, iterations: 0 }]]),
+      }),
+    );
     const changed = after.nodes.filter((node, index) => node !== before.nodes[index]).map((node) => node.id);
     expect(changed.sort()).toEqual(['big', 'out', 'start']);
   });

@@ -8,7 +8,8 @@
  * `success`) keeps it out.
  */
 import type { Edge, Node } from '@xyflow/react';
-import type { FlowDefinition, FlowEdge, FlowNode, NodeType, StepStatus } from '../api/types';
+import type { FlowDefinition, FlowEdge, FlowNode } from '../flow/format';
+import type { NodeType, StepStatus } from '../api/models';
 import type { DiffStatus } from '../flow/diff';
 import { edgePort, hasInput, outputPorts } from '../flow/ports';
 
@@ -83,7 +84,10 @@ export function edgeIds(edges: readonly FlowEdge[]): string[] {
   });
 }
 
-export function definitionToGraph(definition: FlowDefinition, view: GraphView = {}): { nodes: CanvasNode[]; edges: CanvasEdge[] } {
+export function definitionToGraph(
+  definition: FlowDefinition,
+  view: GraphView = {},
+): { nodes: CanvasNode[]; edges: CanvasEdge[] } {
   const usedPorts = new Map<string, string[]>();
   const hasIncoming = new Set<string>();
   for (const edge of definition.edges) {
@@ -159,7 +163,11 @@ function samePosition(a: { x: number; y: number } | undefined, b: { x: number; y
  * Reads a definition back from the drawn graph. `base` supplies the document-level fields
  * (version, runs_on, timeout_s and any others), which the canvas does not edit.
  */
-export function graphToDefinition(base: FlowDefinition, nodes: readonly CanvasNode[], edges: readonly CanvasEdge[]): FlowDefinition {
+export function graphToDefinition(
+  base: FlowDefinition,
+  nodes: readonly CanvasNode[],
+  edges: readonly CanvasEdge[],
+): FlowDefinition {
   const storedNodes = nodes.map((canvasNode): FlowNode => {
     const { position: _stored, ...rest } = canvasNode.data.node;
     const node: FlowNode = { ...rest, id: canvasNode.id };
@@ -193,27 +201,59 @@ function samePoint(a: { x: number; y: number } | undefined, b: { x: number; y: n
 }
 
 function sameRun(a: NodeRunState | undefined, b: NodeRunState | undefined): boolean {
-  return a === b || (!!a && !!b && a.status === b.status && a.visits === b.visits && a.attempts === b.attempts && a.iterations === b.iterations);
+  return (
+    a === b ||
+    (!!a &&
+      !!b &&
+      a.status === b.status &&
+      a.visits === b.visits &&
+      a.attempts === b.attempts &&
+      a.iterations === b.iterations)
+  );
 }
 
 function sameNode(a: CanvasNode, b: CanvasNode): boolean {
-  if (a.id !== b.id || a.selected !== b.selected || a.draggable !== b.draggable || a.connectable !== b.connectable || a.deletable !== b.deletable) return false;
+  if (
+    a.id !== b.id ||
+    a.selected !== b.selected ||
+    a.draggable !== b.draggable ||
+    a.connectable !== b.connectable ||
+    a.deletable !== b.deletable
+  )
+    return false;
   if (!samePoint(a.position, b.position)) return false;
   if (a.measured?.width !== b.measured?.width || a.measured?.height !== b.measured?.height) return false;
   const x = a.data;
   const y = b.data;
   return (
-    x.node === y.node && x.nodeType === y.nodeType && x.hasInput === y.hasInput && sameRun(x.run, y.run) && x.diff === y.diff &&
-    x.readOnly === y.readOnly && x.problems === y.problems && x.changedFields === y.changedFields &&
-    sameList(x.ports, y.ports) && sameList(x.unknownPorts, y.unknownPorts) && samePoint(x.fallbackPosition, y.fallbackPosition)
+    x.node === y.node &&
+    x.nodeType === y.nodeType &&
+    x.hasInput === y.hasInput &&
+    sameRun(x.run, y.run) &&
+    x.diff === y.diff &&
+    x.readOnly === y.readOnly &&
+    x.problems === y.problems &&
+    x.changedFields === y.changedFields &&
+    sameList(x.ports, y.ports) &&
+    sameList(x.unknownPorts, y.unknownPorts) &&
+    samePoint(x.fallbackPosition, y.fallbackPosition)
   );
 }
 
 function sameEdge(a: CanvasEdge, b: CanvasEdge): boolean {
   return (
-    a.id === b.id && a.source === b.source && a.target === b.target && a.sourceHandle === b.sourceHandle &&
-    a.targetHandle === b.targetHandle && a.selected === b.selected && a.deletable === b.deletable && a.className === b.className &&
-    a.data?.edge === b.data?.edge && a.data?.port === b.data?.port && a.data?.taken === b.data?.taken && a.data?.diff === b.data?.diff
+    a.id === b.id &&
+    a.source === b.source &&
+    a.target === b.target &&
+    a.sourceHandle === b.sourceHandle &&
+    a.targetHandle === b.targetHandle &&
+    a.selected === b.selected &&
+    a.deletable === b.deletable &&
+    a.className === b.className &&
+    a.data?.edge === b.data?.edge &&
+    a.data?.port === b.data?.port &&
+    a.data?.taken === b.data?.taken &&
+    a.data?.diff === b.data?.diff
   );
 }
 
@@ -237,7 +277,10 @@ export function reuseUnchanged(
     const old = oldEdges.get(edge.id);
     return old && sameEdge(old, edge) ? old : edge;
   });
-  const unchanged = nodes.length === previous.nodes.length && edges.length === previous.edges.length &&
-    nodes.every((node, index) => node === previous.nodes[index]) && edges.every((edge, index) => edge === previous.edges[index]);
+  const unchanged =
+    nodes.length === previous.nodes.length &&
+    edges.length === previous.edges.length &&
+    nodes.every((node, index) => node === previous.nodes[index]) &&
+    edges.every((edge, index) => edge === previous.edges[index]);
   return unchanged ? (previous as { nodes: CanvasNode[]; edges: CanvasEdge[] }) : { nodes, edges };
 }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect } from 'react';
 import { useReactFlow, type Connection, type EdgeChange, type NodeChange } from '@xyflow/react';
-import type { FlowDefinition, NodeType } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
+import type { NodeType } from '../api/models';
 import { editorStore, useEditor } from '../store/editorStore';
 import { definitionToGraph, edgeIds, type CanvasEdge, type CanvasNode } from './mapping';
 import { removeNodes, sameEdge } from '../flow/graph';
@@ -12,7 +13,10 @@ import { useFallbackPositions } from './useFallbackPositions';
 import { useReusedGraph } from './useReusedGraph';
 
 /** The definition with these nodes moved; the same object when nothing actually moved. */
-export function withPositions(definition: FlowDefinition, moves: Map<string, { x: number; y: number }>): FlowDefinition {
+export function withPositions(
+  definition: FlowDefinition,
+  moves: Map<string, { x: number; y: number }>,
+): FlowDefinition {
   let changed = false;
   const nodes = definition.nodes.map((node) => {
     const to = moves.get(node.id);
@@ -28,14 +32,21 @@ export function withPositions(definition: FlowDefinition, moves: Map<string, { x
 function isTyping(target: EventTarget | null): boolean {
   const element = target as HTMLElement | null;
   if (!element) return false;
-  return element.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(element.tagName) || !!element.closest?.('.cm-editor, dialog');
+  return (
+    element.isContentEditable ||
+    ['INPUT', 'TEXTAREA', 'SELECT'].includes(element.tagName) ||
+    !!element.closest?.('.cm-editor, dialog')
+  );
 }
 
 /**
  * Wires the editor store to the canvas: the drawn graph, and every edit (move, connect,
  * delete, drop, copy/paste, undo/redo, layout) turned into a definition change.
  */
-export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { readOnly: boolean; problems: Map<string, string[]>; onSave?: () => void }) {
+export function useEditingCanvas(
+  nodeTypes: Map<string, NodeType>,
+  options: { readOnly: boolean; problems: Map<string, string[]>; onSave?: () => void },
+) {
   const definition = useEditor((s) => s.history.present);
   const selectedNodes = useEditor((s) => s.selectedNodes);
   const selectedEdges = useEditor((s) => s.selectedEdges);
@@ -58,39 +69,42 @@ export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { re
     [definition, nodeTypes, selectedNodes, selectedEdges, measured, problems, readOnly, fallbackPositions],
   );
 
-  const onNodesChange = useCallback((changes: NodeChange<CanvasNode>[]) => {
-    const state = editorStore.getState();
-    const moves = new Map<string, { x: number; y: number }>();
-    let dragging = false;
-    let selection: Set<string> | null = null;
-    for (const change of changes) {
-      if (change.type === 'position' && change.position) {
-        moves.set(change.id, change.position);
-        dragging = dragging || !!change.dragging;
-      } else if (change.type === 'position' && change.dragging === false) {
-        dragging = false;
-      } else if (change.type === 'select') {
-        selection ??= new Set(state.selectedNodes);
-        if (change.selected) selection.add(change.id);
-        else selection.delete(change.id);
-      } else if (change.type === 'dimensions' && change.dimensions) {
-        const current = state.measured[change.id];
-        if (!current || current.width !== change.dimensions.width || current.height !== change.dimensions.height) {
-          state.setMeasured(change.id, change.dimensions);
+  const onNodesChange = useCallback(
+    (changes: NodeChange<CanvasNode>[]) => {
+      const state = editorStore.getState();
+      const moves = new Map<string, { x: number; y: number }>();
+      let dragging = false;
+      let selection: Set<string> | null = null;
+      for (const change of changes) {
+        if (change.type === 'position' && change.position) {
+          moves.set(change.id, change.position);
+          dragging = dragging || !!change.dragging;
+        } else if (change.type === 'position' && change.dragging === false) {
+          dragging = false;
+        } else if (change.type === 'select') {
+          selection ??= new Set(state.selectedNodes);
+          if (change.selected) selection.add(change.id);
+          else selection.delete(change.id);
+        } else if (change.type === 'dimensions' && change.dimensions) {
+          const current = state.measured[change.id];
+          if (!current || current.width !== change.dimensions.width || current.height !== change.dimensions.height) {
+            state.setMeasured(change.id, change.dimensions);
+          }
         }
       }
-    }
-    if (selection) state.select([...selection], state.selectedEdges);
-    const dragEnded = changes.some((c) => c.type === 'position' && c.dragging === false);
-    if (moves.size && !readOnly) {
-      const moved = withPositions(state.history.present, moves);
-      if (moved !== state.history.present) {
-        if (!state.dragStart) state.beginDrag();
-        state.dragTo(moved);
+      if (selection) state.select([...selection], state.selectedEdges);
+      const dragEnded = changes.some((c) => c.type === 'position' && c.dragging === false);
+      if (moves.size && !readOnly) {
+        const moved = withPositions(state.history.present, moves);
+        if (moved !== state.history.present) {
+          if (!state.dragStart) state.beginDrag();
+          state.dragTo(moved);
+        }
       }
-    }
-    if (dragEnded || (moves.size && !dragging)) editorStore.getState().endDrag();
-  }, [readOnly]);
+      if (dragEnded || (moves.size && !dragging)) editorStore.getState().endDrag();
+    },
+    [readOnly],
+  );
 
   const onEdgesChange = useCallback((changes: EdgeChange<CanvasEdge>[]) => {
     const state = editorStore.getState();
@@ -117,48 +131,74 @@ export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { re
     [nodeTypes],
   );
 
-  const onConnect = useCallback((connection: Connection) => {
-    if (readOnly || !isValidConnection(connection)) return;
-    const state = editorStore.getState();
-    const present = state.history.present;
-    state.commit({
-      ...present,
-      edges: [...present.edges, { from: connection.source, to: connection.target, port: connection.sourceHandle ?? 'success' }],
-    });
-  }, [readOnly, isValidConnection]);
+  const onConnect = useCallback(
+    (connection: Connection) => {
+      if (readOnly || !isValidConnection(connection)) return;
+      const state = editorStore.getState();
+      const present = state.history.present;
+      state.commit({
+        ...present,
+        edges: [
+          ...present.edges,
+          { from: connection.source, to: connection.target, port: connection.sourceHandle ?? 'success' },
+        ],
+      });
+    },
+    [readOnly, isValidConnection],
+  );
 
-  const deleteSelection = useCallback((nodeIds: string[], edgeIdList: string[]) => {
-    if (readOnly) return;
-    const state = editorStore.getState();
-    const present = state.history.present;
-    // The start node stays: a flow has exactly one.
-    const nodes = nodeIds.filter((id) => present.nodes.find((node) => node.id === id)?.type !== 'start');
-    const ids = edgeIds(present.edges);
-    const goneEdges = new Set(edgeIdList);
-    const next = removeNodes({ ...present, edges: present.edges.filter((_edge, index) => !goneEdges.has(ids[index])) }, nodes);
-    state.commit(next);
-    state.select([], []);
-  }, [readOnly]);
+  const deleteSelection = useCallback(
+    (nodeIds: string[], edgeIdList: string[]) => {
+      if (readOnly) return;
+      const state = editorStore.getState();
+      const present = state.history.present;
+      // The start node stays: a flow has exactly one.
+      const nodes = nodeIds.filter((id) => present.nodes.find((node) => node.id === id)?.type !== 'start');
+      const ids = edgeIds(present.edges);
+      const goneEdges = new Set(edgeIdList);
+      const next = removeNodes(
+        { ...present, edges: present.edges.filter((_edge, index) => !goneEdges.has(ids[index])) },
+        nodes,
+      );
+      state.commit(next);
+      state.select([], []);
+    },
+    [readOnly],
+  );
 
   const onDelete = useCallback(
-    ({ nodes, edges }: { nodes: CanvasNode[]; edges: CanvasEdge[] }) => deleteSelection(nodes.map((n) => n.id), edges.map((e) => e.id)),
+    ({ nodes, edges }: { nodes: CanvasNode[]; edges: CanvasEdge[] }) =>
+      deleteSelection(
+        nodes.map((n) => n.id),
+        edges.map((e) => e.id),
+      ),
     [deleteSelection],
   );
 
-  const addNode = useCallback((type: string, position?: { x: number; y: number }) => {
-    if (readOnly) return;
-    const state = editorStore.getState();
-    const present = state.history.present;
-    // Dropped nodes go where they were dropped; clicked ones next to the selected node, else
-    // mid-screen, moved down until they cover no other node.
-    // Drawn positions count, including those of nodes placed by the automatic layout.
-    const drawn = getNodes();
-    const anchor = drawn.find((n) => n.id === state.selectedNodes[0])?.position;
-    const at = position ?? freeSpot(drawn.map((n) => n.position), anchor ? { x: anchor.x + 260, y: anchor.y } : screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 }));
-    const node = newNode(present, type, nodeTypes.get(type), at);
-    state.commit({ ...present, nodes: [...present.nodes, node] });
-    state.select([node.id], []);
-  }, [readOnly, nodeTypes, screenToFlowPosition, getNodes]);
+  const addNode = useCallback(
+    (type: string, position?: { x: number; y: number }) => {
+      if (readOnly) return;
+      const state = editorStore.getState();
+      const present = state.history.present;
+      // Dropped nodes go where they were dropped; clicked ones next to the selected node, else
+      // mid-screen, moved down until they cover no other node.
+      // Drawn positions count, including those of nodes placed by the automatic layout.
+      const drawn = getNodes();
+      const anchor = drawn.find((n) => n.id === state.selectedNodes[0])?.position;
+      const at =
+        position ??
+        freeSpot(
+          drawn.map((n) => n.position),
+          anchor
+            ? { x: anchor.x + 260, y: anchor.y }
+            : screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 }),
+        );
+      const node = newNode(present, type, nodeTypes.get(type), at);
+      state.commit({ ...present, nodes: [...present.nodes, node] });
+      state.select([node.id], []);
+    },
+    [readOnly, nodeTypes, screenToFlowPosition, getNodes],
+  );
 
   const layout = useCallback(() => {
     if (readOnly) return;
@@ -216,7 +256,10 @@ export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { re
         void paste();
       } else if (mod && key === 'a') {
         event.preventDefault();
-        state.select(state.history.present.nodes.map((n) => n.id), edgeIds(state.history.present.edges));
+        state.select(
+          state.history.present.nodes.map((n) => n.id),
+          edgeIds(state.history.present.edges),
+        );
       } else if (!mod && event.shiftKey && key === 'l') {
         event.preventDefault();
         layout();
@@ -228,5 +271,17 @@ export function useEditingCanvas(nodeTypes: Map<string, NodeType>, options: { re
     return () => window.removeEventListener('keydown', onKey);
   }, [readOnly, copy, paste, layout, onSave]);
 
-  return { ...graph, onNodesChange, onEdgesChange, onConnect, onDelete, isValidConnection, addNode, layout, copy, paste, deleteSelection };
+  return {
+    ...graph,
+    onNodesChange,
+    onEdgesChange,
+    onConnect,
+    onDelete,
+    isValidConnection,
+    addNode,
+    layout,
+    copy,
+    paste,
+    deleteSelection,
+  };
 }

@@ -1,5 +1,5 @@
 import { useMemo } from 'react';
-import type { FlowDefinition } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
 import { autoLayout, needsLayout } from './layout';
 
 /**

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { keys, useFlows } from '../api/hooks';
 import { api } from '../api/instance';
-import type { Organization } from '../api/types';
+import type { Organization } from '../api/models';
 import { ErrorNote } from './ui';
 
 function OrganizationForm({ organization }: { organization: Organization }) {
@@ -22,17 +22,35 @@ function OrganizationForm({ organization }: { organization: Organization }) {
     patch.mutate();
   };
   return (
-    <form className="form inline-form" onSubmit={submit} data-testid="organization-form" aria-label="Organization settings">
-      <label>Organization name<input required value={name} onChange={(e) => setName(e.target.value)} data-testid="organization-name" /></label>
+    <form
+      className="form inline-form"
+      onSubmit={submit}
+      data-testid="organization-form"
+      aria-label="Organization settings"
+    >
+      <label>
+        Organization name
+        <input required value={name} onChange={(e) => setName(e.target.value)} data-testid="organization-name" />
+      </label>
       <label className="grow">
         Error flow (started with every failed execution's details)
         <select value={errorFlow} onChange={(e) => setErrorFlow(e.target.value)} data-testid="organization-error-flow">
           <option value="">none</option>
-          {(flows.data?.items ?? []).map((flow) => <option key={flow.id} value={flow.id}>{flow.name}</option>)}
+          {(flows.data?.items ?? []).map((flow) => (
+            <option key={flow.id} value={flow.id}>
+              {flow.name}
+            </option>
+          ))}
         </select>
       </label>
-      <button type="submit" className="button primary" disabled={patch.isPending} data-testid="organization-submit">Save</button>
-      {patch.isSuccess ? <span role="status" className="muted">Saved.</span> : null}
+      <button type="submit" className="button primary" disabled={patch.isPending} data-testid="organization-submit">
+        Save
+      </button>
+      {patch.isSuccess ? (
+        <span role="status" className="muted">
+          Saved.
+        </span>
+      ) : null}
       <ErrorNote error={patch.error} />
     </form>
   );

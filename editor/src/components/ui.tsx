@@ -2,7 +2,19 @@ import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { describeError } from '../api/errors';
 
 /** A modal dialog on the native <dialog> element: focus trap, Escape and backdrop for free. */
-export function Modal({ title, onClose, children, testId, wide }: { title: string; onClose: () => void; children: ReactNode; testId?: string; wide?: boolean }) {
+export function Modal({
+  title,
+  onClose,
+  children,
+  testId,
+  wide,
+}: {
+  title: string;
+  onClose: () => void;
+  children: ReactNode;
+  testId?: string;
+  wide?: boolean;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
@@ -29,7 +41,9 @@ export function Modal({ title, onClose, children, testId, wide }: { title: strin
     >
       <header className="modal-head">
         <h2 id={titleId}>{title}</h2>
-        <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>×</button>
+        <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
+          ×
+        </button>
       </header>
       <div className="modal-body">{children}</div>
     </dialog>
@@ -95,7 +109,11 @@ export function Json({ value, label }: { value: unknown; label?: string }) {
 }
 
 export function Loading({ what = 'Loading' }: { what?: string }) {
-  return <div className="loading" role="status">{what}…</div>;
+  return (
+    <div className="loading" role="status">
+      {what}…
+    </div>
+  );
 }
 
 export function formatTime(value: string | null | undefined): string {
@@ -113,7 +131,19 @@ export function PageHeader({ title, children }: { title: string; children?: Reac
   );
 }
 
-export function ConfirmButton({ onConfirm, children, label, testId, disabled }: { onConfirm: () => void; children: ReactNode; label: string; testId?: string; disabled?: boolean }) {
+export function ConfirmButton({
+  onConfirm,
+  children,
+  label,
+  testId,
+  disabled,
+}: {
+  onConfirm: () => void;
+  children: ReactNode;
+  label: string;
+  testId?: string;
+  disabled?: boolean;
+}) {
   return (
     <button
       type="button"

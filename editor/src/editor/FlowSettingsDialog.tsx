@@ -2,7 +2,8 @@ import { useState, type FormEvent } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/instance';
 import { keys } from '../api/hooks';
-import type { Flow, FlowDefinition } from '../api/types';
+import type { Flow } from '../api/models';
+import type { FlowDefinition } from '../flow/format';
 import { ErrorNote, Modal } from '../components/ui';
 import { labelsText, parseLabels } from '../flow/labels';
 
@@ -10,7 +11,19 @@ import { labelsText, parseLabels } from '../flow/labels';
  * Flow settings: name and description (PATCH, no new revision), and the definition's
  * `runs_on` and `timeout_s` (edited in the working copy, saved with the next revision).
  */
-export function FlowSettingsDialog({ flow, definition, canWrite, onDefinition, onClose }: { flow: Flow; definition: FlowDefinition; canWrite: boolean; onDefinition: (definition: FlowDefinition) => void; onClose: () => void }) {
+export function FlowSettingsDialog({
+  flow,
+  definition,
+  canWrite,
+  onDefinition,
+  onClose,
+}: {
+  flow: Flow;
+  definition: FlowDefinition;
+  canWrite: boolean;
+  onDefinition: (definition: FlowDefinition) => void;
+  onClose: () => void;
+}) {
   const queryClient = useQueryClient();
   const [name, setName] = useState(flow.name);
   const [description, setDescription] = useState(flow.description ?? '');
@@ -24,7 +37,11 @@ export function FlowSettingsDialog({ flow, definition, canWrite, onDefinition, o
     setError(null);
     try {
       const max = maxConcurrent.trim() ? Number(maxConcurrent) : null;
-      if (name !== flow.name || description !== (flow.description ?? '') || max !== (flow.max_concurrent_executions ?? null)) {
+      if (
+        name !== flow.name ||
+        description !== (flow.description ?? '') ||
+        max !== (flow.max_concurrent_executions ?? null)
+      ) {
         const patched = await api().patchFlow(flow.id, { name, description, max_concurrent_executions: max });
         queryClient.setQueryData(keys.flow(flow.id), { ...flow, ...patched, definition: flow.definition });
         void queryClient.invalidateQueries({ queryKey: ['flows'] });
@@ -45,16 +62,72 @@ export function FlowSettingsDialog({ flow, definition, canWrite, onDefinition, o
   return (
     <Modal title="Flow settings" onClose={onClose} testId="flow-settings-dialog">
       <form className="form" onSubmit={submit}>
-        <label>Name<input required value={name} readOnly={!canWrite} onChange={(e) => setName(e.target.value)} data-testid="flow-settings-name" /></label>
-        <label>Description<input value={description} readOnly={!canWrite} onChange={(e) => setDescription(e.target.value)} data-testid="flow-settings-description" /></label>
-        <label>Max concurrent executions<input type="number" min={1} value={maxConcurrent} readOnly={!canWrite} placeholder="no limit" onChange={(e) => setMaxConcurrent(e.target.value)} data-testid="flow-settings-max-concurrent" /></label>
-        <label>Runs on (runner labels, k=v, comma separated)<input value={runsOn} readOnly={!canWrite} placeholder="location=onprem" onChange={(e) => setRunsOn(e.target.value)} data-testid="flow-settings-runs-on" /></label>
-        <label>Execution timeout (s)<input type="number" min={1} value={timeout} readOnly={!canWrite} placeholder="none" onChange={(e) => setTimeoutText(e.target.value)} data-testid="flow-settings-timeout" /></label>
-        <p className="muted small">Runs on and timeout are part of the definition: they are saved with the next revision.</p>
+        <label>
+          Name
+          <input
+            required
+            value={name}
+            readOnly={!canWrite}
+            onChange={(e) => setName(e.target.value)}
+            data-testid="flow-settings-name"
+          />
+        </label>
+        <label>
+          Description
+          <input
+            value={description}
+            readOnly={!canWrite}
+            onChange={(e) => setDescription(e.target.value)}
+            data-testid="flow-settings-description"
+          />
+        </label>
+        <label>
+          Max concurrent executions
+          <input
+            type="number"
+            min={1}
+            value={maxConcurrent}
+            readOnly={!canWrite}
+            placeholder="no limit"
+            onChange={(e) => setMaxConcurrent(e.target.value)}
+            data-testid="flow-settings-max-concurrent"
+          />
+        </label>
+        <label>
+          Runs on (runner labels, k=v, comma separated)
+          <input
+            value={runsOn}
+            readOnly={!canWrite}
+            placeholder="location=onprem"
+            onChange={(e) => setRunsOn(e.target.value)}
+            data-testid="flow-settings-runs-on"
+          />
+        </label>
+        <label>
+          Execution timeout (s)
+          <input
+            type="number"
+            min={1}
+            value={timeout}
+            readOnly={!canWrite}
+            placeholder="none"
+            onChange={(e) => setTimeoutText(e.target.value)}
+            data-testid="flow-settings-timeout"
+          />
+        </label>
+        <p className="muted small">
+          Runs on and timeout are part of the definition: they are saved with the next revision.
+        </p>
         <ErrorNote error={error} />
         <div className="form-actions">
-          <button type="button" className="button" onClick={onClose}>Cancel</button>
-          {canWrite ? <button type="submit" className="button primary" data-testid="flow-settings-submit">Apply</button> : null}
+          <button type="button" className="button" onClick={onClose}>
+            Cancel
+          </button>
+          {canWrite ? (
+            <button type="submit" className="button primary" data-testid="flow-settings-submit">
+              Apply
+            </button>
+          ) : null}
         </div>
       </form>
     </Modal>

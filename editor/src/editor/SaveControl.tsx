@@ -1,7 +1,19 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 
 /** The save button and its message box (Ctrl+S opens it too). */
-export function SaveControl({ dirty, saving, open, setOpen, onSave }: { dirty: boolean; saving: boolean; open: boolean; setOpen: (open: boolean) => void; onSave: (message: string) => Promise<boolean> }) {
+export function SaveControl({
+  dirty,
+  saving,
+  open,
+  setOpen,
+  onSave,
+}: {
+  dirty: boolean;
+  saving: boolean;
+  open: boolean;
+  setOpen: (open: boolean) => void;
+  onSave: (message: string) => Promise<boolean>;
+}) {
   const [message, setMessage] = useState('');
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
@@ -42,8 +54,12 @@ export function SaveControl({ dirty, saving, open, setOpen, onSave }: { dirty: b
             />
           </label>
           <div className="form-actions">
-            <button type="button" className="button small" onClick={() => setOpen(false)}>Cancel</button>
-            <button type="submit" className="button primary small" disabled={saving} data-testid="save-confirm">Save revision</button>
+            <button type="button" className="button small" onClick={() => setOpen(false)}>
+              Cancel
+            </button>
+            <button type="submit" className="button primary small" disabled={saving} data-testid="save-confirm">
+              Save revision
+            </button>
           </div>
         </form>
       ) : null}

@@ -21,7 +21,12 @@ export function ShortcutsDialog({ onClose }: { onClose: () => void }) {
       <table className="table">
         <tbody>
           {SHORTCUTS.map(([keys, what]) => (
-            <tr key={keys}><td><kbd>{keys}</kbd></td><td>{what}</td></tr>
+            <tr key={keys}>
+              <td>
+                <kbd>{keys}</kbd>
+              </td>
+              <td>{what}</td>
+            </tr>
           ))}
         </tbody>
       </table>

@@ -1,4 +1,5 @@
-import type { FlowDefinition, FlowNode, JsonObject, JsonValue, NodeType } from '../api/types';
+import type { FlowDefinition, FlowNode, JsonObject, JsonValue } from './format';
+import type { NodeType } from '../api/models';
 import { uniqueNodeId } from './graph';
 
 /** A config holding the defaults the type's schema declares for its top-level fields. */
@@ -7,15 +8,29 @@ export function defaultConfig(nodeType: NodeType | undefined): JsonObject {
   const out: JsonObject = {};
   if (!properties || typeof properties !== 'object') return out;
   for (const [name, schema] of Object.entries(properties as Record<string, { default?: JsonValue }>)) {
-    if (schema && typeof schema === 'object' && 'default' in schema && schema.default !== undefined) out[name] = schema.default;
+    if (schema && typeof schema === 'object' && 'default' in schema && schema.default !== undefined)
+      out[name] = schema.default;
   }
   return out;
 }
 
-export function newNode(definition: FlowDefinition, type: string, nodeType: NodeType | undefined, position: { x: number; y: number }): FlowNode {
-  const id = uniqueNodeId(type, definition.nodes.map((node) => node.id));
+export function newNode(
+  definition: FlowDefinition,
+  type: string,
+  nodeType: NodeType | undefined,
+  position: { x: number; y: number },
+): FlowNode {
+  const id = uniqueNodeId(
+    type,
+    definition.nodes.map((node) => node.id),
+  );
   const config = defaultConfig(nodeType);
-  return { id, type, ...(Object.keys(config).length ? { config } : {}), position: { x: Math.round(position.x), y: Math.round(position.y) } };
+  return {
+    id,
+    type,
+    ...(Object.keys(config).length ? { config } : {}),
+    position: { x: Math.round(position.x), y: Math.round(position.y) },
+  };
 }
 
 /** An example value for a JSON schema: its default/example, else a typed placeholder. */

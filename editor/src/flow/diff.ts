@@ -1,4 +1,5 @@
-import type { FlowDefinition, FlowDiff, FlowEdge, FlowNode } from '../api/types';
+import type { FlowDefinition, FlowEdge, FlowNode } from './format';
+import type { FlowDiff } from '../api/models';
 import { edgePort } from './ports';
 import { sameEdge } from './graph';
 
@@ -15,26 +16,9 @@ export interface DiffGraph {
   settingsChanged: string[];
 }
 
-/** Normalises the `changed` list of the diff answer, whichever of the allowed layouts it uses. */
+/** The changed fields of each changed node. */
 export function changedNodes(diff: FlowDiff): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const changed = diff.nodes.changed;
-  if (Array.isArray(changed)) {
-    for (const entry of changed) {
-      if (typeof entry === 'string') out.set(entry, []);
-      else out.set(entry.id, Array.isArray(entry.fields) ? entry.fields : []);
-    }
-  } else if (changed && typeof changed === 'object') {
-    for (const [id, fields] of Object.entries(changed)) out.set(id, Array.isArray(fields) ? fields : []);
-  }
-  return out;
-}
-
-function settingsChanged(diff: FlowDiff): string[] {
-  const changed = diff.settings?.changed;
-  if (Array.isArray(changed)) return changed.map(String);
-  if (changed && typeof changed === 'object') return Object.keys(changed);
-  return [];
+  return new Map(diff.nodes.changed.map((entry) => [entry.id, entry.fields]));
 }
 
 /**
@@ -63,7 +47,11 @@ export function buildDiffGraph(from: FlowDefinition, to: FlowDefinition, diff: F
     edgeStatus.push(diff.edges.added.some((e) => sameEdge(e, edge)) ? 'added' : 'unchanged');
   }
   for (const edge of diff.edges.removed) {
-    const original = from.edges.find((e) => sameEdge(e, edge)) ?? { from: edge.from, to: edge.to, port: edgePort(edge) };
+    const original = from.edges.find((e) => sameEdge(e, edge)) ?? {
+      from: edge.from,
+      to: edge.to,
+      port: edgePort(edge),
+    };
     edges.push(original);
     edgeStatus.push('removed');
   }
@@ -72,11 +60,17 @@ export function buildDiffGraph(from: FlowDefinition, to: FlowDefinition, diff: F
     nodeStatus,
     changedFields: changed,
     edgeStatus,
-    settingsChanged: settingsChanged(diff),
+    settingsChanged: diff.settings.changed,
   };
 }
 
-export function diffSummary(graph: DiffGraph): { added: number; removed: number; changed: number; edgesAdded: number; edgesRemoved: number } {
+export function diffSummary(graph: DiffGraph): {
+  added: number;
+  removed: number;
+  changed: number;
+  edgesAdded: number;
+  edgesRemoved: number;
+} {
   let added = 0;
   let removed = 0;
   let changed = 0;

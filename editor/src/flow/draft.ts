@@ -1,4 +1,4 @@
-import type { FlowDefinition } from '../api/types';
+import type { FlowDefinition } from './format';
 
 /** Unsaved work kept in this browser, per flow, so a reload or a lost session loses nothing. */
 export interface Draft {

@@ -1,4 +1,4 @@
-import type { FlowDefinition, FlowEdge, FlowNode, JsonObject } from '../api/types';
+import type { FlowDefinition, FlowEdge, FlowNode, JsonObject } from './format';
 import { edgePort } from './ports';
 
 export const NODE_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
@@ -14,7 +14,10 @@ export function emptyDefinition(): FlowDefinition {
 /** A fresh id from a type name, unique among `taken` (`http`, `http_2`, ...). */
 export function uniqueNodeId(base: string, taken: Iterable<string>): string {
   const used = new Set(taken);
-  let stem = base.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^[^a-z]+/, '');
+  let stem = base
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .replace(/^[^a-z]+/, '');
   if (!stem) stem = 'node';
   stem = stem.slice(0, 56);
   if (!used.has(stem)) return stem;
@@ -85,7 +88,8 @@ export function downstreamNodeIds(definition: FlowDefinition, nodeId: string): s
 export function inErrorBranch(definition: FlowDefinition, nodeId: string): boolean {
   const byId = new Map(definition.nodes.map((n) => [n.id, n]));
   for (const edge of definition.edges) {
-    if (edgePort(edge) === 'error' && (edge.to === nodeId || downstreamNodeIds(definition, edge.to).includes(nodeId))) return true;
+    if (edgePort(edge) === 'error' && (edge.to === nodeId || downstreamNodeIds(definition, edge.to).includes(nodeId)))
+      return true;
   }
   for (const node of definition.nodes) {
     if (node.type === 'on_error' && downstreamNodeIds(definition, node.id).includes(nodeId)) return true;
@@ -93,7 +97,11 @@ export function inErrorBranch(definition: FlowDefinition, nodeId: string): boole
   return byId.get(nodeId)?.type === 'on_error';
 }
 
-export function updateNode(definition: FlowDefinition, nodeId: string, patch: (node: FlowNode) => FlowNode): FlowDefinition {
+export function updateNode(
+  definition: FlowDefinition,
+  nodeId: string,
+  patch: (node: FlowNode) => FlowNode,
+): FlowDefinition {
   return { ...definition, nodes: definition.nodes.map((node) => (node.id === nodeId ? patch(node) : node)) };
 }
 

@@ -9,5 +9,7 @@ export function parseLabels(text: string): Record<string, string> {
 }
 
 export function labelsText(labels: Record<string, string> | undefined): string {
-  return Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+  return Object.entries(labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
 }

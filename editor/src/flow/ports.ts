@@ -1,4 +1,5 @@
-import type { FlowNode, NodeType } from '../api/types';
+import type { FlowNode } from './format';
+import type { NodeType } from '../api/models';
 
 /** Ports of the built-in types, used until node types are loaded (flow-format.md). */
 const BUILT_IN_PORTS: Record<string, string[]> = {

@@ -3,7 +3,8 @@ import { foreach, ifElse, nodeTypes, recovery } from '../test/fixtures';
 import { templateSuggestions } from './templateHelp';
 import { renameNode, uniqueNodeId, upstreamNodeIds } from './graph';
 
-const expressions = (...args: Parameters<typeof templateSuggestions>) => templateSuggestions(...args).map((s) => s.expression);
+const expressions = (...args: Parameters<typeof templateSuggestions>) =>
+  templateSuggestions(...args).map((s) => s.expression);
 
 describe('template help', () => {
   it('lists the outputs of every upstream node, nearest first, and no downstream one', () => {

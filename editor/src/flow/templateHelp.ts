@@ -1,4 +1,5 @@
-import type { FlowDefinition, NodeType } from '../api/types';
+import type { FlowDefinition } from './format';
+import type { NodeType } from '../api/models';
 import { enclosingForeach, inErrorBranch, upstreamNodeIds } from './graph';
 import { edgePort } from './ports';
 

@@ -1,18 +1,25 @@
 import { useState } from 'react';
 import { useRevisions } from '../api/hooks';
-import type { Revision } from '../api/types';
+import type { Revision } from '../api/models';
 import { ErrorNote, Loading, formatTime } from '../components/ui';
 import type { Draft } from '../flow/draft';
 
 function authorName(author: Revision['author']): string {
   if (!author) return 'unknown';
-  if (typeof author === 'string') return author;
-  return author.name || author.email || author.id;
+  return author.name || author.id;
 }
 
 /** Revisions, newest first: view one, compare two, restore one, or bring back a stashed version. */
 export function HistoryPanel({
-  flowId, currentRevision, canWrite, stash, onView, onCompare, onRestore, onOpenStash, onClose,
+  flowId,
+  currentRevision,
+  canWrite,
+  stash,
+  onView,
+  onCompare,
+  onRestore,
+  onOpenStash,
+  onClose,
 }: {
   flowId: string;
   currentRevision: number;
@@ -32,16 +39,23 @@ export function HistoryPanel({
     <aside className="side-panel history-panel" aria-label="History" data-testid="history-panel">
       <header className="side-panel-head">
         <h2>History</h2>
-        <button type="button" className="icon-button" aria-label="Close history" onClick={onClose}>×</button>
+        <button type="button" className="icon-button" aria-label="Close history" onClick={onClose}>
+          ×
+        </button>
       </header>
       {stash ? (
         <div className="stash-note" data-testid="stash-note">
-          Your version from {formatTime(stash.savedAt)} (based on revision {stash.baseRevision}) was kept after a conflict.
-          <button type="button" className="button small" onClick={onOpenStash} data-testid="stash-open">Open it</button>
+          Your version from {formatTime(stash.savedAt)} (based on revision {stash.baseRevision}) was kept after a
+          conflict.
+          <button type="button" className="button small" onClick={onOpenStash} data-testid="stash-open">
+            Open it
+          </button>
         </div>
       ) : null}
       <div className="compare-bar">
-        <span className="small">Compare: from {from ?? '…'} to {to ?? '…'}</span>
+        <span className="small">
+          Compare: from {from ?? '…'} to {to ?? '…'}
+        </span>
         <button
           type="button"
           className="button small"
@@ -66,17 +80,52 @@ export function HistoryPanel({
             <div className="muted small">by {authorName(revision.author)}</div>
             <div className="revision-actions">
               <label className="small">
-                <input type="radio" name="diff-from" checked={from === revision.revision} onChange={() => setFrom(revision.revision)} data-testid={`diff-from-${revision.revision}`} /> from
+                <input
+                  type="radio"
+                  name="diff-from"
+                  checked={from === revision.revision}
+                  onChange={() => setFrom(revision.revision)}
+                  data-testid={`diff-from-${revision.revision}`}
+                />{' '}
+                from
               </label>
               <label className="small">
-                <input type="radio" name="diff-to" checked={to === revision.revision} onChange={() => setTo(revision.revision)} data-testid={`diff-to-${revision.revision}`} /> to
+                <input
+                  type="radio"
+                  name="diff-to"
+                  checked={to === revision.revision}
+                  onChange={() => setTo(revision.revision)}
+                  data-testid={`diff-to-${revision.revision}`}
+                />{' '}
+                to
               </label>
-              <button type="button" className="button small" onClick={() => onView(revision.revision)} data-testid={`revision-view-${revision.revision}`}>View</button>
+              <button
+                type="button"
+                className="button small"
+                onClick={() => onView(revision.revision)}
+                data-testid={`revision-view-${revision.revision}`}
+              >
+                View
+              </button>
               {revision.revision !== currentRevision ? (
-                <button type="button" className="button small" onClick={() => onCompare(revision.revision, currentRevision)} data-testid={`revision-diff-${revision.revision}`}>Diff to current</button>
+                <button
+                  type="button"
+                  className="button small"
+                  onClick={() => onCompare(revision.revision, currentRevision)}
+                  data-testid={`revision-diff-${revision.revision}`}
+                >
+                  Diff to current
+                </button>
               ) : null}
               {canWrite && revision.revision !== currentRevision ? (
-                <button type="button" className="button small" onClick={() => onRestore(revision.revision)} data-testid={`revision-restore-${revision.revision}`}>Restore</button>
+                <button
+                  type="button"
+                  className="button small"
+                  onClick={() => onRestore(revision.revision)}
+                  data-testid={`revision-restore-${revision.revision}`}
+                >
+                  Restore
+                </button>
               ) : null}
             </div>
           </li>

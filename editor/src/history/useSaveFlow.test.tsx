@@ -4,7 +4,8 @@ import { act, renderHook } from '@testing-library/react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import type { ReactNode } from 'react';
 import { initApi } from '../api/instance';
-import type { Flow, FlowDefinition } from '../api/types';
+import type { Flow } from '../api/models';
+import type { FlowDefinition } from '../flow/format';
 import { editorStore, isDirty } from '../store/editorStore';
 import { loadStash } from '../flow/draft';
 import { ifElse } from '../test/fixtures';
@@ -13,15 +14,35 @@ import { useSaveFlow } from './useSaveFlow';
 /** The API as seen over HTTP: a flow whose current revision someone else has moved to 4. */
 function fakeServer() {
   const theirs: FlowDefinition = { ...ifElse, nodes: ifElse.nodes.filter((n) => n.id !== 'no') };
-  const state = { revision: 4, definition: theirs, puts: [] as { base_revision: number; message?: string; definition: FlowDefinition }[] };
-  const flow = (): Flow => ({ id: 'f1', name: 'F', description: '', revision: state.revision, created_at: '', updated_at: '', definition: state.definition });
-  const fetchImpl: typeof fetch = async (url, init) => {
-    const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-    const path = new URL(String(url), 'http://x').pathname;
-    if (path === '/api/v1/flows/f1' && init?.method === 'PUT') {
-      const body = JSON.parse(String(init.body));
+  const state = {
+    revision: 4,
+    definition: theirs,
+    puts: [] as { base_revision: number; message?: string; definition: FlowDefinition }[],
+  };
+  const flow = (): Flow => ({
+    id: 'f1',
+    name: 'F',
+    description: '',
+    revision: state.revision,
+    max_concurrent_executions: null,
+    runs_on: {},
+    created_by: null,
+    created_at: '',
+    updated_at: '',
+    archived_at: null,
+    definition: state.definition,
+    hash: '',
+  });
+  const fetchImpl: typeof fetch = async (input) => {
+    const request = input as Request;
+    const json = (status: number, body: unknown) =>
+      new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+    const path = new URL(request.url).pathname;
+    if (path === '/api/v1/flows/f1' && request.method === 'PUT') {
+      const body = JSON.parse(await request.text());
       state.puts.push(body);
-      if (body.base_revision !== state.revision) return json(409, { title: 'Conflict', current_revision: state.revision });
+      if (body.base_revision !== state.revision)
+        return json(409, { title: 'Conflict', current_revision: state.revision });
       state.revision += 1;
       state.definition = body.definition;
       return json(200, flow());
@@ -36,7 +57,9 @@ function setup() {
   const server = fakeServer();
   initApi({ apiBaseUrl: '' }, server.fetchImpl);
   const queryClient = new QueryClient();
-  const wrapper = ({ children }: { children: ReactNode }) => <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>;
+  const wrapper = ({ children }: { children: ReactNode }) => (
+    <QueryClientProvider client={queryClient}>{children}</QueryClientProvider>
+  );
   editorStore.getState().load('f1', ifElse, 3);
   const mine: FlowDefinition = { ...ifElse, nodes: [...ifElse.nodes, { id: 'extra', type: 'log' }] };
   editorStore.getState().commit(mine);

@@ -5,7 +5,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { keys, useFlow, useNodeTypes, useRevision } from '../api/hooks';
 import { api } from '../api/instance';
 import { isApiError } from '../api/errors';
-import type { NodeType } from '../api/types';
+import type { NodeType } from '../api/models';
 import { useCan } from '../auth/session';
 import { FlowCanvas } from '../canvas/FlowCanvas';
 import { Palette } from '../canvas/Palette';
@@ -43,7 +43,15 @@ export default function FlowEditorPage() {
 }
 
 /** Palette, editable canvas and the selected node's panel. */
-function EditSurface({ nodeTypes, canWrite, onSaveShortcut }: { nodeTypes: Map<string, NodeType>; canWrite: boolean; onSaveShortcut: () => void }) {
+function EditSurface({
+  nodeTypes,
+  canWrite,
+  onSaveShortcut,
+}: {
+  nodeTypes: Map<string, NodeType>;
+  canWrite: boolean;
+  onSaveShortcut: () => void;
+}) {
   const problems = useEditor((s) => s.problems);
   const byNode = useMemo(() => problemsByNode(problems), [problems]);
   const canvas = useEditingCanvas(nodeTypes, { readOnly: !canWrite, problems: byNode, onSave: onSaveShortcut });
@@ -60,13 +68,20 @@ function EditSurface({ nodeTypes, canWrite, onSaveShortcut }: { nodeTypes: Map<s
   const panelDefinition = useHeldWhile(dragging, definition);
   const { addNode, deleteSelection } = canvas;
   const palette = useMemo(
-    () => (canWrite ? <Palette nodeTypes={nodeTypes} onAdd={(type) => addNode(type)} unavailable={unavailable} /> : null),
+    () =>
+      canWrite ? <Palette nodeTypes={nodeTypes} onAdd={(type) => addNode(type)} unavailable={unavailable} /> : null,
     [canWrite, nodeTypes, addNode, unavailable],
   );
   const panel = useMemo(
     () =>
       selected ? (
-        <Suspense fallback={<aside className="side-panel"><Loading /></aside>}>
+        <Suspense
+          fallback={
+            <aside className="side-panel">
+              <Loading />
+            </aside>
+          }
+        >
           <NodePanel
             key={selected}
             definition={panelDefinition}
@@ -111,7 +126,23 @@ function useHeldWhile<T>(hold: boolean, value: T): T {
   }, [hold, value]);
 }
 
-function RevisionView({ flowId, revision, nodeTypes, canWrite, onExit, onRestore, onCompare }: { flowId: string; revision: number; nodeTypes: Map<string, NodeType>; canWrite: boolean; onExit: () => void; onRestore: () => void; onCompare: () => void }) {
+function RevisionView({
+  flowId,
+  revision,
+  nodeTypes,
+  canWrite,
+  onExit,
+  onRestore,
+  onCompare,
+}: {
+  flowId: string;
+  revision: number;
+  nodeTypes: Map<string, NodeType>;
+  canWrite: boolean;
+  onExit: () => void;
+  onRestore: () => void;
+  onCompare: () => void;
+}) {
   const query = useRevision(flowId, revision);
   const [selected, setSelected] = useState<string | null>(null);
   return (
@@ -119,17 +150,39 @@ function RevisionView({ flowId, revision, nodeTypes, canWrite, onExit, onRestore
       <div className="mode-banner">
         <strong>Revision {revision} (read-only)</strong>
         {query.data?.message ? <span className="muted">“{query.data.message}”</span> : null}
-        <button type="button" className="button small" onClick={onCompare} data-testid="revision-compare-current">Compare with current</button>
-        {canWrite ? <button type="button" className="button small" onClick={onRestore} data-testid="revision-restore">Restore this revision</button> : null}
-        <button type="button" className="button small" onClick={onExit} data-testid="revision-exit">Back to editing</button>
+        <button type="button" className="button small" onClick={onCompare} data-testid="revision-compare-current">
+          Compare with current
+        </button>
+        {canWrite ? (
+          <button type="button" className="button small" onClick={onRestore} data-testid="revision-restore">
+            Restore this revision
+          </button>
+        ) : null}
+        <button type="button" className="button small" onClick={onExit} data-testid="revision-exit">
+          Back to editing
+        </button>
       </div>
       <ErrorNote error={query.error} />
       {query.data?.definition ? (
         <div className="editor-body">
-          <ReadOnlyCanvas definition={query.data.definition} nodeTypes={nodeTypes} selected={selected} onSelect={setSelected} testId="revision-canvas" />
+          <ReadOnlyCanvas
+            definition={query.data.definition}
+            nodeTypes={nodeTypes}
+            selected={selected}
+            onSelect={setSelected}
+            testId="revision-canvas"
+          />
           {selected ? (
             <Suspense fallback={<Loading />}>
-              <NodePanel definition={query.data.definition} nodeId={selected} nodeTypes={nodeTypes} readOnly problems={[]} onChange={() => undefined} onClose={() => setSelected(null)} />
+              <NodePanel
+                definition={query.data.definition}
+                nodeId={selected}
+                nodeTypes={nodeTypes}
+                readOnly
+                problems={[]}
+                onChange={() => undefined}
+                onClose={() => setSelected(null)}
+              />
             </Suspense>
           ) : null}
         </div>
@@ -170,7 +223,14 @@ function FlowEditor({ flowId }: { flowId: string }) {
     if (!flow.data || ready) return;
     const draft = loadDraft(flowId);
     const differs = !!draft && JSON.stringify(draft.definition) !== JSON.stringify(flow.data.definition);
-    editorStore.getState().load(flowId, flow.data.definition, differs && draft ? draft.baseRevision : flow.data.revision, differs && draft ? draft.definition : undefined);
+    editorStore
+      .getState()
+      .load(
+        flowId,
+        flow.data.definition,
+        differs && draft ? draft.baseRevision : flow.data.revision,
+        differs && draft ? draft.definition : undefined,
+      );
     if (differs) setRestoredDraft(draft);
     else clearDraft(flowId);
     setReady(true);
@@ -189,11 +249,17 @@ function FlowEditor({ flowId }: { flowId: string }) {
     try {
       const answer = await api().validate(editorStore.getState().history.present);
       editorStore.getState().setProblems(answer.warnings ?? []);
-      setNotice(answer.warnings?.length ? `The flow is valid, with ${answer.warnings.length} warning${answer.warnings.length === 1 ? '' : 's'}: ${answer.warnings.map((w) => w.msg).join('; ')}` : 'The flow is valid.');
+      setNotice(
+        answer.warnings?.length
+          ? `The flow is valid, with ${answer.warnings.length} warning${answer.warnings.length === 1 ? '' : 's'}: ${answer.warnings.map((w) => w.msg).join('; ')}`
+          : 'The flow is valid.',
+      );
     } catch (error) {
       if (isApiError(error, 422)) {
         editorStore.getState().setProblems(error.problems);
-        setNotice(`${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} found: they are marked on the nodes.`);
+        setNotice(
+          `${error.problems.length} problem${error.problems.length === 1 ? '' : 's'} found: they are marked on the nodes.`,
+        );
       } else setActionError(error);
     }
   };
@@ -201,7 +267,12 @@ function FlowEditor({ flowId }: { flowId: string }) {
   const restore = async (revision: number) => {
     const state = editorStore.getState();
     if (isDirty(state)) {
-      if (!window.confirm('Restoring replaces your unsaved changes in the editor. They are kept in the history panel. Restore?')) return;
+      if (
+        !window.confirm(
+          'Restoring replaces your unsaved changes in the editor. They are kept in the history panel. Restore?',
+        )
+      )
+        return;
       stashVersion(flowId, state.baseRevision, state.history.present);
       setStash(loadStash(flowId));
     }
@@ -239,30 +310,99 @@ function FlowEditor({ flowId }: { flowId: string }) {
   return (
     <div className="editor" data-testid="flow-editor" data-flow-id={flowId}>
       <div className="toolbar" role="toolbar" aria-label="Flow editor">
-        <Link to="/flows" className="button small ghost">← Flows</Link>
-        <h1 className="flow-title" data-testid="flow-name">{flow.data.name}</h1>
-        <span className="muted small" data-testid="flow-revision" data-revision={baseRevision}>rev {baseRevision}</span>
-        {dirty ? <span className="dirty" data-testid="dirty-indicator">● unsaved</span> : null}
+        <Link to="/flows" className="button small ghost">
+          ← Flows
+        </Link>
+        <h1 className="flow-title" data-testid="flow-name">
+          {flow.data.name}
+        </h1>
+        <span className="muted small" data-testid="flow-revision" data-revision={baseRevision}>
+          rev {baseRevision}
+        </span>
+        {dirty ? (
+          <span className="dirty" data-testid="dirty-indicator">
+            ● unsaved
+          </span>
+        ) : null}
         {archived ? <span className="badge badge-cancelled">archived</span> : null}
         <span className="toolbar-spacer" />
         {writable && view.kind === 'edit' ? (
           <>
-            <button type="button" className="button small" aria-label="Undo" title="Undo (Ctrl+Z)" disabled={!canUndo(history)} onClick={() => editorStore.getState().undo()} data-testid="undo">↶</button>
-            <button type="button" className="button small" aria-label="Redo" title="Redo (Ctrl+Shift+Z)" disabled={!canRedo(history)} onClick={() => editorStore.getState().redo()} data-testid="redo">↷</button>
-            <button type="button" className="button small" title="Auto-layout (Shift+L)" onClick={() => {
-              const state = editorStore.getState();
-              state.commit(autoLayout(state.history.present, state.measured));
-            }} data-testid="auto-layout">Layout</button>
-            <button type="button" className="button small" onClick={() => void validate()} data-testid="validate">Validate</button>
+            <button
+              type="button"
+              className="button small"
+              aria-label="Undo"
+              title="Undo (Ctrl+Z)"
+              disabled={!canUndo(history)}
+              onClick={() => editorStore.getState().undo()}
+              data-testid="undo"
+            >
+              ↶
+            </button>
+            <button
+              type="button"
+              className="button small"
+              aria-label="Redo"
+              title="Redo (Ctrl+Shift+Z)"
+              disabled={!canRedo(history)}
+              onClick={() => editorStore.getState().redo()}
+              data-testid="redo"
+            >
+              ↷
+            </button>
+            <button
+              type="button"
+              className="button small"
+              title="Auto-layout (Shift+L)"
+              onClick={() => {
+                const state = editorStore.getState();
+                state.commit(autoLayout(state.history.present, state.measured));
+              }}
+              data-testid="auto-layout"
+            >
+              Layout
+            </button>
+            <button type="button" className="button small" onClick={() => void validate()} data-testid="validate">
+              Validate
+            </button>
           </>
         ) : null}
-        <button type="button" className="button small" onClick={() => setShortcutsOpen(true)} data-testid="shortcuts" aria-label="Keyboard shortcuts">?</button>
-        <button type="button" className="button small" onClick={() => setSettingsOpen(true)} data-testid="flow-settings">Settings</button>
-        <button type="button" className={historyOpen ? 'button small active' : 'button small'} aria-pressed={historyOpen} onClick={() => setHistoryOpen(!historyOpen)} data-testid="history-toggle">History</button>
-        <Link to={`/flows/${flowId}/triggers`} className="button small" data-testid="triggers-link">Triggers</Link>
-        <Link to={`/executions?flow_id=${flowId}`} className="button small">Executions</Link>
+        <button
+          type="button"
+          className="button small"
+          onClick={() => setShortcutsOpen(true)}
+          data-testid="shortcuts"
+          aria-label="Keyboard shortcuts"
+        >
+          ?
+        </button>
+        <button
+          type="button"
+          className="button small"
+          onClick={() => setSettingsOpen(true)}
+          data-testid="flow-settings"
+        >
+          Settings
+        </button>
+        <button
+          type="button"
+          className={historyOpen ? 'button small active' : 'button small'}
+          aria-pressed={historyOpen}
+          onClick={() => setHistoryOpen(!historyOpen)}
+          data-testid="history-toggle"
+        >
+          History
+        </button>
+        <Link to={`/flows/${flowId}/triggers`} className="button small" data-testid="triggers-link">
+          Triggers
+        </Link>
+        <Link to={`/executions?flow_id=${flowId}`} className="button small">
+          Executions
+        </Link>
         {canRun && !archived ? (
-          <button type="button" className="button small" onClick={() => setRunning(true)} data-testid="run-button">▶ Run</button>
+          <button type="button" className="button small" onClick={() => setRunning(true)} data-testid="run-button">
+            ▶ Run
+          </button>
         ) : null}
         {writable && view.kind === 'edit' ? (
           <SaveControl dirty={dirty} saving={saver.saving} open={saveOpen} setOpen={setSaveOpen} onSave={saver.save} />
@@ -270,25 +410,43 @@ function FlowEditor({ flowId }: { flowId: string }) {
       </div>
       {restoredDraft ? (
         <div className="notice" role="status" data-testid="draft-restored">
-          Restored your unsaved changes from {new Date(restoredDraft.savedAt).toLocaleString()} (based on revision {restoredDraft.baseRevision}).
-          <button type="button" className="button small" onClick={discardDraft} data-testid="draft-discard">Discard them</button>
-          <button type="button" className="button small ghost" onClick={() => setRestoredDraft(null)} aria-label="Dismiss">×</button>
+          Restored your unsaved changes from {new Date(restoredDraft.savedAt).toLocaleString()} (based on revision{' '}
+          {restoredDraft.baseRevision}).
+          <button type="button" className="button small" onClick={discardDraft} data-testid="draft-discard">
+            Discard them
+          </button>
+          <button
+            type="button"
+            className="button small ghost"
+            onClick={() => setRestoredDraft(null)}
+            aria-label="Dismiss"
+          >
+            ×
+          </button>
         </div>
       ) : null}
       {notice ? (
         <div className="notice" role="status" data-testid="editor-notice">
           {notice}
-          <button type="button" className="button small ghost" onClick={() => setNotice(null)} aria-label="Dismiss">×</button>
+          <button type="button" className="button small ghost" onClick={() => setNotice(null)} aria-label="Dismiss">
+            ×
+          </button>
         </div>
       ) : null}
       {problems.length && !notice ? (
         <div className="notice notice-error" role="alert" data-testid="validation-problems">
-          {problems.length} problem{problems.length === 1 ? '' : 's'}: {problems.slice(0, 3).map((p) => `${p.node_id ? `${p.node_id}: ` : ''}${p.field ? `${p.field} ` : ''}${p.msg}`).join('; ')}
+          {problems.length} problem{problems.length === 1 ? '' : 's'}:{' '}
+          {problems
+            .slice(0, 3)
+            .map((p) => `${p.node_id ? `${p.node_id}: ` : ''}${p.field ? `${p.field} ` : ''}${p.msg}`)
+            .join('; ')}
         </div>
       ) : null}
       <ErrorNote error={saver.error ?? actionError} testId="editor-error" />
       <div className="editor-main">
-        {view.kind === 'edit' ? <EditSurface nodeTypes={nodeTypes} canWrite={writable} onSaveShortcut={onSaveShortcut} /> : null}
+        {view.kind === 'edit' ? (
+          <EditSurface nodeTypes={nodeTypes} canWrite={writable} onSaveShortcut={onSaveShortcut} />
+        ) : null}
         {view.kind === 'revision' ? (
           <RevisionView
             flowId={flowId}
@@ -297,10 +455,24 @@ function FlowEditor({ flowId }: { flowId: string }) {
             canWrite={writable}
             onExit={() => setView({ kind: 'edit' })}
             onRestore={() => void restore(view.revision)}
-            onCompare={() => setView({ kind: 'diff', from: Math.min(view.revision, flow.data.revision), to: Math.max(view.revision, flow.data.revision) })}
+            onCompare={() =>
+              setView({
+                kind: 'diff',
+                from: Math.min(view.revision, flow.data.revision),
+                to: Math.max(view.revision, flow.data.revision),
+              })
+            }
           />
         ) : null}
-        {view.kind === 'diff' ? <DiffView flowId={flowId} from={view.from} to={view.to} nodeTypes={nodeTypes} onExit={() => setView({ kind: 'edit' })} /> : null}
+        {view.kind === 'diff' ? (
+          <DiffView
+            flowId={flowId}
+            from={view.from}
+            to={view.to}
+            nodeTypes={nodeTypes}
+            onExit={() => setView({ kind: 'edit' })}
+          />
+        ) : null}
         {historyOpen ? (
           <HistoryPanel
             flowId={flowId}
@@ -345,7 +517,11 @@ function FlowEditor({ flowId }: { flowId: string }) {
             definition={dirty ? history.present : flow.data.definition}
             revision={flow.data.revision}
             dirty={dirty}
-            onSaveFirst={writable ? async () => ((await saver.save('Saved to run')) ? editorStore.getState().baseRevision : null) : undefined}
+            onSaveFirst={
+              writable
+                ? async () => ((await saver.save('Saved to run')) ? editorStore.getState().baseRevision : null)
+                : undefined
+            }
             onClose={() => setRunning(false)}
           />
         </Suspense>

@@ -2,7 +2,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useArchiveFlow, useFlows, useLastExecution } from '../api/hooks';
 import { api } from '../api/instance';
-import type { FlowSummary } from '../api/types';
+import type { FlowSummary } from '../api/models';
 import { useCan } from '../auth/session';
 import { ConfirmButton, ErrorNote, Loading, Modal, PageHeader, StatusBadge, formatTime } from '../components/ui';
 import { emptyDefinition } from '../flow/graph';
@@ -26,7 +26,12 @@ function CreateFlowDialog({ onClose }: { onClose: () => void }) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     try {
-      const flow = await api().createFlow({ name, description: description || undefined, definition: emptyDefinition(), message: 'Created' });
+      const flow = await api().createFlow({
+        name,
+        description: description || undefined,
+        definition: emptyDefinition(),
+        message: 'Created',
+      });
       navigate(`/flows/${flow.id}`);
     } catch (caught) {
       setError(caught);
@@ -37,16 +42,30 @@ function CreateFlowDialog({ onClose }: { onClose: () => void }) {
       <form onSubmit={submit} className="form">
         <label>
           Name
-          <input required value={name} onChange={(e) => setName(e.target.value)} data-testid="create-flow-name" autoFocus />
+          <input
+            required
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            data-testid="create-flow-name"
+            autoFocus
+          />
         </label>
         <label>
           Description
-          <input value={description} onChange={(e) => setDescription(e.target.value)} data-testid="create-flow-description" />
+          <input
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+            data-testid="create-flow-description"
+          />
         </label>
         <ErrorNote error={error} />
         <div className="form-actions">
-          <button type="button" className="button" onClick={onClose}>Cancel</button>
-          <button type="submit" className="button primary" data-testid="create-flow-submit">Create</button>
+          <button type="button" className="button" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="button primary" data-testid="create-flow-submit">
+            Create
+          </button>
         </div>
       </form>
     </Modal>
@@ -91,24 +110,38 @@ export default function FlowsPage() {
             <th>Revision</th>
             <th>Updated</th>
             <th>Last run</th>
-            <th><span className="sr-only">Actions</span></th>
+            <th>
+              <span className="sr-only">Actions</span>
+            </th>
           </tr>
         </thead>
         <tbody>
           {shown.map((flow) => (
             <tr key={flow.id} data-testid={`flow-row-${flow.id}`}>
               <td>
-                <Link to={`/flows/${flow.id}`} className="strong">{flow.name}</Link>
+                <Link to={`/flows/${flow.id}`} className="strong">
+                  {flow.name}
+                </Link>
                 {flow.description ? <div className="muted small">{flow.description}</div> : null}
               </td>
               <td>{flow.revision}</td>
               <td>{formatTime(flow.updated_at)}</td>
-              <td><LastRun flow={flow} /></td>
+              <td>
+                <LastRun flow={flow} />
+              </td>
               <td className="row-actions">
-                <Link to={`/flows/${flow.id}/triggers`} className="button small">Triggers</Link>
-                <Link to={`/executions?flow_id=${flow.id}`} className="button small">Executions</Link>
+                <Link to={`/flows/${flow.id}/triggers`} className="button small">
+                  Triggers
+                </Link>
+                <Link to={`/executions?flow_id=${flow.id}`} className="button small">
+                  Executions
+                </Link>
                 {canWrite ? (
-                  <ConfirmButton label={`Archive ${flow.name}`} onConfirm={() => archive.mutate(flow.id)} testId={`archive-flow-${flow.id}`}>
+                  <ConfirmButton
+                    label={`Archive ${flow.name}`}
+                    onConfirm={() => archive.mutate(flow.id)}
+                    testId={`archive-flow-${flow.id}`}
+                  >
                     Archive
                   </ConfirmButton>
                 ) : null}
@@ -116,7 +149,11 @@ export default function FlowsPage() {
             </tr>
           ))}
           {!flows.isPending && shown.length === 0 ? (
-            <tr><td colSpan={5} className="muted">{search ? 'No flow matches.' : 'No flows yet.'}</td></tr>
+            <tr>
+              <td colSpan={5} className="muted">
+                {search ? 'No flow matches.' : 'No flows yet.'}
+              </td>
+            </tr>
           ) : null}
         </tbody>
       </table>

@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useCreateTrigger, useDeleteTrigger, useFlow, usePatchTrigger, useTriggers } from '../api/hooks';
-import type { Trigger, TriggerState, WebhookConfig } from '../api/types';
+import type { Trigger, TriggerState } from '../api/models';
+import type { WebhookConfig } from '../triggers/config';
 import { useCan } from '../auth/session';
 import { ConfirmButton, ErrorNote, Loading, Modal, PageHeader, formatTime } from '../components/ui';
 import { CronPreviewView, TriggerForm, WebhookCommand } from '../triggers/TriggerForm';
@@ -14,13 +15,32 @@ function summary(trigger: Trigger) {
   const c = trigger.config as Record<string, unknown>;
   switch (trigger.type) {
     case 'schedule':
-      return <><code>{String(c.cron)}</code><CronPreviewView cron={String(c.cron ?? '')} timezone={String(c.timezone ?? 'UTC')} /></>;
+      return (
+        <>
+          <code>{String(c.cron)}</code>
+          <CronPreviewView cron={String(c.cron ?? '')} timezone={String(c.timezone ?? 'UTC')} />
+        </>
+      );
     case 'webhook':
-      return <WebhookCommand config={c as unknown as WebhookConfig} hookPath={trigger.hook_url_path} testId={`trigger-curl-${trigger.id}`} />;
+      return (
+        <WebhookCommand
+          config={c as unknown as WebhookConfig}
+          hookPath={trigger.hook_url_path}
+          testId={`trigger-curl-${trigger.id}`}
+        />
+      );
     case 's3':
-      return <span>s3://{String(c.bucket)}/{String(c.prefix ?? '')} every {String(c.interval_s ?? 60)} s</span>;
+      return (
+        <span>
+          s3://{String(c.bucket)}/{String(c.prefix ?? '')} every {String(c.interval_s ?? 60)} s
+        </span>
+      );
     case 'git':
-      return <span>{String(c.url)} @ {String(c.branch ?? 'main')} every {String(c.interval_s ?? 60)} s</span>;
+      return (
+        <span>
+          {String(c.url)} @ {String(c.branch ?? 'main')} every {String(c.interval_s ?? 60)} s
+        </span>
+      );
   }
 }
 
@@ -37,8 +57,23 @@ export default function TriggersPage() {
   return (
     <section>
       <PageHeader title={`Triggers${flow.data ? ` of ${flow.data.name}` : ''}`}>
-        <Link to={`/flows/${flowId}`} className="button">Open flow</Link>
-        {canWrite ? <button type="button" className="button primary" onClick={() => { create.reset(); patch.reset(); setEditing('new'); }} data-testid="trigger-new">New trigger</button> : null}
+        <Link to={`/flows/${flowId}`} className="button">
+          Open flow
+        </Link>
+        {canWrite ? (
+          <button
+            type="button"
+            className="button primary"
+            onClick={() => {
+              create.reset();
+              patch.reset();
+              setEditing('new');
+            }}
+            data-testid="trigger-new"
+          >
+            New trigger
+          </button>
+        ) : null}
       </PageHeader>
       <ErrorNote error={triggers.error ?? patch.error ?? remove.error} />
       {triggers.isPending ? <Loading /> : null}
@@ -46,7 +81,13 @@ export default function TriggersPage() {
         {(triggers.data?.items ?? []).map((trigger) => {
           const state = stateOf(trigger);
           return (
-            <li key={trigger.id} className="card" data-testid={`trigger-row-${trigger.id}`} data-type={trigger.type} data-enabled={trigger.enabled}>
+            <li
+              key={trigger.id}
+              className="card"
+              data-testid={`trigger-row-${trigger.id}`}
+              data-type={trigger.type}
+              data-enabled={trigger.enabled}
+            >
               <div className="card-head">
                 <strong>{trigger.type}</strong>
                 <label className="checkbox">
@@ -62,25 +103,54 @@ export default function TriggersPage() {
                 <span className="toolbar-spacer" />
                 {canWrite ? (
                   <>
-                    <button type="button" className="button small" onClick={() => { patch.reset(); setEditing(trigger); }} data-testid={`trigger-edit-${trigger.id}`}>Edit</button>
-                    <ConfirmButton label={`Delete this ${trigger.type} trigger`} onConfirm={() => remove.mutate(trigger.id)} testId={`trigger-delete-${trigger.id}`}>Delete</ConfirmButton>
+                    <button
+                      type="button"
+                      className="button small"
+                      onClick={() => {
+                        patch.reset();
+                        setEditing(trigger);
+                      }}
+                      data-testid={`trigger-edit-${trigger.id}`}
+                    >
+                      Edit
+                    </button>
+                    <ConfirmButton
+                      label={`Delete this ${trigger.type} trigger`}
+                      onConfirm={() => remove.mutate(trigger.id)}
+                      testId={`trigger-delete-${trigger.id}`}
+                    >
+                      Delete
+                    </ConfirmButton>
                   </>
                 ) : null}
               </div>
               <div className="card-body">{summary(trigger)}</div>
               <dl className="trigger-state">
-                <dt>last fired</dt><dd>{formatTime(state.last_fired_at)}</dd>
-                <dt>next fire</dt><dd>{formatTime(state.next_fire_at)}</dd>
-                <dt>owner</dt><dd>{state.owner ?? '—'}</dd>
+                <dt>last fired</dt>
+                <dd>{formatTime(state.last_fired_at)}</dd>
+                <dt>next fire</dt>
+                <dd>{formatTime(state.next_fire_at)}</dd>
+                <dt>owner</dt>
+                <dd>{state.owner ?? '—'}</dd>
               </dl>
-              {state.last_error ? <div className="error-note" data-testid={`trigger-error-${trigger.id}`}>Last error: {state.last_error}</div> : null}
+              {state.last_error ? (
+                <div className="error-note" data-testid={`trigger-error-${trigger.id}`}>
+                  Last error: {state.last_error}
+                </div>
+              ) : null}
             </li>
           );
         })}
-        {triggers.data && triggers.data.items.length === 0 ? <li className="muted">No triggers: this flow runs only when started by hand or through the API.</li> : null}
+        {triggers.data && triggers.data.items.length === 0 ? (
+          <li className="muted">No triggers: this flow runs only when started by hand or through the API.</li>
+        ) : null}
       </ul>
       {editing ? (
-        <Modal title={editing === 'new' ? 'New trigger' : `Edit ${editing.type} trigger`} onClose={() => setEditing(null)} wide>
+        <Modal
+          title={editing === 'new' ? 'New trigger' : `Edit ${editing.type} trigger`}
+          onClose={() => setEditing(null)}
+          wide
+        >
           <TriggerForm
             existing={editing === 'new' ? undefined : editing}
             busy={create.isPending || patch.isPending}

@@ -10,7 +10,13 @@ export type CodeLanguage = 'python' | 'json' | 'shell' | 'text';
 
 /** CodeMirror for code, schemas and JSON values; labelled for screen readers and tests. */
 export function CodeEditor({
-  value, onChange, language, readOnly, label, testId, minHeight = '80px',
+  value,
+  onChange,
+  language,
+  readOnly,
+  label,
+  testId,
+  minHeight = '80px',
 }: {
   value: string;
   onChange?: (value: string) => void;
@@ -22,7 +28,10 @@ export function CodeEditor({
 }) {
   const { theme } = useTheme();
   const extensions = useMemo(() => {
-    const list = [EditorView.lineWrapping, EditorView.contentAttributes.of({ 'aria-label': label, ...(testId ? { 'data-testid': testId } : {}) })];
+    const list = [
+      EditorView.lineWrapping,
+      EditorView.contentAttributes.of({ 'aria-label': label, ...(testId ? { 'data-testid': testId } : {}) }),
+    ];
     if (language === 'python') list.push(python());
     if (language === 'json') list.push(json());
     if (language === 'shell') list.push(StreamLanguage.define(shell));

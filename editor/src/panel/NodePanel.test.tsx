@@ -2,20 +2,27 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import NodePanel from './NodePanel';
-import type { FlowDefinition } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
 import { nodeType } from '../test/fixtures';
 
 const http = nodeType('http', ['success', 'error'], {
   config_schema: {
     type: 'object',
     required: ['url'],
-    properties: { method: { enum: ['GET', 'POST'], default: 'GET' }, url: { type: 'string', minLength: 1 }, timeout_s: { type: 'number' } },
+    properties: {
+      method: { enum: ['GET', 'POST'], default: 'GET' },
+      url: { type: 'string', minLength: 1 },
+      timeout_s: { type: 'number' },
+    },
   },
 });
 const types = new Map([['http', http]]);
 const definition: FlowDefinition = {
   version: 1,
-  nodes: [{ id: 'start', type: 'start' }, { id: 'call', type: 'http', config: { url: 'http://a' } }],
+  nodes: [
+    { id: 'start', type: 'start' },
+    { id: 'call', type: 'http', config: { url: 'http://a' } },
+  ],
   edges: [{ from: 'start', to: 'call' }],
 };
 
@@ -24,7 +31,17 @@ afterEach(cleanup);
 describe('node panel', () => {
   it('does not change the flow by being opened, though the form fills in defaults', async () => {
     const onChange = vi.fn();
-    render(<NodePanel definition={definition} nodeId="call" nodeTypes={types} readOnly={false} problems={[]} onChange={onChange} onClose={() => undefined} />);
+    render(
+      <NodePanel
+        definition={definition}
+        nodeId="call"
+        nodeTypes={types}
+        readOnly={false}
+        problems={[]}
+        onChange={onChange}
+        onClose={() => undefined}
+      />,
+    );
     await screen.findByTestId('node-config-form');
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(onChange).not.toHaveBeenCalled();
@@ -32,7 +49,17 @@ describe('node panel', () => {
 
   it('writes what the user types into the node config, one undo step per field', async () => {
     const onChange = vi.fn();
-    render(<NodePanel definition={definition} nodeId="call" nodeTypes={types} readOnly={false} problems={[]} onChange={onChange} onClose={() => undefined} />);
+    render(
+      <NodePanel
+        definition={definition}
+        nodeId="call"
+        nodeTypes={types}
+        readOnly={false}
+        problems={[]}
+        onChange={onChange}
+        onClose={() => undefined}
+      />,
+    );
     const url = (await screen.findByTestId('node-config-form')).querySelector('#root_url') as HTMLInputElement;
     fireEvent.input(url, { target: { value: 'https://example.org' } });
     fireEvent.change(url, { target: { value: 'https://example.org' } });
@@ -48,7 +75,9 @@ describe('node panel', () => {
         nodeId="call"
         nodeTypes={types}
         readOnly={false}
-        problems={[{ loc: ['nodes', 1, 'config', 'url'], msg: 'must be an http(s) URL', node_id: 'call', field: 'url' }]}
+        problems={[
+          { loc: ['nodes', 1, 'config', 'url'], msg: 'must be an http(s) URL', node_id: 'call', field: 'url' },
+        ]}
         onChange={() => undefined}
         onClose={() => undefined}
       />,

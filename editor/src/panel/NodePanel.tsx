@@ -2,7 +2,8 @@ import { useMemo, useRef, useState } from 'react';
 import Form from '@rjsf/core';
 import validator from '@rjsf/validator-ajv8';
 import type { ErrorSchema, RJSFSchema } from '@rjsf/utils';
-import type { FlowDefinition, FlowNode, JsonObject, NodeType, RetryPolicy, ValidationProblem } from '../api/types';
+import type { FlowDefinition, FlowNode, JsonObject, RetryPolicy } from '../flow/format';
+import type { NodeType, ValidationProblem } from '../api/models';
 import { NODE_ID_PATTERN, renameNode, updateNode } from '../flow/graph';
 import { templateSuggestions } from '../flow/templateHelp';
 import { nodeGlyph } from '../canvas/icons';
@@ -39,7 +40,17 @@ function numberOrUndefined(text: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-function IdField({ node, definition, readOnly, onRename }: { node: FlowNode; definition: FlowDefinition; readOnly: boolean; onRename: (id: string) => void }) {
+function IdField({
+  node,
+  definition,
+  readOnly,
+  onRename,
+}: {
+  node: FlowNode;
+  definition: FlowDefinition;
+  readOnly: boolean;
+  onRename: (id: string) => void;
+}) {
   const [text, setText] = useState(node.id);
   const taken = text !== node.id && definition.nodes.some((n) => n.id === text);
   const valid = NODE_ID_PATTERN.test(text) && !taken;
@@ -61,7 +72,11 @@ function IdField({ node, definition, readOnly, onRename }: { node: FlowNode; def
           if (e.key === 'Enter') commitRename();
         }}
       />
-      {!valid ? <span className="field-error">{taken ? 'Another node has this id.' : 'Lower-case letters, digits and _, starting with a letter.'}</span> : null}
+      {!valid ? (
+        <span className="field-error">
+          {taken ? 'Another node has this id.' : 'Lower-case letters, digits and _, starting with a letter.'}
+        </span>
+      ) : null}
     </label>
   );
 }
@@ -73,7 +88,10 @@ export default function NodePanel(props: NodePanelProps) {
   const nodeType = node ? nodeTypes.get(node.type) : undefined;
   const uiSchema = useMemo(() => buildUiSchema(nodeType?.config_schema ?? {}), [nodeType]);
   const extraErrors = useMemo(() => problemsToErrorSchema(problems.filter((p) => p.field)), [problems]);
-  const suggestions = useMemo(() => (node ? templateSuggestions(definition, node.id, nodeTypes) : []), [definition, node, nodeTypes]);
+  const suggestions = useMemo(
+    () => (node ? templateSuggestions(definition, node.id, nodeTypes) : []),
+    [definition, node, nodeTypes],
+  );
   // rjsf reports a change on mount when it fills in schema defaults: only what the user
   // does (typing, picking, clicking) may change the flow, or opening a node would dirty it.
   const touched = useRef(false);
@@ -83,11 +101,15 @@ export default function NodePanel(props: NodePanelProps) {
   if (!node) return null;
 
   const patch = (next: Partial<FlowNode>, key: string) =>
-    onChange(updateNode(definition, node.id, (current) => {
-      const merged: FlowNode = { ...current, ...next };
-      for (const [name, value] of Object.entries(next)) if (value === undefined) delete merged[name];
-      return merged;
-    }), `${node.id}:${key}`);
+    onChange(
+      updateNode(definition, node.id, (current) => {
+        const merged: FlowNode = { ...current, ...next };
+        for (const [name, value] of Object.entries(next))
+          if (value === undefined) delete merged[name as keyof FlowNode];
+        return merged;
+      }),
+      `${node.id}:${key}`,
+    );
 
   const setRetry = (field: keyof RetryPolicy, value: unknown) => {
     const retry: RetryPolicy = { ...(node.retry ?? {}), [field]: value };
@@ -98,18 +120,25 @@ export default function NodePanel(props: NodePanelProps) {
   return (
     <aside className="side-panel node-panel" aria-label={`Node ${node.id}`} data-testid="node-side-panel">
       <header className="side-panel-head">
-        <span className="flow-node-icon" aria-hidden>{nodeGlyph(node.type, nodeType)}</span>
+        <span className="flow-node-icon" aria-hidden>
+          {nodeGlyph(node.type, nodeType)}
+        </span>
         <div>
           <h2>{node.name || node.id}</h2>
           <div className="muted small">{nodeType?.title ?? node.type}</div>
         </div>
-        <button type="button" className="icon-button" aria-label="Close node panel" onClick={props.onClose}>×</button>
+        <button type="button" className="icon-button" aria-label="Close node panel" onClick={props.onClose}>
+          ×
+        </button>
       </header>
       {nodeType?.description ? <p className="muted small">{nodeType.description}</p> : null}
       {problems.length ? (
         <ul className="problems" role="alert" data-testid="node-panel-problems">
           {problems.map((problem, index) => (
-            <li key={index}>{problem.field ? <strong>{problem.field}: </strong> : null}{problem.msg}</li>
+            <li key={index}>
+              {problem.field ? <strong>{problem.field}: </strong> : null}
+              {problem.msg}
+            </li>
           ))}
         </ul>
       ) : null}
@@ -136,7 +165,15 @@ export default function NodePanel(props: NodePanelProps) {
         </label>
       </div>
       {nodeType ? (
-        <div className="config-form" data-testid="node-config-form" onKeyDownCapture={touch} onInputCapture={touch} onChangeCapture={touch} onMouseDownCapture={touch} onPasteCapture={touch}>
+        <div
+          className="config-form"
+          data-testid="node-config-form"
+          onKeyDownCapture={touch}
+          onInputCapture={touch}
+          onChangeCapture={touch}
+          onMouseDownCapture={touch}
+          onPasteCapture={touch}
+        >
           <Form
             key={node.id}
             schema={nodeType.config_schema as RJSFSchema}
@@ -163,7 +200,9 @@ export default function NodePanel(props: NodePanelProps) {
       )}
       <details className="template-help" data-testid="template-help">
         <summary>Template help</summary>
-        <p className="muted small">Strings in the config are templates: <code>{'{{ expression }}'}</code>. In scope here:</p>
+        <p className="muted small">
+          Strings in the config are templates: <code>{'{{ expression }}'}</code>. In scope here:
+        </p>
         <ul>
           {suggestions.map((s) => (
             <li key={s.expression} data-testid={`template-item-${s.expression}`}>
@@ -178,17 +217,33 @@ export default function NodePanel(props: NodePanelProps) {
         <div className="form grid-2">
           <label>
             Max attempts
-            <input type="number" min={1} readOnly={readOnly} value={node.retry?.max_attempts ?? ''} data-testid="node-retry-attempts"
-              onChange={(e) => setRetry('max_attempts', numberOrUndefined(e.target.value))} />
+            <input
+              type="number"
+              min={1}
+              readOnly={readOnly}
+              value={node.retry?.max_attempts ?? ''}
+              data-testid="node-retry-attempts"
+              onChange={(e) => setRetry('max_attempts', numberOrUndefined(e.target.value))}
+            />
           </label>
           <label>
             Delay (s)
-            <input type="number" min={0} step="any" readOnly={readOnly} value={node.retry?.delay_s ?? ''}
-              onChange={(e) => setRetry('delay_s', numberOrUndefined(e.target.value))} />
+            <input
+              type="number"
+              min={0}
+              step="any"
+              readOnly={readOnly}
+              value={node.retry?.delay_s ?? ''}
+              onChange={(e) => setRetry('delay_s', numberOrUndefined(e.target.value))}
+            />
           </label>
           <label>
             Backoff
-            <select disabled={readOnly} value={node.retry?.backoff ?? ''} onChange={(e) => setRetry('backoff', e.target.value || undefined)}>
+            <select
+              disabled={readOnly}
+              value={node.retry?.backoff ?? ''}
+              onChange={(e) => setRetry('backoff', e.target.value || undefined)}
+            >
               <option value="">default (fixed)</option>
               <option value="fixed">fixed</option>
               <option value="exponential">exponential</option>
@@ -196,18 +251,36 @@ export default function NodePanel(props: NodePanelProps) {
           </label>
           <label>
             Max delay (s)
-            <input type="number" min={0} step="any" readOnly={readOnly} value={node.retry?.max_delay_s ?? ''}
-              onChange={(e) => setRetry('max_delay_s', numberOrUndefined(e.target.value))} />
+            <input
+              type="number"
+              min={0}
+              step="any"
+              readOnly={readOnly}
+              value={node.retry?.max_delay_s ?? ''}
+              onChange={(e) => setRetry('max_delay_s', numberOrUndefined(e.target.value))}
+            />
           </label>
           <label>
             Timeout per attempt (s)
-            <input type="number" min={0} step="any" readOnly={readOnly} value={node.timeout_s ?? ''}
-              onChange={(e) => patch({ timeout_s: numberOrUndefined(e.target.value) }, 'timeout_s')} />
+            <input
+              type="number"
+              min={0}
+              step="any"
+              readOnly={readOnly}
+              value={node.timeout_s ?? ''}
+              onChange={(e) => patch({ timeout_s: numberOrUndefined(e.target.value) }, 'timeout_s')}
+            />
           </label>
           <label>
             Max visits
-            <input type="number" min={1} readOnly={readOnly} value={node.max_visits ?? ''} placeholder="100"
-              onChange={(e) => patch({ max_visits: numberOrUndefined(e.target.value) }, 'max_visits')} />
+            <input
+              type="number"
+              min={1}
+              readOnly={readOnly}
+              value={node.max_visits ?? ''}
+              placeholder="100"
+              onChange={(e) => patch({ max_visits: numberOrUndefined(e.target.value) }, 'max_visits')}
+            />
           </label>
         </div>
       </details>

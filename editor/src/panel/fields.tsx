@@ -73,7 +73,9 @@ export function JsonField(props: FieldProps) {
       />
       {errors.length ? (
         <ul className="field-errors" role="alert">
-          {errors.map((error) => <li key={error}>{error}</li>)}
+          {errors.map((error) => (
+            <li key={error}>{error}</li>
+          ))}
         </ul>
       ) : null}
     </div>

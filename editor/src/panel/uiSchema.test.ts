@@ -8,16 +8,27 @@ describe('config form generation', () => {
   });
 
   it('edits schemas and free-form JSON values as JSON', () => {
-    expect(fieldKind('input_schema', { type: 'object', 'x-template': false })).toEqual({ kind: 'json', lenient: false });
-    expect(fieldKind('values', { type: 'object', additionalProperties: true })).toEqual({ kind: 'json', lenient: false });
+    expect(fieldKind('input_schema', { type: 'object', 'x-template': false })).toEqual({
+      kind: 'json',
+      lenient: false,
+    });
+    expect(fieldKind('values', { type: 'object', additionalProperties: true })).toEqual({
+      kind: 'json',
+      lenient: false,
+    });
     expect(fieldKind('value', { description: 'A template' })).toEqual({ kind: 'json', lenient: true });
     expect(fieldKind('url', { type: 'string' })).toEqual({ kind: 'default' });
     expect(fieldKind('method', { enum: ['GET', 'POST'] })).toEqual({ kind: 'default' });
-    expect(fieldKind('cases', { type: 'array', items: { type: 'string' }, 'x-template': false })).toEqual({ kind: 'default' });
+    expect(fieldKind('cases', { type: 'array', items: { type: 'string' }, 'x-template': false })).toEqual({
+      kind: 'default',
+    });
   });
 
   it('hides the submit button and maps each field', () => {
-    const ui = buildUiSchema({ type: 'object', properties: { code: { type: 'string', 'x-template': false }, json: {} } });
+    const ui = buildUiSchema({
+      type: 'object',
+      properties: { code: { type: 'string', 'x-template': false }, json: {} },
+    });
     expect(ui['ui:submitButtonOptions']).toEqual({ norender: true });
     expect(ui.code).toEqual({ 'ui:widget': 'code', 'ui:options': { language: 'python' } });
     expect(ui.json).toEqual({ 'ui:field': 'json', 'ui:options': { lenient: true } });
@@ -31,7 +42,10 @@ describe('validation problems from the API', () => {
       { loc: ['nodes', 1, 'config', 'headers', 'x'], msg: 'bad', node_id: 'call', field: 'config.headers.x' },
       { loc: ['edges', 0], msg: 'no such port', node_id: 'big' },
     ];
-    expect(problemsToErrorSchema(problems.slice(0, 2))).toEqual({ url: { __errors: ['not a URL'] }, headers: { x: { __errors: ['bad'] } } });
+    expect(problemsToErrorSchema(problems.slice(0, 2))).toEqual({
+      url: { __errors: ['not a URL'] },
+      headers: { x: { __errors: ['bad'] } },
+    });
     expect(problemsByNode(problems).get('call')).toHaveLength(2);
     expect(problemsByNode(problems).get('big')).toEqual(['no such port']);
   });

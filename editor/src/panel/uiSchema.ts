@@ -1,4 +1,4 @@
-import type { ValidationProblem } from '../api/types';
+import type { ValidationProblem } from '../api/models';
 
 export type FieldKind =
   | { kind: 'code'; language: 'python' | 'shell' | 'text' }
@@ -34,7 +34,14 @@ function isFreeJson(schema: Schema): boolean {
 export function fieldKind(name: string, schema: Schema): FieldKind {
   if (schema['x-template'] === false && types(schema).includes('string')) {
     const declared = schema['x-language'];
-    const language = declared === 'python' || declared === 'shell' ? declared : name === 'code' ? 'python' : name === 'command' ? 'shell' : 'text';
+    const language =
+      declared === 'python' || declared === 'shell'
+        ? declared
+        : name === 'code'
+          ? 'python'
+          : name === 'command'
+            ? 'shell'
+            : 'text';
     return { kind: 'code', language };
   }
   if (isFreeJson(schema)) return { kind: 'json', lenient: types(schema).length === 0 };

@@ -1,13 +1,20 @@
 import { useState } from 'react';
 import { useNavigate } from 'react-router';
 import { api } from '../api/instance';
-import type { FlowDefinition, JsonValue } from '../api/types';
+import type { FlowDefinition, JsonValue } from '../flow/format';
 import { ErrorNote, Modal } from '../components/ui';
 import { CodeEditor } from '../panel/CodeEditor';
 import { exampleInput } from '../flow/defaults';
 
 /** Input for a manual run, prefilled from the start node's input schema; starts it and opens it live. */
-export default function RunDialog({ flowId, definition, revision, dirty, onSaveFirst, onClose }: {
+export default function RunDialog({
+  flowId,
+  definition,
+  revision,
+  dirty,
+  onSaveFirst,
+  onClose,
+}: {
   flowId: string;
   definition: FlowDefinition;
   revision: number;
@@ -43,7 +50,11 @@ export default function RunDialog({ flowId, definition, revision, dirty, onSaveF
         }
         runRevision = saved;
       }
-      const execution = await api().createExecution(flowId, { input, revision: runRevision }, saveFirst ? crypto.randomUUID() : idempotencyKey);
+      const execution = await api().createExecution(
+        flowId,
+        { input, revision: runRevision },
+        saveFirst ? crypto.randomUUID() : idempotencyKey,
+      );
       navigate(`/executions/${execution.id}`);
     } catch (caught) {
       setError(caught);
@@ -55,23 +66,49 @@ export default function RunDialog({ flowId, definition, revision, dirty, onSaveF
   return (
     <Modal title="Run flow" onClose={onClose} testId="run-dialog" wide>
       {dirty ? (
-        <p className="warning" role="status">You have unsaved changes. “Run revision {revision}” runs the flow as saved; “Save and run” saves your changes as a new revision first.</p>
+        <p className="warning" role="status">
+          You have unsaved changes. “Run revision {revision}” runs the flow as saved; “Save and run” saves your changes
+          as a new revision first.
+        </p>
       ) : (
         <p className="muted">Runs revision {revision}.</p>
       )}
-      <label className="block-label" htmlFor="run-input">Input (JSON)</label>
+      <label className="block-label" htmlFor="run-input">
+        Input (JSON)
+      </label>
       <div id="run-input">
-        <CodeEditor value={text} onChange={setText} language="json" label="Run input" testId="run-input" minHeight="180px" />
+        <CodeEditor
+          value={text}
+          onChange={setText}
+          language="json"
+          label="Run input"
+          testId="run-input"
+          minHeight="180px"
+        />
       </div>
       <ErrorNote error={error} testId="run-error" />
       <div className="form-actions">
-        <button type="button" className="button" onClick={onClose}>Cancel</button>
+        <button type="button" className="button" onClick={onClose}>
+          Cancel
+        </button>
         {dirty && onSaveFirst ? (
-          <button type="button" className="button" onClick={() => void run(true)} disabled={busy} data-testid="run-save-and-run">
+          <button
+            type="button"
+            className="button"
+            onClick={() => void run(true)}
+            disabled={busy}
+            data-testid="run-save-and-run"
+          >
             Save and run
           </button>
         ) : null}
-        <button type="button" className="button primary" onClick={() => void run()} disabled={busy} data-testid="run-submit">
+        <button
+          type="button"
+          className="button primary"
+          onClick={() => void run()}
+          disabled={busy}
+          data-testid="run-submit"
+        >
           {busy ? 'Starting…' : dirty ? `Run revision ${revision}` : 'Run'}
         </button>
       </div>

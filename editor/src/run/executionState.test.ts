@@ -1,15 +1,40 @@
 import { describe, expect, it } from 'vitest';
-import type { Execution, Step } from '../api/types';
+import type { Execution, Step } from '../api/models';
 import { ifElse, recovery } from '../test/fixtures';
 import { applyEvent, fromExecution, runStates, takenEdges } from './executionState';
 
 const step = (node_id: string, status: Step['status'], extra: Partial<Step> = {}): Step => ({
-  node_id, status, visit: 1, iteration: null, attempts: 1, input: null, output: null, error: null, started_at: null, finished_at: null, ...extra,
+  node_id,
+  status,
+  visit: 1,
+  iteration: null,
+  attempts: 1,
+  input: null,
+  output: null,
+  error: null,
+  started_at: null,
+  finished_at: null,
+  ...extra,
 });
 
 const execution: Execution = {
-  id: 'e', flow_id: 'f', revision: 1, status: 'running', status_detail: null, input: {}, output: null, error: null,
-  trigger: { type: 'manual' }, retry_of: null, runner_id: null, attempt: 1, queued_at: '', started_at: null, finished_at: null, steps: [], logs: [],
+  id: 'e',
+  flow_id: 'f',
+  revision: 1,
+  status: 'running',
+  status_detail: null,
+  input: {},
+  output: null,
+  error: null,
+  trigger: { type: 'manual' },
+  retry_of: null,
+  runner_id: null,
+  attempt: 1,
+  queued_at: '',
+  started_at: null,
+  finished_at: null,
+  steps: [],
+  logs: [],
 };
 
 describe('live execution state', () => {
@@ -26,23 +51,41 @@ describe('live execution state', () => {
   });
 
   it('counts visits and attempts per node', () => {
-    const states = runStates([step('count', 'succeeded'), step('count', 'succeeded', { visit: 2 }), step('count', 'running', { visit: 3, attempts: 2 })]);
+    const states = runStates([
+      step('count', 'succeeded'),
+      step('count', 'succeeded', { visit: 2 }),
+      step('count', 'running', { visit: 3, attempts: 2 }),
+    ]);
     expect(states.get('count')).toEqual({ status: 'running', visits: 3, attempts: 2, iterations: 0 });
   });
 
   it('counts foreach iterations, nested ones by their index path', () => {
-    const states = runStates([step('sq', 'succeeded', { iteration: 0 }), step('sq', 'running', { iteration: 1 }), step('sq', 'succeeded', { iteration: [1, 0] }), step('sq', 'succeeded', { iteration: [1, 0] })]);
+    const states = runStates([
+      step('sq', 'succeeded', { iteration: 0 }),
+      step('sq', 'running', { iteration: 1 }),
+      step('sq', 'succeeded', { iteration: [1, 0] }),
+      step('sq', 'succeeded', { iteration: [1, 0] }),
+    ]);
     expect(states.get('sq')).toMatchObject({ status: 'running', iterations: 3 });
   });
 
   it('highlights the branch a condition took, not the other', () => {
-    const steps = [step('start', 'succeeded'), step('big', 'succeeded', { output: { result: false } }), step('yes', 'skipped'), step('no', 'succeeded')];
+    const steps = [
+      step('start', 'succeeded'),
+      step('big', 'succeeded', { output: { result: false } }),
+      step('yes', 'skipped'),
+      step('no', 'succeeded'),
+    ];
     const taken = takenEdges(ifElse, steps);
     expect([...taken].sort()).toEqual([0, 2]);
   });
 
   it('follows the port the API recorded for a step', () => {
-    const steps = [step('start', 'succeeded', { port: 'success' }), step('big', 'succeeded', { output: { result: false }, port: 'true' }), step('yes', 'succeeded')];
+    const steps = [
+      step('start', 'succeeded', { port: 'success' }),
+      step('big', 'succeeded', { output: { result: false }, port: 'true' }),
+      step('yes', 'succeeded'),
+    ];
     expect([...takenEdges(ifElse, steps)].sort()).toEqual([0, 1]);
   });
 

@@ -1,4 +1,5 @@
-import type { Execution, ExecutionEvent, FlowDefinition, LogLine, Step } from '../api/types';
+import type { Execution, ExecutionEvent, LogLine, Step } from '../api/models';
+import type { FlowDefinition } from '../flow/format';
 import type { NodeRunState } from '../canvas/mapping';
 import { edgePort, switchCases } from '../flow/ports';
 
@@ -23,7 +24,8 @@ export function fromExecution(execution: Execution): LiveExecution {
   };
 }
 
-const stepKey = (step: Pick<Step, 'node_id' | 'visit' | 'iteration'>) => `${step.node_id}|${step.visit ?? 1}|${JSON.stringify(step.iteration ?? null)}`;
+const stepKey = (step: Pick<Step, 'node_id' | 'visit' | 'iteration'>) =>
+  `${step.node_id}|${step.visit ?? 1}|${JSON.stringify(step.iteration ?? null)}`;
 
 /** Folds one event in. Events already applied (by sequence number) are ignored. */
 export function applyEvent(state: LiveExecution, event: ExecutionEvent): LiveExecution {
@@ -33,9 +35,10 @@ export function applyEvent(state: LiveExecution, event: ExecutionEvent): LiveExe
     case 'step': {
       const key = stepKey(event.data);
       const index = state.steps.findIndex((step) => stepKey(step) === key);
-      const steps = index === -1
-        ? [...state.steps, event.data]
-        : state.steps.map((step, i) => (i === index ? { ...step, ...event.data } : step));
+      const steps =
+        index === -1
+          ? [...state.steps, event.data]
+          : state.steps.map((step, i) => (i === index ? { ...step, ...event.data } : step));
       return { ...state, steps, lastSeq };
     }
     case 'log':
@@ -71,7 +74,9 @@ export function runStates(steps: readonly Step[]): Map<string, NodeRunState> {
       status,
       visits: Math.max(...list.map((s) => s.visit ?? 1)),
       attempts: Math.max(...list.map((s) => s.attempts ?? 1)),
-      iterations: new Set(list.filter((s) => s.iteration !== null && s.iteration !== undefined).map((s) => JSON.stringify(s.iteration))).size,
+      iterations: new Set(
+        list.filter((s) => s.iteration !== null && s.iteration !== undefined).map((s) => JSON.stringify(s.iteration)),
+      ).size,
     });
   }
   return out;

@@ -22,7 +22,9 @@ export function useLiveExecution(id: string) {
     if (!query.data) return;
     const fresh = fromExecution(query.data);
     // The stream replays every log from the start: begin with none so none is doubled.
-    setLive((current) => (current && !current.ended && !fresh.ended ? current : fresh.ended ? fresh : { ...fresh, logs: [] }));
+    setLive((current) =>
+      current && !current.ended && !fresh.ended ? current : fresh.ended ? fresh : { ...fresh, logs: [] },
+    );
   }, [query.data]);
 
   const ended = live?.ended ?? true;

@@ -1,6 +1,7 @@
 import { createStore } from 'zustand/vanilla';
 import { useStore } from 'zustand';
-import type { FlowDefinition, ValidationProblem } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
+import type { ValidationProblem } from '../api/models';
 import * as H from './history';
 
 /** What is being shown on the canvas: the working copy, a past revision, or a diff. */

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { COALESCE_MS, canRedo, canUndo, commit, commitFrom, createHistory, redo, replacePresent, undo } from './history';
+import {
+  COALESCE_MS,
+  canRedo,
+  canUndo,
+  commit,
+  commitFrom,
+  createHistory,
+  redo,
+  replacePresent,
+  undo,
+} from './history';
 import { createEditorStore, isDirty } from './editorStore';
 import { ifElse } from '../test/fixtures';
 import { removeNodes } from '../flow/graph';

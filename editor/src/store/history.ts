@@ -17,7 +17,12 @@ export function createHistory<T>(present: T): History<T> {
   return { past: [], present, future: [], coalesceKey: null, coalescedAt: 0 };
 }
 
-export function commit<T>(history: History<T>, next: T, coalesceKey: string | null = null, now: number = Date.now()): History<T> {
+export function commit<T>(
+  history: History<T>,
+  next: T,
+  coalesceKey: string | null = null,
+  now: number = Date.now(),
+): History<T> {
   if (Object.is(next, history.present)) return history;
   if (coalesceKey !== null && coalesceKey === history.coalesceKey && now - history.coalescedAt < COALESCE_MS) {
     return { ...history, present: next, future: [], coalescedAt: now };
@@ -34,7 +39,13 @@ export function commit<T>(history: History<T>, next: T, coalesceKey: string | nu
 /** Commits a change that started at `from` (the state before a drag), as one step. */
 export function commitFrom<T>(history: History<T>, from: T): History<T> {
   if (Object.is(from, history.present)) return history;
-  return { past: [...history.past, from].slice(-HISTORY_LIMIT), present: history.present, future: [], coalesceKey: null, coalescedAt: 0 };
+  return {
+    past: [...history.past, from].slice(-HISTORY_LIMIT),
+    present: history.present,
+    future: [],
+    coalesceKey: null,
+    coalescedAt: 0,
+  };
 }
 
 /** Replaces the present without a history step (intermediate drag positions). */
@@ -45,7 +56,13 @@ export function replacePresent<T>(history: History<T>, next: T): History<T> {
 export function undo<T>(history: History<T>): History<T> {
   if (!history.past.length) return history;
   const previous = history.past[history.past.length - 1];
-  return { past: history.past.slice(0, -1), present: previous, future: [history.present, ...history.future], coalesceKey: null, coalescedAt: 0 };
+  return {
+    past: history.past.slice(0, -1),
+    present: previous,
+    future: [history.present, ...history.future],
+    coalesceKey: null,
+    coalescedAt: 0,
+  };
 }
 
 export function redo<T>(history: History<T>): History<T> {

@@ -1,4 +1,5 @@
-import type { FlowDefinition, NodeType } from '../api/types';
+import type { FlowDefinition } from '../flow/format';
+import type { NodeType } from '../api/models';
 
 /** The examples of flow-format.md, as the editor receives them. */
 export const ifElse: FlowDefinition = {
@@ -27,7 +28,11 @@ export const foreach: FlowDefinition = {
     { id: 'start', type: 'start' },
     { id: 'each', type: 'foreach', config: { items: '{{ input.xs }}' } },
     { id: 'sq', type: 'set', config: { values: { v: '{{ item * item }}' } } },
-    { id: 'out', type: 'return', config: { value: { squares: "{{ nodes.each.output.results | map(attribute='v') | list }}" } } },
+    {
+      id: 'out',
+      type: 'return',
+      config: { value: { squares: "{{ nodes.each.output.results | map(attribute='v') | list }}" } },
+    },
   ],
   edges: [
     { from: 'start', to: 'each' },
@@ -42,8 +47,22 @@ export const recovery: FlowDefinition = {
   timeout_s: 3600,
   nodes: [
     { id: 'start', type: 'start', position: { x: 10, y: 20 } },
-    { id: 'call', type: 'http', name: 'Call it', config: { url: 'http://127.0.0.1:9/unreachable' }, retry: { max_attempts: 2, delay_s: 0.01 }, timeout_s: 5, max_visits: 3, position: { x: 250, y: 20 } },
-    { id: 'fallback', type: 'return', config: { value: { recovered: true, attempts: '{{ error.attempt }}' } }, position: { x: 500, y: 120 } },
+    {
+      id: 'call',
+      type: 'http',
+      name: 'Call it',
+      config: { url: 'http://127.0.0.1:9/unreachable' },
+      retry: { max_attempts: 2, delay_s: 0.01 },
+      timeout_s: 5,
+      max_visits: 3,
+      position: { x: 250, y: 20 },
+    },
+    {
+      id: 'fallback',
+      type: 'return',
+      config: { value: { recovered: true, attempts: '{{ error.attempt }}' } },
+      position: { x: 500, y: 120 },
+    },
   ],
   edges: [
     { from: 'start', to: 'call' },
@@ -73,5 +92,10 @@ export const nodeTypes = new Map<string, NodeType>([
   ['set', nodeType('set', ['success', 'error'])],
   ['merge', nodeType('merge', ['success', 'error'])],
   ['return', nodeType('return', [])],
-  ['http', nodeType('http', ['success', 'error'], { output_schema: { type: 'object', properties: { status: {}, headers: {}, body: {} } } })],
+  [
+    'http',
+    nodeType('http', ['success', 'error'], {
+      output_schema: { type: 'object', properties: { status: {}, headers: {}, body: {} } },
+    }),
+  ],
 ]);

@@ -1,5 +1,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
-import type { JsonObject, Trigger, TriggerType, WebhookConfig } from '../api/types';
+import type { JsonObject } from '../flow/format';
+import type { Trigger, TriggerType } from '../api/models';
+import type { WebhookConfig } from './config';
 import { useSecrets } from '../api/hooks';
 import { apiPublicOrigin } from '../api/instance';
 import { ErrorNote, CopyButton } from '../components/ui';
@@ -10,7 +12,15 @@ type Fields = Record<string, string>;
 
 const DEFAULTS: Record<TriggerType, Fields> = {
   schedule: { cron: '0 * * * *', timezone: 'UTC', catch_up: 'none', overlap: 'allow' },
-  webhook: { path: '', method: 'POST', respond: 'async', sync_timeout_s: '30', hmac_secret: '', hmac_scheme: 'standard-webhooks', token: '' },
+  webhook: {
+    path: '',
+    method: 'POST',
+    respond: 'async',
+    sync_timeout_s: '30',
+    hmac_secret: '',
+    hmac_scheme: 'standard-webhooks',
+    token: '',
+  },
   s3: { bucket: '', prefix: '', endpoint_url: '', region: '', credentials: '', interval_s: '60' },
   git: { url: '', branch: 'main', credentials: '', interval_s: '60' },
 };
@@ -29,13 +39,24 @@ function fieldsFrom(trigger: Trigger): Fields {
 /** The config the API expects, from the form's text fields (empty optional fields left out). */
 export function configFrom(type: TriggerType, f: Fields): JsonObject {
   const opt = (value: string | undefined) => (value && value.trim() ? value.trim() : undefined);
-  const num = (value: string | undefined, fallback: number) => (value && Number.isFinite(Number(value)) ? Number(value) : fallback);
-  const clean = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject;
+  const num = (value: string | undefined, fallback: number) =>
+    value && Number.isFinite(Number(value)) ? Number(value) : fallback;
+  const clean = (o: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject;
   switch (type) {
     case 'schedule':
-      return clean({ cron: f.cron.trim(), timezone: opt(f.timezone) ?? 'UTC', catch_up: f.catch_up, overlap: f.overlap });
+      return clean({
+        cron: f.cron.trim(),
+        timezone: opt(f.timezone) ?? 'UTC',
+        catch_up: f.catch_up,
+        overlap: f.overlap,
+      });
     case 'webhook': {
-      const auth = clean({ hmac_secret: opt(f.hmac_secret), hmac_scheme: opt(f.hmac_secret) ? f.hmac_scheme : undefined, token: opt(f.token) });
+      const auth = clean({
+        hmac_secret: opt(f.hmac_secret),
+        hmac_scheme: opt(f.hmac_secret) ? f.hmac_scheme : undefined,
+        token: opt(f.token),
+      });
       return clean({
         path: f.path.trim().replace(/^\/+/, ''),
         method: f.method,
@@ -45,20 +66,50 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
       });
     }
     case 's3':
-      return clean({ bucket: f.bucket.trim(), prefix: f.prefix ?? '', endpoint_url: opt(f.endpoint_url), region: opt(f.region), credentials: opt(f.credentials), interval_s: num(f.interval_s, 60) });
+      return clean({
+        bucket: f.bucket.trim(),
+        prefix: f.prefix ?? '',
+        endpoint_url: opt(f.endpoint_url),
+        region: opt(f.region),
+        credentials: opt(f.credentials),
+        interval_s: num(f.interval_s, 60),
+      });
     case 'git':
-      return clean({ url: f.url.trim(), branch: f.branch.trim() || 'main', credentials: opt(f.credentials), interval_s: num(f.interval_s, 60) });
+      return clean({
+        url: f.url.trim(),
+        branch: f.branch.trim() || 'main',
+        credentials: opt(f.credentials),
+        interval_s: num(f.interval_s, 60),
+      });
   }
 }
 
-function SecretSelect({ value, onChange, label, testId }: { value: string; onChange: (v: string) => void; label: string; testId: string }) {
+function SecretSelect({
+  value,
+  onChange,
+  label,
+  testId,
+}: {
+  value: string;
+  onChange: (v: string) => void;
+  label: string;
+  testId: string;
+}) {
   const secrets = useSecrets();
   return (
     <label>
       {label}
-      <input list="secret-names" value={value} onChange={(e) => onChange(e.target.value)} placeholder="secret name (optional)" data-testid={testId} />
+      <input
+        list="secret-names"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder="secret name (optional)"
+        data-testid={testId}
+      />
       <datalist id="secret-names">
-        {(secrets.data?.items ?? []).map((s) => <option key={s.name} value={s.name} />)}
+        {(secrets.data?.items ?? []).map((s) => (
+          <option key={s.name} value={s.name} />
+        ))}
       </datalist>
     </label>
   );
@@ -66,18 +117,33 @@ function SecretSelect({ value, onChange, label, testId }: { value: string; onCha
 
 export function CronPreviewView({ cron, timezone }: { cron: string; timezone: string }) {
   const preview = useMemo(() => previewCron(cron, timezone), [cron, timezone]);
-  if (!preview.valid) return <p className="field-error" data-testid="cron-error">{preview.error}</p>;
+  if (!preview.valid)
+    return (
+      <p className="field-error" data-testid="cron-error">
+        {preview.error}
+      </p>
+    );
   return (
     <div className="cron-preview" data-testid="cron-preview">
       <strong>{preview.description}</strong> <span className="muted">({timezone || 'UTC'})</span>
       <ul data-testid="cron-next">
-        {preview.next.map((date) => <li key={date.toISOString()}>{formatInZone(date, timezone)}</li>)}
+        {preview.next.map((date) => (
+          <li key={date.toISOString()}>{formatInZone(date, timezone)}</li>
+        ))}
       </ul>
     </div>
   );
 }
 
-export function WebhookCommand({ config, testId, hookPath }: { config: WebhookConfig; testId: string; hookPath?: string | null }) {
+export function WebhookCommand({
+  config,
+  testId,
+  hookPath,
+}: {
+  config: WebhookConfig;
+  testId: string;
+  hookPath?: string | null;
+}) {
   const origin = apiPublicOrigin();
   // The API says where the hook listens when it can; else it is /hooks/<path>.
   const effective = hookPath ? { ...config, path: hookPath.replace(/^\/?hooks\//, '') } : config;
@@ -87,31 +153,64 @@ export function WebhookCommand({ config, testId, hookPath }: { config: WebhookCo
       <div className="copy-row">
         <code data-testid={`${testId}-url`}>{webhookUrl(origin, effective.path)}</code>
         <CopyButton text={webhookUrl(origin, effective.path)} label="Copy URL" />
-        {!config.auth || (!config.auth.hmac_secret && !config.auth.token) ? <span className="badge badge-failed">public</span> : null}
+        {!config.auth || (!config.auth.hmac_secret && !config.auth.token) ? (
+          <span className="badge badge-failed">public</span>
+        ) : null}
       </div>
-      <pre className="command" data-testid={testId}>{command}</pre>
+      <pre className="command" data-testid={testId}>
+        {command}
+      </pre>
       <CopyButton text={command} label="Copy curl" />
     </div>
   );
 }
 
 /** Create or edit a trigger: schedule, webhook, s3 or git. */
-export function TriggerForm({ existing, busy, error, onSubmit, onCancel }: { existing?: Trigger; busy: boolean; error: unknown; onSubmit: (type: TriggerType, config: JsonObject, enabled: boolean) => void; onCancel: () => void }) {
+export function TriggerForm({
+  existing,
+  busy,
+  error,
+  onSubmit,
+  onCancel,
+}: {
+  existing?: Trigger;
+  busy: boolean;
+  error: unknown;
+  onSubmit: (type: TriggerType, config: JsonObject, enabled: boolean) => void;
+  onCancel: () => void;
+}) {
   const [type, setType] = useState<TriggerType>(existing?.type ?? 'schedule');
   const [fields, setFields] = useState<Fields>(() => (existing ? fieldsFrom(existing) : DEFAULTS.schedule));
   const [enabled, setEnabled] = useState(existing?.enabled ?? true);
   const set = (name: string) => (value: string) => setFields((f) => ({ ...f, [name]: value }));
-  const input = (name: string, label: string, props: { required?: boolean; placeholder?: string; type?: string } = {}) => (
+  const input = (
+    name: string,
+    label: string,
+    props: { required?: boolean; placeholder?: string; type?: string } = {},
+  ) => (
     <label>
       {label}
-      <input value={fields[name] ?? ''} onChange={(e) => set(name)(e.target.value)} data-testid={`trigger-${name}`} {...props} />
+      <input
+        value={fields[name] ?? ''}
+        onChange={(e) => set(name)(e.target.value)}
+        data-testid={`trigger-${name}`}
+        {...props}
+      />
     </label>
   );
   const select = (name: string, label: string, options: string[]) => (
     <label>
       {label}
-      <select value={fields[name] ?? options[0]} onChange={(e) => set(name)(e.target.value)} data-testid={`trigger-${name}`}>
-        {options.map((o) => <option key={o} value={o}>{o}</option>)}
+      <select
+        value={fields[name] ?? options[0]}
+        onChange={(e) => set(name)(e.target.value)}
+        data-testid={`trigger-${name}`}
+      >
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
       </select>
     </label>
   );
@@ -120,7 +219,12 @@ export function TriggerForm({ existing, busy, error, onSubmit, onCancel }: { exi
     onSubmit(type, configFrom(type, fields), enabled);
   };
   return (
-    <form className="form trigger-form" onSubmit={submit} data-testid="trigger-form" aria-label={existing ? 'Edit trigger' : 'New trigger'}>
+    <form
+      className="form trigger-form"
+      onSubmit={submit}
+      data-testid="trigger-form"
+      aria-label={existing ? 'Edit trigger' : 'New trigger'}
+    >
       <label>
         Type
         <select
@@ -159,11 +263,26 @@ export function TriggerForm({ existing, busy, error, onSubmit, onCancel }: { exi
           </div>
           {fields.respond === 'sync' ? input('sync_timeout_s', 'Sync timeout (s)', { type: 'number' }) : null}
           <div className="grid-2">
-            <SecretSelect label="HMAC secret" value={fields.hmac_secret ?? ''} onChange={set('hmac_secret')} testId="trigger-hmac_secret" />
+            <SecretSelect
+              label="HMAC secret"
+              value={fields.hmac_secret ?? ''}
+              onChange={set('hmac_secret')}
+              testId="trigger-hmac_secret"
+            />
             {select('hmac_scheme', 'HMAC scheme', ['standard-webhooks', 'github'])}
           </div>
-          <SecretSelect label="Token secret" value={fields.token ?? ''} onChange={set('token')} testId="trigger-token" />
-          {fields.path ? <WebhookCommand config={configFrom('webhook', fields) as unknown as WebhookConfig} testId="trigger-form-curl" /> : null}
+          <SecretSelect
+            label="Token secret"
+            value={fields.token ?? ''}
+            onChange={set('token')}
+            testId="trigger-token"
+          />
+          {fields.path ? (
+            <WebhookCommand
+              config={configFrom('webhook', fields) as unknown as WebhookConfig}
+              testId="trigger-form-curl"
+            />
+          ) : null}
         </>
       ) : null}
       {type === 's3' ? (
@@ -174,7 +293,12 @@ export function TriggerForm({ existing, busy, error, onSubmit, onCancel }: { exi
             {input('endpoint_url', 'Endpoint URL (S3-compatible stores)')}
             {input('region', 'Region')}
           </div>
-          <SecretSelect label="Credentials secret" value={fields.credentials ?? ''} onChange={set('credentials')} testId="trigger-credentials" />
+          <SecretSelect
+            label="Credentials secret"
+            value={fields.credentials ?? ''}
+            onChange={set('credentials')}
+            testId="trigger-credentials"
+          />
           {input('interval_s', 'Poll every (s)', { type: 'number' })}
         </>
       ) : null}
@@ -182,17 +306,32 @@ export function TriggerForm({ existing, busy, error, onSubmit, onCancel }: { exi
         <>
           {input('url', 'Repository URL', { required: true })}
           {input('branch', 'Branch')}
-          <SecretSelect label="Credentials secret" value={fields.credentials ?? ''} onChange={set('credentials')} testId="trigger-credentials" />
+          <SecretSelect
+            label="Credentials secret"
+            value={fields.credentials ?? ''}
+            onChange={set('credentials')}
+            testId="trigger-credentials"
+          />
           {input('interval_s', 'Poll every (s)', { type: 'number' })}
         </>
       ) : null}
       <label className="checkbox">
-        <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} data-testid="trigger-enabled" /> Enabled
+        <input
+          type="checkbox"
+          checked={enabled}
+          onChange={(e) => setEnabled(e.target.checked)}
+          data-testid="trigger-enabled"
+        />{' '}
+        Enabled
       </label>
       <ErrorNote error={error} />
       <div className="form-actions">
-        <button type="button" className="button" onClick={onCancel}>Cancel</button>
-        <button type="submit" className="button primary" disabled={busy} data-testid="trigger-submit">{existing ? 'Save trigger' : 'Create trigger'}</button>
+        <button type="button" className="button" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="button primary" disabled={busy} data-testid="trigger-submit">
+          {existing ? 'Save trigger' : 'Create trigger'}
+        </button>
       </div>
     </form>
   );

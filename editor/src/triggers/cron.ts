@@ -17,7 +17,12 @@ export function cronFieldCount(expression: string): number {
 export function previewCron(expression: string, timezone = 'UTC', count = 5, from: Date = new Date()): CronPreview {
   const fields = cronFieldCount(expression);
   if (fields !== 5 && fields !== 6) {
-    return { valid: false, description: '', next: [], error: 'A cron expression has 5 fields (minute hour day month weekday), or 6 with seconds first.' };
+    return {
+      valid: false,
+      description: '',
+      next: [],
+      error: 'A cron expression has 5 fields (minute hour day month weekday), or 6 with seconds first.',
+    };
   }
   try {
     const description = cronstrue.toString(expression, { use24HourTimeFormat: true, verbose: false });
@@ -32,7 +37,11 @@ export function previewCron(expression: string, timezone = 'UTC', count = 5, fro
 
 export function formatInZone(date: Date, timezone: string): string {
   try {
-    return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'long', timeZone: timezone || 'UTC' }).format(date);
+    return new Intl.DateTimeFormat(undefined, {
+      dateStyle: 'medium',
+      timeStyle: 'long',
+      timeZone: timezone || 'UTC',
+    }).format(date);
   } catch {
     return date.toISOString();
   }

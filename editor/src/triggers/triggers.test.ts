@@ -7,7 +7,11 @@ describe('cron preview', () => {
     const preview = previewCron('30 9 * * 1-5', 'UTC', 3, new Date('2026-11-24T10:00:00Z'));
     expect(preview.valid).toBe(true);
     expect(preview.description).toMatch(/09:30/);
-    expect(preview.next.map((d) => d.toISOString())).toEqual(['2026-11-25T09:30:00.000Z', '2026-11-26T09:30:00.000Z', '2026-11-27T09:30:00.000Z']);
+    expect(preview.next.map((d) => d.toISOString())).toEqual([
+      '2026-11-25T09:30:00.000Z',
+      '2026-11-26T09:30:00.000Z',
+      '2026-11-27T09:30:00.000Z',
+    ]);
   });
 
   it('honours the timezone', () => {
@@ -37,7 +41,9 @@ describe('webhook', () => {
   });
 
   it('signs the body for GitHub and Standard Webhooks schemes', () => {
-    expect(curlCommand('http://h', { path: 'x', auth: { hmac_secret: 's', hmac_scheme: 'github' } })).toContain('X-Hub-Signature-256: sha256=$SIG');
+    expect(curlCommand('http://h', { path: 'x', auth: { hmac_secret: 's', hmac_scheme: 'github' } })).toContain(
+      'X-Hub-Signature-256: sha256=$SIG',
+    );
     const standard = curlCommand('http://h', { path: 'x', auth: { hmac_secret: 's' } });
     expect(standard).toContain('webhook-signature: v1,$SIG');
     expect(standard).toContain('"$ID.$TS.$BODY"');

@@ -1,4 +1,4 @@
-import type { WebhookConfig } from '../api/types';
+import type { WebhookConfig } from './config';
 
 /** Where a webhook trigger listens: `<origin>/hooks/<path>`. */
 export function webhookUrl(origin: string, path: string): string {

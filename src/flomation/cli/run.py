@@ -31,6 +31,7 @@ from flomation.engine.events import (
     json_safe,
 )
 from flomation.engine.executor import Executor
+from flomation.engine.isolation.runner import CodeRunner
 from flomation.engine.local import LocalSubflowLauncher
 from flomation.engine.nodes.base import EngineServices, ExecutionInfo
 from flomation.engine.nodes.flow import check_input
@@ -115,10 +116,6 @@ async def _start_code_runner(plan: FlowPlan) -> Any:
     When it cannot start, those nodes fail with a clear `unavailable` error of their own.
     """
     if not any(node.type in CODE_NODE_TYPES for node in plan.definition.nodes):
-        return None
-    try:
-        from flomation.engine.isolation.runner import CodeRunner
-    except ImportError:
         return None
     runner = CodeRunner()
     try:

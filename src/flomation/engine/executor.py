@@ -1,26 +1,22 @@
 """The executor: runs one execution of a `FlowPlan` as the flow format's "How an execution runs".
 
-Each scope (the main graph, the on_error branch, one foreach iteration) is run by a
-`_ScopeRun`: per visit of a node, each incoming edge is pending, taken or dead; a node whose
-forward edges are all resolved runs (a taken one) or is skipped (none taken: its outgoing
-edges die). Ready nodes run concurrently as tasks, except `pure` node types, which run inline
-because they never wait. Back-edges start a new visit of their target's loop region. When
-nothing runs and nothing is ready, pending edges die; when that changes nothing, the scope
-ends.
+`Executor` is the public surface (run, cancel, retry from a node, recovery from an error) and
+what one step does: render the node's config, run its attempts with their retries and
+timeouts, and emit the step's events. Which nodes run when, in the main graph, the on_error
+branch and each foreach iteration, is the scope runner's (`scope_runner`); what events show of
+values is `event_values`'; how long a retry waits is `retry`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import random
 import time
-from collections import ChainMap, deque
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flomation.engine.definition import RetryPolicy
+from flomation.engine.event_values import EVENT_VALUE_LIMIT, EventValues
 from flomation.engine.events import (
     EventSink,
     ExecutionEvent,
@@ -28,10 +24,8 @@ from flomation.engine.events import (
     MultiSink,
     NullSink,
     json_problem,
-    json_safe,
 )
 from flomation.engine.expressions import scope_globals
-from flomation.engine.graph import Scope
 from flomation.engine.masking import Masker
 from flomation.engine.nodes.base import (
     CancelledNodeError,
@@ -48,6 +42,8 @@ from flomation.engine.nodes.base import (
 )
 from flomation.engine.nodes.foreach import ForeachNode
 from flomation.engine.plan import FlowPlan, compile_value
+from flomation.engine.retry import retry_delay_s
+from flomation.engine.scope_runner import ScopeFailedError, ScopeRun, StepResult, run_foreach
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -57,16 +53,10 @@ __all__ = [
     "InvalidRetryError",
     "PriorStep",
     "prior_from_steps",
-    "retry_delay_s",
     "run_flow",
 ]
 
 DEFAULT_CONCURRENCY = 16
-# Outputs and inputs larger than this (as JSON) are truncated in events, never between nodes.
-EVENT_VALUE_LIMIT = 64 * 1024
-
-_PENDING, _TAKEN, _DEAD = 0, 1, 2
-_WAITING, _RUNNING, _DONE = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,21 +97,6 @@ class InvalidRetryError(ValueError):
     """`from_node` does not name a node of the main graph."""
 
 
-def retry_delay_s(policy: RetryPolicy, failed_attempt: int) -> float:
-    """The wait after `failed_attempt` (1-based): fixed or doubling, capped, with jitter
-    drawing from the upper half of the delay so retries of many executions spread out."""
-    delay = policy.delay_s
-    if policy.backoff == "exponential":
-        delay *= 2 ** min(failed_attempt - 1, 60)
-    delay = min(delay, policy.max_delay_s)
-    if policy.jitter:
-        delay *= random.uniform(0.5, 1.0)
-    return delay
-
-
-_TOO_DEEP = "(value nested too deeply to show)"
-
-
 def _exception_text(exc: BaseException) -> str:
     """`Type: message` of an unexpected exception, even when its `str` fails too."""
     try:
@@ -131,299 +106,8 @@ def _exception_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def _json_text(value: Any) -> str:
-    """JSON text as events carry it; raises for what is not JSON (NaN, lone surrogates)."""
-    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    text.encode()  # a lone surrogate raises UnicodeEncodeError (a ValueError) here
-    return text
-
-
 def _elapsed_ms(began: float) -> float:
     return round((time.monotonic() - began) * 1000, 3)
-
-
-def _quick_size(value: Any, depth: int) -> int:
-    """JSON size bound of a small value (scalars, small mappings of them), or -1."""
-    if isinstance(value, str):
-        return len(value) * 6 + 2
-    if value is None or isinstance(value, int | float):
-        return 24
-    if depth and isinstance(value, dict) and len(value) <= 8:
-        total = 2
-        for key, sub in value.items():
-            size = _quick_size(sub, depth - 1)
-            if size < 0 or not isinstance(key, str):
-                return -1
-            total += len(key) * 6 + size + 4
-        return total
-    return -1
-
-
-def _smaller_than(value: Any, budget: int) -> bool:
-    """A quick bound: True when `value` is surely smaller than `budget` characters as JSON
-    (each scalar counted generously), without serialising it."""
-    quick = _quick_size(value, 2)
-    if quick >= 0:
-        return quick < budget
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            budget -= len(item) * 6 + 2  # worst case: every character escaped
-        elif isinstance(item, dict):
-            budget -= 2 * len(item) + 2
-            for key, sub in item.items():
-                stack.append(key)
-                stack.append(sub)
-        elif isinstance(item, list):
-            budget -= len(item) + 2
-            stack.extend(item)
-        else:
-            budget -= 24
-        if budget < 0:
-            return False
-    return True
-
-
-class _ScopeFailedError(Exception):
-    """An unhandled node failure leaves its scope."""
-
-    def __init__(self, error: NodeError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
-@dataclass(slots=True)
-class _StepResult:
-    outcome: NodeOutcome | None
-    error: NodeError | None
-
-
-class _ScopeRun:
-    """One run of one scope: the main graph, the on_error branch, or a foreach iteration."""
-
-    def __init__(
-        self,
-        executor: Executor,
-        scope: Scope,
-        *,
-        results: dict[str, Any],
-        scope_vars: dict[str, Any],
-        iteration: int | None = None,
-        parent_step: int | None = None,
-        base_error: Mapping[str, Any] | None = None,
-        reuse: frozenset[str] = frozenset(),
-    ) -> None:
-        self.ex = executor
-        self.scope = scope
-        self.edges = executor.plan.edges
-        self.results = results
-        self.nodes_view: MutableMapping[str, Any] = scope_vars["nodes"]
-        self.scope_vars = scope_vars
-        self.iteration = iteration
-        self.parent_step = parent_step
-        self.base_error = base_error
-        self.reuse = reuse
-        members = scope.members
-        self.state = dict.fromkeys(scope.edges, _PENDING)
-        self.pending = scope.initial_pending.copy()
-        self.taken = dict.fromkeys(members, 0)
-        self.phase = dict.fromkeys(members, _WAITING)
-        self.visits = dict.fromkeys(members, 0)
-        self.forced: dict[str, list[str]] = {}  # node -> sources of taken back-edges
-        self.carry: dict[int, Mapping[str, Any]] = {}  # error carried along a taken edge
-        self.ready: deque[str] = deque()
-        self.running: dict[asyncio.Task[_StepResult], str] = {}
-        self._done: asyncio.Queue[asyncio.Task[_StepResult]] | None = None
-        self.deferred: list[tuple[str, str]] = []
-        self.finished = False
-        self.return_value: Any = None
-
-    # ------------------------------------------------------------------ the loop
-
-    async def run(self) -> None:
-        for node in self.scope.entry_nodes:
-            self.forced[node] = []
-            if self.pending[node] == 0:
-                self.ready.append(node)
-        for index in self.scope.entry_edges:
-            self._resolve(index, _TAKEN, self.base_error)
-        try:
-            await self._loop()
-        finally:
-            if self.running:
-                tasks = list(self.running)
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                self.running.clear()
-
-    async def _loop(self) -> None:
-        while True:
-            while self.ready and not self.finished:
-                node = self.ready.popleft()
-                if self.phase[node] != _WAITING or self.pending[node]:
-                    continue
-                if not self.taken[node] and node not in self.forced:
-                    self._skip(node)
-                    continue
-                await self._start(node)
-            if self.finished:
-                return
-            if not self.running:
-                if self._kill_pending():
-                    continue
-                return
-            done = self._done_queue()
-            self._finish_task(await done.get())
-            while not done.empty() and not self.finished:
-                self._finish_task(done.get_nowait())
-            if self.deferred:
-                self._retry_deferred()
-
-    def _done_queue(self) -> asyncio.Queue[asyncio.Task[_StepResult]]:
-        if self._done is None:
-            self._done = asyncio.Queue()
-        return self._done
-
-    def _finish_task(self, task: asyncio.Task[_StepResult]) -> None:
-        node = self.running.pop(task, None)
-        if node is not None:
-            self._complete(node, task.result())
-
-    async def _start(self, node: str) -> None:
-        visit = self.visits[node] + 1
-        self.visits[node] = visit
-        self.phase[node] = _RUNNING
-        taken_from: list[str] = []
-        error: Mapping[str, Any] | None = None
-        for index in self.scope.forward_in[node]:
-            if self.state[index] == _TAKEN:
-                taken_from.append(self.edges[index].source)
-                if error is None:
-                    error = self.carry.get(index)
-        back_sources = self.forced.pop(node, None)
-        if back_sources:
-            taken_from.extend(back_sources)
-        if error is None:
-            error = self.base_error
-        step = self.ex.run_step(self, node, visit, taken_from, error)
-        if self.ex.plan.types[node].pure:
-            self._complete(node, await step)
-            return
-        task = asyncio.create_task(step)
-        self.running[task] = node
-        task.add_done_callback(self._done_queue().put_nowait)
-
-    # ------------------------------------------------------------------ edge states
-
-    def _resolve(self, index: int, state: int, carry: Mapping[str, Any] | None = None) -> None:
-        old = self.state[index]
-        self.state[index] = state
-        edge = self.edges[index]
-        if edge.back:
-            return
-        target = edge.target
-        if old == _PENDING:
-            self.pending[target] -= 1
-        if state == _TAKEN:
-            self.taken[target] += 1
-            if carry is not None:
-                self.carry[index] = carry
-        if not self.pending[target] and self.phase[target] == _WAITING:
-            self.ready.append(target)
-
-    def _complete(self, node: str, result: _StepResult) -> None:
-        self.phase[node] = _DONE
-        carry: Mapping[str, Any] | None
-        if result.error is not None:
-            error = result.error
-            if node not in self.scope.error_ports:
-                raise _ScopeFailedError(error)
-            carry = error.to_dict()
-            self.results[node] = {"error": carry}
-            port = "error"
-        else:
-            outcome = result.outcome
-            assert outcome is not None
-            self.results[node] = {"output": outcome.output}
-            if self.ex.plan.types[node].type == "return":
-                self.finished = True
-                self.return_value = outcome.output
-                return
-            port = outcome.port
-            carry = self._error_in_scope(node)
-        out = self.scope.out[node]
-        backs = [i for i in out if self.edges[i].back and self.edges[i].port == port]
-        for index in out:
-            edge = self.edges[index]
-            if edge.back:
-                continue
-            if edge.port == port:
-                self._resolve(index, _TAKEN, carry)
-            elif not backs:
-                self._resolve(index, _DEAD)
-        for index in backs:
-            self._revisit(self.edges[index].target, node)
-
-    def _error_in_scope(self, node: str) -> Mapping[str, Any] | None:
-        for index in self.scope.forward_in[node]:
-            if self.state[index] == _TAKEN and index in self.carry:
-                return self.carry[index]
-        return self.base_error
-
-    def _skip(self, node: str) -> None:
-        self.phase[node] = _DONE
-        self.ex.skip_step(self, node, self.visits[node] + 1)
-        for index in self.scope.out[node]:
-            if not self.edges[index].back:
-                self._resolve(index, _DEAD)
-
-    def _revisit(self, target: str, source: str) -> None:
-        """A taken back-edge: a new visit of `target` with fresh edges in its loop region."""
-        region, inner = self.scope.region(target, self.edges)
-        if any(self.phase[n] == _RUNNING for n in region):
-            self.deferred.append((target, source))  # the previous visit must end first
-            return
-        for index in inner:
-            old = self.state[index]
-            if old != _PENDING:
-                self.state[index] = _PENDING
-                edge_target = self.edges[index].target
-                self.pending[edge_target] += 1
-                if old == _TAKEN:
-                    self.taken[edge_target] -= 1
-            self.carry.pop(index, None)
-        for node in region:
-            self.phase[node] = _WAITING
-        self.forced.setdefault(target, []).append(source)
-        if not self.pending[target]:
-            self.ready.append(target)
-
-    def _retry_deferred(self) -> None:
-        waiting, self.deferred = self.deferred, []
-        for target, source in waiting:
-            self._revisit(target, source)
-
-    def _kill_pending(self) -> bool:
-        """Nothing runs, nothing is ready: pending edges can no longer be taken."""
-        changed = False
-        for index, state in self.state.items():
-            if state == _PENDING and not self.edges[index].back:
-                target = self.edges[index].target
-                if self.phase[target] == _WAITING:
-                    self._resolve(index, _DEAD)
-                    changed = True
-        return changed and bool(self.ready)
-
-    def iteration_result(self) -> Any:
-        """The body's end nodes that ran: one output, or `{id: output}` of several."""
-        ran = [n for n in self.scope.ends if "output" in self.results.get(n, ())]
-        if not ran:
-            return None
-        if len(ran) == 1:
-            return self.results[ran[0]]["output"]
-        return {n: self.results[n]["output"] for n in ran}
 
 
 class Executor:
@@ -466,7 +150,7 @@ class Executor:
         self.secrets = dict(secrets or {})
         self.masker = Masker(self.secrets.values())
         self.slots = asyncio.Semaphore(max(1, concurrency))
-        self.event_value_limit = event_value_limit
+        self.values = EventValues(self.masker, event_value_limit)
         self.prior = dict(prior or {})
         self.reuse = self._reused_nodes(from_node)
         self.input: Any = None
@@ -504,60 +188,13 @@ class Executor:
             if self._closing:
                 return
 
-    def _shown(self, value: Any) -> Any:
-        """`value` as events show it: masked, or a note when it is nested too deeply to walk."""
-        try:
-            return self.masker.value(value)
-        except RecursionError:
-            return _TOO_DEEP
-
-    def _safe(self, value: Any) -> Any:
-        """`value` masked and sure to become JSON: events travel in batches shared with other
-        executions, so nothing in one may fail when the batch is written."""
-        masked = self._shown(value)
-        if json_problem(masked) is None:
-            return masked
-        return json_safe(masked, max_string=self.event_value_limit)
-
-    def _event_value(
-        self, name: str, value: Any, data: dict[str, Any], *, is_json: bool = False
-    ) -> None:
-        """Puts a masked, size-limited, JSON-safe copy of `value` into event data. `is_json`:
-        `value` was checked already (masking only swaps strings for strings, so the masked
-        copy needs no second check)."""
-        masked = self._shown(value)
-        if _smaller_than(masked, self.event_value_limit // 2):
-            if is_json and masked is not _TOO_DEEP:
-                data[name] = masked
-            else:
-                data[name] = masked if json_problem(masked) is None else self._safe(masked)
-            return
-        try:
-            text = _json_text(masked)
-        except RecursionError:
-            data[name] = _TOO_DEEP
-            data[f"{name}_truncated"] = True
-            return
-        except (TypeError, ValueError):
-            masked = json_safe(masked, max_string=self.event_value_limit)
-            text = _json_text(masked)
-        if len(text) > self.event_value_limit:
-            data[name] = text[: self.event_value_limit]
-            data[f"{name}_truncated"] = True
-        else:
-            data[name] = masked
-
-    def _error_data(self, error: NodeError) -> dict[str, Any]:
-        data: dict[str, Any] = self._safe(error.to_dict())
-        return data
-
     # ------------------------------------------------------------------ steps
 
     def _next_step(self) -> int:
         self._step += 1
         return self._step
 
-    def skip_step(self, run: _ScopeRun, node: str, visit: int) -> None:
+    def skip_step(self, run: ScopeRun, node: str, visit: int) -> None:
         self.emit(
             "node.skipped",
             {
@@ -571,12 +208,12 @@ class Executor:
 
     async def run_step(
         self,
-        run: _ScopeRun,
+        run: ScopeRun,
         node_id: str,
         visit: int,
         taken_from: list[str],
         error: Mapping[str, Any] | None,
-    ) -> _StepResult:
+    ) -> StepResult:
         step = self._next_step()
         started: dict[str, Any] = {
             "step": step,
@@ -606,7 +243,7 @@ class Executor:
             problem = json_problem(config, "config", max_depth=None)
             if problem is not None:
                 raise TemplateError(f"the rendered config is not JSON: {problem}")
-            self._event_value("input", config, started, is_json=True)
+            self.values.put("input", config, started, is_json=True)
             self.emit("node.started", started)
             announced = True
             outcome = await self._attempts(
@@ -638,12 +275,12 @@ class Executor:
                     "step": step,
                     "node_id": node_id,
                     "attempts": attempts[0],
-                    "error": self._error_data(exc),
+                    "error": self.values.error(exc),
                     "handled": node_id in run.scope.error_ports,
                     "duration_ms": _elapsed_ms(began),
                 },
             )
-            return _StepResult(None, exc)
+            return StepResult(None, exc)
         except asyncio.CancelledError:
             if not announced:
                 self.emit("node.started", started)
@@ -664,11 +301,11 @@ class Executor:
             "port": outcome.port,
             "duration_ms": _elapsed_ms(began),
         }
-        self._event_value("output", outcome.output, succeeded, is_json=True)
+        self.values.put("output", outcome.output, succeeded, is_json=True)
         self.emit("node.succeeded", succeeded)
-        return _StepResult(outcome, None)
+        return StepResult(outcome, None)
 
-    def _reuse_step(self, node_id: str, step: int, started: dict[str, Any]) -> _StepResult:
+    def _reuse_step(self, node_id: str, step: int, started: dict[str, Any]) -> StepResult:
         prior = self.prior[node_id]
         self.emit("node.started", {**started, "input": None, "reused": True})
         succeeded: dict[str, Any] = {
@@ -678,13 +315,13 @@ class Executor:
             "port": prior.port,
             "reused": True,
         }
-        self._event_value("output", prior.output, succeeded)
+        self.values.put("output", prior.output, succeeded)
         self.emit("node.succeeded", succeeded)
-        return _StepResult(NodeOutcome(prior.output, prior.port), None)
+        return StepResult(NodeOutcome(prior.output, prior.port), None)
 
     async def _attempts(
         self,
-        run: _ScopeRun,
+        run: ScopeRun,
         node_id: str,
         step: int,
         config: dict[str, Any],
@@ -701,7 +338,7 @@ class Executor:
         while True:
             try:
                 if isinstance(node_type, ForeachNode):
-                    return await self._run_foreach(run, node_id, step, config, error)
+                    return await run_foreach(self, run, node_id, step, config, error)
                 outcome = await self._attempt(
                     run, node_id, attempt, config, scope, error, taken_from
                 )
@@ -712,7 +349,7 @@ class Executor:
                         f"which it does not have"
                     )
                 return outcome
-            except _ScopeFailedError as failed:
+            except ScopeFailedError as failed:
                 raise failed.error from None
             except NodeError as exc:
                 failure = exc
@@ -731,7 +368,7 @@ class Executor:
                     "step": step,
                     "node_id": node_id,
                     "attempt": attempt,
-                    "error": self._error_data(failure),
+                    "error": self.values.error(failure),
                     "delay_s": delay,
                 },
             )
@@ -741,7 +378,7 @@ class Executor:
 
     async def _attempt(
         self,
-        run: _ScopeRun,
+        run: ScopeRun,
         node_id: str,
         attempt: int,
         config: dict[str, Any],
@@ -796,67 +433,10 @@ class Executor:
                 text = str(message)
             except Exception as exc:
                 text = f"(a log message that could not be shown: {type(exc).__name__})"
-            shown = json_safe(self.masker.text(text), max_string=self.event_value_limit)
+            shown = self.values.message(text)
             self.emit("log", {"node_id": node_id, "level": level, "message": shown})
 
         return log
-
-    # ------------------------------------------------------------------ foreach
-
-    async def _run_foreach(
-        self,
-        run: _ScopeRun,
-        node_id: str,
-        step: int,
-        config: dict[str, Any],
-        error: Mapping[str, Any] | None,
-    ) -> NodeOutcome:
-        items: list[Any] = config["items"]
-        length = len(items)
-        parallelism = int(config.get("parallelism", 1))
-        scope = self.plan.scopes[node_id]
-        results: list[Any] = [None] * length
-
-        async def iterate(index: int) -> None:
-            layer: dict[str, Any] = {}
-            view = ChainMap(layer, run.nodes_view)
-            scope_vars = {
-                **run.scope_vars,
-                "nodes": view,
-                "item": items[index],
-                "loop": {"index": index, "length": length},
-            }
-            body = _ScopeRun(
-                self,
-                scope,
-                results=layer,
-                scope_vars=scope_vars,
-                iteration=index,
-                parent_step=step,
-                base_error=error,
-            )
-            await body.run()
-            results[index] = body.iteration_result()
-
-        if parallelism <= 1 or length <= 1:
-            for index in range(length):
-                await iterate(index)
-        else:
-            indexes = iter(range(length))
-
-            async def worker() -> None:
-                for index in indexes:
-                    await iterate(index)
-
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for _ in range(min(parallelism, length)):
-                        group.create_task(worker())
-            except* _ScopeFailedError as failures:
-                first = failures.exceptions[0]
-                assert isinstance(first, _ScopeFailedError)
-                raise first from None
-        return NodeOutcome({"results": results}, "done")
 
     # ------------------------------------------------------------------ the execution
 
@@ -889,7 +469,7 @@ class Executor:
         self.emit(
             "execution.started",
             {
-                "input": self._safe(input),
+                "input": self.values.safe(input),
                 "execution_id": self.execution.execution_id,
                 "attempt": self.execution.attempt,
                 "flow_id": self.execution.flow_id,
@@ -942,8 +522,8 @@ class Executor:
             "execution.finished",
             {
                 "status": result.status,
-                "output": self._safe(result.output),
-                "error": self._safe(result.error),
+                "output": self.values.safe(result.output),
+                "error": self.values.safe(result.error),
             },
         )
         self._closing = True
@@ -955,7 +535,7 @@ class Executor:
         if self.recover_from_error is not None:
             error = self.recover_from_error
             return ExecutionResult("failed", await self._run_on_error(error, scope_vars), error)
-        main = _ScopeRun(
+        main = ScopeRun(
             self,
             self.plan.scopes["main"],
             results=self.results,
@@ -964,7 +544,7 @@ class Executor:
         )
         try:
             await main.run()
-        except _ScopeFailedError as failed:
+        except ScopeFailedError as failed:
             error = failed.error.to_dict()
             output = await self._run_on_error(error, scope_vars)
             return ExecutionResult("failed", output, error)
@@ -974,7 +554,7 @@ class Executor:
         scope = self.plan.scopes.get("on_error")
         if scope is None:
             return None
-        branch = _ScopeRun(
+        branch = ScopeRun(
             self,
             scope,
             results=self.results,
@@ -983,7 +563,7 @@ class Executor:
         )
         try:
             await branch.run()
-        except _ScopeFailedError:
+        except ScopeFailedError:
             return None  # recorded on its step; the original error stays the execution's
         return branch.return_value
 

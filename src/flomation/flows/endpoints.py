@@ -1,4 +1,4 @@
-"""Flows API (api.md, "Flows and revisions"): thin handlers over `flomation.flows.service`.
+"""Flows API: thin handlers over `flomation.flows.service` (described by `/api/v1/openapi.json`).
 
 Viewers read; editors and up write. Everything is scoped to the caller's organisation.
 """

@@ -1,4 +1,4 @@
-"""Request and response shapes of the flows API (api.md, "Flows and revisions").
+"""Request and response shapes of the flows API (described by `/api/v1/openapi.json`).
 
 Request bodies forbid unknown fields (a typo is a 422, not silently ignored). A definition is
 taken as a plain JSON object here and checked by `flomation.flows.validation`, so that every

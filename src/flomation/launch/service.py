@@ -2,7 +2,7 @@
 ones through their source.
 
 Each instance has an owner id. Every TTL/3 it renews the leases it holds and takes its fair
-share of the free ones (`triggers.service.balance_leases`, on the database clock). Between
+share of the free ones (`triggers.leases.balance_leases`, on the database clock). Between
 lease passes it looks for held triggers whose time has come (on its `Clock`, injectable for
 tests) and hands each to its source in a task of its own, so a slow S3 listing or git fetch
 never delays a schedule or a lease renewal. On stop it releases its leases so other instances
@@ -34,7 +34,7 @@ from flomation.launch.sources.git import GitSource
 from flomation.launch.sources.s3 import S3Source
 from flomation.launch.sources.schedule import ScheduleSource
 from flomation.secrets.crypto import Keyring
-from flomation.triggers import service
+from flomation.triggers import leases
 from flomation.triggers.schemas import TriggerWork
 
 log = logging.getLogger("flomation.launch")
@@ -101,7 +101,7 @@ class LaunchService:
     async def lease_pass(self) -> list[str]:
         """Heartbeat, renew, claim or hand back; remembers and returns what is held."""
         async with self.database.transaction() as session:
-            self.held = await service.balance_leases(
+            self.held = await leases.balance_leases(
                 session, owner=self.owner, ttl_s=self.ttl_s, claim_batch=self.claim_batch
             )
         self._last_lease_pass = asyncio.get_running_loop().time()
@@ -111,7 +111,7 @@ class LaunchService:
         """Start a source for every held trigger that is due and not already running.
         With `wait`, return once they all finished (tests); returns how many started."""
         async with self.database.transaction() as session:
-            due = await service.due_work(session, owner=self.owner, now=self.clock.now())
+            due = await leases.due_work(session, owner=self.owner, now=self.clock.now())
         started = [self._start(work) for work in due if work.id not in self._running]
         tasks = [task for task in started if task is not None]
         if wait and tasks:
@@ -188,7 +188,7 @@ class LaunchService:
         wait_s = MAX_IDLE_S
         if self.held:
             async with self.database.transaction() as session:
-                next_at = await service.next_due_at(session, owner=self.owner)
+                next_at = await leases.next_due_at(session, owner=self.owner)
             if next_at is not None:
                 wait_s = min(wait_s, max(0.0, _seconds_until(next_at, self.clock.now())))
         return max(wait_s, 0.01)
@@ -207,7 +207,7 @@ class LaunchService:
 
     async def release(self) -> None:
         async with self.database.transaction() as session:
-            await service.leave(session, owner=self.owner)
+            await leases.leave(session, owner=self.owner)
         self.held = []
 
 

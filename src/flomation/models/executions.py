@@ -29,7 +29,7 @@ from flomation.db.base import Base, IdColumn, JSONValue
 from flomation.ids import new_id
 from flomation.timeutil import utcnow
 
-# Statuses (flow-format.md): an execution is final once it is in FINAL_STATUSES.
+# Statuses (docs/flow-format.md): an execution is final once it is in FINAL_STATUSES.
 QUEUED = "queued"
 RUNNING = "running"
 SUCCEEDED = "succeeded"

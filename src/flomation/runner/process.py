@@ -30,10 +30,10 @@ from typing import Any
 
 import httpx
 
+from flomation.backoff import Backoff
 from flomation.engine.egress import AddressPolicy, build_http_client
 from flomation.engine.isolation import CodeRunner
 from flomation.engine.nodes.base import EngineServices
-from flomation.runner.backoff import Backoff
 from flomation.runner.client import (
     ApiClient,
     ApiError,

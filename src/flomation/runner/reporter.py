@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flomation.backoff import Backoff
 from flomation.engine.events import json_problem, json_safe, to_json_bytes
 from flomation.engine.executor import EVENT_VALUE_LIMIT
-from flomation.runner.backoff import Backoff
 from flomation.runner.client import ApiClient, ApiError, ApiRefused, RunnerUnknown
 from flomation.signing import SignatureInvalid
 

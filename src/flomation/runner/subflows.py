@@ -9,8 +9,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from flomation.backoff import Backoff
 from flomation.engine.nodes.base import SubflowError, SubflowParent
-from flomation.runner.backoff import Backoff
 from flomation.runner.client import ApiClient, ApiRefused, ApiUnavailable
 from flomation.runner.slots import Slots
 from flomation.signing import SignatureInvalid

@@ -1,4 +1,4 @@
-"""Triggers API (api.md, "Triggers"): thin handlers over `flomation.triggers.service`.
+"""Triggers API: thin handlers over the triggers service (described by `/api/v1/openapi.json`).
 
 Viewers read; editors and up write. Another organisation's ids answer 404.
 """

@@ -1,25 +1,19 @@
-"""Rules of the triggers domain, for the API (CRUD, webhook ingress) and for Launch (leases,
-firing). Services never commit: the caller owns the transaction.
-
-Firing is fenced: `apply_outcome` first writes the trigger's new state with a conditional
-UPDATE (this owner, an unexpired lease on the database clock, the state version it read), and
-only then requests the executions, in the same transaction. Each execution carries a dedupe key
-unique per organisation, so even two instances that both believe they hold a trigger cannot
-start the same run twice.
+"""Rules of the triggers domain for the API: create, read, update and delete triggers, and
+what the webhook ingress needs (finding a webhook, starting and watching its execution).
+Launch's side (leases, firing) is in `leases` and `firing`, which start executions through
+`start_execution` here. Services never commit: the caller owns the transaction.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flomation.errors import Conflict, NotFound, ValidationFailed
+from flomation.errors import Conflict, NotFound
 from flomation.executions import service as executions
 from flomation.executions.errors import DuplicateExecution
 from flomation.executions.notifier import HUB, Subscription, execution_topic
@@ -40,23 +34,13 @@ from flomation.triggers.config import (
 )
 from flomation.triggers.cron import CronSchedule
 from flomation.triggers.schemas import (
-    Applied,
     ExecutionStatus,
-    Outcome,
     TriggerCreate,
     TriggerOut,
     TriggerState,
     TriggerUpdate,
-    TriggerWork,
     WebhookTarget,
 )
-
-log = logging.getLogger("flomation.triggers")
-
-# Exponential backoff for a failing source: interval x 2^errors, at most this long.
-MAX_BACKOFF_S = 3600.0
-FLOW_STOPPED = "The flow is archived or deleted; this trigger no longer fires"
-
 
 # --- views ----------------------------------------------------------------------------------
 
@@ -274,6 +258,18 @@ async def find_webhook(session: AsyncSession, path: str) -> WebhookTarget | None
     )
 
 
+def watch_execution(execution_id: str) -> AbstractContextManager[Subscription]:
+    """Be woken when the execution changes (in this process, after the writer's commit)."""
+    return HUB.subscribe([execution_topic(execution_id)])
+
+
+async def record_webhook_fired(session: AsyncSession, trigger_id: str, at: datetime) -> None:
+    await repository.touch_fired(session, trigger_id, at)
+
+
+# --- executions and secrets, for the webhook ingress and Launch -----------------------------
+
+
 async def secret_value(
     session: AsyncSession, organization_id: str, name: str, *, keyring: Keyring | None = None
 ) -> str | None:
@@ -313,15 +309,6 @@ async def start_execution(
     return Started(execution_id=view.id, created=True)
 
 
-def watch_execution(execution_id: str) -> AbstractContextManager[Subscription]:
-    """Be woken when the execution changes (in this process, after the writer's commit)."""
-    return HUB.subscribe([execution_topic(execution_id)])
-
-
-async def record_webhook_fired(session: AsyncSession, trigger_id: str, at: datetime) -> None:
-    await repository.touch_fired(session, trigger_id, at)
-
-
 async def execution_status(
     session: AsyncSession, *, organization_id: str, execution_id: str
 ) -> ExecutionStatus:
@@ -329,195 +316,3 @@ async def execution_status(
         session, organization_id=organization_id, execution_id=execution_id
     )
     return ExecutionStatus(id=view.id, status=view.status, output=view.output, error=view.error)
-
-
-# --- Launch: instances and leases -----------------------------------------------------------
-
-
-async def balance_leases(
-    session: AsyncSession, *, owner: str, ttl_s: float, claim_batch: int
-) -> list[str]:
-    """One lease pass for a Launch instance: heartbeat, renew what it holds, then take its fair
-    share of the rest (at most `claim_batch` per pass) or hand back what it holds beyond it.
-
-    The fair share is ceil(triggers / live instances), counted on the database, so instances
-    divide the triggers with no coordinator and a new instance gets a share within a pass or
-    two. Returns the ids held after the pass.
-    """
-    await repository.heartbeat_instance(session, owner, ttl_s)
-    held = await repository.renew_leases(session, owner, ttl_s)
-    total = await repository.count_launch_triggers(session)
-    live = max(1, await repository.count_live_instances(session))
-    fair = math.ceil(total / live)
-    if len(held) > fair:
-        excess = await repository.held_ids_latest_first(session, owner, len(held) - fair)
-        await repository.release_leases(session, owner, excess)
-        return await repository.held_ids(session, owner)
-    claimed = await repository.claim_triggers(
-        session, owner, ttl_s, min(claim_batch, fair - len(held))
-    )
-    return held + claimed
-
-
-async def leave(session: AsyncSession, *, owner: str) -> None:
-    """An instance shutting down: release every lease so others take over at once."""
-    await repository.release_leases(session, owner, None)
-    await repository.remove_instance(session, owner)
-
-
-async def due_work(
-    session: AsyncSession, *, owner: str, now: datetime, limit: int = 200
-) -> list[TriggerWork]:
-    """The held triggers whose next fire (or poll) time has come by `now` (Launch's clock)."""
-    rows = await repository.held_due(session, owner, now, limit)
-    work: list[TriggerWork] = []
-    for row in rows:
-        try:
-            config = parse_config(row.type, row.config)
-        except ValidationFailed:
-            # A stored config this version cannot read (written by another version): one
-            # trigger is skipped and says why; the others go on.
-            log.warning("trigger %s has a config this version cannot read; skipped", row.id)
-            row.last_error = "The stored config is not valid for this version; edit the trigger"
-            row.next_fire_at = None
-            continue
-        work.append(
-            TriggerWork(
-                id=row.id,
-                organization_id=row.organization_id,
-                flow_id=row.flow_id,
-                type=row.type,
-                config=config,
-                cursor=row.cursor,
-                next_fire_at=row.next_fire_at,
-                error_count=row.error_count,
-                state_version=row.state_version,
-            )
-        )
-    return work
-
-
-async def next_due_at(session: AsyncSession, *, owner: str) -> datetime | None:
-    return await repository.held_next_fire(session, owner)
-
-
-async def execution_running(
-    session: AsyncSession, *, organization_id: str, execution_id: str | None
-) -> bool:
-    """Whether a trigger's previous execution has not ended yet (queued or running)."""
-    if execution_id is None:
-        return False
-    try:
-        status = await execution_status(
-            session, organization_id=organization_id, execution_id=execution_id
-        )
-    except NotFound:
-        return False
-    return not status.ended
-
-
-def backoff_s(interval_s: float, errors: int) -> float:
-    return float(min(MAX_BACKOFF_S, interval_s * 2 ** min(errors, 20)))
-
-
-async def record_error(
-    session: AsyncSession,
-    *,
-    owner: str,
-    work: TriggerWork,
-    error: str,
-    interval_s: float,
-    now: datetime,
-    lease_s: float | None = None,
-) -> bool:
-    """A failed poll: keep the cursor, note the error, try again after a growing delay."""
-    errors = work.error_count + 1
-    return await repository.advance_fenced(
-        session,
-        trigger_id=work.id,
-        owner=owner,
-        state_version=work.state_version,
-        values={
-            "last_error": error[:2000],
-            "error_count": errors,
-            "next_fire_at": now + timedelta(seconds=backoff_s(interval_s, errors)),
-        },
-        renew_s=lease_s,
-    )
-
-
-async def apply_outcome(
-    session: AsyncSession,
-    *,
-    owner: str,
-    work: TriggerWork,
-    outcome: Outcome,
-    lease_s: float | None = None,
-) -> Applied | None:
-    """Advance the trigger and start its executions in the caller's transaction.
-
-    None when the fence refuses (the lease is gone or the state moved on): nothing fires.
-    Executions the flow refuses (archived flow: the trigger stops; input the start node
-    refuses: noted in last_error) do not undo the advance, so a bad slot is not retried
-    forever. `lease_s` extends this owner's lease in the same write.
-    """
-    values: dict[str, Any] = {
-        "cursor": outcome.cursor,
-        "next_fire_at": outcome.next_fire_at,
-        "last_error": outcome.error,
-        "error_count": work.error_count + 1 if outcome.error else 0,
-    }
-    if outcome.fires and outcome.fired_at is not None:
-        values["last_fired_at"] = outcome.fired_at
-    fenced = await repository.advance_fenced(
-        session,
-        trigger_id=work.id,
-        owner=owner,
-        state_version=work.state_version,
-        values=values,
-        renew_s=lease_s,
-    )
-    if not fenced:
-        return None
-    started: list[str] = []
-    duplicates = 0
-    refused: list[str] = []
-    stopped = False
-    for fire in outcome.fires:
-        trigger_data = {"type": work.type, "id": work.id, **fire.trigger_data}
-        try:
-            result = await start_execution(
-                session,
-                organization_id=work.organization_id,
-                flow_id=work.flow_id,
-                trigger=trigger_data,
-                input=fire.input,
-                dedupe_key=fire.dedupe_key,
-            )
-        except (NotFound, Conflict) as exc:
-            # The flow is gone or archived: the trigger stops.
-            refused.append(exc.detail)
-            stopped = True
-            break
-        except ValidationFailed as exc:
-            problems = "; ".join(str(item.get("msg")) for item in exc.errors or [])
-            refused.append(f"The flow refused the input: {problems or exc.detail}")
-            continue
-        started.append(result.execution_id)
-        duplicates += 0 if result.created else 1
-    version = work.state_version + 1
-    if started or refused:
-        after: dict[str, Any] = {}
-        if started and outcome.cursor is not None:
-            after["cursor"] = {**outcome.cursor, "last_execution_id": started[-1]}
-        if refused:
-            after["last_error"] = FLOW_STOPPED if stopped else refused[-1]
-        if stopped:
-            after["next_fire_at"] = None
-        if await repository.advance_fenced(
-            session, trigger_id=work.id, owner=owner, state_version=version, values=after
-        ):
-            version += 1
-    return Applied(
-        execution_ids=started, duplicates=duplicates, refused=refused, state_version=version
-    )

@@ -45,9 +45,9 @@ Rules the engine relies on:
 - `pure = True` declares that `run` never awaits anything (no I/O, no sleep): the engine then
   runs it inline, without a task of its own and without `timeout_s` or a concurrency slot,
   which keeps cheap nodes cheap.
-- Built-in modules: the registry takes every concrete `NodeType` subclass defined in the
-  module (a class with a `type`). Third-party packages register types in the entry-point
-  group `flomation.nodes`; the entry point names a `NodeType` subclass.
+- Flomation's own types are named one by one in `nodes/registry.py` (`BUILTIN_TYPES`,
+  `PROCESS_TYPES`). Third-party packages register types in the entry-point group
+  `flomation.nodes`; the entry point names a `NodeType` subclass.
 """
 
 from __future__ import annotations

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib.metadata import entry_points
-from types import ModuleType
 from typing import Any
 
 from flomation.engine.nodes.base import NodeType
 from flomation.engine.nodes.data import DelayNode, LogNode, SetNode
 from flomation.engine.nodes.flow import FailNode, MergeNode, OnErrorNode, ReturnNode, StartNode
 from flomation.engine.nodes.foreach import ForeachNode
+from flomation.engine.nodes.http import HttpNode
 from flomation.engine.nodes.logic import ConditionNode, SwitchNode
+from flomation.engine.nodes.python import PythonNode
+from flomation.engine.nodes.shell import ShellNode
 from flomation.engine.nodes.subflow import SubflowNode
 
 __all__ = [
+    "BUILTIN_TYPES",
     "ENTRY_POINT_GROUP",
+    "PROCESS_TYPES",
     "NodeRegistry",
     "default_registry",
     "list_node_types",
@@ -44,24 +46,14 @@ BUILTIN_TYPES: tuple[type[NodeType], ...] = (
     OnErrorNode,
 )
 
-# Modules of the process node types; each may be absent while it is being written.
-PROCESS_NODE_MODULES = (
-    "flomation.engine.nodes.http",
-    "flomation.engine.nodes.python",
-    "flomation.engine.nodes.shell",
+# The node types that reach outside the engine's process (the network, a sandboxed
+# interpreter, a shell). Imported by name like the built-ins, so that a renamed or broken
+# module fails the import of the registry instead of a node type going missing.
+PROCESS_TYPES: tuple[type[NodeType], ...] = (
+    HttpNode,
+    PythonNode,
+    ShellNode,
 )
-
-
-def _types_in_module(module: ModuleType) -> Iterator[type[NodeType]]:
-    for _name, obj in inspect.getmembers(module, inspect.isclass):
-        if (
-            issubclass(obj, NodeType)
-            and obj is not NodeType
-            and obj.__module__ == module.__name__
-            and isinstance(getattr(obj, "type", None), str)
-            and not inspect.isabstract(obj)
-        ):
-            yield obj
 
 
 class NodeRegistry:
@@ -93,18 +85,6 @@ class NodeRegistry:
         """The items of `GET /api/v1/node-types`."""
         return [node_type.describe() for node_type in self._types.values()]
 
-    def load_modules(self, module_names: Iterable[str]) -> None:
-        for module_name in module_names:
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name == module_name:
-                    continue  # not written yet / not shipped: simply absent
-                raise
-            for node_type in _types_in_module(module):
-                if node_type.type not in self._types:
-                    self.add(node_type)
-
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         """Adds third-party types; a broken plugin is logged and skipped, never fatal."""
         for entry_point in entry_points(group=group):
@@ -128,9 +108,8 @@ class NodeRegistry:
 
 @lru_cache(maxsize=1)
 def default_registry() -> NodeRegistry:
-    """Built-ins, the process node types that exist, and installed plugins (built once)."""
-    registry = NodeRegistry(BUILTIN_TYPES)
-    registry.load_modules(PROCESS_NODE_MODULES)
+    """Built-ins, the process node types and installed plugins (built once)."""
+    registry = NodeRegistry((*BUILTIN_TYPES, *PROCESS_TYPES))
     registry.load_entry_points()
     return registry
 

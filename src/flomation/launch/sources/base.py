@@ -12,7 +12,7 @@ from flomation.db.session import Database
 from flomation.launch.clock import Clock
 from flomation.launch.egress import LaunchEgress
 from flomation.secrets.crypto import Keyring
-from flomation.triggers import service
+from flomation.triggers import firing, service
 from flomation.triggers.schemas import Applied, Outcome, TriggerWork
 
 log = logging.getLogger("flomation.launch")
@@ -47,7 +47,7 @@ class Source(Protocol):
 async def apply(context: SourceContext, work: TriggerWork, outcome: Outcome) -> Applied | None:
     """Apply an outcome in its own transaction; None when the lease or state moved on."""
     async with context.database.transaction() as session:
-        applied = await service.apply_outcome(
+        applied = await firing.apply_outcome(
             session, owner=context.owner, work=work, outcome=outcome, lease_s=context.lease_s
         )
     report(work, applied)
@@ -65,7 +65,7 @@ async def fail(context: SourceContext, work: TriggerWork, error: str, *, interva
     """Record a failed poll: last_error, and the next try after an exponential backoff."""
     log.warning("trigger %s: %s", work.id, error)
     async with context.database.transaction() as session:
-        await service.record_error(
+        await firing.record_error(
             session,
             owner=context.owner,
             work=work,

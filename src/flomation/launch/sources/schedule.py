@@ -13,7 +13,7 @@ from typing import Any
 
 from flomation.launch.sources.base import SourceContext, report
 from flomation.timeutil import isoformat, parse_rfc3339
-from flomation.triggers import service
+from flomation.triggers import firing
 from flomation.triggers.config import ScheduleConfig
 from flomation.triggers.cron import CronSchedule
 from flomation.triggers.schemas import Fire, Outcome, TriggerWork
@@ -105,13 +105,13 @@ class ScheduleSource:
         cursor = work.cursor or {}
         # One transaction: the overlap check, the fenced advance and the fires.
         async with self.context.database.transaction() as session:
-            running = config.overlap != "allow" and await service.execution_running(
+            running = config.overlap != "allow" and await firing.execution_running(
                 session,
                 organization_id=work.organization_id,
                 execution_id=cursor.get("last_execution_id"),
             )
             outcome = plan(work.id, config, cursor, now, previous_running=running)
-            applied = await service.apply_outcome(
+            applied = await firing.apply_outcome(
                 session,
                 owner=self.context.owner,
                 work=work,

@@ -2183,11 +2183,13 @@ export interface operations {
     list_flows: {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string | null;
                 /** @description Name contains */
                 q?: string | null;
                 include_archived?: boolean;
+                /** @description Items per page, 1 to 500 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -2388,7 +2390,9 @@ export interface operations {
     list_flow_revisions: {
         parameters: {
             query?: {
+                /** @description Items per page, 1 to 500 */
                 limit?: number;
+                /** @description next_cursor of the previous page */
                 cursor?: string | null;
             };
             header?: never;
@@ -2524,7 +2528,9 @@ export interface operations {
     list_runner_tokens: {
         parameters: {
             query?: {
+                /** @description Items per page, 1 to 500 */
                 limit?: number;
+                /** @description next_cursor of the previous page */
                 cursor?: string | null;
             };
             header?: never;
@@ -2618,7 +2624,9 @@ export interface operations {
     list_runners: {
         parameters: {
             query?: {
+                /** @description Items per page, 1 to 500 */
                 limit?: number;
+                /** @description next_cursor of the previous page */
                 cursor?: string | null;
             };
             header?: never;

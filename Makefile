@@ -56,6 +56,7 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 
+# src strictly and tests/ more loosely: both are set in pyproject.toml's [tool.mypy].
 typecheck: install
 	$(BIN)/mypy
 

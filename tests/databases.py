@@ -10,7 +10,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 from sqlalchemy import text
 
 import flomation.models  # noqa: F401  (registers every table)

@@ -1,17 +1,20 @@
-"""Small factories with keyword overrides. They write through the same session the tests use,
-and return plain values (ids, tokens) so tests read clearly."""
+"""Small factories with keyword overrides for organisations, users, tokens and flows. They
+write through the domains' own code and return plain values (ids, tokens) so tests read
+clearly. Executions have theirs in tests/executions/factories.py."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.auth.passwords import hash_password
 from flomation.auth.tokens import API_TOKEN_PREFIX, generate_token, hash_token
 from flomation.db.session import Database
+from flomation.flows import service as flows
 from flomation.models.auth import AccessToken, Membership, Organization, User
 
 _counter = itertools.count(1)
@@ -96,3 +99,70 @@ async def make_actor(
         user_id = await make_user(session, organization_id=org_id, role=role, email=email)
         token = await make_api_token(session, user_id=user_id, organization_id=org_id)
     return Actor(user_id=user_id, organization_id=org_id, email=email, role=role, token=token)
+
+
+def echo_definition(**settings: Any) -> dict[str, Any]:
+    """The echo flow, start -> double -> out: input {"n": 21} gives {"m": 42}. Its start node
+    refuses an `n` that is not an integer (an input without one is let through, as the
+    security tests send), and its nodes carry positions as the editor saves them. `settings`
+    are the flow's own fields (runs_on, timeout_s...)."""
+    return {
+        "version": 1,
+        **settings,
+        "nodes": [
+            {
+                "id": "start",
+                "type": "start",
+                "config": {
+                    "input_schema": {
+                        "type": "object",
+                        "properties": {"n": {"type": "integer"}},
+                    }
+                },
+                "position": {"x": 0, "y": 0},
+            },
+            {
+                "id": "double",
+                "type": "set",
+                "config": {"values": {"m": "{{ input.n * 2 }}"}},
+                "position": {"x": 200, "y": 0},
+            },
+            {
+                "id": "out",
+                "type": "return",
+                "config": {"value": {"m": "{{ nodes.double.output.m }}"}},
+                "position": {"x": 400, "y": 0},
+            },
+        ],
+        "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "out"}],
+    }
+
+
+async def make_flow(
+    database: Database,
+    organization_id: str,
+    *,
+    definition: dict[str, Any] | None = None,
+    name: str = "echo",
+    max_concurrent: int | None = None,
+) -> str:
+    """A flow saved through the flows service (revision 1): the echo flow unless `definition`
+    is given. Returns its id."""
+    async with database.transaction() as session:
+        state = await flows.create_flow(
+            session,
+            organization_id=organization_id,
+            author_id=None,
+            name=name,
+            description="",
+            definition=definition or echo_definition(),
+            message=None,
+        )
+        if max_concurrent is not None:
+            await flows.update_flow(
+                session,
+                organization_id=organization_id,
+                flow_id=state.flow.id,
+                changes={"max_concurrent_executions": max_concurrent},
+            )
+        return state.flow.id

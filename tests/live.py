@@ -4,26 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 
 @dataclass
 class LiveServer:
-    app: FastAPI
+    app: Starlette
     base_url: str
 
     def client(self, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.base_url, headers=headers or {}, timeout=30)
 
 
+class QuietServer(uvicorn.Server):
+    """uvicorn's server, less its signal handling: while serving, uvicorn takes the process's
+    SIGINT and SIGTERM for itself and replays them only once it has stopped, so a Ctrl+C would
+    stop the test's server rather than pytest. Tests stop it by flag (`should_exit`) instead."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 @asynccontextmanager
-async def serve(app: FastAPI, *, keep_alive_s: int = 5) -> AsyncIterator[LiveServer]:
+async def serve(app: Starlette, *, keep_alive_s: int = 5) -> AsyncIterator[LiveServer]:
     """`keep_alive_s`: how long the server keeps an idle connection (uvicorn's default, 5)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -36,9 +46,7 @@ async def serve(app: FastAPI, *, keep_alive_s: int = 5) -> AsyncIterator[LiveSer
         timeout_graceful_shutdown=2,
         timeout_keep_alive=keep_alive_s,
     )
-    server = uvicorn.Server(config)
-    # uvicorn would replace the test process's signal handlers; tests stop it by flag instead.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         for _ in range(500):

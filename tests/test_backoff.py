@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from flomation import backoff
 from flomation.backoff import MAX_DOUBLINGS, Backoff, exponential_delay_s
 
 
@@ -17,7 +16,7 @@ def draws(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
         bounds.append((low, high))
         return high
 
-    monkeypatch.setattr(backoff.random, "uniform", uniform)
+    monkeypatch.setattr("flomation.backoff.random.uniform", uniform)
     return bounds
 
 

@@ -79,6 +79,8 @@ async def probed(
     install_problem_handlers(app)
     app.include_router(router)
     probe = SeesCommittedRows(app, database)
+    # LiveServer.app is typed Starlette for the fixtures that read its state; serve() runs
+    # this bare ASGI wrapper all the same.
     async with serve(probe) as server:  # type: ignore[arg-type]
         yield server, probe
 

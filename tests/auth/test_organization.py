@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 from flomation.db.session import Database
-from flomation.models.flows import Flow
-from tests.factories import Actor, make_actor
+from tests.factories import Actor, make_actor, make_flow
 from tests.live import LiveServer
-
-
-async def _make_flow(database: Database, organization_id: str) -> str:
-    async with database.transaction() as session:
-        flow = Flow(organization_id=organization_id, name="On error", current_revision=1)
-        session.add(flow)
-        await session.flush()
-        return flow.id
 
 
 async def test_members_read_their_organisation(api: LiveServer, database: Database) -> None:
@@ -47,8 +38,8 @@ async def test_the_error_flow_must_be_a_flow_of_the_organisation(
     api: LiveServer, owner: Actor, database: Database
 ) -> None:
     stranger = await make_actor(database, role="owner")
-    own_flow = await _make_flow(database, owner.organization_id)
-    foreign_flow = await _make_flow(database, stranger.organization_id)
+    own_flow = await make_flow(database, owner.organization_id, name="On error")
+    foreign_flow = await make_flow(database, stranger.organization_id, name="On error")
     async with api.client(owner.headers) as client:
         malformed = await client.patch("/api/v1/organization", json={"error_flow_id": "nope"})
         unknown = await client.patch(

@@ -18,18 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factories import echo_definition
+
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery"
-
-ECHO = {
-    "version": 1,
-    "nodes": [
-        {"id": "start", "type": "start"},
-        {"id": "double", "type": "set", "config": {"values": {"m": "{{ input.n * 2 }}"}}},
-        {"id": "out", "type": "return", "config": {"value": {"m": "{{ nodes.double.output.m }}"}}},
-    ],
-    "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "out"}],
-}
+ECHO = echo_definition()
 
 
 def free_port() -> int:

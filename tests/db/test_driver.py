@@ -47,6 +47,7 @@ async def test_a_statement_returns_the_rows_sqlalchemy_would(database: Database)
             await session.execute(_ORGANIZATION.statement, {"id": row["id"]})
         ).one()
 
+    assert through_driver is not None
     assert tuple(through_driver) == tuple(through_sqlalchemy)
     assert through_driver[2] == row["created_at"]
 

@@ -50,8 +50,8 @@ async def test_the_engine_encodes_and_decodes_json_columns_with_the_codec(
     database: Database,
 ) -> None:
     dialect = database.engine.dialect
-    assert dialect._json_serializer is jsoncodec.dumps  # type: ignore[attr-defined]
-    assert dialect._json_deserializer is jsoncodec.loads  # type: ignore[attr-defined]
+    assert dialect._json_serializer is jsoncodec.dumps
+    assert dialect._json_deserializer is jsoncodec.loads
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)

@@ -21,7 +21,14 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    StorageState,
+    ViewportSize,
+    async_playwright,
+)
 
 import flomation
 
@@ -192,14 +199,14 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture(scope="package")
-async def signed_in_state(browser: Browser, flomation_up: Flomation) -> dict[str, Any]:
+async def signed_in_state(browser: Browser, flomation_up: Flomation) -> StorageState:
     """Cookies of one sign-in through the page, reused by every test's fresh context."""
     context = await browser.new_context(viewport=VIEWPORT)
     page = await context.new_page()
     await sign_in(page, flomation_up.base_url)
     state = await context.storage_state()
     await context.close()
-    return dict(state)
+    return state
 
 
 class PageErrors(list[str]):
@@ -207,9 +214,9 @@ class PageErrors(list[str]):
 
 
 async def new_page(
-    browser: Browser, state: dict[str, Any] | None
+    browser: Browser, state: StorageState | None
 ) -> tuple[BrowserContext, Page, PageErrors]:
-    context = await browser.new_context(viewport=VIEWPORT, storage_state=state)  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=VIEWPORT, storage_state=state)
     context.set_default_timeout(10_000)
     page = await context.new_page()
     errors = PageErrors()
@@ -219,7 +226,7 @@ async def new_page(
 
 @pytest.fixture
 async def page(
-    browser: Browser, signed_in_state: dict[str, Any], request: pytest.FixtureRequest
+    browser: Browser, signed_in_state: StorageState, request: pytest.FixtureRequest
 ) -> AsyncIterator[Page]:
     context, page, errors = await new_page(browser, signed_in_state)
     yield page
@@ -230,7 +237,7 @@ async def page(
 
 @pytest.fixture
 async def second_page(
-    browser: Browser, signed_in_state: dict[str, Any], request: pytest.FixtureRequest
+    browser: Browser, signed_in_state: StorageState, request: pytest.FixtureRequest
 ) -> AsyncIterator[Page]:
     """Another browser context of the same user: a second tab, with its own storage."""
     context, page, errors = await new_page(browser, signed_in_state)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import ADMIN_EMAIL, Flomation, new_page, sign_in
 
@@ -30,7 +30,7 @@ async def test_a_wrong_password_is_refused_and_the_right_one_signs_in_and_out(
     assert not errors, errors
 
 
-async def sign_in_with_wrong_password(page, base_url: str) -> None:  # type: ignore[no-untyped-def]
+async def sign_in_with_wrong_password(page: Page, base_url: str) -> None:
     await page.goto(f"{base_url}/")
     await page.get_by_test_id("login-email").fill(ADMIN_EMAIL)
     await page.get_by_test_id("login-password").fill("not-the-password")

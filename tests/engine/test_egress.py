@@ -27,7 +27,7 @@ async def client_port(request: Request) -> JSONResponse:
 @pytest.fixture
 async def keep_alive_origin() -> AsyncIterator[str]:
     app = Starlette(routes=[Route("/port", client_port, methods=["POST"])])
-    async with serve(app, keep_alive_s=SERVER_KEEP_ALIVE_S) as server:  # type: ignore[arg-type]
+    async with serve(app, keep_alive_s=SERVER_KEEP_ALIVE_S) as server:
         yield f"{server.base_url}/port"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from flomation.engine.nodes.foreach import ForeachNode
@@ -197,7 +199,7 @@ async def test_without_return_the_output_is_null() -> None:
 class TestForeach:
     def doc(
         self, body: list[dict[str, object]], body_edges: list[dict[str, str]], **config: object
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
         return flow(
             [
                 node("start", "start"),
@@ -300,6 +302,7 @@ class TestForeach:
         from flomation.engine.nodes.base import ConfigError
 
         with pytest.raises(ConfigError):
+            # No context on purpose: the node is run outside any executor.
             await ForeachNode().run(None)  # type: ignore[arg-type]
 
 

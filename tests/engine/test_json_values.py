@@ -60,6 +60,7 @@ class OddLog(NodeType):
     config_schema: ClassVar[dict[str, Any]] = {"type": "object"}
 
     async def run(self, ctx: NodeContext) -> NodeOutcome:
+        # Not a str on purpose: a message that cannot be shown as text.
         ctx.log("info", FlowUndefined())  # type: ignore[arg-type]
         ctx.log("info", "x" * 1_000_000)
         return NodeOutcome({"ok": True})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from flomation import backoff
 from flomation.engine.definition import RetryPolicy
 from flomation.engine.retry import retry_delay_s
 
@@ -46,7 +45,7 @@ def test_jitter_draws_from_the_upper_half_of_the_doubled_and_capped_delay(
         bounds.append((low, high))
         return high
 
-    monkeypatch.setattr(backoff.random, "uniform", uniform)
+    monkeypatch.setattr("flomation.backoff.random.uniform", uniform)
     retry = RetryPolicy(delay_s=2, backoff="exponential", max_delay_s=5, jitter=True)
     assert [retry_delay_s(retry, attempt) for attempt in (1, 2, 3)] == [2, 4, 5]
     assert bounds == [(1, 2), (2, 4), (2.5, 5)]
@@ -56,6 +55,6 @@ def test_without_jitter_no_random_draw_is_made(monkeypatch: pytest.MonkeyPatch) 
     def uniform(low: float, high: float) -> float:
         raise AssertionError("a deterministic policy drew a random number")
 
-    monkeypatch.setattr(backoff.random, "uniform", uniform)
+    monkeypatch.setattr("flomation.backoff.random.uniform", uniform)
     retry = RetryPolicy(delay_s=3, backoff="exponential")
     assert [retry_delay_s(retry, attempt) for attempt in range(1, 6)] == [3, 6, 12, 24, 48]

@@ -1,4 +1,5 @@
-"""Flows and executions for the executions tests, made through the domains' own services."""
+"""Executions for the tests of executions, runners and what uses them, made through the
+executions service; flows come from tests/factories.py."""
 
 from __future__ import annotations
 
@@ -6,61 +7,9 @@ from typing import Any
 
 from flomation.db.session import Database
 from flomation.executions import service
-from flomation.executions.schemas import ClaimedExecution, ExecutionView
-from flomation.flows import service as flows_service
+from flomation.executions.schemas import ClaimedExecution, ExecutionView, FinalStatus
 from flomation.models.auth import Organization
-
-
-def echo_definition(**extra: Any) -> dict[str, Any]:
-    """start -> double -> out: input {"n": 21} gives {"m": 42}."""
-    return {
-        "version": 1,
-        "nodes": [
-            {
-                "id": "start",
-                "type": "start",
-                "config": {
-                    "input_schema": {
-                        "type": "object",
-                        "properties": {"n": {"type": "integer"}},
-                        "required": ["n"],
-                    }
-                },
-            },
-            {"id": "double", "type": "set", "config": {"values": {"m": "{{ input.n * 2 }}"}}},
-            {"id": "out", "type": "return", "config": {"value": "{{ nodes.double.output }}"}},
-        ],
-        "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "out"}],
-        **extra,
-    }
-
-
-async def make_flow(
-    database: Database,
-    organization_id: str,
-    *,
-    definition: dict[str, Any] | None = None,
-    max_concurrent: int | None = None,
-    name: str = "echo",
-) -> str:
-    async with database.transaction() as session:
-        state = await flows_service.create_flow(
-            session,
-            organization_id=organization_id,
-            author_id=None,
-            name=name,
-            description="",
-            definition=definition or echo_definition(),
-            message=None,
-        )
-        if max_concurrent is not None:
-            await flows_service.update_flow(
-                session,
-                organization_id=organization_id,
-                flow_id=state.flow.id,
-                changes={"max_concurrent_executions": max_concurrent},
-            )
-        return state.flow.id
+from tests.factories import make_flow
 
 
 async def request(
@@ -106,7 +55,7 @@ async def complete(
     claimed: ClaimedExecution,
     runner_id: str = "runner-1",
     *,
-    status: str = "succeeded",
+    status: FinalStatus = "succeeded",
     output: Any = None,
     error: dict[str, Any] | None = None,
 ) -> None:
@@ -116,7 +65,7 @@ async def complete(
             runner_id=runner_id,
             execution_id=claimed.id,
             attempt=claimed.attempt,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             output=output,
             error=error,
         )

@@ -6,20 +6,16 @@ from typing import Any
 
 from flomation.config import Settings
 from flomation.db.session import Database
-from tests.executions.factories import claim, complete, make_flow
-from tests.factories import Actor, make_actor
+from tests.executions.factories import claim, complete
+from tests.factories import Actor, make_actor, make_flow
 from tests.live import LiveServer
-
-
-async def _flow(database: Database, actor: Actor, **kwargs: Any) -> str:
-    return await make_flow(database, actor.organization_id, **kwargs)
 
 
 async def test_run_get_list_filter_and_paginate(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_a = await _flow(database, owner, name="a")
-    flow_b = await _flow(database, owner, name="b")
+    flow_a = await make_flow(database, owner.organization_id, name="a")
+    flow_b = await make_flow(database, owner.organization_id, name="b")
     async with api.client(owner.headers) as client:
         made = []
         for flow_id in (flow_a, flow_b, flow_a, flow_a):
@@ -79,7 +75,7 @@ async def test_run_get_list_filter_and_paginate(
 async def test_idempotency_key_replays_or_conflicts(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await _flow(database, owner)
+    flow_id = await make_flow(database, owner.organization_id)
     url = f"/api/v1/flows/{flow_id}/executions"
     async with api.client({**owner.headers, "Idempotency-Key": "order-17"}) as client:
         first = await client.post(url, json={"input": {"n": 1}})
@@ -96,7 +92,7 @@ async def test_idempotency_key_replays_or_conflicts(
 async def test_bad_input_archived_flow_and_runs_on(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await _flow(database, owner)
+    flow_id = await make_flow(database, owner.organization_id)
     async with api.client(owner.headers) as client:
         bad = await client.post(f"/api/v1/flows/{flow_id}/executions", json={"input": {}})
         assert bad.status_code == 422
@@ -122,7 +118,7 @@ async def test_bad_input_archived_flow_and_runs_on(
 async def test_cancel_and_retry_over_http(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await _flow(database, owner)
+    flow_id = await make_flow(database, owner.organization_id)
     async with api.client(owner.headers) as client:
         queued = (
             await client.post(f"/api/v1/flows/{flow_id}/executions", json={"input": {"n": 1}})
@@ -153,7 +149,7 @@ async def test_cancel_and_retry_over_http(
 async def test_other_organisation_sees_404_and_viewers_cannot_run(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await _flow(database, owner)
+    flow_id = await make_flow(database, owner.organization_id)
     stranger = await make_actor(database)
     viewer = await make_actor(database, role="viewer", organization_id=owner.organization_id)
     async with api.client(owner.headers) as client:

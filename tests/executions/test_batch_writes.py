@@ -11,8 +11,8 @@ from sqlalchemy import text
 
 from flomation.db.session import Database
 from flomation.executions import repository
-from tests.executions.factories import make_flow, request
-from tests.factories import Actor
+from tests.executions.factories import request
+from tests.factories import Actor, make_flow
 from tests.statements import recorded_statements
 
 

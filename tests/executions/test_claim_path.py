@@ -14,8 +14,8 @@ from flomation.models.executions import ExecutionEvent
 from flomation.secrets import service as secrets_service
 from flomation.secrets.crypto import Keyring
 from tests.conftest import TEST_SECRET_KEY
-from tests.executions.factories import claim, echo_definition, make_flow, request
-from tests.factories import make_actor
+from tests.executions.factories import claim, request
+from tests.factories import echo_definition, make_actor, make_flow
 from tests.statements import recorded_statements
 
 

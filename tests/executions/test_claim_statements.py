@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import pytest
 from sqlalchemy import select
 
@@ -20,8 +20,8 @@ from flomation.models.executions import ExecutionEvent
 from flomation.secrets import service as secrets_service
 from flomation.secrets.crypto import Keyring
 from tests.conftest import TEST_SECRET_KEY
-from tests.executions.factories import claim, echo_definition, get, make_flow, request
-from tests.factories import make_actor
+from tests.executions.factories import claim, get, request
+from tests.factories import echo_definition, make_actor, make_flow
 from tests.statements import recorded_statements
 
 LONG_S = 30.0

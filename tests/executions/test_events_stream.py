@@ -12,8 +12,8 @@ import httpx
 from flomation.db.session import Database
 from flomation.executions import service
 from flomation.executions.schemas import ClaimedExecution
-from tests.executions.factories import claim, complete, make_flow
-from tests.factories import Actor
+from tests.executions.factories import claim, complete
+from tests.factories import Actor, make_flow
 from tests.live import LiveServer
 
 

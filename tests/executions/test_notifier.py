@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import pytest
 
 from flomation.db.session import Database
@@ -19,8 +19,8 @@ from flomation.executions.notifier import (
     publish_after_commit,
     work_topic,
 )
-from tests.executions.factories import claim, make_flow, request
-from tests.factories import make_actor
+from tests.executions.factories import claim, request
+from tests.factories import make_actor, make_flow
 
 LONG_S = 30.0
 

@@ -21,16 +21,8 @@ from flomation.runners import service as runners_service
 from flomation.runners.schemas import RunnerTokenCreate
 from flomation.signing import SigningKey
 from flomation.timeutil import utcnow
-from tests.executions.factories import (
-    claim,
-    complete,
-    echo_definition,
-    get,
-    make_error_flow,
-    make_flow,
-    request,
-)
-from tests.factories import make_actor
+from tests.executions.factories import claim, complete, get, make_error_flow, request
+from tests.factories import echo_definition, make_actor, make_flow
 
 
 async def test_requested_execution_is_claimed_once_and_completes(database: Database) -> None:
@@ -629,6 +621,7 @@ async def test_malformed_events_are_refused_with_nothing_stored(database: Databa
             database,
             held,
             "runner-1",
+            # Malformed on purpose: a step event without its step, and a string.
             [_log_event("fine"), {"kind": "node.started", "node_id": "double"}, "nonsense"],  # type: ignore[list-item]
         )
     assert [e["loc"] for e in caught.value.errors or []] == [

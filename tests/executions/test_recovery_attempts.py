@@ -21,9 +21,9 @@ from flomation.executions.maintenance import RUNNER_LOST_MESSAGE, Maintenance
 from flomation.executions.schemas import ClaimedExecution
 from flomation.models.executions import Execution
 from flomation.runners.protocol import claimed_payload
-from tests.executions.factories import claim, complete, get, make_error_flow, make_flow, request
+from tests.executions.factories import claim, complete, get, make_error_flow, request
 from tests.executions.test_runner_losses import _runner_dies
-from tests.factories import make_actor
+from tests.factories import make_actor, make_flow
 
 ON_ERROR_FLOW = {
     "version": 1,

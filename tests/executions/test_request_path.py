@@ -16,8 +16,8 @@ from flomation.models.executions import Execution, ExecutionEvent, QueueEntry
 from flomation.runners import service as runners_service
 from flomation.runners.schemas import RunnerTokenCreate
 from flomation.signing import SigningKey
-from tests.executions.factories import claim, echo_definition, make_flow
-from tests.factories import make_actor
+from tests.executions.factories import claim
+from tests.factories import echo_definition, make_actor, make_flow
 from tests.statements import recorded_statements
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import pytest
 from sqlalchemy import func, select
 
@@ -19,8 +19,7 @@ from flomation.executions.notifier import CHANNEL, HUB, notify_payload, work_top
 from flomation.flows import repository as flows_repository
 from flomation.flows import service as flows_service
 from flomation.models.executions import Execution, QueueEntry
-from tests.executions.factories import echo_definition, make_flow
-from tests.factories import Actor, make_actor
+from tests.factories import Actor, echo_definition, make_actor, make_flow
 from tests.statements import recorded_statements
 
 LONG_S = 30.0

@@ -15,8 +15,8 @@ from flomation.executions import service
 from flomation.executions.errors import StaleAttempt
 from flomation.executions.maintenance import RUNNER_LOST_MESSAGE, Maintenance
 from flomation.models.executions import Execution, QueueEntry
-from tests.executions.factories import claim, complete, get, make_error_flow, make_flow, request
-from tests.factories import make_actor
+from tests.executions.factories import claim, complete, get, make_error_flow, request
+from tests.factories import make_actor, make_flow
 
 
 async def _runner_dies(database: Database, execution_id: str) -> None:

@@ -1,4 +1,5 @@
-"""Helpers for the flows tests: sample definitions and an owner's client on the live API."""
+"""Helpers for the flows tests: an owner's client on the live API, and flows created and saved
+through it."""
 
 from __future__ import annotations
 
@@ -9,34 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import Actor
+from tests.factories import Actor, echo_definition
 from tests.live import LiveServer
 
 FLOWS = "/api/v1/flows"
-
-
-def echo_definition(**settings: Any) -> dict[str, Any]:
-    """The spec's echo example: start -> double -> out."""
-    return {
-        "version": 1,
-        **settings,
-        "nodes": [
-            {"id": "start", "type": "start", "position": {"x": 0, "y": 0}},
-            {
-                "id": "double",
-                "type": "set",
-                "config": {"values": {"m": "{{ input.n * 2 }}", "tag": "ok"}},
-                "position": {"x": 200, "y": 0},
-            },
-            {
-                "id": "out",
-                "type": "return",
-                "config": {"value": {"m": "{{ nodes.double.output.m }}"}},
-                "position": {"x": 400, "y": 0},
-            },
-        ],
-        "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "out"}],
-    }
 
 
 def edited(definition: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import httpx
 
 from flomation.db.session import Database
 from flomation.ids import new_id
-from tests.factories import Actor, make_actor
-from tests.flows.conftest import FLOWS, create_flow, echo_definition
+from tests.factories import Actor, echo_definition, make_actor
+from tests.flows.conftest import FLOWS, create_flow
 from tests.live import LiveServer
 
 

@@ -9,8 +9,8 @@ from collections import Counter
 from flomation.api.app import create_app
 from flomation.config import Settings
 from flomation.db.session import Database
-from tests.factories import Actor
-from tests.flows.conftest import FLOWS, create_flow, echo_definition
+from tests.factories import Actor, echo_definition
+from tests.flows.conftest import FLOWS, create_flow
 from tests.live import LiveServer, serve
 
 SAVES_PER_SERVER = 4

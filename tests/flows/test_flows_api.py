@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from tests.factories import Actor
-from tests.flows.conftest import FLOWS, create_flow, echo_definition, edited, save_flow
+from tests.factories import Actor, echo_definition
+from tests.flows.conftest import FLOWS, create_flow, edited, save_flow
 
 
 def canonical_sha256(definition: dict[str, Any]) -> str:

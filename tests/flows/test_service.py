@@ -16,8 +16,8 @@ from flomation.errors import NotFound, ValidationFailed
 from flomation.flows import repository, service
 from flomation.flows.endpoints import add_flow_list_annotator
 from flomation.ids import new_id
-from tests.factories import Actor, make_actor
-from tests.flows.conftest import FLOWS, echo_definition
+from tests.factories import Actor, echo_definition, make_actor
+from tests.flows.conftest import FLOWS
 from tests.live import serve
 
 

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 
 from flomation.config import Settings
-from tests.flows.conftest import FLOWS, create_flow, echo_definition
+from tests.factories import echo_definition
+from tests.flows.conftest import FLOWS, create_flow
 
 VALIDATE = f"{FLOWS}/validate"
 

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -73,10 +74,10 @@ async def _fired_since(database: Database, organization_id: str, since: datetime
         }
 
 
-async def _wait_for(predicate_s: float, check: object) -> bool:
+async def _wait_for(predicate_s: float, check: Callable[[], Awaitable[object]]) -> bool:
     deadline = asyncio.get_running_loop().time() + predicate_s
     while asyncio.get_running_loop().time() < deadline:
-        if await check():  # type: ignore[operator]
+        if await check():
             return True
         await asyncio.sleep(0.2)
     return False

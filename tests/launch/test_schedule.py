@@ -28,8 +28,10 @@ from tests.triggers.factories import (
 )
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def _utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
 
 
 async def _schedule(database: Database, clock: ManualClock, **config: Any) -> tuple[str, str]:

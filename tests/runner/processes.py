@@ -10,7 +10,7 @@ import signal
 import socket
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -160,17 +160,17 @@ class Recorder:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Recorder]:
         app = Starlette(routes=[Route("/record", self._record, methods=["POST"])])
-        async with serve(app) as server:  # type: ignore[arg-type]
+        async with serve(app) as server:
             self.server = server
             yield self
 
 
-async def wait_for(predicate: object, timeout_s: float, what: str) -> None:
+async def wait_for(predicate: Callable[[], Awaitable[object]], timeout_s: float, what: str) -> None:
     """Poll an async predicate until true; fail with `what` after `timeout_s`."""
     loop = asyncio.get_running_loop()
     until = loop.time() + timeout_s
     while loop.time() < until:
-        if await predicate():  # type: ignore[operator]
+        if await predicate():
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")

@@ -9,11 +9,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
+from starlette.applications import Starlette
 
 from flomation.api.app import LifespanHook, create_app
 from flomation.db.session import Database
 from tests.factories import Actor
-from tests.live import LiveServer
+from tests.live import LiveServer, QuietServer
 
 
 class RestartableApi:
@@ -37,6 +38,7 @@ class RestartableApi:
         self._settings = template.app.state.settings.model_copy(
             update={"port": self.port, **overrides}
         )
+        self._app: Starlette | None = None
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -45,14 +47,14 @@ class RestartableApi:
         app = create_app(
             self._settings, database=Database(self._url, pool_size=5), lifespan_hooks=self._hooks
         )
+        self._app = app
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
         config = uvicorn.Config(
             app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
         )
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        server = QuietServer(config)
         self._server = server
         self._task = asyncio.create_task(server.serve(sockets=[sock]))
         for _ in range(500):
@@ -66,7 +68,8 @@ class RestartableApi:
         """The user's API client, against this server."""
         from tests.runner.processes import Api
 
-        client = Api(LiveServer(app=None, base_url=self.base_url), actor)  # type: ignore[arg-type]
+        assert self._app is not None, "start() the server first"
+        client = Api(LiveServer(app=self._app, base_url=self.base_url), actor)
         try:
             yield client
         finally:

@@ -50,7 +50,7 @@ class Timeline:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Timeline]:
         routes = [Route(f"/{what}", self._mark, methods=["POST"]) for what in ("begin", "end")]
-        async with serve(Starlette(routes=routes)) as server:  # type: ignore[arg-type]
+        async with serve(Starlette(routes=routes)) as server:
             self.server = server
             yield self
 

@@ -22,10 +22,11 @@ from flomation.runner.metrics import RunnerMetrics
 from flomation.runner.reporter import Reporter
 from flomation.runner.slots import Slots
 from flomation.runner.subflows import SlotHold
-from tests.factories import Actor
+from tests.executions.factories import get, request
+from tests.factories import Actor, make_flow
 from tests.live import LiveServer
 from tests.runner.processes import wait_for
-from tests.runners.helpers import execution, make_flow, make_runner_token, request, runner_client
+from tests.runners.helpers import make_runner_token, runner_client
 
 # Both branches hold the runner: only a cancel ends either.
 HOLDING = {
@@ -63,7 +64,7 @@ async def _lose(database: Database, organization_id: str, execution_id: str) -> 
         )
 
     async def requeued() -> bool:
-        view = await execution(database, organization_id, execution_id)
+        view = await get(database, organization_id, execution_id)
         return bool(view.status == "queued")
 
     await wait_for(requeued, 20, "maintenance to requeue the execution")
@@ -73,8 +74,8 @@ async def test_a_cancelled_recovery_attempt_ends_failed_with_the_error_it_recove
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     org = owner.organization_id
-    flow_id = await make_flow(database, org, HOLDING)
-    execution_id = await request(database, org, flow_id)
+    flow_id = await make_flow(database, org, definition=HOLDING)
+    execution_id = (await request(database, org, flow_id)).id
     client = runner_client(api.base_url, await make_runner_token(database, org))
     await client.register(labels={}, max_concurrent=1)
     for attempt in (1, 2):
@@ -98,7 +99,7 @@ async def test_a_cancelled_recovery_attempt_ends_failed_with_the_error_it_recove
     job.task = asyncio.create_task(job.run())
 
     async def branch_running() -> bool:
-        view = await execution(database, org, execution_id)
+        view = await get(database, org, execution_id)
         return any(s.node_id == "branch_hold" for s in view.steps)
 
     await wait_for(branch_running, 20, "the on_error branch to run")
@@ -110,7 +111,7 @@ async def test_a_cancelled_recovery_attempt_ends_failed_with_the_error_it_recove
 
     assert job.result is not None
     assert (job.result.status, job.result.error) == ("failed", RUNNER_LOST)
-    done = await execution(database, org, execution_id)
+    done = await get(database, org, execution_id)
     assert (done.status, done.attempt, done.error) == ("failed", 3, RUNNER_LOST)
     # The recovery attempt ran the branch, never the main graph (attempts 1 and 2 were
     # claimed and lost without running anything).

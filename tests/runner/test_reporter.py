@@ -8,9 +8,10 @@ import asyncio
 from flomation.backoff import Backoff
 from flomation.db.session import Database
 from flomation.runner.reporter import Reporter
-from tests.factories import Actor
+from tests.executions.factories import get, request
+from tests.factories import Actor, make_flow
 from tests.live import LiveServer
-from tests.runners.helpers import execution, make_flow, make_runner_token, request, runner_client
+from tests.runners.helpers import make_runner_token, runner_client
 
 
 def node_events(node_id: str, step: int, seq: int) -> list[dict[str, object]]:
@@ -27,7 +28,7 @@ async def test_events_of_many_executions_travel_in_few_batched_requests(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
-    ids = [await request(database, owner.organization_id, flow_id) for _ in range(5)]
+    ids = [(await request(database, owner.organization_id, flow_id)).id for _ in range(5)]
     client = runner_client(api.base_url, await make_runner_token(database, owner.organization_id))
     await client.register(labels={}, max_concurrent=5)
     claimed = (await client.call("POST", "/claim", {"free_slots": 5, "wait_s": 0}))["executions"]
@@ -53,7 +54,7 @@ async def test_events_of_many_executions_travel_in_few_batched_requests(
     # 200 events and 5 ends: one request, two if a flush tick fell in between.
     assert reporter.requests_sent <= 2
     for execution_id in ids:
-        done = await execution(database, owner.organization_id, execution_id)
+        done = await get(database, owner.organization_id, execution_id)
         assert done.status == "succeeded"
         assert [step.node_id for step in done.steps] == [f"n{i}" for i in range(1, 21)]
 
@@ -62,7 +63,7 @@ async def test_a_stale_attempts_end_is_answered_stale_and_dropped(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
-    execution_id = await request(database, owner.organization_id, flow_id)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     client = runner_client(api.base_url, await make_runner_token(database, owner.organization_id))
     await client.register(labels={}, max_concurrent=1)
     [item] = (await client.call("POST", "/claim", {"free_slots": 1, "wait_s": 0}))["executions"]
@@ -84,4 +85,4 @@ async def test_a_stale_attempts_end_is_answered_stale_and_dropped(
     assert verdict == "stale"
     assert refused == [(execution_id, item["attempt"] + 1, "stale")]
     assert reporter.pending_events == 0
-    assert (await execution(database, owner.organization_id, execution_id)).status == "running"
+    assert (await get(database, owner.organization_id, execution_id)).status == "running"

@@ -12,10 +12,11 @@ from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.runner.reporter import Reporter
 from tests.conftest import make_settings
-from tests.factories import Actor
+from tests.executions.factories import get, request
+from tests.factories import Actor, make_flow
 from tests.live import LiveServer
 from tests.runner.test_reporter import node_events
-from tests.runners.helpers import execution, make_flow, make_runner_token, request, runner_client
+from tests.runners.helpers import make_runner_token, runner_client
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ async def test_a_batch_over_the_body_limit_is_sent_in_smaller_batches(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
-    execution_id = await request(database, owner.organization_id, flow_id)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     client = runner_client(api.base_url, await make_runner_token(database, owner.organization_id))
     await client.register(labels={}, max_concurrent=1)
     [item] = (await client.call("POST", "/claim", {"free_slots": 1, "wait_s": 0}))["executions"]
@@ -46,7 +47,7 @@ async def test_a_batch_over_the_body_limit_is_sent_in_smaller_batches(
     await client.aclose()
     assert verdict == "ok"
     assert reporter.requests_sent >= 3
-    done = await execution(database, owner.organization_id, execution_id)
+    done = await get(database, owner.organization_id, execution_id)
     assert done.status == "succeeded"
     assert len(done.steps) == 30
     assert all(step.output == {"blob": "x" * 4000} for step in done.steps)

@@ -17,10 +17,11 @@ from flomation.engine.expressions import FlowUndefined
 from flomation.runner.client import ApiClient
 from flomation.runner.reporter import Reporter
 from tests.conftest import make_settings
-from tests.factories import Actor
+from tests.executions.factories import get, request
+from tests.factories import Actor, make_flow
 from tests.live import LiveServer
 from tests.runner.test_reporter import node_events
-from tests.runners.helpers import execution, make_flow, make_runner_token, request, runner_client
+from tests.runners.helpers import make_runner_token, runner_client
 
 SUCCEEDED = {"status": "succeeded", "output": 1, "error": None}
 
@@ -86,11 +87,11 @@ async def test_an_event_that_is_not_json_fails_its_execution_and_the_batch_carri
     assert (execution_id, attempt, node_id) == (bad["id"], bad["attempt"], "poison")
     assert "node 'poison'" in message
     assert why in message
-    fine = await execution(database, owner.organization_id, good["id"])
+    fine = await get(database, owner.organization_id, good["id"])
     assert fine.status == "succeeded"
     assert [step.node_id for step in fine.steps] == ["fine"]
     # The bad event itself arrived, its value replaced by a note saying what it was.
-    poisoned = await execution(database, owner.organization_id, bad["id"])
+    poisoned = await get(database, owner.organization_id, bad["id"])
     [step] = poisoned.steps
     assert step.node_id == "poison"
 
@@ -111,12 +112,12 @@ async def test_an_end_that_is_not_json_is_reported_as_a_failed_end(
     await asyncio.wait_for(flusher, 10)
     await client.aclose()
     assert list(verdicts) == ["ok", "ok"]
-    failed = await execution(database, owner.organization_id, bad["id"])
+    failed = await get(database, owner.organization_id, bad["id"])
     assert failed.status == "failed"
     assert failed.error is not None
     assert "cannot be reported as JSON" in failed.error["message"]
     assert failed.output is None
-    assert (await execution(database, owner.organization_id, good["id"])).status == "succeeded"
+    assert (await get(database, owner.organization_id, good["id"])).status == "succeeded"
 
 
 async def test_an_end_over_the_body_limit_fails_its_execution_and_the_others_are_delivered(
@@ -139,10 +140,10 @@ async def test_an_end_over_the_body_limit_fails_its_execution_and_the_others_are
     await asyncio.wait_for(flusher, 10)
     await client.aclose()
     assert list(verdicts) == ["ok", "ok"]
-    failed = await execution(database, owner.organization_id, huge["id"])
+    failed = await get(database, owner.organization_id, huge["id"])
     assert failed.status == "failed"
     assert failed.error is not None
     assert "too large" in failed.error["message"]
-    fine = await execution(database, owner.organization_id, good["id"])
+    fine = await get(database, owner.organization_id, good["id"])
     assert fine.status == "succeeded"
     assert [step.node_id for step in fine.steps] == ["fine"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from flomation import backoff
 from flomation.backoff import Backoff
 from flomation.runner.config import RunnerSettings, parse_labels
 
@@ -47,7 +46,7 @@ def test_the_runner_backoff_doubles_from_its_settings_with_full_jitter(
         bounds.append((low, high))
         return high
 
-    monkeypatch.setattr(backoff.random, "uniform", uniform)
+    monkeypatch.setattr("flomation.backoff.random.uniform", uniform)
     sequence = Backoff(settings.backoff_initial_s, settings.backoff_max_s)
     delays = [sequence.next_delay_s() for _ in range(9)]
     caps = [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 15.0, 15.0]

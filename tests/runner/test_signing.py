@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -29,15 +30,15 @@ PATH = "/api/v1/runner/claim?x=1"
 BODY = b'{"free_slots":2}'
 
 
-def _signed(key: SigningKey, **overrides: object) -> dict[str, str]:
-    values: dict[str, object] = {
+def _signed(key: SigningKey, **overrides: Any) -> dict[str, str]:
+    values: dict[str, Any] = {
         "runner_id": RUNNER,
         "method": "POST",
         "path": PATH,
         "body": BODY,
     }
     values.update(overrides)
-    return sign_request(key, **values)  # type: ignore[arg-type]
+    return sign_request(key, **values)
 
 
 def _verify(
@@ -77,11 +78,11 @@ def test_a_signed_request_verifies_with_the_runners_public_key() -> None:
         ("method", {"method": "PUT"}),
     ],
 )
-def test_tampering_with_any_signed_part_is_refused(what: str, change: dict[str, object]) -> None:
+def test_tampering_with_any_signed_part_is_refused(what: str, change: dict[str, Any]) -> None:
     key = SigningKey.generate()
     headers = _signed(key)
     with pytest.raises(SignatureInvalid, match="does not verify"):
-        _verify(key.verify_key, headers, **change)  # type: ignore[arg-type]
+        _verify(key.verify_key, headers, **change)
 
 
 def test_a_changed_timestamp_or_nonce_header_breaks_the_signature() -> None:
@@ -195,7 +196,7 @@ def test_a_response_verifies_only_for_its_own_request_status_and_body() -> None:
         {"status": 201},
         {"runner_id": "other"},
     ):
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             "status": 200,
             "runner_id": RUNNER,
             "request_nonce": "n1" * 8,
@@ -203,7 +204,7 @@ def test_a_response_verifies_only_for_its_own_request_status_and_body() -> None:
         }
         values.update(change)
         with pytest.raises(SignatureInvalid):
-            verify_response(api.verify_key, signature, **values)  # type: ignore[arg-type]
+            verify_response(api.verify_key, signature, **values)
     with pytest.raises(SignatureInvalid, match="carries no"):
         verify_response(
             api.verify_key, None, status=200, runner_id=RUNNER, request_nonce="n", body=body

@@ -18,9 +18,10 @@ from flomation.runner.metrics import RunnerMetrics
 from flomation.runner.reporter import Reporter
 from flomation.runner.slots import Slots
 from flomation.runner.subflows import SlotHold
-from tests.factories import Actor
+from tests.executions.factories import get, request
+from tests.factories import Actor, make_flow
 from tests.live import LiveServer
-from tests.runners.helpers import execution, make_flow, make_runner_token, request, runner_client
+from tests.runners.helpers import make_runner_token, runner_client
 
 SLOW = {
     "version": 1,
@@ -35,8 +36,8 @@ SLOW = {
 async def test_an_execution_with_an_unreportable_event_is_stopped_and_fails_naming_the_node(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await make_flow(database, owner.organization_id, SLOW)
-    execution_id = await request(database, owner.organization_id, flow_id)
+    flow_id = await make_flow(database, owner.organization_id, definition=SLOW)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     client = runner_client(api.base_url, await make_runner_token(database, owner.organization_id))
     await client.register(labels={}, max_concurrent=1)
     [payload] = (await client.call("POST", "/claim", {"free_slots": 1, "wait_s": 0}))["executions"]
@@ -86,7 +87,7 @@ async def test_an_execution_with_an_unreportable_event_is_stopped_and_fails_nami
     assert time.monotonic() - began < 10  # stopped, not left to run its 30 s delay
     assert job.result is not None
     assert job.result.status == "failed"
-    done = await execution(database, owner.organization_id, execution_id)
+    done = await get(database, owner.organization_id, execution_id)
     assert done.status == "failed"
     assert done.error["node_id"] == "wait"
     assert "cannot be reported as JSON" in done.error["message"]

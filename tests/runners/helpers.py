@@ -1,5 +1,6 @@
-"""Helpers for the runner tests: tokens, flows and executions made through the real services,
-and a protocol client that is the runner's own (`flomation.runner.client.ApiClient`)."""
+"""Helpers for the runner tests: runner tokens made through the real service, and a protocol
+client that is the runner's own (`flomation.runner.client.ApiClient`). Flows and executions come
+from the shared factories."""
 
 from __future__ import annotations
 
@@ -10,23 +11,11 @@ from typing import Any
 import httpx
 
 from flomation.db.session import Database
-from flomation.executions import service as executions
-from flomation.flows import service as flows
 from flomation.runner.client import ApiClient
 from flomation.runner.config import RunnerSettings
 from flomation.runners import service as runners
 from flomation.runners.schemas import RunnerTokenCreate
 from flomation.signing import SigningKey, canonical_json, sign_request
-
-ECHO = {
-    "version": 1,
-    "nodes": [
-        {"id": "start", "type": "start"},
-        {"id": "double", "type": "set", "config": {"values": {"m": "{{ input.n * 2 }}"}}},
-        {"id": "out", "type": "return", "config": {"value": {"m": "{{ nodes.double.output.m }}"}}},
-    ],
-    "edges": [{"from": "start", "to": "double"}, {"from": "double", "to": "out"}],
-}
 
 
 async def make_runner_token(
@@ -44,49 +33,6 @@ async def make_runner_token(
             body=RunnerTokenCreate(name="test", labels=labels or {}, expires_at=expires_at),
         )
     return created.token
-
-
-async def make_flow(
-    database: Database, organization_id: str, definition: dict[str, Any] | None = None
-) -> str:
-    async with database.transaction() as session:
-        flow = await flows.create_flow(
-            session,
-            organization_id=organization_id,
-            author_id=None,
-            name="flow",
-            description="",
-            definition=definition or ECHO,
-            message=None,
-        )
-    return str(flow.flow.id)
-
-
-async def request(
-    database: Database,
-    organization_id: str,
-    flow_id: str,
-    input: Any = None,
-    *,
-    runs_on: dict[str, str] | None = None,
-) -> str:
-    async with database.transaction() as session:
-        view = await executions.request_execution(
-            session,
-            organization_id=organization_id,
-            flow_id=flow_id,
-            input=input if input is not None else {"n": 21},
-            trigger={"type": "manual"},
-            runs_on=runs_on,
-        )
-    return view.id
-
-
-async def execution(database: Database, organization_id: str, execution_id: str) -> Any:
-    async with database.transaction() as session:
-        return await executions.get_execution(
-            session, organization_id=organization_id, execution_id=execution_id
-        )
 
 
 def runner_client(

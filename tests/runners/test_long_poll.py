@@ -15,8 +15,9 @@ from flomation.runners.schemas import ClaimRequest
 from flomation.runners.service import AuthenticatedRunner
 from flomation.signing import SigningKey
 from tests.conftest import make_settings
-from tests.factories import Actor, make_actor
-from tests.runners.helpers import make_flow, make_runner_token, request
+from tests.executions.factories import request
+from tests.factories import Actor, make_actor, make_flow
+from tests.runners.helpers import make_runner_token
 from tests.statements import recorded_statements
 
 LONG_S = 30.0
@@ -96,7 +97,9 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
 
             # Work only the other runner can take wakes the waiting runner, which finds nothing.
             before = len(_claims(statements))
-            taken = await request(database, actor.organization_id, flow_id, runs_on={"gpu": "yes"})
+            taken = (
+                await request(database, actor.organization_id, flow_id, runs_on={"gpu": "yes"})
+            ).id
             await asyncio.wait_for(_until(lambda: len(_claims(statements)) > before), LONG_S)
             other = await protocol.claim(
                 database,
@@ -109,7 +112,7 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
             assert [item["id"] for item in other["executions"]] == [taken]
             assert not waiting.done()  # still waiting, not answered empty
 
-            following = await request(database, actor.organization_id, flow_id)
+            following = (await request(database, actor.organization_id, flow_id)).id
             answer = await asyncio.wait_for(waiting, LONG_S)
     finally:
         await notifier.stop()
@@ -155,7 +158,7 @@ async def test_one_execution_costs_one_claim_however_many_runners_with_its_label
                 LONG_S,
             )
 
-            first = await request(database, actor.organization_id, flow_id)
+            first = (await request(database, actor.organization_id, flow_id)).id
             done, _ = await asyncio.wait(waiting, timeout=LONG_S, return_when="FIRST_COMPLETED")
             [answered] = done
             assert [item["id"] for item in answered.result()["executions"]] == [first]
@@ -165,7 +168,7 @@ async def test_one_execution_costs_one_claim_however_many_runners_with_its_label
             assert not any(task.done() for task in others)
 
             # A later execution is not taken for covered: a runner still waiting claims it.
-            second = await request(database, actor.organization_id, flow_id)
+            second = (await request(database, actor.organization_id, flow_id)).id
             done, _ = await asyncio.wait(others, timeout=LONG_S, return_when="FIRST_COMPLETED")
             [answered] = done
             assert [item["id"] for item in answered.result()["executions"]] == [second]

@@ -13,16 +13,10 @@ from flomation.db.session import Database
 from flomation.runner.client import ApiClient, ApiRefused, RunnerUnknown
 from flomation.signing import HEADER_SIGNATURE, SignatureInvalid, SigningKey, derive_signing_key
 from tests.conftest import TEST_SECRET_KEY
-from tests.factories import Actor
+from tests.executions.factories import get, request
+from tests.factories import Actor, make_flow
 from tests.live import LiveServer
-from tests.runners.helpers import (
-    execution,
-    make_flow,
-    make_runner_token,
-    raw_call,
-    request,
-    runner_client,
-)
+from tests.runners.helpers import make_runner_token, raw_call, runner_client
 
 HELD: list[dict[str, Any]] = []
 
@@ -164,7 +158,7 @@ async def test_a_claim_returns_work_with_its_definition_and_a_signed_payload(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
-    execution_id = await request(database, owner.organization_id, flow_id, {"n": 2})
+    execution_id = (await request(database, owner.organization_id, flow_id, input={"n": 2})).id
     client = await registered(api, database, owner)
     answer = await client.call("POST", "/claim", {"free_slots": 2, "wait_s": 0})
     await client.aclose()
@@ -173,7 +167,7 @@ async def test_a_claim_returns_work_with_its_definition_and_a_signed_payload(
     assert claimed["attempt"] == 1
     assert claimed["input"] == {"n": 2}
     assert claimed["definition"]["nodes"][0]["id"] == "start"
-    assert (await execution(database, owner.organization_id, execution_id)).status == "running"
+    assert (await get(database, owner.organization_id, execution_id)).status == "running"
 
 
 async def test_a_long_poll_claim_returns_promptly_when_work_arrives(
@@ -184,7 +178,7 @@ async def test_a_long_poll_claim_returns_promptly_when_work_arrives(
     claim = asyncio.create_task(client.call("POST", "/claim", {"free_slots": 1, "wait_s": 30}))
     await asyncio.sleep(0.5)
     assert not claim.done()
-    execution_id = await request(database, owner.organization_id, flow_id)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     # The wait is bounded by the API's claim_wait_seconds (2 s in tests): well before that,
     # the notifier wakes the poll and the claim carries the new execution.
     answer = await asyncio.wait_for(claim, timeout=10)
@@ -228,7 +222,7 @@ async def test_heartbeat_renews_and_relays_a_cancel(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
-    execution_id = await request(database, owner.organization_id, flow_id)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     client = await registered(api, database, owner)
     [claimed] = (await client.call("POST", "/claim", {"free_slots": 1, "wait_s": 0}))["executions"]
     held = [{"execution_id": execution_id, "attempt": claimed["attempt"]}]
@@ -250,7 +244,7 @@ async def test_events_and_completion_are_fenced_by_attempt(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
-    execution_id = await request(database, owner.organization_id, flow_id)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     client = await registered(api, database, owner)
     [claimed] = (await client.call("POST", "/claim", {"free_slots": 1, "wait_s": 0}))["executions"]
     attempt = claimed["attempt"]
@@ -297,7 +291,7 @@ async def test_events_and_completion_are_fenced_by_attempt(
     }
     answer = await client.call("POST", "/events", {"items": [stale_item, good_item]})
     assert [r["result"] for r in answer["results"]] == ["stale", "ok"]
-    done = await execution(database, owner.organization_id, execution_id)
+    done = await get(database, owner.organization_id, execution_id)
     assert done.status == "succeeded"
     assert done.output == {"m": 42}
     assert [step.node_id for step in done.steps] == ["start"]
@@ -314,12 +308,12 @@ async def test_release_hands_an_execution_back_and_refuses_the_old_attempt(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
-    execution_id = await request(database, owner.organization_id, flow_id)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     first = await registered(api, database, owner)
     [claimed] = (await first.call("POST", "/claim", {"free_slots": 1, "wait_s": 0}))["executions"]
     held = {"execution_id": execution_id, "attempt": claimed["attempt"]}
     assert await first.call("POST", "/release", {"executions": [held]}) is None
-    assert (await execution(database, owner.organization_id, execution_id)).status == "queued"
+    assert (await get(database, owner.organization_id, execution_id)).status == "queued"
     second = await registered(api, database, owner)
     [again] = (await second.call("POST", "/claim", {"free_slots": 1, "wait_s": 0}))["executions"]
     assert again["attempt"] == claimed["attempt"] + 1

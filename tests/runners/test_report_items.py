@@ -22,8 +22,8 @@ from flomation.models.executions import (
 from flomation.runners import protocol
 from flomation.runners.schemas import Completion, ReportItem
 from flomation.runners.service import AuthenticatedRunner
-from tests.executions.factories import claim, make_flow, request
-from tests.factories import make_actor
+from tests.executions.factories import claim, request
+from tests.factories import make_actor, make_flow
 from tests.statements import recorded_statements
 
 AT = "2026-01-01T00:00:00+00:00"

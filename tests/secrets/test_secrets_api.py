@@ -9,8 +9,8 @@ from flomation.db.session import Database
 from flomation.secrets import service
 from flomation.secrets.crypto import Keyring
 from tests.conftest import TEST_SECRET_KEY
-from tests.executions.factories import claim, echo_definition, make_flow, request
-from tests.factories import Actor, make_actor
+from tests.executions.factories import claim, request
+from tests.factories import Actor, echo_definition, make_actor, make_flow
 from tests.live import LiveServer
 
 PLAINTEXT = "hunter2-very-secret-value"

@@ -38,19 +38,12 @@ from flomation.runner.client import ApiRefused
 from flomation.signing import SigningKey
 from tests.auth.conftest import login, raw_request
 from tests.conftest import SHORT_LEASES, make_settings
-from tests.factories import Actor, make_actor
-from tests.flows.conftest import create_flow, echo_definition
+from tests.executions.factories import get, request
+from tests.factories import Actor, echo_definition, make_actor, make_flow
+from tests.flows.conftest import create_flow
 from tests.live import LiveServer
 from tests.runner.processes import FLOMATION, Api, Recorder, runner_processes
-from tests.runners.helpers import (
-    execution,
-    make_flow,
-    make_runner_token,
-    raw_call,
-    request,
-    runner_client,
-    signed_headers,
-)
+from tests.runners.helpers import make_runner_token, raw_call, runner_client, signed_headers
 
 V1 = "/api/v1"
 BODY_LIMIT = 200_000
@@ -486,7 +479,7 @@ async def test_unsigned_impostor_tampered_and_replayed_runner_requests_are_refus
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
-    execution_id = await request(database, owner.organization_id, flow_id)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     key = SigningKey.generate()
     runner = runner_client(
         api.base_url, await make_runner_token(database, owner.organization_id), key=key
@@ -519,7 +512,7 @@ async def test_unsigned_impostor_tampered_and_replayed_runner_requests_are_refus
     impostor = await raw_call(api.base_url, other_key, runner_id, claim_path, claim)
     problem(impostor, 401, "bad-signature")
     # None of those claimed anything.
-    assert (await execution(database, owner.organization_id, execution_id)).status == "queued"
+    assert (await get(database, owner.organization_id, execution_id)).status == "queued"
 
     # A replay: the same signed request (nonce and timestamp) sent twice.
     now, nonce = int(time.time()), "f" * 32
@@ -528,12 +521,12 @@ async def test_unsigned_impostor_tampered_and_replayed_runner_requests_are_refus
     )
     assert first.status_code == 200, first.text
     assert [item["id"] for item in first.json()["executions"]] == [execution_id]
-    second_id = await request(database, owner.organization_id, flow_id)
+    second_id = (await request(database, owner.organization_id, flow_id)).id
     replayed = await raw_call(
         api.base_url, key, runner_id, claim_path, claim, timestamp=now, nonce=nonce
     )
     assert "sent before" in problem(replayed, 401, "bad-signature")["detail"]
-    assert (await execution(database, owner.organization_id, second_id)).status == "queued"
+    assert (await get(database, owner.organization_id, second_id)).status == "queued"
     held = [{"execution_id": execution_id, "attempt": 1}]
     replayed_elsewhere = await raw_call(
         api.base_url,
@@ -551,13 +544,13 @@ async def test_a_runner_of_another_organisation_cannot_claim_or_report_an_execut
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
-    execution_id = await request(database, owner.organization_id, flow_id)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     other = await make_actor(database, role="owner")
     intruder = runner_client(api.base_url, await make_runner_token(database, other.organization_id))
     await intruder.register(labels={}, max_concurrent=4)
     nothing = await intruder.call("POST", "/claim", {"free_slots": 4, "wait_s": 0})
     assert nothing["executions"] == []
-    assert (await execution(database, owner.organization_id, execution_id)).status == "queued"
+    assert (await get(database, owner.organization_id, execution_id)).status == "queued"
     # Once A's own runner holds it, the intruder can neither keep it alive nor end it.
     mine = runner_client(api.base_url, await make_runner_token(database, owner.organization_id))
     await mine.register(labels={}, max_concurrent=1)
@@ -571,7 +564,7 @@ async def test_a_runner_of_another_organisation_cannot_claim_or_report_an_execut
     assert [item["result"] for item in answer["results"]] == ["stale"]
     await intruder.aclose()
     await mine.aclose()
-    state = await execution(database, owner.organization_id, execution_id)
+    state = await get(database, owner.organization_id, execution_id)
     assert (state.status, state.output, state.runner_id) == ("running", None, mine.runner_id)
 
 
@@ -584,7 +577,7 @@ async def test_a_runner_reporting_for_an_attempt_it_no_longer_holds_is_answered_
     # The mechanism of tests/runners/test_protocol.py (fencing by attempt), as an attacker
     # holding an old attempt would use it: the release hands the execution to a new attempt.
     flow_id = await make_flow(database, owner.organization_id)
-    execution_id = await request(database, owner.organization_id, flow_id)
+    execution_id = (await request(database, owner.organization_id, flow_id)).id
     old = runner_client(api.base_url, await make_runner_token(database, owner.organization_id))
     await old.register(labels={}, max_concurrent=1)
     [first] = (await old.call("POST", "/claim", {"free_slots": 1, "wait_s": 0}))["executions"]
@@ -616,7 +609,7 @@ async def test_a_runner_reporting_for_an_attempt_it_no_longer_holds_is_answered_
     assert beat["lost"] == [execution_id]
     await old.aclose()
     await new.aclose()
-    state = await execution(database, owner.organization_id, execution_id)
+    state = await get(database, owner.organization_id, execution_id)
     assert (state.status, state.attempt, state.output) == ("running", second["attempt"], None)
     assert state.runner_id == new.runner_id
     assert state.steps == []

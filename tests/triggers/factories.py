@@ -11,6 +11,7 @@ from sqlalchemy import select
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.executions import service as executions
+from flomation.executions.schemas import FinalStatus
 from flomation.flows import service as flows
 from flomation.models.executions import Execution
 from flomation.models.triggers import Trigger
@@ -18,6 +19,7 @@ from flomation.secrets import service as secrets
 from flomation.secrets.crypto import Keyring
 from flomation.triggers import service
 from flomation.triggers.schemas import TriggerCreate, TriggerOut
+from tests import factories
 
 
 def open_definition(**start_config: Any) -> dict[str, Any]:
@@ -35,17 +37,11 @@ def open_definition(**start_config: Any) -> dict[str, Any]:
 async def make_flow(
     database: Database, organization_id: str, *, definition: dict[str, Any] | None = None
 ) -> str:
-    async with database.transaction() as session:
-        state = await flows.create_flow(
-            session,
-            organization_id=organization_id,
-            author_id=None,
-            name="triggered",
-            description="",
-            definition=definition or open_definition(),
-            message=None,
-        )
-        return state.flow.id
+    """The shared flow factory with this suite's default: the open flow, which returns the
+    input a trigger gives it."""
+    return await factories.make_flow(
+        database, organization_id, name="triggered", definition=definition or open_definition()
+    )
 
 
 async def archive_flow(database: Database, organization_id: str, flow_id: str) -> None:
@@ -113,7 +109,9 @@ async def executions_of(database: Database, organization_id: str) -> list[Execut
         return list(rows.scalars())
 
 
-async def end_all(database: Database, organization_id: str, *, status: str = "succeeded") -> int:
+async def end_all(
+    database: Database, organization_id: str, *, status: FinalStatus = "succeeded"
+) -> int:
     """Claim every queued execution as a runner would and end it with `status`."""
     async with database.transaction() as session:
         claimed = await executions.claim_executions(
@@ -130,7 +128,7 @@ async def end_all(database: Database, organization_id: str, *, status: str = "su
                 runner_id="test-runner",
                 execution_id=item.id,
                 attempt=item.attempt,
-                status=status,  # type: ignore[arg-type]
+                status=status,
                 output={"done": True} if status == "succeeded" else None,
                 error=None
                 if status == "succeeded"

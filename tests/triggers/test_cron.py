@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from flomation.triggers.cron import CronSchedule
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def _utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
 
 
 def _series(schedule: CronSchedule, start: datetime, count: int) -> list[datetime]:

@@ -13,6 +13,7 @@ import httpx
 
 from flomation.config import Settings
 from flomation.db.session import Database
+from flomation.executions.schemas import FinalStatus
 from flomation.triggers.signatures import sign_github, sign_standard
 from tests.factories import Actor
 from tests.live import LiveServer
@@ -270,7 +271,7 @@ async def test_sync_webhook_without_a_runner_answers_202_after_the_timeout(
     assert answer.json() == {"execution_id": execution.id}
 
 
-async def _end_when_queued(database: Database, organization_id: str, status: str) -> None:
+async def _end_when_queued(database: Database, organization_id: str, status: FinalStatus) -> None:
     for _ in range(200):
         if await end_all(database, organization_id, status=status):
             return

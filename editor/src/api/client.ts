@@ -2,6 +2,7 @@ import createClient, { type Client } from 'openapi-fetch';
 import type { FlowDefinition, JsonValue } from '../flow/format';
 import { ApiError, ApiUnreachableError, problemOf } from './errors';
 import type {
+  Body,
   CreatedRunnerToken,
   Execution,
   ExecutionQuery,
@@ -13,10 +14,7 @@ import type {
   Trigger,
   Variable,
 } from './models';
-import type { components, paths } from './schema.gen';
-
-/** A request body as the document describes it. */
-type Body<Name extends keyof components['schemas']> = components['schemas'][Name];
+import type { paths } from './schema.gen';
 
 export type AuthMode = 'cookie' | 'bearer';
 

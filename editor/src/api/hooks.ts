@@ -1,10 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { api } from './instance';
 import type { JsonValue } from '../flow/format';
-import type { ExecutionQuery, ExecutionSummary, NodeType } from './models';
-import type { components } from './schema.gen';
-
-type Body<Name extends keyof components['schemas']> = components['schemas'][Name];
+import type { Body, ExecutionQuery, ExecutionSummary, NodeType } from './models';
 
 /** Query keys, one place, so invalidation stays exact. */
 export const keys = {

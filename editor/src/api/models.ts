@@ -9,6 +9,9 @@ import type { components, operations } from './schema.gen';
 
 type Schemas = components['schemas'];
 
+/** A request body, by its model's name in the document. */
+export type Body<Name extends keyof Schemas> = Schemas[Name];
+
 /** The type without its index signature: models that allow extra fields keep their known ones. */
 type Known<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
 

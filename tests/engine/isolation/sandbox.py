@@ -7,6 +7,7 @@ import stat
 import sys
 import sysconfig
 from pathlib import Path
+from typing import Any
 
 from flomation.engine.isolation import IsolationSettings
 
@@ -26,6 +27,6 @@ def sandbox_python() -> str:
     return "/usr/bin/python3"
 
 
-def sandbox_settings(**overrides: object) -> IsolationSettings:
-    values: dict[str, object] = {"python_executable": sandbox_python(), **overrides}
-    return IsolationSettings(**values)  # type: ignore[arg-type]
+def sandbox_settings(**overrides: Any) -> IsolationSettings:
+    values: dict[str, Any] = {"python_executable": sandbox_python(), **overrides}
+    return IsolationSettings(**values)

@@ -142,11 +142,11 @@ async def test_concurrent_runs_in_spares_have_their_own_uids(runner: CodeRunner)
     if os.geteuid() != 0:
         pytest.skip("per-run uids need a root runner")
     await spares_ready(runner)
-    results = await asyncio.gather(
-        *(runner.run_python(SELF, {}, FAST) for _ in range(4)),
-        *(runner.run_shell("id -u", {}, FAST) for _ in range(2)),
+    pythons, shells = await asyncio.gather(
+        asyncio.gather(*(runner.run_python(SELF, {}, FAST) for _ in range(4))),
+        asyncio.gather(*(runner.run_shell("id -u", {}, FAST) for _ in range(2))),
     )
-    uids = [r.value["uid"] for r in results[:4]] + [int(r.stdout) for r in results[4:]]
+    uids = [r.value["uid"] for r in pythons] + [int(r.stdout) for r in shells]
     assert len(set(uids)) == len(uids)
 
 

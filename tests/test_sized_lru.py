@@ -5,9 +5,8 @@ from __future__ import annotations
 from flomation.sized_lru import SizedLRU
 
 
-def _copies(**bounds: int) -> SizedLRU[tuple[str, str], str]:
-    settings = {"max_entries": 3, "max_bytes": 100, "max_entry_bytes": 50, **bounds}
-    return SizedLRU[tuple[str, str], str](**settings)
+def _copies() -> SizedLRU[tuple[str, str], str]:
+    return SizedLRU[tuple[str, str], str](max_entries=3, max_bytes=100, max_entry_bytes=50)
 
 
 def test_the_least_recently_used_copy_goes_first_when_the_count_is_reached() -> None:

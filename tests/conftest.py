@@ -4,11 +4,13 @@ test on its own fresh copy of a migrated template."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from flomation import clock
 from flomation.api.app import create_app
 from flomation.config import Settings
 from flomation.db.session import Database
@@ -44,6 +46,26 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url, pool_size=5)
     yield db
     await db.dispose()
+
+
+class ProcessClock:
+    """This process's clock: the database's as its statements read it (leases, deadlines,
+    expiries) and the application's `utcnow()`, which move together."""
+
+    def now(self) -> datetime:
+        return clock.utcnow()
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass at once: a lease or deadline within them is over, on both sides."""
+        clock.set_offset_s(clock.offset_s() + seconds)
+
+
+@pytest.fixture
+def db_clock() -> Iterator[ProcessClock]:
+    """The clock leases and deadlines are measured on, which a test moves instead of sleeping.
+    Processes a test starts keep their own clock."""
+    yield ProcessClock()
+    clock.set_offset_s(0)
 
 
 # Leases of seconds and frequent maintenance: a lost runner's work comes back within a test.

@@ -1,15 +1,16 @@
-"""Wall-clock helpers, and the one writer and reader of RFC 3339 times (UTC with a `Z`, as the
-API spec asks) for the API, the engine's events, the runner, Launch and the logs. Leases and
-deadlines use the database clock (`flomation.db.clock`) instead."""
+"""The one writer and reader of RFC 3339 times (UTC with a `Z`, as the API spec asks) for the
+API, the engine's events, the runner, Launch and the logs. The current time comes from
+`flomation.clock`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import overload
 
+from flomation.clock import utcnow
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# The executions domain still imports the current time from here.
+__all__ = ["isoformat", "utcnow"]
 
 
 @overload

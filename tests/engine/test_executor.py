@@ -355,7 +355,7 @@ async def test_a_back_edge_taken_while_its_region_still_runs_waits_for_it() -> N
     plan, p = probe_plan(doc)
     result = await run(plan)
     assert result.status == "succeeded"
-    order = [
+    order: list[tuple[str, Any]] = [
         (e.kind, e.data["node_id"])
         for e in result.events
         if e.kind in ("node.started", "node.succeeded")

@@ -20,7 +20,7 @@ from flomation.executions.errors import StaleAttempt
 from flomation.executions.maintenance import RUNNER_LOST_MESSAGE, Maintenance
 from flomation.executions.schemas import ClaimedExecution
 from flomation.models.executions import Execution
-from flomation.runners.protocol import claimed_payload
+from flomation.runners.protocol import claimed_execution
 from tests.executions.factories import claim, complete, get, make_error_flow, request
 from tests.executions.test_runner_losses import _runner_dies
 from tests.factories import make_actor, make_flow
@@ -90,7 +90,7 @@ async def test_the_second_loss_requeues_a_recovery_attempt_that_ends_failed_with
     [recovery] = await claim(database, org, "runner-c")
     assert (recovery.id, recovery.attempt) == (requested.id, 3)
     assert recovery.recovery_error == runner_lost(2)
-    assert claimed_payload(recovery)["recovery_error"] == runner_lost(2)
+    assert claimed_execution(recovery).recovery_error == runner_lost(2)
     assert (await maintenance.run_once()).error_flows == 0
 
     # The lost runners coming back are refused, as ever.

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from flomation.clock import ManualClock
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.launch.clock import ManualClock
 from flomation.launch.service import LaunchService
 from tests.conftest import make_settings
 

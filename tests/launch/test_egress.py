@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from flomation.clock import ManualClock
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.engine.egress import AddressPolicy
 from flomation.engine.nodes.base import BlockedError
 from flomation.errors import ConfigurationError
-from flomation.launch.clock import ManualClock
 from flomation.launch.egress import EgressRefused, LaunchEgress, policy_name
 from flomation.launch.sources.gitcli import GitError, git_access, git_environment, run_git
 from flomation.launch.sources.s3 import S3Error, list_objects

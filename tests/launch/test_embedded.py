@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from flomation.api.app import create_app
+from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.launch.service import lifespan_hook
-from flomation.timeutil import utcnow
 from tests.factories import make_actor
 from tests.live import serve
 from tests.triggers.factories import executions_of, make_flow, make_trigger, trigger_rows

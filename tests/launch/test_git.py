@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from flomation.clock import ManualClock
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.launch.clock import ManualClock
 from flomation.launch.sources.gitcli import git_environment, run_git
 from tests.factories import make_actor
 from tests.launch.conftest import MakeLaunch

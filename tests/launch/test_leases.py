@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import update
 
+from flomation.clock import ManualClock
 from flomation.config import Settings
 from flomation.db.clock import db_now_plus
 from flomation.db.session import Database
-from flomation.launch.clock import ManualClock
-from flomation.launch.service import LaunchService
 from flomation.models.triggers import Trigger
 from flomation.triggers import leases
-from tests.conftest import make_settings
+from tests.conftest import ProcessClock
 from tests.factories import make_actor
 from tests.launch.conftest import START, MakeLaunch
 from tests.triggers.factories import executions_of, make_flow, make_trigger, trigger_rows
@@ -81,17 +79,17 @@ async def test_a_new_instance_gets_a_share_from_a_busy_one(
 
 
 async def test_a_dead_instances_triggers_move_when_its_leases_expire(
-    database: Database, database_url: str, tmp_path: Path, clock: ManualClock
+    database: Database, settings: Settings, db_clock: ProcessClock, make_launch: MakeLaunch
 ) -> None:
-    settings = make_settings(database_url, tmp_path, trigger_lease_seconds=1.0)
     await _schedules(database, 6)
-    dead = LaunchService(settings, database, clock=clock)
+    dead = make_launch()
     await dead.lease_pass()
     assert len(dead.held) == 6
-    survivor = LaunchService(settings, database, clock=clock)
+    survivor = make_launch()
     await survivor.lease_pass()
     assert survivor.held == []  # the leases are still valid
-    await asyncio.sleep(1.3)  # `dead` never renews: its leases run out on the database clock
+    # `dead` never renews: its leases run out on the database clock.
+    db_clock.advance(settings.trigger_lease_seconds + 0.1)
     for _ in range(2):
         await survivor.lease_pass()
     assert len(survivor.held) == 6

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from flomation.clock import utcnow
 from flomation.db.session import Database
 from flomation.models.executions import Execution
-from flomation.timeutil import utcnow
 from flomation.triggers.cron import CronSchedule
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_actor

@@ -16,9 +16,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from flomation.clock import ManualClock
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.launch.clock import ManualClock
 from tests.factories import make_actor
 from tests.launch.conftest import MakeLaunch
 from tests.triggers.factories import (

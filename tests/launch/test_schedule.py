@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import update
 
+from flomation.clock import ManualClock
 from flomation.db.session import Database
-from flomation.launch.clock import ManualClock
 from flomation.models.triggers import Trigger
 from flomation.timeutil import isoformat
 from flomation.triggers import service

@@ -15,8 +15,9 @@ from flomation.db.clock import db_now_plus
 from flomation.db.session import Database
 from flomation.engine.nodes.base import EngineServices
 from flomation.models.executions import QueueEntry
+from flomation.protocol import ClaimedExecution
 from flomation.runner.client import ApiClient
-from flomation.runner.execution import Claimed, ExecutionJob, JobContext, PlanCache
+from flomation.runner.execution import ExecutionJob, JobContext, PlanCache
 from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics
 from flomation.runner.reporter import Reporter
@@ -95,7 +96,7 @@ async def test_a_cancelled_recovery_attempt_ends_failed_with_the_error_it_recove
         plans=PlanCache(),
         make_services=lambda claimed, hold: EngineServices(),
     )
-    job = ExecutionJob(Claimed.from_payload(payload), SlotHold(slots), context)
+    job = ExecutionJob(ClaimedExecution.model_validate(payload), SlotHold(slots), context)
     job.task = asyncio.create_task(job.run())
 
     async def branch_running() -> bool:

@@ -7,6 +7,7 @@ import asyncio
 
 from flomation.backoff import Backoff
 from flomation.db.session import Database
+from flomation.protocol import Completion, ExecutionStatus
 from flomation.runner.reporter import Reporter
 from tests.executions.factories import get, request
 from tests.factories import Actor, make_flow
@@ -42,7 +43,7 @@ async def test_events_of_many_executions_travel_in_few_batched_requests(
     verdicts = await asyncio.gather(
         *(
             reporter.complete(
-                item["id"], item["attempt"], {"status": "succeeded", "output": 1, "error": None}
+                item["id"], item["attempt"], Completion(status=ExecutionStatus.SUCCEEDED, output=1)
             )
             for item in claimed
         )
@@ -77,7 +78,7 @@ async def test_a_stale_attempts_end_is_answered_stale_and_dropped(
     )
     flusher = asyncio.create_task(reporter.run())
     verdict = await reporter.complete(
-        execution_id, item["attempt"] + 1, {"status": "succeeded", "output": 1, "error": None}
+        execution_id, item["attempt"] + 1, Completion(status=ExecutionStatus.SUCCEEDED, output=1)
     )
     reporter.stop()
     await flusher

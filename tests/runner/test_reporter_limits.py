@@ -10,6 +10,7 @@ import pytest
 from flomation.backoff import Backoff
 from flomation.config import Settings
 from flomation.db.session import Database
+from flomation.protocol import Completion, ExecutionStatus
 from flomation.runner.reporter import Reporter
 from tests.conftest import make_settings
 from tests.executions.factories import get, request
@@ -40,7 +41,7 @@ async def test_a_batch_over_the_body_limit_is_sent_in_smaller_batches(
         reporter.add_event(execution_id, item["attempt"], started)
         reporter.add_event(execution_id, item["attempt"], succeeded)
     verdict = await reporter.complete(
-        execution_id, item["attempt"], {"status": "succeeded", "output": 1, "error": None}
+        execution_id, item["attempt"], Completion(status=ExecutionStatus.SUCCEEDED, output=1)
     )
     reporter.stop()
     await flusher

@@ -14,6 +14,7 @@ from flomation.backoff import Backoff
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.engine.expressions import FlowUndefined
+from flomation.protocol import Completion, ExecutionStatus
 from flomation.runner.client import ApiClient
 from flomation.runner.reporter import Reporter
 from tests.conftest import make_settings
@@ -23,7 +24,7 @@ from tests.live import LiveServer
 from tests.runner.test_reporter import node_events
 from tests.runners.helpers import make_runner_token, runner_client
 
-SUCCEEDED = {"status": "succeeded", "output": 1, "error": None}
+SUCCEEDED = Completion(status=ExecutionStatus.SUCCEEDED, output=1)
 
 
 @pytest.fixture
@@ -104,7 +105,9 @@ async def test_an_end_that_is_not_json_is_reported_as_a_failed_end(
     flusher = asyncio.create_task(reporter.run())
     verdicts = await asyncio.gather(
         reporter.complete(
-            bad["id"], bad["attempt"], {"status": "succeeded", "output": [FlowUndefined()]}
+            bad["id"],
+            bad["attempt"],
+            Completion(status=ExecutionStatus.SUCCEEDED, output=[FlowUndefined()]),
         ),
         reporter.complete(good["id"], good["attempt"], SUCCEEDED),
     )
@@ -132,7 +135,7 @@ async def test_an_end_over_the_body_limit_fails_its_execution_and_the_others_are
         reporter.complete(
             huge["id"],
             huge["attempt"],
-            {"status": "succeeded", "output": "x" * 100_000, "error": None},
+            Completion(status=ExecutionStatus.SUCCEEDED, output="x" * 100_000),
         ),
         reporter.complete(good["id"], good["attempt"], SUCCEEDED),
     )

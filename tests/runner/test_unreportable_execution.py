@@ -12,7 +12,8 @@ from flomation.backoff import Backoff
 from flomation.db.session import Database
 from flomation.engine.expressions import FlowUndefined
 from flomation.engine.nodes.base import EngineServices
-from flomation.runner.execution import Claimed, ExecutionJob, JobContext, PlanCache
+from flomation.protocol import ClaimedExecution
+from flomation.runner.execution import ExecutionJob, JobContext, PlanCache
 from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics
 from flomation.runner.reporter import Reporter
@@ -63,7 +64,7 @@ async def test_an_execution_with_an_unreportable_event_is_stopped_and_fails_nami
         plans=PlanCache(),
         make_services=lambda claimed, hold: EngineServices(),
     )
-    claimed = Claimed.from_payload(payload)
+    claimed = ClaimedExecution.model_validate(payload)
     job = ExecutionJob(claimed, SlotHold(slots), context)
     jobs[claimed.id] = job
     began = time.monotonic()

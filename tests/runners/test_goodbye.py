@@ -43,7 +43,7 @@ async def test_a_runner_that_says_goodbye_is_offline_at_once_and_refused_after(
     client = runner_client(api.base_url, token)
     try:
         registered = await client.register(labels={}, max_concurrent=1)
-        runner_id = registered["runner_id"]
+        runner_id = registered.runner_id
         assert await _listed(api, owner) == [(runner_id, "online")]
 
         await client.goodbye()
@@ -65,7 +65,7 @@ async def test_a_runner_that_says_goodbye_is_offline_at_once_and_refused_after(
         again = await successor.register(labels={}, max_concurrent=1)
     finally:
         await successor.aclose()
-    assert await _listed(api, owner) == [(again["runner_id"], "online")]
+    assert await _listed(api, owner) == [(again.runner_id, "online")]
 
 
 async def test_heartbeats_come_thrice_within_the_offline_ttl(
@@ -78,8 +78,8 @@ async def test_heartbeats_come_thrice_within_the_offline_ttl(
         registered = await client.register(labels={}, max_concurrent=1)
     finally:
         await client.aclose()
-    assert registered["heartbeat_interval_s"] <= settings.runner_offline_after_seconds / 3
-    assert registered["heartbeat_interval_s"] <= settings.lease_seconds / 3
+    assert registered.heartbeat_interval_s <= settings.runner_offline_after_seconds / 3
+    assert registered.heartbeat_interval_s <= settings.lease_seconds / 3
 
 
 async def test_a_goodbye_not_signed_by_the_runner_is_refused_and_changes_nothing(
@@ -88,7 +88,7 @@ async def test_a_goodbye_not_signed_by_the_runner_is_refused_and_changes_nothing
     token = await make_runner_token(database, owner.organization_id)
     client = runner_client(api.base_url, token)
     try:
-        runner_id = (await client.register(labels={}, max_concurrent=1))["runner_id"]
+        runner_id = (await client.register(labels={}, max_concurrent=1)).runner_id
     finally:
         await client.aclose()
     # Someone else's key under this runner's id, and no signature at all.

@@ -10,8 +10,8 @@ from typing import Any
 
 from flomation.db.session import Database
 from flomation.executions.notifier import HUB, WorkNotifier, work_topic
+from flomation.protocol import ClaimRequest
 from flomation.runners import protocol, service
-from flomation.runners.schemas import ClaimRequest
 from flomation.runners.service import AuthenticatedRunner
 from flomation.signing import SigningKey
 from tests.conftest import make_settings
@@ -109,7 +109,7 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
                 ClaimRequest(free_slots=1, wait_s=0),
                 disconnected=_not_disconnected,
             )
-            assert [item["id"] for item in other["executions"]] == [taken]
+            assert [item.id for item in other.executions] == [taken]
             assert not waiting.done()  # still waiting, not answered empty
 
             following = (await request(database, actor.organization_id, flow_id)).id
@@ -117,8 +117,8 @@ async def test_a_claim_woken_for_work_another_runner_took_waits_on_for_the_next(
     finally:
         await notifier.stop()
 
-    assert [item["id"] for item in answer["executions"]] == [following]
-    assert (answer["cancel"], answer["lost"]) == ([], [])
+    assert [item.id for item in answer.executions] == [following]
+    assert (answer.cancel, answer.lost) == ([], [])
 
 
 async def test_one_execution_costs_one_claim_however_many_runners_with_its_labels_wait(
@@ -161,7 +161,7 @@ async def test_one_execution_costs_one_claim_however_many_runners_with_its_label
             first = (await request(database, actor.organization_id, flow_id)).id
             done, _ = await asyncio.wait(waiting, timeout=LONG_S, return_when="FIRST_COMPLETED")
             [answered] = done
-            assert [item["id"] for item in answered.result()["executions"]] == [first]
+            assert [item.id for item in answered.result().executions] == [first]
             await asyncio.sleep(0.5)  # room for any claim the other two would make
             assert len(_claims(statements)) == 4  # the three initial claims, then one
             others = [task for task in waiting if task is not answered]
@@ -171,7 +171,7 @@ async def test_one_execution_costs_one_claim_however_many_runners_with_its_label
             second = (await request(database, actor.organization_id, flow_id)).id
             done, _ = await asyncio.wait(others, timeout=LONG_S, return_when="FIRST_COMPLETED")
             [answered] = done
-            assert [item["id"] for item in answered.result()["executions"]] == [second]
+            assert [item.id for item in answered.result().executions] == [second]
     finally:
         for task in waiting:
             task.cancel()

@@ -47,9 +47,9 @@ async def test_labels_are_the_tokens_plus_the_runners_own(
     client = runner_client(api.base_url, token)
     answer = await client.register(labels={"gpu": "yes", "location": "onprem"}, max_concurrent=2)
     await client.aclose()
-    assert answer["labels"] == {"location": "onprem", "gpu": "yes"}
-    assert answer["lease_seconds"] == 3.0
-    assert answer["heartbeat_interval_s"] == pytest.approx(1.0)
+    assert answer.labels == {"location": "onprem", "gpu": "yes"}
+    assert answer.lease_seconds == 3.0
+    assert answer.heartbeat_interval_s == pytest.approx(1.0)
 
 
 async def test_a_label_contradicting_the_token_is_a_conflict(

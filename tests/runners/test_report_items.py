@@ -19,8 +19,8 @@ from flomation.models.executions import (
     ExecutionStep,
     QueueEntry,
 )
+from flomation.protocol import Completion, ReportItem, ReportRequest
 from flomation.runners import protocol
-from flomation.runners.schemas import Completion, ReportItem
 from flomation.runners.service import AuthenticatedRunner
 from tests.executions.factories import claim, request
 from tests.factories import make_actor, make_flow
@@ -126,19 +126,27 @@ async def test_stale_unknown_and_malformed_items_are_refused_and_the_others_land
 ) -> None:
     organization_id, claimed = await _claimed(database, 3)
     first, second, stale = claimed
-    malformed = ReportItem(
-        execution_id=stale.id, attempt=stale.attempt, events=[{"kind": "node.started"}]
-    )
+    malformed = {
+        "execution_id": stale.id,
+        "attempt": stale.attempt,
+        "events": [{"kind": "node.started"}],
+    }
+    [refused_alone] = ReportRequest.model_validate({"items": [malformed]}).items
+    [malformed_too] = ReportRequest.model_validate(
+        {"items": [{**malformed, "execution_id": "malformed"}]}
+    ).items
     items = [
         _item(first),
         _item(stale, attempt=stale.attempt + 1),
-        ReportItem(execution_id="no-such-execution", attempt=1, events=_events(1)),
+        ReportItem.model_validate(
+            {"execution_id": "no-such-execution", "attempt": 1, "events": _events(1)}
+        ),
         _item(second, ends=False),
-        malformed.model_copy(update={"execution_id": "malformed"}),
+        malformed_too,
     ]
 
     results = await protocol.report(database, _runner(organization_id), items)
-    refused = await protocol.report(database, _runner(organization_id), [malformed])
+    refused = await protocol.report(database, _runner(organization_id), [refused_alone])
 
     assert [r.result for r in results] == ["ok", "stale", "stale", "ok", "rejected"]
     assert [r.result for r in refused] == ["rejected"]

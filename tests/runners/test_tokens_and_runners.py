@@ -91,7 +91,7 @@ async def test_tokens_and_runners_of_another_organisation_are_invisible(
         assert (await client.get("/api/v1/runners")).json()["items"] == []
         gone = await client.delete(f"/api/v1/runner-tokens/{created['id']}")
         assert gone.status_code == 404
-        assert (await client.delete(f"/api/v1/runners/{answer['runner_id']}")).status_code == 404
+        assert (await client.delete(f"/api/v1/runners/{answer.runner_id}")).status_code == 404
 
 
 async def test_the_runners_list_shows_a_registered_runner_online(
@@ -104,7 +104,7 @@ async def test_the_runners_list_shows_a_registered_runner_online(
         await runner.call("POST", "/heartbeat", {"held": [], "running": 0})
         await runner.aclose()
         [item] = (await client.get("/api/v1/runners")).json()["items"]
-    assert item["id"] == answer["runner_id"]
+    assert item["id"] == answer.runner_id
     assert item["status"] == "online"
     assert item["labels"] == {"gpu": "yes"}
     assert item["max_concurrent_executors"] == 3

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.timeutil import utcnow
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import Actor
 from tests.launch.servers import RecordingServer, recording_server

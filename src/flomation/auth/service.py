@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import ValidationError
@@ -33,6 +33,7 @@ from flomation.auth.schemas import (
 )
 from flomation.auth.throttle import Failure, LoginThrottle
 from flomation.auth.tokens import API_TOKEN_PREFIX, SESSION_PREFIX, generate_token, hash_token
+from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.errors import (
     ConfigurationError,
@@ -85,7 +86,7 @@ async def authenticate_token(
     if access_token is None:
         return None
     last_used = access_token.last_used_at
-    if last_used is None or datetime.now(UTC) - last_used > _TOUCH_INTERVAL:
+    if last_used is None or utcnow() - last_used > _TOUCH_INTERVAL:
         await repository.touch_token(session, access_token.id)
     kind: Literal["session", "api"] = "session" if access_token.kind == "session" else "api"
     principal = Principal(

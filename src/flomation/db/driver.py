@@ -51,13 +51,22 @@ class DriverStatement:
             compiled.binds[name].type.bind_processor(_DIALECT) for name in names
         )
         # Parameters the statement carries itself (`literal(1)`): the caller names none of them.
+        # A value computed when the statement runs (the database clock's offset) is read then.
+        carried = [(name, compiled.binds[name]) for name in names]
         self._fixed = {
-            name: compiled.binds[name].value for name in names if not compiled.binds[name].required
+            name: bind.value
+            for name, bind in carried
+            if not bind.required and bind.callable is None
         }
+        self._computed = tuple(
+            (name, bind.callable) for name, bind in carried if bind.callable is not None
+        )
 
     def arguments(self, params: Mapping[str, Any]) -> list[Any]:
         """The positional arguments for `params` (a missing parameter is a KeyError)."""
         fixed = self._fixed
+        if self._computed:
+            fixed = {**fixed, **{name: compute() for name, compute in self._computed}}
         values = (
             params[name] if name in params or name not in fixed else fixed[name]
             for name in self._names

@@ -1,22 +1,10 @@
 """Execution events, the sink protocol, and the recorder that folds events into an execution.
 
 The executor emits one ordered stream per execution; every event has a `seq` that increases
-by one. Kinds:
-
-| kind | data |
-| --- | --- |
-| `execution.started` | `input`, `execution_id`, `attempt`, `flow_id`, `flow_revision` |
-| `node.started` | `step`, `node_id`, `visit`, `iteration`, `parent_step`, `attempt`, `input` |
-| `node.retrying` | `step`, `node_id`, `attempt` (the one that failed), `error`, `delay_s` |
-| `node.succeeded` | `step`, `node_id`, `attempts`, `output`, `port`, `duration_ms`, `reused`? |
-| `node.failed` | `step`, `node_id`, `attempts`, `error`, `handled` (error port), `duration_ms` |
-| `node.skipped` | `step`, `node_id`, `visit`, `iteration`, `parent_step` |
-| `node.cancelled` | `step`, `node_id`, `attempts`, `duration_ms` |
-| `log` | `node_id`, `step`, `level`, `message` |
-| `execution.finished` | `status`, `output`, `error` |
-
-Values in events are masked (secrets as `***`); outputs and inputs above the size limit are
-replaced by a JSON preview with `output_truncated`/`input_truncated` set.
+by one. What each kind carries is defined once, in `flomation.protocol.events` (one model per
+`EventKind`, the union `Event`): the engine builds its events as plain data, with those
+fields, because it emits many and a model per event would cost on its hot path; the runner
+and the API check them against the models where they cross a process boundary.
 
 Every event must become JSON: a runner signs and sends them in batches shared by many
 executions, so one value that is not JSON (an undefined template value, a non-finite float, a
@@ -33,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from flomation.protocol.events import EVENT, STEP_ENDS, Event, EventKind
+
 __all__ = [
     "EventSink",
     "ExecutionEvent",
@@ -45,6 +35,18 @@ __all__ = [
     "json_safe",
     "to_json_bytes",
 ]
+
+# The kinds as module globals for the hot path: reading a member off its enum class costs
+# several times the lookup of a global (Python 3.11), and the executor emits many events.
+EXECUTION_STARTED = EventKind.EXECUTION_STARTED
+NODE_STARTED = EventKind.NODE_STARTED
+NODE_RETRYING = EventKind.NODE_RETRYING
+NODE_SUCCEEDED = EventKind.NODE_SUCCEEDED
+NODE_FAILED = EventKind.NODE_FAILED
+NODE_SKIPPED = EventKind.NODE_SKIPPED
+NODE_CANCELLED = EventKind.NODE_CANCELLED
+LOG = EventKind.LOG
+EXECUTION_FINISHED = EventKind.EXECUTION_FINISHED
 
 # Deeper than this, values are not walked (the JSON encoder would hit the recursion limit).
 JSON_MAX_DEPTH = 200
@@ -201,8 +203,11 @@ def format_time(timestamp: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionEvent:
+    """One event as the engine emits it: `data` holds the fields of its kind's model in
+    `flomation.protocol.events`, beside `seq`, `kind` and `at`."""
+
     seq: int
-    kind: str
+    kind: EventKind
     ts: float  # time.time() when it happened; `at` is its RFC 3339 form
     data: dict[str, Any]
 
@@ -215,10 +220,17 @@ class ExecutionEvent:
 
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> ExecutionEvent:
-        """The inverse of `to_dict` (events sent by a runner, folded by the API)."""
-        data = {k: v for k, v in value.items() if k not in ("seq", "kind", "at")}
-        timestamp = datetime.fromisoformat(str(value["at"])).timestamp()
-        return cls(int(value["seq"]), str(value["kind"]), timestamp, data)
+        """The inverse of `to_dict`, checked against the protocol's models (events sent by a
+        runner, to fold): raises pydantic's `ValidationError`, saying where, for an event that
+        is not one."""
+        return cls.from_model(EVENT.validate_python(value))
+
+    @classmethod
+    def from_model(cls, event: Event) -> ExecutionEvent:
+        """A checked event as the engine's own: the fields it was sent with, no defaults
+        added (the recorder tells a field that is absent from one that is null)."""
+        data = event.model_dump(exclude={"seq", "kind", "at"}, exclude_unset=True)
+        return cls(event.seq, event.kind, event.at.timestamp(), data)
 
 
 @runtime_checkable
@@ -252,12 +264,6 @@ class MultiSink:
             await sink.emit(event)
 
 
-_STEP_END = {
-    "node.succeeded": "succeeded",
-    "node.failed": "failed",
-    "node.skipped": "skipped",
-    "node.cancelled": "cancelled",
-}
 _STEP_DATA = (
     "input",
     "input_truncated",
@@ -296,16 +302,16 @@ class ExecutionRecorder:
         self.last_seq = event.seq
         data = event.data
         kind = event.kind
-        if kind == "execution.started":
+        if kind == EXECUTION_STARTED:
             self.status = "running"
             self.input = data.get("input")
             self.started_at = event.ts
-        elif kind == "execution.finished":
+        elif kind == EXECUTION_FINISHED:
             self.status = data["status"]
             self.output = data.get("output")
             self.error = data.get("error")
             self.finished_at = event.ts
-        elif kind == "log":
+        elif kind == LOG:
             self.logs.append(
                 {
                     "at": event.ts,
@@ -317,7 +323,7 @@ class ExecutionRecorder:
         elif kind.startswith("node."):
             self._fold_step(kind, event.ts, data)
 
-    def _fold_step(self, kind: str, at: float, data: dict[str, Any]) -> None:
+    def _fold_step(self, kind: EventKind, at: float, data: dict[str, Any]) -> None:
         step = self.steps.get(data["step"])
         if step is None:
             step = {
@@ -335,7 +341,7 @@ class ExecutionRecorder:
                 "finished_at": None,
             }
             self.steps[data["step"]] = step
-        if kind == "node.retrying":
+        if kind == NODE_RETRYING:
             # The failed attempt's error is the retrying event's; the step keeps its outcome.
             step["attempts"] = max(step["attempts"], data["attempt"] + 1)
             return
@@ -348,7 +354,7 @@ class ExecutionRecorder:
             step["attempts"] = data["attempts"]
         if data.get("reused"):
             step["reused"] = True
-        status = _STEP_END.get(kind)
+        status = STEP_ENDS.get(kind)
         if status is not None:
             step["status"] = status
             step["finished_at"] = at

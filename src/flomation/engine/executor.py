@@ -18,6 +18,15 @@ from typing import Any
 
 from flomation.engine.event_values import EVENT_VALUE_LIMIT, EventValues
 from flomation.engine.events import (
+    EXECUTION_FINISHED,
+    EXECUTION_STARTED,
+    LOG,
+    NODE_CANCELLED,
+    NODE_FAILED,
+    NODE_RETRYING,
+    NODE_SKIPPED,
+    NODE_STARTED,
+    NODE_SUCCEEDED,
     EventSink,
     ExecutionEvent,
     ExecutionRecorder,
@@ -44,6 +53,7 @@ from flomation.engine.nodes.foreach import ForeachNode
 from flomation.engine.plan import FlowPlan, compile_value
 from flomation.engine.retry import retry_delay_s
 from flomation.engine.scope_runner import ScopeFailedError, ScopeRun, StepResult, run_foreach
+from flomation.protocol.events import EventKind
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -174,7 +184,7 @@ class Executor:
 
     # ------------------------------------------------------------------ events
 
-    def emit(self, kind: str, data: dict[str, Any]) -> None:
+    def emit(self, kind: EventKind, data: dict[str, Any]) -> None:
         self._seq += 1
         self._outbox.append(ExecutionEvent(self._seq, kind, time.time(), data))
         self._wake.set()
@@ -196,7 +206,7 @@ class Executor:
 
     def skip_step(self, run: ScopeRun, node: str, visit: int) -> None:
         self.emit(
-            "node.skipped",
+            NODE_SKIPPED,
             {
                 "step": self._next_step(),
                 "node_id": node,
@@ -244,7 +254,7 @@ class Executor:
             if problem is not None:
                 raise TemplateError(f"the rendered config is not JSON: {problem}")
             self.values.put("input", config, started, is_json=True)
-            self.emit("node.started", started)
+            self.emit(NODE_STARTED, started)
             announced = True
             outcome = await self._attempts(
                 run, node_id, step, config, scope, error, taken_from, attempts
@@ -268,9 +278,9 @@ class Executor:
             if not exc.attempt:
                 exc.attempt = attempts[0]
             if not announced:
-                self.emit("node.started", started)
+                self.emit(NODE_STARTED, started)
             self.emit(
-                "node.failed",
+                NODE_FAILED,
                 {
                     "step": step,
                     "node_id": node_id,
@@ -283,9 +293,9 @@ class Executor:
             return StepResult(None, exc)
         except asyncio.CancelledError:
             if not announced:
-                self.emit("node.started", started)
+                self.emit(NODE_STARTED, started)
             self.emit(
-                "node.cancelled",
+                NODE_CANCELLED,
                 {
                     "step": step,
                     "node_id": node_id,
@@ -302,12 +312,12 @@ class Executor:
             "duration_ms": _elapsed_ms(began),
         }
         self.values.put("output", outcome.output, succeeded, is_json=True)
-        self.emit("node.succeeded", succeeded)
+        self.emit(NODE_SUCCEEDED, succeeded)
         return StepResult(outcome, None)
 
     def _reuse_step(self, node_id: str, step: int, started: dict[str, Any]) -> StepResult:
         prior = self.prior[node_id]
-        self.emit("node.started", {**started, "input": None, "reused": True})
+        self.emit(NODE_STARTED, {**started, "input": None, "reused": True})
         succeeded: dict[str, Any] = {
             "step": step,
             "node_id": node_id,
@@ -316,7 +326,7 @@ class Executor:
             "reused": True,
         }
         self.values.put("output", prior.output, succeeded)
-        self.emit("node.succeeded", succeeded)
+        self.emit(NODE_SUCCEEDED, succeeded)
         return StepResult(NodeOutcome(prior.output, prior.port), None)
 
     async def _attempts(
@@ -363,7 +373,7 @@ class Executor:
                 raise failure
             delay = retry_delay_s(policy, attempt)
             self.emit(
-                "node.retrying",
+                NODE_RETRYING,
                 {
                     "step": step,
                     "node_id": node_id,
@@ -434,7 +444,7 @@ class Executor:
             except Exception as exc:
                 text = f"(a log message that could not be shown: {type(exc).__name__})"
             shown = self.values.message(text)
-            self.emit("log", {"node_id": node_id, "level": level, "message": shown})
+            self.emit(LOG, {"node_id": node_id, "level": level, "message": shown})
 
         return log
 
@@ -467,7 +477,7 @@ class Executor:
         self.input = input
         pump = asyncio.create_task(self._pump())
         self.emit(
-            "execution.started",
+            EXECUTION_STARTED,
             {
                 "input": self.values.safe(input),
                 "execution_id": self.execution.execution_id,
@@ -519,7 +529,7 @@ class Executor:
 
     async def _finish(self, result: ExecutionResult, pump: asyncio.Task[None]) -> None:
         self.emit(
-            "execution.finished",
+            EXECUTION_FINISHED,
             {
                 "status": result.status,
                 "output": self.values.safe(result.output),

@@ -16,11 +16,11 @@ from sqlalchemy import Select, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.clock import utcnow
 from flomation.db.driver import DriverStatement
 from flomation.models.auth import User
 from flomation.models.flows import Flow, FlowRevision
 from flomation.pagination import PageParams, keyset
-from flomation.timeutil import utcnow
 
 
 class RevisionTaken(Exception):

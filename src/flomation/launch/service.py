@@ -24,10 +24,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppres
 from datetime import datetime
 from pathlib import Path
 
+from flomation.clock import Clock, SystemClock
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.engine.nodes.base import BlockedError
-from flomation.launch.clock import Clock, SystemClock
 from flomation.launch.egress import EgressRefused, LaunchEgress
 from flomation.launch.sources.base import Source, SourceContext, fail
 from flomation.launch.sources.git import GitSource

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from flomation.clock import utcnow
 from flomation.db.base import Base, IdColumn
 from flomation.ids import new_id
-from flomation.timeutil import utcnow
 
 
 class Organization(Base):

@@ -25,9 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from flomation.clock import utcnow
 from flomation.db.base import Base, IdColumn, JSONValue
 from flomation.ids import new_id
-from flomation.timeutil import utcnow
 
 # Statuses (docs/flow-format.md): an execution is final once it is in FINAL_STATUSES.
 QUEUED = "queued"

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from flomation.clock import utcnow
 from flomation.db.base import Base, IdColumn, JSONValue
 from flomation.ids import new_id
-from flomation.timeutil import utcnow
 
 
 class Flow(Base):

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from flomation.clock import utcnow
 from flomation.db.base import Base, JSONValue
-from flomation.timeutil import utcnow
 
 
 class Variable(Base):

@@ -11,12 +11,23 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from flomation import __version__
 from flomation.engine.egress import IDLE_CONNECTION_EXPIRY_S
+from flomation.protocol import (
+    ClaimedExecution,
+    ClaimRequest,
+    ClaimResponse,
+    GoodbyeRequest,
+    RegisterRequest,
+    RegisterResponse,
+    describe,
+)
 from flomation.runner.config import RunnerSettings
 from flomation.signing import (
     HEADER_NONCE,
@@ -33,6 +44,8 @@ from flomation.signing import (
 log = logging.getLogger("flomation.runner.client")
 
 API_PREFIX = "/api/v1/runner"
+Answer = TypeVar("Answer", bound=BaseModel)
+Read = TypeVar("Read")
 
 
 class ApiError(Exception):
@@ -54,6 +67,57 @@ class ApiRefused(ApiError):
 
 class RunnerUnknown(ApiRefused):
     """The API does not know this runner (deleted by an admin): it must stop."""
+
+
+class AnswerInvalid(ApiUnavailable):
+    """The API's answer is not what the protocol says (an API of another version, or a proxy
+    answering in its place): nothing acts on it, and the call is tried again later."""
+
+
+def _read(answer: type[Answer], raw: bytes, what: str) -> Answer:
+    try:
+        return answer.model_validate_json(raw)
+    except ValidationError as exc:
+        raise AnswerInvalid(f"{what}: not a {answer.__name__}: {describe(exc)}") from exc
+
+
+class Unreadable(BaseModel):
+    """A claimed execution the runner cannot read, with its id and attempt when it has them."""
+
+    payload: Any
+    key: tuple[str, int] | None
+    why: str
+
+
+def read_claim(raw: bytes) -> tuple[ClaimResponse, list[Unreadable]]:
+    """The claim answer. A claimed execution that cannot be read is set apart, with why, so
+    that the others of the claim still start; a broken answer as a whole is `AnswerInvalid`."""
+    try:
+        return ClaimResponse.model_validate_json(raw), []
+    except ValidationError:
+        pass
+    try:
+        answer = json.loads(raw)
+        items = list(answer["executions"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise AnswerInvalid(f"the claim answer is not a ClaimResponse: {exc!r}") from exc
+    readable: list[ClaimedExecution] = []
+    unreadable: list[Unreadable] = []
+    for item in items:
+        try:
+            readable.append(ClaimedExecution.model_validate(item))
+        except ValidationError as exc:
+            unreadable.append(Unreadable(payload=item, key=_claim_key(item), why=describe(exc)))
+    envelope = _read(ClaimResponse, json.dumps({**answer, "executions": []}).encode(), "claim")
+    return envelope.model_copy(update={"executions": readable}), unreadable
+
+
+def _claim_key(item: Any) -> tuple[str, int] | None:
+    """(id, attempt) of a claim item, when it has them."""
+    try:
+        return str(item["id"]), int(item["attempt"])
+    except Exception:
+        return None
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:
@@ -106,23 +170,26 @@ class ApiClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def register(self, *, labels: dict[str, str], max_concurrent: int) -> dict[str, Any]:
+    async def register(self, *, labels: dict[str, str], max_concurrent: int) -> RegisterResponse:
         """Register this process's key. With `--api-public-key` the answer must be signed by
         that key; otherwise the key the API names is trusted from here on (first use)."""
-        body = {
-            "token": self._settings.token.get_secret_value(),
-            "name": self._settings.name,
-            "labels": labels,
-            "max_concurrent_executors": max_concurrent,
-            "public_key": self._key.public_key_base64(),
-            "version": __version__,
-        }
-        answer, raw, response, nonce = await self._send(
-            "POST", f"{API_PREFIX}/register", body, runner_id=UNREGISTERED, timeout_s=None
+        body = RegisterRequest(
+            token=self._settings.token.get_secret_value(),
+            name=self._settings.name,
+            labels=labels,
+            max_concurrent_executors=max_concurrent,
+            public_key=self._key.public_key_base64(),
+            version=__version__,
         )
-        if not isinstance(answer, dict) or "api_public_key" not in answer:
-            raise ApiUnavailable(f"unexpected registration answer: {raw[:200]!r}")
-        named = VerifyKey.from_base64(str(answer["api_public_key"]))
+        raw, response, nonce = await self._send(
+            "POST",
+            f"{API_PREFIX}/register",
+            _encoded(body),
+            runner_id=UNREGISTERED,
+            timeout_s=None,
+        )
+        answer = _read(RegisterResponse, raw, "registration")
+        named = VerifyKey.from_base64(answer.api_public_key)
         if self._pinned is not None and named != self._pinned:
             raise SignatureInvalid(
                 "The API's public key is not the pinned one (--api-public-key): refusing to "
@@ -137,13 +204,53 @@ class ApiClient:
             body=raw,
         )
         self.api_key = named
-        self.runner_id = str(answer["runner_id"])
+        self.runner_id = answer.runner_id
         return answer
 
     async def goodbye(self) -> None:
         """Tell the API this runner is exiting (after releasing what it held): listed offline
         at once; every request it signs afterwards is refused."""
-        await self.call("POST", "/goodbye", {})
+        await self.call("POST", "/goodbye", content=_encoded(GoodbyeRequest()))
+
+    async def claim(
+        self, body: ClaimRequest, *, timeout_s: float
+    ) -> tuple[ClaimResponse, list[Unreadable]]:
+        """Long poll for work (`read_claim` says what comes back)."""
+        claimed = await self._verified(
+            "POST", "/claim", _encoded(body), read_claim, timeout_s=timeout_s
+        )
+        if claimed is None:
+            raise AnswerInvalid("POST /claim: no answer")
+        return claimed
+
+    async def ask(
+        self,
+        method: str,
+        path: str,
+        answer: type[Answer],
+        body: BaseModel | None = None,
+        *,
+        params: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+        content: bytes | None = None,
+    ) -> Answer:
+        """One signed call whose verified answer is read as `answer`.
+
+        `content` is a body already encoded as JSON, sent as it is instead of `body`."""
+        if content is None:
+            content = b"" if body is None else _encoded(body)
+        what = f"{method} {path}"
+        read = await self._verified(
+            method,
+            path,
+            content,
+            lambda raw: _read(answer, raw, what),
+            params=params,
+            timeout_s=timeout_s,
+        )
+        if read is None:
+            raise AnswerInvalid(f"{what}: no answer")
+        return read
 
     async def call(
         self,
@@ -159,19 +266,44 @@ class ApiClient:
 
         `content` is a body already encoded as JSON, sent as it is instead of `body`: the
         reporter encodes each event when it is added, so that a batch is never encoded whole."""
+        if content is None:
+            content = b"" if body is None else canonical_json(body)
+
+        def read(raw: bytes) -> Any:
+            try:
+                return json.loads(raw)
+            except ValueError as exc:
+                raise ApiUnavailable(f"{method} {path}: the answer is not JSON") from exc
+
+        return await self._verified(method, path, content, read, params=params, timeout_s=timeout_s)
+
+    async def _verified(
+        self,
+        method: str,
+        path: str,
+        content: bytes,
+        read: Callable[[bytes], Read],
+        *,
+        params: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+    ) -> Read | None:
+        """The answer, as `read` makes it of the body, once the body's signature is checked;
+        None for a 204 or an empty body (still checked). `read` runs first, so that an answer
+        that is not what it should be (a proxy's page) is `ApiUnavailable`, not a bad
+        signature; nothing acts on it before the signature is checked."""
         if self.runner_id is None or self.api_key is None:
             raise ApiError("the runner is not registered yet")
-        answer, raw, response, nonce = await self._send(
+        raw, response, nonce = await self._send(
             method,
             f"{API_PREFIX}{path}",
-            body,
+            content,
             runner_id=self.runner_id,
             params=params,
             timeout_s=timeout_s,
-            content=content,
         )
         if response.status_code == 204:
             return None
+        answer = read(raw) if raw else None
         verify_response(
             self.api_key,
             response.headers.get(HEADER_SIGNATURE),
@@ -186,15 +318,12 @@ class ApiClient:
         self,
         method: str,
         path: str,
-        body: Any,
+        content: bytes,
         *,
         runner_id: str,
         params: dict[str, str] | None = None,
         timeout_s: float | None,
-        content: bytes | None = None,
-    ) -> tuple[Any, bytes, httpx.Response, str]:
-        if content is None:
-            content = b"" if body is None else canonical_json(body)
+    ) -> tuple[bytes, httpx.Response, str]:
         request = self._http.build_request(
             method,
             path,
@@ -222,10 +351,10 @@ class ApiClient:
             if status == 401 and problem.get("code") == "runner_unknown":
                 raise RunnerUnknown(status, problem)
             raise ApiRefused(status, problem)
-        if status == 204 or not raw:
-            return None, raw, response, request.headers[HEADER_NONCE]
-        try:
-            answer = json.loads(raw)
-        except ValueError as exc:
-            raise ApiUnavailable(f"{method} {path}: the answer is not JSON") from exc
-        return answer, raw, response, request.headers[HEADER_NONCE]
+        return raw, response, request.headers[HEADER_NONCE]
+
+
+def _encoded(body: BaseModel) -> bytes:
+    """A request body as the API expects it signed: canonical JSON of the model's fields (in
+    Python mode: the values as they are, as every other body is encoded)."""
+    return canonical_json(body.model_dump())

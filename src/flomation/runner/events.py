@@ -8,9 +8,10 @@ start and end are not forwarded: the claim and the completion carry those.
 from __future__ import annotations
 
 from flomation.engine.events import ExecutionEvent
+from flomation.protocol import EventKind
 from flomation.runner.reporter import Reporter
 
-_NOT_FORWARDED = frozenset({"execution.started", "execution.finished"})
+_NOT_FORWARDED = frozenset({EventKind.EXECUTION_STARTED, EventKind.EXECUTION_FINISHED})
 
 
 class ReportingSink:

@@ -7,13 +7,16 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from flomation.engine.executor import ExecutionResult, Executor, PriorStep
 from flomation.engine.nodes.base import EngineServices, ExecutionInfo
 from flomation.engine.plan import FlowPlan
 from flomation.engine.validation import InvalidDefinitionError
+from flomation.protocol import ClaimedExecution, Completion, ExecutionStatus, describe
 from flomation.runner.events import ReportingSink
 from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics
@@ -26,52 +29,6 @@ log = logging.getLogger("flomation.runner.execution")
 StopReason = Literal["cancel", "timeout", "lost", "shutdown", "unreportable"]
 # The runner's own view of the deadline may lag the API's by a little (clocks, latency).
 _DEADLINE_SLACK_S = 1.0
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """One execution from a verified claim answer."""
-
-    id: str
-    flow_id: str
-    revision: int
-    attempt: int
-    definition: dict[str, Any]
-    input: Any
-    depth: int
-    deadline_in_s: float | None
-    from_node: str | None
-    prior_outputs: dict[str, Any] | None
-    variables: dict[str, Any] = field(default_factory=dict)
-    secrets: dict[str, str] = field(default_factory=dict)
-    # A recovery attempt: run only the on_error branch with this `error`, end failed with it.
-    recovery_error: dict[str, Any] | None = None
-
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> Claimed:
-        return cls(
-            id=str(payload["id"]),
-            flow_id=str(payload["flow_id"]),
-            revision=int(payload["revision"]),
-            attempt=int(payload["attempt"]),
-            definition=payload["definition"],
-            input=payload.get("input"),
-            depth=int(payload.get("depth") or 0),
-            deadline_in_s=payload.get("deadline_in_s"),
-            from_node=payload.get("from_node"),
-            prior_outputs=payload.get("prior_outputs"),
-            variables=dict(payload.get("variables") or {}),
-            secrets=dict(payload.get("secrets") or {}),
-            recovery_error=_recovery_error(payload.get("recovery_error")),
-        )
-
-
-def _recovery_error(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ValueError("recovery_error must be an object or null")
-    return dict(value)
 
 
 def prior_steps(prior: dict[str, Any] | None) -> dict[str, PriorStep]:
@@ -92,7 +49,7 @@ class PlanCache:
         self._plans: OrderedDict[tuple[str, int], FlowPlan] = OrderedDict()
         self._size = size
 
-    def get(self, claimed: Claimed) -> FlowPlan:
+    def get(self, claimed: ClaimedExecution) -> FlowPlan:
         key = (claimed.flow_id, claimed.revision)
         plan = self._plans.get(key)
         if plan is None:
@@ -113,13 +70,13 @@ class JobContext:
     local_secrets: LocalSecrets
     metrics: RunnerMetrics
     plans: PlanCache
-    make_services: Any  # Callable[[Claimed, SlotHold], EngineServices]
+    make_services: Any  # Callable[[ClaimedExecution, SlotHold], EngineServices]
 
 
 class ExecutionJob:
     """Runs one claimed execution attempt. `task` is set by whoever starts it."""
 
-    def __init__(self, claimed: Claimed, hold: SlotHold, context: JobContext) -> None:
+    def __init__(self, claimed: ClaimedExecution, hold: SlotHold, context: JobContext) -> None:
         self.claimed = claimed
         self.hold = hold
         self.context = context
@@ -295,6 +252,16 @@ class ExecutionJob:
             result.status, masker.value(result.output), masker.value(result.error)
         )
 
+    def _end(self, result: ExecutionResult) -> Completion:
+        """The end as the protocol says it; one that does not fit is a failed end saying why."""
+        try:
+            return Completion.model_validate(
+                {"status": result.status, "output": result.output, "error": result.error}
+            )
+        except ValidationError as exc:
+            why = f"the execution's end cannot be reported: {describe(exc)}"
+            return Completion(status=ExecutionStatus.FAILED, error=self._error("internal", why))
+
     def _error(self, kind: str, message: str) -> dict[str, Any]:
         # `node_id` None: the execution, not one of its nodes, is at fault.
         return {"node_id": None, "type": kind, "message": message, "attempt": self.claimed.attempt}
@@ -304,9 +271,7 @@ class ExecutionJob:
         cannot lose the write: the reporter delivers it before the runner exits."""
         self.completing = True
         done = self.context.reporter.complete(
-            self.claimed.id,
-            self.claimed.attempt,
-            {"status": result.status, "output": result.output, "error": result.error},
+            self.claimed.id, self.claimed.attempt, self._end(result)
         )
         verdict = await asyncio.shield(done)
         if verdict != "ok":

@@ -29,20 +29,34 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from flomation.backoff import Backoff
 from flomation.engine.egress import AddressPolicy, build_http_client
 from flomation.engine.isolation import CodeRunner
 from flomation.engine.nodes.base import EngineServices
+from flomation.protocol import (
+    ClaimedExecution,
+    ClaimRequest,
+    ClaimResponse,
+    Completion,
+    ExecutionStatus,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    HeldExecution,
+    RegisterResponse,
+    ReleaseRequest,
+)
 from flomation.runner.client import (
     ApiClient,
     ApiError,
     ApiRefused,
     ApiUnavailable,
     RunnerUnknown,
+    Unreadable,
 )
 from flomation.runner.config import RunnerSettings
-from flomation.runner.execution import Claimed, ExecutionJob, JobContext, PlanCache
+from flomation.runner.execution import ExecutionJob, JobContext, PlanCache
 from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics
 from flomation.runner.reporter import Reporter
@@ -51,6 +65,7 @@ from flomation.runner.subflows import ApiSubflowLauncher, SlotHold
 from flomation.signing import SignatureInvalid, SigningKey
 
 log = logging.getLogger("flomation.runner")
+Claim = tuple[ClaimResponse, list[Unreadable]]
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -79,13 +94,13 @@ class Runner:
         self.jobs: dict[str, ExecutionJob] = {}
         self._stop = asyncio.Event()
         self._exit_status = EXIT_OK
-        self.registration: dict[str, Any] = {}
+        self.registration: RegisterResponse | None = None
         self.code_runner: CodeRunner | None = None
         self.client: ApiClient | None = None
         self.reporter: Reporter | None = None
         self._http: httpx.AsyncClient | None = None
         self._policy: AddressPolicy | None = None
-        self._inflight_claim: tuple[asyncio.Task[Any], int] | None = None
+        self._inflight_claim: tuple[asyncio.Task[Claim], int] | None = None
         # When leases were last renewed (claim or heartbeat), on the monotonic clock.
         self._renewed_at = 0.0
 
@@ -126,7 +141,8 @@ class Runner:
                 await self._register()
             except RunnerStopped:
                 return EXIT_OK
-            except (ApiRefused, SignatureInvalid) as exc:
+            except (ApiRefused, SignatureInvalid, ValidationError) as exc:
+                # A ValidationError: what it would register (its labels) breaks the protocol.
                 log.error("registration refused: %s", exc)
                 return EXIT_REFUSED
             if settings.metrics_port is not None:
@@ -162,8 +178,8 @@ class Runner:
                 continue
             log.info(
                 "registered as runner %s with labels %s",
-                self.registration["runner_id"],
-                self.registration["labels"],
+                self.registration.runner_id,
+                self.registration.labels,
             )
             return
 
@@ -250,7 +266,7 @@ class Runner:
                 log.exception("the runner's %s task failed; restarting it in %.2f s", name, delay)
                 await self._stopped_within(delay)
 
-    def _services(self, claimed: Claimed, hold: SlotHold) -> EngineServices:
+    def _services(self, claimed: ClaimedExecution, hold: SlotHold) -> EngineServices:
         assert self.client is not None
         assert self._policy is not None
         return EngineServices(
@@ -268,9 +284,9 @@ class Runner:
 
     # ------------------------------------------------------------------ claiming
 
-    def held(self) -> list[dict[str, Any]]:
+    def held(self) -> list[HeldExecution]:
         return [
-            {"execution_id": job.claimed.id, "attempt": job.claimed.attempt}
+            HeldExecution(execution_id=job.claimed.id, attempt=job.claimed.attempt)
             for job in self.jobs.values()
         ]
 
@@ -279,7 +295,8 @@ class Runner:
         backoff = self._backoff()
         wait_s = self.settings.claim_wait_s
         if wait_s is None:
-            wait_s = float(self.registration.get("claim_wait_seconds", 25.0))
+            assert self.registration is not None
+            wait_s = self.registration.claim_wait_seconds
         while not self._stop.is_set():
             # Capacity first: wait for a free slot (or the stop), then claim at most that many.
             if not await self._first_of(self.slots.wait_free()):
@@ -289,15 +306,11 @@ class Runner:
             # A claim renews what we hold (and brings its cancels) when the last renewal is
             # older than half a heartbeat; under load, claims come far more often than that.
             renew = time.monotonic() - self._renewed_at > self._heartbeat_interval_s() / 2
-            body = {
-                "free_slots": reserved,
-                "wait_s": wait_s,
-                "held": self.held() if renew else [],
-            }
+            body = ClaimRequest(
+                free_slots=reserved, wait_s=wait_s, held=self.held() if renew else []
+            )
             claim = asyncio.create_task(
-                self.client.call(
-                    "POST", "/claim", body, timeout_s=wait_s + self.settings.request_timeout_s
-                ),
+                self.client.claim(body, timeout_s=wait_s + self.settings.request_timeout_s),
                 name="claim",
             )
             if not await self._first_of(claim, cancel_on_stop=False):
@@ -306,7 +319,7 @@ class Runner:
                 self._inflight_claim = (claim, reserved)
                 break
             try:
-                answer = claim.result()
+                answer, unreadable = claim.result()
             except RunnerUnknown as exc:
                 self.slots.give_back(reserved)
                 log.error("the API no longer knows this runner (deleted?): %s", exc)
@@ -321,13 +334,14 @@ class Runner:
                 await self._stopped_within(delay)
                 continue
             backoff.reset()
-            if body["held"]:
+            if body.held:
                 self._renewed_at = time.monotonic()
-            executions = answer.get("executions", [])
-            self.slots.give_back(reserved - len(executions))
-            for payload in executions:
-                self._start_payload(payload, context)
-            self._apply(answer.get("cancel", []), answer.get("lost", []))
+            self.slots.give_back(reserved - len(answer.executions) - len(unreadable))
+            for claimed in answer.executions:
+                self._start(claimed, context)
+            for item in unreadable:
+                self._fail_unreadable(item)
+            self._apply(answer.cancel, answer.lost)
             self._update_gauges()
 
     async def _first_of(self, work: Awaitable[Any], *, cancel_on_stop: bool = True) -> bool:
@@ -347,27 +361,21 @@ class Runner:
                 await task
         return False
 
-    def _start_payload(self, payload: Any, context: JobContext) -> None:
-        """Start one claimed execution; one the runner cannot even read is failed (when it
-        names itself) and its slot given back, and the others of the claim still start."""
-        try:
-            claimed = Claimed.from_payload(payload)
-        except Exception as exc:
-            self.slots.give_back(1)
-            key = _payload_key(payload)
-            log.error("a claimed execution %s cannot be read: %r", key, exc)
-            if key is not None and self.reporter is not None:
-                error = {
-                    "node_id": None,
-                    "type": "internal",
-                    "message": f"the runner could not read this execution: {type(exc).__name__}",
-                    "attempt": key[1],
-                }
-                self.reporter.complete(*key, {"status": "failed", "output": None, "error": error})
-            return
-        self._start(claimed, context)
+    def _fail_unreadable(self, item: Unreadable) -> None:
+        """A claimed execution the runner cannot read: failed (when it names itself); the
+        others of the claim still start."""
+        log.error("a claimed execution %s cannot be read: %s", item.key, item.why)
+        if item.key is not None and self.reporter is not None:
+            error = {
+                "node_id": None,
+                "type": "internal",
+                "message": "the runner could not read this execution: ValidationError",
+                "attempt": item.key[1],
+            }
+            end = Completion(status=ExecutionStatus.FAILED, error=error)
+            self.reporter.complete(*item.key, end)
 
-    def _start(self, claimed: Claimed, context: JobContext) -> None:
+    def _start(self, claimed: ClaimedExecution, context: JobContext) -> None:
         self.metrics.claimed.inc()
         job = ExecutionJob(claimed, SlotHold(self.slots), context)
         self.jobs[claimed.id] = job
@@ -418,9 +426,9 @@ class Runner:
         interval_s = self._heartbeat_interval_s()
         while True:
             await asyncio.sleep(interval_s)
-            body = {"held": self.held(), "running": len(self.jobs)}
+            body = HeartbeatRequest(held=self.held(), running=len(self.jobs))
             try:
-                answer = await self.client.call("POST", "/heartbeat", body)
+                answer = await self.client.ask("POST", "/heartbeat", HeartbeatResponse, body)
             except RunnerUnknown:
                 raise
             except (ApiError, SignatureInvalid) as exc:
@@ -429,10 +437,11 @@ class Runner:
                 log.warning("heartbeat failed: %s", exc)
                 continue
             self._renewed_at = time.monotonic()
-            self._apply(answer.get("cancel", []), answer.get("lost", []))
+            self._apply(answer.cancel, answer.lost)
 
     def _heartbeat_interval_s(self) -> float:
-        return float(self.registration.get("heartbeat_interval_s", 10.0))
+        assert self.registration is not None
+        return self.registration.heartbeat_interval_s
 
     # ------------------------------------------------------------------ shutdown
 
@@ -488,18 +497,21 @@ class Runner:
             return []
         if claim.exception() is not None:
             return []
-        answer = claim.result()
-        return [(str(item["id"]), int(item["attempt"])) for item in answer.get("executions", [])]
+        answer, unreadable = claim.result()
+        keys = [(item.id, item.attempt) for item in answer.executions]
+        return keys + [item.key for item in unreadable if item.key is not None]
 
     async def _release(self, keys: list[tuple[str, int]]) -> None:
         assert self.client is not None
-        body = {"executions": [{"execution_id": i, "attempt": a} for i, a in keys]}
+        body = ReleaseRequest(
+            executions=[HeldExecution(execution_id=i, attempt=a) for i, a in keys]
+        )
         backoff = self._backoff()
         try:
             async with asyncio.timeout(_FINAL_DELIVERY_S):
                 while True:
                     try:
-                        await self.client.call("POST", "/release", body)
+                        await self.client.call("POST", "/release", body.model_dump())
                         log.info("handed %d execution(s) back to the queue", len(keys))
                         return
                     except ApiUnavailable as exc:
@@ -508,11 +520,3 @@ class Runner:
                         await asyncio.sleep(delay)
         except (TimeoutError, ApiRefused, SignatureInvalid) as exc:
             log.error("could not hand executions back (%s): they return after their lease", exc)
-
-
-def _payload_key(payload: Any) -> tuple[str, int] | None:
-    """(id, attempt) of a claim item, when it has them."""
-    try:
-        return str(payload["id"]), int(payload["attempt"])
-    except Exception:
-        return None

@@ -27,6 +27,7 @@ from typing import Any
 from flomation.backoff import Backoff
 from flomation.engine.events import json_problem, json_safe, to_json_bytes
 from flomation.engine.executor import EVENT_VALUE_LIMIT
+from flomation.protocol import Completion, ExecutionStatus, ReportResponse, Verdict
 from flomation.runner.client import ApiClient, ApiError, ApiRefused, RunnerUnknown
 from flomation.signing import SignatureInvalid
 
@@ -50,7 +51,7 @@ _CONTENT_REFUSALS = frozenset({400, 413, 422})
 class _Pending:
     events: list[bytes] = field(default_factory=list)  # each event already encoded as JSON
     complete: bytes | None = None
-    done: asyncio.Future[str] | None = None
+    done: asyncio.Future[Verdict] | None = None
     # The end was replaced by a small failed one already: if the API refuses that too, it is
     # dropped rather than replaced again.
     replaced: bool = False
@@ -58,7 +59,16 @@ class _Pending:
 
 def _failed_end(attempt: int, node_id: str | None, message: str) -> bytes:
     error = {"node_id": node_id, "type": "internal", "message": message, "attempt": attempt}
-    return to_json_bytes({"status": "failed", "output": None, "error": json_safe(error)})
+    return _end_bytes(Completion(status=ExecutionStatus.FAILED, error=json_safe(error)))
+
+
+def _end_bytes(end: Completion) -> bytes:
+    return to_json_bytes(_end_fields(end))
+
+
+def _end_fields(end: Completion) -> dict[str, Any]:
+    # Not `model_dump`: that copies the output, which may be large, only to encode it.
+    return {"status": end.status.value, "output": end.output, "error": end.error}
 
 
 def _encode(value: dict[str, Any]) -> tuple[bytes, str | None]:
@@ -130,13 +140,13 @@ class Reporter:
             self._full.set()
 
     def complete(
-        self, execution_id: str, attempt: int, completion: dict[str, Any]
-    ) -> asyncio.Future[str]:
+        self, execution_id: str, attempt: int, completion: Completion
+    ) -> asyncio.Future[Verdict]:
         """Queue the end of an execution; the future resolves with the API's verdict
         (`ok`, `stale`, `not_found`, `rejected`) once a batch carrying it was answered.
 
         An end that cannot become JSON is replaced by a failed end saying why."""
-        encoded, problem = _encode(completion)
+        encoded, problem = _encode(_end_fields(completion))
         if problem is not None:
             log.error("the end of execution %s cannot be reported: %s", execution_id, problem)
             encoded = _failed_end(
@@ -257,7 +267,7 @@ class Reporter:
             return
         body = b'{"items":[' + b",".join(items) + b"]}"
         try:
-            answer = await self._client.call("POST", "/events", content=body)
+            answer = await self._client.ask("POST", "/events", ReportResponse, content=body)
         except ApiRefused as exc:
             if isinstance(exc, RunnerUnknown):
                 self._put_back(taken)
@@ -269,12 +279,13 @@ class Reporter:
             raise
         self.requests_sent += 1
         self._batch_limit = self._batch_max
-        results = {(r["execution_id"], r["attempt"]): r for r in answer.get("results", [])}
+        results = {(r.execution_id, r.attempt): r for r in answer.results}
         for key, part in taken.items():
-            result = results.get(key, {}).get("result", "ok")
+            answered = results.get(key)
+            result: Verdict = "ok" if answered is None else answered.result
             self._settle(key, part, result)
             if result != "ok":
-                detail = results.get(key, {}).get("detail")
+                detail = None if answered is None else answered.detail
                 log.warning("report for %s attempt %s refused: %s %s", *key, result, detail or "")
                 if self._on_refused is not None:
                     self._on_refused(key[0], key[1], result)
@@ -325,14 +336,15 @@ class Reporter:
         self._settle(key, part, "rejected")
 
     @staticmethod
-    def _settle(key: Key, part: _Pending, result: str) -> None:
+    def _settle(key: Key, part: _Pending, result: Verdict) -> None:
         if part.done is not None and not part.done.done():
             part.done.set_result(result)
 
 
 def _item(key: Key, part: _Pending) -> bytes:
-    """One batch item as JSON, from the pieces encoded when they were added (keys sorted, as
-    `canonical_json` would write them)."""
+    """One batch item as JSON (a `flomation.protocol.ReportItem`, which the API checks), from
+    the pieces encoded when they were added (keys sorted, as `canonical_json` would write
+    them)."""
     pieces = [b'{"attempt":', str(int(key[1])).encode()]
     if part.complete is not None:
         pieces += [b',"complete":', part.complete]

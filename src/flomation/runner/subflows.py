@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from flomation.backoff import Backoff
 from flomation.engine.nodes.base import SubflowError, SubflowParent
+from flomation.protocol import ExecutionStatus, SubflowRequest, SubflowStarted, SubflowState
 from flomation.runner.client import ApiClient, ApiRefused, ApiUnavailable
 from flomation.runner.slots import Slots
 from flomation.signing import SignatureInvalid
@@ -68,42 +69,44 @@ class ApiSubflowLauncher:
         self._backoff = backoff
 
     async def run(self, flow_id: str, input: Any, parent: SubflowParent) -> Any:
-        body = {
-            "parent_execution_id": parent.execution.execution_id,
-            "parent_attempt": self._attempt,
-            "node_id": parent.node_id,
-            "flow_id": flow_id,
-            "input": input,
+        body = SubflowRequest(
+            parent_execution_id=parent.execution.execution_id,
+            parent_attempt=self._attempt,
+            node_id=parent.node_id,
+            flow_id=flow_id,
+            input=input,
             # The same key on every retry of this request: a lost answer starts no second child.
-            "request_key": uuid.uuid4().hex,
-        }
-        started = await self._retrying(lambda: self._client.call("POST", "/subflows", body))
-        child_id = str(started["execution_id"])
+            request_key=uuid.uuid4().hex,
+        )
+        started = await self._retrying(
+            lambda: self._client.ask("POST", "/subflows", SubflowStarted, body)
+        )
+        child_id = started.execution_id
         self._hold.start_waiting()
         try:
             while True:
                 state = await self._retrying(
-                    lambda: self._client.call(
+                    lambda: self._client.ask(
                         "GET",
                         f"/subflows/{child_id}",
+                        SubflowState,
                         params={"wait_s": f"{self._poll_s:g}"},
                         timeout_s=self._poll_s + 30,
                     )
                 )
-                if state.get("ended"):
+                if state.ended:
                     break
         except BaseException:
             self._hold.abandon_wait()
             raise
         await self._hold.stop_waiting()
-        if state.get("status") != "succeeded":
-            error = state.get("error") or {}
-            message = error.get("message") if isinstance(error, dict) else None
+        if state.status != ExecutionStatus.SUCCEEDED:
+            message = (state.error or {}).get("message")
             raise SubflowError(
-                f"subflow {flow_id} (execution {child_id}) ended {state.get('status')}"
+                f"subflow {flow_id} (execution {child_id}) ended {state.status}"
                 + (f": {message}" if message else "")
             )
-        return state.get("output")
+        return state.output
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         """Retries while the API is unreachable; the node's own timeout bounds the whole."""

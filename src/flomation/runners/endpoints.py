@@ -8,6 +8,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 
 from flomation.api.deps import (
     AdminPrincipal,
@@ -19,8 +20,7 @@ from flomation.api.deps import (
 from flomation.errors import Unauthorized
 from flomation.executions.errors import StaleAttempt
 from flomation.pagination import PageParams, page_query
-from flomation.runners import protocol, service
-from flomation.runners.schemas import (
+from flomation.protocol import (
     ClaimRequest,
     ClaimResponse,
     CompleteRequest,
@@ -32,13 +32,16 @@ from flomation.runners.schemas import (
     ReleaseRequest,
     ReportRequest,
     ReportResponse,
+    SubflowRequest,
+    SubflowStarted,
+    SubflowState,
+)
+from flomation.runners import protocol, service
+from flomation.runners.schemas import (
     RunnerList,
     RunnerTokenCreate,
     RunnerTokenCreated,
     RunnerTokenList,
-    SubflowRequest,
-    SubflowStarted,
-    SubflowState,
 )
 from flomation.runners.signatures import SignedRunner, signed_json, signed_path
 from flomation.signing import (
@@ -189,7 +192,7 @@ async def claim(
     settings: SettingsDep,
 ) -> Response:
     """Long poll for work: up to `free_slots` executions, and cancels for held ones."""
-    payload = await protocol.claim(
+    answer = await protocol.claim(
         database,
         settings,
         _notifier(request),
@@ -198,7 +201,7 @@ async def claim(
         disconnected=request.is_disconnected,
         stopping=request.app.state.stopping,
     )
-    return _signed(payload, settings, runner)
+    return _signed(answer, settings, runner)
 
 
 @runner_router.post("/heartbeat", operation_id="runner_heartbeat", response_model=HeartbeatResponse)
@@ -214,8 +217,7 @@ async def events(
 ) -> Response:
     """Events (and ends) of one or several executions; each item is fenced by its attempt."""
     results = await protocol.report(database, runner, body.items)
-    payload = {"results": [result.model_dump() for result in results]}
-    return _signed(payload, settings, runner)
+    return _signed(ReportResponse(results=results), settings, runner)
 
 
 @runner_router.post("/complete", operation_id="runner_complete", response_model=ReportResponse)
@@ -226,7 +228,7 @@ async def complete(
     [result] = await protocol.report(database, runner, [body])
     if result.result == "stale":
         raise StaleAttempt(body.execution_id, body.attempt)
-    return _signed({"results": [result.model_dump()]}, settings, runner)
+    return _signed(ReportResponse(results=[result]), settings, runner)
 
 
 @runner_router.post("/release", status_code=204, operation_id="runner_release")
@@ -251,7 +253,7 @@ async def start_subflow(
     body: SubflowRequest, runner: SignedRunner, database: DatabaseDep, settings: SettingsDep
 ) -> Response:
     started = await protocol.start_subflow(database, runner, body)
-    return _signed(started.model_dump(), settings, runner, status=201)
+    return _signed(started, settings, runner, status=201)
 
 
 @runner_router.get(
@@ -267,14 +269,16 @@ async def subflow_state(
 ) -> Response:
     """The child execution's state; with `wait_s`, answers when it ends or the wait is over."""
     state = await protocol.subflow_state(database, _notifier(request), runner, execution_id, wait_s)
-    return _signed(state.model_dump(), settings, runner)
+    return _signed(state, settings, runner)
 
 
 def _signed(
-    payload: Any, settings: Any, runner: service.AuthenticatedRunner, *, status: int = 200
+    answer: BaseModel, settings: Any, runner: service.AuthenticatedRunner, *, status: int = 200
 ) -> Response:
+    # Python mode, not JSON mode: the signed bytes are `canonical_json` of the values as they
+    # are (JSON mode would rewrite some, e.g. a NaN as null).
     return signed_json(
-        payload,
+        answer.model_dump(),
         settings=settings,
         runner_id=runner.runner_id,
         request_nonce=runner.nonce,

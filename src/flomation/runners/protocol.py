@@ -10,35 +10,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol, cast
 
+from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import Conflict, FlomationError, NotFound
 from flomation.executions import service as executions
 from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.notifier import publish_after_commit
-from flomation.executions.schemas import ClaimedExecution, ExecutionSummary
-from flomation.runners import service
-from flomation.runners.claim_groups import ClaimGroup, claim_group
-from flomation.runners.schemas import (
+from flomation.executions.schemas import ClaimedExecution as Claimed
+from flomation.executions.schemas import ExecutionSummary
+from flomation.protocol import (
+    FINAL_STATUSES,
+    ClaimedExecution,
     ClaimRequest,
+    ClaimResponse,
+    ExecutionStatus,
+    FinalStatus,
     HeartbeatRequest,
+    HeartbeatResponse,
+    RefusedItem,
     ReleaseRequest,
     ReportItem,
     ReportResult,
     SubflowRequest,
     SubflowStarted,
     SubflowState,
+    Verdict,
 )
+from flomation.runners import service
+from flomation.runners.claim_groups import ClaimGroup, claim_group
 from flomation.runners.service import MAX_SUBFLOW_DEPTH, AuthenticatedRunner
 from flomation.timeutil import isoformat
 
 log = logging.getLogger("flomation.runners")
 
-ENDED = frozenset({"succeeded", "failed", "cancelled", "timed_out"})
 # Without a notifier (a bare app in a script), long polls fall back to polling this often.
 _FALLBACK_POLL_S = 0.5
 MAX_SUBFLOW_WAIT_S = 30.0
@@ -85,35 +94,37 @@ def _subscribe(
     return notifier.subscribe_work(organization_id)
 
 
-def claimed_payload(claimed: ClaimedExecution, now: datetime | None = None) -> dict[str, Any]:
+def claimed_execution(claimed: Claimed, now: datetime | None = None) -> ClaimedExecution:
     """One claimed execution as the runner receives it (inside the signed claim answer).
 
     `deadline_in_s` spares the runner from trusting its own clock against the server's.
     """
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     deadline_in_s = (
         None if claimed.deadline_at is None else (claimed.deadline_at - now).total_seconds()
     )
-    return {
-        "id": claimed.id,
-        "flow_id": claimed.flow_id,
-        "revision": claimed.revision,
-        "attempt": claimed.attempt,
-        "definition": claimed.definition,
-        "input": claimed.input,
-        "trigger": claimed.trigger,
-        "lease_expires_at": isoformat(claimed.lease_expires_at),
-        "deadline_at": isoformat(claimed.deadline_at),
-        "deadline_in_s": deadline_in_s,
-        "timeout_s": claimed.timeout_s,
-        "depth": claimed.depth,
-        "parent_execution_id": claimed.parent_execution_id,
-        "from_node": claimed.from_node,
-        "prior_outputs": claimed.prior_outputs,
-        "recovery_error": claimed.recovery_error,
-        "variables": claimed.variables,
-        "secrets": claimed.secrets,
-    }
+    lease_expires_at = isoformat(claimed.lease_expires_at)
+    assert lease_expires_at is not None
+    return ClaimedExecution(
+        id=claimed.id,
+        flow_id=claimed.flow_id,
+        revision=claimed.revision,
+        attempt=claimed.attempt,
+        definition=claimed.definition,
+        input=claimed.input,
+        trigger=claimed.trigger,
+        lease_expires_at=lease_expires_at,
+        deadline_at=isoformat(claimed.deadline_at),
+        deadline_in_s=deadline_in_s,
+        timeout_s=claimed.timeout_s,
+        depth=claimed.depth,
+        parent_execution_id=claimed.parent_execution_id,
+        from_node=claimed.from_node,
+        prior_outputs=claimed.prior_outputs,
+        recovery_error=claimed.recovery_error,
+        variables=claimed.variables,
+        secrets=claimed.secrets,
+    )
 
 
 def _bounded_wait(asked: float | None, settings: Settings) -> float:
@@ -130,7 +141,7 @@ async def claim(
     *,
     disconnected: Callable[[], Awaitable[bool]],
     stopping: asyncio.Event | None = None,
-) -> dict[str, Any]:
+) -> ClaimResponse:
     """Renew what the runner holds, claim up to its free slots; when there is nothing, wait
     (bounded) for wake-ups, trying again after each, until something is claimed or the wait
     is over. Cancels for held executions answer at once. A stopping API ends the wait at once,
@@ -166,11 +177,9 @@ async def claim(
                 disconnected=disconnected,
                 stopping=stopping,
             )
-    return {
-        "executions": [claimed_payload(item) for item in claimed],
-        "cancel": cancel,
-        "lost": lost,
-    }
+    return ClaimResponse(
+        executions=[claimed_execution(item) for item in claimed], cancel=cancel, lost=lost
+    )
 
 
 async def _claim_when_woken(
@@ -184,7 +193,7 @@ async def _claim_when_woken(
     wait_s: float,
     disconnected: Callable[[], Awaitable[bool]],
     stopping: asyncio.Event | None,
-) -> list[ClaimedExecution]:
+) -> list[Claimed]:
     """Claim after each wake-up until something is claimed or `wait_s` is over.
 
     Every new execution wakes every waiting runner of the organisation and only one gets it:
@@ -233,7 +242,7 @@ async def _wait_unless_stopping(
 
 async def _claim(
     session: Any, settings: Settings, runner: AuthenticatedRunner, limit: int
-) -> list[ClaimedExecution]:
+) -> list[Claimed]:
     if limit <= 0:
         return []
     return await executions.claim_executions(
@@ -248,31 +257,53 @@ async def _claim(
 
 async def heartbeat(
     database: Database, settings: Settings, runner: AuthenticatedRunner, body: HeartbeatRequest
-) -> dict[str, Any]:
+) -> HeartbeatResponse:
     held = [(item.execution_id, item.attempt) for item in body.held]
     async with database.transaction() as session:
         await service.serialize_runner(session, runner.runner_id)
         await service.record_running(session, runner.runner_id, body.running)
         if not held:
-            return {"renewed": [], "cancel": [], "lost": []}
+            return HeartbeatResponse(renewed=[], cancel=[], lost=[])
         renewal = await executions.renew_leases(
             session, runner_id=runner.runner_id, held=held, lease_seconds=settings.lease_seconds
         )
-    return {"renewed": renewal.renewed, "cancel": renewal.cancel, "lost": renewal.lost}
+    return HeartbeatResponse(renewed=renewal.renewed, cancel=renewal.cancel, lost=renewal.lost)
 
 
 async def report(
-    database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
+    database: Database, runner: AuthenticatedRunner, items: Sequence[ReportItem | RefusedItem]
 ) -> list[ReportResult]:
     """Events and completions of several executions in one transaction, each item fenced: a
-    refused item changes nothing and does not sink the others. The whole batch goes in a
-    fixed number of statements; a batch that cannot (the same execution twice, rows out of
-    step) is rolled back and recorded item by item, each item in a savepoint."""
+    refused item changes nothing and does not sink the others. An item the protocol refused
+    (`RefusedItem`: its events or end are malformed) is answered `rejected` and never reaches
+    the service. The whole batch goes in a fixed number of statements; a batch that cannot
+    (the same execution twice, rows out of step) is rolled back and recorded item by item,
+    each item in a savepoint."""
+    accepted = [item for item in items if isinstance(item, ReportItem)]
+    recorded = iter(await _record(database, runner, accepted) if accepted else [])
+    return [_refused(item) if isinstance(item, RefusedItem) else next(recorded) for item in items]
+
+
+def _refused(item: RefusedItem) -> ReportResult:
+    log.warning("refused report for %s: %s", item.execution_id, item.detail)
+    return ReportResult(
+        execution_id=item.execution_id, attempt=item.attempt, result="rejected", detail=item.detail
+    )
+
+
+def _events(item: ReportItem) -> list[dict[str, Any]]:
+    # Fields the runner left out stay out: the service tells "no output" from "output null".
+    return [event.model_dump(mode="json", exclude_unset=True) for event in item.events]
+
+
+async def _record(
+    database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
+) -> list[ReportResult]:
     reports = [
         executions.Report(
             execution_id=item.execution_id,
             attempt=item.attempt,
-            events=item.events,
+            events=_events(item),
             status=None if item.complete is None else item.complete.status,
             output=None if item.complete is None else item.complete.output,
             error=None if item.complete is None else item.complete.error,
@@ -320,7 +351,7 @@ async def _report_item_by_item(
                             runner_id=runner.runner_id,
                             execution_id=item.execution_id,
                             attempt=item.attempt,
-                            events=item.events,
+                            events=_events(item),
                             topics=item_topics,
                         )
                     if item.complete is not None:
@@ -329,7 +360,7 @@ async def _report_item_by_item(
                             runner_id=runner.runner_id,
                             execution_id=item.execution_id,
                             attempt=item.attempt,
-                            status=item.complete.status,
+                            status=_final(item.complete.status),
                             output=item.complete.output,
                             error=item.complete.error,
                             topics=item_topics,
@@ -345,7 +376,12 @@ async def _report_item_by_item(
     return results
 
 
-def _result(item: ReportItem, result: Any, detail: str | None) -> ReportResult:
+def _final(status: FinalStatus) -> Literal["succeeded", "failed", "cancelled", "timed_out"]:
+    # The executions service names final statuses as strings: the same values.
+    return cast(Literal["succeeded", "failed", "cancelled", "timed_out"], status.value)
+
+
+def _result(item: ReportItem, result: Verdict, detail: str | None) -> ReportResult:
     return ReportResult(
         execution_id=item.execution_id, attempt=item.attempt, result=result, detail=detail
     )
@@ -416,8 +452,8 @@ async def start_subflow(
 def _state(view: ExecutionSummary) -> SubflowState:
     return SubflowState(
         execution_id=view.id,
-        status=view.status,
-        ended=view.status in ENDED,
+        status=ExecutionStatus(view.status),
+        ended=view.status in FINAL_STATUSES,
         output=view.output,
         error=view.error if isinstance(view.error, dict) else None,
     )

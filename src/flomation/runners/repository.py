@@ -27,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.db.base import JSONValue
-from flomation.db.clock import db_now, db_now_plus
+from flomation.db.clock import db_now, db_now_plus, now_sql, with_clock
 from flomation.ids import new_id
 from flomation.models.auth import Organization
 from flomation.models.runners import Runner, RunnerNonce, RunnerToken
@@ -295,25 +295,28 @@ _ACCEPTED_COLUMNS = {
 # checked against; its nonce is recorded, and only when that nonce is new is the runner marked
 # seen, so a replay changes nothing. The runner is read from the `runner` CTE because a
 # data-modifying CTE does not see the others' writes.
-_PG_ACCEPT_REQUEST = text(
-    """
+_PG_NOW = now_sql("postgresql")
+_PG_ACCEPT_REQUEST = with_clock(
+    text(
+        f"""
 WITH runner AS (
     SELECT id, organization_id, labels, max_concurrent_executors FROM runners
     WHERE id = :b_runner_id AND deleted_at IS NULL AND stopped_at IS NULL
       AND public_key = :b_public_key
 ), nonce AS (
     INSERT INTO runner_nonces (id, runner_id, nonce, seen_at)
-    SELECT :b_nonce_id, runner.id, :b_nonce, now() FROM runner
+    SELECT :b_nonce_id, runner.id, :b_nonce, {_PG_NOW} FROM runner
     ON CONFLICT (runner_id, nonce) DO NOTHING
     RETURNING runner_id
 ), seen AS (
-    UPDATE runners SET last_seen_at = now() FROM nonce WHERE runners.id = nonce.runner_id
+    UPDATE runners SET last_seen_at = {_PG_NOW} FROM nonce WHERE runners.id = nonce.runner_id
     RETURNING runners.id
 )
 SELECT runner.organization_id, runner.labels, runner.max_concurrent_executors,
        EXISTS (SELECT 1 FROM seen) AS nonce_is_new
 FROM runner
 """
+    )
 ).columns(**_ACCEPTED_COLUMNS)
 
 # SQLite (one transaction, which a replay rolls back): mark seen, then record the nonce.

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.clock import utcnow
 from flomation.models.secrets import Secret, Variable
-from flomation.timeutil import utcnow
 
 
 async def get_variable(session: AsyncSession, organization_id: str, name: str) -> Variable | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.clock import utcnow
 from flomation.errors import Conflict, NotFound
 from flomation.executions import service as executions
 from flomation.executions.errors import DuplicateExecution
@@ -21,7 +22,7 @@ from flomation.flows import service as flows
 from flomation.models.triggers import Trigger
 from flomation.secrets import service as secrets
 from flomation.secrets.crypto import Keyring
-from flomation.timeutil import isoformat, utcnow
+from flomation.timeutil import isoformat
 from flomation.triggers import repository
 from flomation.triggers.config import (
     GitConfig,

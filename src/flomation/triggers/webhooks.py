@@ -20,11 +20,11 @@ from starlette.exceptions import HTTPException
 from flomation.api.bodies import NOT_PARSED, check_value, parse_json, parsed_json_body
 from flomation.api.deps import DatabaseDep, SettingsDep
 from flomation.api.problems import problem
+from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import NotFound, Unauthorized
 from flomation.secrets.crypto import Keyring
-from flomation.timeutil import utcnow
 from flomation.triggers import service, signatures
 from flomation.triggers.config import WEBHOOK_METHODS, WebhookConfig
 from flomation.triggers.schemas import ExecutionStatus, WebhookTarget

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from flomation.clock import Clock
 from flomation.db.session import Database
-from flomation.launch.clock import Clock
 from flomation.launch.egress import LaunchEgress
 from flomation.secrets.crypto import Keyring
 from flomation.triggers import firing, service

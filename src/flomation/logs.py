@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+
+from flomation.timeutil import format_timestamp
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         payload: dict[str, object] = {
-            "at": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "at": format_timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
         }

@@ -8,7 +8,8 @@ import inspect
 import pytest
 from fastapi.params import Depends
 
-from flomation.api import deps, pagination
+from flomation.api import deps
+from flomation.flows import endpoints as flows_endpoints
 from flomation.runners import signatures
 
 
@@ -20,7 +21,8 @@ from flomation.runners import signatures
         deps.SessionDep,
         deps.CurrentPrincipal,
         deps.EditorPrincipal,
-        pagination.PageQuery,
+        flows_endpoints.FlowPages,
+        flows_endpoints.RevisionPages,
         signatures.SignedRunner,
     ],
 )

@@ -2556,11 +2556,13 @@ export interface operations {
     list_flows: {
         parameters: {
             query?: {
-                limit?: number;
-                cursor?: string | null;
                 /** @description Name contains */
                 q?: string | null;
                 include_archived?: boolean;
+                /** @description Items per page, 1 to 500 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
             };
             header?: never;
             path?: never;
@@ -2761,7 +2763,9 @@ export interface operations {
     list_flow_revisions: {
         parameters: {
             query?: {
+                /** @description Items per page, 1 to 500 */
                 limit?: number;
+                /** @description next_cursor of the previous page */
                 cursor?: string | null;
             };
             header?: never;
@@ -2897,7 +2901,9 @@ export interface operations {
     list_runner_tokens: {
         parameters: {
             query?: {
+                /** @description Items per page, 1 to 500 */
                 limit?: number;
+                /** @description next_cursor of the previous page */
                 cursor?: string | null;
             };
             header?: never;
@@ -2991,7 +2997,9 @@ export interface operations {
     list_runners: {
         parameters: {
             query?: {
+                /** @description Items per page, 1 to 500 */
                 limit?: number;
+                /** @description next_cursor of the previous page */
                 cursor?: string | null;
             };
             header?: never;

@@ -3,7 +3,9 @@ sign-up); everything on `router` is authenticated by the app factory."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from flomation.api.deps import (
     CSRF_COOKIE,
@@ -14,7 +16,6 @@ from flomation.api.deps import (
     SessionDep,
     SettingsDep,
 )
-from flomation.api.pagination import Page, PageQuery, make_page
 from flomation.auth import service
 from flomation.auth.schemas import (
     AuthResult,
@@ -31,9 +32,13 @@ from flomation.auth.schemas import (
     UserView,
 )
 from flomation.auth.throttle import client_key
+from flomation.pagination import Page, PageParams, make_page, page_query
 
 router = APIRouter(tags=["auth"])
 public_router = APIRouter(tags=["auth"])
+
+TokenPages = Annotated[PageParams[str], Depends(page_query("tokens"))]
+UserPages = Annotated[PageParams[str], Depends(page_query("users"))]
 
 
 def _client_address(request: Request) -> str:
@@ -131,7 +136,7 @@ async def create_token(
 
 @router.get("/tokens", operation_id="list_tokens")
 async def list_tokens(
-    principal: CurrentPrincipal, session: SessionDep, page: PageQuery
+    principal: CurrentPrincipal, session: SessionDep, page: TokenPages
 ) -> Page[TokenView]:
     """The caller's personal API tokens, without their secrets."""
     rows = await service.list_api_tokens(session, principal, page)
@@ -152,7 +157,7 @@ async def create_user(body: UserCreate, principal: AdminPrincipal, session: Sess
 
 @router.get("/users", operation_id="list_users")
 async def list_users(
-    principal: CurrentPrincipal, session: SessionDep, page: PageQuery
+    principal: CurrentPrincipal, session: SessionDep, page: UserPages
 ) -> Page[UserView]:
     rows = await service.list_users(session, principal, page)
     return make_page(rows, page, key=lambda row: row[0].id, item=lambda row: UserView.of(*row))

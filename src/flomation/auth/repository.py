@@ -13,11 +13,11 @@ from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flomation.api.pagination import PageParams, keyset
 from flomation.db.clock import db_now, db_now_plus
 from flomation.db.driver import DriverStatement
 from flomation.errors import Conflict
 from flomation.models.auth import AccessToken, LoginAttempt, Membership, Organization, User
+from flomation.pagination import PageParams, keyset
 
 EMAIL_TAKEN = "An account with this email address already exists"
 
@@ -109,7 +109,7 @@ async def insert_token(
 
 
 async def list_api_tokens(
-    session: AsyncSession, *, organization_id: str, user_id: str, page: PageParams
+    session: AsyncSession, *, organization_id: str, user_id: str, page: PageParams[str]
 ) -> Sequence[AccessToken]:
     """A user's unrevoked personal API tokens (expired ones too, so they can be cleaned up)."""
     stmt = select(AccessToken).where(
@@ -200,7 +200,7 @@ async def get_member(
 
 
 async def list_members(
-    session: AsyncSession, *, organization_id: str, page: PageParams
+    session: AsyncSession, *, organization_id: str, page: PageParams[str]
 ) -> Sequence[tuple[User, Membership]]:
     rows = await session.execute(keyset(_member_query(organization_id), User.id, page))
     return [(row[0], row[1]) for row in rows]

@@ -15,7 +15,6 @@ from typing import Literal
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flomation.api.pagination import PageParams
 from flomation.auth import repository
 from flomation.auth.passwords import hash_password_async, needs_rehash, verify_password_async
 from flomation.auth.principal import Principal
@@ -47,6 +46,7 @@ from flomation.errors import (
 )
 from flomation.flows import service as flows_service
 from flomation.models.auth import AccessToken, Membership, Organization, User
+from flomation.pagination import PageParams
 from flomation.timeutil import isoformat
 
 DEFAULT_ORGANIZATION = "Default"
@@ -248,7 +248,7 @@ async def create_api_token(
 
 
 async def list_api_tokens(
-    session: AsyncSession, principal: Principal, page: PageParams
+    session: AsyncSession, principal: Principal, page: PageParams[str]
 ) -> Sequence[AccessToken]:
     return await repository.list_api_tokens(
         session, organization_id=principal.organization_id, user_id=principal.user_id, page=page
@@ -287,7 +287,7 @@ async def create_user(session: AsyncSession, principal: Principal, request: User
 
 
 async def list_users(
-    session: AsyncSession, principal: Principal, page: PageParams
+    session: AsyncSession, principal: Principal, page: PageParams[str]
 ) -> Sequence[tuple[User, Membership]]:
     return await repository.list_members(
         session, organization_id=principal.organization_id, page=page

@@ -23,7 +23,6 @@ from flomation.api.deps import (
     get_principal,
     one_statement_writes,
 )
-from flomation.api.pagination import Page, PageQuery, make_page
 from flomation.auth.principal import Principal
 from flomation.db.session import Database
 from flomation.errors import ValidationFailed
@@ -41,9 +40,12 @@ from flomation.executions.schemas import (
     RetryRequest,
 )
 from flomation.models.executions import FINAL_STATUSES
+from flomation.pagination import Page, PageParams, make_page, page_query
 
 router = APIRouter(tags=["executions"])
 stream_router = APIRouter(tags=["executions"])
+
+ExecutionPages = Annotated[PageParams[str], Depends(page_query("executions"))]
 
 KEEPALIVE_S = 15.0
 MAX_IDEMPOTENCY_KEY = 300
@@ -100,7 +102,7 @@ async def request_execution(
 async def list_executions(
     principal: ViewerPrincipal,
     session: SessionDep,
-    page: PageQuery,
+    page: ExecutionPages,
     flow_id: Annotated[str | None, Query(max_length=36)] = None,
     status: Annotated[ExecutionStatus | None, Query()] = None,
 ) -> Page[ExecutionSummary]:

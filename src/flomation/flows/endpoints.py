@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
 from flomation.api.deps import EditorPrincipal, SessionDep, ViewerPrincipal
 from flomation.engine.nodes.registry import list_node_types
@@ -30,11 +30,14 @@ from flomation.flows.schemas import (
     ValidateBody,
     ValidationOut,
 )
+from flomation.pagination import PageParams, page_query
 
 router = APIRouter(tags=["flows"])
 
-Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)]
-Cursor = Annotated[str | None, Query(max_length=200)]
+FlowPages = Annotated[PageParams[str], Depends(page_query("flows"))]
+RevisionPages = Annotated[
+    PageParams[int], Depends(page_query("revisions", service.revision_number))
+]
 
 _ANNOTATORS_STATE = "flow_list_annotators"
 
@@ -101,25 +104,23 @@ async def list_flows(
     request: Request,
     session: SessionDep,
     user: ViewerPrincipal,
-    limit: Limit = service.DEFAULT_PAGE_SIZE,
-    cursor: Cursor = None,
+    page: FlowPages,
     q: Annotated[str | None, Query(max_length=200, description="Name contains")] = None,
     include_archived: bool = False,
 ) -> FlowPage:
-    page = await service.list_flows(
+    listed = await service.list_flows(
         session,
         organization_id=user.organization_id,
-        limit=limit,
-        cursor=cursor,
+        page=page,
         query=q,
         include_archived=include_archived,
         annotators=_annotators(request),
     )
     items = [
-        FlowSummaryOut.of(flow).model_copy(update=page.annotations.get(flow.id, {}))
-        for flow in page.flows
+        FlowSummaryOut.of(flow).model_copy(update=listed.annotations.get(flow.id, {}))
+        for flow in listed.flows
     ]
-    return FlowPage(items=items, next_cursor=page.next_cursor)
+    return FlowPage(items=items, next_cursor=listed.next_cursor)
 
 
 @router.get("/flows/{flow_id}", operation_id="get_flow", response_model=FlowOut)
@@ -177,11 +178,10 @@ async def list_revisions(
     flow_id: str,
     session: SessionDep,
     user: ViewerPrincipal,
-    limit: Limit = service.DEFAULT_PAGE_SIZE,
-    cursor: Cursor = None,
+    page: RevisionPages,
 ) -> RevisionPage:
-    page = await service.list_revisions(
-        session, organization_id=user.organization_id, flow_id=flow_id, limit=limit, cursor=cursor
+    listed = await service.list_revisions(
+        session, organization_id=user.organization_id, flow_id=flow_id, page=page
     )
     items = [
         RevisionSummaryOut(
@@ -191,9 +191,9 @@ async def list_revisions(
             created_at=row.created_at,
             hash=row.content_hash,
         )
-        for row in page.revisions
+        for row in listed.revisions
     ]
-    return RevisionPage(items=items, next_cursor=page.next_cursor)
+    return RevisionPage(items=items, next_cursor=listed.next_cursor)
 
 
 @router.get(

@@ -20,6 +20,7 @@ from flomation.clock import utcnow
 from flomation.db.driver import DriverStatement
 from flomation.models.auth import User
 from flomation.models.flows import Flow, FlowRevision
+from flomation.pagination import PageParams, keyset
 
 
 class RevisionTaken(Exception):
@@ -256,20 +257,17 @@ async def list_flows(
     session: AsyncSession,
     *,
     organization_id: str,
-    limit: int,
-    before_id: str | None,
+    page: PageParams[str],
     name_contains: str | None,
     include_archived: bool,
 ) -> list[Flow]:
-    """Newest first (ids are time-ordered); `before_id` continues after a page's last id."""
+    """Newest first (ids are time-ordered), one more than the page asks."""
     stmt = select(Flow).where(Flow.organization_id == organization_id)
     if not include_archived:
         stmt = stmt.where(Flow.archived_at.is_(None))
     if name_contains:
         stmt = stmt.where(Flow.name.icontains(name_contains, autoescape=True))
-    if before_id is not None:
-        stmt = stmt.where(Flow.id < before_id)
-    stmt = stmt.order_by(Flow.id.desc()).limit(limit)
+    stmt = keyset(stmt, Flow.id, page, descending=True)
     return list((await session.execute(stmt)).scalars())
 
 
@@ -278,10 +276,9 @@ async def list_revisions(
     *,
     organization_id: str,
     flow_id: str,
-    limit: int,
-    before_revision: int | None,
+    page: PageParams[int],
 ) -> list[RevisionListing]:
-    """Newest first, without definitions."""
+    """Newest first, without definitions, one more than the page asks."""
     stmt = (
         select(
             FlowRevision.revision,
@@ -295,9 +292,7 @@ async def list_revisions(
         .outerjoin(User, User.id == FlowRevision.author_id)
         .where(Flow.id == flow_id, Flow.organization_id == organization_id)
     )
-    if before_revision is not None:
-        stmt = stmt.where(FlowRevision.revision < before_revision)
-    stmt = stmt.order_by(FlowRevision.revision.desc()).limit(limit)
+    stmt = keyset(stmt, FlowRevision.revision, page, descending=True)
     return [RevisionListing(*row) for row in (await session.execute(stmt)).all()]
 
 

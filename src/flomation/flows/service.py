@@ -27,8 +27,6 @@ For other domains (read flows only through these):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import re
@@ -44,13 +42,12 @@ from flomation.flows import repository
 from flomation.flows.diff import FlowDiff, diff_definitions
 from flomation.flows.validation import Loc, check_definition, text_problem
 from flomation.models.flows import Flow, FlowRevision
+from flomation.pagination import PageParams, split_page
 from flomation.secrets import service as secrets_service
 from flomation.sized_lru import SizedLRU, json_bytes
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_REVISION = 2**31 - 1  # revision numbers are 32-bit integers in the database
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
 
 FlowListAnnotator = Callable[
     [AsyncSession, str, Sequence[str]], Awaitable[Mapping[str, Mapping[str, Any]]]
@@ -394,8 +391,7 @@ async def list_flows(
     session: AsyncSession,
     *,
     organization_id: str,
-    limit: int = DEFAULT_PAGE_SIZE,
-    cursor: str | None = None,
+    page: PageParams[str],
     query: str | None = None,
     include_archived: bool = False,
     annotators: Sequence[FlowListAnnotator] = (),
@@ -407,25 +403,21 @@ async def list_flows(
         raise ValidationFailed(
             f"The search text {wrong}", errors=[{"loc": ["query", "q"], "msg": wrong}]
         )
-    before_id = _decode_cursor(cursor, "f") if cursor else None
-    size = _page_size(limit)
-    flows = await repository.list_flows(
+    rows = await repository.list_flows(
         session,
         organization_id=organization_id,
-        limit=size + 1,  # one more tells whether there is a next page
-        before_id=before_id,
+        page=page,
         name_contains=query or None,
         include_archived=include_archived,
     )
-    page, more = flows[:size], len(flows) > size
-    annotations: dict[str, dict[str, Any]] = {flow.id: {} for flow in page}
+    flows, next_cursor = split_page(rows, page, key=lambda flow: flow.id)
+    annotations: dict[str, dict[str, Any]] = {flow.id: {} for flow in flows}
     for annotator in annotators:
-        extra = await annotator(session, organization_id, [flow.id for flow in page])
+        extra = await annotator(session, organization_id, [flow.id for flow in flows])
         for flow_id, fields in extra.items():
             if flow_id in annotations:
                 annotations[flow_id].update(fields)
-    next_cursor = _encode_cursor("f", page[-1].id) if more and page else None
-    return FlowPageResult(page, annotations, next_cursor)
+    return FlowPageResult(list(flows), annotations, next_cursor)
 
 
 async def list_revisions(
@@ -433,25 +425,15 @@ async def list_revisions(
     *,
     organization_id: str,
     flow_id: str,
-    limit: int = DEFAULT_PAGE_SIZE,
-    cursor: str | None = None,
+    page: PageParams[int],
 ) -> RevisionPageResult:
     """Newest first, without definitions."""
-    before = _decode_cursor(cursor, "r") if cursor else None
-    before_revision = _cursor_int(before) if before is not None else None
     await _get_flow(session, organization_id, flow_id)
-    size = _page_size(limit)
     rows = await repository.list_revisions(
-        session,
-        organization_id=organization_id,
-        flow_id=flow_id,
-        limit=size + 1,
-        before_revision=before_revision,
+        session, organization_id=organization_id, flow_id=flow_id, page=page
     )
-    page = rows[:size]
-    more = len(rows) > size
-    next_cursor = _encode_cursor("r", str(page[-1].revision)) if more and page else None
-    return RevisionPageResult(page, next_cursor)
+    revisions, next_cursor = split_page(rows, page, key=lambda row: row.revision)
+    return RevisionPageResult(list(revisions), next_cursor)
 
 
 async def diff_revisions(
@@ -581,34 +563,9 @@ def _storable_revision(number: int) -> bool:
     return 1 <= number <= MAX_REVISION
 
 
-def _page_size(limit: int) -> int:
-    return max(1, min(limit, MAX_PAGE_SIZE))
-
-
-def _encode_cursor(kind: str, value: str) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, kind: str) -> str:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        decoded = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-    except (binascii.Error, UnicodeError, ValueError):
-        decoded = ""
-    prefix, _, value = decoded.partition(":")
-    if prefix != kind or not _plausible_id(value):
-        raise _bad_cursor()
-    return value
-
-
-def _cursor_int(value: str) -> int:
-    if not value.isdigit() or len(value) > 10 or int(value) > MAX_REVISION:
-        raise _bad_cursor()
-    return int(value)
-
-
-def _bad_cursor() -> ValidationFailed:
-    return ValidationFailed(
-        "The cursor is not one this list gave out",
-        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor; use next_cursor as given"}],
-    )
+def revision_number(text: str) -> int:
+    """A revision number read from text (a list's cursor); ValueError when no revision could
+    have it, which the database's 32-bit column would otherwise refuse with an error."""
+    if not text.isdigit() or len(text) > 10 or not _storable_revision(int(text)):
+        raise ValueError(f"not a revision number: {text[:20]!r}")
+    return int(text)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from flomation.api.deps import (
@@ -19,6 +19,7 @@ from flomation.api.deps import (
 )
 from flomation.errors import Unauthorized
 from flomation.executions.errors import StaleAttempt
+from flomation.pagination import PageParams, page_query
 from flomation.protocol import (
     ClaimRequest,
     ClaimResponse,
@@ -54,7 +55,8 @@ from flomation.signing import (
 router = APIRouter(tags=["runners"])
 runner_router = APIRouter(prefix="/runner", tags=["runner protocol"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
+RunnerTokenPages = Annotated[PageParams[str], Depends(page_query("runner tokens"))]
+RunnerPages = Annotated[PageParams[str], Depends(page_query("runners"))]
 
 
 # --------------------------------------------------------------------------- admin side
@@ -76,11 +78,9 @@ async def create_runner_token(
 
 @router.get("/runner-tokens", operation_id="list_runner_tokens")
 async def list_runner_tokens(
-    principal: AdminPrincipal, session: SessionDep, limit: Limit = 50, cursor: str | None = None
+    principal: AdminPrincipal, session: SessionDep, page: RunnerTokenPages
 ) -> RunnerTokenList:
-    items, next_cursor = await service.list_tokens(
-        session, principal.organization_id, limit=limit, cursor=cursor
-    )
+    items, next_cursor = await service.list_tokens(session, principal.organization_id, page)
     return RunnerTokenList(items=items, next_cursor=next_cursor)
 
 
@@ -99,15 +99,13 @@ async def list_runners(
     principal: ViewerPrincipal,
     session: SessionDep,
     settings: SettingsDep,
-    limit: Limit = 50,
-    cursor: str | None = None,
+    page: RunnerPages,
 ) -> RunnerList:
     items, next_cursor = await service.list_runners(
         session,
         principal.organization_id,
         offline_after_s=settings.runner_offline_after_seconds,
-        limit=limit,
-        cursor=cursor,
+        page=page,
     )
     return RunnerList(items=items, next_cursor=next_cursor)
 

@@ -31,6 +31,7 @@ from flomation.db.clock import db_now, db_now_plus, now_sql, with_clock
 from flomation.ids import new_id
 from flomation.models.auth import Organization
 from flomation.models.runners import Runner, RunnerNonce, RunnerToken
+from flomation.pagination import PageParams, keyset
 
 # --------------------------------------------------------------------------- tokens
 
@@ -59,12 +60,11 @@ async def insert_token(
 
 
 async def list_tokens(
-    session: AsyncSession, organization_id: str, *, limit: int, before_id: str | None
+    session: AsyncSession, organization_id: str, page: PageParams[str]
 ) -> Sequence[RunnerToken]:
+    """Newest first, one more than the page asks."""
     query = select(RunnerToken).where(RunnerToken.organization_id == organization_id)
-    if before_id is not None:
-        query = query.where(RunnerToken.id < before_id)
-    result = await session.scalars(query.order_by(RunnerToken.id.desc()).limit(limit))
+    result = await session.scalars(keyset(query, RunnerToken.id, page, descending=True))
     return result.all()
 
 
@@ -207,15 +207,13 @@ async def list_runners(
     organization_id: str,
     *,
     offline_after_s: float,
-    limit: int,
-    before_id: str | None,
+    page: PageParams[str],
 ) -> list[tuple[Runner, bool]]:
+    """Newest first, one more than the page asks; each with whether it is online."""
     query = select(Runner, _online(offline_after_s).label("online")).where(
         Runner.organization_id == organization_id, Runner.deleted_at.is_(None)
     )
-    if before_id is not None:
-        query = query.where(Runner.id < before_id)
-    result = await session.execute(query.order_by(Runner.id.desc()).limit(limit))
+    result = await session.execute(keyset(query, Runner.id, page, descending=True))
     return [(row[0], bool(row[1])) for row in result.all()]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flomation.auth.tokens import RUNNER_TOKEN_PREFIX, generate_token, hash_token
 from flomation.config import Settings, get_settings
 from flomation.errors import Conflict, NotFound, Unauthorized
+from flomation.pagination import PageParams, split_page
 from flomation.runners import repository
 from flomation.runners.schemas import (
     RunnerItem,
@@ -27,6 +28,7 @@ from flomation.signing import (
     derive_signing_key,
     verify_request,
 )
+from flomation.sized_lru import SizedLRU
 from flomation.timeutil import isoformat
 
 MAX_SUBFLOW_DEPTH = 10
@@ -78,9 +80,12 @@ async def create_token(
 
 
 async def list_tokens(
-    session: AsyncSession, organization_id: str, *, limit: int, cursor: str | None
+    session: AsyncSession, organization_id: str, page: PageParams[str]
 ) -> tuple[list[RunnerTokenItem], str | None]:
-    rows = await repository.list_tokens(session, organization_id, limit=limit + 1, before_id=cursor)
+    """A page of the organisation's runner tokens, newest first, and the next cursor."""
+    rows, next_cursor = split_page(
+        await repository.list_tokens(session, organization_id, page), page, key=lambda row: row.id
+    )
     items = [
         RunnerTokenItem(
             id=row.id,
@@ -91,9 +96,9 @@ async def list_tokens(
             revoked_at=isoformat(row.revoked_at),
             last_used_at=isoformat(row.last_used_at),
         )
-        for row in rows[:limit]
+        for row in rows
     ]
-    return items, (items[-1].id if len(rows) > limit else None)
+    return items, next_cursor
 
 
 async def revoke_token(session: AsyncSession, *, organization_id: str, token_id: str) -> None:
@@ -184,8 +189,7 @@ class AuthenticatedRunner:
 # Runner id -> its public key (base64), as last read from the database. A runner's key never
 # changes under its id (registering again makes a new runner), and every request still checks
 # in the database, in the statement that accepts it, that the runner is active with this key.
-_KNOWN_KEYS: dict[str, str] = {}
-_KNOWN_KEYS_MAX = 4096
+_KNOWN_KEYS = SizedLRU[str, str](max_entries=4096)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -195,13 +199,11 @@ def _verify_key(public_key: str) -> VerifyKey:
 
 
 def _remember_key(runner_id: str, public_key: str) -> None:
-    if runner_id not in _KNOWN_KEYS and len(_KNOWN_KEYS) >= _KNOWN_KEYS_MAX:
-        del _KNOWN_KEYS[next(iter(_KNOWN_KEYS))]  # the oldest
-    _KNOWN_KEYS[runner_id] = public_key
+    _KNOWN_KEYS.put(runner_id, public_key)
 
 
 def _unknown_runner(runner_id: str) -> SignatureInvalid:
-    _KNOWN_KEYS.pop(runner_id, None)
+    _KNOWN_KEYS.forget(runner_id)
     return SignatureInvalid(
         f"Runner {runner_id} is not registered or was deleted; start it again with a runner token",
         extra={"code": "runner_unknown"},
@@ -270,7 +272,7 @@ async def _accept(
         session, runner_id=signed.runner_id, public_key=public_key, nonce=signed.nonce
     )
     if accepted is None:
-        _KNOWN_KEYS.pop(signed.runner_id, None)
+        _KNOWN_KEYS.forget(signed.runner_id)
         return None
     if not accepted.nonce_is_new:
         raise SignatureInvalid("This request was sent before (its nonce is used): refused")
@@ -301,7 +303,7 @@ async def say_goodbye(session: AsyncSession, runner: AuthenticatedRunner) -> Non
     """The runner is exiting cleanly: list it offline now rather than after the heartbeat TTL,
     and refuse whatever it might still sign."""
     await repository.mark_stopped(session, runner.runner_id)
-    _KNOWN_KEYS.pop(runner.runner_id, None)
+    _KNOWN_KEYS.forget(runner.runner_id)
     _forget_label_sets(runner.organization_id)
 
 
@@ -313,11 +315,15 @@ async def list_runners(
     organization_id: str,
     *,
     offline_after_s: float,
-    limit: int,
-    cursor: str | None,
+    page: PageParams[str],
 ) -> tuple[list[RunnerItem], str | None]:
-    rows = await repository.list_runners(
-        session, organization_id, offline_after_s=offline_after_s, limit=limit + 1, before_id=cursor
+    """A page of the organisation's runners, newest first, and the next cursor."""
+    rows, next_cursor = split_page(
+        await repository.list_runners(
+            session, organization_id, offline_after_s=offline_after_s, page=page
+        ),
+        page,
+        key=lambda row: row[0].id,
     )
     items = [
         RunnerItem(
@@ -331,9 +337,9 @@ async def list_runners(
             registered_at=isoformat(runner.registered_at),
             version=runner.version,
         )
-        for runner, online in rows[:limit]
+        for runner, online in rows
     ]
-    return items, (items[-1].id if len(rows) > limit else None)
+    return items, next_cursor
 
 
 async def delete_runner(session: AsyncSession, *, organization_id: str, runner_id: str) -> None:
@@ -342,10 +348,9 @@ async def delete_runner(session: AsyncSession, *, organization_id: str, runner_i
     _forget_label_sets(organization_id)
 
 
-# Organisation id -> (when the entry is stale, on the monotonic clock; its online label sets).
-_RECENT_LABEL_SETS: dict[str, tuple[float, list[dict[str, str]]]] = {}
+# Organisation id -> its online label sets, for `RECENT_LABEL_SETS_TTL_S` after the read.
+_RECENT_LABEL_SETS = SizedLRU[str, list[dict[str, str]]](max_entries=10_000)
 RECENT_LABEL_SETS_TTL_S = 1.0
-_RECENT_LABEL_SETS_MAX = 10_000
 
 
 async def recent_online_label_sets(
@@ -358,19 +363,16 @@ async def recent_online_label_sets(
     registering or deleting a runner in this process forgets the entry at once, and queue
     maintenance rewrites the detail of waiting executions from a fresh read.
     """
-    now = time.monotonic()
     recent = _RECENT_LABEL_SETS.get(organization_id)
-    if recent is not None and recent[0] > now:
-        return recent[1]
+    if recent is not None:
+        return recent
     label_sets = await online_label_sets(session, organization_id)
-    if len(_RECENT_LABEL_SETS) >= _RECENT_LABEL_SETS_MAX:
-        _RECENT_LABEL_SETS.clear()
-    _RECENT_LABEL_SETS[organization_id] = (now + RECENT_LABEL_SETS_TTL_S, label_sets)
+    _RECENT_LABEL_SETS.put(organization_id, label_sets, ttl_s=RECENT_LABEL_SETS_TTL_S)
     return label_sets
 
 
 def _forget_label_sets(organization_id: str) -> None:
-    _RECENT_LABEL_SETS.pop(organization_id, None)
+    _RECENT_LABEL_SETS.forget(organization_id)
 
 
 async def online_label_sets(

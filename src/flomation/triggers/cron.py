@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from flomation.timeutil import isoformat
+
 # Bound on the wall-clock matches examined per instant (a per-second schedule inside a repeated
 # hour skips up to 3600 matches that map before the previous instant).
 _MAX_SCAN = 10_000
@@ -76,7 +78,7 @@ class CronSchedule:
                 return candidate
             if scanned > _MAX_SCAN:
                 break
-        raise ValueError(f"no slot of '{self.expression}' found after {instant.isoformat()}")
+        raise ValueError(f"no slot of '{self.expression}' found after {isoformat(instant)}")
 
     def latest_slots(self, after: datetime, until: datetime, *, limit: int) -> list[datetime]:
         """The latest `limit` slots s with after < s <= until, oldest first.

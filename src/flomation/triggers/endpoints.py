@@ -5,14 +5,18 @@ Viewers read; editors and up write. Another organisation's ids answer 404.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
 
 from flomation.api.deps import EditorPrincipal, SessionDep, SettingsDep, ViewerPrincipal
-from flomation.api.pagination import Page, PageQuery, make_page
+from flomation.pagination import Page, PageParams, make_page, page_query
 from flomation.triggers import service
 from flomation.triggers.schemas import TriggerCreate, TriggerOut, TriggerUpdate
 
 router = APIRouter(tags=["triggers"])
+
+TriggerPages = Annotated[PageParams[str], Depends(page_query("triggers"))]
 
 
 @router.post(
@@ -38,7 +42,7 @@ async def create_trigger(
 
 @router.get("/flows/{flow_id}/triggers", operation_id="list_flow_triggers")
 async def list_flow_triggers(
-    flow_id: str, principal: ViewerPrincipal, session: SessionDep, page: PageQuery
+    flow_id: str, principal: ViewerPrincipal, session: SessionDep, page: TriggerPages
 ) -> Page[TriggerOut]:
     items = await service.list_triggers(
         session,

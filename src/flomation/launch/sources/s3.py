@@ -22,7 +22,6 @@ import asyncio
 import hashlib
 import json
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -42,6 +41,7 @@ from urllib3.util import connection
 
 from flomation.launch.egress import EgressRefused, LaunchEgress
 from flomation.launch.sources.base import FIRE_BATCH, SourceContext, apply, fail, next_poll
+from flomation.sized_lru import SizedLRU
 from flomation.timeutil import isoformat
 from flomation.triggers.config import S3Config
 from flomation.triggers.schemas import Fire, Outcome, TriggerWork
@@ -84,8 +84,11 @@ def _credentials(raw: str | None, name: str | None) -> dict[str, str]:
 
 _session_lock = threading.Lock()
 _session: boto3.session.Session | None = None
-_clients: OrderedDict[tuple[object, ...], Any] = OrderedDict()
 _MAX_CLIENTS = 64
+# One client per endpoint, region, credentials and egress policy; a client dropped is closed.
+_clients = SizedLRU[tuple[object, ...], Any](
+    max_entries=_MAX_CLIENTS, on_evict=lambda _key, client: client.close()
+)
 
 
 def _check_egress(egress: LaunchEgress, request: Any, **_: Any) -> None:
@@ -154,7 +157,6 @@ def _client(config: S3Config, credentials: dict[str, str], egress: LaunchEgress)
     with _session_lock:
         client = _clients.get(key)
         if client is not None:
-            _clients.move_to_end(key)
             return client
         _session = _session or boto3.session.Session()
         client = _session.client(
@@ -169,9 +171,7 @@ def _client(config: S3Config, credentials: dict[str, str], egress: LaunchEgress)
         if egress.checks_addresses:
             client.meta.events.register("before-send.s3", partial(_check_egress, egress))
             _pin_connections(client, egress)
-        _clients[key] = client
-        while len(_clients) > _MAX_CLIENTS:
-            _clients.popitem(last=False)[1].close()
+        _clients.put(key, client)
         return client
 
 

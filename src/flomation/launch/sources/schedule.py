@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flomation.launch.sources.base import SourceContext, report
-from flomation.timeutil import isoformat
+from flomation.timeutil import isoformat, parse_rfc3339
 from flomation.triggers import firing
 from flomation.triggers.config import ScheduleConfig
 from flomation.triggers.cron import CronSchedule
@@ -32,7 +32,7 @@ QUEUE_RECHECK = timedelta(seconds=1)
 def _parse(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parse_rfc3339(value)
 
 
 def dedupe_key(trigger_id: str, slot: datetime) -> str:

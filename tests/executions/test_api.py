@@ -94,9 +94,10 @@ async def test_bad_input_archived_flow_and_runs_on(
 ) -> None:
     flow_id = await make_flow(database, owner.organization_id)
     async with api.client(owner.headers) as client:
-        bad = await client.post(f"/api/v1/flows/{flow_id}/executions", json={"input": {}})
+        url = f"/api/v1/flows/{flow_id}/executions"
+        bad = await client.post(url, json={"input": {"n": "twenty-one"}})
         assert bad.status_code == 422
-        assert bad.json()["errors"][0]["loc"] == ["body", "input"]
+        assert bad.json()["errors"][0]["loc"] == ["body", "input", "n"]
 
         labelled = await client.post(
             f"/api/v1/flows/{flow_id}/executions",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,6 +21,7 @@ from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics
 from flomation.runner.reporter import Reporter
 from flomation.runner.subflows import SlotHold
+from flomation.sized_lru import SizedLRU
 
 log = logging.getLogger("flomation.runner.execution")
 
@@ -46,19 +46,14 @@ class PlanCache:
     """Prepared plans by (flow, revision): a revision never changes, so it is prepared once."""
 
     def __init__(self, size: int = 256) -> None:
-        self._plans: OrderedDict[tuple[str, int], FlowPlan] = OrderedDict()
-        self._size = size
+        self._plans: SizedLRU[tuple[str, int], FlowPlan] = SizedLRU(max_entries=size)
 
     def get(self, claimed: ClaimedExecution) -> FlowPlan:
         key = (claimed.flow_id, claimed.revision)
         plan = self._plans.get(key)
         if plan is None:
             plan = FlowPlan.from_document(claimed.definition)
-            self._plans[key] = plan
-            if len(self._plans) > self._size:
-                self._plans.popitem(last=False)
-        else:
-            self._plans.move_to_end(key)
+            self._plans.put(key, plan)
         return plan
 
 

@@ -27,7 +27,6 @@ from flomation.engine.events import (
     ExecutionEvent,
     ExecutionRecorder,
     MultiSink,
-    format_time,
     json_safe,
 )
 from flomation.engine.executor import Executor
@@ -39,6 +38,7 @@ from flomation.engine.nodes.registry import default_registry
 from flomation.engine.plan import FlowPlan
 from flomation.engine.validation import validate_definition
 from flomation.protocol.statuses import ExecutionStatus
+from flomation.timeutil import format_timestamp
 
 VAR_PREFIX = "FLOMATION_VAR_"
 SECRET_PREFIX = "FLOMATION_SECRET_"
@@ -207,7 +207,7 @@ def _internal_error(exc: BaseException) -> dict[str, Any]:
 
 def _failed_document(flow_name: str, input_value: Any, exc: BaseException) -> dict[str, Any]:
     """The execution of a flow that could not even start running."""
-    now = format_time(time.time())
+    now = format_timestamp(time.time())
     document = {
         "status": ExecutionStatus.FAILED,
         "input": input_value,

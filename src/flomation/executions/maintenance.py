@@ -30,6 +30,7 @@ from flomation.executions.notifier import WorkNotifier
 from flomation.executions.repository import maintenance as maintenance_repository
 from flomation.protocol.statuses import ExecutionStatus
 from flomation.secrets.crypto import Keyring, set_default_keyring
+from flomation.timeutil import isoformat
 
 log = logging.getLogger("flomation.executions.maintenance")
 
@@ -333,7 +334,7 @@ def _error_flow_input(execution: Any) -> dict[str, Any]:
         "input": execution.input,
         "trigger": execution.trigger,
         "attempt": execution.attempt,
-        "finished_at": execution.finished_at.isoformat() if execution.finished_at else None,
+        "finished_at": isoformat(execution.finished_at),
     }
 
 

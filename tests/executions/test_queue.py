@@ -19,6 +19,7 @@ from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.maintenance import Maintenance
 from flomation.executions.schemas import ClaimedExecution
 from flomation.models.executions import Execution, ExecutionEvent, ExecutionLog, ExecutionStep
+from flomation.protocol import ExecutionStatus
 from flomation.runners import service as runners_service
 from flomation.runners.schemas import RunnerTokenCreate
 from flomation.signing import SigningKey
@@ -287,7 +288,7 @@ async def test_heartbeat_renews_and_reports_cancel_and_lost(database: Database) 
     assert set(renewal.renewed) == {one.id, two.id}
     assert renewal.cancel == [two.id]
     assert renewal.lost == [one.id]  # the (one, 99) pair is not held
-    await complete(database, two, "runner-a", status="cancelled")
+    await complete(database, two, "runner-a", status=ExecutionStatus.CANCELLED)
     assert (await get(database, actor.organization_id, two.id)).status == "cancelled"
 
 
@@ -430,7 +431,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
         ],
     )
     error = {"node_id": "out", "type": "template", "message": "boom", "attempt": 1}
-    await complete(database, held, status="failed", error=error)
+    await complete(database, held, status=ExecutionStatus.FAILED, error=error)
 
     async with database.transaction() as session:
         retry = await execution_actions.retry_execution(
@@ -464,7 +465,7 @@ async def test_failed_execution_starts_the_organisation_error_flow_once(
     failing = await request(database, actor.organization_id, flow_id)
     held = (await claim(database, actor.organization_id))[0]
     error = {"node_id": "out", "type": "fail", "message": "no", "attempt": 1}
-    await complete(database, held, status="failed", error=error)
+    await complete(database, held, status=ExecutionStatus.FAILED, error=error)
 
     maintenance = Maintenance(database, settings)
     assert (await maintenance.run_once()).error_flows == 1
@@ -474,7 +475,7 @@ async def test_failed_execution_starts_the_organisation_error_flow_once(
     assert started[0].trigger == {"type": "error_flow", "execution_id": failing.id}
     assert started[0].input["error"] == error
     # The error flow failing does not start itself again.
-    await complete(database, started[0], status="failed", error=error)
+    await complete(database, started[0], status=ExecutionStatus.FAILED, error=error)
     assert (await maintenance.run_once()).error_flows == 0
 
 

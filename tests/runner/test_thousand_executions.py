@@ -11,6 +11,8 @@ from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.executions import requests as execution_requests
 from flomation.executions import views as execution_views
+from flomation.pagination import PageParams
+from flomation.protocol import ExecutionStatus
 from tests.conftest import make_settings
 from tests.factories import Actor
 from tests.live import LiveServer
@@ -60,7 +62,10 @@ async def test_four_runners_drain_a_thousand_executions_each_side_effect_exactly
             # A failed execution never records: say why at once instead of timing out.
             async with database.transaction() as session:
                 failed = await execution_views.list_executions(
-                    session, organization_id=owner.organization_id, status="failed", limit=3
+                    session,
+                    organization_id=owner.organization_id,
+                    page=PageParams("executions", 3),
+                    status=ExecutionStatus.FAILED,
                 )
             assert failed == [], [(item.id, item.error) for item in failed]
             return len(recorder.calls) >= len(ids)
@@ -69,9 +74,12 @@ async def test_four_runners_drain_a_thousand_executions_each_side_effect_exactly
 
         async def all_ended() -> bool:
             async with database.transaction() as session:
-                for status in ("queued", "running"):
+                for status in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING):
                     if await execution_views.list_executions(
-                        session, organization_id=owner.organization_id, status=status, limit=1
+                        session,
+                        organization_id=owner.organization_id,
+                        page=PageParams("executions", 1),
+                        status=status,
                     ):
                         return False
             return True
@@ -82,8 +90,11 @@ async def test_four_runners_drain_a_thousand_executions_each_side_effect_exactly
     assert set(recorder.calls) == set(ids)
     assert all(count == 1 for count in recorder.calls.values())
     async with database.transaction() as session:
-        for status in ("queued", "running", "failed"):
+        for status in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING, ExecutionStatus.FAILED):
             left = await execution_views.list_executions(
-                session, organization_id=owner.organization_id, status=status, limit=10
+                session,
+                organization_id=owner.organization_id,
+                page=PageParams("executions", 10),
+                status=status,
             )
             assert left == [], status

@@ -19,7 +19,7 @@ from flomation.models.executions import (
     ExecutionStep,
     QueueEntry,
 )
-from flomation.protocol import Completion, ReportItem, ReportRequest
+from flomation.protocol import Completion, ExecutionStatus, ReportItem, ReportRequest
 from flomation.runners import protocol
 from flomation.runners.service import AuthenticatedRunner
 from tests.executions.factories import claim, request
@@ -190,7 +190,7 @@ async def test_a_batch_records_what_the_per_item_service_calls_record(database: 
                 runner_id=runner.runner_id,
                 execution_id=one.id,
                 attempt=one.attempt,
-                status="succeeded",
+                status=ExecutionStatus.SUCCEEDED,
                 output={"m": 42},
                 error=None,
             )

@@ -877,11 +877,7 @@ export interface components {
         CancelAccepted: {
             /** Id */
             id: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            status: components["schemas"]["ExecutionStatus"];
             /** Cancel Requested At */
             cancel_requested_at?: string | null;
         };
@@ -1141,11 +1137,7 @@ export interface components {
             flow_id: string;
             /** Revision */
             revision: number;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            status: components["schemas"]["ExecutionStatus"];
             /** Status Detail */
             status_detail?: string | null;
             /** Input */
@@ -1205,11 +1197,7 @@ export interface components {
             flow_id: string;
             /** Revision */
             revision: number;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out";
+            status: components["schemas"]["ExecutionStatus"];
             /** Status Detail */
             status_detail?: string | null;
             /** Input */
@@ -2373,7 +2361,7 @@ export interface operations {
         parameters: {
             query?: {
                 flow_id?: string | null;
-                status?: ("queued" | "running" | "succeeded" | "failed" | "cancelled" | "timed_out") | null;
+                status?: components["schemas"]["ExecutionStatus"] | null;
                 /** @description Items per page, 1 to 500 */
                 limit?: number;
                 /** @description next_cursor of the previous page */

@@ -27,7 +27,6 @@ from flomation.engine.events import (
     ExecutionEvent,
     ExecutionRecorder,
     MultiSink,
-    format_time,
     json_safe,
 )
 from flomation.engine.executor import Executor
@@ -38,6 +37,8 @@ from flomation.engine.nodes.flow import check_input
 from flomation.engine.nodes.registry import default_registry
 from flomation.engine.plan import FlowPlan
 from flomation.engine.validation import validate_definition
+from flomation.protocol.statuses import ExecutionStatus
+from flomation.timeutil import format_timestamp
 
 VAR_PREFIX = "FLOMATION_VAR_"
 SECRET_PREFIX = "FLOMATION_SECRET_"
@@ -186,7 +187,7 @@ async def _execute(
         await executor.run(input_value)
     except Exception as exc:
         # A bug the engine did not turn into a node error: the execution failed, say why.
-        recorder.status = "failed"
+        recorder.status = ExecutionStatus.FAILED
         recorder.error = _internal_error(exc)
         recorder.finished_at = time.time()
     finally:
@@ -206,9 +207,9 @@ def _internal_error(exc: BaseException) -> dict[str, Any]:
 
 def _failed_document(flow_name: str, input_value: Any, exc: BaseException) -> dict[str, Any]:
     """The execution of a flow that could not even start running."""
-    now = format_time(time.time())
+    now = format_timestamp(time.time())
     document = {
-        "status": "failed",
+        "status": ExecutionStatus.FAILED,
         "input": input_value,
         "output": None,
         "error": _internal_error(exc),
@@ -296,7 +297,7 @@ def run(
     except Exception as exc:
         document = _failed_document(flow.stem, input_value, exc)
     sys.stdout.write(_json_text(document) + "\n")
-    if document["status"] != "succeeded":
+    if document["status"] != ExecutionStatus.SUCCEEDED:
         error = document["error"] or {}
         where = f" at node {error['node_id']!r}" if error.get("node_id") else ""
         print(

@@ -17,6 +17,7 @@ from flomation.engine.nodes.base import (
 from flomation.engine.nodes.registry import NodeRegistry
 from flomation.engine.plan import FlowPlan
 from flomation.engine.validation import InvalidDefinitionError
+from flomation.protocol.statuses import ExecutionStatus
 
 __all__ = ["LocalSubflowLauncher"]
 
@@ -75,7 +76,7 @@ class LocalSubflowLauncher:
             secrets=self.secrets,
         )
         result = await executor.run(input)
-        if result.status != "succeeded":
+        if result.status != ExecutionStatus.SUCCEEDED:
             message = (result.error or {}).get("message", result.status)
             raise SubflowError(f"subflow {flow_id!r} ended {result.status}: {message}")
         return result.output

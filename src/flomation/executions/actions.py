@@ -12,7 +12,8 @@ from flomation.executions.repository import maintenance as maintenance_repositor
 from flomation.executions.requests import request_execution
 from flomation.executions.schemas import CancelAccepted, ExecutionView
 from flomation.executions.views import event_payload, execution_row
-from flomation.models.executions import CANCELLED, FAILED, FINAL_STATUSES, RUNNING, Execution
+from flomation.models.executions import Execution
+from flomation.protocol.statuses import FINAL_STATUSES, ExecutionStatus
 
 
 async def cancel_execution(
@@ -31,7 +32,7 @@ async def cancel_execution(
         # Waiting for its recovery attempt, it has failed already: it ends failed, with the
         # error that attempt would have ended with, and no on_error branch.
         recovery = execution.recovery_error or None
-        status = FAILED if recovery else CANCELLED
+        status = ExecutionStatus.FAILED if recovery else ExecutionStatus.CANCELLED
         ended = await end_executions(
             session, [execution_id], status=status, output=None, error=recovery
         )
@@ -48,7 +49,9 @@ async def cancel_execution(
                 topics.append(runner_topic(requested.runner_id))
             await publish_after_commit(session, *topics)
             return CancelAccepted(
-                id=execution_id, status=RUNNING, cancel_requested_at=requested.cancel_requested_at
+                id=execution_id,
+                status=ExecutionStatus.RUNNING,
+                cancel_requested_at=requested.cancel_requested_at,
             )
     raise _already_ended(await execution_row(session, organization_id, execution_id))
 

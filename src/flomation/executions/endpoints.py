@@ -39,8 +39,8 @@ from flomation.executions.schemas import (
     ExecutionView,
     RetryRequest,
 )
-from flomation.models.executions import FINAL_STATUSES
 from flomation.pagination import Page, PageParams, make_page, page_query
+from flomation.protocol.statuses import FINAL_STATUSES
 
 router = APIRouter(tags=["executions"])
 stream_router = APIRouter(tags=["executions"])
@@ -110,10 +110,9 @@ async def list_executions(
     rows = await execution_views.list_executions(
         session,
         organization_id=principal.organization_id,
+        page=page,
         flow_id=flow_id,
         status=status,
-        before_id=page.after,
-        limit=page.limit + 1,
     )
     return make_page(rows, page, key=lambda row: row.id, item=lambda row: row)
 

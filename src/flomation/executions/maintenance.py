@@ -28,8 +28,9 @@ from flomation.executions import reports as execution_reports
 from flomation.executions import requests as execution_requests
 from flomation.executions.notifier import WorkNotifier
 from flomation.executions.repository import maintenance as maintenance_repository
-from flomation.models.executions import CANCELLED, FAILED, TIMED_OUT
+from flomation.protocol.statuses import ExecutionStatus
 from flomation.secrets.crypto import Keyring, set_default_keyring
+from flomation.timeutil import isoformat
 
 log = logging.getLogger("flomation.executions.maintenance")
 
@@ -112,7 +113,7 @@ class Maintenance:
                     ", ".join(recover),
                 )
                 report.recoveries += len(recover)
-            outcomes: dict[str, list[maintenance_repository.ExpiredLease]] = {}
+            outcomes: dict[ExecutionStatus, list[maintenance_repository.ExpiredLease]] = {}
             for lease in expired:
                 if not self._retryable(lease) and lease.execution_id not in recover:
                     outcomes.setdefault(self._outcome(lease), []).append(lease)
@@ -127,7 +128,7 @@ class Maintenance:
                         output=None,
                         error=self._outcome_error(status, lease),
                     )
-                if status == FAILED:
+                if status == ExecutionStatus.FAILED:
                     log.warning(
                         "%s, not handed to another runner: %s",
                         RUNNER_LOST_MESSAGE,
@@ -138,7 +139,7 @@ class Maintenance:
                         ),
                     )
                     report.runner_lost += len(ids)
-                elif status == CANCELLED:
+                elif status == ExecutionStatus.CANCELLED:
                     report.cancelled += len(ids)
                 else:
                     report.timed_out += len(ids)
@@ -162,7 +163,7 @@ class Maintenance:
         for lease in expired:
             if (
                 self._retryable(lease)
-                or self._outcome(lease) != FAILED
+                or self._outcome(lease) != ExecutionStatus.FAILED
                 or lease.recovery_error is not None
             ):
                 continue
@@ -180,24 +181,24 @@ class Maintenance:
         return recover
 
     @staticmethod
-    def _outcome(lease: maintenance_repository.ExpiredLease) -> str:
+    def _outcome(lease: maintenance_repository.ExpiredLease) -> ExecutionStatus:
         if lease.recovery_error is not None:
-            return FAILED  # whatever ended its recovery attempt: it failed already
+            return ExecutionStatus.FAILED  # whatever ended its recovery attempt: it failed already
         if lease.cancel_requested:
-            return CANCELLED
+            return ExecutionStatus.CANCELLED
         if lease.past_deadline:
-            return TIMED_OUT
-        return FAILED
+            return ExecutionStatus.TIMED_OUT
+        return ExecutionStatus.FAILED
 
     @staticmethod
     def _outcome_error(
-        status: str, lease: maintenance_repository.ExpiredLease
+        status: ExecutionStatus, lease: maintenance_repository.ExpiredLease
     ) -> dict[str, Any] | None:
         if lease.recovery_error is not None:
             return dict(lease.recovery_error)
-        if status == CANCELLED:
+        if status == ExecutionStatus.CANCELLED:
             return None
-        if status == TIMED_OUT:
+        if status == ExecutionStatus.TIMED_OUT:
             return _error("timeout", "the execution exceeded its timeout", lease.attempt)
         return _error("runner_lost", RUNNER_LOST_MESSAGE, lease.attempt)
 
@@ -214,7 +215,7 @@ class Maintenance:
             ended = await execution_reports.end_executions(
                 session,
                 [i for i in held if i not in recovering],
-                status=CANCELLED,
+                status=ExecutionStatus.CANCELLED,
                 output=None,
                 error=None,
             )
@@ -236,7 +237,7 @@ class Maintenance:
                 ended = await execution_reports.end_executions(
                     session,
                     [execution_id],
-                    status=TIMED_OUT,
+                    status=ExecutionStatus.TIMED_OUT,
                     output=None,
                     error=_error(
                         "timeout",
@@ -255,7 +256,7 @@ class Maintenance:
         recovering = await maintenance_repository.recovery_errors(session, held)
         for execution_id, error in recovering.items():
             ended = await execution_reports.end_executions(
-                session, [execution_id], status=FAILED, output=None, error=error
+                session, [execution_id], status=ExecutionStatus.FAILED, output=None, error=error
             )
             report.runner_lost += len(ended)
         return set(recovering)
@@ -333,7 +334,7 @@ def _error_flow_input(execution: Any) -> dict[str, Any]:
         "input": execution.input,
         "trigger": execution.trigger,
         "attempt": execution.attempt,
-        "finished_at": execution.finished_at.isoformat() if execution.finished_at else None,
+        "finished_at": isoformat(execution.finished_at),
     }
 
 

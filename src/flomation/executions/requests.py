@@ -23,7 +23,7 @@ from flomation.executions.schemas import ExecutionView
 from flomation.executions.views import full_view
 from flomation.flows import service as flows_service
 from flomation.ids import new_id
-from flomation.models.executions import QUEUED
+from flomation.protocol.statuses import ExecutionStatus
 from flomation.timeutil import utcnow
 
 MAX_DEPTH = 10
@@ -191,7 +191,7 @@ async def _queue(
         "organization_id": organization_id,
         "flow_id": flow_id,
         "revision": flow.revision,
-        "status": QUEUED,
+        "status": ExecutionStatus.QUEUED,
         "status_detail": await _waiting_detail(session, organization_id, labels),
         "input": asked.input,
         "output": None,

@@ -8,9 +8,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ExecutionStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
-FinalStatus = Literal["succeeded", "failed", "cancelled", "timed_out"]
-StepStatus = Literal["running", "succeeded", "failed", "skipped", "cancelled"]
+# The status vocabulary is the protocol's, named here too for the domain's own modules.
+from flomation.protocol.reports import FinalStatus as FinalStatus
+from flomation.protocol.statuses import ExecutionStatus as ExecutionStatus
+from flomation.protocol.statuses import StepStatus as StepStatus
+
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 

@@ -9,8 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.errors import NotFound
 from flomation.executions.repository import queries as queries_repository
-from flomation.executions.schemas import ExecutionSummary, ExecutionView, LogView, StepView
+from flomation.executions.schemas import (
+    ExecutionStatus,
+    ExecutionSummary,
+    ExecutionView,
+    LogView,
+    StepView,
+)
 from flomation.models.executions import Execution, ExecutionLog, ExecutionStep
+from flomation.pagination import PageParams
 
 
 def summary(execution: Execution) -> ExecutionSummary:
@@ -108,13 +115,13 @@ async def list_executions(
     session: AsyncSession,
     *,
     organization_id: str,
+    page: PageParams[str],
     flow_id: str | None = None,
-    status: str | None = None,
-    before_id: str | None = None,
-    limit: int = 50,
+    status: ExecutionStatus | None = None,
 ) -> list[ExecutionSummary]:
-    """Newest first; `limit` items after the cursor (the last id of the previous page)."""
+    """Newest first: the page's items after its cursor, and one more when there are more
+    (`make_page` keeps `page.limit` of them)."""
     rows = await queries_repository.list_executions(
-        session, organization_id, flow_id=flow_id, status=status, before_id=before_id, limit=limit
+        session, organization_id, page, flow_id=flow_id, status=status
     )
     return [summary(row) for row in rows]

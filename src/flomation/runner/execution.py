@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,6 +21,7 @@ from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics
 from flomation.runner.reporter import Reporter
 from flomation.runner.subflows import SlotHold
+from flomation.sized_lru import SizedLRU
 
 log = logging.getLogger("flomation.runner.execution")
 
@@ -46,19 +46,14 @@ class PlanCache:
     """Prepared plans by (flow, revision): a revision never changes, so it is prepared once."""
 
     def __init__(self, size: int = 256) -> None:
-        self._plans: OrderedDict[tuple[str, int], FlowPlan] = OrderedDict()
-        self._size = size
+        self._plans: SizedLRU[tuple[str, int], FlowPlan] = SizedLRU(max_entries=size)
 
     def get(self, claimed: ClaimedExecution) -> FlowPlan:
         key = (claimed.flow_id, claimed.revision)
         plan = self._plans.get(key)
         if plan is None:
             plan = FlowPlan.from_document(claimed.definition)
-            self._plans[key] = plan
-            if len(self._plans) > self._size:
-                self._plans.popitem(last=False)
-        else:
-            self._plans.move_to_end(key)
+            self._plans.put(key, plan)
         return plan
 
 
@@ -161,30 +156,32 @@ class ExecutionJob:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             kind = "timeout" if self.stop_reason == "timeout" else "cancelled"
             result = ExecutionResult(
-                "timed_out" if kind == "timeout" else "cancelled",
+                ExecutionStatus.TIMED_OUT if kind == "timeout" else ExecutionStatus.CANCELLED,
                 None,
                 self._error(kind, f"the execution was {kind.replace('timeout', 'timed out')}"),
             )
         except Exception as exc:  # a bug in a node type or the engine: fail, do not vanish
             log.exception("execution %s failed inside the runner", claimed.id)
-            result = ExecutionResult("failed", None, self._error("internal", _text(exc)))
+            result = ExecutionResult(
+                ExecutionStatus.FAILED, None, self._error("internal", _text(exc))
+            )
         finally:
             self.hold.release()
         if self.stop_reason in ("lost", "shutdown"):
             return
         if self.unreportable is not None:
-            result = ExecutionResult("failed", None, self.unreportable)
+            result = ExecutionResult(ExecutionStatus.FAILED, None, self.unreportable)
         if claimed.recovery_error is not None:
             # A recovery attempt ends failed with the error it recovers from, whatever cut its
             # on_error branch short (a cancel, the deadline, a failure): rule 6 keeps the
             # original error, and a branch's failure is on its step.
-            kept = result.output if result.status == "failed" else None
-            result = ExecutionResult("failed", kept, claimed.recovery_error)
+            kept = result.output if result.status == ExecutionStatus.FAILED else None
+            result = ExecutionResult(ExecutionStatus.FAILED, kept, claimed.recovery_error)
         self.result = result
         metrics.finished.labels(result.status).inc()
         metrics.duration.observe(time.monotonic() - self._claimed_at)
         await self._complete(result)
-        if result.status == "succeeded":
+        if result.status == ExecutionStatus.SUCCEEDED:
             log.debug("execution %s attempt %s ended succeeded", claimed.id, claimed.attempt)
         else:
             # The error is masked already (see _execute): an operator sees why on the runner.
@@ -203,7 +200,9 @@ class ExecutionJob:
         try:
             plan = self.context.plans.get(claimed)
         except (InvalidDefinitionError, ValueError) as exc:
-            return ExecutionResult("failed", None, self._error("definition", str(exc)))
+            return ExecutionResult(
+                ExecutionStatus.FAILED, None, self._error("definition", str(exc))
+            )
         services: EngineServices = self.context.make_services(claimed, self.hold)
         self._sink = ReportingSink(self.context.reporter, claimed.id, claimed.attempt)
         executor = Executor(
@@ -233,15 +232,15 @@ class ExecutionJob:
             if not limit.expired():
                 raise
             return ExecutionResult(
-                "timed_out",
+                ExecutionStatus.TIMED_OUT,
                 None,
                 self._error(
                     "timeout", "the execution ran past its deadline (its flow's timeout_s)"
                 ),
             )
-        if self.stop_reason == "timeout" and result.status == "cancelled":
+        if self.stop_reason == "timeout" and result.status == ExecutionStatus.CANCELLED:
             return ExecutionResult(
-                "timed_out",
+                ExecutionStatus.TIMED_OUT,
                 None,
                 self._error(
                     "timeout", "the execution ran past its deadline (its flow's timeout_s)"

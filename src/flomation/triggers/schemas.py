@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flomation.protocol.statuses import ExecutionStatus
 from flomation.triggers.config import TriggerConfig
 
 
@@ -117,12 +118,14 @@ class WebhookTarget:
 
 
 @dataclass(frozen=True)
-class ExecutionStatus:
+class ExecutionState:
+    """Where a fired execution is, with its output or error once it has ended."""
+
     id: str
-    status: str
+    status: ExecutionStatus
     output: Any
     error: Any
 
     @property
     def ended(self) -> bool:
-        return self.status in ("succeeded", "failed", "cancelled", "timed_out")
+        return self.status.final

@@ -36,7 +36,7 @@ from flomation.triggers.config import (
 )
 from flomation.triggers.cron import CronSchedule
 from flomation.triggers.schemas import (
-    ExecutionStatus,
+    ExecutionState,
     TriggerCreate,
     TriggerOut,
     TriggerState,
@@ -313,8 +313,8 @@ async def start_execution(
 
 async def execution_status(
     session: AsyncSession, *, organization_id: str, execution_id: str
-) -> ExecutionStatus:
+) -> ExecutionState:
     view = await execution_views.get_summary(
         session, organization_id=organization_id, execution_id=execution_id
     )
-    return ExecutionStatus(id=view.id, status=view.status, output=view.output, error=view.error)
+    return ExecutionState(id=view.id, status=view.status, output=view.output, error=view.error)

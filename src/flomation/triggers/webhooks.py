@@ -24,10 +24,11 @@ from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import NotFound, Unauthorized
+from flomation.protocol.statuses import ExecutionStatus
 from flomation.secrets.crypto import Keyring
 from flomation.triggers import service, signatures
 from flomation.triggers.config import WEBHOOK_METHODS, WebhookConfig
-from flomation.triggers.schemas import ExecutionStatus, WebhookTarget
+from flomation.triggers.schemas import ExecutionState, WebhookTarget
 
 log = logging.getLogger("flomation.webhooks")
 router = APIRouter(tags=["webhooks"])
@@ -186,7 +187,7 @@ async def _touch(database: Database, trigger_id: str) -> None:
 
 async def _wait_for_end(
     database: Database, organization_id: str, execution_id: str, timeout_s: float
-) -> ExecutionStatus | None:
+) -> ExecutionState | None:
     """Wait for the execution to end: woken by the executions' change notifications, with a
     slow poll as a safety net; None when the timeout passes first. Subscribed before the first
     read, so an end committed in between still wakes it."""
@@ -205,10 +206,10 @@ async def _wait_for_end(
             await changes.wait(min(remaining, SYNC_POLL_S))
 
 
-def _sync_answer(status: ExecutionStatus | None, execution_id: str) -> Response:
+def _sync_answer(status: ExecutionState | None, execution_id: str) -> Response:
     if status is None:
         return JSONResponse({"execution_id": execution_id}, status_code=202)
-    if status.status == "succeeded":
+    if status.status == ExecutionStatus.SUCCEEDED:
         return JSONResponse(status.output, status_code=200)
     message = (status.error or {}).get("message") if isinstance(status.error, dict) else None
     return problem(

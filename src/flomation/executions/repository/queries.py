@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.models.executions import Execution, ExecutionEvent, ExecutionLog, ExecutionStep
+from flomation.pagination import PageParams, keyset
+from flomation.protocol.statuses import ExecutionStatus
 
 
 async def get_execution(
@@ -46,21 +48,19 @@ async def list_logs(session: AsyncSession, execution_id: str) -> list[ExecutionL
 async def list_executions(
     session: AsyncSession,
     organization_id: str,
+    page: PageParams[str],
     *,
     flow_id: str | None,
-    status: str | None,
-    before_id: str | None,
-    limit: int,
+    status: ExecutionStatus | None,
 ) -> list[Execution]:
-    """Newest first (ids are time-ordered), `limit` rows after the cursor `before_id`."""
+    """Newest first (ids are time-ordered): the page's rows after its cursor, and one more
+    when there are more."""
     stmt = select(Execution).where(Execution.organization_id == organization_id)
     if flow_id is not None:
         stmt = stmt.where(Execution.flow_id == flow_id)
     if status is not None:
         stmt = stmt.where(Execution.status == status)
-    if before_id is not None:
-        stmt = stmt.where(Execution.id < before_id)
-    stmt = stmt.order_by(Execution.id.desc()).limit(limit)
+    stmt = keyset(stmt, Execution.id, page, descending=True)
     return list((await session.scalars(stmt)).all())
 
 

@@ -60,9 +60,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 # --------------------------------------------------------------------------- admin side
 
 
-@router.post(
-    "/runner-tokens", status_code=201, operation_id="create_runner_token", response_model=None
-)
+@router.post("/runner-tokens", status_code=201, operation_id="create_runner_token")
 async def create_runner_token(
     body: RunnerTokenCreate, principal: AdminPrincipal, session: SessionDep
 ) -> RunnerTokenCreated:

@@ -42,8 +42,9 @@ export type Execution = Omit<Schemas['ExecutionView'], 'steps' | keyof Outcome> 
 export type CreateExecution = Schemas['ExecutionRequest'];
 
 /**
- * `GET /flows` items; `last_execution` is added by the executions domain to each item
- * (FlowSummaryOut allows extra fields) and is not in the document.
+ * `GET /flows` items. `last_execution` is not in the document: the API lets another domain add
+ * fields to the items (FlowSummaryOut allows extra fields) but none adds it today, so the
+ * editor asks for each flow's newest execution when it is absent (`useLastExecution`).
  */
 export type FlowSummary = Known<Schemas['FlowSummaryOut']> & { last_execution?: ExecutionSummary | null };
 export type Flow = WithDefinition<Schemas['FlowOut']>;

@@ -8,13 +8,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
 
 from flomation.db.session import Database
 from flomation.executions import reports as execution_reports
-from flomation.executions.schemas import ClaimedExecution
+from flomation.executions.schemas import ClaimedExecution, ExecutionStreamEvent
 from tests.executions.factories import claim, complete
 from tests.factories import Actor, make_flow
 from tests.live import LiveServer
+
+# What the OpenAPI document says each message is.
+DOCUMENTED = TypeAdapter[Any](ExecutionStreamEvent)
+
+
+def _as_documented(event: dict[str, Any]) -> None:
+    message = {"seq": int(event["id"]), "event": event["event"], "data": event["data"]}
+    assert DOCUMENTED.dump_python(DOCUMENTED.validate_python(message), mode="json") == message
 
 
 async def _sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
@@ -22,6 +31,7 @@ async def _sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
     async for line in response.aiter_lines():
         if not line:
             if "event" in event:
+                _as_documented(event)
                 yield event
             event = {}
         elif line.startswith(":"):

@@ -90,6 +90,7 @@ async def test_an_execution_with_an_unreportable_event_is_stopped_and_fails_nami
     assert job.result.status == "failed"
     done = await get(database, owner.organization_id, execution_id)
     assert done.status == "failed"
+    assert done.error is not None
     assert done.error["node_id"] == "wait"
     assert "cannot be reported as JSON" in done.error["message"]
     assert "undefined value" in done.error["message"]

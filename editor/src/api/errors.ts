@@ -1,18 +1,13 @@
-import type { ValidationProblem } from './models';
+import type { Problem, ValidationProblem } from './models';
 
 /**
- * An RFC 9457 problem+json body, as the API's one error handler renders every error. The
- * OpenAPI document does not describe error bodies, so this is the editor's reading of them.
+ * An error answer's body: the API's problem+json (`Problem` in the OpenAPI document), or
+ * what `problemOf` makes of another body (a proxy's page, no body at all), hence partial.
  */
-export interface ProblemDetails {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  errors?: ValidationProblem[];
+export type ProblemDetails = Partial<Problem> & {
   /** A save answered 409: the flow's revision now. */
   current_revision?: number;
-}
+};
 
 /** An answer of the API that is not 2xx, carrying its problem+json body. */
 export class ApiError extends Error {

@@ -27,43 +27,24 @@ export type CreatedToken = Schemas['CreatedToken'];
 export type Organization = Schemas['OrganizationView'];
 export type ValidationProblem = Schemas['ProblemItem'];
 
-export type ExecutionStatus = Schemas['ExecutionView']['status'];
-/** StepView.status (a string in the document). */
-export type StepStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type ExecutionStatus = Schemas['ExecutionStatus'];
+export type StepStatus = Schemas['StepStatus'];
+export type ExecutionError = Known<Schemas['ErrorInfo']>;
+export type TriggerRef = Known<Schemas['ExecutionSummary']['trigger']>;
 
-/** StepView.error and ExecutionView.error (any value in the document). */
-export type ExecutionError = {
-  node_id?: string | null;
-  type: string;
-  message: string;
-  attempt?: number;
-};
+/** StepView/ExecutionSummary `input` and `output`: any JSON value in the document. */
+type Outcome = { input?: JsonValue; output?: JsonValue };
 
-/** ExecutionView.trigger (an object of any keys in the document): what started the run. */
-export type TriggerRef = { type: string; id?: string };
-
-type Outcome = {
-  input?: JsonValue;
-  output?: JsonValue;
-  error?: ExecutionError | null;
-};
-
-export type Step = Omit<Schemas['StepView'], 'status' | 'iteration' | keyof Outcome> &
-  Outcome & {
-    status: StepStatus;
-    /** StepView.iteration: the foreach item index; a list of indexes inside nested loops. */
-    iteration?: number | number[] | null;
-  };
+export type Step = Omit<Schemas['StepView'], keyof Outcome> & Outcome;
 export type LogLine = Schemas['LogView'];
-export type ExecutionSummary = Omit<Schemas['ExecutionSummary'], 'trigger' | keyof Outcome> &
-  Outcome & { trigger: TriggerRef };
-export type Execution = Omit<Schemas['ExecutionView'], 'trigger' | 'steps' | keyof Outcome> &
-  Outcome & { trigger: TriggerRef; steps?: Step[] };
+export type ExecutionSummary = Omit<Schemas['ExecutionSummary'], keyof Outcome> & Outcome;
+export type Execution = Omit<Schemas['ExecutionView'], 'steps' | keyof Outcome> & Outcome & { steps?: Step[] };
 export type CreateExecution = Schemas['ExecutionRequest'];
 
 /**
- * `GET /flows` items; `last_execution` is added by the executions domain to each item
- * (FlowSummaryOut allows extra fields) and is not in the document.
+ * `GET /flows` items. `last_execution` is not in the document: the API lets another domain add
+ * fields to the items (FlowSummaryOut allows extra fields) but none adds it today, so the
+ * editor asks for each flow's newest execution when it is absent (`useLastExecution`).
  */
 export type FlowSummary = Known<Schemas['FlowSummaryOut']> & { last_execution?: ExecutionSummary | null };
 export type Flow = WithDefinition<Schemas['FlowOut']>;
@@ -71,43 +52,32 @@ export type RevisionSummary = Schemas['RevisionSummaryOut'];
 export type Revision = WithDefinition<Schemas['RevisionOut']>;
 export type FlowDiff = Schemas['DiffOut'];
 
-export type JsonSchema = { [key: string]: unknown };
-
-/** One item of NodeTypesOut.items (objects of any keys in the document). */
-export type NodeType = {
-  type: string;
-  title: string;
-  description: string;
-  icon: string;
-  group: string;
-  /** Port names (strings) or port objects; switch adds one port per configured case. */
-  ports: (string | { name: string; label?: string })[];
-  config_schema: JsonSchema;
-  output_schema: JsonSchema | null;
-};
+export type JsonSchema = Schemas['NodeTypeOut']['config_schema'];
+/** One item of `GET /node-types` (a switch adds one port per configured case to `ports`). */
+export type NodeType = Known<Schemas['NodeTypeOut']>;
 
 export type Variable = Omit<Schemas['VariableView'], 'value'> & { value: JsonValue };
 export type SecretInfo = Schemas['SecretView'];
 
-/** TriggerCreate.type and TriggerOut.type (a string in the document). */
-export type TriggerType = 'schedule' | 'webhook' | 's3' | 'git';
-export type Trigger = Omit<Schemas['TriggerOut'], 'type'> & { type: TriggerType };
+export type TriggerType = Schemas['TriggerOut']['type'];
+export type Trigger = Schemas['TriggerOut'];
 export type TriggerState = Schemas['TriggerState'];
 
 export type Runner = Schemas['RunnerItem'];
 export type RunnerToken = Schemas['RunnerTokenItem'];
-/** The 201 answer of `POST /runner-tokens` (not described by the document). */
-export type CreatedRunnerToken = { id: string; token: string };
+export type CreatedRunnerToken = Schemas['RunnerTokenCreated'];
 
 export type ExecutionQuery = NonNullable<operations['list_executions']['parameters']['query']>;
 
-/**
- * The events of `GET /executions/{id}/events` (`text/event-stream`, whose payloads the
- * document does not describe): `step` carries a StepView, `log` a LogView, `execution` and
- * `end` the execution's fields.
- */
+/** The RFC 9457 body of every error answer. */
+export type Problem = Known<Schemas['Problem']>;
+
+/** An event of `GET /executions/{id}/events` with its `data` under the editor's names. */
+type StreamEvent<Event extends { data: unknown }, Data> = Omit<Event, 'data'> & { data: Data };
+
+/** The events of `GET /executions/{id}/events` (ExecutionStreamEvent in the document). */
 export type ExecutionEvent =
-  | { seq: number; event: 'step'; data: Step }
-  | { seq: number; event: 'log'; data: LogLine }
-  | { seq: number; event: 'execution'; data: Partial<Execution> }
-  | { seq: number; event: 'end'; data: Partial<Execution> };
+  | StreamEvent<Schemas['StepEvent'], Step>
+  | StreamEvent<Schemas['LogEvent'], LogLine>
+  | StreamEvent<Schemas['ExecutionChangedEvent'], ExecutionSummary>
+  | StreamEvent<Schemas['ExecutionEndEvent'], ExecutionSummary>;

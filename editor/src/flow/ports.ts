@@ -16,10 +16,6 @@ const ORDINARY_PORTS = ['success', 'error'];
 /** Types that take no incoming edge. */
 const NO_INPUT = new Set(['start', 'on_error']);
 
-export function portName(port: NodeType['ports'][number]): string {
-  return typeof port === 'string' ? port : port.name;
-}
-
 /** The configured cases of a switch node, as ports (strings only, never `default`/`error`). */
 export function switchCases(node: Pick<FlowNode, 'config'>): string[] {
   const cases = node.config?.cases;
@@ -39,7 +35,7 @@ export function switchCases(node: Pick<FlowNode, 'config'>): string[] {
  * before its type's ports, as the API validates them.
  */
 export function outputPorts(node: Pick<FlowNode, 'type' | 'config'>, nodeType?: NodeType): string[] {
-  const base = nodeType ? nodeType.ports.map(portName) : (BUILT_IN_PORTS[node.type] ?? ORDINARY_PORTS);
+  const base = nodeType ? nodeType.ports : (BUILT_IN_PORTS[node.type] ?? ORDINARY_PORTS);
   if (node.type !== 'switch') return base;
   const cases = switchCases(node);
   return [...cases, ...base.filter((port) => !cases.includes(port))];

@@ -45,7 +45,7 @@ describe('live execution state', () => {
     state = applyEvent(state, { seq: 2, event: 'step', data: step('big', 'failed') });
     expect(state.steps).toHaveLength(1);
     expect(state.steps[0].status).toBe('succeeded');
-    state = applyEvent(state, { seq: 3, event: 'end', data: { status: 'succeeded' } });
+    state = applyEvent(state, { seq: 3, event: 'end', data: { ...execution, status: 'succeeded' } });
     expect(state.ended).toBe(true);
     expect(state.execution?.status).toBe('succeeded');
   });

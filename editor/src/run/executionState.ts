@@ -45,9 +45,9 @@ export function applyEvent(state: LiveExecution, event: ExecutionEvent): LiveExe
       return { ...state, logs: [...state.logs, event.data], lastSeq };
     case 'execution':
     case 'end': {
-      const { steps: _s, logs: _l, ...fields } = event.data;
+      const fields = event.data;
       const execution = state.execution ? { ...state.execution, ...fields } : null;
-      const ended = event.event === 'end' || (!!fields.status && TERMINAL.has(fields.status));
+      const ended = event.event === 'end' || TERMINAL.has(fields.status);
       return { ...state, execution, lastSeq, ended: state.ended || ended };
     }
   }

@@ -79,7 +79,7 @@ export function nodeType(type: string, ports: string[], extra: Partial<NodeType>
     group: 'core',
     ports,
     config_schema: { type: 'object', properties: {} },
-    output_schema: null,
+    output_schema: {},
     ...extra,
   };
 }

@@ -25,7 +25,13 @@ from flomation.api.middleware import (
     BodySizeLimitMiddleware,
     RequestIdMiddleware,
 )
-from flomation.api.problems import UnexpectedErrorMiddleware, install_problem_handlers
+from flomation.api.openapi import document_components
+from flomation.api.problems import (
+    PROBLEM_RESPONSES,
+    Problem,
+    UnexpectedErrorMiddleware,
+    install_problem_handlers,
+)
 from flomation.config import Settings, get_settings
 from flomation.db.session import Database
 
@@ -73,6 +79,13 @@ def _public_api_routers() -> list[APIRouter]:
     return [auth_public_router, runner_router, executions_stream_router]
 
 
+def _documented_components() -> dict[str, object]:
+    """Bodies that routes refer to by name (see `flomation.api.openapi`)."""
+    from flomation.executions.schemas import ExecutionStreamEvent
+
+    return {"ExecutionStreamEvent": ExecutionStreamEvent}
+
+
 def _root_routers() -> list[APIRouter]:
     """Public routers outside /api/v1 (health; webhooks are added by the triggers domain)."""
     from flomation.executions.metrics import router as metrics_router
@@ -107,6 +120,7 @@ def create_app(
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
         lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
     )
     app.state.settings = settings
     app.state.database = database
@@ -115,6 +129,7 @@ def create_app(
     app.state.stopping = asyncio.Event()
 
     install_problem_handlers(app)
+    document_components(app, {"Problem": Problem, **_documented_components()})
     for router in _protected_routers():
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(get_principal)])
     for router in _public_api_routers():

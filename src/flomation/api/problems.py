@@ -9,14 +9,55 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flomation.api.asgi import TrackedSend
+from flomation.api.openapi import component_ref
 from flomation.errors import FlomationError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("flomation.api")
+
+
+class ProblemError(BaseModel):
+    """One cause of a problem: where (`loc`, as a path into the request) and what."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int]
+    msg: str
+    node_id: str | None = Field(default=None, description="The node, in a flow definition")
+    field: str | None = Field(default=None, description="The node's config field")
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457 problem+json), as `problem` renders it. Some errors add
+    fields of their own (a save refused as stale carries `current_revision`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="https://flomation.dev/problems/<slug>")
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] | None = None
+
+
+# Every route may answer these (the app gives them to all its routes). The body is described
+# as a reference rather than a `model`, which FastAPI would file under `application/json`; the
+# app adds `Problem` to the components (`flomation.api.openapi.document_components`).
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": component_ref("Problem")}},
+    }
+    for code, description in (
+        ("4XX", "The request cannot be served as it is"),
+        ("5XX", "The server failed"),
+    )
+}
 
 
 def problem(

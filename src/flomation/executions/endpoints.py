@@ -23,6 +23,7 @@ from flomation.api.deps import (
     get_principal,
     one_statement_writes,
 )
+from flomation.api.openapi import component_ref
 from flomation.auth.principal import Principal
 from flomation.db.session import Database
 from flomation.errors import ValidationFailed
@@ -185,7 +186,12 @@ def _sse(seq: int, kind: str, payload: Any) -> bytes:
     "/executions/{execution_id}/events",
     operation_id="stream_execution_events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {
+            "description": "Server-Sent Events; each message is one `ExecutionStreamEvent`",
+            "content": {"text/event-stream": {"schema": component_ref("ExecutionStreamEvent")}},
+        }
+    },
 )
 async def stream_execution_events(
     execution_id: str,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, with_config
+from typing_extensions import TypedDict
 
 # The status vocabulary is the protocol's, named here too for the domain's own modules.
 from flomation.protocol.reports import FinalStatus as FinalStatus
@@ -16,15 +17,46 @@ from flomation.protocol.statuses import StepStatus as StepStatus
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
+@with_config(ConfigDict(extra="allow"))
+class ErrorInfo(TypedDict, total=False):
+    """Why a step or an execution failed, as the engine and the runner report it (other fields
+    may follow)."""
+
+    node_id: str | None
+    type: str
+    message: str
+    attempt: int
+
+
+@with_config(ConfigDict(extra="allow"))
+class TriggerInfo(TypedDict):
+    """What started an execution: its `type` (manual, retry, error_flow, a trigger's type...),
+    the trigger's `id` when one fired, and fields of that type."""
+
+    type: str
+    id: NotRequired[str]
+
+
+# The shapes below describe what the engine, the runner and the services store; the views
+# pass stored values through as they are (SkipValidation), so the answers do not change.
+StoredError = Annotated[ErrorInfo | None, SkipValidation]
+StoredTrigger = Annotated[TriggerInfo, SkipValidation]
+Iteration = Annotated[
+    int | list[int] | None,
+    SkipValidation,
+    Field(description="The foreach item's index; one index per loop inside nested loops"),
+]
+
+
 class StepView(BaseModel):
     node_id: str
-    status: str
+    status: StepStatus
     visit: int | None = None
-    iteration: Any = None
+    iteration: Iteration = None
     attempts: int
     input: Any = None
     output: Any = None
-    error: Any = None
+    error: StoredError = None
     port: str | None = None
     reused: bool = False
     started_at: datetime | None = None
@@ -49,8 +81,8 @@ class ExecutionSummary(BaseModel):
     status_detail: str | None = None
     input: Any = None
     output: Any = None
-    error: Any = None
-    trigger: dict[str, Any]
+    error: StoredError = None
+    trigger: StoredTrigger
     runs_on: dict[str, str] = Field(default_factory=dict)
     retry_of: str | None = None
     from_node: str | None = None
@@ -70,6 +102,46 @@ class ExecutionView(ExecutionSummary):
 
     steps: list[StepView] = Field(default_factory=list)
     logs: list[LogView] = Field(default_factory=list)
+
+
+class StepEvent(BaseModel):
+    """A step began, retried or ended: the step as it is now."""
+
+    seq: int
+    event: Literal["step"]
+    data: StepView
+
+
+class LogEvent(BaseModel):
+    """A log line of the execution."""
+
+    seq: int
+    event: Literal["log"]
+    data: LogView
+
+
+class ExecutionChangedEvent(BaseModel):
+    """The execution changed (requested, claimed, cancel requested, requeued, ended)."""
+
+    seq: int
+    event: Literal["execution"]
+    data: ExecutionSummary
+
+
+class ExecutionEndEvent(BaseModel):
+    """The last event of the stream: the execution as it ended."""
+
+    seq: int
+    event: Literal["end"]
+    data: ExecutionSummary
+
+
+ExecutionStreamEvent = Annotated[
+    StepEvent | LogEvent | ExecutionChangedEvent | ExecutionEndEvent,
+    Field(discriminator="event"),
+]
+"""One message of `GET /api/v1/executions/{id}/events`: its SSE `id` is `seq`, its `event`
+is `event` and its `data` is `data` as JSON."""
 
 
 class ExecutionPage(BaseModel):

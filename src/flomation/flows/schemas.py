@@ -194,5 +194,21 @@ class DiffOut(BaseModel):
         return cls.model_validate(diff)
 
 
+class NodeTypeOut(BaseModel):
+    """A node type as the editor's palette and config forms use it. A plugin's type may add
+    fields of its own, hence `extra="allow"`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    description: str
+    icon: str
+    group: str
+    ports: list[str] = Field(description="The output ports for the default config")
+    config_schema: dict[str, Any] = Field(description="JSON Schema of the node's config")
+    output_schema: dict[str, Any] = Field(description="JSON Schema of the node's output")
+
+
 class NodeTypesOut(BaseModel):
-    items: list[dict[str, Any]]
+    items: list[NodeTypeOut]

@@ -62,9 +62,7 @@ RunnerPages = Annotated[PageParams[str], Depends(page_query("runners"))]
 # --------------------------------------------------------------------------- admin side
 
 
-@router.post(
-    "/runner-tokens", status_code=201, operation_id="create_runner_token", response_model=None
-)
+@router.post("/runner-tokens", status_code=201, operation_id="create_runner_token")
 async def create_runner_token(
     body: RunnerTokenCreate, principal: AdminPrincipal, session: SessionDep
 ) -> RunnerTokenCreated:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from flomation.protocol.statuses import ExecutionStatus
-from flomation.triggers.config import TriggerConfig
+from flomation.triggers.config import TriggerConfig, TriggerType
 
 
 class TriggerCreate(BaseModel):
@@ -43,7 +43,7 @@ class TriggerState(BaseModel):
 class TriggerOut(BaseModel):
     id: str
     flow_id: str
-    type: str
+    type: TriggerType
     config: dict[str, Any]
     enabled: bool
     public: bool = Field(description="a webhook that anyone may call (no token, no HMAC)")

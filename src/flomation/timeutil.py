@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flomation.clock import utcnow
-
-# The executions domain still imports the current time from here.
-__all__ = ["isoformat", "utcnow"]
+__all__ = ["isoformat"]
 
 
 def isoformat(value: datetime | None) -> str | None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.executions import claims as execution_claims
@@ -68,7 +67,7 @@ async def test_claims_lease_and_deadline_follow_the_moved_clock(
             held=[(claimed_limited.id, claimed_limited.attempt)],
             lease_seconds=LEASE_S,
         )
-    assert renewal.lost == [] and renewal.cancel == []
+    assert (renewal.lost, renewal.cancel) == ([], [])
     report = await maintenance.run_once()
     assert (report.requeued, report.timed_out) == (1, 0)
     assert (await get(database, org, unlimited.id)).status == "queued"

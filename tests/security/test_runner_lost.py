@@ -25,7 +25,6 @@ from tests.conftest import SHORT_LEASES, ProcessClock, make_settings
 from tests.live import LiveServer
 from tests.runner.processes import Api, Recorder, record_flow, start_runner, wait_for
 
-
 # Leases long enough that none runs out unless the test moves the clock; frequent maintenance,
 # so a lease the clock ended is requeued at once.
 LEASE_S = 30.0

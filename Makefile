@@ -7,9 +7,12 @@ STAMP := $(VENV)/.installed
 EDITOR_OUT := src/flomation/api/static/editor
 EDITOR_STAMP := $(EDITOR_OUT)/index.html
 EDITOR_SOURCES := $(shell find editor -type f -not -path 'editor/node_modules/*' -not -path 'editor/dist/*' 2>/dev/null)
-# Tests run on PYTEST_WORKERS processes (pytest-xdist), except those marked `alone`: several
-# runner, API or Launch processes timed against leases of a few seconds, which a second test
-# beside them on 2 cores once pushed past their deadlines. They run next, one at a time.
+# Tests run on PYTEST_WORKERS processes (pytest-xdist), except those marked `alone`, which run
+# next, one at a time: a thousand executions drained by real runners in a bounded time, API
+# workers and Launch instances in processes of their own, whose leases run out in real time
+# (the test's clock, `db_clock`, moves only its own process). Throughput and process start-up
+# are what a second test beside them on 2 cores slows past their deadlines. Tests that only
+# wait for a lease to run out move the clock instead and need no marker.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 # pytest's exit status when a selection holds no test (PYTEST_ARGS may pick a file with none).

@@ -7,10 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import overload
 
-from flomation.clock import utcnow
-
-# The executions domain still imports the current time from here.
-__all__ = ["isoformat", "utcnow"]
+__all__ = ["isoformat"]
 
 
 @overload

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import Conflict, ValidationFailed
@@ -23,7 +24,7 @@ from flomation.protocol import ExecutionStatus
 from flomation.runners import service as runners_service
 from flomation.runners.schemas import RunnerTokenCreate
 from flomation.signing import SigningKey
-from flomation.timeutil import utcnow
+from tests.conftest import ProcessClock
 from tests.executions.factories import claim, complete, get, make_error_flow, request
 from tests.factories import echo_definition, make_actor, make_flow
 
@@ -133,7 +134,7 @@ async def test_input_against_start_schema_refused_with_nothing_queued(database: 
 
 
 async def test_expired_lease_requeues_with_next_attempt_then_runner_lost(
-    database: Database, settings: Settings
+    database: Database, settings: Settings, db_clock: ProcessClock
 ) -> None:
     settings = settings.model_copy(update={"max_attempts": 2})
     maintenance = Maintenance(database, settings)
@@ -141,15 +142,17 @@ async def test_expired_lease_requeues_with_next_attempt_then_runner_lost(
     flow_id = await make_flow(database, actor.organization_id)
     requested = await request(database, actor.organization_id, flow_id)
 
-    first = await claim(database, actor.organization_id, "runner-a", lease_seconds=0.5)
-    await asyncio.sleep(0.7)
+    first = await claim(database, actor.organization_id, "runner-a", lease_seconds=30)
+    report = await maintenance.run_once()
+    assert report.requeued == 0  # the lease still runs
+    db_clock.advance(31)
     report = await maintenance.run_once()
     assert report.requeued == 1
     assert (await get(database, actor.organization_id, requested.id)).status == "queued"
 
-    second = await claim(database, actor.organization_id, "runner-b", lease_seconds=0.5)
+    second = await claim(database, actor.organization_id, "runner-b", lease_seconds=30)
     assert [c.attempt for c in second] == [first[0].attempt + 1] == [2]
-    await asyncio.sleep(0.7)
+    db_clock.advance(31)
     report = await maintenance.run_once()
     assert report.runner_lost == 1
     lost = await get(database, actor.organization_id, requested.id)
@@ -163,14 +166,14 @@ async def test_expired_lease_requeues_with_next_attempt_then_runner_lost(
 
 
 async def test_stale_attempt_is_refused_and_changes_nothing(
-    database: Database, settings: Settings
+    database: Database, settings: Settings, db_clock: ProcessClock
 ) -> None:
     maintenance = Maintenance(database, settings)
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
     requested = await request(database, actor.organization_id, flow_id)
-    stale = (await claim(database, actor.organization_id, "runner-a", lease_seconds=0.3))[0]
-    await asyncio.sleep(0.5)
+    stale = (await claim(database, actor.organization_id, "runner-a", lease_seconds=30))[0]
+    db_clock.advance(31)
     await maintenance.run_once()
     current = (await claim(database, actor.organization_id, "runner-b"))[0]
 
@@ -310,9 +313,9 @@ async def test_cancel_of_queued_ends_at_once_and_of_ended_conflicts(database: Da
 
 
 async def test_unconfirmed_cancel_of_running_ends_cancelled_after_a_lease(
-    database: Database, settings: Settings
+    database: Database, settings: Settings, db_clock: ProcessClock
 ) -> None:
-    settings = settings.model_copy(update={"lease_seconds": 0.3})
+    settings = settings.model_copy(update={"lease_seconds": 30.0})
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
     requested = await request(database, actor.organization_id, flow_id)
@@ -325,7 +328,7 @@ async def test_unconfirmed_cancel_of_running_ends_cancelled_after_a_lease(
     assert accepted.cancel_requested_at is not None
     report = await Maintenance(database, settings).run_once()
     assert report.cancelled == 0  # the runner still has a lease to confirm it
-    await asyncio.sleep(0.5)
+    db_clock.advance(31)
     report = await Maintenance(database, settings).run_once()
     assert report.cancelled == 1
     assert (await get(database, actor.organization_id, requested.id)).status == "cancelled"
@@ -334,25 +337,31 @@ async def test_unconfirmed_cancel_of_running_ends_cancelled_after_a_lease(
 
 
 async def test_timeout_counts_from_first_start_across_attempts(
-    database: Database, settings: Settings
+    database: Database, settings: Settings, db_clock: ProcessClock
 ) -> None:
     settings = settings.model_copy(update={"execution_timeout_margin_seconds": 0.0})
     actor = await make_actor(database)
     flow_id = await make_flow(
-        database, actor.organization_id, definition=echo_definition(timeout_s=1)
+        database, actor.organization_id, definition=echo_definition(timeout_s=60)
     )
     requested = await request(database, actor.organization_id, flow_id)
-    first = (await claim(database, actor.organization_id, "runner-a", lease_seconds=30))[0]
+    first = (await claim(database, actor.organization_id, "runner-a", lease_seconds=600))[0]
     assert first.deadline_at is not None
     async with database.transaction() as session:
         await execution_reports.release_executions(session, runner_id="runner-a", ids=[first.id])
-    second = (await claim(database, actor.organization_id, "runner-b", lease_seconds=30))[0]
+    second = (await claim(database, actor.organization_id, "runner-b", lease_seconds=600))[0]
     assert second.deadline_at == first.deadline_at
 
-    await asyncio.sleep(1.2)
+    db_clock.advance(30)
     async with database.transaction() as session:
         renewal = await execution_claims.renew_leases(
-            session, runner_id="runner-b", held=[(second.id, second.attempt)], lease_seconds=30
+            session, runner_id="runner-b", held=[(second.id, second.attempt)], lease_seconds=600
+        )
+    assert renewal.cancel == []  # half its time: the execution goes on
+    db_clock.advance(31)
+    async with database.transaction() as session:
+        renewal = await execution_claims.renew_leases(
+            session, runner_id="runner-b", held=[(second.id, second.attempt)], lease_seconds=600
         )
     assert renewal.cancel == [second.id]  # the runner is told to stop
     report = await Maintenance(database, settings).run_once()
@@ -636,15 +645,15 @@ async def test_malformed_events_are_refused_with_nothing_stored(database: Databa
 
 
 async def test_concurrent_maintenance_passes_requeue_each_expired_lease_once(
-    database: Database, settings: Settings
+    database: Database, settings: Settings, db_clock: ProcessClock
 ) -> None:
     actor = await make_actor(database)
     flow_id = await make_flow(database, actor.organization_id)
     for _ in range(10):
         await request(database, actor.organization_id, flow_id)
-    held = await claim(database, actor.organization_id, lease_seconds=0.3)
+    held = await claim(database, actor.organization_id, lease_seconds=30)
     assert len(held) == 10
-    await asyncio.sleep(0.5)
+    db_clock.advance(31)
     reports = await asyncio.gather(*(Maintenance(database, settings).run_once() for _ in range(3)))
     assert sum(report.requeued for report in reports) == 10
     async with database.transaction() as session:

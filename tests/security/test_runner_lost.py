@@ -3,7 +3,14 @@ to runner after runner until the fleet is gone. Real `flomation runner` processe
 real API, on SQLite and PostgreSQL: the second runner lost while holding it fails it with
 "runner lost while running this execution"; no third runner runs it; the organisation's error
 flow still runs; the runner lost second, thawed, is refused and drops it. A flow with an
-`on_error` node gets one recovery attempt that runs only that branch, then fails the same."""
+`on_error` node gets one recovery attempt that runs only that branch, then fails the same.
+
+The API serves in this process, so where one lease is in play a runner's death is made to
+outlast its lease by moving the clock (`db_clock`); the subflow's case holds the parent's lease
+too, which the move would expire, so there leases are seconds long and run out in real time.
+Runners whose lease the clock ends run one execution at a time: busy, they hold no claim open,
+which the API could otherwise answer, after the move, with the requeued execution and a fresh
+lease for a runner that is dead or frozen."""
 
 from __future__ import annotations
 
@@ -14,19 +21,32 @@ from typing import Any
 import pytest
 
 from flomation.config import Settings
-from tests.conftest import SHORT_LEASES, make_settings
+from tests.conftest import SHORT_LEASES, ProcessClock, make_settings
 from tests.live import LiveServer
 from tests.runner.processes import Api, Recorder, record_flow, start_runner, wait_for
 
+# Leases long enough that none runs out unless the test moves the clock; frequent maintenance,
+# so a lease the clock ended is requeued at once.
+LEASE_S = 30.0
+CLOCK_LEASES: dict[str, object] = {**SHORT_LEASES, "lease_seconds": LEASE_S}
+
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    # Short leases and frequent maintenance: a lost runner's lease runs out in seconds.
-    return make_settings(
-        database_url,
-        tmp_path / "data",
-        **SHORT_LEASES,
-    )
+def leases() -> dict[str, object]:
+    return CLOCK_LEASES
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, leases: dict[str, object]) -> Settings:
+    return make_settings(database_url, tmp_path / "data", **leases)
+
+
+ONE_AT_A_TIME = ["--max-concurrent-executors", "1"]
+
+
+def outlast_the_lease(db_clock: ProcessClock) -> None:
+    """The lease a runner held when it died or froze (renewed at the latest now) is over."""
+    db_clock.advance(LEASE_S + 1)
 
 
 ERROR_FLOW = {
@@ -55,7 +75,7 @@ async def _error_flow_runs(user: Api, flow_id: str) -> list[dict[str, Any]]:
 
 
 async def test_an_execution_whose_runner_dies_twice_fails_instead_of_killing_a_third(
-    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path, db_clock: ProcessClock
 ) -> None:
     # Its delay holds the runner long enough for it to be killed mid-run, twice.
     flow_id = await user.flow(record_flow(recorder.url, delay_s=60))
@@ -64,20 +84,22 @@ async def test_an_execution_whose_runner_dies_twice_fails_instead_of_killing_a_t
     assert patched.status_code == 200, patched.text
     token = await user.token()
 
-    first = await start_runner(api.base_url, token, tmp_path)
+    first = await start_runner(api.base_url, token, tmp_path, extra_args=ONE_AT_A_TIME)
     second = third = None
     try:
         execution_id = await user.run(flow_id)
         await wait_for(lambda: _running_attempt(user, execution_id, 1), 30, "attempt 1")
         first.signal(signal.SIGKILL)
         await first.wait()
+        outlast_the_lease(db_clock)
 
-        second = await start_runner(api.base_url, token, tmp_path)
+        second = await start_runner(api.base_url, token, tmp_path, extra_args=ONE_AT_A_TIME)
         await wait_for(lambda: _running_attempt(user, execution_id, 2), 30, "attempt 2")
         # Frozen, not killed: it must be refused when it comes back.
         second.signal(signal.SIGSTOP)
+        outlast_the_lease(db_clock)
 
-        third = await start_runner(api.base_url, token, tmp_path)
+        third = await start_runner(api.base_url, token, tmp_path, extra_args=ONE_AT_A_TIME)
         done = await user.ended(execution_id, timeout_s=30)
         assert done["status"] == "failed", done
         assert done["attempt"] == 2
@@ -129,6 +151,7 @@ async def _child_of(user: Api, child_flow_id: str) -> str | None:
     return str(items[0]["id"]) if items else None
 
 
+@pytest.mark.parametrize("leases", [SHORT_LEASES], ids=["real-time-leases"])
 async def test_a_subflow_whose_runner_dies_twice_takes_its_parents_error_port(
     api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
 ) -> None:
@@ -228,7 +251,7 @@ def _recovering_flow(recorder_url: str) -> dict[str, Any]:
 
 
 async def test_an_execution_whose_runner_dies_twice_still_runs_its_on_error_branch(
-    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path
+    api: LiveServer, user: Api, recorder: Recorder, tmp_path: Path, db_clock: ProcessClock
 ) -> None:
     flow_id = await user.flow(_recovering_flow(recorder.url))
     error_flow_id = await user.flow(ERROR_FLOW)
@@ -236,20 +259,22 @@ async def test_an_execution_whose_runner_dies_twice_still_runs_its_on_error_bran
     assert patched.status_code == 200, patched.text
     token = await user.token()
 
-    started = [await start_runner(api.base_url, token, tmp_path)]
+    started = [await start_runner(api.base_url, token, tmp_path, extra_args=ONE_AT_A_TIME)]
     try:
         execution_id = await user.run(flow_id)
         await wait_for(lambda: _running_attempt(user, execution_id, 1), 30, "attempt 1")
         started[0].signal(signal.SIGKILL)
         await started[0].wait()
+        outlast_the_lease(db_clock)
 
-        started.append(await start_runner(api.base_url, token, tmp_path))
+        started.append(await start_runner(api.base_url, token, tmp_path, extra_args=ONE_AT_A_TIME))
         await wait_for(lambda: _running_attempt(user, execution_id, 2), 30, "attempt 2")
         started[1].signal(signal.SIGKILL)
         await started[1].wait()
+        outlast_the_lease(db_clock)
 
         # The next runner gets a recovery attempt: the on_error branch only.
-        started.append(await start_runner(api.base_url, token, tmp_path))
+        started.append(await start_runner(api.base_url, token, tmp_path, extra_args=ONE_AT_A_TIME))
         done = await user.ended(execution_id, timeout_s=30)
 
         async def error_flow_succeeded() -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.clock import utcnow
 from flomation.engine.steps import fold_step, is_node_event
 from flomation.errors import FlomationError, ValidationFailed
 from flomation.executions import metrics
@@ -33,7 +34,6 @@ from flomation.executions.repository import reports as reports_repository
 from flomation.executions.schemas import ExecutionSummary, FinalStatus, LogView, StepView
 from flomation.executions.views import event_payload, event_row
 from flomation.models.executions import FINAL_STATUSES, Execution
-from flomation.timeutil import utcnow
 
 
 @dataclass(frozen=True)

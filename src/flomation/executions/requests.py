@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.clock import utcnow
 from flomation.db.session import is_autocommit
 from flomation.engine.nodes.flow import check_input
 from flomation.errors import Conflict, ValidationFailed
@@ -24,7 +25,6 @@ from flomation.executions.views import full_view
 from flomation.flows import service as flows_service
 from flomation.ids import new_id
 from flomation.protocol.statuses import ExecutionStatus
-from flomation.timeutil import utcnow
 
 MAX_DEPTH = 10
 

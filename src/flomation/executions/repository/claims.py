@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
 from flomation.db.base import UTCDateTime
-from flomation.db.clock import db_now, db_now_plus
+from flomation.db.clock import db_now, db_now_plus, now_sql, with_clock
 from flomation.db.driver import DriverStatement
 from flomation.executions.notifier import CHANNEL, notify_payload
 from flomation.executions.repository._sql import (
@@ -41,11 +41,12 @@ from flomation.models.executions import RUNNING, Execution, ExecutionEvent, Queu
 
 # --------------------------------------------------------------------------- claiming
 
-_SQLITE_NOW = "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')"
-_SQLITE_NOW_PLUS_LEASE = (
-    "(strftime('%Y-%m-%d %H:%M:%f', 'now', printf('%+.3f seconds', CAST(:lease_s AS REAL)))"
-    " || '000')"
-)
+# The database's clock as the text statements below read it (`with_clock` binds its offset).
+_SQLITE_NOW = now_sql("sqlite")
+_SQLITE_NOW_PLUS_LEASE = now_sql("sqlite", ":lease_s")
+_PG_NOW = now_sql("postgresql")
+_PG_NOW_PLUS_LEASE = now_sql("postgresql", ":lease_s")
+_PG_DEADLINE = now_sql("postgresql", "e.timeout_s")
 
 # SQLite: one UPDATE ... RETURNING; writers are serialised (BEGIN IMMEDIATE), so the count of
 # running executions per flow is exact. Labels: every (key, value) of the execution's labels
@@ -83,13 +84,13 @@ RETURNING execution_id, lease_expires_at
 # PostgreSQL, step 1: of the flows with a concurrency limit that have claimable work, take
 # (without waiting) a transaction lock on each. Every claim that could start an execution of a
 # limited flow holds that flow's lock, so step 2 counts its running executions exactly.
-_PG_LOCK_LIMITED_FLOWS = """
+_PG_LOCK_LIMITED_FLOWS = f"""
 SELECT flow_id FROM (
     SELECT DISTINCT q.flow_id FROM execution_queue q
     WHERE q.organization_id = :organization_id
       AND q.lease_owner IS NULL
       AND q.max_concurrent IS NOT NULL
-      AND q.available_at <= now()
+      AND q.available_at <= {_PG_NOW}
       AND q.labels <@ CAST(:labels AS jsonb)
 ) AS limited
 WHERE pg_try_advisory_xact_lock(hashtextextended('flomation.flow:' || flow_id, 0))
@@ -97,13 +98,13 @@ WHERE pg_try_advisory_xact_lock(hashtextextended('flomation.flow:' || flow_id, 0
 
 # PostgreSQL, step 2: SELECT ... FOR UPDATE SKIP LOCKED feeding UPDATE ... RETURNING, one
 # statement, so concurrent claimers never take the same row and never wait for each other.
-_PG_CHOSEN = """
+_PG_CHOSEN = f"""
 WITH candidates AS (
     SELECT q.execution_id, q.flow_id, q.available_at, q.max_concurrent
     FROM execution_queue q
     WHERE q.organization_id = :organization_id
       AND q.lease_owner IS NULL
-      AND q.available_at <= now()
+      AND q.available_at <= {_PG_NOW}
       AND q.labels <@ CAST(:labels AS jsonb)
       AND (
           q.max_concurrent IS NULL
@@ -131,10 +132,10 @@ WITH candidates AS (
     WHERE max_concurrent IS NULL OR rank_in_flow + running <= max_concurrent
 )"""
 
-_PG_LEASE_CHOSEN = """
+_PG_LEASE_CHOSEN = f"""
 UPDATE execution_queue q
 SET lease_owner = :runner_id,
-    lease_expires_at = now() + make_interval(secs => CAST(:lease_s AS double precision)),
+    lease_expires_at = {_PG_NOW_PLUS_LEASE},
     attempt = q.attempt + 1
 FROM chosen
 WHERE q.execution_id = chosen.execution_id
@@ -154,18 +155,18 @@ _STARTED_COLUMNS = tuple(
 # rows are locked before the execution rows, the lock order of every writer.
 # `_PG_CLAIM_AND_START`: step 2 and this in one statement.
 _PG_START_LEASED = (
-    """
+    f"""
 UPDATE executions e
 SET status = :running,
     status_detail = NULL,
     runner_id = :runner_id,
     attempt = leased.attempt,
-    started_at = now(),
-    first_started_at = coalesce(e.first_started_at, now()),
+    started_at = {_PG_NOW},
+    first_started_at = coalesce(e.first_started_at, {_PG_NOW}),
     deadline_at = coalesce(
         e.deadline_at,
         CASE WHEN e.timeout_s IS NULL THEN NULL
-             ELSE now() + make_interval(secs => CAST(e.timeout_s AS double precision)) END
+             ELSE {_PG_DEADLINE} END
     ),
     last_seq = e.last_seq + 1
 FROM leased
@@ -182,9 +183,11 @@ _CLAIMED_COLUMNS: dict[str, TypeEngine[Any]] = {
     "lease_expires_at": UTCDateTime(),
 }
 # Built once: a claim pays neither for building its statements nor for their cache keys.
-_PG_LOCK_LIMITED_FLOWS_STATEMENT = text(_PG_LOCK_LIMITED_FLOWS).columns(flow_id=String())
-_PG_CLAIM_STATEMENT = text(_PG_CLAIM).columns(**_CLAIMED_COLUMNS)
-_SQLITE_CLAIM_STATEMENT = text(_SQLITE_CLAIM).columns(**_CLAIMED_COLUMNS)
+_PG_LOCK_LIMITED_FLOWS_STATEMENT = with_clock(text(_PG_LOCK_LIMITED_FLOWS)).columns(
+    flow_id=String()
+)
+_PG_CLAIM_STATEMENT = with_clock(text(_PG_CLAIM)).columns(**_CLAIMED_COLUMNS)
+_SQLITE_CLAIM_STATEMENT = with_clock(text(_SQLITE_CLAIM)).columns(**_CLAIMED_COLUMNS)
 
 
 async def claim_queue_rows(
@@ -269,14 +272,14 @@ async def insert_claim_events(
 # Otherwise it claims nothing and says so (`limited_waiting`): then the two steps above run.
 # One row always comes back, with null columns when nothing was started.
 _PG_UNLIMITED_CLAIM_AND_START = (
-    """
+    f"""
 WITH limited AS (
     SELECT EXISTS (
         SELECT 1 FROM execution_queue l
         WHERE l.organization_id = :organization_id
           AND l.lease_owner IS NULL
           AND l.max_concurrent IS NOT NULL
-          AND l.available_at <= now()
+          AND l.available_at <= {_PG_NOW}
           AND l.labels <@ CAST(:labels AS jsonb)
     ) AS waiting
 ), chosen AS (
@@ -285,7 +288,7 @@ WITH limited AS (
     WHERE q.organization_id = :organization_id
       AND q.lease_owner IS NULL
       AND q.max_concurrent IS NULL
-      AND q.available_at <= now()
+      AND q.available_at <= {_PG_NOW}
       AND q.labels <@ CAST(:labels AS jsonb)
       AND NOT (SELECT waiting FROM limited)
     ORDER BY q.available_at, q.execution_id
@@ -357,7 +360,7 @@ async def claim_and_start(
 @functools.cache
 def _pg_statement(sql: str) -> Any:
     # Built once: a text statement's columns are typed like the table's (JSON, UTC times).
-    return text(sql).columns(*_STARTED_COLUMNS, lease_expires_at=UTCDateTime())
+    return with_clock(text(sql)).columns(*_STARTED_COLUMNS, lease_expires_at=UTCDateTime())
 
 
 async def _start_leased(

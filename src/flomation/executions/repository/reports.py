@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
 from flomation.db.base import Base, JSONDocument, JSONValue
-from flomation.db.clock import db_now
+from flomation.db.clock import db_now, now_sql, with_clock
 from flomation.db.driver import DriverStatement
 from flomation.executions.repository._sql import (
     EVENT_COLUMNS,
@@ -134,15 +134,16 @@ _EXECUTIONS = table_of(Execution)
 
 # PostgreSQL: the whole batch in one UPDATE over arrays of its items; each row that passes its
 # fence sends its own wake-ups, so they cost no round trip of their own.
-_PG_FENCE_BATCH = text(
-    f"""
+_PG_FENCE_BATCH = with_clock(
+    text(
+        f"""
 UPDATE executions AS e
 SET last_seq = e.last_seq + v.count,
     status = CASE WHEN v.ends THEN v.status ELSE e.status END,
     status_detail = CASE WHEN v.ends THEN NULL ELSE e.status_detail END,
     output = CASE WHEN v.ends THEN CAST(v.output AS jsonb) ELSE e.output END,
     error = CASE WHEN v.ends THEN CAST(v.error AS jsonb) ELSE e.error END,
-    finished_at = CASE WHEN v.ends THEN now() ELSE e.finished_at END,
+    finished_at = CASE WHEN v.ends THEN {now_sql("postgresql")} ELSE e.finished_at END,
     error_flow_pending = CASE
         WHEN v.ends THEN v.status IN ('{FAILED}', '{TIMED_OUT}') ELSE e.error_flow_pending END
 FROM unnest(
@@ -160,6 +161,7 @@ RETURNING {", ".join(f"e.{name}" for name in FENCE_COLUMNS)},
     CASE WHEN v.frees THEN pg_notify(:channel, :work_prefix || e.organization_id) END
         AS woke_runners
 """
+    )
 ).columns(**{name: _EXECUTIONS.c[name].type for name in FENCE_COLUMNS})
 
 # SQLite: the same, one execution per statement (in-process: no round trips to save).

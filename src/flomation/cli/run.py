@@ -38,6 +38,7 @@ from flomation.engine.nodes.flow import check_input
 from flomation.engine.nodes.registry import default_registry
 from flomation.engine.plan import FlowPlan
 from flomation.engine.validation import validate_definition
+from flomation.protocol.statuses import ExecutionStatus
 
 VAR_PREFIX = "FLOMATION_VAR_"
 SECRET_PREFIX = "FLOMATION_SECRET_"
@@ -186,7 +187,7 @@ async def _execute(
         await executor.run(input_value)
     except Exception as exc:
         # A bug the engine did not turn into a node error: the execution failed, say why.
-        recorder.status = "failed"
+        recorder.status = ExecutionStatus.FAILED
         recorder.error = _internal_error(exc)
         recorder.finished_at = time.time()
     finally:

@@ -9,9 +9,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ExecutionStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
-FinalStatus = Literal["succeeded", "failed", "cancelled", "timed_out"]
-StepStatus = Literal["running", "succeeded", "failed", "skipped", "cancelled"]
-LogLevel = Literal["debug", "info", "warning", "error"]
 
 
 class StepView(BaseModel):

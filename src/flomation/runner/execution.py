@@ -161,25 +161,27 @@ class ExecutionJob:
             asyncio.current_task().uncancel()  # type: ignore[union-attr]
             kind = "timeout" if self.stop_reason == "timeout" else "cancelled"
             result = ExecutionResult(
-                "timed_out" if kind == "timeout" else "cancelled",
+                ExecutionStatus.TIMED_OUT if kind == "timeout" else ExecutionStatus.CANCELLED,
                 None,
                 self._error(kind, f"the execution was {kind.replace('timeout', 'timed out')}"),
             )
         except Exception as exc:  # a bug in a node type or the engine: fail, do not vanish
             log.exception("execution %s failed inside the runner", claimed.id)
-            result = ExecutionResult("failed", None, self._error("internal", _text(exc)))
+            result = ExecutionResult(
+                ExecutionStatus.FAILED, None, self._error("internal", _text(exc))
+            )
         finally:
             self.hold.release()
         if self.stop_reason in ("lost", "shutdown"):
             return
         if self.unreportable is not None:
-            result = ExecutionResult("failed", None, self.unreportable)
+            result = ExecutionResult(ExecutionStatus.FAILED, None, self.unreportable)
         if claimed.recovery_error is not None:
             # A recovery attempt ends failed with the error it recovers from, whatever cut its
             # on_error branch short (a cancel, the deadline, a failure): rule 6 keeps the
             # original error, and a branch's failure is on its step.
             kept = result.output if result.status == "failed" else None
-            result = ExecutionResult("failed", kept, claimed.recovery_error)
+            result = ExecutionResult(ExecutionStatus.FAILED, kept, claimed.recovery_error)
         self.result = result
         metrics.finished.labels(result.status).inc()
         metrics.duration.observe(time.monotonic() - self._claimed_at)
@@ -203,7 +205,9 @@ class ExecutionJob:
         try:
             plan = self.context.plans.get(claimed)
         except (InvalidDefinitionError, ValueError) as exc:
-            return ExecutionResult("failed", None, self._error("definition", str(exc)))
+            return ExecutionResult(
+                ExecutionStatus.FAILED, None, self._error("definition", str(exc))
+            )
         services: EngineServices = self.context.make_services(claimed, self.hold)
         self._sink = ReportingSink(self.context.reporter, claimed.id, claimed.attempt)
         executor = Executor(
@@ -233,7 +237,7 @@ class ExecutionJob:
             if not limit.expired():
                 raise
             return ExecutionResult(
-                "timed_out",
+                ExecutionStatus.TIMED_OUT,
                 None,
                 self._error(
                     "timeout", "the execution ran past its deadline (its flow's timeout_s)"
@@ -241,7 +245,7 @@ class ExecutionJob:
             )
         if self.stop_reason == "timeout" and result.status == "cancelled":
             return ExecutionResult(
-                "timed_out",
+                ExecutionStatus.TIMED_OUT,
                 None,
                 self._error(
                     "timeout", "the execution ran past its deadline (its flow's timeout_s)"

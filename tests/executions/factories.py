@@ -10,8 +10,9 @@ from flomation.executions import claims as execution_claims
 from flomation.executions import reports as execution_reports
 from flomation.executions import requests as execution_requests
 from flomation.executions import views as execution_views
-from flomation.executions.schemas import ClaimedExecution, ExecutionView, FinalStatus
+from flomation.executions.schemas import ClaimedExecution, ExecutionView
 from flomation.models.auth import Organization
+from flomation.protocol import ExecutionStatus, FinalStatus
 from tests.factories import make_flow
 
 
@@ -58,7 +59,7 @@ async def complete(
     claimed: ClaimedExecution,
     runner_id: str = "runner-1",
     *,
-    status: FinalStatus = "succeeded",
+    status: FinalStatus = ExecutionStatus.SUCCEEDED,
     output: Any = None,
     error: dict[str, Any] | None = None,
 ) -> None:

@@ -19,6 +19,7 @@ from flomation.executions.errors import DuplicateExecution, StaleAttempt
 from flomation.executions.maintenance import Maintenance
 from flomation.executions.schemas import ClaimedExecution
 from flomation.models.executions import Execution, ExecutionEvent, ExecutionLog, ExecutionStep
+from flomation.protocol import ExecutionStatus
 from flomation.runners import service as runners_service
 from flomation.runners.schemas import RunnerTokenCreate
 from flomation.signing import SigningKey
@@ -204,7 +205,16 @@ async def test_recorded_events_fold_into_steps_and_logs(database: Database) -> N
         claimed,
         "runner-1",
         [
-            {"kind": "execution.started", "seq": 1, "at": at, "input": {"n": 21}},
+            {
+                "kind": "execution.started",
+                "seq": 1,
+                "at": at,
+                "input": {"n": 21},
+                "execution_id": claimed.id,
+                "attempt": claimed.attempt,
+                "flow_id": flow_id,
+                "flow_revision": 1,
+            },
             {
                 "kind": "node.started",
                 "seq": 2,
@@ -287,7 +297,7 @@ async def test_heartbeat_renews_and_reports_cancel_and_lost(database: Database) 
     assert set(renewal.renewed) == {one.id, two.id}
     assert renewal.cancel == [two.id]
     assert renewal.lost == [one.id]  # the (one, 99) pair is not held
-    await complete(database, two, "runner-a", status="cancelled")
+    await complete(database, two, "runner-a", status=ExecutionStatus.CANCELLED)
     assert (await get(database, actor.organization_id, two.id)).status == "cancelled"
 
 
@@ -381,6 +391,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "start",
                 "visit": 1,
                 "iteration": None,
+                "attempt": 1,
             },
             {
                 "kind": "node.succeeded",
@@ -390,6 +401,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "start",
                 "attempts": 1,
                 "output": {"n": 21},
+                "port": "success",
             },
             {
                 "kind": "node.started",
@@ -399,6 +411,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "double",
                 "visit": 1,
                 "iteration": None,
+                "attempt": 1,
             },
             {
                 "kind": "node.succeeded",
@@ -408,6 +421,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "double",
                 "attempts": 1,
                 "output": {"m": 42},
+                "port": "success",
             },
             {
                 "kind": "node.started",
@@ -417,6 +431,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "out",
                 "visit": 1,
                 "iteration": None,
+                "attempt": 1,
             },
             {
                 "kind": "node.failed",
@@ -426,11 +441,13 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "out",
                 "attempts": 1,
                 "error": {"type": "template", "message": "boom"},
+                "handled": False,
+                "duration_ms": 1.0,
             },
         ],
     )
     error = {"node_id": "out", "type": "template", "message": "boom", "attempt": 1}
-    await complete(database, held, status="failed", error=error)
+    await complete(database, held, status=ExecutionStatus.FAILED, error=error)
 
     async with database.transaction() as session:
         retry = await execution_actions.retry_execution(
@@ -464,7 +481,7 @@ async def test_failed_execution_starts_the_organisation_error_flow_once(
     failing = await request(database, actor.organization_id, flow_id)
     held = (await claim(database, actor.organization_id))[0]
     error = {"node_id": "out", "type": "fail", "message": "no", "attempt": 1}
-    await complete(database, held, status="failed", error=error)
+    await complete(database, held, status=ExecutionStatus.FAILED, error=error)
 
     maintenance = Maintenance(database, settings)
     assert (await maintenance.run_once()).error_flows == 1
@@ -474,7 +491,7 @@ async def test_failed_execution_starts_the_organisation_error_flow_once(
     assert started[0].trigger == {"type": "error_flow", "execution_id": failing.id}
     assert started[0].input["error"] == error
     # The error flow failing does not start itself again.
-    await complete(database, started[0], status="failed", error=error)
+    await complete(database, started[0], status=ExecutionStatus.FAILED, error=error)
     assert (await maintenance.run_once()).error_flows == 0
 
 
@@ -521,6 +538,15 @@ async def _record(
             attempt=claimed.attempt,
             events=events,
         )
+
+
+_started_without_step = {
+    "kind": "node.started",
+    "seq": 2,
+    "at": "2026-01-01T00:00:00Z",
+    "visit": 1,
+    "attempt": 1,
+}
 
 
 def _log_event(message: str) -> dict[str, Any]:
@@ -624,10 +650,10 @@ async def test_malformed_events_are_refused_with_nothing_stored(database: Databa
             held,
             "runner-1",
             # Malformed on purpose: a step event without its step, and a string.
-            [_log_event("fine"), {"kind": "node.started", "node_id": "double"}, "nonsense"],  # type: ignore[list-item]
+            [_log_event("fine"), {**_started_without_step, "node_id": "double"}, "nonsense"],  # type: ignore[list-item]
         )
     assert [e["loc"] for e in caught.value.errors or []] == [
-        ["body", "events", 1, "step"],
+        ["body", "events", 1, "node.started", "step"],
         ["body", "events", 2],
     ]
     view = await get(database, actor.organization_id, requested.id)

@@ -20,6 +20,7 @@ from flomation.executions.errors import StaleAttempt
 from flomation.executions.maintenance import RUNNER_LOST_MESSAGE, Maintenance
 from flomation.executions.schemas import ClaimedExecution
 from flomation.models.executions import Execution
+from flomation.protocol import ExecutionStatus
 from flomation.runners.protocol import claimed_execution
 from tests.executions.factories import claim, complete, get, make_error_flow, request
 from tests.executions.test_runner_losses import _runner_dies
@@ -102,7 +103,7 @@ async def test_the_second_loss_requeues_a_recovery_attempt_that_ends_failed_with
         database,
         recovery,
         "runner-c",
-        status="failed",
+        status=ExecutionStatus.FAILED,
         output={"why": RUNNER_LOST_MESSAGE},
         error=runner_lost(2),
     )

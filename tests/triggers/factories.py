@@ -12,10 +12,10 @@ from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.executions import claims as execution_claims
 from flomation.executions import reports as execution_reports
-from flomation.executions.schemas import FinalStatus
 from flomation.flows import service as flows
 from flomation.models.executions import Execution
 from flomation.models.triggers import Trigger
+from flomation.protocol import ExecutionStatus, FinalStatus
 from flomation.secrets import service as secrets
 from flomation.secrets.crypto import Keyring
 from flomation.triggers import service
@@ -111,7 +111,7 @@ async def executions_of(database: Database, organization_id: str) -> list[Execut
 
 
 async def end_all(
-    database: Database, organization_id: str, *, status: FinalStatus = "succeeded"
+    database: Database, organization_id: str, *, status: FinalStatus = ExecutionStatus.SUCCEEDED
 ) -> int:
     """Claim every queued execution as a runner would and end it with `status`."""
     async with database.transaction() as session:
@@ -130,9 +130,9 @@ async def end_all(
                 execution_id=item.id,
                 attempt=item.attempt,
                 status=status,
-                output={"done": True} if status == "succeeded" else None,
+                output={"done": True} if status == ExecutionStatus.SUCCEEDED else None,
                 error=None
-                if status == "succeeded"
+                if status == ExecutionStatus.SUCCEEDED
                 else {"node_id": "out", "type": "Boom", "message": "it broke", "attempt": 1},
             )
     return len(claimed)

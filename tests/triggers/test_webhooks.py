@@ -13,7 +13,7 @@ import httpx
 
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.executions.schemas import FinalStatus
+from flomation.protocol import ExecutionStatus, FinalStatus
 from flomation.triggers.signatures import sign_github, sign_standard
 from tests.factories import Actor
 from tests.live import LiveServer
@@ -284,13 +284,17 @@ async def test_sync_webhook_answers_the_output_or_502_with_the_error(
     await _hook(database, owner, {"path": "sync", "respond": "sync", "sync_timeout_s": 20})
     async with api.client() as client:
         # The runner's part (claim, complete) is played through the executions service.
-        runner = asyncio.create_task(_end_when_queued(database, owner.organization_id, "succeeded"))
+        runner = asyncio.create_task(
+            _end_when_queued(database, owner.organization_id, ExecutionStatus.SUCCEEDED)
+        )
         ok = await client.post("/hooks/sync", json={})
         await runner
         assert ok.status_code == 200, ok.text
         assert ok.json() == {"done": True}
 
-        runner = asyncio.create_task(_end_when_queued(database, owner.organization_id, "failed"))
+        runner = asyncio.create_task(
+            _end_when_queued(database, owner.organization_id, ExecutionStatus.FAILED)
+        )
         failed = await client.post("/hooks/sync", json={})
         await runner
     assert failed.status_code == 502

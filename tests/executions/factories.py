@@ -10,9 +10,9 @@ from flomation.executions import claims as execution_claims
 from flomation.executions import reports as execution_reports
 from flomation.executions import requests as execution_requests
 from flomation.executions import views as execution_views
-from flomation.executions.schemas import ClaimedExecution, ExecutionView, FinalStatus
+from flomation.executions.schemas import ClaimedExecution, ExecutionView
 from flomation.models.auth import Organization
-from flomation.protocol import ExecutionStatus
+from flomation.protocol import ExecutionStatus, FinalStatus
 from tests.factories import make_flow
 
 

@@ -208,7 +208,16 @@ async def test_recorded_events_fold_into_steps_and_logs(database: Database) -> N
         claimed,
         "runner-1",
         [
-            {"kind": "execution.started", "seq": 1, "at": at, "input": {"n": 21}},
+            {
+                "kind": "execution.started",
+                "seq": 1,
+                "at": at,
+                "input": {"n": 21},
+                "execution_id": claimed.id,
+                "attempt": claimed.attempt,
+                "flow_id": flow_id,
+                "flow_revision": 1,
+            },
             {
                 "kind": "node.started",
                 "seq": 2,
@@ -391,6 +400,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "start",
                 "visit": 1,
                 "iteration": None,
+                "attempt": 1,
             },
             {
                 "kind": "node.succeeded",
@@ -400,6 +410,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "start",
                 "attempts": 1,
                 "output": {"n": 21},
+                "port": "success",
             },
             {
                 "kind": "node.started",
@@ -409,6 +420,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "double",
                 "visit": 1,
                 "iteration": None,
+                "attempt": 1,
             },
             {
                 "kind": "node.succeeded",
@@ -418,6 +430,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "double",
                 "attempts": 1,
                 "output": {"m": 42},
+                "port": "success",
             },
             {
                 "kind": "node.started",
@@ -427,6 +440,7 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "out",
                 "visit": 1,
                 "iteration": None,
+                "attempt": 1,
             },
             {
                 "kind": "node.failed",
@@ -436,6 +450,8 @@ async def test_retry_from_node_hands_back_outputs_before_it(database: Database) 
                 "node_id": "out",
                 "attempts": 1,
                 "error": {"type": "template", "message": "boom"},
+                "handled": False,
+                "duration_ms": 1.0,
             },
         ],
     )
@@ -531,6 +547,15 @@ async def _record(
             attempt=claimed.attempt,
             events=events,
         )
+
+
+_started_without_step = {
+    "kind": "node.started",
+    "seq": 2,
+    "at": "2026-01-01T00:00:00Z",
+    "visit": 1,
+    "attempt": 1,
+}
 
 
 def _log_event(message: str) -> dict[str, Any]:
@@ -634,10 +659,10 @@ async def test_malformed_events_are_refused_with_nothing_stored(database: Databa
             held,
             "runner-1",
             # Malformed on purpose: a step event without its step, and a string.
-            [_log_event("fine"), {"kind": "node.started", "node_id": "double"}, "nonsense"],  # type: ignore[list-item]
+            [_log_event("fine"), {**_started_without_step, "node_id": "double"}, "nonsense"],  # type: ignore[list-item]
         )
     assert [e["loc"] for e in caught.value.errors or []] == [
-        ["body", "events", 1, "step"],
+        ["body", "events", 1, "node.started", "step"],
         ["body", "events", 2],
     ]
     view = await get(database, actor.organization_id, requested.id)

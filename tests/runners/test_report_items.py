@@ -200,7 +200,7 @@ async def test_a_batch_records_what_the_per_item_service_calls_record(database: 
     assert all(r == recorded[0] for r in recorded)
 
 
-async def test_the_same_execution_twice_in_a_batch_is_recorded_item_by_item(
+async def test_the_same_execution_twice_in_a_batch_is_recorded_in_order(
     database: Database,
 ) -> None:
     organization_id, [claimed] = await _claimed(database, 1)
@@ -225,8 +225,8 @@ async def test_the_same_execution_twice_in_a_batch_is_recorded_item_by_item(
 async def test_an_end_whose_execution_row_refuses_it_keeps_its_queue_row(
     database: Database,
 ) -> None:
-    """Rows out of step (the queue row held, the execution row not): the batch rolls back
-    and goes item by item, so the refused end does not leave its queue row deleted."""
+    """Rows out of step (the queue row held, the execution row not): the end is refused
+    (stale) and its queue row put back, so the refused end does not leave it deleted."""
     organization_id, [odd, good] = await _claimed(database, 2)
     async with database.transaction() as session:
         await session.execute(

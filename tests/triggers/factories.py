@@ -12,11 +12,10 @@ from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.executions import claims as execution_claims
 from flomation.executions import reports as execution_reports
-from flomation.executions.schemas import FinalStatus
 from flomation.flows import service as flows
 from flomation.models.executions import Execution
 from flomation.models.triggers import Trigger
-from flomation.protocol import ExecutionStatus
+from flomation.protocol import ExecutionStatus, FinalStatus
 from flomation.secrets import service as secrets
 from flomation.secrets.crypto import Keyring
 from flomation.triggers import service

@@ -13,8 +13,7 @@ import httpx
 
 from flomation.config import Settings
 from flomation.db.session import Database
-from flomation.executions.schemas import FinalStatus
-from flomation.protocol import ExecutionStatus
+from flomation.protocol import ExecutionStatus, FinalStatus
 from flomation.triggers.signatures import sign_github, sign_standard
 from tests.factories import Actor
 from tests.live import LiveServer

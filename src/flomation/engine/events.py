@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
-from flomation.protocol.events import EVENT, STEP_ENDS, Event, EventKind
+from flomation.engine.steps import fold_step
+from flomation.protocol.events import EVENT, Event, EventKind
+from flomation.protocol.statuses import ExecutionStatus
+from flomation.timeutil import format_timestamp
 
 __all__ = [
     "EventSink",
@@ -30,7 +32,6 @@ __all__ = [
     "ListSink",
     "MultiSink",
     "NullSink",
-    "format_time",
     "json_problem",
     "json_safe",
     "to_json_bytes",
@@ -196,11 +197,6 @@ def _key_text(key: Any) -> str:
     return f"({_describe(key)})"
 
 
-def format_time(timestamp: float) -> str:
-    """RFC 3339 in UTC with a `Z`."""
-    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
-
-
 @dataclass(frozen=True, slots=True)
 class ExecutionEvent:
     """One event as the engine emits it: `data` holds the fields of its kind's model in
@@ -213,7 +209,7 @@ class ExecutionEvent:
 
     @property
     def at(self) -> str:
-        return format_time(self.ts)
+        return format_timestamp(self.ts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "kind": self.kind, "at": self.at, **self.data}
@@ -264,17 +260,6 @@ class MultiSink:
             await sink.emit(event)
 
 
-_STEP_DATA = (
-    "input",
-    "input_truncated",
-    "output",
-    "output_truncated",
-    "error",
-    "port",
-    "duration_ms",
-)
-
-
 class ExecutionRecorder:
     """Folds events into the execution document of the API spec.
 
@@ -285,7 +270,7 @@ class ExecutionRecorder:
     """
 
     def __init__(self) -> None:
-        self.status = "queued"
+        self.status: ExecutionStatus = ExecutionStatus.QUEUED
         self.input: Any = None
         self.output: Any = None
         self.error: dict[str, Any] | None = None
@@ -303,7 +288,7 @@ class ExecutionRecorder:
         data = event.data
         kind = event.kind
         if kind == EXECUTION_STARTED:
-            self.status = "running"
+            self.status = ExecutionStatus.RUNNING
             self.input = data.get("input")
             self.started_at = event.ts
         elif kind == EXECUTION_FINISHED:
@@ -321,43 +306,7 @@ class ExecutionRecorder:
                 }
             )
         elif kind.startswith("node."):
-            self._fold_step(kind, event.ts, data)
-
-    def _fold_step(self, kind: EventKind, at: float, data: dict[str, Any]) -> None:
-        step = self.steps.get(data["step"])
-        if step is None:
-            step = {
-                "step": data["step"],
-                "node_id": data["node_id"],
-                "status": "running",
-                "visit": data.get("visit"),
-                "iteration": data.get("iteration"),
-                "parent_step": data.get("parent_step"),
-                "attempts": 0,
-                "input": None,
-                "output": None,
-                "error": None,
-                "started_at": at,
-                "finished_at": None,
-            }
-            self.steps[data["step"]] = step
-        if kind == NODE_RETRYING:
-            # The failed attempt's error is the retrying event's; the step keeps its outcome.
-            step["attempts"] = max(step["attempts"], data["attempt"] + 1)
-            return
-        for key in _STEP_DATA:
-            if key in data:
-                step[key] = data[key]
-        if "attempt" in data:
-            step["attempts"] = max(step["attempts"], data["attempt"])
-        if "attempts" in data:
-            step["attempts"] = data["attempts"]
-        if data.get("reused"):
-            step["reused"] = True
-        status = STEP_ENDS.get(kind)
-        if status is not None:
-            step["status"] = status
-            step["finished_at"] = at
+            fold_step(self.steps, kind, data, event.ts)
 
     def document(self) -> dict[str, Any]:
         return {
@@ -375,9 +324,9 @@ class ExecutionRecorder:
                 }
                 for step in self.steps.values()
             ],
-            "logs": [{**line, "at": format_time(line["at"])} for line in self.logs],
+            "logs": [{**line, "at": format_timestamp(line["at"])} for line in self.logs],
         }
 
 
 def _time_or_none(timestamp: float | None) -> str | None:
-    return None if timestamp is None else format_time(timestamp)
+    return None if timestamp is None else format_timestamp(timestamp)

@@ -54,6 +54,7 @@ from flomation.engine.plan import FlowPlan, compile_value
 from flomation.engine.retry import retry_delay_s
 from flomation.engine.scope_runner import ScopeFailedError, ScopeRun, StepResult, run_foreach
 from flomation.protocol.events import EventKind
+from flomation.protocol.statuses import ExecutionStatus
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -81,7 +82,7 @@ class PriorStep:
 class ExecutionResult:
     """How an execution ended. `output` is unmasked (it may feed a parent flow)."""
 
-    status: str  # succeeded, failed, cancelled, timed_out
+    status: ExecutionStatus  # one of the final statuses
     output: Any
     error: dict[str, Any] | None
 
@@ -498,7 +499,7 @@ class Executor:
                 if not limit.expired():
                     raise
                 result = ExecutionResult(
-                    "timed_out",
+                    ExecutionStatus.TIMED_OUT,
                     None,
                     {
                         "node_id": None,
@@ -510,7 +511,7 @@ class Executor:
                 )
         except asyncio.CancelledError:
             result = ExecutionResult(
-                "cancelled",
+                ExecutionStatus.CANCELLED,
                 None,
                 CancelledNodeError("the execution was cancelled", attempt=1).to_dict()
                 | {"node_id": None, "attempt": self.execution.attempt},
@@ -544,7 +545,9 @@ class Executor:
         scope_vars = self._base_scope(input)
         if self.recover_from_error is not None:
             error = self.recover_from_error
-            return ExecutionResult("failed", await self._run_on_error(error, scope_vars), error)
+            return ExecutionResult(
+                ExecutionStatus.FAILED, await self._run_on_error(error, scope_vars), error
+            )
         main = ScopeRun(
             self,
             self.plan.scopes["main"],
@@ -557,8 +560,8 @@ class Executor:
         except ScopeFailedError as failed:
             error = failed.error.to_dict()
             output = await self._run_on_error(error, scope_vars)
-            return ExecutionResult("failed", output, error)
-        return ExecutionResult("succeeded", main.return_value, None)
+            return ExecutionResult(ExecutionStatus.FAILED, output, error)
+        return ExecutionResult(ExecutionStatus.SUCCEEDED, main.return_value, None)
 
     async def _run_on_error(self, error: dict[str, Any], scope_vars: dict[str, Any]) -> Any:
         scope = self.plan.scopes.get("on_error")

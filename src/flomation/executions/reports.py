@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flomation.clock import utcnow
-from flomation.engine.steps import fold_step, is_node_event
+from flomation.engine.steps import fold_step
 from flomation.errors import FlomationError, ValidationFailed
 from flomation.executions import metrics
 from flomation.executions.errors import StaleAttempt
@@ -31,19 +30,36 @@ from flomation.executions.notifier import (
     work_topic,
 )
 from flomation.executions.repository import reports as reports_repository
-from flomation.executions.schemas import ExecutionSummary, FinalStatus, LogView, StepView
+from flomation.executions.schemas import ExecutionSummary, LogView, StepView
 from flomation.executions.views import event_payload, event_row
-from flomation.models.executions import FINAL_STATUSES, Execution
+from flomation.models.executions import Execution
+from flomation.protocol import (
+    EVENTS,
+    FINAL_STATUSES,
+    Event,
+    EventKind,
+    FinalStatus,
+    LogLine,
+    NodeCancelled,
+    NodeFailed,
+    NodeRetrying,
+    NodeSkipped,
+    NodeStarted,
+    NodeSucceeded,
+)
+
+_NODE_EVENTS = (NodeStarted, NodeRetrying, NodeSucceeded, NodeFailed, NodeSkipped, NodeCancelled)
 
 
 @dataclass(frozen=True)
 class Report:
-    """One item of a runner's report: events of an attempt and, when `status` is set, its end."""
+    """One item of a runner's report: events of an attempt and, when `status` is set, its end.
+    Its events and status are the protocol's, checked where they came in."""
 
     execution_id: str
     attempt: int
-    events: list[dict[str, Any]]
-    status: str | None = None
+    events: Sequence[Event]
+    status: FinalStatus | None = None
     output: Any = None
     error: dict[str, Any] | None = None
 
@@ -52,11 +68,11 @@ async def record_reports(
     session: AsyncSession, *, runner_id: str, reports: Sequence[Report]
 ) -> list[FlomationError | None]:
     """Record a runner's reports, in order. Answers, per report, None (recorded) or the error
-    that refused it, which changed nothing: `ValidationFailed` for a malformed one,
-    `StaleAttempt` for an attempt this runner no longer holds.
+    that refused it, which changed nothing: `StaleAttempt` for an attempt this runner no
+    longer holds.
 
-    A report's events are the engine's (`flomation.engine.events`, `ExecutionEvent.to_dict()`):
-    `{"kind", "seq", "at", ...data}`. Node events (`node.*`) are folded into steps (upserted by
+    A report's events are the protocol's (`flomation.protocol.events`), checked before they
+    get here. Node events (`node.*`) are folded into steps (upserted by
     node, visit and iteration) and `log` events appended to the logs; other kinds are accepted
     and not stored (the execution's own status comes from its claim and its end). Each stored
     change is also appended to the event stream as a `step` or `log` event. Events are FENCED:
@@ -84,10 +100,12 @@ async def record_events(
     runner_id: str,
     execution_id: str,
     attempt: int,
-    events: list[dict[str, Any]],
+    events: Sequence[Mapping[str, Any]],
 ) -> None:
-    """`record_reports` for one report of events: raises what refused it."""
-    await _record_one(session, runner_id, Report(execution_id, attempt, events))
+    """`record_reports` for one report of events as the engine emits them
+    (`ExecutionEvent.to_dict()`), checked here because they do not come through the protocol:
+    raises what refused it (`ValidationFailed` for malformed events, nothing stored)."""
+    await _record_one(session, runner_id, Report(execution_id, attempt, _checked(events)))
 
 
 async def complete_execution(
@@ -100,8 +118,25 @@ async def complete_execution(
     output: Any,
     error: dict[str, Any] | None,
 ) -> None:
-    """`record_reports` for one report of an end: raises what refused it."""
+    """`record_reports` for one report of an end: raises what refused it. The status is checked
+    here because this end does not come through the protocol."""
+    if status not in FINAL_STATUSES:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(sorted(FINAL_STATUSES))}",
+            errors=[{"loc": ["body", "status"], "msg": "not a final status"}],
+        )
     await _record_one(session, runner_id, Report(execution_id, attempt, [], status, output, error))
+
+
+def _checked(events: Sequence[Mapping[str, Any]]) -> list[Event]:
+    try:
+        return EVENTS.validate_python(list(events))
+    except ValidationError as refused:
+        problems = [
+            {"loc": ["body", "events", *error["loc"]], "msg": error["msg"]}
+            for error in refused.errors(include_url=False)
+        ]
+        raise ValidationFailed("Some events cannot be recorded", errors=problems) from None
 
 
 async def _record_one(session: AsyncSession, runner_id: str, report: Report) -> None:
@@ -128,7 +163,7 @@ async def _record_round(
     session: AsyncSession, *, runner_id: str, reports: Sequence[Report]
 ) -> list[FlomationError | None]:
     """`record_reports` for reports of distinct executions."""
-    outcomes: list[FlomationError | None] = [_check_report(report) for report in reports]
+    outcomes: list[FlomationError | None] = [None] * len(reports)
     ending = [
         (report.execution_id, report.attempt)
         for report, outcome in zip(reports, outcomes, strict=True)
@@ -173,48 +208,6 @@ async def _record_round(
     return outcomes
 
 
-def _check_report(report: Report) -> FlomationError | None:
-    try:
-        _check_events(report.events)
-        if report.status is not None:
-            _check_final_status(report.status)
-    except ValidationFailed as refused:
-        return refused
-    return None
-
-
-def _check_final_status(status: str) -> None:
-    if status not in FINAL_STATUSES:
-        raise ValidationFailed(
-            f"status must be one of {', '.join(FINAL_STATUSES)}",
-            errors=[{"loc": ["body", "status"], "msg": "not a final status"}],
-        )
-
-
-def _check_events(events: Sequence[Any]) -> None:
-    """Refuse (422, nothing stored) events this domain cannot fold, naming each one."""
-    problems: list[dict[str, Any]] = []
-    for index, event in enumerate(events):
-        loc: list[Any] = ["body", "events", index]
-        if not isinstance(event, Mapping) or not isinstance(event.get("kind"), str):
-            problems.append({"loc": loc, "msg": "an event is an object with a string 'kind'"})
-            continue
-        kind = event["kind"]
-        if is_node_event(kind):
-            step = event.get("step")
-            if not isinstance(step, int) or isinstance(step, bool):
-                problems.append({"loc": [*loc, "step"], "msg": "node events need an integer step"})
-            if not isinstance(event.get("node_id"), str):
-                problems.append({"loc": [*loc, "node_id"], "msg": "node events need a node_id"})
-            visit = event.get("visit")
-            if visit is not None and (not isinstance(visit, int) or isinstance(visit, bool)):
-                problems.append({"loc": [*loc, "visit"], "msg": "visit is an integer"})
-        elif kind == "log" and not isinstance(event.get("message"), str):
-            problems.append({"loc": [*loc, "message"], "msg": "log events need a message"})
-    if problems:
-        raise ValidationFailed("Some events cannot be recorded", errors=problems)
-
-
 def _fence(report: Report, *, limited: bool) -> reports_repository.Fence:
     ends = report.status is not None
     stream_count = _stream_count(report.events)
@@ -235,14 +228,13 @@ def _fence(report: Report, *, limited: bool) -> reports_repository.Fence:
     )
 
 
-def _is_stream_event(event: Mapping[str, Any]) -> bool:
-    kind = str(event.get("kind", ""))
-    return is_node_event(kind) or kind == "log"
+# The kinds stored in the event stream: node events (as `step` events) and log lines.
+_STREAM_KINDS = frozenset(EventKind) - {EventKind.EXECUTION_STARTED, EventKind.EXECUTION_FINISHED}
 
 
-def _stream_count(events: Sequence[Mapping[str, Any]]) -> int:
+def _stream_count(events: Sequence[Event]) -> int:
     """How many event numbers the events take: one per node event and per log line."""
-    return sum(1 for event in events if _is_stream_event(event))
+    return sum(1 for event in events if event.kind in _STREAM_KINDS)
 
 
 async def _write_reports(
@@ -281,7 +273,7 @@ async def _write_reports(
     await reports_repository.insert_events(session, stream)
 
 
-def _steps_begun_earlier(events: Sequence[Mapping[str, Any]]) -> set[int]:
+def _steps_begun_earlier(events: Sequence[Event]) -> set[int]:
     """The steps these node events change that began in an earlier batch: only those can be
     stored already. The engine announces each step of an attempt with one `node.started`, so a
     step whose `node.started` is in this batch is new (or, if a lost answer made the runner
@@ -290,11 +282,10 @@ def _steps_begun_earlier(events: Sequence[Mapping[str, Any]]) -> set[int]:
     touched: set[int] = set()
     begun_here: set[int] = set()
     for event in events:
-        kind = str(event.get("kind", ""))
-        if is_node_event(kind):
-            touched.add(int(event["step"]))
-            if kind == "node.started":
-                begun_here.add(int(event["step"]))
+        if isinstance(event, _NODE_EVENTS):
+            touched.add(event.step)
+            if isinstance(event, NodeStarted):
+                begun_here.add(event.step)
     return touched - begun_here
 
 
@@ -308,10 +299,11 @@ class _StoredSteps:
         self.steps = known
         self.changed: dict[int, dict[str, Any]] = {}
 
-    def fold(self, kind: str, event: Mapping[str, Any], seq: int) -> dict[str, Any]:
-        number = int(event["step"])
-        begins = number not in self.steps
-        step = fold_step(self.steps, kind, event, _parse_time(event.get("at")) or utcnow())
+    def fold(self, event: Event, seq: int) -> dict[str, Any]:
+        # The fields it was sent with only: the fold tells "no output" from "output null".
+        data = event.model_dump(exclude_unset=True)
+        begins = data["step"] not in self.steps
+        step = fold_step(self.steps, event.kind, data, event.at)
         if begins:
             node_id, visit, iteration = step["node_id"], step["visit"], step["iteration"]
             key = f"{node_id}|{visit}|{json.dumps(iteration, sort_keys=True)}"[:300]
@@ -321,7 +313,7 @@ class _StoredSteps:
             step.setdefault("port", None)
             step.setdefault("reused", False)
             step.setdefault("output_truncated", False)
-        self.changed[number] = step
+        self.changed[step["step"]] = step
         return step
 
     def rows(self) -> list[dict[str, Any]]:
@@ -333,7 +325,7 @@ class _StoredSteps:
 
 def _fold_events(
     steps: _StoredSteps,
-    events: Sequence[Mapping[str, Any]],
+    events: Sequence[Event],
     seq: int,
     logs: list[dict[str, Any]],
     stream: list[dict[str, Any]],
@@ -342,35 +334,24 @@ def _fold_events(
     and `step`/`log` stream events to `stream`."""
     execution_id = steps.execution_id
     for event in events:
-        kind = str(event.get("kind", ""))
-        if is_node_event(kind):
+        if isinstance(event, _NODE_EVENTS):
             seq += 1
-            step = steps.fold(kind, event, seq)
+            step = steps.fold(event, seq)
             payload = StepView.model_validate(step).model_dump(mode="json")
             stream.append(_event_row_of(execution_id, seq, "step", payload))
-        elif kind == "log":
+        elif isinstance(event, LogLine):
             seq += 1
             log = {
                 "execution_id": execution_id,
                 "seq": seq,
-                "at": _parse_time(event.get("at")) or utcnow(),
-                "node_id": event.get("node_id"),
-                "level": str(event.get("level", "info"))[:10],
-                "message": str(event.get("message", "")),
+                "at": event.at,
+                "node_id": event.node_id,
+                "level": event.level,
+                "message": event.message,
             }
             logs.append(log)
             payload = LogView.model_validate(log).model_dump(mode="json")
             stream.append(_event_row_of(execution_id, seq, "log", payload))
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def _summary_payload(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,6 @@ from flomation.protocol.reports import FinalStatus as FinalStatus
 from flomation.protocol.statuses import ExecutionStatus as ExecutionStatus
 from flomation.protocol.statuses import StepStatus as StepStatus
 
-LogLevel = Literal["debug", "info", "warning", "error"]
-
 
 @with_config(ConfigDict(extra="allow"))
 class ErrorInfo(TypedDict, total=False):

@@ -28,15 +28,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from flomation.clock import utcnow
 from flomation.db.base import Base, IdColumn, JSONValue
 from flomation.ids import new_id
+from flomation.protocol.statuses import FINAL_STATUSES as FINAL_STATUSES
+from flomation.protocol.statuses import ExecutionStatus
 
 # Statuses (docs/flow-format.md): an execution is final once it is in FINAL_STATUSES.
-QUEUED = "queued"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-CANCELLED = "cancelled"
-TIMED_OUT = "timed_out"
-FINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED, TIMED_OUT)
+QUEUED = ExecutionStatus.QUEUED
+RUNNING = ExecutionStatus.RUNNING
+SUCCEEDED = ExecutionStatus.SUCCEEDED
+FAILED = ExecutionStatus.FAILED
+CANCELLED = ExecutionStatus.CANCELLED
+TIMED_OUT = ExecutionStatus.TIMED_OUT
 
 
 class Execution(Base):

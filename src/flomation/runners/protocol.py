@@ -290,11 +290,6 @@ def _refused(item: RefusedItem) -> ReportResult:
     )
 
 
-def _events(item: ReportItem) -> list[dict[str, Any]]:
-    # Fields the runner left out stay out: the service tells "no output" from "output null".
-    return [event.model_dump(mode="json", exclude_unset=True) for event in item.events]
-
-
 async def _record(
     database: Database, runner: AuthenticatedRunner, items: list[ReportItem]
 ) -> list[ReportResult]:
@@ -302,7 +297,7 @@ async def _record(
         execution_reports.Report(
             execution_id=item.execution_id,
             attempt=item.attempt,
-            events=_events(item),
+            events=item.events,
             status=None if item.complete is None else item.complete.status,
             output=None if item.complete is None else item.complete.output,
             error=None if item.complete is None else item.complete.error,

@@ -252,9 +252,9 @@ async def online_label_sets(
 async def serialize_runner(session: AsyncSession, runner_id: str) -> None:
     """Take this runner's transaction lock (PostgreSQL; SQLite writers are serial anyway).
 
-    Lease renewals lock many queue rows in one statement, in an order of the database's
-    choosing, while a report locks them item by item; two such transactions of the same
-    runner could deadlock. Holding this lock, they take turns.
+    Lease renewals and reports each lock many queue rows, in orders of the database's
+    choosing; two such transactions of the same runner could deadlock. Holding this lock,
+    they take turns.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(runner_id))))

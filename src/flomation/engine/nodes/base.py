@@ -55,9 +55,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import httpx
+
+from flomation.protocol.events import LogLevel
 
 __all__ = [
     "DEFAULT_PORTS",
@@ -89,7 +91,6 @@ __all__ = [
     "UnavailableSubflowLauncher",
 ]
 
-LogLevel = Literal["debug", "info", "warning", "error"]
 LogFn = Callable[[LogLevel, str], None]
 
 DEFAULT_PORTS: tuple[str, ...] = ("success", "error")

@@ -7,7 +7,7 @@ from flomation.protocol import FINAL_STATUSES, ExecutionStatus
 
 
 def test_the_statuses_are_the_ones_the_tables_hold() -> None:
-    stored = {rows.QUEUED, rows.RUNNING, *rows.FINAL_STATUSES}
+    stored = {ExecutionStatus.QUEUED, ExecutionStatus.RUNNING, *rows.FINAL_STATUSES}
     assert {status.value for status in ExecutionStatus} == stored
     assert {status.value for status in FINAL_STATUSES} == set(rows.FINAL_STATUSES)
     assert ExecutionStatus.TIMED_OUT.final

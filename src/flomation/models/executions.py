@@ -31,14 +31,6 @@ from flomation.ids import new_id
 from flomation.protocol.statuses import FINAL_STATUSES as FINAL_STATUSES
 from flomation.protocol.statuses import ExecutionStatus
 
-# Statuses (docs/flow-format.md): an execution is final once it is in FINAL_STATUSES.
-QUEUED = ExecutionStatus.QUEUED
-RUNNING = ExecutionStatus.RUNNING
-SUCCEEDED = ExecutionStatus.SUCCEEDED
-FAILED = ExecutionStatus.FAILED
-CANCELLED = ExecutionStatus.CANCELLED
-TIMED_OUT = ExecutionStatus.TIMED_OUT
-
 
 class Execution(Base):
     """One run of one flow revision, kept for `execution_retention_days` after it ends."""
@@ -76,7 +68,7 @@ class Execution(Base):
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     flow_id: Mapped[str] = mapped_column(IdColumn)
     revision: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), default=QUEUED)
+    status: Mapped[str] = mapped_column(String(20), default=ExecutionStatus.QUEUED)
     status_detail: Mapped[str | None] = mapped_column(String(500), default=None)
     input: Mapped[Any] = mapped_column(JSONValue, nullable=True)
     output: Mapped[Any] = mapped_column(JSONValue, nullable=True, default=None)

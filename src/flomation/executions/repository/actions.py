@@ -9,7 +9,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.db.clock import db_now
-from flomation.models.executions import RUNNING, Execution, ExecutionEvent, QueueEntry
+from flomation.models.executions import Execution, ExecutionEvent, QueueEntry
+from flomation.protocol.statuses import ExecutionStatus
 
 
 async def append_events(
@@ -47,7 +48,7 @@ async def lock_queue_row(session: AsyncSession, execution_id: str) -> QueueEntry
 async def request_cancel(session: AsyncSession, execution_id: str) -> Execution | None:
     stmt = (
         update(Execution)
-        .where(Execution.id == execution_id, Execution.status == RUNNING)
+        .where(Execution.id == execution_id, Execution.status == ExecutionStatus.RUNNING)
         .values(cancel_requested_at=func.coalesce(Execution.cancel_requested_at, db_now()))
         .returning(Execution)
         .execution_options(populate_existing=True, synchronize_session=False)

@@ -37,7 +37,8 @@ from flomation.executions.repository._sql import (
     is_postgres,
     table_of,
 )
-from flomation.models.executions import RUNNING, Execution, ExecutionEvent, QueueEntry
+from flomation.models.executions import Execution, ExecutionEvent, QueueEntry
+from flomation.protocol.statuses import ExecutionStatus
 
 # --------------------------------------------------------------------------- claiming
 
@@ -342,7 +343,7 @@ async def claim_and_start(
             (row, leases[row.id]) for row in await _start_leased(session, list(leases), runner_id)
         ]
     else:
-        params["running"] = RUNNING
+        params["running"] = ExecutionStatus.RUNNING
         rows = (await session.execute(_pg_statement(_PG_UNLIMITED_CLAIM_AND_START), params)).all()
         started = [(row, row.lease_expires_at) for row in rows if row.id is not None]
         if rows[0].limited_waiting:
@@ -380,7 +381,7 @@ async def _start_leased(
         update(table)
         .where(table.c.id.in_(list(execution_ids)))
         .values(
-            status=RUNNING,
+            status=ExecutionStatus.RUNNING,
             status_detail=None,
             runner_id=runner_id,
             attempt=attempt,

@@ -14,14 +14,13 @@ from flomation.db.clock import db_now, db_now_plus
 from flomation.models.auth import Organization
 from flomation.models.executions import (
     FINAL_STATUSES,
-    QUEUED,
-    RUNNING,
     Execution,
     ExecutionEvent,
     ExecutionLog,
     ExecutionStep,
     QueueEntry,
 )
+from flomation.protocol.statuses import ExecutionStatus
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,7 @@ async def delete_queue_rows(session: AsyncSession, execution_ids: Sequence[str])
 async def overdue_cancellations(session: AsyncSession, grace_s: float) -> list[str]:
     """Running executions whose cancel was requested more than `grace_s` ago."""
     stmt = select(Execution.id).where(
-        Execution.status == RUNNING,
+        Execution.status == ExecutionStatus.RUNNING,
         Execution.cancel_requested_at.is_not(None),
         Execution.cancel_requested_at < db_now_plus(-grace_s),
     )
@@ -149,7 +148,7 @@ async def overdue_deadlines(session: AsyncSession, margin_s: float) -> dict[str,
     """Executions (running, or requeued after a first start) past deadline + margin, with
     their attempt."""
     stmt = select(Execution.id, Execution.attempt).where(
-        Execution.status.in_((QUEUED, RUNNING)),
+        Execution.status.in_((ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)),
         Execution.deadline_at.is_not(None),
         Execution.deadline_at < db_now_plus(-margin_s),
     )
@@ -225,7 +224,7 @@ async def waiting_label_sets(
             Execution.status_detail,
         )
         .join(Execution, Execution.id == QueueEntry.execution_id)
-        .where(QueueEntry.lease_owner.is_(None), Execution.status == QUEUED)
+        .where(QueueEntry.lease_owner.is_(None), Execution.status == ExecutionStatus.QUEUED)
         .limit(5000)
     )
     return [(str(r[0]), str(r[1]), dict(r[2] or {}), r[3]) for r in (await session.execute(stmt))]
@@ -237,7 +236,9 @@ async def set_status_detail(
     if execution_ids:
         await session.execute(
             update(Execution)
-            .where(Execution.id.in_(list(execution_ids)), Execution.status == QUEUED)
+            .where(
+                Execution.id.in_(list(execution_ids)), Execution.status == ExecutionStatus.QUEUED
+            )
             .values(status_detail=detail)
         )
 

@@ -42,16 +42,13 @@ from flomation.executions.repository._sql import (
     table_of,
 )
 from flomation.models.executions import (
-    FAILED,
-    QUEUED,
-    RUNNING,
-    TIMED_OUT,
     Execution,
     ExecutionEvent,
     ExecutionLog,
     ExecutionStep,
     QueueEntry,
 )
+from flomation.protocol.statuses import ExecutionStatus
 
 # A runner's report of several executions in a fixed number of statements, whatever its size.
 # Built once with bind parameters (see `insert_of_every_column`).
@@ -145,7 +142,8 @@ SET last_seq = e.last_seq + v.count,
     error = CASE WHEN v.ends THEN CAST(v.error AS jsonb) ELSE e.error END,
     finished_at = CASE WHEN v.ends THEN {now_sql("postgresql")} ELSE e.finished_at END,
     error_flow_pending = CASE
-        WHEN v.ends THEN v.status IN ('{FAILED}', '{TIMED_OUT}') ELSE e.error_flow_pending END
+        WHEN v.ends THEN v.status IN ('{ExecutionStatus.FAILED}', '{ExecutionStatus.TIMED_OUT}')
+        ELSE e.error_flow_pending END
 FROM unnest(
     CAST(:ids AS varchar[]), CAST(:attempts AS integer[]), CAST(:counts AS integer[]),
     CAST(:stricts AS boolean[]), CAST(:ends AS boolean[]), CAST(:statuses AS varchar[]),
@@ -154,8 +152,9 @@ FROM unnest(
 ) AS v(id, attempt, count, strict, ends, status, output, error, wakes, frees)
 WHERE e.id = v.id
   AND CASE WHEN v.strict
-      THEN e.runner_id = :runner_id AND e.attempt = v.attempt AND e.status = '{RUNNING}'
-      ELSE e.status IN ('{QUEUED}', '{RUNNING}') END
+      THEN e.runner_id = :runner_id AND e.attempt = v.attempt
+          AND e.status = '{ExecutionStatus.RUNNING}'
+      ELSE e.status IN ('{ExecutionStatus.QUEUED}', '{ExecutionStatus.RUNNING}') END
 RETURNING {", ".join(f"e.{name}" for name in FENCE_COLUMNS)},
     CASE WHEN v.wakes THEN pg_notify(:channel, :execution_prefix || e.id) END AS woke_stream,
     CASE WHEN v.frees THEN pg_notify(:channel, :work_prefix || e.organization_id) END
@@ -176,10 +175,10 @@ _SQLITE_FENCE_ONE = (
                 and_(
                     Execution.runner_id == bindparam("u_runner"),
                     Execution.attempt == bindparam("u_attempt"),
-                    Execution.status == RUNNING,
+                    Execution.status == ExecutionStatus.RUNNING,
                 ),
             ),
-            else_=Execution.status.in_((QUEUED, RUNNING)),
+            else_=Execution.status.in_((ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)),
         ),
     )
     .values(
@@ -242,7 +241,7 @@ async def fence_batch(
             "u_status": fence.status,
             "u_output": fence.output,
             "u_error": fence.error,
-            "u_pending": fence.status in (FAILED, TIMED_OUT),
+            "u_pending": fence.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT),
         }
         row = (await session.execute(_SQLITE_FENCE_ONE, one)).mappings().first()
         if row is not None:
@@ -380,7 +379,7 @@ async def finish(
         return []
     stmt = update(Execution).where(Execution.id.in_(list(execution_ids)))
     if only_unfinished:
-        stmt = stmt.where(Execution.status.in_((QUEUED, RUNNING)))
+        stmt = stmt.where(Execution.status.in_((ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)))
     stmt = (
         stmt.values(
             status=status,
@@ -388,7 +387,7 @@ async def finish(
             output=output,
             error=error,
             finished_at=db_now(),
-            error_flow_pending=status in (FAILED, TIMED_OUT),
+            error_flow_pending=status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT),
             # Numbers of the `execution` and `end` events the caller appends.
             last_seq=Execution.last_seq + 2,
         )
@@ -422,9 +421,9 @@ async def mark_requeued(
         return []
     stmt = (
         update(Execution)
-        .where(Execution.id.in_(list(execution_ids)), Execution.status == RUNNING)
+        .where(Execution.id.in_(list(execution_ids)), Execution.status == ExecutionStatus.RUNNING)
         .values(
-            status=QUEUED,
+            status=ExecutionStatus.QUEUED,
             status_detail=detail,
             runner_id=None,
             queued_at=db_now(),

@@ -15,7 +15,7 @@ from typing import Any
 from flomation.protocol.events import STEP_ENDS, EventKind
 from flomation.protocol.statuses import StepStatus
 
-__all__ = ["fold_step", "is_node_event"]
+__all__ = ["fold_step"]
 
 # Module globals for the hot path (the engine folds every node event of every execution).
 _NODE_RETRYING = EventKind.NODE_RETRYING
@@ -30,10 +30,6 @@ _STEP_DATA = (
     "port",
     "duration_ms",
 )
-
-
-def is_node_event(kind: str) -> bool:
-    return kind.startswith("node.")
 
 
 def fold_step(

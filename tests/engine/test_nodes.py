@@ -190,6 +190,7 @@ def test_node_types_list_every_built_in_with_its_description() -> None:
             "ports",
             "config_schema",
             "output_schema",
+            "connection_types",
         }
         assert item["title"]
         assert item["icon"]

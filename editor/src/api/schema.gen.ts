@@ -1717,6 +1717,11 @@ export interface components {
             output_schema: {
                 [key: string]: unknown;
             };
+            /**
+             * Connection Types
+             * @description The connection types the node's `connection` may name (empty: none)
+             */
+            connection_types?: string[];
         } & {
             [key: string]: unknown;
         };

@@ -38,6 +38,7 @@ from flomation.engine.expressions import scope_globals
 from flomation.engine.masking import Masker
 from flomation.engine.nodes.base import (
     CancelledNodeError,
+    Connection,
     EngineServices,
     ExecutionInfo,
     InternalNodeError,
@@ -139,6 +140,7 @@ class Executor:
         execution: ExecutionInfo | None = None,
         variables: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
+        connections: Mapping[str, Connection] | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         prior: Mapping[str, PriorStep] | None = None,
         from_node: str | None = None,
@@ -159,7 +161,13 @@ class Executor:
         self.execution = execution or ExecutionInfo()
         self.variables = dict(variables or {})
         self.secrets = dict(secrets or {})
-        self.masker = Masker(self.secrets.values())
+        self.connections = dict(connections or {})
+        self.masker = Masker(
+            [
+                *self.secrets.values(),
+                *(value for c in self.connections.values() for value in c.secret_values()),
+            ]
+        )
         self.slots = asyncio.Semaphore(max(1, concurrency))
         self.values = EventValues(self.masker, event_value_limit)
         self.prior = dict(prior or {})
@@ -415,6 +423,7 @@ class Executor:
             nodes=run.nodes_view,
             vars=self.variables,
             secrets=self.secrets,
+            connections=self.connections,
             taken_from=taken_from,
             deadline=deadline,
             visit=run.visits[node_id],

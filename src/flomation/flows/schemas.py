@@ -208,6 +208,10 @@ class NodeTypeOut(BaseModel):
     ports: list[str] = Field(description="The output ports for the default config")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the node's config")
     output_schema: dict[str, Any] = Field(description="JSON Schema of the node's output")
+    connection_types: list[str] = Field(
+        default_factory=list,
+        description="The connection types the node's `connection` may name (empty: none)",
+    )
 
 
 class NodeTypesOut(BaseModel):

@@ -45,6 +45,10 @@ Rules the engine relies on:
 - `pure = True` declares that `run` never awaits anything (no I/O, no sleep): the engine then
   runs it inline, without a task of its own and without `timeout_s` or a concurrency slot,
   which keeps cheap nodes cheap.
+- A node that talks to another system through a connection lists the connection types it
+  accepts in `connection_types`; its config then names one in `connection` (a literal, never
+  a template) and `ctx.connection()` gives the resolved `Connection` (the API sends only the
+  connections a flow references, and masks their secret fields' values wherever they appear).
 - Flomation's own types are named one by one in `nodes/registry.py` (`BUILTIN_TYPES`,
   `PROCESS_TYPES`). Third-party packages register types in the entry-point group
   `flomation.nodes`; the entry point names a `NodeType` subclass.
@@ -64,10 +68,12 @@ from flomation.protocol.events import LogLevel
 __all__ = [
     "DEFAULT_PORTS",
     "AllowAllEgress",
+    "AuthenticationError",
     "BlockedError",
     "CancelledNodeError",
     "CodeError",
     "ConfigError",
+    "Connection",
     "ConnectionFailedError",
     "EgressPolicy",
     "EngineServices",
@@ -83,6 +89,8 @@ __all__ = [
     "NodeOutcome",
     "NodeTimeoutError",
     "NodeType",
+    "ResultTooLargeError",
+    "ServiceError",
     "SubflowError",
     "SubflowLauncher",
     "SubflowParent",
@@ -107,7 +115,7 @@ class NodeError(Exception):
     """
 
     type: ClassVar[str] = "internal"
-    retryable: ClassVar[bool] = True
+    retryable: bool = True
 
     def __init__(
         self,
@@ -116,12 +124,17 @@ class NodeError(Exception):
         node_id: str = "",
         attempt: int = 0,
         field: str | None = None,
+        retryable: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.node_id = node_id
         self.attempt = attempt
         self.field = field
+        # Overrides the class's default for this one failure: a service error is retryable
+        # only when the other system says retrying is safe (a deadlock, a 503, a timeout).
+        if retryable is not None:
+            self.retryable = retryable
 
     def to_dict(self) -> dict[str, Any]:
         """The error object of the API and of templates: `{node_id, type, message, attempt}`."""
@@ -221,7 +234,51 @@ class SubflowError(NodeError):
     type = "subflow"
 
 
+class ServiceError(NodeError):
+    """The other system answered with an error (an SQL error, a broker's refusal, a 4xx/5xx);
+    the message says what it answered. Not retried unless raised with `retryable=True`."""
+
+    type = "service"
+    retryable = False
+
+
+class AuthenticationError(NodeError):
+    """The other system refused the connection's credentials (or they need reconnecting)."""
+
+    type = "authentication"
+    retryable = False
+
+
+class ResultTooLargeError(NodeError):
+    """A result would exceed the step size limit (a query without LIMIT, a huge object)."""
+
+    type = "too_large"
+    retryable = False
+
+
 # --------------------------------------------------------------------------- services
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """A resolved connection as a node sees it: its type, its values (secrets included, in
+    the clear) and which of them are secret (masked in every output, log and error).
+    `status` is the API's (`ok`, `needs_reconnect`, ...); nodes refuse a connection that
+    needs reconnecting with that message."""
+
+    name: str
+    type: str
+    values: Mapping[str, Any]
+    secret_fields: frozenset[str] = frozenset()
+    status: str = "ok"
+
+    def secret_values(self) -> list[str]:
+        """The secret fields' values that are set (what the masker must hide)."""
+        return [
+            value
+            for name, value in self.values.items()
+            if name in self.secret_fields and isinstance(value, str) and value
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +392,8 @@ class NodeContext:
     nodes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     vars: Mapping[str, Any] = field(default_factory=dict)
     secrets: Mapping[str, str] = field(default_factory=dict)
+    # The connections the execution may use, by name (those its flow references).
+    connections: Mapping[str, Connection] = field(default_factory=dict)
     # Ids of the sources whose edges into this node were taken for this visit (merge uses it).
     taken_from: Sequence[str] = ()
     # time.monotonic() value by which the attempt must end, or None for no limit.
@@ -351,6 +410,36 @@ class NodeContext:
         if self.deadline is None:
             return None
         return max(0.0, self.deadline - time.monotonic())
+
+    def connection(self, accepted: Sequence[str] = ()) -> Connection:
+        """The connection named by the raw config's `connection`, checked: it exists here,
+        its type is one of `accepted` (any when empty) and it does not need reconnecting.
+        Fails the node (never the runner) with a `ConfigError` / `AuthenticationError`."""
+        name = self.raw_config.get("connection")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                "this node needs a connection (config `connection`)", field="connection"
+            )
+        connection = self.connections.get(name)
+        if connection is None:
+            raise ConfigError(
+                f"connection {name!r} is not available to this execution "
+                "(it does not exist, or this runner has no such connection)",
+                field="connection",
+            )
+        if accepted and connection.type not in accepted:
+            raise ConfigError(
+                f"connection {name!r} is of type {connection.type!r}; this node takes "
+                + " or ".join(repr(kind) for kind in accepted),
+                field="connection",
+            )
+        if connection.status == "needs_reconnect":
+            raise AuthenticationError(
+                f"connection {name!r} needs reconnecting: its OAuth refresh failed; "
+                "reconnect it in the editor",
+                field="connection",
+            )
+        return connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +466,8 @@ class NodeType:
     ports: ClassVar[tuple[str, ...]] = DEFAULT_PORTS
     retryable: ClassVar[bool] = True
     pure: ClassVar[bool] = False
+    # The connection types this node takes in `connection`; empty: it takes none.
+    connection_types: ClassVar[tuple[str, ...]] = ()
 
     def ports_for(self, config: Mapping[str, Any]) -> tuple[str, ...]:
         """The output ports for this (raw) config; override when they depend on it."""
@@ -389,6 +480,11 @@ class NodeType:
     def references(self, config: Mapping[str, Any]) -> tuple[frozenset[str], frozenset[str]]:
         """Names of (variables, secrets) read outside templates, from the raw config."""
         return frozenset(), frozenset()
+
+    def connection_refs(self, config: Mapping[str, Any]) -> frozenset[str]:
+        """Names of the connections this (raw) config uses; the API sends only those."""
+        name = config.get("connection")
+        return frozenset((name,)) if isinstance(name, str) and name else frozenset()
 
     async def run(self, ctx: NodeContext) -> NodeOutcome:
         raise NotImplementedError
@@ -404,4 +500,5 @@ class NodeType:
             "ports": list(self.ports),
             "config_schema": self.config_schema,
             "output_schema": self.output_schema,
+            "connection_types": list(self.connection_types),
         }

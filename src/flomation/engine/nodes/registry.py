@@ -17,6 +17,7 @@ from flomation.engine.nodes.logic import ConditionNode, SwitchNode
 from flomation.engine.nodes.python import PythonNode
 from flomation.engine.nodes.shell import ShellNode
 from flomation.engine.nodes.subflow import SubflowNode
+from flomation.integrations.registry import INTEGRATION_NODE_TYPES
 
 __all__ = [
     "BUILTIN_TYPES",
@@ -108,8 +109,8 @@ class NodeRegistry:
 
 @lru_cache(maxsize=1)
 def default_registry() -> NodeRegistry:
-    """Built-ins, the process node types and installed plugins (built once)."""
-    registry = NodeRegistry((*BUILTIN_TYPES, *PROCESS_TYPES))
+    """Built-ins, the process node types, the integrations and installed plugins (built once)."""
+    registry = NodeRegistry((*BUILTIN_TYPES, *PROCESS_TYPES, *INTEGRATION_NODE_TYPES))
     registry.load_entry_points()
     return registry
 

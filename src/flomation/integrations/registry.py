@@ -1,0 +1,120 @@
+"""The connection types and integration node types: Flomation's own, named module by module,
+then plugins (entry-point group `flomation.connection_types`, each naming a `ConnectionType`).
+Imported OpenAPI types live in the database and are added by the API per organisation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from flomation.engine.nodes.base import Connection, NodeType
+from flomation.integrations import (
+    amqp,
+    csv,
+    git,
+    http,
+    imap,
+    mqtt,
+    mysql,
+    nats,
+    openai,
+    postgres,
+    redis,
+    s3,
+    slack,
+    smtp,
+)
+from flomation.integrations.base import ConnectionType
+
+__all__ = [
+    "CONNECTION_ENTRY_POINT_GROUP",
+    "INTEGRATION_NODE_TYPES",
+    "ConnectionTypeRegistry",
+    "connection_types",
+    "make_connection",
+]
+
+logger = logging.getLogger(__name__)
+
+CONNECTION_ENTRY_POINT_GROUP = "flomation.connection_types"
+
+_MODULES = (postgres, mysql, redis, s3, git, smtp, imap, amqp, mqtt, nats, http, slack, openai, csv)
+
+INTEGRATION_NODE_TYPES: tuple[type[NodeType], ...] = tuple(
+    node_type for module in _MODULES for node_type in module.NODE_TYPES
+)
+
+
+class ConnectionTypeRegistry:
+    """Connection types by name; built-ins cannot be replaced."""
+
+    def __init__(self, types: Iterable[ConnectionType] = ()) -> None:
+        self._types: dict[str, ConnectionType] = {}
+        for connection_type in types:
+            self.add(connection_type)
+
+    def add(self, connection_type: ConnectionType, *, replace: bool = False) -> None:
+        if connection_type.type in self._types and not replace:
+            raise ValueError(f"connection type {connection_type.type!r} is already registered")
+        self._types[connection_type.type] = connection_type
+
+    def get(self, name: str) -> ConnectionType | None:
+        return self._types.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def names(self) -> list[str]:
+        return list(self._types)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [connection_type.describe() for connection_type in self._types.values()]
+
+    def load_entry_points(self, group: str = CONNECTION_ENTRY_POINT_GROUP) -> None:
+        """Adds plugin types; a broken plugin is logged and skipped, never fatal."""
+        for entry_point in entry_points(group=group):
+            try:
+                loaded = entry_point.load()
+                if not isinstance(loaded, ConnectionType):
+                    raise TypeError(f"{entry_point.value} is not a ConnectionType")
+            except Exception as exc:
+                logger.warning("skipping connection type plugin %s: %s", entry_point.name, exc)
+                continue
+            if loaded.type in self._types:
+                logger.warning(
+                    "skipping connection type plugin %s: type %r is already registered",
+                    entry_point.name,
+                    loaded.type,
+                )
+                continue
+            self._types[loaded.type] = loaded
+
+
+@lru_cache(maxsize=1)
+def connection_types() -> ConnectionTypeRegistry:
+    """Built-in connection types and installed plugins (built once)."""
+    registry = ConnectionTypeRegistry(
+        connection_type for module in _MODULES for connection_type in module.CONNECTION_TYPES
+    )
+    registry.load_entry_points()
+    return registry
+
+
+def make_connection(
+    name: str, type_name: str, values: Mapping[str, Any], status: str = "ok"
+) -> Connection:
+    """The `Connection` for stored or runner-local values. A type this process does not know
+    (a plugin installed elsewhere) masks every string value, since which are secret is unknown."""
+    known = connection_types().get(type_name)
+    if known is not None:
+        return known.connection(name, values, status)
+    return Connection(
+        name=name,
+        type=type_name,
+        values=dict(values),
+        secret_fields=frozenset(key for key, value in values.items() if isinstance(value, str)),
+        status=status,
+    )

@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 # pytest's exit status when a selection holds no test (PYTEST_ARGS may pick a file with none).
 NO_TESTS := 5
 
-.PHONY: up test install editor lint typecheck importlint pytest editor-test chromium bwrap migration clean
+.PHONY: up test install editor lint typecheck importlint pytest editor-test chromium bwrap dovecot migration clean
 
 install: $(STAMP)
 
@@ -55,6 +55,16 @@ bwrap:
 			echo "bubblewrap (bwrap) is missing: code nodes run with weaker isolation; install it with: sudo apt-get install bubblewrap"; \
 		fi; }
 
+# Debian's dovecot: the IMAP server the email integration's tests run on loopback (each test
+# starts its own instance with its own configuration; the system service is not used).
+dovecot:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+		else \
+			echo "dovecot is missing: the IMAP tests will be skipped; install it with: sudo apt-get install dovecot-imapd"; \
+		fi; }
+
 lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
@@ -66,7 +76,7 @@ typecheck: install
 importlint: install
 	$(BIN)/lint-imports
 
-pytest: install editor chromium bwrap
+pytest: install editor chromium bwrap dovecot
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not alone" $(PYTEST_ARGS) || [ $$? -eq $(NO_TESTS) ]
 	$(BIN)/pytest -m alone $(PYTEST_ARGS) || [ $$? -eq $(NO_TESTS) ]
 

@@ -248,6 +248,15 @@ async def test_a_too_large_result_of_a_write_leaves_nothing_behind(mysql_databas
     }
 
 
+async def test_one_mode_commits_a_write_that_returns_rows(mysql_database: str) -> None:
+    await sql("CREATE TABLE t (id INT)", database=mysql_database)
+    assert await query(
+        {"sql": "INSERT INTO t VALUES (1), (2) RETURNING id", "mode": "one"},
+        database=mysql_database,
+    ) == {"row": {"id": 1}}
+    assert await sql("SELECT id FROM t ORDER BY id", database=mysql_database) == ((1,), (2,))
+
+
 async def test_a_slow_statement_times_out_on_the_server() -> None:
     started = time.monotonic()
     with pytest.raises(NodeTimeoutError) as caught:

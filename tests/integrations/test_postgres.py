@@ -296,6 +296,28 @@ async def test_a_result_past_the_step_limit_fails_while_fetching() -> None:
     assert not caught.value.retryable
 
 
+async def test_a_too_large_result_of_a_write_leaves_nothing_behind(pg_table: str) -> None:
+    await sql(f"CREATE TABLE {pg_table} (id int, pad text)")
+    with pytest.raises(ResultTooLargeError):
+        await query(
+            {
+                "sql": f"INSERT INTO {pg_table} SELECT g, repeat('x', 100) "
+                "FROM generate_series(1, 5000) g RETURNING id, pad"
+            }
+        )
+    assert await query({"sql": f"SELECT count(*) AS n FROM {pg_table}"}) == {
+        "rows": [{"n": 0}],
+        "row_count": 1,
+    }
+    assert await query(
+        {"sql": f"INSERT INTO {pg_table} VALUES (1, 'a'), (2, 'b') RETURNING id", "mode": "one"}
+    ) == {"row": {"id": 1}}
+    assert await query({"sql": f"SELECT count(*) AS n FROM {pg_table}"}) == {
+        "rows": [{"n": 2}],
+        "row_count": 1,
+    }
+
+
 async def test_a_slow_statement_times_out_on_the_server() -> None:
     started = time.monotonic()
     with pytest.raises(NodeTimeoutError) as caught:

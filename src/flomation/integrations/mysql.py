@@ -276,6 +276,10 @@ async def _run_statement(connection: asyncmy.Connection, config: SqlConfig) -> d
         row = None if first is None else _row(names, first)
         budget.add(row)
         output: dict[str, Any] = {"row": row}
+        # The server sends the whole result whatever is read: the rest is read and dropped
+        # (within the timeout) before the commit can be sent. LIMIT 1 spares that.
+        await cursor.close()
+        await connection.commit()
     else:
         rows: list[dict[str, Any]] = []
         count = 0

@@ -257,6 +257,20 @@ async def test_modes_one_and_execute(pg_table: str) -> None:
     }
 
 
+async def test_utility_statements_and_array_params(pg_table: str) -> None:
+    # Statements without result columns run outside any transaction of the node's, which
+    # VACUUM and CREATE INDEX CONCURRENTLY require.
+    for statement in (
+        f"CREATE TABLE {pg_table} (id int)",
+        f"VACUUM {pg_table}",
+        f"CREATE INDEX CONCURRENTLY {pg_table}_id ON {pg_table} (id)",
+    ):
+        assert await query({"sql": statement}) == {"rows": [], "row_count": 0}
+    assert await query(
+        {"sql": "SELECT 3 = ANY($1::int[]) AS hit", "params": [[1, 2, 3]], "mode": "one"}
+    ) == {"row": {"hit": True}}
+
+
 async def test_params_are_bound_never_pasted_into_the_sql(pg_table: str) -> None:
     await sql(f"CREATE TABLE {pg_table} (name text)")
     attack = f"x'); DROP TABLE {pg_table}; --"

@@ -4,6 +4,7 @@ two ways to run a node: directly with a `NodeContext`, and through the engine in
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -167,3 +168,19 @@ async def redis_prefix_fixture() -> AsyncIterator[str]:
             await client.delete(*keys)
     finally:
         await client.aclose()
+
+
+@pytest.fixture(name="silent_port")
+async def silent_port_fixture() -> AsyncIterator[int]:
+    """A loopback port that accepts connections and never answers (a hung server)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    yield int(server.sockets[0].getsockname()[1])
+    for writer in held:
+        writer.close()
+    server.close()
+    await server.wait_closed()

@@ -31,6 +31,7 @@ from tests.integrations.db_fixtures import (
     mysql_database_fixture,  # noqa: F401 (a fixture)
     run_in_flow,
     run_node,
+    silent_port_fixture,  # noqa: F401 (a fixture)
     unique,
 )
 
@@ -94,6 +95,16 @@ async def test_the_probe_names_an_unreachable_host() -> None:
         await probe({**MYSQL_VALUES, "port": CLOSED_PORT}, EngineServices(), 5.0)
     assert caught.value.message.startswith(f"cannot reach MySQL at 127.0.0.1:{CLOSED_PORT}")
     assert caught.value.retryable
+
+
+async def test_the_probe_gives_up_on_a_server_that_never_answers(silent_port: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailedError) as caught:
+        await probe({**MYSQL_VALUES, "port": silent_port}, EngineServices(), 0.3)
+    assert caught.value.message == (
+        f"MySQL at 127.0.0.1:{silent_port} did not answer in time (connecting)"
+    )
+    assert time.monotonic() - started < 3
 
 
 async def test_the_probe_names_a_tls_failure() -> None:

@@ -36,6 +36,7 @@ from tests.integrations.db_fixtures import (
     pg_table_fixture,  # noqa: F401 (a fixture)
     run_in_flow,
     run_node,
+    silent_port_fixture,  # noqa: F401 (a fixture)
     unique,
 )
 
@@ -140,6 +141,16 @@ async def test_the_probe_names_an_unreachable_host() -> None:
         await probe({**PG_VALUES, "port": CLOSED_PORT}, EngineServices(), 5.0)
     assert f"cannot reach PostgreSQL at 127.0.0.1:{CLOSED_PORT}" in caught.value.message
     assert caught.value.retryable
+
+
+async def test_the_probe_gives_up_on_a_server_that_never_answers(silent_port: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailedError) as caught:
+        await probe({**PG_VALUES, "port": silent_port}, EngineServices(), 0.3)
+    assert caught.value.message == (
+        f"PostgreSQL at 127.0.0.1:{silent_port} did not answer in time (connecting)"
+    )
+    assert time.monotonic() - started < 3
 
 
 async def test_the_probe_names_a_tls_failure() -> None:

@@ -32,6 +32,7 @@ from tests.integrations.db_fixtures import (
     redis_prefix_fixture,  # noqa: F401 (a fixture)
     run_in_flow,
     run_node,
+    silent_port_fixture,  # noqa: F401 (a fixture)
     unique,
 )
 
@@ -85,6 +86,16 @@ async def test_the_probe_names_an_unreachable_host() -> None:
         await probe({"url": f"redis://127.0.0.1:{CLOSED_PORT}/0"}, EngineServices(), 5.0)
     assert caught.value.message.startswith(f"cannot reach Redis at 127.0.0.1:{CLOSED_PORT}/0")
     assert caught.value.retryable
+
+
+async def test_the_probe_gives_up_on_a_server_that_never_answers(silent_port: int) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailedError) as caught:
+        await probe({"url": f"redis://127.0.0.1:{silent_port}/0"}, EngineServices(), 0.3)
+    assert caught.value.message == (
+        f"Redis at 127.0.0.1:{silent_port}/0 did not answer in time (connecting)"
+    )
+    assert time.monotonic() - started < 3
 
 
 async def test_the_probe_names_a_tls_failure() -> None:

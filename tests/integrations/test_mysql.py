@@ -229,6 +229,14 @@ async def test_params_are_bound_never_pasted_into_the_sql(mysql_database: str) -
         database=mysql_database,
     )
     assert found == {"rows": [], "row_count": 0}
+    # Nor can a second statement ride along: the connection does not allow several at once.
+    with pytest.raises(ServiceError) as stacked:
+        await query({"sql": "SELECT 1; DROP TABLE t"}, database=mysql_database)
+    assert "(error 1064, SQLSTATE 42000)" in stacked.value.message
+    assert await query({"sql": "SELECT COUNT(*) AS n FROM t"}, database=mysql_database) == {
+        "rows": [{"n": 3}],
+        "row_count": 1,
+    }
 
 
 async def test_a_result_past_the_step_limit_fails_while_fetching() -> None:

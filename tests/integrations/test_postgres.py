@@ -294,6 +294,14 @@ async def test_params_are_bound_never_pasted_into_the_sql(pg_table: str) -> None
         {"sql": f"SELECT name FROM {pg_table} WHERE name = $1", "params": ["' OR '1'='1"]}
     )
     assert found == {"rows": [], "row_count": 0}
+    # Nor can a second statement ride along: a prepared statement holds exactly one.
+    with pytest.raises(ServiceError) as stacked:
+        await query({"sql": f"SELECT 1; DROP TABLE {pg_table}"})
+    assert "cannot insert multiple commands into a prepared statement" in stacked.value.message
+    assert await query({"sql": f"SELECT count(*) AS n FROM {pg_table}"}) == {
+        "rows": [{"n": 1}],
+        "row_count": 1,
+    }
 
 
 def test_a_template_in_the_sql_is_refused_at_save() -> None:

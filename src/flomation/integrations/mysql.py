@@ -102,21 +102,27 @@ async def _connect(
     """An open connection (in a transaction, not autocommitting), or the `NodeError` that
     says why there is none."""
     import asyncmy
+    from asyncmy.constants.CLIENT import MULTI_STATEMENTS
 
+    connection = asyncmy.Connection(  # type: ignore[no-untyped-call]
+        host=values.get("host"),
+        port=int(values.get("port") or DEFAULT_PORT),
+        user=values.get("user"),
+        password=values.get("password") or "",
+        database=values.get("database"),
+        ssl=_ssl_context(values.get("ssl")),
+        connect_timeout=max(1, int(timeout_s + 0.999)),
+        charset="utf8mb4",
+        autocommit=False,
+    )
+    # asyncmy always asks for several statements per query; one node runs one statement (as
+    # on PostgreSQL), so nothing can ride along after it, whatever the SQL holds.
+    connection._client_flag &= ~MULTI_STATEMENTS  # type: ignore[attr-defined]
     try:
         async with asyncio.timeout(timeout_s):
-            connection = await asyncmy.connect(
-                host=values.get("host"),
-                port=int(values.get("port") or DEFAULT_PORT),
-                user=values.get("user"),
-                password=values.get("password") or "",
-                database=values.get("database"),
-                ssl=_ssl_context(values.get("ssl")),
-                connect_timeout=max(1, int(timeout_s + 0.999)),
-                charset="utf8mb4",
-                autocommit=False,
-            )
+            await connection.connect()
     except Exception as exc:
+        connection.close()
         raise _connect_error(exc, values) from None
     if statement_timeout_s is not None:
         try:

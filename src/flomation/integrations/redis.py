@@ -99,7 +99,7 @@ async def _connect(values: Mapping[str, Any], timeout_s: float) -> Redis:
         "socket_connect_timeout": timeout_s,
         "socket_timeout": timeout_s,
         "retry": Retry(NoBackoff(), 0),
-        "client_name": "flomation",
+        # No CLIENT SETNAME: an ACL user allowed only its data commands could not connect.
     }
     if values.get("password"):
         options["password"] = values["password"]

@@ -243,6 +243,42 @@ async def test_rows_come_back_json_safe(pg_table: str) -> None:
     json.dumps(output, allow_nan=False)
 
 
+async def test_ranges_bits_composites_and_special_floats_are_json_too() -> None:
+    output = await query(
+        {
+            "sql": "SELECT int4range(1, 5) AS r, 'empty'::int4range AS e, "
+            "tsrange('2024-01-01', NULL) AS t, B'1010' AS b, ROW(1, 'a') AS c, "
+            "point(1, 2) AS p, 'NaN'::float8 AS f, '-Infinity'::float8 AS g",
+            "mode": "one",
+        }
+    )
+    assert output == {
+        "row": {
+            "r": {"lower": 1, "upper": 5, "lower_inc": True, "upper_inc": False, "empty": False},
+            "e": {
+                "lower": None,
+                "upper": None,
+                "lower_inc": False,
+                "upper_inc": False,
+                "empty": True,
+            },
+            "t": {
+                "lower": "2024-01-01T00:00:00",
+                "upper": None,
+                "lower_inc": True,
+                "upper_inc": False,
+                "empty": False,
+            },
+            "b": "1010",
+            "c": [1, "a"],
+            "p": [1.0, 2.0],
+            "f": "NaN",
+            "g": "-Infinity",
+        }
+    }
+    json.dumps(output, allow_nan=False)
+
+
 async def test_modes_one_and_execute(pg_table: str) -> None:
     await sql(f"CREATE TABLE {pg_table} (id int, name text)")
     assert await query(
@@ -456,6 +492,23 @@ async def test_a_flow_queries_and_the_password_is_masked(pg_table: str) -> None:
         'PostgreSQL answered: column "***" does not exist (SQLSTATE 42703)'
     )
     assert password not in json.dumps(failed.document)
+
+
+async def test_a_flow_fails_a_wrong_password_without_showing_it(
+    fake_password_server: FakePasswordServer,
+) -> None:
+    password = "pw" + unique("x").replace("_", "")
+    ran = await run_in_flow(
+        "postgres.query",
+        {"connection": "db", "sql": "SELECT 1"},
+        {"db": pg_connection(port=fake_password_server.port, password=password)},
+        retry={"max_attempts": 3, "delay_s": 0.01},
+    )
+    assert ran.step["error"]["type"] == "authentication"
+    assert ran.step["error"]["attempt"] == 1
+    assert "password authentication failed" in ran.step["error"]["message"]
+    assert password not in json.dumps(ran.document)
+    assert fake_password_server.passwords == [password.encode()]
 
 
 async def test_a_flow_retries_an_unreachable_server_but_not_bad_sql() -> None:

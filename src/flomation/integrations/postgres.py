@@ -283,7 +283,27 @@ def _bind_values(params: list[Any], types: tuple[Any, ...]) -> list[Any]:
 
 
 def _row(record: Any) -> dict[str, Any]:
-    return {key: json_safe_value(value) for key, value in record.items()}
+    return {key: _value(value) for key, value in record.items()}
+
+
+def _value(value: Any) -> Any:
+    """A value as JSON, with asyncpg's own types first: a range as its bounds, a bit string
+    as its digits; then as every SQL node's values (`json_safe_value`)."""
+    from asyncpg import BitString, Range
+
+    if isinstance(value, Range):
+        return {
+            "lower": _value(value.lower),
+            "upper": _value(value.upper),
+            "lower_inc": value.lower_inc,
+            "upper_inc": value.upper_inc,
+            "empty": value.isempty,
+        }
+    if isinstance(value, BitString):
+        return value.as_string()
+    if isinstance(value, list | tuple):  # arrays, composite values, geometric types
+        return [_value(item) for item in value]
+    return json_safe_value(value)
 
 
 async def _run_statement(connection: asyncpg.Connection, config: SqlConfig) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
+from flomation.engine.executor import run_flow
 from flomation.engine.nodes.base import (
     AuthenticationError,
     ConfigError,
@@ -26,6 +27,7 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.engine.nodes.registry import default_registry
+from flomation.engine.validation import InvalidDefinitionError
 from flomation.integrations.postgres import probe
 from flomation.integrations.registry import connection_types
 from tests.integrations.db_fixtures import (
@@ -351,6 +353,19 @@ def test_a_template_in_the_sql_is_refused_at_save() -> None:
     assert node_type.check_config({"connection": "db", "sql": "SELECT $1", "params": ["x"]}) == []
 
 
+async def test_a_flow_with_a_template_in_its_sql_is_refused_before_it_runs() -> None:
+    with pytest.raises(InvalidDefinitionError) as caught:
+        await run_in_flow(
+            "postgres.query",
+            {"connection": "db", "sql": "SELECT * FROM t WHERE id = {{ input.id }}"},
+            {"db": pg_connection()},
+        )
+    assert str(caught.value) == (
+        "invalid flow definition: nodes.1.config.sql: the SQL is not a template (values "
+        "pasted into SQL are an injection risk): write placeholders and pass the values in params"
+    )
+
+
 async def test_a_result_past_the_step_limit_fails_while_fetching() -> None:
     started = time.monotonic()
     with pytest.raises(ResultTooLargeError) as caught:
@@ -554,3 +569,29 @@ async def test_a_flow_fails_a_too_large_result_and_a_timeout_clearly() -> None:
         {"db": pg_connection()},
     )
     assert slow.step["error"]["type"] == "timeout"
+
+
+async def test_a_flow_queries_then_builds_csv_from_the_rows(pg_table: str) -> None:
+    await sql(f"CREATE TABLE {pg_table} (id int, name text, price numeric(6, 2))")
+    await sql(f"INSERT INTO {pg_table} VALUES (1, 'tea', 2.50), (2, 'cake, large', 4)")
+    doc = {
+        "version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {
+                "id": "q",
+                "type": "postgres.query",
+                "config": {"connection": "db", "sql": f"SELECT * FROM {pg_table} ORDER BY id"},
+            },
+            {"id": "csv", "type": "csv.build", "config": {"rows": "{{ nodes.q.output.rows }}"}},
+            {"id": "out", "type": "return", "config": {"value": "{{ nodes.csv.output.text }}"}},
+        ],
+        "edges": [
+            {"from": "start", "to": "q"},
+            {"from": "q", "to": "csv"},
+            {"from": "csv", "to": "out"},
+        ],
+    }
+    document = await run_flow(doc, None, connections={"db": pg_connection()})
+    assert document["status"] == "succeeded"
+    assert document["output"] == 'id,name,price\n1,tea,2.50\n2,"cake, large",4.00\n'

@@ -19,6 +19,7 @@ import base64
 import binascii
 import datetime
 import decimal
+import functools
 import json
 import ssl
 import uuid
@@ -110,10 +111,14 @@ async def _connect(
         raise _connect_error(exc, values) from None
     # json and jsonb as JSON values both ways (asyncpg passes them as text otherwise); built-in
     # types need no round trip to set up.
-    for type_name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            type_name, schema="pg_catalog", encoder=_dump_json, decoder=json.loads
-        )
+    try:
+        for type_name in ("json", "jsonb"):
+            await connection.set_type_codec(
+                type_name, schema="pg_catalog", encoder=_dump_json, decoder=json.loads
+            )
+    except BaseException:
+        connection.terminate()
+        raise
     return connection
 
 
@@ -282,6 +287,13 @@ def _bind_values(params: list[Any], types: tuple[Any, ...]) -> list[Any]:
 # --------------------------------------------------------------------------- the node
 
 
+@functools.cache
+def _asyncpg_types() -> tuple[Any, Any]:
+    from asyncpg import BitString, Range
+
+    return Range, BitString
+
+
 def _row(record: Any) -> dict[str, Any]:
     return {key: _value(value) for key, value in record.items()}
 
@@ -289,8 +301,7 @@ def _row(record: Any) -> dict[str, Any]:
 def _value(value: Any) -> Any:
     """A value as JSON, with asyncpg's own types first: a range as its bounds, a bit string
     as its digits; then as every SQL node's values (`json_safe_value`)."""
-    from asyncpg import BitString, Range
-
+    Range, BitString = _asyncpg_types()  # noqa: N806 (classes)
     if isinstance(value, Range):
         return {
             "lower": _value(value.lower),

@@ -131,6 +131,16 @@ CASES = {
         "/components/securitySchemes/api_key/in",
         "query, header or cookie",
     ),
+    "header parameter whose name is not a header name": (
+        _set(["paths", "/pet/{petId}", "delete", "parameters", 0, "name"], "api key:"),
+        f"{PET_BY_ID}/delete/parameters/0/name",
+        "is not a header name",
+    ),
+    "api key header whose name is not a header name": (
+        _set(["components", "securitySchemes", "api_key", "name"], "api\nkey"),
+        "/components/securitySchemes/api_key/name",
+        "is not a header name",
+    ),
     "server without a url": (
         _set(["servers"], [{"description": "x"}]),
         "/servers/0/url",

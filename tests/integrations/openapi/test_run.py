@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from flomation.engine.executor import run_flow
-from flomation.engine.nodes.registry import NodeRegistry, default_registry
+from flomation.engine.nodes.registry import NodeRegistry
 from flomation.engine.plan import FlowPlan
 from flomation.engine.validation import InvalidDefinitionError
-from flomation.integrations.openapi import ImportedService, import_openapi
+from flomation.integrations.openapi import ImportedService, import_openapi, node_registry
 
 from .petstore import API_KEY, PetstoreServer, fixture_text, petstore_server
 
@@ -35,14 +35,7 @@ def seen(server: PetstoreServer) -> PetstoreServer:
 
 
 def registry_with(service: ImportedService) -> NodeRegistry:
-    """The default node types plus the service's (what the API and a runner build)."""
-    default = default_registry()
-    registry = NodeRegistry(
-        node_type for name in default.names() if (node_type := default.get(name))
-    )
-    for node_type in service.node_types:
-        registry.add(node_type)
-    return registry
+    return node_registry([service])
 
 
 def one_call(operation: str, config: dict[str, Any]) -> dict[str, Any]:

@@ -5,12 +5,15 @@ operation. `import_openapi` is pure (no database, no network); the API stores
 
 Modules: `document` (parse, check, `$ref`s and JSON pointers), `schemas` (OpenAPI schemas as
 JSON Schema 2020-12), `build` (the document to a service), `model` (the stored shapes),
-`service` (`ImportedService`), `node` (the generated node types' request).
+`service` (`ImportedService`), `node` (the generated node types' request), `auth` (which
+credentials a request carries), `probe` (testing a connection), `registries` (Flomation's
+types plus an organisation's imported ones).
 """
 
 from flomation.integrations.openapi.build import NAME_PATTERN, import_openapi
 from flomation.integrations.openapi.document import MAX_DOCUMENT_BYTES, OpenApiDocumentError
 from flomation.integrations.openapi.node import OpenApiOperationNode
+from flomation.integrations.openapi.registries import connection_type_registry, node_registry
 from flomation.integrations.openapi.service import ImportedService
 
 __all__ = [
@@ -19,5 +22,7 @@ __all__ = [
     "ImportedService",
     "OpenApiDocumentError",
     "OpenApiOperationNode",
+    "connection_type_registry",
     "import_openapi",
+    "node_registry",
 ]

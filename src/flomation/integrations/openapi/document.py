@@ -29,6 +29,8 @@ MAX_VALUES = 2_000_000
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PARAMETER_LOCATIONS = ("query", "header", "path", "cookie")
 _PATH_TEMPLATE = re.compile(r"\{([^{}/]+)\}")
+# RFC 9110 5.1: what a header name may be made of.
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
 class OpenApiDocumentError(ValueError):
@@ -276,6 +278,8 @@ def _check_parameters(
             raise OpenApiDocumentError(
                 p_at + "/in", f"must be one of {', '.join(PARAMETER_LOCATIONS)}"
             )
+        if where == "header" and not HEADER_NAME.match(name):
+            raise OpenApiDocumentError(p_at + "/name", f"{name!r} is not a header name")
         if where == "path" and parameter.get("required") is not True:
             raise OpenApiDocumentError(p_at + "/required", "a path parameter must be required")
         if "schema" in parameter and not isinstance(parameter["schema"], Mapping | bool):
@@ -307,6 +311,8 @@ def _check_security_scheme(resolver: Resolver, scheme: Any, at: str) -> None:
             raise OpenApiDocumentError(at + "/name", "missing or not a string")
         if scheme.get("in") not in ("query", "header", "cookie"):
             raise OpenApiDocumentError(at + "/in", "must be query, header or cookie")
+        if scheme["in"] == "header" and not HEADER_NAME.match(scheme["name"]):
+            raise OpenApiDocumentError(at + "/name", f"{scheme['name']!r} is not a header name")
     elif kind == "http" and not isinstance(scheme.get("scheme"), str):
         raise OpenApiDocumentError(at + "/scheme", "missing or not a string")
     elif kind == "oauth2" and not isinstance(scheme.get("flows"), Mapping):

@@ -5,7 +5,6 @@ and the response size limit are the same for every HTTP request a flow makes."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from flomation.engine.nodes.base import (
 )
 from flomation.engine.nodes.http import DEFAULT_TIMEOUT_S, HttpNode
 from flomation.integrations.base import IntegrationNode
+from flomation.integrations.openapi.auth import apply_credentials, choose_credentials
 from flomation.integrations.openapi.model import AuthScheme, Operation
 
 __all__ = ["RETRYABLE_STATUSES", "OpenApiOperationNode", "operation_node_type"]
@@ -68,9 +68,9 @@ class OpenApiOperationNode(IntegrationNode):
                         f"the header {parameter.name!r} cannot hold a line break", field="headers"
                     )
                 headers[parameter.name] = text
-        cookies = _apply_auth(self._credentials(connection), connection, headers, query)
-        if cookies:
-            headers["Cookie"] = "; ".join(cookies)
+        values = connection.values
+        credentials = choose_credentials(self.schemes, operation.security, values)
+        apply_credentials(credentials, values, headers, query)
         request: dict[str, Any] = {
             "method": operation.method,
             "url": self._base_url(connection) + _fill_path(operation.path, path_values),
@@ -103,21 +103,6 @@ class OpenApiOperationNode(IntegrationNode):
                 field="connection",
             )
         return base.rstrip("/")
-
-    def _credentials(self, connection: Connection) -> list[AuthScheme]:
-        """The schemes to apply: the first of the operation's alternatives that the connection
-        can satisfy; an operation that may go without (`{}`) goes without when none can; when
-        the document says nothing, or asks for what the connection cannot give (an implicit
-        OAuth flow), every credential the connection has is sent and the service decides."""
-        configured = {s.name: s for s in self.schemes if _has_values(s, connection.values)}
-        security = self.operation.security
-        if security is not None:
-            for requirement in security:
-                if requirement and all(name in configured for name in requirement):
-                    return [configured[name] for name in requirement]
-            if () in security:
-                return []
-        return list(configured.values())
 
 
 def operation_node_type(
@@ -181,40 +166,6 @@ def _query_value(value: Any, explode: bool) -> Any:
         items = [_text(item) for item in value if item is not None]
         return items if explode else ",".join(items)
     return _text(value)
-
-
-def _has_values(scheme: AuthScheme, values: Mapping[str, Any]) -> bool:
-    # The secret field (an API key, a token, a password) is the one that must be there.
-    secret = scheme.fields[-1] if scheme.kind != "basic" else scheme.fields[0]
-    value = values.get(secret)
-    return isinstance(value, str) and value != ""
-
-
-def _apply_auth(
-    schemes: list[AuthScheme],
-    connection: Connection,
-    headers: dict[str, str],
-    query: dict[str, Any],
-) -> list[str]:
-    """Adds the credentials to the request; returns the cookies to send."""
-    values = connection.values
-    cookies: list[str] = []
-    for scheme in schemes:
-        if scheme.kind == "api_key":
-            key = str(values[scheme.fields[0]])
-            if scheme.location == "header":
-                headers[scheme.param] = key
-            elif scheme.location == "query":
-                query[scheme.param] = key
-            else:
-                cookies.append(f"{scheme.param}={quote(key, safe='')}")
-        elif scheme.kind == "basic":
-            user, password = (str(values.get(f) or "") for f in scheme.fields)
-            pair = base64.b64encode(f"{user}:{password}".encode()).decode()
-            headers["Authorization"] = f"Basic {pair}"
-        else:  # bearer, oauth2_client_credentials: a token in the Authorization header
-            headers["Authorization"] = f"Bearer {values[scheme.fields[-1]]}"
-    return cookies
 
 
 def _message(body: Any) -> str:

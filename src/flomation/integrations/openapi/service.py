@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from flomation.integrations.base import ConnectionType
 from flomation.integrations.openapi.model import AuthScheme, Operation
 from flomation.integrations.openapi.node import OpenApiOperationNode, operation_node_type
+from flomation.integrations.openapi.probe import probe_service
 
 __all__ = ["FORMAT", "ImportedService"]
 
@@ -50,6 +52,7 @@ class ImportedService:
                 type=type_name,
                 title=self.title,
                 schema=self.connection_schema,
+                probe=partial(probe_service, self.schemes, self.default_base_url),
                 auth=self.auth,
                 icon="plug",
                 description=self.description,

@@ -177,10 +177,13 @@ def test_a_document_past_5_mib_is_refused() -> None:
 @pytest.mark.parametrize(
     ("document", "what"),
     [
-        (b"{'openapi': [", "neither JSON nor YAML (line 1, column"),
+        (b"{'openapi': [", "neither JSON nor YAML: did not find expected node content (line"),
         ("just words", "not a JSON or YAML object"),
         (b"\xff\xfe\x00", "not UTF-8"),
-        ("openapi: !!python/object/apply:os.system ['true']", "neither JSON nor YAML"),
+        (
+            "openapi: !!python/object/apply:os.system ['true']",
+            "neither JSON nor YAML: could not determine a constructor",
+        ),
     ],
 )
 def test_what_is_not_json_or_yaml_is_refused(document: bytes | str, what: str) -> None:
@@ -205,7 +208,13 @@ def test_a_bad_service_name_is_refused() -> None:
 def test_a_document_nested_too_deeply_to_read_is_refused(document: str) -> None:
     error = refused(document)
 
-    assert (error.pointer, error.message) == ("", "the document is nested too deeply")
+    assert error.pointer == ""
+    # Python's parsers recurse until they cannot; libyaml's stops at 1000 levels itself.
+    assert error.message in (
+        "the document is nested too deeply",
+        "the document is neither JSON nor YAML: exceeded maximum nesting depth (line 1, "
+        "column 1009)",
+    )
 
 
 def test_a_schema_nested_too_deeply_to_convert_is_refused() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 
 from flomation.engine.executor import run_flow
 from flomation.engine.nodes.registry import NodeRegistry
@@ -199,3 +200,15 @@ async def test_types_rebuilt_from_the_stored_form_run_the_same(petstore, seen) -
 
     assert execution["status"] == "succeeded", execution.get("error")
     assert [p["name"] for p in execution["output"]["body"]] == ["Rex"]
+
+
+async def test_a_flow_using_an_operation_that_a_new_import_dropped_fails_validation() -> None:
+    document = yaml.safe_load(fixture_text("petstore3.yaml"))
+    del document["paths"]["/pet/{petId}"]["get"]
+    reimported = import_openapi("petstore", json.dumps(document))
+    doc = one_call("getPetById", {"connection": "shop", "path": {"petId": 1}})
+
+    with pytest.raises(
+        InvalidDefinitionError, match=r"unknown node type 'openapi\.petstore\.getPetById'"
+    ):
+        FlowPlan.from_document(doc, registry=registry_with(reimported))

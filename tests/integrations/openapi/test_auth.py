@@ -36,6 +36,20 @@ def _operation(security: list[dict[str, list[str]]] | None = None) -> dict[str, 
                 "schema": {"type": "array", "items": {"type": "integer"}},
             },
             {"name": "X-Request-Id", "in": "header", "schema": {"type": "string"}},
+            {
+                "name": "filter",
+                "in": "query",
+                "style": "deepObject",
+                "explode": True,
+                "schema": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            {
+                "name": "pipes",
+                "in": "query",
+                "style": "pipeDelimited",
+                "explode": False,
+                "schema": {"type": "array", "items": {"type": "string"}},
+            },
         ],
         "responses": {"200": {"description": "what the server saw"}},
     }
@@ -175,14 +189,25 @@ async def test_parameters_are_sent_as_their_style_says(echo, server) -> None:
         server,
         "optional",
         {
-            "query": {"tags": ["a", "b c"], "ids": [1, 2, 3]},
+            "query": {
+                "tags": ["a", "b c"],
+                "ids": [1, 2, 3],
+                "filter": {"colour": "red", "size": "L"},
+                "pipes": ["x", "y"],
+            },
             "headers": {"X-Request-Id": "r-1"},
         },
     )
 
     assert execution["status"] == "succeeded", execution.get("error")
     request = seen(server)
-    assert request.query == {"tags": ["a", "b c"], "ids": ["1,2,3"]}
+    assert request.query == {
+        "tags": ["a", "b c"],
+        "ids": ["1,2,3"],
+        "filter[colour]": ["red"],
+        "filter[size]": ["L"],
+        "pipes": ["x|y"],
+    }
     assert request.headers["x-request-id"] == "r-1"
     assert request.path == "/echo/optional/1"
 

@@ -305,9 +305,9 @@ def test_openapi_31_with_a_recursive_schema_and_every_kind_of_credential() -> No
     [operation] = service.operations
     assert operation.operation_id == "put_trees_tree-id"
     assert operation.security == (("bearer",), ())
-    assert [(p.name, p.location, p.explode) for p in operation.parameters] == [
-        ("tree-id", "path", True),
-        ("tags", "query", False),
+    assert [(p.name, p.location, p.style, p.explode) for p in operation.parameters] == [
+        ("tree-id", "path", "simple", False),
+        ("tags", "query", "form", False),
     ]
     config = operation.config_schema
     assert config["properties"]["body"] == {"$ref": "#/$defs/Node", "description": "the root"}

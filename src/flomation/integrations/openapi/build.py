@@ -297,12 +297,13 @@ class _Builder:
             if required:
                 needed.append(name)
             explode = parameter.get("explode")
-            style = parameter.get("style", "form")
+            style = parameter.get("style", "form" if where == "query" else "simple")
             parameters.append(
                 Parameter(
                     name=name,
                     location=where,
                     required=required,
+                    style=str(style),
                     explode=bool(explode) if explode is not None else style == "form",
                 )
             )

@@ -20,7 +20,9 @@ class Parameter:
     name: str
     location: str  # "path", "query" or "header"
     required: bool = False
-    # `style: form, explode: false` sends a list as one comma-separated value.
+    # How a query value that is a list or an object is written (OpenAPI's `style`:
+    # `form`, `spaceDelimited`, `pipeDelimited`, `deepObject`; `explode`).
+    style: str = "form"
     explode: bool = True
 
     def to_dict(self) -> dict[str, Any]:
@@ -28,6 +30,7 @@ class Parameter:
             "name": self.name,
             "in": self.location,
             "required": self.required,
+            "style": self.style,
             "explode": self.explode,
         }
 
@@ -37,6 +40,7 @@ class Parameter:
             name=str(data["name"]),
             location=str(data["in"]),
             required=bool(data.get("required", False)),
+            style=str(data.get("style", "form")),
             explode=bool(data.get("explode", True)),
         )
 

@@ -22,7 +22,7 @@ from flomation.engine.nodes.base import (
 from flomation.engine.nodes.http import DEFAULT_TIMEOUT_S, HttpNode
 from flomation.integrations.base import IntegrationNode
 from flomation.integrations.openapi.auth import apply_credentials, choose_credentials
-from flomation.integrations.openapi.model import AuthScheme, Operation
+from flomation.integrations.openapi.model import AuthScheme, Operation, Parameter
 
 __all__ = ["RETRYABLE_STATUSES", "OpenApiOperationNode", "operation_node_type"]
 
@@ -60,7 +60,7 @@ class OpenApiOperationNode(IntegrationNode):
                     )
                 continue
             if parameter.location == "query":
-                query[parameter.name] = _query_value(value, parameter.explode)
+                query.update(_query_items(parameter, value))
             elif parameter.location == "header":
                 text = _text(value)
                 if "\r" in text or "\n" in text:
@@ -161,11 +161,27 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _query_value(value: Any, explode: bool) -> Any:
+_DELIMITERS = {"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
+
+
+def _query_items(parameter: Parameter, value: Any) -> dict[str, Any]:
+    """The query parameters one parameter's value becomes, as its `style` and `explode`
+    say: `tags=a&tags=b` or `tags=a,b` (or `a b`, `a|b`); an object as `k=v` pairs, `k,v`
+    text, or `name[k]=v` (`deepObject`)."""
+    name, style = parameter.name, parameter.style
+    if isinstance(value, Mapping):
+        pairs = {key: _text(item) for key, item in value.items() if item is not None}
+        if style == "deepObject":
+            return {f"{name}[{key}]": item for key, item in pairs.items()}
+        if parameter.explode:
+            return pairs
+        return {name: ",".join(f"{key},{item}" for key, item in pairs.items())}
     if isinstance(value, list):
         items = [_text(item) for item in value if item is not None]
-        return items if explode else ",".join(items)
-    return _text(value)
+        if parameter.explode:
+            return {name: items}
+        return {name: _DELIMITERS.get(style, ",").join(items)}
+    return {name: _text(value)}
 
 
 def _message(body: Any) -> str:

@@ -62,6 +62,12 @@ def _handler(server: PetstoreServer) -> type[BaseHTTPRequestHandler]:
             body = json.loads(raw) if raw else None
             headers = {k.lower(): v for k, v in self.headers.items()}
             server.requests.append(Seen(self.command, url.path, parse_qs(url.query), headers, body))
+            if url.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "http://elsewhere.invalid/steal")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             if url.path.startswith("/echo/"):
                 self._answer(
                     200,

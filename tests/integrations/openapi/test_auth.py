@@ -70,6 +70,7 @@ DOCUMENT = {
         "/echo/optional/{id}": {
             "get": {"operationId": "optional", **_operation([{"bearer": []}, {}])}
         },
+        "/moved": {"get": {"operationId": "moved", **_operation([{"partner": []}])}},
         "/echo/both/{id}": {
             "get": {"operationId": "both", **_operation([{"bearer": [], "partner": []}])}
         },
@@ -235,3 +236,16 @@ async def test_a_header_value_with_a_line_break_fails_the_node(echo, server) -> 
     error = next(s for s in execution["steps"] if s["node_id"] == "call")["error"]
     assert (error["type"], "line break" in error["message"]) == ("config", True)
     assert len(server.requests) == before
+
+
+async def test_a_redirect_is_not_followed_with_the_credentials(echo, server) -> None:
+    before = len(server.requests)
+
+    execution = await call(echo, server, "moved", {})
+
+    assert execution["status"] == "failed"
+    error = next(s for s in execution["steps"] if s["node_id"] == "call")["error"]
+    assert error["type"] == "http_status"
+    assert error["message"].startswith("moved (GET /moved) answered 302")
+    assert "redirects are not followed" in error["message"]
+    assert len(server.requests) == before + 1

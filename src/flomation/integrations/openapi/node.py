@@ -1,7 +1,7 @@
 """The node type of an imported operation: builds the request from its config (path parameters
 URL-quoted, query, headers, JSON body), adds the connection's credentials, and sends it through
-the `http` node, so that the shared client, the egress policy, the node's timeout, redirects
-and the response size limit are the same for every HTTP request a flow makes."""
+the `http` node, so that the shared client, the egress policy, the node's timeout and the
+response size limit are the same for every HTTP request a flow makes."""
 
 from __future__ import annotations
 
@@ -79,6 +79,9 @@ class OpenApiOperationNode(IntegrationNode):
             "timeout_s": config.get("timeout_s", DEFAULT_TIMEOUT_S),
             # The status is judged here, with the operation's name and the service's message.
             "expect_status": "100-599",
+            # A redirect would carry the credentials (an API key header, a cookie) to wherever
+            # it points; httpx only drops `Authorization` when the origin changes.
+            "follow_redirects": False,
         }
         if operation.has_body and config.get("body") is not None:
             request["json"] = config["body"]
@@ -91,6 +94,8 @@ class OpenApiOperationNode(IntegrationNode):
             )
             if status == 401:
                 raise AuthenticationError(f"{said} (check connection {connection.name!r})")
+            if 300 <= status <= 399:
+                said += " (redirects are not followed: the credentials would go along)"
             raise HttpStatusError(said, retryable=status in RETRYABLE_STATUSES)
         return NodeOutcome(outcome.output)
 

@@ -92,7 +92,7 @@ class _Builder:
             connection_schema=schema,
             auth=auth,
             schemes=schemes,
-            operations=self._operations({s.name for s in schemes}),
+            operations=self._operations(),
             notes=tuple(self.notes),
         )
 
@@ -161,7 +161,7 @@ class _Builder:
 
     # ------------------------------------------------------------------ operations
 
-    def _operations(self, scheme_names: set[str]) -> tuple[Operation, ...]:
+    def _operations(self) -> tuple[Operation, ...]:
         found: list[tuple[str, str, str, Mapping[str, Any], list[Any]]] = []
         explicit: dict[str, str] = {}
         for path, item in (self.doc.get("paths") or {}).items():
@@ -192,9 +192,7 @@ class _Builder:
                 n += 1
                 operation_id = f"{base}_{n}"
             ids.add(operation_id)
-            operations.append(
-                self._operation(operation_id, path, method, op_at, operation, shared, scheme_names)
-            )
+            operations.append(self._operation(operation_id, path, method, op_at, operation, shared))
         return tuple(operations)
 
     def _operation(
@@ -205,7 +203,6 @@ class _Builder:
         at: str,
         operation: Mapping[str, Any],
         shared: list[Any],
-        scheme_names: set[str],
     ) -> Operation:
         uses: set[str] = set()
         parameters, sections = self._parameters(uses, at, operation, shared)
@@ -260,7 +257,7 @@ class _Builder:
             description=description or summary or f"{method.upper()} {path}",
             parameters=parameters,
             has_body=has_body,
-            security=self._security(operation, at, scheme_names),
+            security=self._security(operation, at),
             config_schema=config_schema,
             output_schema=self._output_schema(operation, at),
             tags=tuple(str(t) for t in _list(operation.get("tags"))),
@@ -322,8 +319,10 @@ class _Builder:
         return {}
 
     def _security(
-        self, operation: Mapping[str, Any], at: str, scheme_names: set[str]
+        self, operation: Mapping[str, Any], at: str
     ) -> tuple[tuple[str, ...], ...] | None:
+        """The operation's alternatives of schemes (its own `security`, else the document's),
+        or None when neither says anything."""
         if "security" in operation:
             security, security_at = operation["security"], at + "/security"
         elif "security" in self.doc:

@@ -361,3 +361,19 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     server = FakeOpenAI()
     for _ in serve_fake(server.server, "/v1"):
         yield server
+
+
+@pytest.fixture
+def silent_server() -> Iterator[FakeServer]:
+    """A server that takes requests and answers none until the test ends (to show what a
+    timeout after sending means for each node)."""
+    release = threading.Event()
+
+    def answer(received: Received) -> tuple[int, dict[str, str], Any]:
+        release.wait(30)
+        return 503, {}, {"error": "too late"}
+
+    serving = serve_fake(FakeServer(answer))
+    yield next(serving)
+    release.set()
+    next(serving, None)

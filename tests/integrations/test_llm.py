@@ -13,6 +13,7 @@ from flomation.engine.nodes.base import (
     AuthenticationError,
     ConfigError,
     EngineServices,
+    NodeTimeoutError,
     ServiceError,
 )
 from flomation.integrations.openai import LlmChatNode
@@ -20,13 +21,15 @@ from flomation.integrations.registry import connection_types
 from tests.integrations.msg_fixtures import (
     OPENAI_KEY,
     FakeOpenAI,
+    FakeServer,
     connection,
     fake_openai,
     run_node,
+    silent_server,
     single_node_flow,
 )
 
-__all__ = ["fake_openai"]  # a fixture these tests use
+__all__ = ["fake_openai", "silent_server"]  # fixtures these tests use
 
 MESSAGES = [
     {"role": "system", "content": "You answer briefly."},
@@ -222,3 +225,14 @@ async def test_through_the_engine_the_key_never_reaches_the_record(
     [step] = [s for s in echoed["steps"] if s["node_id"] == "call"]
     assert "key *** is malformed" in step["error"]["message"]
     assert OPENAI_KEY not in json.dumps(echoed)
+
+
+async def test_no_answer_is_a_timeout_that_may_be_retried(silent_server: FakeServer) -> None:
+    # Asking a model again has no effect beyond its cost.
+    with pytest.raises(NodeTimeoutError) as caught:
+        await chat(
+            {"model": "gpt-test-mini", "timeout_s": 0.3},
+            {"api_key": OPENAI_KEY, "base_url": silent_server.url},
+        )
+    assert caught.value.retryable is True
+    assert silent_server.requests[0].path == "/chat/completions"

@@ -12,6 +12,7 @@ from flomation.engine.nodes.base import (
     AuthenticationError,
     ConnectionFailedError,
     EngineServices,
+    NodeTimeoutError,
     ServiceError,
 )
 from flomation.integrations.registry import connection_types
@@ -25,10 +26,11 @@ from tests.integrations.msg_fixtures import (
     free_port,
     run_node,
     serve_fake,
+    silent_server,
     single_node_flow,
 )
 
-__all__ = ["fake_slack"]  # a fixture these tests use
+__all__ = ["fake_slack", "silent_server"]  # fixtures these tests use
 
 
 def values(slack: FakeSlack, token: str = SLACK_TOKEN) -> dict[str, Any]:
@@ -164,3 +166,16 @@ async def test_through_the_engine_the_token_never_reaches_the_record(
     assert "channel_not_found" in step["error"]["message"]
     assert "token *** cannot see" in step["error"]["message"]
     assert SLACK_TOKEN not in json.dumps(echoed)
+
+
+async def test_no_answer_after_sending_is_a_timeout_that_is_not_retried(
+    silent_server: FakeServer,
+) -> None:
+    # The message may have been posted: posting again could post it twice.
+    with pytest.raises(NodeTimeoutError) as caught:
+        await post(
+            {"channel": "C0GENERAL", "text": "hi", "timeout_s": 0.3},
+            {"bot_token": SLACK_TOKEN, "base_url": silent_server.url},
+        )
+    assert caught.value.retryable is False
+    assert len(silent_server.requests) == 1

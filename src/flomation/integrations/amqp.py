@@ -41,7 +41,8 @@ from flomation.integrations.messages import (
 )
 
 if TYPE_CHECKING:
-    from aio_pika.abc import AbstractRobustConnection
+    from aio_pika.abc import AbstractConnection
+    from yarl import URL
 
 __all__ = ["AMQP", "CONNECTION_TYPES", "NODE_TYPES", "AmqpPublishNode", "amqp_url"]
 
@@ -74,12 +75,16 @@ def _where(values: Mapping[str, Any]) -> str:
     from yarl import URL
 
     url = URL(str(values.get("url", "")))
-    return f"{url.host}:{url.port}{url.path if url.path not in ('', '/') else ''}"
+    return f"{url.host}:{_port(url)}{url.path if url.path not in ('', '/') else ''}"
+
+
+def _port(url: URL) -> int:
+    return url.explicit_port or (5671 if url.scheme == "amqps" else 5672)
 
 
 async def _connect(
     values: Mapping[str, Any], services: EngineServices, timeout_s: float
-) -> AbstractRobustConnection:
+) -> AbstractConnection:
     """An open connection, or the `NodeError` saying why not (before anything was sent)."""
     import aio_pika
     import aiormq.exceptions
@@ -87,7 +92,7 @@ async def _connect(
 
     url = amqp_url(values)
     parsed = URL(url)
-    await check_egress(services, parsed.scheme, str(parsed.host), int(parsed.port or 5672))
+    await check_egress(services, parsed.scheme, str(parsed.host), _port(parsed))
     where = _where(values)
     try:
         async with asyncio.timeout(timeout_s):
@@ -114,7 +119,7 @@ async def _connect(
         raise ConnectionFailedError(
             f"AMQP broker {where}: could not connect ({exc.strerror or exc})"
         ) from None
-    return connection  # type: ignore[return-value]
+    return connection
 
 
 def _broker_text(exc: BaseException) -> str:
@@ -251,7 +256,7 @@ class AmqpPublishNode(IntegrationNode):
 
 
 async def _publish(
-    connection: AbstractRobustConnection,
+    connection: AbstractConnection,
     message: Any,
     config: Mapping[str, Any],
     timeout_s: float,

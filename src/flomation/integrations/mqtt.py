@@ -60,7 +60,7 @@ def _client(values: Mapping[str, Any], timeout_s: float) -> aiomqtt.Client:
         else aiomqtt.ProtocolVersion.V5
     )
     return aiomqtt.Client(
-        str(values["host"]),
+        _host(values),
         _port(values),
         username=values.get("username") or None,
         password=values.get("password") or None,
@@ -71,8 +71,20 @@ def _client(values: Mapping[str, Any], timeout_s: float) -> aiomqtt.Client:
     )
 
 
+def _host(values: Mapping[str, Any]) -> str:
+    host = values.get("host")
+    if not isinstance(host, str) or not host:
+        raise ConfigError("the MQTT connection has no host", field="connection")
+    return host
+
+
 def _port(values: Mapping[str, Any]) -> int:
     return int(values.get("port") or (8883 if values.get("tls") else 1883))
+
+
+async def _check_egress(services: EngineServices, values: Mapping[str, Any]) -> None:
+    scheme = "mqtts" if values.get("tls") else "mqtt"
+    await check_egress(services, scheme, _host(values), _port(values))
 
 
 def _where(values: Mapping[str, Any]) -> str:
@@ -103,9 +115,7 @@ async def probe(values: Mapping[str, Any], services: EngineServices, timeout_s: 
     import aiomqtt
 
     budget = min(timeout_s, PROBE_TIMEOUT_S)
-    await check_egress(
-        services, "mqtts" if values.get("tls") else "mqtt", values["host"], _port(values)
-    )
+    await _check_egress(services, values)
     try:
         async with asyncio.timeout(budget), _client(values, budget):
             pass
@@ -193,9 +203,7 @@ class MqttPublishNode(IntegrationNode):
         if headers and not v5:
             raise ConfigError("headers need MQTT 5; this connection uses 3.1.1", field="headers")
         budget = time_budget_s(ctx)
-        await check_egress(
-            ctx.services, "mqtts" if values.get("tls") else "mqtt", values["host"], _port(values)
-        )
+        await _check_egress(ctx.services, values)
         client = _client(values, budget)
         try:
             async with asyncio.timeout(budget):

@@ -155,13 +155,19 @@ def mosquitto_with_password(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture(scope="module")
-def nats_with_password() -> Iterator[PasswordBroker]:
-    """A NATS server of its own with a user and password (the shared one takes anyone)."""
+def nats_with_password(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PasswordBroker]:
+    """A NATS server of its own with a user and password (the shared one takes anyone), who
+    may not publish under `forbidden.>`."""
     server = shutil.which("nats-server")
     assert server, "nats-server is installed on this machine"
     port = free_port()
-    args = [server, "-a", "127.0.0.1", "-p", str(port), "--user", "bob", "--pass", "s3cret-nats"]
-    for _ in _spawn(args, port):
+    config = tmp_path_factory.mktemp("nats") / "nats.conf"
+    config.write_text(
+        f"host: 127.0.0.1\nport: {port}\n"
+        "authorization { users = [ { user: bob, password: s3cret-nats,\n"
+        '  permissions: { publish: { deny: ["forbidden.>"] } } } ] }\n'
+    )
+    for _ in _spawn([server, "-c", str(config)], port):
         yield PasswordBroker("127.0.0.1", port, "bob", "s3cret-nats")
 
 

@@ -195,3 +195,12 @@ async def test_through_the_engine_the_password_is_masked(
     [step] = [s for s in refused["steps"] if s["node_id"] == "call"]
     assert step["error"]["type"] == "authentication"
     assert wrong not in json.dumps(refused)
+
+
+async def test_a_permissions_violation_is_the_servers_refusal(
+    nats_with_password: PasswordBroker,
+) -> None:
+    with pytest.raises(ServiceError) as caught:
+        await publish({"subject": "forbidden.x", "body": "x"}, values_of(nats_with_password))
+    assert 'permissions violation for publish to "forbidden.x"' in caught.value.message
+    assert caught.value.retryable is False

@@ -171,6 +171,36 @@ def nats_with_password(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pas
         yield PasswordBroker("127.0.0.1", port, "bob", "s3cret-nats")
 
 
+@dataclass(frozen=True)
+class RestrictedJetStream:
+    """A NATS server with JetStream where `admin` may do anything and `carol` may not use
+    the JetStream API (`$JS.API.>`)."""
+
+    url: str
+    admin_password: str = "admin-pw"
+    carol_password: str = "carol-pw"
+
+
+@pytest.fixture(scope="module")
+def nats_restricted_jetstream(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[RestrictedJetStream]:
+    server = shutil.which("nats-server")
+    assert server, "nats-server is installed on this machine"
+    directory = tmp_path_factory.mktemp("nats_js")
+    port = free_port()
+    config = directory / "nats.conf"
+    config.write_text(
+        f"host: 127.0.0.1\nport: {port}\n"
+        f'jetstream {{ store_dir: "{directory / "store"}" }}\n'
+        "authorization { users = [ { user: admin, password: admin-pw },\n"
+        "  { user: carol, password: carol-pw,\n"
+        '    permissions: { publish: { deny: ["$JS.API.>"] } } } ] }\n'
+    )
+    for _ in _spawn([server, "-c", str(config)], port):
+        yield RestrictedJetStream(f"nats://127.0.0.1:{port}")
+
+
 # --------------------------------------------------------------------------- fake web APIs
 
 

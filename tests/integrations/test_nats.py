@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,20 +22,22 @@ from flomation.engine.nodes.base import (
     EngineServices,
     ServiceError,
 )
-from flomation.integrations.nats import NatsPublishNode
+from flomation.integrations.nats import LOOKUP_TIMEOUT_S, NatsPublishNode
 from flomation.integrations.registry import connection_types
 from tests.integrations.msg_fixtures import (
     NATS_SERVERS,
     PasswordBroker,
+    RestrictedJetStream,
     connection,
     free_port,
+    nats_restricted_jetstream,
     nats_with_password,
     run_node,
     single_node_flow,
     unique,
 )
 
-__all__ = ["nats_with_password"]  # a fixture these tests use
+__all__ = ["nats_restricted_jetstream", "nats_with_password"]  # fixtures these tests use
 
 SHARED = {"servers": NATS_SERVERS}
 WAIT_S = 5.0
@@ -204,3 +207,28 @@ async def test_a_permissions_violation_is_the_servers_refusal(
         await publish({"subject": "forbidden.x", "body": "x"}, values_of(nats_with_password))
     assert 'permissions violation for publish to "forbidden.x"' in caught.value.message
     assert caught.value.retryable is False
+
+
+async def test_a_user_denied_the_jetstream_api_gets_a_core_publish_at_once(
+    nats_restricted_jetstream: RestrictedJetStream,
+) -> None:
+    server = nats_restricted_jetstream
+    admin = await nats.connect(
+        server.url, user="admin", password=server.admin_password, allow_reconnect=False
+    )
+    try:
+        js = admin.jetstream()
+        name = unique("KEPT").upper()
+        prefix = unique("kept")
+        await js.add_stream(name=name, subjects=[f"{prefix}.>"])
+        started = time.monotonic()
+        output = await publish(
+            {"subject": f"{prefix}.x", "body": "x"},
+            {"servers": server.url, "user": "carol", "password": server.carol_password},
+        )
+        # The refusal arrives on the side; the node does not wait out the lookup for it.
+        assert time.monotonic() - started < LOOKUP_TIMEOUT_S
+        assert output == {"published": True}
+        assert (await js.stream_info(name)).state.messages == 1
+    finally:
+        await admin.close()

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CONNECTION_TYPES", "NATS", "NODE_TYPES", "NatsPublishNode", "server_urls"]
 
+# How long `auto` waits for JetStream to say which stream takes a subject: one round trip.
+LOOKUP_TIMEOUT_S = 5.0
+
 
 def server_urls(values: Mapping[str, Any]) -> list[str]:
     """The connection's servers as URLs (`servers` is one URL, a comma-separated list, or a
@@ -66,9 +69,14 @@ class _Session:
     def __init__(self) -> None:
         self.errors: list[BaseException] = []
         self.client: NatsClient | None = None
+        # Set when the server refuses this user the JetStream API, which it says only on the
+        # side (a request it refuses gets no answer at all).
+        self.jetstream_denied = asyncio.Event()
 
     async def _on_error(self, exc: BaseException) -> None:
         self.errors.append(exc)
+        if "$js.api" in str(exc).lower():
+            self.jetstream_denied.set()
 
     def last_error(self) -> str:
         return str(self.errors[-1]) if self.errors else ""
@@ -241,7 +249,7 @@ class NatsPublishNode(IntegrationNode):
         session = _Session()
         client = await session.open(values, ctx.services, budget)
         try:
-            stream = await _stream_for(client, subject, config, budget)
+            stream = await _stream_for(session, client, subject, config, budget)
             if stream is None:
                 output = await _core_publish(session, client, subject, body, headers, budget)
             else:
@@ -254,7 +262,11 @@ class NatsPublishNode(IntegrationNode):
 
 
 async def _stream_for(
-    client: NatsClient, subject: str, config: Mapping[str, Any], timeout_s: float
+    session: _Session,
+    client: NatsClient,
+    subject: str,
+    config: Mapping[str, Any],
+    timeout_s: float,
 ) -> str | None:
     """The stream to publish to, or None for a core publish."""
     import nats.errors
@@ -266,22 +278,41 @@ async def _stream_for(
     expected = config.get("stream") or None
     if mode == "jetstream":
         return str(expected or "")
+    wait_s = min(timeout_s, LOOKUP_TIMEOUT_S)
+    lookup = asyncio.ensure_future(
+        client.jetstream(timeout=wait_s).find_stream_name_by_subject(subject)
+    )
+    denied = asyncio.ensure_future(session.jetstream_denied.wait())
     try:
-        async with asyncio.timeout(timeout_s):
-            found: str = await client.jetstream(timeout=timeout_s).find_stream_name_by_subject(
-                subject
-            )
-    except nats.js.errors.NotFoundError:
+        await asyncio.wait({lookup, denied}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (lookup, denied):
+            task.cancel()
+        await asyncio.gather(lookup, denied, return_exceptions=True)
+    if lookup.done() and not lookup.cancelled():
+        try:
+            found: str = lookup.result()
+        except nats.js.errors.NotFoundError:
+            return None
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError):
+            return None  # no JetStream on this server or account: a core subject
+        except TimeoutError:
+            found = ""
+        except nats.js.errors.APIError as exc:
+            raise ServiceError(
+                f"NATS JetStream could not say which stream takes {subject!r}: "
+                f"{exc.description or exc}"
+            ) from None
+        if found:
+            # An expected stream that is not the one found is for JetStream to refuse.
+            return str(expected or found)
+    if session.jetstream_denied.is_set():
+        # A user who may not ask JetStream: for them every subject is a core subject.
         return None
-    except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError):
-        return None  # no JetStream on this server or account: a core subject
-    except TimeoutError:
-        raise ConnectionFailedError(
-            f"NATS: JetStream did not say within {timeout_s:g} s which stream takes "
-            f"{subject!r} (nothing was published)"
-        ) from None
-    # An expected stream that is not the one found is for JetStream to refuse, by name.
-    return str(expected or found)
+    raise ConnectionFailedError(
+        f"NATS: JetStream did not say within {wait_s:g} s which stream takes "
+        f"{subject!r} (nothing was published)"
+    )
 
 
 async def _core_publish(
@@ -309,7 +340,14 @@ async def _core_publish(
         ) from None
     except nats.errors.Error as exc:
         raise ServiceError(f"NATS publish to {subject!r} failed: {exc}") from None
-    refused = [e for e in session.errors if "permissions violation" in str(e).lower()]
+    # The server names the subject it refused (lower-cased by nats-py), in quotes; earlier
+    # refusals of the session (the JetStream API) are not this publish's.
+    named = f'"{subject.lower()}"'
+    refused = [
+        e
+        for e in session.errors
+        if "permissions violation" in str(e).lower() and named in str(e).lower()
+    ]
     if refused:
         raise ServiceError(f"NATS server refused the publish to {subject!r}: {refused[-1]}")
     return {"published": True}

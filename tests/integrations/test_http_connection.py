@@ -15,7 +15,7 @@ import pytest
 from flomation.engine.executor import run_flow
 from flomation.engine.nodes.base import AuthenticationError, ConfigError, EngineServices
 from flomation.engine.nodes.http import HttpNode
-from flomation.integrations.registry import connection_types
+from flomation.integrations.registry import connection_types, make_connection
 from tests.integrations.msg_fixtures import (
     FakeServer,
     Received,
@@ -216,13 +216,37 @@ async def test_the_probe_checks_reachability_or_the_probe_path(origin: FakeServe
         await services.aclose()
 
 
-async def test_through_the_engine_an_echoed_credential_is_masked(origin: FakeServer) -> None:
-    values = {"base_url": origin.url, "auth": "bearer", "token": TOKEN}
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"auth": "bearer", "token": TOKEN},
+        {"auth": "basic", "username": "ann", "password": TOKEN},
+        {"auth": "header", "header_name": "X-API-Key", "header_value": TOKEN},
+        {"auth": "query", "query_name": "key", "query_value": TOKEN + "/+="},
+    ],
+)
+async def test_through_the_engine_an_echoed_credential_is_masked(
+    origin: FakeServer, auth: dict[str, str]
+) -> None:
+    # The echo server answers the headers and query it got: the credential is in the body,
+    # as sent (base64 inside `Basic`, percent-encoded in the query).
     run = await run_flow(
         single_node_flow("http", {"connection": "api", "url": "/whoami"}),
-        connections={"api": api(values)},
+        connections={"api": api({"base_url": origin.url, **auth})},
     )
     assert run["status"] == "succeeded"
     [step] = [s for s in run["steps"] if s["node_id"] == "call"]
-    assert step["output"]["body"]["headers"]["authorization"] == "Bearer ***"
-    assert TOKEN not in json.dumps(run)
+    assert step["output"]["status"] == 200
+    recorded = json.dumps(run)
+    assert TOKEN not in recorded
+    assert base64.b64encode(f"ann:{TOKEN}".encode()).decode() not in recorded
+    assert "***" in recorded
+
+
+async def test_a_connection_that_needs_reconnecting_fails_the_node(origin: FakeServer) -> None:
+    values = {"base_url": origin.url, "auth": "oauth2_client_credentials", "access_token": "t"}
+    stale = make_connection("api", "http", values, status="needs_reconnect")
+    with pytest.raises(AuthenticationError) as caught:
+        await run_node(HttpNode(), {"connection": "api", "url": "/never-sent"}, stale)
+    assert "needs reconnecting" in caught.value.message
+    assert all(r.path != "/never-sent" for r in origin.requests)

@@ -14,10 +14,12 @@ from flomation.engine.nodes.base import (
     ConfigError,
     EngineServices,
     NodeTimeoutError,
+    ResultTooLargeError,
     ServiceError,
 )
 from flomation.integrations.openai import LlmChatNode
 from flomation.integrations.registry import connection_types
+from flomation.integrations.webapi import MAX_ANSWER_BYTES
 from tests.integrations.msg_fixtures import (
     OPENAI_KEY,
     FakeOpenAI,
@@ -25,6 +27,7 @@ from tests.integrations.msg_fixtures import (
     connection,
     fake_openai,
     run_node,
+    serve_fake,
     silent_server,
     single_node_flow,
 )
@@ -236,3 +239,11 @@ async def test_no_answer_is_a_timeout_that_may_be_retried(silent_server: FakeSer
         )
     assert caught.value.retryable is True
     assert silent_server.requests[0].path == "/chat/completions"
+
+
+async def test_an_oversized_answer_is_refused_not_held() -> None:
+    huge = "x" * (MAX_ANSWER_BYTES + 1)
+    for server in serve_fake(FakeServer(lambda received: (200, {}, huge))):
+        with pytest.raises(ResultTooLargeError) as caught:
+            await chat({"model": "gpt-test-mini"}, {"api_key": OPENAI_KEY, "base_url": server.url})
+    assert str(MAX_ANSWER_BYTES) in caught.value.message

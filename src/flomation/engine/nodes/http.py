@@ -1,4 +1,8 @@
-"""The `http` node: one HTTP request through the runner's shared client and egress policy."""
+"""The `http` node: one HTTP request through the runner's shared client and egress policy.
+
+With a `connection` (an `http` connection, `integrations.http`) the node's `url` may be
+relative to the connection's base URL, and the connection's headers and authentication are
+added; a node's own headers win over the connection's defaults but not over its credentials."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -21,6 +25,8 @@ from flomation.engine.nodes.base import (
     NodeTimeoutError,
     NodeType,
 )
+from flomation.integrations.base import connection_property
+from flomation.integrations.http import HttpConnectionRequest, connection_request
 
 __all__ = ["ExpectedStatus", "HttpNode", "ResponseTooLargeError"]
 
@@ -105,11 +111,17 @@ class HttpNode(NodeType):
     )
     icon = "globe"
     group = "integration"
+    connection_types: ClassVar[tuple[str, ...]] = ("http",)
     config_schema = {
         "type": "object",
         "properties": {
+            "connection": connection_property("Connection (optional)"),
             "method": {"enum": list(METHODS), "default": "GET"},
-            "url": {"type": "string", "minLength": 1},
+            "url": {
+                "type": "string",
+                "minLength": 1,
+                "description": "With a connection, may be relative to its base URL.",
+            },
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
             "query": {
                 "type": "object",
@@ -160,7 +172,14 @@ class HttpNode(NodeType):
             except ValueError as exc:
                 problems.append(("expect_status", str(exc)))
         url = config.get("url")
-        if isinstance(url, str) and not is_template(url) and not _is_http_url(url):
+        # With a connection, a relative url is resolved against its base URL.
+        relative_ok = bool(config.get("connection"))
+        if (
+            isinstance(url, str)
+            and not relative_ok
+            and not is_template(url)
+            and not _is_http_url(url)
+        ):
             problems.append(("url", "the URL must start with http:// or https://"))
         return problems
 
@@ -168,6 +187,11 @@ class HttpNode(NodeType):
         config = ctx.config
         method = str(config.get("method", "GET")).upper()
         url = str(config["url"])
+        extra: HttpConnectionRequest | None = None
+        if config.get("connection"):
+            connection = ctx.connection(self.connection_types)
+            extra = connection_request(connection.values, url, connection.name)
+            url = extra.url
         if not _is_http_url(url):
             raise ConfigError(
                 f"the URL must start with http:// or https://, got {url!r}", field="url"
@@ -184,19 +208,23 @@ class HttpNode(NodeType):
             timeout_s = max(0.001, min(timeout_s, remaining))
 
         client = ctx.services.http()
+        params = _query_params(config.get("query"))
         try:
+            if extra is not None:
+                url, params = _merged_query(url, params, extra.params), None
             request = client.build_request(
                 method,
                 url,
-                headers=config.get("headers"),
-                params=_query_params(config.get("query")),
+                headers=_merged_headers(extra, config.get("headers")),
+                params=params,
                 json=config.get("json"),
                 content=config.get("body"),
                 timeout=timeout_s,
             )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise ConfigError(f"invalid URL {url!r}: {exc}", field="url") from None
-        response, body = await self._send(ctx, client, request, config, timeout_s)
+        secret_headers = extra.secret_headers if extra is not None else frozenset()
+        response, body = await self._send(ctx, client, request, config, timeout_s, secret_headers)
         output = {"status": response.status_code, "headers": dict(response.headers), "body": body}
         if response.status_code not in expected:
             raise HttpStatusError(
@@ -213,8 +241,10 @@ class HttpNode(NodeType):
         request: httpx.Request,
         config: Mapping[str, Any],
         timeout_s: float,
+        secret_headers: frozenset[str] = frozenset(),
     ) -> tuple[httpx.Response, Any]:
         follow = bool(config.get("follow_redirects", True))
+        origin = _origin(request.url)
         for _ in range(MAX_REDIRECTS + 1):
             # The policy is checked before every hop for a clear early error; the client's
             # transport (see flomation.engine.egress) checks the address actually connected.
@@ -223,6 +253,11 @@ class HttpNode(NodeType):
             try:
                 if follow and response.next_request is not None:
                     request = response.next_request
+                    if secret_headers and _origin(request.url) != origin:
+                        # httpx drops only `Authorization` on leaving the origin; a
+                        # connection's API-key header must not follow a redirect elsewhere.
+                        for name in secret_headers:
+                            request.headers.pop(name, None)
                     continue
                 return response, await _read_body(request, response)
             finally:
@@ -297,6 +332,35 @@ def _query_params(query: Any) -> dict[str, Any] | None:
         values = value if isinstance(value, list) else [value]
         params[name] = [_query_value(v) for v in values if v is not None]
     return params
+
+
+def _merged_headers(
+    extra: HttpConnectionRequest | None, headers: Mapping[str, str] | None
+) -> dict[str, str] | None:
+    """The connection's default headers, the node's, then the connection's credentials."""
+    if extra is None:
+        return dict(headers) if headers else None
+    merged = httpx.Headers(
+        {k: v for k, v in extra.headers.items() if k.lower() not in extra.secret_headers}
+    )
+    merged.update(headers or {})
+    merged.update({k: v for k, v in extra.headers.items() if k.lower() in extra.secret_headers})
+    return dict(merged)
+
+
+def _merged_query(url: str, params: dict[str, Any] | None, auth: Mapping[str, str]) -> str:
+    """The url's own query, then the node's `query`, then the connection's credentials (httpx
+    would replace the url's query by `params`, losing one or the other)."""
+    merged = httpx.URL(url)
+    if params:
+        merged = merged.copy_merge_params(params)
+    if auth:
+        merged = merged.copy_merge_params(dict(auth))
+    return str(merged)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
 
 
 def _query_value(value: Any) -> str:

@@ -313,11 +313,14 @@ class _Handler:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return self.refuse[address]
+        if address.startswith("refuse-"):
+            return f"550 5.1.1 <{address}> is not wanted here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        content = envelope.original_content.replace(b"\r\n", b"\n")
+        message = message_from_bytes(content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.mailbox.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos), message))
         self.mailbox.received.set()
@@ -351,7 +354,7 @@ def _smtp_server(
         )
         if ok:
             mailbox.logins.append(SMTP_USER)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # handled=True would leave 535 unsaid
 
     kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": port}
     if implicit_tls and tls is not None:
@@ -361,8 +364,10 @@ def _smtp_server(
         kwargs["require_starttls"] = True
     if auth:
         kwargs["authenticator"] = authenticator
-        kwargs["auth_require_tls"] = tls is not None
-        kwargs["auth_required"] = True
+        # aiosmtpd counts only STARTTLS as TLS for AUTH: over implicit TLS it must be told
+        # not to require it (and then not to require AUTH, or it warns that this is unsafe).
+        kwargs["auth_require_tls"] = not implicit_tls
+        kwargs["auth_required"] = not implicit_tls
     controller = Controller(_Handler(mailbox, refuse), **kwargs)
     controller.start()
     try:
@@ -385,7 +390,7 @@ def smtp_starttls(certificate: Certificate) -> Iterator[Mailbox]:
 
 @pytest.fixture
 def smtp_tls(certificate: Certificate) -> Iterator[Mailbox]:
-    """TLS from the first byte (as on 465), AUTH required."""
+    """TLS from the first byte (as on 465), AUTH offered."""
     yield from _smtp_server(tls=certificate, implicit_tls=True, auth=True)
 
 
@@ -453,7 +458,7 @@ service imap-login {{
         process = subprocess.Popen(
             [binary, "-F", "-c", str(root / "dovecot.conf")],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # it logs to log_path
         )
         try:
             _wait_for_port(imap_port, process)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.engine.nodes.registry import default_registry
+from flomation.integrations import git as git_module
 from flomation.integrations.git import GitCommitNode, GitReadNode, glob_regex, probe
 from flomation.integrations.registry import connection_types
 from tests.integrations import files_fixtures
@@ -363,3 +365,46 @@ async def test_secret_values_are_masked_in_stored_steps(seeded: tuple[Repo, Path
     assert read["output"]["files"][0]["path"] == "leak.txt"
     assert token not in json.dumps(document)
     assert read_remote(bare, "show", "main:leak.txt") == token
+
+
+async def test_a_branch_that_moved_on_is_retried_on_the_new_tip(
+    seeded: tuple[Repo, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone pushes between the node's fetch and its push: the push is refused as
+    retryable, and the retry applies the files on top of their commit."""
+    work, bare = seeded
+    real_push = git_module._push
+    raced: list[str] = []
+
+    async def push_after_someone_else(git: Any, commit: str, branch: str) -> None:
+        if not raced:
+            raced.append(work.commit("someone else", **{"other.txt": "theirs"}))
+            push(work)
+        await real_push(git, commit, branch)
+
+    monkeypatch.setattr(git_module, "_push", push_after_someone_else)
+    config = {"branch": "main", "message": "ours", "files": [{"path": "ours.txt", "content": "o"}]}
+    with pytest.raises(ServiceError, match="moved on") as caught:
+        await run_node(GitCommitNode, config, "git", url_of(bare))
+    assert caught.value.retryable is True
+    assert read_remote(bare, "rev-parse", "refs/heads/main") == raced[0]
+
+    retried = await run_node(GitCommitNode, config, "git", url_of(bare))
+    commit = retried.outcome["commit"]
+    assert read_remote(bare, "rev-parse", f"{commit}^") == raced[0]
+    assert read_remote(bare, "show", f"{commit}:other.txt") == "theirs"
+    assert read_remote(bare, "show", f"{commit}:ours.txt") == "o"
+
+
+def test_an_ssh_key_is_a_private_file_named_in_the_ssh_command(tmp_path: Path) -> None:
+    command = git_module._ssh_command(tmp_path, "-----BEGIN KEY-----\nabc\n", None)
+    key = tmp_path / "key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert key.read_text() == "-----BEGIN KEY-----\nabc\n"
+    assert f"-i {key}" in command
+    assert "StrictHostKeyChecking=accept-new" in command
+    assert "BatchMode=yes" in command
+    (tmp_path / "x").mkdir()
+    pinned = git_module._ssh_command(tmp_path / "x", "k", "host ssh-ed25519 AAAA")
+    assert "StrictHostKeyChecking=yes" in pinned
+    assert (tmp_path / "x" / "known_hosts").read_text() == "host ssh-ed25519 AAAA"

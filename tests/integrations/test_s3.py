@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from flomation.engine.event_values import EVENT_VALUE_LIMIT
 from flomation.engine.nodes.base import (
+    AuthenticationError,
     ConfigError,
     ConnectionFailedError,
     EngineServices,
+    NodeError,
     ResultTooLargeError,
     ServiceError,
 )
@@ -233,3 +238,106 @@ async def test_secret_values_are_masked_in_stored_steps(s3_endpoint: str, s3_buc
     # The object really holds it: the masking is in what was stored, not in what ran.
     body = s3_client(s3_endpoint).get_object(Bucket=s3_bucket, Key="k")["Body"].read()
     assert body == SECRET.encode()
+
+
+@pytest.fixture
+def s3_refusing() -> Iterator[list[tuple[int, str]]]:
+    """A loopback server that answers every request with the S3 error the test puts first in
+    the list (status, code), in S3's XML: the answers moto does not give (refused keys,
+    throttling). The list starts with `(0, endpoint URL)`, which the test pops."""
+    answers: list[tuple[int, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            status, code = answers[0] if answers else (500, "InternalError")
+            body = (
+                f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+                f"<Message>the test server says {code}</Message></Error>"
+            ).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_PUT = do_DELETE = do_HEAD = _answer  # noqa: N815
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    answers.append((0, f"http://127.0.0.1:{server.server_address[1]}"))
+    try:
+        yield answers
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error", "retryable"),
+    [
+        (403, "InvalidAccessKeyId", AuthenticationError, False),
+        (403, "SignatureDoesNotMatch", AuthenticationError, False),
+        (403, "AccessDenied", ServiceError, False),
+        (503, "SlowDown", ServiceError, True),
+        (500, "InternalError", ServiceError, True),
+    ],
+)
+async def test_what_s3_refused_and_whether_it_is_retried(
+    s3_refusing: list[tuple[int, str]],
+    status: int,
+    code: str,
+    error: type[NodeError],
+    retryable: bool,
+) -> None:
+    endpoint = s3_refusing.pop()[1]
+    s3_refusing.append((status, code))
+    with pytest.raises(error) as caught:
+        await run_node(S3GetNode, {"bucket": "some-bucket", "key": "k"}, "s3", values(endpoint))
+    assert f"S3 answered {code}: the test server says {code}" in caught.value.message
+    assert caught.value.retryable is retryable
+
+
+async def test_probe_without_a_bucket_when_listing_buckets_is_denied(
+    s3_refusing: list[tuple[int, str]],
+) -> None:
+    endpoint = s3_refusing.pop()[1]
+    s3_refusing.append((403, "AccessDenied"))
+    message = await probe(values(endpoint), EngineServices(), 15)
+    assert "the keys are accepted" in message
+    s3_refusing[0] = (403, "InvalidAccessKeyId")
+    with pytest.raises(AuthenticationError):
+        await probe(values(endpoint), EngineServices(), 15)
+
+
+async def test_keys_come_in_pairs(s3_endpoint: str) -> None:
+    with pytest.raises(ConfigError, match="both access_key_id and secret_access_key"):
+        await run_node(
+            S3GetNode,
+            {"bucket": "b", "key": "k"},
+            "s3",
+            {"access_key_id": "AKIA", "endpoint_url": s3_endpoint},
+        )
+
+
+async def test_public_buckets_without_keys(s3_endpoint: str, s3_bucket: str) -> None:
+    s3_client(s3_endpoint).put_object(
+        Bucket=s3_bucket, Key="open.txt", Body=b"open", ACL="public-read"
+    )
+    run = await run_node(
+        S3GetNode, {"bucket": s3_bucket, "key": "open.txt"}, "s3", {"endpoint_url": s3_endpoint}
+    )
+    assert run.outcome["body"] == "open"
+    # Unsigned: a private object stays private (no credentials of the runner's are used).
+    s3_client(s3_endpoint).put_object(Bucket=s3_bucket, Key="private.txt", Body=b"p")
+    with pytest.raises(ServiceError, match="403"):
+        await run_node(
+            S3GetNode,
+            {"bucket": s3_bucket, "key": "private.txt"},
+            "s3",
+            {"endpoint_url": s3_endpoint},
+        )

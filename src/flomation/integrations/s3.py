@@ -156,6 +156,12 @@ async def _call(
         ReadTimeoutError,
     )
 
+    if bool(values.get("access_key_id")) != bool(values.get("secret_access_key")):
+        raise ConfigError(
+            "the s3 connection needs both access_key_id and secret_access_key (or neither, "
+            "for public buckets)",
+            field="connection",
+        )
     try:
         await egress.check_url(_endpoint(values))
     except NodeError:

@@ -280,3 +280,17 @@ async def test_secret_values_are_masked_in_stored_steps(
     body = message.get_body(("plain",))
     assert body is not None
     assert body.get_content().strip() == SMTP_PASSWORD
+
+
+async def test_what_the_server_does_not_offer(smtp_plain: Mailbox) -> None:
+    """STARTTLS asked of a server without it, and a login on a server without AUTH: both
+    fail before anything is sent, and neither is retried."""
+    no_starttls = {**plain(smtp_plain), "security": "starttls"}
+    with pytest.raises(ConnectionFailedError, match="STARTTLS") as caught:
+        await run_node(EmailSendNode, {"to": "ada@example.test", "text": "x"}, "smtp", no_starttls)
+    assert caught.value.retryable is False
+    no_auth = {**plain(smtp_plain), "username": "u", "password": "p"}
+    with pytest.raises(ServiceError, match="AUTH") as refused:
+        await probe(no_auth, EngineServices(), 15)
+    assert refused.value.retryable is False
+    assert smtp_plain.envelopes == []

@@ -139,20 +139,23 @@ async def _open(values: Mapping[str, Any], egress: EgressPolicy, timeout_s: floa
 
 
 def _connect_error(where: str, exc: Exception) -> NodeError:
+    """What failed before anything was sent (so retrying cannot send twice)."""
     import aiosmtplib
 
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return AuthenticationError(f"{where} refused the login: {exc.code} {exc.message}")
-    if isinstance(exc, aiosmtplib.SMTPNotSupported):
-        return ServiceError(f"{where}: {exc}")
+    if isinstance(exc, aiosmtplib.SMTPNotSupported) or "STARTTLS extension" in str(exc):
+        # No STARTTLS where it was asked for: TLS cannot be had, whatever retries do.
+        return ConnectionFailedError(f"{where}: {exc}", retryable=False)
     if isinstance(exc, aiosmtplib.SMTPTimeoutError):
         return NodeTimeoutError(f"{where} did not answer in time ({exc})")
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return ServiceError(f"{where} answered {exc.code} {exc.message}", retryable=exc.code < 500)
     if isinstance(exc, ssl.SSLError) or isinstance(exc.__cause__, ssl.SSLError):
         return ConnectionFailedError(f"{where}: TLS failed ({exc})", retryable=False)
-    if isinstance(exc, aiosmtplib.SMTPException | OSError):
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError | OSError):
         return ConnectionFailedError(f"{where}: could not connect ({exc})")
+    # The rest are refusals of the configuration (no AUTH offered to log in with, ...).
     return ServiceError(f"{where}: {exc}")
 
 

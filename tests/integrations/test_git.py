@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
 from flomation.engine.egress import AddressPolicy
 from flomation.engine.event_values import EVENT_VALUE_LIMIT
@@ -408,3 +409,11 @@ def test_an_ssh_key_is_a_private_file_named_in_the_ssh_command(tmp_path: Path) -
     pinned = git_module._ssh_command(tmp_path / "x", "k", "host ssh-ed25519 AAAA")
     assert "StrictHostKeyChecking=yes" in pinned
     assert (tmp_path / "x" / "known_hosts").read_text() == "host ssh-ed25519 AAAA"
+
+
+def test_schemas_are_valid() -> None:
+    git = connection_types().get("git")
+    assert git is not None
+    Draft202012Validator.check_schema(git.schema)
+    for node_type in (GitReadNode, GitCommitNode):
+        Draft202012Validator.check_schema(node_type.config_schema)

@@ -12,10 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
+from flomation.engine.egress import AddressPolicy
 from flomation.engine.event_values import EVENT_VALUE_LIMIT
 from flomation.engine.nodes.base import (
     AuthenticationError,
+    BlockedError,
     ConfigError,
     ConnectionFailedError,
     EngineServices,
@@ -341,3 +344,22 @@ async def test_public_buckets_without_keys(s3_endpoint: str, s3_bucket: str) -> 
             "s3",
             {"endpoint_url": s3_endpoint},
         )
+
+
+async def test_the_egress_policy_is_asked_first(s3_endpoint: str) -> None:
+    limited = EngineServices(egress=AddressPolicy.preset("shared_cloud"))
+    with pytest.raises(BlockedError, match=r"127\.0\.0\.1"):
+        await run_node(
+            S3GetNode, {"bucket": "b", "key": "k"}, "s3", values(s3_endpoint), services=limited
+        )
+    with pytest.raises(BlockedError):
+        await probe(values(s3_endpoint), limited, 15)
+
+
+def test_schemas_are_valid_and_take_the_tests_values(s3_endpoint: str) -> None:
+    s3 = connection_types().get("s3")
+    assert s3 is not None
+    Draft202012Validator.check_schema(s3.schema)
+    assert not list(Draft202012Validator(s3.schema).iter_errors(values(s3_endpoint)))
+    for node_type in (S3ListNode, S3GetNode, S3PutNode, S3DeleteNode):
+        Draft202012Validator.check_schema(node_type.config_schema)

@@ -10,15 +10,19 @@ import json
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
 
+from flomation.engine.egress import AddressPolicy
 from flomation.engine.nodes.base import (
     AuthenticationError,
+    BlockedError,
     ConfigError,
     ConnectionFailedError,
     EngineServices,
     ServiceError,
 )
 from flomation.engine.nodes.registry import default_registry
+from flomation.integrations.imap import probe as imap_probe
 from flomation.integrations.registry import connection_types
 from flomation.integrations.smtp import EmailSendNode, probe
 from tests.integrations import files_fixtures
@@ -294,3 +298,33 @@ async def test_what_the_server_does_not_offer(smtp_plain: Mailbox) -> None:
         await probe(no_auth, EngineServices(), 15)
     assert refused.value.retryable is False
     assert smtp_plain.envelopes == []
+
+
+async def test_the_egress_policy_is_asked_first(smtp_plain: Mailbox) -> None:
+    limited = EngineServices(egress=AddressPolicy.preset("shared_cloud"))
+    with pytest.raises(BlockedError, match=r"127\.0\.0\.1"):
+        await run_node(
+            EmailSendNode,
+            {"to": "ada@example.test", "text": "x"},
+            "smtp",
+            plain(smtp_plain),
+            services=limited,
+        )
+    with pytest.raises(BlockedError):
+        await imap_probe({"host": "127.0.0.1", "username": "u"}, limited, 15)
+    assert smtp_plain.envelopes == []
+
+
+def test_schemas_are_valid_and_take_the_tests_values(
+    smtp_plain: Mailbox, certificate: Certificate
+) -> None:
+    smtp = connection_types().get("smtp")
+    assert smtp is not None
+    Draft202012Validator.check_schema(smtp.schema)
+    for security in ("starttls", "tls"):
+        values = secured(smtp_plain, certificate, security)
+        assert not list(Draft202012Validator(smtp.schema).iter_errors(values))
+    Draft202012Validator.check_schema(EmailSendNode.config_schema)
+    imap = connection_types().get("imap")
+    assert imap is not None
+    Draft202012Validator.check_schema(imap.schema)

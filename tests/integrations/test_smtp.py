@@ -328,3 +328,19 @@ def test_schemas_are_valid_and_take_the_tests_values(
     imap = connection_types().get("imap")
     assert imap is not None
     Draft202012Validator.check_schema(imap.schema)
+
+
+async def test_display_names_are_quoted_or_encoded(smtp_plain: Mailbox) -> None:
+    await run_node(
+        EmailSendNode,
+        {"to": ['"Lovelace, Ada" <ada@example.test>', "Zoë Çelik <zoe@example.test>"], "text": "x"},
+        "smtp",
+        plain(smtp_plain),
+    )
+    _, rcpt_tos, message = smtp_plain.only()
+    assert rcpt_tos == ["ada@example.test", "zoe@example.test"]
+    to = message["To"]
+    assert [(a.display_name, a.addr_spec) for a in to.addresses] == [
+        ("Lovelace, Ada", "ada@example.test"),
+        ("Zoë Çelik", "zoe@example.test"),
+    ]

@@ -16,6 +16,7 @@ import binascii
 import socket
 import ssl
 from collections.abc import Mapping
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 from typing import Any
@@ -255,7 +256,8 @@ class EmailSendNode(IntegrationNode):
         where = f"SMTP server {host}:{port}"
         client = await _open(values, ctx.services.egress, timeout_s)
         try:
-            refused = await _send(client, where, message, recipients)
+            sender = message["From"].addresses[0].addr_spec
+            refused = await _send(client, where, message, sender, recipients)
         finally:
             await _quit(client)
         if refused:
@@ -264,14 +266,12 @@ class EmailSendNode(IntegrationNode):
 
 
 async def _send(
-    client: Any, where: str, message: EmailMessage, recipients: list[str]
+    client: Any, where: str, message: EmailMessage, sender: str, recipients: list[str]
 ) -> dict[str, str]:
     import aiosmtplib
 
     try:
-        errors, _ = await client.send_message(
-            message, sender=_address_of(str(message["From"])), recipients=recipients
-        )
+        errors, _ = await client.send_message(message, sender=sender, recipients=recipients)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         answers = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
         temporary = all(r.code < 500 for r in exc.recipients)
@@ -294,21 +294,24 @@ async def _send(
     return {address: f"{code} {text}" for address, (code, text) in errors.items()}
 
 
-def _addresses(value: Any, field: str) -> list[str]:
+def _addresses(value: Any, field: str) -> list[Address]:
+    """Parsed addresses: a display name with a comma or non-ASCII letters is quoted or
+    encoded in the header by the email package, never pasted in as written."""
     items = [value] if isinstance(value, str) else list(value or [])
-    found: list[str] = []
+    found: list[Address] = []
     for item in items:
         if "\r" in item or "\n" in item:
             raise ConfigError(f"{field}: an address may not hold a line break", field=field)
         for name, address in getaddresses([item]):
             if "@" not in address or address.startswith("-"):
                 raise ConfigError(f"{field}: {item!r} is not an email address", field=field)
-            found.append(f"{name} <{address}>" if name else address)
+            try:
+                found.append(Address(display_name=name, addr_spec=address))
+            except (ValueError, IndexError):
+                raise ConfigError(
+                    f"{field}: {item!r} is not an email address", field=field
+                ) from None
     return found
-
-
-def _address_of(text: str) -> str:
-    return getaddresses([text])[0][1]
 
 
 def build_message(
@@ -328,21 +331,21 @@ def build_message(
     try:
         message["From"] = senders[0]
         if to:
-            message["To"] = ", ".join(to)
+            message["To"] = to
         if cc:
-            message["Cc"] = ", ".join(cc)
+            message["Cc"] = cc
         message["Subject"] = str(config.get("subject") or "")
     except ValueError as exc:  # a line break in a header: header injection
         raise ConfigError(f"a header is not valid: {exc}", field="subject") from None
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=_address_of(senders[0]).rpartition("@")[2])
+    message["Message-ID"] = make_msgid(domain=senders[0].domain)
     text, html = config.get("text"), config.get("html")
     message.set_content(str(text) if text is not None else "" if html is None else _plain(html))
     if html is not None:
         message.add_alternative(str(html), subtype="html")
     for index, attachment in enumerate(config.get("attachments") or []):
         _attach(message, attachment, index)
-    recipients = [_address_of(address) for address in (*to, *cc, *bcc)]
+    recipients = [address.addr_spec for address in (*to, *cc, *bcc)]
     return message, list(dict.fromkeys(recipients))
 
 

@@ -547,7 +547,8 @@ async def run_node(
         deadline=None if timeout_s is None else time.monotonic() + timeout_s,
     )
     outcome = await node_type().run(ctx)
-    json.dumps(outcome.output, allow_nan=False)  # JSON-safe, as the engine needs
+    # JSON-safe, as the engine needs: no NaN, no lone surrogates (which cannot become UTF-8).
+    json.dumps(outcome.output, allow_nan=False, ensure_ascii=False).encode()
     return NodeRun(outcome.output, logs)
 
 

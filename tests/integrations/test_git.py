@@ -6,6 +6,7 @@ refusing values that could become options or leave the repository, and masking."
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -417,3 +418,13 @@ def test_schemas_are_valid() -> None:
     Draft202012Validator.check_schema(git.schema)
     for node_type in (GitReadNode, GitCommitNode):
         Draft202012Validator.check_schema(node_type.config_schema)
+
+
+async def test_paths_that_are_not_utf8_stay_json(bare_repo: tuple[Repo, Path]) -> None:
+    work, bare = bare_repo
+    (work.path / os.fsdecode(b"caf\xe9.txt")).write_text("latin-1 name")
+    work.git("add", "-A")
+    work.git("commit", "--quiet", "-m", "latin-1")
+    push(work)
+    run = await run_node(GitReadNode, {"paths": ["caf*"]}, "git", url_of(bare))
+    assert run.outcome["files"] == [{"path": "caf\ufffd.txt", "content": "latin-1 name"}]

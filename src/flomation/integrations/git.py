@@ -472,7 +472,8 @@ class _Entry:
 async def _tree(git: _Git, commit: str) -> list[_Entry]:
     out = await git.run("ls-tree", "-r", "-z", "-l", "--full-tree", commit)
     entries: list[_Entry] = []
-    for record in out.decode(errors="surrogateescape").split("\0"):
+    # A path that is not UTF-8 is shown with replacement characters (outputs are JSON text).
+    for record in out.decode(errors="replace").split("\0"):
         if not record:
             continue
         meta, _, path = record.partition("\t")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from flomation.engine.nodes.base import (
     ConfigError,
     ConnectionFailedError,
     EngineServices,
+    NodeTimeoutError,
     ResultTooLargeError,
     ServiceError,
 )
@@ -32,6 +34,7 @@ from tests.integrations import files_fixtures
 from tests.integrations.files_fixtures import (
     GitHttpServer,
     Repo,
+    SilentServer,
     flow,
     free_port,
     make_bare_repo,
@@ -43,6 +46,7 @@ from tests.integrations.files_fixtures import (
 
 bare_repo = files_fixtures.bare_repo
 git_http = files_fixtures.git_http
+silent_server = files_fixtures.silent_server
 
 AUTHOR = {"name": "Grace Hopper", "email": "grace@example.test"}
 
@@ -428,3 +432,13 @@ async def test_paths_that_are_not_utf8_stay_json(bare_repo: tuple[Repo, Path]) -
     push(work)
     run = await run_node(GitReadNode, {"paths": ["caf*"]}, "git", url_of(bare))
     assert run.outcome["files"] == [{"path": "caf\ufffd.txt", "content": "latin-1 name"}]
+
+
+async def test_a_remote_that_never_answers_is_killed_at_the_deadline(
+    silent_server: SilentServer,
+) -> None:
+    values = {"url": f"git://127.0.0.1:{silent_server.port}/r.git"}
+    started = time.monotonic()
+    with pytest.raises(NodeTimeoutError, match="git fetch did not finish within"):
+        await run_node(GitReadNode, {}, "git", values, timeout_s=1.0)
+    assert time.monotonic() - started < 5

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from flomation.engine.nodes.base import (
     ConfigError,
     ConnectionFailedError,
     EngineServices,
+    NodeTimeoutError,
     ServiceError,
 )
 from flomation.engine.nodes.registry import default_registry
@@ -33,6 +35,7 @@ from tests.integrations.files_fixtures import (
     SMTP_USER,
     Certificate,
     Mailbox,
+    SilentServer,
     flow,
     free_port,
     run_engine,
@@ -43,6 +46,7 @@ certificate = files_fixtures.certificate
 smtp_plain = files_fixtures.smtp_plain
 smtp_starttls = files_fixtures.smtp_starttls
 smtp_tls = files_fixtures.smtp_tls
+silent_server = files_fixtures.silent_server
 
 SENDER = "Flomation Reports <reports@example.test>"
 
@@ -344,3 +348,14 @@ async def test_display_names_are_quoted_or_encoded(smtp_plain: Mailbox) -> None:
         ("Lovelace, Ada", "ada@example.test"),
         ("Zoë Çelik", "zoe@example.test"),
     ]
+
+
+async def test_a_server_that_never_answers_times_out(silent_server: SilentServer) -> None:
+    values = {"host": "127.0.0.1", "port": silent_server.port, "security": "none", "from": SENDER}
+    started = time.monotonic()
+    with pytest.raises(NodeTimeoutError, match="did not answer in time") as caught:
+        await run_node(
+            EmailSendNode, {"to": "ada@example.test", "text": "x", "timeout_s": 0.5}, "smtp", values
+        )
+    assert caught.value.retryable is True  # nothing was sent
+    assert time.monotonic() - started < 5

@@ -11,6 +11,7 @@ the message is being sent is not retried: the server may have accepted it alread
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import socket
@@ -161,9 +162,16 @@ def _connect_error(where: str, exc: Exception) -> NodeError:
 
 
 async def probe(values: Mapping[str, Any], services: EngineServices, timeout_s: float) -> str:
-    client = await _open(values, services.egress, timeout_s)
+    host, port, security = _endpoint(values)
     try:
-        host, port, security = _endpoint(values)
+        # aiosmtplib's timeout is per exchange; the test as a whole must end within its time.
+        async with asyncio.timeout(timeout_s):
+            client = await _open(values, services.egress, timeout_s)
+    except TimeoutError:
+        raise NodeTimeoutError(
+            f"SMTP server {host}:{port} did not finish EHLO and login within {timeout_s:g} s"
+        ) from None
+    try:
         who = f", logged in as {values['username']}" if values.get("username") else ""
         tls = {"starttls": " with STARTTLS", "tls": " over TLS", "none": ""}[security]
         return f"{host}:{port} answered EHLO{tls}{who}"

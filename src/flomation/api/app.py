@@ -51,6 +51,7 @@ def _executions_lifespan(app: FastAPI) -> AbstractAsyncContextManager[None]:
 
 def _protected_routers() -> list[APIRouter]:
     from flomation.auth.endpoints import router as auth_router
+    from flomation.connections.endpoints import router as connections_router
     from flomation.executions.endpoints import router as executions_router
     from flomation.flows.endpoints import router as flows_router
     from flomation.runners.endpoints import router as runners_router
@@ -65,6 +66,7 @@ def _protected_routers() -> list[APIRouter]:
         runners_router,
         auth_router,
         secrets_router,
+        connections_router,
         triggers_router,
     ]
 

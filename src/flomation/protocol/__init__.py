@@ -26,6 +26,7 @@ from flomation.protocol.events import (
     NodeSucceeded,
 )
 from flomation.protocol.leases import (
+    ClaimedConnection,
     ClaimedExecution,
     ClaimRequest,
     ClaimResponse,
@@ -60,6 +61,7 @@ __all__ = [
     "BatchItem",
     "ClaimRequest",
     "ClaimResponse",
+    "ClaimedConnection",
     "ClaimedExecution",
     "CompleteRequest",
     "Completion",

@@ -20,6 +20,15 @@ class ClaimRequest(Strict):
     held: list[HeldExecution] = Field(default_factory=list, max_length=5000)
 
 
+class ClaimedConnection(BaseModel):
+    """A connection an execution's flow references, decrypted: its type, its values (secret
+    fields included; the runner masks them) and its status (`ok`, `needs_reconnect`)."""
+
+    type: str
+    values: dict[str, Any]
+    status: str = "ok"
+
+
 class ClaimedExecution(BaseModel):
     """One execution leased to the runner, with all it needs to run it.
 
@@ -50,6 +59,9 @@ class ClaimedExecution(BaseModel):
     recovery_error: dict[str, Any] | None
     variables: dict[str, Any]
     secrets: dict[str, str]
+    connections: dict[str, ClaimedConnection] = Field(
+        default_factory=dict, description="Only the connections the definition references"
+    )
 
 
 class ClaimResponse(BaseModel):

@@ -125,6 +125,7 @@ def claimed_execution(claimed: Claimed, now: datetime | None = None) -> ClaimedE
         recovery_error=claimed.recovery_error,
         variables=claimed.variables,
         secrets=claimed.secrets,
+        connections=claimed.connections,
     )
 
 

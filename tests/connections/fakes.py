@@ -1,0 +1,93 @@
+"""A connection type and a node that uses it, registered only while a test runs: the tests of
+connections do not depend on which service modules are filled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from flomation.engine.nodes.base import NodeContext, NodeOutcome
+from flomation.engine.nodes.registry import default_registry
+from flomation.integrations.base import ConnectionType, IntegrationNode, connection_property
+from flomation.integrations.registry import connection_types
+
+FAKE_TYPE = "conntest"
+OTHER_TYPE = "conntest_other"
+ECHO_NODE = "conntest.echo"
+
+FAKE = ConnectionType(
+    type=FAKE_TYPE,
+    title="Test service",
+    schema={
+        "type": "object",
+        "properties": {
+            "host": {"type": "string", "minLength": 1},
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+            "password": {"type": "string", "minLength": 8, "x-secret": True},
+            "token": {"type": "string", "x-secret": True},
+        },
+        "required": ["host", "port"],
+        "additionalProperties": False,
+    },
+)
+OTHER = ConnectionType(
+    type=OTHER_TYPE,
+    title="Another service",
+    schema={"type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"]},
+)
+
+
+class EchoConnection(IntegrationNode):
+    """Answers its connection's values, the secret one included (which the engine masks)."""
+
+    type: ClassVar[str] = ECHO_NODE
+    title: ClassVar[str] = "Echo a connection"
+    connection_types: ClassVar[tuple[str, ...]] = (FAKE_TYPE,)
+    config_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"connection": connection_property()},
+        "required": ["connection"],
+        "additionalProperties": False,
+    }
+
+    async def run(self, ctx: NodeContext) -> NodeOutcome:
+        connection = self.connect(ctx)
+        ctx.log("info", f"using password {connection.values.get('password')}")
+        return NodeOutcome(
+            {
+                "name": connection.name,
+                "type": connection.type,
+                "host": connection.values.get("host"),
+                "password": connection.values.get("password"),
+            }
+        )
+
+
+@contextmanager
+def registered() -> Iterator[None]:
+    """The fake types in this process's registries, removed afterwards."""
+    types = connection_types()
+    nodes = default_registry()
+    types.add(FAKE, replace=True)
+    types.add(OTHER, replace=True)
+    nodes.add(EchoConnection, replace=True)
+    try:
+        yield
+    finally:
+        types._types.pop(FAKE_TYPE, None)
+        types._types.pop(OTHER_TYPE, None)
+        nodes._types.pop(ECHO_NODE, None)
+
+
+def echo_flow(connection: str) -> dict[str, Any]:
+    """start -> echo (with `connection`) -> return its output."""
+    return {
+        "version": 1,
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {"id": "echo", "type": ECHO_NODE, "config": {"connection": connection}},
+            {"id": "out", "type": "return", "config": {"value": "{{ nodes.echo.output }}"}},
+        ],
+        "edges": [{"from": "start", "to": "echo"}, {"from": "echo", "to": "out"}],
+    }

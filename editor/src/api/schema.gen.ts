@@ -517,6 +517,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/connection-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Connection Types
+         * @description Built-in and plugin connection types, with their values' JSON schema.
+         */
+        get: operations["list_connection_types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Connections
+         * @description By name; secret fields that are set read `"***"`.
+         */
+        get: operations["list_connections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connections/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Connection */
+        get: operations["get_connection"];
+        /**
+         * Put Connection
+         * @description Create or replace. Values are checked against the type's schema (422 naming the
+         *     field); a secret field sent as `"***"` keeps its stored value.
+         */
+        put: operations["put_connection"];
+        post?: never;
+        /** Delete Connection */
+        delete: operations["delete_connection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/flows/{flow_id}/triggers": {
         parameters: {
             query?: never;
@@ -906,6 +969,24 @@ export interface components {
             lost: string[];
         };
         /**
+         * ClaimedConnection
+         * @description A connection an execution's flow references, decrypted: its type, its values (secret
+         *     fields included; the runner masks them) and its status (`ok`, `needs_reconnect`).
+         */
+        ClaimedConnection: {
+            /** Type */
+            type: string;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @default ok
+             */
+            status?: string;
+        };
+        /**
          * ClaimedExecution
          * @description One execution leased to the runner, with all it needs to run it.
          *
@@ -972,6 +1053,13 @@ export interface components {
             secrets: {
                 [key: string]: string;
             };
+            /**
+             * Connections
+             * @description Only the connections the definition references
+             */
+            connections?: {
+                [key: string]: components["schemas"]["ClaimedConnection"];
+            };
         };
         /**
          * CompleteRequest
@@ -999,6 +1087,86 @@ export interface components {
             error?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * ConnectionBody
+         * @description `PUT /connections/{name}`: a secret field sent as `"***"` keeps its stored value.
+         */
+        ConnectionBody: {
+            /** Type */
+            type: string;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * ConnectionTypeView
+         * @description One connection type: the JSON schema of its values (secret fields marked
+         *     `"x-secret": true`) and which of them are secret. A plugin's type may add fields.
+         */
+        ConnectionTypeView: {
+            /** Type */
+            type: string;
+            /** Title */
+            title: string;
+            /**
+             * Schema
+             * @description JSON Schema of the connection's values
+             */
+            schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secret Fields
+             * @description Write-only fields, answered as "***"
+             */
+            secret_fields: string[];
+            /**
+             * Auth
+             * @description "oauth2" for OAuth 2 types
+             */
+            auth?: string | null;
+            /**
+             * Icon
+             * @default plug
+             */
+            icon?: string;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ConnectionView
+         * @description A connection as users see it: secret fields that are set read `"***"`.
+         */
+        ConnectionView: {
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @description "ok", or "needs_reconnect" when an OAuth refresh failed
+             */
+            status: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Last Tested At */
+            last_tested_at: string | null;
+            /** Last Error */
+            last_error: string | null;
         };
         /** CreateFlowBody */
         CreateFlowBody: {
@@ -1766,6 +1934,13 @@ export interface components {
             error_flow_id: string | null;
             /** Created At */
             created_at: string;
+        };
+        /** Page[ConnectionView] */
+        Page_ConnectionView_: {
+            /** Items */
+            items: components["schemas"]["ConnectionView"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** Page[ExecutionSummary] */
         Page_ExecutionSummary_: {
@@ -4181,6 +4356,209 @@ export interface operations {
         };
     };
     delete_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_connection_types: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTypeView"][];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_connections: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 500 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConnectionView_"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionView"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionView"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_connection: {
         parameters: {
             query?: never;
             header?: never;

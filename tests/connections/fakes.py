@@ -3,11 +3,16 @@ connections do not depend on which service modules are filled."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from flomation.engine.nodes.base import NodeContext, NodeOutcome
+from flomation.engine.nodes.base import (
+    ConnectionFailedError,
+    EngineServices,
+    NodeContext,
+    NodeOutcome,
+)
 from flomation.engine.nodes.registry import default_registry
 from flomation.integrations.base import ConnectionType, IntegrationNode, connection_property
 from flomation.integrations.registry import connection_types
@@ -15,6 +20,20 @@ from flomation.integrations.registry import connection_types
 FAKE_TYPE = "conntest"
 OTHER_TYPE = "conntest_other"
 ECHO_NODE = "conntest.echo"
+
+
+async def probe(values: Mapping[str, Any], services: EngineServices, timeout_s: float) -> str:
+    """Succeeds unless the host is "unreachable"; its failure quotes the password, as a
+    careless driver's message might, to prove the runner masks it."""
+    host = values.get("host")
+    if host == "unreachable":
+        raise ConnectionFailedError(
+            f"could not reach {host} (tried with password {values.get('password')})"
+        )
+    if host == "broken":
+        raise RuntimeError("the probe itself has a bug")
+    return f"connected to {host}:{values.get('port')}"
+
 
 FAKE = ConnectionType(
     type=FAKE_TYPE,
@@ -30,6 +49,7 @@ FAKE = ConnectionType(
         "required": ["host", "port"],
         "additionalProperties": False,
     },
+    probe=probe,
 )
 OTHER = ConnectionType(
     type=OTHER_TYPE,

@@ -170,7 +170,9 @@ async def claim(
                 )
                 cancel, lost = renewal.cancel, renewal.lost
             claimed = await _claim(session, settings, runner, limit)
-            if body.probes:
+            # Only an idle runner looks for connection tests: a claim that found work costs
+            # no extra statement (a test then goes to another runner, or waits for this one).
+            if body.probes and not claimed:
                 probes = await _take_probes(session, runner)
         group.record(published, claimed=len(claimed), limit=limit)
         if not claimed and not probes and limit > 0 and not cancel and not lost:
@@ -257,7 +259,7 @@ async def _claim_when_woken(
             published = subscription.published()
             async with database.transaction() as session:
                 claimed = await _claim(session, settings, runner, limit)
-                if probes:
+                if probes and not claimed:
                     taken = await _take_probes(session, runner)
             group.record(published, claimed=len(claimed), limit=limit)
         if claimed or taken or not woken:

@@ -517,6 +517,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/connection-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Connection Types
+         * @description Built-in and plugin connection types, with their values' JSON schema.
+         */
+        get: operations["list_connection_types"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Connections
+         * @description By name; secret fields that are set read `"***"`.
+         */
+        get: operations["list_connections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connections/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Connection */
+        get: operations["get_connection"];
+        /**
+         * Put Connection
+         * @description Create or replace. Values are checked against the type's schema (422 naming the
+         *     field); a secret field sent as `"***"` keeps its stored value.
+         */
+        put: operations["put_connection"];
+        post?: never;
+        /** Delete Connection */
+        delete: operations["delete_connection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/flows/{flow_id}/triggers": {
         parameters: {
             query?: never;
@@ -770,6 +833,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runner/probes/{probe_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Probe Result
+         * @description The result of a connection test this runner took with a claim. 404 when the probe is
+         *     not this runner's to answer (another took it, or it expired).
+         */
+        post: operations["runner_probe_result"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{execution_id}/events": {
         parameters: {
             query?: never;
@@ -786,6 +870,27 @@ export interface paths {
         get: operations["stream_execution_events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connections/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run Connection Test
+         * @description Runs the type's probe on a runner (whose labels cover `runs_on`), within 15 s; the
+         *     answer is also stored on the connection (`last_tested_at`, `last_error`).
+         */
+        post: operations["test_connection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -889,11 +994,22 @@ export interface components {
             wait_s?: number | null;
             /** Held */
             held?: components["schemas"]["HeldExecution"][];
+            /**
+             * Probes
+             * @description This runner runs connection tests (`ProbeRequest`)
+             * @default false
+             */
+            probes?: boolean;
         };
         /** ClaimResponse */
         ClaimResponse: {
             /** Executions */
             executions: components["schemas"]["ClaimedExecution"][];
+            /**
+             * Probes
+             * @description Connection tests to run (runners that said `probes`)
+             */
+            probes?: components["schemas"]["ProbeRequest"][];
             /**
              * Cancel
              * @description Held executions to cancel
@@ -904,6 +1020,24 @@ export interface components {
              * @description Held executions this runner no longer holds
              */
             lost: string[];
+        };
+        /**
+         * ClaimedConnection
+         * @description A connection an execution's flow references, decrypted: its type, its values (secret
+         *     fields included; the runner masks them) and its status (`ok`, `needs_reconnect`).
+         */
+        ClaimedConnection: {
+            /** Type */
+            type: string;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @default ok
+             */
+            status?: string;
         };
         /**
          * ClaimedExecution
@@ -972,6 +1106,13 @@ export interface components {
             secrets: {
                 [key: string]: string;
             };
+            /**
+             * Connections
+             * @description Only the connections the definition references
+             */
+            connections?: {
+                [key: string]: components["schemas"]["ClaimedConnection"];
+            };
         };
         /**
          * CompleteRequest
@@ -999,6 +1140,105 @@ export interface components {
             error?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /**
+         * ConnectionBody
+         * @description `PUT /connections/{name}`: a secret field sent as `"***"` keeps its stored value.
+         */
+        ConnectionBody: {
+            /** Type */
+            type: string;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * ConnectionTestBody
+         * @description `POST /connections/{name}/test`: which runners may run the probe (their labels).
+         */
+        ConnectionTestBody: {
+            /** Runs On */
+            runs_on?: {
+                [key: string]: string;
+            };
+        };
+        /** ConnectionTestResult */
+        ConnectionTestResult: {
+            /** Ok */
+            ok: boolean;
+            /** Message */
+            message: string;
+            /** Duration Ms */
+            duration_ms: number;
+        };
+        /**
+         * ConnectionTypeView
+         * @description One connection type: the JSON schema of its values (secret fields marked
+         *     `"x-secret": true`) and which of them are secret. A plugin's type may add fields.
+         */
+        ConnectionTypeView: {
+            /** Type */
+            type: string;
+            /** Title */
+            title: string;
+            /**
+             * Schema
+             * @description JSON Schema of the connection's values
+             */
+            schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Secret Fields
+             * @description Write-only fields, answered as "***"
+             */
+            secret_fields: string[];
+            /**
+             * Auth
+             * @description "oauth2" for OAuth 2 types
+             */
+            auth?: string | null;
+            /**
+             * Icon
+             * @default plug
+             */
+            icon?: string;
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * ConnectionView
+         * @description A connection as users see it: secret fields that are set read `"***"`.
+         */
+        ConnectionView: {
+            /** Name */
+            name: string;
+            /** Type */
+            type: string;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @description "ok", or "needs_reconnect" when an OAuth refresh failed
+             */
+            status: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Last Tested At */
+            last_tested_at: string | null;
+            /** Last Error */
+            last_error: string | null;
         };
         /** CreateFlowBody */
         CreateFlowBody: {
@@ -1767,6 +2007,13 @@ export interface components {
             /** Created At */
             created_at: string;
         };
+        /** Page[ConnectionView] */
+        Page_ConnectionView_: {
+            /** Items */
+            items: components["schemas"]["ConnectionView"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Page[ExecutionSummary] */
         Page_ExecutionSummary_: {
             /** Items */
@@ -1806,6 +2053,36 @@ export interface components {
             description?: string | null;
             /** Max Concurrent Executions */
             max_concurrent_executions?: number | null;
+        };
+        /**
+         * ProbeRequest
+         * @description Test connection `connection` (its type and decrypted values) within `timeout_s`.
+         */
+        ProbeRequest: {
+            /** Id */
+            id: string;
+            /** Connection */
+            connection: string;
+            /** Type */
+            type: string;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+            /** Timeout S */
+            timeout_s: number;
+        };
+        /**
+         * ProbeResult
+         * @description What the probe said: `ok` and a short message for the user (masked of the values).
+         */
+        ProbeResult: {
+            /** Ok */
+            ok: boolean;
+            /** Message */
+            message: string;
+            /** Duration Ms */
+            duration_ms: number;
         };
         /** ProblemItem */
         ProblemItem: {
@@ -4218,6 +4495,209 @@ export interface operations {
             };
         };
     };
+    list_connection_types: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTypeView"][];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_connections: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 500 */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ConnectionView_"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionView"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionView"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_flow_triggers: {
         parameters: {
             query?: {
@@ -4887,6 +5367,48 @@ export interface operations {
             };
         };
     };
+    runner_probe_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                probe_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProbeResult"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     stream_execution_events: {
         parameters: {
             query?: never;
@@ -4907,6 +5429,50 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": components["schemas"]["ExecutionStreamEvent"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ConnectionTestBody"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTestResult"];
                 };
             };
             /** @description The request cannot be served as it is */

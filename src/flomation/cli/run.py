@@ -32,12 +32,19 @@ from flomation.engine.events import (
 from flomation.engine.executor import Executor
 from flomation.engine.isolation.runner import CodeRunner
 from flomation.engine.local import LocalSubflowLauncher
-from flomation.engine.nodes.base import EngineServices, ExecutionInfo
+from flomation.engine.nodes.base import Connection, EngineServices, ExecutionInfo
 from flomation.engine.nodes.flow import check_input
 from flomation.engine.nodes.registry import default_registry
 from flomation.engine.plan import FlowPlan
 from flomation.engine.validation import validate_definition
 from flomation.protocol.statuses import ExecutionStatus
+from flomation.runner.local_connections import (
+    FILE_KEY,
+    LocalConnectionError,
+    LocalConnections,
+    from_environment,
+    from_file_section,
+)
 from flomation.timeutil import format_timestamp
 
 VAR_PREFIX = "FLOMATION_VAR_"
@@ -100,6 +107,17 @@ def _from_environment(prefix: str, *, parse_json: bool) -> dict[str, Any]:
     return values
 
 
+def _connections(section: Any, path: Path | None) -> dict[str, Connection]:
+    """Connections from the secrets file's `connections` object, then (winning)
+    `FLOMATION_CONNECTION_<NAME>`, as a runner reads its own."""
+    try:
+        found = from_file_section(section, str(path)) if section is not None else {}
+        found.update(from_environment(os.environ))
+    except LocalConnectionError as exc:
+        raise UsageError(str(exc)) from None
+    return LocalConnections(found).resolve({})
+
+
 def _flows_from_dir(directory: Path | None) -> dict[str, Any]:
     if directory is None:
         return {}
@@ -155,6 +173,7 @@ async def _execute(
     secrets: dict[str, str],
     flows: dict[str, Any],
     flow_name: str,
+    connections: dict[str, Connection] | None = None,
 ) -> dict[str, Any]:
     report = validate_definition(doc)
     if not report.valid:
@@ -172,7 +191,12 @@ async def _execute(
     logs = _StderrLogs()
     if flows:
         services.subflow_launcher = LocalSubflowLauncher(
-            flows, services=services, variables=variables, secrets=secrets, sink=logs
+            flows,
+            services=services,
+            variables=variables,
+            secrets=secrets,
+            sink=logs,
+            connections=connections,
         )
     execution = ExecutionInfo(execution_id=str(uuid.uuid4()), attempt=1, flow_id=flow_name)
     executor = Executor(
@@ -182,6 +206,7 @@ async def _execute(
         execution=execution,
         variables=variables,
         secrets=secrets,
+        connections=connections,
     )
     try:
         await executor.run(input_value)
@@ -267,7 +292,10 @@ def run(
         help="JSON object of variables (also FLOMATION_VAR_<NAME>, read as JSON when it parses).",
     ),
     secrets_file: Path | None = typer.Option(
-        None, "--secrets", help="JSON object of secrets (also FLOMATION_SECRET_<NAME>)."
+        None,
+        "--secrets",
+        help="JSON object of secrets (also FLOMATION_SECRET_<NAME>); its `connections` object "
+        'holds connections as {"NAME": {"type", "values"}} (also FLOMATION_CONNECTION_<NAME>).',
     ),
     flows_dir: Path | None = typer.Option(
         None, "--flows-dir", help="Directory of <flow_id>.json files that subflow nodes may run."
@@ -281,16 +309,25 @@ def run(
             **_from_environment(VAR_PREFIX, parse_json=True),
             **_mapping_file(vars_file, "vars file"),
         }
+        secrets_document = _mapping_file(secrets_file, "secrets file")
+        section = secrets_document.get(FILE_KEY)
+        if isinstance(section, dict):
+            del secrets_document[FILE_KEY]
+        else:
+            section = None
         secrets = {
             **_from_environment(SECRET_PREFIX, parse_json=False),
-            **{k: str(v) for k, v in _mapping_file(secrets_file, "secrets file").items()},
+            **{k: str(v) for k, v in secrets_document.items()},
         }
+        connections = _connections(section, secrets_file)
         flows = _flows_from_dir(flows_dir)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None
     try:
-        document = asyncio.run(_execute(doc, input_value, variables, secrets, flows, flow.stem))
+        document = asyncio.run(
+            _execute(doc, input_value, variables, secrets, flows, flow.stem, connections)
+        )
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(2) from None

@@ -33,7 +33,10 @@ def runner_command(
         None, "--api-public-key", help="Pin the API's signing key (base64)."
     ),
     secrets_file: Path | None = typer.Option(
-        None, "--secrets-file", help="JSON object of runner-local secrets."
+        None,
+        "--secrets-file",
+        help="JSON object of runner-local secrets; its `connections` object holds "
+        'runner-local connections as {"NAME": {"type", "values"}}.',
     ),
     ca_cert: Path | None = typer.Option(None, "--ca-cert", help="CA certificate of the API."),
     name: str | None = typer.Option(None, "--name", help="Defaults to the host name."),

@@ -1,4 +1,4 @@
-"""`flomation admin rotate-key`: re-encrypt every secret under a new key.
+"""`flomation admin rotate-key`: re-encrypt every secret and connection under a new key.
 
 Rotation, step by step: set FLOMATION_SECRET_KEY_PREVIOUS to the key in use and
 FLOMATION_SECRET_KEY to the new one (while both are set, the API decrypts with either), run
@@ -14,6 +14,7 @@ from rich.console import Console
 
 from flomation.cli.admin import admin_app
 from flomation.config import Settings
+from flomation.connections.service import rotate_key as rotate_connections
 from flomation.db.session import Database
 from flomation.errors import FlomationError
 from flomation.secrets.crypto import Keyring
@@ -24,8 +25,9 @@ console = Console(stderr=True)
 
 @admin_app.command("rotate-key")
 def rotate_key() -> None:
-    """Re-encrypt every secret with FLOMATION_SECRET_KEY (reading those still under
-    FLOMATION_SECRET_KEY_PREVIOUS), in one transaction. Running it again changes nothing."""
+    """Re-encrypt every secret and connection with FLOMATION_SECRET_KEY (reading those still
+    under FLOMATION_SECRET_KEY_PREVIOUS), in one transaction. Running it again changes
+    nothing."""
     try:
         settings = Settings()
         if settings.secret_key_previous is None:
@@ -35,17 +37,25 @@ def rotate_key() -> None:
             )
             raise typer.Exit(2)
         keyring = Keyring.from_settings(settings)
-        rotated, current = asyncio.run(_rotate(settings.resolved_database_url, keyring))
+        secrets, connections = asyncio.run(_rotate(settings.resolved_database_url, keyring))
     except FlomationError as exc:
         console.print(f"[red]error:[/red] {exc.detail}")
         raise typer.Exit(1) from None
-    typer.echo(f"Re-encrypted {rotated} secret(s); {current} already under the current key")
+    typer.echo(f"Re-encrypted {secrets[0]} secret(s); {secrets[1]} already under the current key")
+    typer.echo(
+        f"Re-encrypted {connections[0]} connection(s); {connections[1]} already under the "
+        "current key"
+    )
 
 
-async def _rotate(url: str, keyring: Keyring) -> tuple[int, int]:
+async def _rotate(url: str, keyring: Keyring) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((re-encrypted, current) secrets, the same of connections), in one transaction: a
+    failure leaves every value as it was."""
     database = Database(url, pool_size=1)
     try:
         async with database.transaction() as session:
-            return await rotate_secrets(session, keyring)
+            secrets = await rotate_secrets(session, keyring)
+            connections = await rotate_connections(session, keyring)
+            return secrets, connections
     finally:
         await database.dispose()

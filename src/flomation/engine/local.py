@@ -9,6 +9,7 @@ from typing import Any
 from flomation.engine.events import EventSink
 from flomation.engine.executor import Executor
 from flomation.engine.nodes.base import (
+    Connection,
     EngineServices,
     ExecutionInfo,
     SubflowError,
@@ -24,7 +25,7 @@ __all__ = ["LocalSubflowLauncher"]
 
 class LocalSubflowLauncher:
     """Runs child flows in this process from `{flow_id: definition}` (e.g. `flomation run
-    --flows-dir`). Children share the parent's services, variables and secrets."""
+    --flows-dir`). Children share the parent's services, variables, secrets and connections."""
 
     def __init__(
         self,
@@ -35,6 +36,7 @@ class LocalSubflowLauncher:
         variables: Mapping[str, Any] | None = None,
         secrets: Mapping[str, str] | None = None,
         sink: EventSink | None = None,
+        connections: Mapping[str, Connection] | None = None,
     ) -> None:
         self.flows = dict(flows)
         # Children run with these services; without any given, with ones whose launcher is
@@ -43,6 +45,7 @@ class LocalSubflowLauncher:
         self.registry = registry
         self.variables = variables or {}
         self.secrets = secrets or {}
+        self.connections = connections or {}
         self.sink = sink
         self._plans: dict[str, FlowPlan] = {}
 
@@ -74,6 +77,7 @@ class LocalSubflowLauncher:
             execution=execution,
             variables=self.variables,
             secrets=self.secrets,
+            connections=self.connections,
         )
         result = await executor.run(input)
         if result.status != ExecutionStatus.SUCCEEDED:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.connections import service as connections_service
 from flomation.engine.validation import referenced_names
 from flomation.executions import metrics
 from flomation.executions.notifier import execution_topic, stage_after_commit
@@ -15,6 +16,7 @@ from flomation.executions.repository import claims as claims_repository
 from flomation.executions.schemas import ClaimedExecution, LeaseRenewal
 from flomation.executions.views import event_payload, event_row
 from flomation.flows import service as flows_service
+from flomation.protocol import ClaimedConnection
 from flomation.secrets import service as secrets_service
 from flomation.secrets.crypto import Keyring
 from flomation.sized_lru import SizedLRU, json_bytes
@@ -22,11 +24,13 @@ from flomation.sized_lru import SizedLRU, json_bytes
 
 @dataclass(frozen=True, slots=True)
 class _Definition:
-    """A flow revision's definition and the variable and secret names it references."""
+    """A flow revision's definition and the variable, secret and connection names it
+    references."""
 
     definition: dict[str, Any]
     variable_names: frozenset[str]
     secret_names: frozenset[str]
+    connection_names: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,7 @@ class _ClaimedRevision:
     definition: dict[str, Any]
     variables: dict[str, Any]
     secrets: dict[str, str]
+    connections: dict[str, ClaimedConnection]
 
 
 # (organisation, flow id, revision) -> its definition: a revision never changes once written,
@@ -52,7 +57,10 @@ async def _definition(
         flow = await flows_service.get_flow_revision(session, organization_id, flow_id, revision)
         variable_names, secret_names = referenced_names(flow.definition)
         known = _Definition(
-            dict(flow.definition), frozenset(variable_names), frozenset(secret_names)
+            dict(flow.definition),
+            frozenset(variable_names),
+            frozenset(secret_names),
+            connections_service.referenced_connections(flow.definition),
         )
         _DEFINITIONS.put(key, known, json_bytes(flow.definition))
     return known
@@ -77,7 +85,8 @@ async def _claimed_revisions(
     keyring: Keyring | None,
 ) -> dict[tuple[str, int], _ClaimedRevision]:
     """Per flow revision among claimed executions: its definition, and the variables and
-    decrypted secrets it references, read once (and not at all when it references none)."""
+    decrypted secrets and connections it references, read once (and not at all when it
+    references none)."""
     found: dict[tuple[str, int], _ClaimedRevision] = {}
     for flow_id, revision in sorted(revisions):
         known = await _definition(session, organization_id, flow_id, revision)
@@ -87,7 +96,14 @@ async def _claimed_revisions(
             variables, secrets = await secrets_service.resolve_for_runner(
                 session, organization_id, known.variable_names, known.secret_names, keyring=keyring
             )
-        found[(flow_id, revision)] = _ClaimedRevision(known.definition, variables, secrets)
+        connections: dict[str, ClaimedConnection] = {}
+        if known.connection_names:
+            connections = await connections_service.resolve_for_runner(
+                session, organization_id, known.connection_names, keyring=keyring
+            )
+        found[(flow_id, revision)] = _ClaimedRevision(
+            known.definition, variables, secrets, connections
+        )
     return found
 
 
@@ -157,6 +173,7 @@ async def claim_executions(
                 prior_outputs=execution.prior_outputs,
                 variables=dict(revision.variables),
                 secrets=dict(revision.secrets),
+                connections=dict(revision.connections),
                 recovery_error=execution.recovery_error,
             )
         )

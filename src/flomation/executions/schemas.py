@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation, with_config
 from typing_extensions import TypedDict
 
 # The status vocabulary is the protocol's, named here too for the domain's own modules.
+from flomation.protocol.leases import ClaimedConnection
 from flomation.protocol.reports import FinalStatus as FinalStatus
 from flomation.protocol.statuses import ExecutionStatus as ExecutionStatus
 from flomation.protocol.statuses import StepStatus as StepStatus
@@ -203,6 +204,8 @@ class ClaimedExecution:
     variables: dict[str, Any] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     recovery_error: dict[str, Any] | None = None
+    # Decrypted, and only those the definition references.
+    connections: dict[str, ClaimedConnection] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

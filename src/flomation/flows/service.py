@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.connections import service as connections_service
 from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.flows import repository
 from flomation.flows.diff import FlowDiff, diff_definitions
@@ -110,10 +111,16 @@ def require_valid_definition(
     *,
     known_secrets: set[str] | None = None,
     known_vars: set[str] | None = None,
+    known_connections: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The warnings about a valid definition; `ValidationFailed` (422) listing every problem,
     each located under `loc_prefix`, when it is not valid. Pure: reads no database."""
-    report = check_definition(definition, known_secrets=known_secrets, known_vars=known_vars)
+    report = check_definition(
+        definition,
+        known_secrets=known_secrets,
+        known_vars=known_vars,
+        known_connections=known_connections,
+    )
     if not report.valid:
         count = len(report.errors)
         raise ValidationFailed(
@@ -136,7 +143,18 @@ async def validate_flow_definition(
         loc_prefix,
         known_secrets={secret.name for secret in secrets},
         known_vars={variable.name for variable in variables},
+        known_connections=await _known_connections(session, organization_id, definition),
     )
+
+
+async def _known_connections(
+    session: AsyncSession, organization_id: str, definition: Any
+) -> dict[str, str] | None:
+    """The organisation's `{connection name: type}` when the definition uses a connection
+    (None otherwise: most flows use none, and then there is nothing to read)."""
+    if not connections_service.referenced_connections(definition):
+        return None
+    return await connections_service.types_by_name(session, organization_id)
 
 
 def _runs_on(definition: Mapping[str, Any]) -> dict[str, Any]:
@@ -157,8 +175,13 @@ async def create_flow(
     definition: dict[str, Any],
     message: str | None,
 ) -> FlowState:
-    """A new flow whose revision 1 is `definition` (422 with every problem when invalid)."""
-    require_valid_definition(definition, ("body", "definition"))
+    """A new flow whose revision 1 is `definition` (422 with every problem when invalid, a
+    connection of a type its node does not take included)."""
+    require_valid_definition(
+        definition,
+        ("body", "definition"),
+        known_connections=await _known_connections(session, organization_id, definition),
+    )
     flow = await repository.insert_flow(
         session,
         organization_id=organization_id,
@@ -197,7 +220,11 @@ async def save_flow(
     reloads and merges), `Conflict` when the flow is archived, `NotFound` when it is not the
     caller's, `ValidationFailed` for a bad definition (nothing is written then).
     """
-    require_valid_definition(definition, ("body", "definition"))
+    require_valid_definition(
+        definition,
+        ("body", "definition"),
+        known_connections=await _known_connections(session, organization_id, definition),
+    )
     return await _append_revision(
         session,
         organization_id=organization_id,
@@ -234,7 +261,11 @@ async def restore_revision(
         raise _revision_not_found(flow_id, revision, flow.current_revision)
     # The node types may have changed since it was saved: restoring must not store a
     # definition that no longer validates.
-    require_valid_definition(old.definition, ("revisions", revision, "definition"))
+    require_valid_definition(
+        old.definition,
+        ("revisions", revision, "definition"),
+        known_connections=await _known_connections(session, organization_id, old.definition),
+    )
     return await _append_revision(
         session,
         organization_id=organization_id,

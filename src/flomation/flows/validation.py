@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flomation.connections.service import connection_uses
 from flomation.engine.validation import validate_definition
 
 Loc = tuple[str | int, ...]
@@ -63,20 +64,60 @@ def check_definition(
     *,
     known_secrets: set[str] | None = None,
     known_vars: set[str] | None = None,
+    known_connections: Mapping[str, str] | None = None,
 ) -> DefinitionReport:
     """Every problem of `document` as a flow definition: the engine's validation (format,
     node types and their configs, ports, graph rules, templates) plus what the databases
     cannot store. With the organisation's secret and variable names, references to missing
-    ones are warnings. Pure: no database, no side effects."""
+    ones are warnings; with its connections (`{name: type}`), a missing one is a warning and
+    one of a type the node does not take is an error. Pure: no database, no side effects."""
     storage = _storage_problems(document)
     if any(problem.loc == () for problem in storage):
         return DefinitionReport(errors=storage, warnings=[])  # too deep to look inside safely
     report = validate_definition(document, known_secrets=known_secrets, known_vars=known_vars)
     errors = [Problem.of(item) for item in report.errors]
     errors.extend(storage)
-    return DefinitionReport(
-        errors=_unique(errors), warnings=[Problem.of(item) for item in report.warnings]
-    )
+    warnings = [Problem.of(item) for item in report.warnings]
+    if known_connections is not None:
+        wrong_type, missing = connection_problems(document, known_connections)
+        errors.extend(wrong_type)
+        warnings.extend(missing)
+    return DefinitionReport(errors=_unique(errors), warnings=warnings)
+
+
+def connection_problems(
+    document: Any, known_connections: Mapping[str, str]
+) -> tuple[list[Problem], list[Problem]]:
+    """(errors, warnings) about the connections nodes name, given the organisation's
+    `{name: type}`: a connection whose type the node does not take is an error; a missing
+    one only a warning, as for secrets (a runner may hold it itself)."""
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for use in connection_uses(document):
+        loc: Loc = ("nodes", use.index, "config", "connection")
+        kind = known_connections.get(use.name)
+        accepted = use.node_type.connection_types
+        if kind is None:
+            warnings.append(
+                Problem(
+                    loc,
+                    f"connection {use.name!r} does not exist (a runner may hold it)",
+                    use.node_id,
+                    "connection",
+                )
+            )
+        elif accepted and kind not in accepted:
+            takes = " or ".join(repr(name) for name in accepted)
+            errors.append(
+                Problem(
+                    loc,
+                    f"node {use.node_id!r} ({use.node_type.type}) takes a connection of type "
+                    f"{takes}; connection {use.name!r} is of type {kind!r}",
+                    use.node_id,
+                    "connection",
+                )
+            )
+    return errors, warnings
 
 
 def text_problem(text: str) -> str | None:

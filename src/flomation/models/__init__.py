@@ -2,6 +2,7 @@
 (migrations and the test schema rely on that), so each new model module is imported here."""
 
 from flomation.models import auth as auth
+from flomation.models import connections as connections
 from flomation.models import executions as executions
 from flomation.models import flows as flows
 from flomation.models import runners as runners

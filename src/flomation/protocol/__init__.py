@@ -26,6 +26,7 @@ from flomation.protocol.events import (
     NodeSucceeded,
 )
 from flomation.protocol.leases import (
+    ClaimedConnection,
     ClaimedExecution,
     ClaimRequest,
     ClaimResponse,
@@ -35,6 +36,7 @@ from flomation.protocol.leases import (
     HeldExecution,
     ReleaseRequest,
 )
+from flomation.protocol.probes import ProbeRequest, ProbeResult
 from flomation.protocol.registration import RegisterRequest, RegisterResponse
 from flomation.protocol.reports import (
     BatchItem,
@@ -60,6 +62,7 @@ __all__ = [
     "BatchItem",
     "ClaimRequest",
     "ClaimResponse",
+    "ClaimedConnection",
     "ClaimedExecution",
     "CompleteRequest",
     "Completion",
@@ -82,6 +85,8 @@ __all__ = [
     "NodeSkipped",
     "NodeStarted",
     "NodeSucceeded",
+    "ProbeRequest",
+    "ProbeResult",
     "RefusedItem",
     "RegisterRequest",
     "RegisterResponse",

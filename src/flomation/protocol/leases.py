@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from flomation.protocol.base import Strict
+from flomation.protocol.probes import ProbeRequest
 
 
 class HeldExecution(Strict):
@@ -18,6 +19,18 @@ class ClaimRequest(Strict):
     free_slots: int = Field(ge=0, le=1000)
     wait_s: float | None = Field(default=None, ge=0)
     held: list[HeldExecution] = Field(default_factory=list, max_length=5000)
+    probes: bool = Field(
+        default=False, description="This runner runs connection tests (`ProbeRequest`)"
+    )
+
+
+class ClaimedConnection(BaseModel):
+    """A connection an execution's flow references, decrypted: its type, its values (secret
+    fields included; the runner masks them) and its status (`ok`, `needs_reconnect`)."""
+
+    type: str
+    values: dict[str, Any]
+    status: str = "ok"
 
 
 class ClaimedExecution(BaseModel):
@@ -50,10 +63,16 @@ class ClaimedExecution(BaseModel):
     recovery_error: dict[str, Any] | None
     variables: dict[str, Any]
     secrets: dict[str, str]
+    connections: dict[str, ClaimedConnection] = Field(
+        default_factory=dict, description="Only the connections the definition references"
+    )
 
 
 class ClaimResponse(BaseModel):
     executions: list[ClaimedExecution]
+    probes: list[ProbeRequest] = Field(
+        default_factory=list, description="Connection tests to run (runners that said `probes`)"
+    )
     cancel: list[str] = Field(description="Held executions to cancel")
     lost: list[str] = Field(description="Held executions this runner no longer holds")
 

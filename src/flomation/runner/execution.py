@@ -218,6 +218,7 @@ class ExecutionJob:
             ),
             variables=claimed.variables,
             secrets=self.context.local_secrets.resolve(claimed.secrets),
+            connections=self.context.local_secrets.connections(claimed.connections),
             prior=prior_steps(claimed.prior_outputs),
             from_node=claimed.from_node,
             recover_from_error=claimed.recovery_error,

@@ -1,0 +1,1 @@
+"""Connections: typed, encrypted credentials that integration nodes use by name."""

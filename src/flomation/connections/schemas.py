@@ -1,0 +1,65 @@
+"""Shapes of connections and their types. A secret field's value never leaves in any of them:
+`ConnectionView.values` carries `"***"` in its place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# What a secret field's value is answered as when it is set, and what a PUT sends to keep it.
+MASK = "***"
+
+
+class ConnectionTypeView(BaseModel):
+    """One connection type: the JSON schema of its values (secret fields marked
+    `"x-secret": true`) and which of them are secret. A plugin's type may add fields."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    type: str
+    title: str
+    # `schema` would shadow a BaseModel attribute, hence the alias.
+    values_schema: dict[str, Any] = Field(
+        alias="schema", description="JSON Schema of the connection's values"
+    )
+    secret_fields: list[str] = Field(description='Write-only fields, answered as "***"')
+    auth: str | None = Field(default=None, description='"oauth2" for OAuth 2 types')
+    icon: str = "plug"
+    description: str = ""
+
+
+class ConnectionBody(BaseModel):
+    """`PUT /connections/{name}`: a secret field sent as `"***"` keeps its stored value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=200)
+    values: dict[str, Any]
+
+
+class ConnectionView(BaseModel):
+    """A connection as users see it: secret fields that are set read `"***"`."""
+
+    name: str
+    type: str
+    values: dict[str, Any]
+    status: str = Field(description='"ok", or "needs_reconnect" when an OAuth refresh failed')
+    updated_at: datetime
+    last_tested_at: datetime | None
+    last_error: str | None
+
+
+class ConnectionTestBody(BaseModel):
+    """`POST /connections/{name}/test`: which runners may run the probe (their labels)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs_on: dict[str, str] = Field(default_factory=dict)
+
+
+class ConnectionTestResult(BaseModel):
+    ok: bool
+    message: str
+    duration_ms: int

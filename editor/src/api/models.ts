@@ -59,6 +59,17 @@ export type NodeType = Known<Schemas['NodeTypeOut']>;
 export type Variable = Omit<Schemas['VariableView'], 'value'> & { value: JsonValue };
 export type SecretInfo = Schemas['SecretView'];
 
+/** One item of `GET /connection-types`: `schema` is the JSON schema of its values. */
+export type ConnectionType = Known<Schemas['ConnectionTypeView']>;
+/** A connection: secret fields that are set read `"***"` in `values`. */
+export type Connection = Schemas['ConnectionView'];
+/** `POST /connections/{name}/test` (not in every API's document yet: read defensively). */
+export interface ConnectionTestResult {
+  ok: boolean;
+  message: string;
+  duration_ms: number;
+}
+
 export type TriggerType = Schemas['TriggerOut']['type'];
 export type Trigger = Schemas['TriggerOut'];
 export type TriggerState = Schemas['TriggerState'];

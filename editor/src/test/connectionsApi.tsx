@@ -1,0 +1,165 @@
+import type { ReactNode } from 'react';
+import { QueryClientProvider } from '@tanstack/react-query';
+import { render } from '@testing-library/react';
+import { createQueryClient } from '../App';
+import { initApi } from '../api/instance';
+import type { Connection, ConnectionType } from '../api/models';
+import { SessionProvider } from '../auth/session';
+
+const MASK = '***';
+
+/** The `postgres` type as the API describes it (integrations.md): `password` is write-only. */
+export const postgresType: ConnectionType = {
+  type: 'postgres',
+  title: 'PostgreSQL',
+  icon: 'database',
+  description: '',
+  secret_fields: ['password'],
+  schema: {
+    type: 'object',
+    properties: {
+      host: { type: 'string', title: 'Host', minLength: 1 },
+      port: { type: 'integer', title: 'Port', default: 5432 },
+      database: { type: 'string', title: 'Database', minLength: 1 },
+      user: { type: 'string', title: 'User', minLength: 1 },
+      password: { type: 'string', title: 'Password', 'x-secret': true },
+    },
+    required: ['host', 'database', 'user'],
+  },
+};
+
+export const redisType: ConnectionType = {
+  type: 'redis',
+  title: 'Redis',
+  icon: 'redis',
+  description: '',
+  secret_fields: ['password'],
+  schema: {
+    type: 'object',
+    properties: { url: { type: 'string', title: 'URL' }, password: { type: 'string', 'x-secret': true } },
+    required: ['url'],
+  },
+};
+
+export const oauthType: ConnectionType = {
+  type: 'openapi.crm',
+  title: 'CRM',
+  icon: 'plug',
+  description: '',
+  auth: 'oauth2',
+  secret_fields: ['client_secret'],
+  schema: {
+    type: 'object',
+    properties: { client_id: { type: 'string' }, client_secret: { type: 'string', 'x-secret': true } },
+  },
+};
+
+export interface Recorded {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+export interface FakeConnectionsApi {
+  fetchImpl: typeof fetch;
+  requests: Recorded[];
+  /** What the API holds, unmasked: what a PUT stored. */
+  stored: Map<string, Connection>;
+}
+
+function masked(connection: Connection, types: ConnectionType[]): Connection {
+  const secret = new Set(types.find((t) => t.type === connection.type)?.secret_fields ?? []);
+  const values = Object.fromEntries(
+    Object.entries(connection.values).map(([key, value]) => [key, secret.has(key) && value ? MASK : value]),
+  );
+  return { ...connection, values };
+}
+
+/**
+ * The connections API over HTTP as integrations.md describes it: secret fields answered as
+ * "***", a PUT's "***" keeps the stored value. `testEndpoint: false` is an API without the
+ * test call (404).
+ */
+export function fakeConnectionsApi(
+  role: string,
+  connections: Connection[] = [],
+  { types = [postgresType, redisType, oauthType], testEndpoint = true } = {},
+): FakeConnectionsApi {
+  const stored = new Map(connections.map((c) => [c.name, c]));
+  const requests: Recorded[] = [];
+  const fetchImpl: typeof fetch = async (input) => {
+    const request = input as Request;
+    const path = new URL(request.url).pathname;
+    const text = request.method === 'GET' || request.method === 'DELETE' ? '' : await request.text();
+    const body: unknown = text ? JSON.parse(text) : undefined;
+    requests.push({ method: request.method, path, body });
+    const json = (status: number, answer: unknown) =>
+      new Response(JSON.stringify(answer), { status, headers: { 'Content-Type': 'application/json' } });
+    if (path === '/api/v1/me')
+      return json(200, { id: 'u', email: 'a@b.c', name: 'A', organization: { id: 'o', name: 'Org' }, role });
+    if (path === '/api/v1/connection-types') return json(200, types);
+    if (path === '/api/v1/connections')
+      return json(200, { items: [...stored.values()].map((c) => masked(c, types)), next_cursor: null });
+    const test = /^\/api\/v1\/connections\/([^/]+)\/test$/.exec(path);
+    if (test) {
+      if (!testEndpoint) return json(404, { title: 'Not Found', status: 404, detail: 'Not Found' });
+      return json(200, { ok: true, message: 'connected to PostgreSQL 16.4', duration_ms: 12.4 });
+    }
+    const one = /^\/api\/v1\/connections\/([^/]+)$/.exec(path);
+    if (one) {
+      const name = decodeURIComponent(one[1]);
+      if (request.method === 'DELETE') {
+        stored.delete(name);
+        return new Response(null, { status: 204 });
+      }
+      if (request.method === 'PUT') {
+        const { type, values } = body as { type: string; values: Record<string, unknown> };
+        const before = stored.get(name);
+        const merged = Object.fromEntries(
+          Object.entries(values).map(([key, value]) => [key, value === MASK ? before?.values[key] : value]),
+        );
+        const saved: Connection = {
+          name,
+          type,
+          values: merged,
+          status: 'ok',
+          updated_at: '2026-12-07T12:00:00Z',
+          last_tested_at: null,
+          last_error: null,
+        };
+        stored.set(name, saved);
+        return json(200, masked(saved, types));
+      }
+    }
+    return json(404, { title: 'Not Found', status: 404 });
+  };
+  return { fetchImpl, requests, stored };
+}
+
+export function connection(
+  name: string,
+  type: string,
+  values: Record<string, unknown>,
+  extra: Partial<Connection> = {},
+) {
+  return {
+    name,
+    type,
+    values,
+    status: 'ok',
+    updated_at: '2026-12-07T10:00:00Z',
+    last_tested_at: null,
+    last_error: null,
+    ...extra,
+  } satisfies Connection;
+}
+
+/** Renders `ui` for a signed-in user of the fake API, as the app does. */
+export function renderSignedIn(ui: ReactNode, api: FakeConnectionsApi) {
+  initApi({ apiBaseUrl: '' }, api.fetchImpl);
+  return render(
+    <QueryClientProvider client={createQueryClient()}>
+      <SessionProvider>{ui}</SessionProvider>
+    </QueryClientProvider>,
+  );
+}

@@ -3,11 +3,18 @@ connections do not depend on which service modules are filled."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import base64
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from flomation.engine.nodes.base import NodeContext, NodeOutcome
+from flomation.engine.nodes.base import (
+    ConnectionFailedError,
+    EngineServices,
+    NodeContext,
+    NodeOutcome,
+    ServiceError,
+)
 from flomation.engine.nodes.registry import default_registry
 from flomation.integrations.base import ConnectionType, IntegrationNode, connection_property
 from flomation.integrations.registry import connection_types
@@ -15,6 +22,20 @@ from flomation.integrations.registry import connection_types
 FAKE_TYPE = "conntest"
 OTHER_TYPE = "conntest_other"
 ECHO_NODE = "conntest.echo"
+
+
+async def probe(values: Mapping[str, Any], services: EngineServices, timeout_s: float) -> str:
+    """Succeeds unless the host is "unreachable"; its failure quotes the password, as a
+    careless driver's message might, to prove the runner masks it."""
+    host = values.get("host")
+    if host == "unreachable":
+        raise ConnectionFailedError(
+            f"could not reach {host} (tried with password {values.get('password')})"
+        )
+    if host == "broken":
+        raise RuntimeError("the probe itself has a bug")
+    return f"connected to {host}:{values.get('port')}"
+
 
 FAKE = ConnectionType(
     type=FAKE_TYPE,
@@ -30,6 +51,7 @@ FAKE = ConnectionType(
         "required": ["host", "port"],
         "additionalProperties": False,
     },
+    probe=probe,
 )
 OTHER = ConnectionType(
     type=OTHER_TYPE,
@@ -64,6 +86,24 @@ class EchoConnection(IntegrationNode):
         )
 
 
+class LeakConnection(IntegrationNode):
+    """Leaks its connection's password as a careless node might: base64-encoded in its output,
+    then in the message of its error."""
+
+    type: ClassVar[str] = "conntest.leak"
+    title: ClassVar[str] = "Leak a connection"
+    connection_types: ClassVar[tuple[str, ...]] = (FAKE_TYPE,)
+    config_schema: ClassVar[dict[str, Any]] = EchoConnection.config_schema
+    retryable: ClassVar[bool] = False
+
+    async def run(self, ctx: NodeContext) -> NodeOutcome:
+        password = str(self.connect(ctx).values.get("password"))
+        if ctx.raw_config.get("connection") == "failing":
+            raise ServiceError(f"the server refused password {password}")
+        encoded = base64.b64encode(password.encode()).decode()
+        return NodeOutcome({"encoded": encoded, "url": f"db://u:{password}@h/d"})
+
+
 @contextmanager
 def registered() -> Iterator[None]:
     """The fake types in this process's registries, removed afterwards."""
@@ -72,12 +112,14 @@ def registered() -> Iterator[None]:
     types.add(FAKE, replace=True)
     types.add(OTHER, replace=True)
     nodes.add(EchoConnection, replace=True)
+    nodes.add(LeakConnection, replace=True)
     try:
         yield
     finally:
         types._types.pop(FAKE_TYPE, None)
         types._types.pop(OTHER_TYPE, None)
         nodes._types.pop(ECHO_NODE, None)
+        nodes._types.pop(LeakConnection.type, None)
 
 
 def echo_flow(connection: str) -> dict[str, Any]:

@@ -75,3 +75,46 @@ async def test_rotate_key_reencrypts_every_connection_once(
         later = await session.get(Connection, (one.organization_id, "later"))
         assert later is not None
         assert later.key_version == 2
+
+
+async def test_rotation_reencrypts_connections_on_both_databases(database: Database) -> None:
+    """The service the command calls, on SQLite and PostgreSQL: values survive, each row is
+    re-encrypted once, and ciphertext stays bound to its organisation and name."""
+    old = Keyring(decode_key(OLD, "old"))
+    both = Keyring(decode_key(NEW, "new"), previous=decode_key(OLD, "old"))
+    only_new = Keyring(decode_key(NEW, "new"))
+    actor = await make_actor(database)
+    async with database.transaction() as session:
+        await service.put_connection(
+            session,
+            organization_id=actor.organization_id,
+            name="db",
+            type_name="conntest",
+            values={"host": "h", "port": 1, "password": "rotated-password"},
+            keyring=old,
+        )
+        before = await session.get(Connection, (actor.organization_id, "db"))
+        assert before is not None
+        old_ciphertext = bytes(before.ciphertext)
+    async with database.transaction() as session:
+        assert await service.rotate_key(session, both) == (1, 0)
+    async with database.transaction() as session:
+        assert await service.rotate_key(session, both) == (0, 1)
+        view = await service.get_connection(
+            session, organization_id=actor.organization_id, name="db", keyring=only_new
+        )
+        assert view.values == {"host": "h", "port": 1, "password": "***"}
+        after = await session.get(Connection, (actor.organization_id, "db"))
+        assert after is not None
+        assert bytes(after.ciphertext) != old_ciphertext
+        # Bound to the organisation and to "connection:<name>": not openable as another's.
+        assert (
+            only_new.open_with_current(
+                actor.organization_id, "connection:other", after.nonce, after.ciphertext
+            )
+            is None
+        )
+        assert (
+            only_new.open_with_current(actor.organization_id, "db", after.nonce, after.ciphertext)
+            is None
+        )

@@ -833,6 +833,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runner/probes/{probe_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Probe Result
+         * @description The result of a connection test this runner took with a claim. 404 when the probe is
+         *     not this runner's to answer (another took it, or it expired).
+         */
+        post: operations["runner_probe_result"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{execution_id}/events": {
         parameters: {
             query?: never;
@@ -849,6 +870,27 @@ export interface paths {
         get: operations["stream_execution_events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connections/{name}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run Connection Test
+         * @description Runs the type's probe on a runner (whose labels cover `runs_on`), within 15 s; the
+         *     answer is also stored on the connection (`last_tested_at`, `last_error`).
+         */
+        post: operations["test_connection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -952,11 +994,22 @@ export interface components {
             wait_s?: number | null;
             /** Held */
             held?: components["schemas"]["HeldExecution"][];
+            /**
+             * Probes
+             * @description This runner runs connection tests (`ProbeRequest`)
+             * @default false
+             */
+            probes?: boolean;
         };
         /** ClaimResponse */
         ClaimResponse: {
             /** Executions */
             executions: components["schemas"]["ClaimedExecution"][];
+            /**
+             * Probes
+             * @description Connection tests to run (runners that said `probes`)
+             */
+            probes?: components["schemas"]["ProbeRequest"][];
             /**
              * Cancel
              * @description Held executions to cancel
@@ -1099,6 +1152,25 @@ export interface components {
             values: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * ConnectionTestBody
+         * @description `POST /connections/{name}/test`: which runners may run the probe (their labels).
+         */
+        ConnectionTestBody: {
+            /** Runs On */
+            runs_on?: {
+                [key: string]: string;
+            };
+        };
+        /** ConnectionTestResult */
+        ConnectionTestResult: {
+            /** Ok */
+            ok: boolean;
+            /** Message */
+            message: string;
+            /** Duration Ms */
+            duration_ms: number;
         };
         /**
          * ConnectionTypeView
@@ -1981,6 +2053,36 @@ export interface components {
             description?: string | null;
             /** Max Concurrent Executions */
             max_concurrent_executions?: number | null;
+        };
+        /**
+         * ProbeRequest
+         * @description Test connection `connection` (its type and decrypted values) within `timeout_s`.
+         */
+        ProbeRequest: {
+            /** Id */
+            id: string;
+            /** Connection */
+            connection: string;
+            /** Type */
+            type: string;
+            /** Values */
+            values: {
+                [key: string]: unknown;
+            };
+            /** Timeout S */
+            timeout_s: number;
+        };
+        /**
+         * ProbeResult
+         * @description What the probe said: `ok` and a short message for the user (masked of the values).
+         */
+        ProbeResult: {
+            /** Ok */
+            ok: boolean;
+            /** Message */
+            message: string;
+            /** Duration Ms */
+            duration_ms: number;
         };
         /** ProblemItem */
         ProblemItem: {
@@ -5265,6 +5367,48 @@ export interface operations {
             };
         };
     };
+    runner_probe_result: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                probe_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProbeResult"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     stream_execution_events: {
         parameters: {
             query?: never;
@@ -5285,6 +5429,50 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": components["schemas"]["ExecutionStreamEvent"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ConnectionTestBody"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTestResult"];
                 };
             };
             /** @description The request cannot be served as it is */

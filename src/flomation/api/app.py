@@ -73,12 +73,13 @@ def _protected_routers() -> list[APIRouter]:
 
 def _public_api_routers() -> list[APIRouter]:
     from flomation.auth.endpoints import public_router as auth_public_router
+    from flomation.connections.endpoints import test_router as connections_test_router
     from flomation.executions.endpoints import stream_router as executions_stream_router
     from flomation.runners.endpoints import runner_router
 
-    # The event stream authenticates itself in a short transaction (no transaction while
-    # streaming); see flomation.executions.endpoints.
-    return [auth_public_router, runner_router, executions_stream_router]
+    # The event stream and the connection test authenticate themselves in a short transaction
+    # (no transaction while they wait); see their endpoints modules.
+    return [auth_public_router, runner_router, executions_stream_router, connections_test_router]
 
 
 def _documented_components() -> dict[str, object]:

@@ -1,17 +1,32 @@
-"""Connections and connection types endpoints. No answer here carries a secret field's value."""
+"""Connections and connection types endpoints. No answer here carries a secret field's value.
+
+`router` is protected like every user route. `test_router` authenticates by itself in a short
+transaction: its call waits up to 15 s for a runner, and the request transaction of a
+protected route (on SQLite, the write lock) would stop that runner from taking the probe."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 
-from flomation.api.deps import EditorPrincipal, SessionDep, ViewerPrincipal
-from flomation.connections import service
-from flomation.connections.schemas import ConnectionBody, ConnectionTypeView, ConnectionView
+from flomation.api.deps import EditorPrincipal, SessionDep, ViewerPrincipal, get_principal
+from flomation.auth.principal import Principal
+from flomation.auth.roles import Role
+from flomation.connections import probes, service
+from flomation.connections.schemas import (
+    ConnectionBody,
+    ConnectionTestBody,
+    ConnectionTestResult,
+    ConnectionTypeView,
+    ConnectionView,
+)
+from flomation.db.session import Database
+from flomation.errors import Forbidden
 from flomation.pagination import Page, PageParams, page_query
 
 router = APIRouter(tags=["connections"])
+test_router = APIRouter(tags=["connections"])
 
 ConnectionPages = Annotated[PageParams[str], Depends(page_query("connections"))]
 
@@ -60,3 +75,33 @@ async def put_connection(
 async def delete_connection(name: str, principal: EditorPrincipal, session: SessionDep) -> Response:
     await service.delete_connection(session, organization_id=principal.organization_id, name=name)
     return Response(status_code=204)
+
+
+async def _editor_briefly(request: Request) -> Principal:
+    """An editor or up, authenticated in a transaction that ends before the call waits."""
+    database: Database = request.app.state.database
+    async with database.transaction() as session:
+        principal = await get_principal(request, session)
+    if not principal.role.at_least(Role.EDITOR):
+        raise Forbidden(f"This needs the {Role.EDITOR.value} role or higher")
+    return principal
+
+
+@test_router.post("/connections/{name}/test", operation_id="test_connection")
+async def run_connection_test(
+    name: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(_editor_briefly)],
+    body: Annotated[ConnectionTestBody | None, Body()] = None,
+) -> ConnectionTestResult:
+    """Runs the type's probe on a runner (whose labels cover `runs_on`), within 15 s; the
+    answer is also stored on the connection (`last_tested_at`, `last_error`)."""
+    outcome = await probes.probe_connection(
+        request.app.state.database,
+        organization_id=principal.organization_id,
+        name=name,
+        runs_on=(body or ConnectionTestBody()).runs_on,
+    )
+    return ConnectionTestResult(
+        ok=outcome.ok, message=outcome.message, duration_ms=outcome.duration_ms
+    )

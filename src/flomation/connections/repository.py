@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.clock import utcnow
-from flomation.models.connections import Connection
+from flomation.models.connections import Connection, ConnectionProbe
 from flomation.pagination import PageParams, keyset
 
 
@@ -111,3 +112,102 @@ async def all_for_update(session: AsyncSession) -> list[Connection]:
         select(Connection).order_by(Connection.organization_id, Connection.name).with_for_update()
     )
     return list((await session.scalars(stmt)).all())
+
+
+# --------------------------------------------------------------------------- probes
+
+
+async def insert_probe(
+    session: AsyncSession,
+    *,
+    probe_id: str,
+    organization_id: str,
+    name: str,
+    runs_on: dict[str, str],
+    expires_at: datetime,
+) -> ConnectionProbe:
+    probe = ConnectionProbe(
+        id=probe_id,
+        organization_id=organization_id,
+        connection_name=name,
+        runs_on=runs_on,
+        status="pending",
+        requested_at=utcnow(),
+        expires_at=expires_at,
+    )
+    session.add(probe)
+    await session.flush()
+    return probe
+
+
+async def get_probe(session: AsyncSession, probe_id: str) -> ConnectionProbe | None:
+    return await session.get(ConnectionProbe, probe_id)
+
+
+async def take_probes(
+    session: AsyncSession, organization_id: str, runner_id: str, labels: dict[str, str]
+) -> list[ConnectionProbe]:
+    """Pending, unexpired probes of the organisation whose `runs_on` the labels cover, now
+    running on this runner. Skips rows another claim holds (PostgreSQL), so two runners never
+    take the same probe."""
+    stmt = (
+        select(ConnectionProbe)
+        .where(
+            ConnectionProbe.organization_id == organization_id,
+            ConnectionProbe.status == "pending",
+            ConnectionProbe.expires_at > utcnow(),
+        )
+        .order_by(ConnectionProbe.id)
+        .limit(20)
+        .with_for_update(skip_locked=True)
+    )
+    taken = [
+        probe
+        for probe in (await session.scalars(stmt)).all()
+        if all(labels.get(key) == value for key, value in (probe.runs_on or {}).items())
+    ]
+    for probe in taken:
+        probe.status = "running"
+        probe.runner_id = runner_id
+    await session.flush()
+    return taken
+
+
+async def finish_probe(
+    session: AsyncSession,
+    probe_id: str,
+    *,
+    runner_id: str | None,
+    status: str,
+    ok: bool,
+    message: str,
+    duration_ms: int,
+) -> ConnectionProbe | None:
+    """Ends a probe that is not ended yet (the runner that took it, or expiry when
+    `runner_id` is None); None when it had ended, or another runner holds it."""
+    probe = await session.get(ConnectionProbe, probe_id, with_for_update=True)
+    if probe is None or probe.status in ("done", "expired"):
+        return None
+    if runner_id is not None and probe.runner_id != runner_id:
+        return None
+    probe.status = status
+    probe.ok = ok
+    probe.message = message
+    probe.duration_ms = duration_ms
+    await session.flush()
+    return probe
+
+
+async def record_test(
+    session: AsyncSession,
+    organization_id: str,
+    name: str,
+    *,
+    tested_at: datetime,
+    error: str | None,
+) -> None:
+    connection = await get(session, organization_id, name)
+    if connection is not None:
+        connection.last_tested_at = tested_at
+        connection.last_error = error
+        await session.flush()

@@ -49,3 +49,17 @@ class ConnectionView(BaseModel):
     updated_at: datetime
     last_tested_at: datetime | None
     last_error: str | None
+
+
+class ConnectionTestBody(BaseModel):
+    """`POST /connections/{name}/test`: which runners may run the probe (their labels)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs_on: dict[str, str] = Field(default_factory=dict)
+
+
+class ConnectionTestResult(BaseModel):
+    ok: bool
+    message: str
+    duration_ms: int

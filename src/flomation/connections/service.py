@@ -31,6 +31,7 @@ from flomation.secrets.service import check_name
 __all__ = [
     "ConnectionUse",
     "connection_uses",
+    "decrypt_values",
     "delete_connection",
     "get_connection",
     "list_connection_types",
@@ -66,6 +67,11 @@ def _decrypt(keyring: Keyring, row: Connection) -> dict[str, Any]:
     text = keyring.decrypt(row.organization_id, _aad_name(row.name), row.nonce, row.ciphertext)
     values = json.loads(text)
     return values if isinstance(values, dict) else {}
+
+
+def decrypt_values(row: Connection, keyring: Keyring | None = None) -> dict[str, Any]:
+    """A stored connection's values in clear: for runners only (claims and probes)."""
+    return _decrypt(keyring or default_keyring(), row)
 
 
 def _secret_fields(type_name: str, values: Mapping[str, Any]) -> frozenset[str]:

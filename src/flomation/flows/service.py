@@ -261,7 +261,11 @@ async def restore_revision(
         raise _revision_not_found(flow_id, revision, flow.current_revision)
     # The node types may have changed since it was saved: restoring must not store a
     # definition that no longer validates.
-    require_valid_definition(old.definition, ("revisions", revision, "definition"))
+    require_valid_definition(
+        old.definition,
+        ("revisions", revision, "definition"),
+        known_connections=await _known_connections(session, organization_id, old.definition),
+    )
     return await _append_revision(
         session,
         organization_id=organization_id,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from flomation.clock import utcnow
-from flomation.db.base import Base
+from flomation.db.base import Base, IdColumn, JSONValue
+from flomation.ids import new_id
 
 
 class Connection(Base):
@@ -34,3 +36,27 @@ class Connection(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_tested_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ConnectionProbe(Base):
+    """A request to test a connection on a runner (`POST /connections/{name}/test`): runners
+    that claim work take pending ones whose `runs_on` their labels cover, run the type's probe
+    and post the result. Short-lived: the API waits at most 15 s for it."""
+
+    __tablename__ = "connection_probes"
+    __table_args__ = (
+        Index("ix_connection_probes_organization_id_status", "organization_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    connection_name: Mapped[str] = mapped_column(String(64))
+    runs_on: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict)
+    # pending -> running (a runner took it) -> done; expired when nobody answered in time.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    runner_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    ok: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)

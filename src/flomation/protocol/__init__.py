@@ -36,6 +36,7 @@ from flomation.protocol.leases import (
     HeldExecution,
     ReleaseRequest,
 )
+from flomation.protocol.probes import ProbeRequest, ProbeResult
 from flomation.protocol.registration import RegisterRequest, RegisterResponse
 from flomation.protocol.reports import (
     BatchItem,
@@ -84,6 +85,8 @@ __all__ = [
     "NodeSkipped",
     "NodeStarted",
     "NodeSucceeded",
+    "ProbeRequest",
+    "ProbeResult",
     "RefusedItem",
     "RegisterRequest",
     "RegisterResponse",

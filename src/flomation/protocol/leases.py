@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from flomation.protocol.base import Strict
+from flomation.protocol.probes import ProbeRequest
 
 
 class HeldExecution(Strict):
@@ -18,6 +19,9 @@ class ClaimRequest(Strict):
     free_slots: int = Field(ge=0, le=1000)
     wait_s: float | None = Field(default=None, ge=0)
     held: list[HeldExecution] = Field(default_factory=list, max_length=5000)
+    probes: bool = Field(
+        default=False, description="This runner runs connection tests (`ProbeRequest`)"
+    )
 
 
 class ClaimedConnection(BaseModel):
@@ -66,6 +70,9 @@ class ClaimedExecution(BaseModel):
 
 class ClaimResponse(BaseModel):
     executions: list[ClaimedExecution]
+    probes: list[ProbeRequest] = Field(
+        default_factory=list, description="Connection tests to run (runners that said `probes`)"
+    )
     cancel: list[str] = Field(description="Held executions to cancel")
     lost: list[str] = Field(description="Held executions this runner no longer holds")
 

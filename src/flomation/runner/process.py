@@ -44,6 +44,7 @@ from flomation.protocol import (
     HeartbeatRequest,
     HeartbeatResponse,
     HeldExecution,
+    ProbeRequest,
     RegisterResponse,
     ReleaseRequest,
 )
@@ -59,6 +60,7 @@ from flomation.runner.config import RunnerSettings
 from flomation.runner.execution import ExecutionJob, JobContext, PlanCache
 from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics
+from flomation.runner.probes import answer_probe
 from flomation.runner.reporter import Reporter
 from flomation.runner.slots import Slots
 from flomation.runner.subflows import ApiSubflowLauncher, SlotHold
@@ -103,6 +105,8 @@ class Runner:
         self._inflight_claim: tuple[asyncio.Task[Claim], int] | None = None
         # When leases were last renewed (claim or heartbeat), on the monotonic clock.
         self._renewed_at = 0.0
+        # Connection tests in flight (each bounded by its own timeout); cancelled at the end.
+        self._probes: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ control
 
@@ -227,7 +231,11 @@ class Runner:
             heartbeat_task.cancel()
             self.reporter.stop()
             reporter_task.cancel()
-            await asyncio.gather(heartbeat_task, reporter_task, return_exceptions=True)
+            for probe in self._probes:
+                probe.cancel()
+            await asyncio.gather(
+                heartbeat_task, reporter_task, *self._probes, return_exceptions=True
+            )
 
     async def _supervised(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
         """Runs a side task, restarting it with backoff when it fails; one that keeps failing
@@ -307,7 +315,7 @@ class Runner:
             # older than half a heartbeat; under load, claims come far more often than that.
             renew = time.monotonic() - self._renewed_at > self._heartbeat_interval_s() / 2
             body = ClaimRequest(
-                free_slots=reserved, wait_s=wait_s, held=self.held() if renew else []
+                free_slots=reserved, wait_s=wait_s, held=self.held() if renew else [], probes=True
             )
             claim = asyncio.create_task(
                 self.client.claim(body, timeout_s=wait_s + self.settings.request_timeout_s),
@@ -339,10 +347,24 @@ class Runner:
             self.slots.give_back(reserved - len(answer.executions) - len(unreadable))
             for claimed in answer.executions:
                 self._start(claimed, context)
+            for probe in answer.probes:
+                self._start_probe(probe)
             for item in unreadable:
                 self._fail_unreadable(item)
             self._apply(answer.cancel, answer.lost)
             self._update_gauges()
+
+    def _start_probe(self, request: ProbeRequest) -> None:
+        """A connection test from the claim, run beside the executions (it takes no slot: it
+        is one bounded connection attempt)."""
+        assert self.client is not None
+        assert self._policy is not None
+        services = EngineServices(http_client=self._http, egress=self._policy)
+        task = asyncio.create_task(
+            answer_probe(self.client, request, services), name=f"probe-{request.id}"
+        )
+        self._probes.add(task)
+        task.add_done_callback(self._probes.discard)
 
     async def _first_of(self, work: Awaitable[Any], *, cancel_on_stop: bool = True) -> bool:
         """True when `work` finished first, False when the stop came first (then `work` is

@@ -27,6 +27,7 @@ from flomation.protocol import (
     GoodbyeRequest,
     HeartbeatRequest,
     HeartbeatResponse,
+    ProbeResult,
     RegisterRequest,
     RegisterResponse,
     ReleaseRequest,
@@ -268,6 +269,16 @@ async def subflow_state(
     """The child execution's state; with `wait_s`, answers when it ends or the wait is over."""
     state = await protocol.subflow_state(database, _notifier(request), runner, execution_id, wait_s)
     return _signed(state, settings, runner)
+
+
+@runner_router.post("/probes/{probe_id}", status_code=204, operation_id="runner_probe_result")
+async def probe_result(
+    probe_id: str, body: ProbeResult, runner: SignedRunner, database: DatabaseDep
+) -> Response:
+    """The result of a connection test this runner took with a claim. 404 when the probe is
+    not this runner's to answer (another took it, or it expired)."""
+    await protocol.record_probe(database, runner, probe_id, body)
+    return Response(status_code=204)
 
 
 def _signed(

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from flomation.clock import utcnow
 from flomation.config import Settings
+from flomation.connections import probes as connection_probes
 from flomation.db.session import Database
 from flomation.errors import Conflict, FlomationError, NotFound
 from flomation.executions import claims as execution_claims
@@ -33,6 +34,8 @@ from flomation.protocol import (
     ExecutionStatus,
     HeartbeatRequest,
     HeartbeatResponse,
+    ProbeRequest,
+    ProbeResult,
     RefusedItem,
     ReleaseRequest,
     ReportItem,
@@ -152,6 +155,7 @@ async def claim(
     held = [(item.execution_id, item.attempt) for item in body.held]
     cancel: list[str] = []
     lost: list[str] = []
+    probes: list[ProbeRequest] = []
     group = claim_group(runner.organization_id, runner.labels)
     with _subscribe(notifier, organization_id=runner.organization_id) as subscription:
         published = subscription.published()
@@ -166,9 +170,13 @@ async def claim(
                 )
                 cancel, lost = renewal.cancel, renewal.lost
             claimed = await _claim(session, settings, runner, limit)
+            # Only an idle runner looks for connection tests: a claim that found work costs
+            # no extra statement (a test then goes to another runner, or waits for this one).
+            if body.probes and not claimed:
+                probes = await _take_probes(session, runner)
         group.record(published, claimed=len(claimed), limit=limit)
-        if not claimed and limit > 0 and not cancel and not lost:
-            claimed = await _claim_when_woken(
+        if not claimed and not probes and limit > 0 and not cancel and not lost:
+            claimed, probes = await _claim_when_woken(
                 database,
                 settings,
                 subscription,
@@ -178,10 +186,37 @@ async def claim(
                 wait_s=_bounded_wait(body.wait_s, settings),
                 disconnected=disconnected,
                 stopping=stopping,
+                probes=body.probes,
             )
     return ClaimResponse(
-        executions=[claimed_execution(item) for item in claimed], cancel=cancel, lost=lost
+        executions=[claimed_execution(item) for item in claimed],
+        probes=probes,
+        cancel=cancel,
+        lost=lost,
     )
+
+
+async def _take_probes(session: Any, runner: AuthenticatedRunner) -> list[ProbeRequest]:
+    """Connection tests waiting for a runner like this one (see `connections.probes`)."""
+    return await connection_probes.take_for_runner(
+        session,
+        organization_id=runner.organization_id,
+        runner_id=runner.runner_id,
+        labels=runner.labels,
+    )
+
+
+async def record_probe(
+    database: Database, runner: AuthenticatedRunner, probe_id: str, result: ProbeResult
+) -> None:
+    async with database.transaction() as session:
+        await connection_probes.record_result(
+            session,
+            organization_id=runner.organization_id,
+            runner_id=runner.runner_id,
+            probe_id=probe_id,
+            result=result,
+        )
 
 
 async def _claim_when_woken(
@@ -195,7 +230,8 @@ async def _claim_when_woken(
     wait_s: float,
     disconnected: Callable[[], Awaitable[bool]],
     stopping: asyncio.Event | None,
-) -> list[Claimed]:
+    probes: bool = False,
+) -> tuple[list[Claimed], list[ProbeRequest]]:
     """Claim after each wake-up until something is claimed or `wait_s` is over.
 
     Every new execution wakes every waiting runner of the organisation and only one gets it:
@@ -203,7 +239,8 @@ async def _claim_when_woken(
     authentication, its transactions) per execution, so they go back to waiting instead, and
     runners with the same labels claim in turn, each skipping a claim that one before it
     covered (`claim_groups`). When the wait times out, one last claim covers a wake-up that
-    was missed.
+    was missed. A runner that runs probes also takes the connection tests waiting for it
+    (they wake the same topic), and answers as soon as it has any.
     """
     loop = asyncio.get_running_loop()
     until = loop.time() + wait_s
@@ -212,17 +249,22 @@ async def _claim_when_woken(
         woken_at = subscription.published()
         # A runner that hung up would never learn of what we claim for it now.
         if await disconnected() or (stopping is not None and stopping.is_set()):
-            return []
+            return [], []
+        taken: list[ProbeRequest] = []
         async with group.lock:
+            # Runners of a group share labels, so the claim that covered this wake-up took the
+            # probes they could run too.
             if woken and group.covers(woken_at):
                 continue
             published = subscription.published()
             async with database.transaction() as session:
                 claimed = await _claim(session, settings, runner, limit)
+                if probes and not claimed:
+                    taken = await _take_probes(session, runner)
             group.record(published, claimed=len(claimed), limit=limit)
-        if claimed or not woken:
-            return claimed
-    return []
+        if claimed or taken or not woken:
+            return claimed, taken
+    return [], []
 
 
 async def _wait_unless_stopping(

@@ -1,4 +1,4 @@
-"""connections: typed credentials, encrypted at rest
+"""connections: typed credentials, encrypted at rest; connection_probes: tests run on runners
 
 Revision ID: conn_0001
 Revises: 0002
@@ -40,7 +40,37 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("organization_id", "name", name=op.f("pk_connections")),
     )
+    op.create_table(
+        "connection_probes",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("organization_id", sa.String(length=36), nullable=False),
+        sa.Column("connection_name", sa.String(length=64), nullable=False),
+        sa.Column("runs_on", flomation.db.base.JSONDocument(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("runner_id", sa.String(length=36), nullable=True),
+        sa.Column("requested_at", flomation.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", flomation.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=True),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_connection_probes_organization_id_organizations"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_connection_probes")),
+    )
+    with op.batch_alter_table("connection_probes", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_connection_probes_organization_id_status",
+            ["organization_id", "status"],
+            unique=False,
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("connection_probes", schema=None) as batch_op:
+        batch_op.drop_index("ix_connection_probes_organization_id_status")
+    op.drop_table("connection_probes")
     op.drop_table("connections")

@@ -63,12 +63,8 @@ export type SecretInfo = Schemas['SecretView'];
 export type ConnectionType = Known<Schemas['ConnectionTypeView']>;
 /** A connection: secret fields that are set read `"***"` in `values`. */
 export type Connection = Schemas['ConnectionView'];
-/** `POST /connections/{name}/test` (not in every API's document yet: read defensively). */
-export interface ConnectionTestResult {
-  ok: boolean;
-  message: string;
-  duration_ms: number;
-}
+/** The answer of `POST /connections/{name}/test`. */
+export type ConnectionTestResult = Schemas['ConnectionTestResult'];
 
 export type TriggerType = Schemas['TriggerOut']['type'];
 export type Trigger = Schemas['TriggerOut'];

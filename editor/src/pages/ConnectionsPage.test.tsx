@@ -56,7 +56,8 @@ describe('the connections page', () => {
     expect(screen.queryByTestId('edit-connection-warehouse')).toBeNull();
     expect(screen.queryByTestId('delete-connection-warehouse')).toBeNull();
     expect(screen.queryByTestId('oauth-connect-crm')).toBeNull();
-    expect(screen.getByTestId('test-connection-warehouse')).toBeTruthy();
+    // Testing runs a probe on a runner: the API lets editors and up do it.
+    expect(screen.queryByTestId('test-connection-warehouse')).toBeNull();
   });
 
   it("creates one from its type's schema, the password typed in a password input", async () => {
@@ -141,7 +142,7 @@ describe('the connections page', () => {
   });
 
   it("tests one and shows the runner's answer", async () => {
-    const api = fakeConnectionsApi('viewer', [warehouse]);
+    const api = fakeConnectionsApi('editor', [warehouse]);
     renderSignedIn(<ConnectionsPage />, api);
     fireEvent.click(await screen.findByTestId('test-connection-warehouse'));
     const answer = await screen.findByTestId('connection-test-warehouse');
@@ -150,11 +151,21 @@ describe('the connections page', () => {
     expect(api.requests.some((r) => r.method === 'POST' && r.path === '/api/v1/connections/warehouse/test')).toBe(true);
   });
 
-  it('says so when the API has no test call', async () => {
-    renderSignedIn(<ConnectionsPage />, fakeConnectionsApi('editor', [warehouse], { testEndpoint: false }));
+  it("shows a failed test's message in place of the last error", async () => {
+    const failed = { ok: false, message: 'password authentication failed for user "etl"', duration_ms: 40 };
+    renderSignedIn(<ConnectionsPage />, fakeConnectionsApi('editor', [crm], { test: failed }));
+    fireEvent.click(await screen.findByTestId('test-connection-crm'));
+    const answer = await screen.findByTestId('connection-test-crm');
+    expect(answer.getAttribute('data-ok')).toBe('false');
+    expect(answer.textContent).toBe('failed: password authentication failed for user "etl" (40 ms)');
+    expect(screen.getByTestId('connection-row-crm').textContent).not.toContain('the refresh token was revoked');
+  });
+
+  it('says so when the test could not run', async () => {
+    renderSignedIn(<ConnectionsPage />, fakeConnectionsApi('editor', [warehouse], { test: 404 }));
     fireEvent.click(await screen.findByTestId('test-connection-warehouse'));
     const answer = await screen.findByTestId('connection-test-warehouse');
     expect(answer.getAttribute('data-ok')).toBe('false');
-    expect(answer.textContent).toContain('Test not run');
+    expect(answer.textContent).toContain('Test not run: Not Found: No such connection');
   });
 });

@@ -120,19 +120,16 @@ export default function ConnectionsPage() {
                 </td>
                 <td>{formatTime(connection.last_tested_at)}</td>
                 <td>
-                  {connection.last_error ? <span className="connection-error">{connection.last_error}</span> : '—'}
-                  <TestAnswer outcome={outcomes[connection.name]} testId={`connection-test-${connection.name}`} />
+                  {/* A test just run says more than the error it may have stored. */}
+                  {outcomes[connection.name] ? (
+                    <TestAnswer outcome={outcomes[connection.name]} testId={`connection-test-${connection.name}`} />
+                  ) : connection.last_error ? (
+                    <span className="connection-error">{connection.last_error}</span>
+                  ) : (
+                    '—'
+                  )}
                 </td>
                 <td className="row-actions">
-                  <button
-                    type="button"
-                    className="button small"
-                    disabled={testing}
-                    onClick={() => runTest(connection.name)}
-                    data-testid={`test-connection-${connection.name}`}
-                  >
-                    {testing ? 'Testing…' : 'Test'}
-                  </button>
                   {canWrite && needsBrowserConnect(type, connection) ? (
                     <button
                       type="button"
@@ -145,6 +142,15 @@ export default function ConnectionsPage() {
                   ) : null}
                   {canWrite ? (
                     <>
+                      <button
+                        type="button"
+                        className="button small"
+                        disabled={testing}
+                        onClick={() => runTest(connection.name)}
+                        data-testid={`test-connection-${connection.name}`}
+                      >
+                        {testing ? 'Testing…' : 'Test'}
+                      </button>
                       <button
                         type="button"
                         className="button small"

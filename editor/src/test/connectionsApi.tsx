@@ -3,7 +3,7 @@ import { QueryClientProvider } from '@tanstack/react-query';
 import { render } from '@testing-library/react';
 import { createQueryClient } from '../App';
 import { initApi } from '../api/instance';
-import type { Connection, ConnectionType } from '../api/models';
+import type { Connection, ConnectionTestResult, ConnectionType } from '../api/models';
 import { SessionProvider } from '../auth/session';
 
 const MASK = '***';
@@ -77,13 +77,16 @@ function masked(connection: Connection, types: ConnectionType[]): Connection {
 
 /**
  * The connections API over HTTP as integrations.md describes it: secret fields answered as
- * "***", a PUT's "***" keeps the stored value. `testEndpoint: false` is an API without the
- * test call (404).
+ * "***", a PUT's "***" keeps the stored value. `test` is what `POST .../test` answers: a
+ * result, or a problem's status.
  */
 export function fakeConnectionsApi(
   role: string,
   connections: Connection[] = [],
-  { types = [postgresType, redisType, oauthType], testEndpoint = true } = {},
+  {
+    types = [postgresType, redisType, oauthType],
+    test = { ok: true, message: 'connected to PostgreSQL 16.4', duration_ms: 12 } as ConnectionTestResult | number,
+  } = {},
 ): FakeConnectionsApi {
   const stored = new Map(connections.map((c) => [c.name, c]));
   const requests: Recorded[] = [];
@@ -100,11 +103,10 @@ export function fakeConnectionsApi(
     if (path === '/api/v1/connection-types') return json(200, types);
     if (path === '/api/v1/connections')
       return json(200, { items: [...stored.values()].map((c) => masked(c, types)), next_cursor: null });
-    const test = /^\/api\/v1\/connections\/([^/]+)\/test$/.exec(path);
-    if (test) {
-      if (!testEndpoint) return json(404, { title: 'Not Found', status: 404, detail: 'Not Found' });
-      return json(200, { ok: true, message: 'connected to PostgreSQL 16.4', duration_ms: 12.4 });
-    }
+    if (/^\/api\/v1\/connections\/[^/]+\/test$/.test(path))
+      return typeof test === 'number'
+        ? json(test, { title: 'Not Found', status: test, detail: 'No such connection' })
+        : json(200, test);
     const one = /^\/api\/v1\/connections\/([^/]+)$/.exec(path);
     if (one) {
       const name = decodeURIComponent(one[1]);

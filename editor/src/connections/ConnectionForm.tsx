@@ -86,24 +86,26 @@ export function ConnectionForm({ types, allowedTypes, existing, onSaved, onCance
         {type?.description ? <p className="muted small">{type.description}</p> : null}
       </div>
       {type ? (
-        <Form
-          key={type.type}
-          schema={type.schema as RJSFSchema}
-          uiSchema={uiSchema}
-          formData={formData}
-          validator={validator}
-          widgets={widgets}
-          showErrorList={false}
-          noHtml5Validate
-          onChange={(event) => setFormData((event.formData ?? {}) as Record<string, unknown>)}
-          onSubmit={(event, domEvent?: FormEvent) => {
-            // The picker opens this form inside a node panel's form: keep the submit here.
-            domEvent?.stopPropagation();
-            save((event.formData ?? {}) as Record<string, unknown>);
-          }}
-          id={formId}
-          idPrefix="connection"
-        />
+        <div className="config-form">
+          <Form
+            key={type.type}
+            schema={type.schema as RJSFSchema}
+            uiSchema={uiSchema}
+            formData={formData}
+            validator={validator}
+            widgets={widgets}
+            showErrorList={false}
+            noHtml5Validate
+            onChange={(event) => setFormData((event.formData ?? {}) as Record<string, unknown>)}
+            onSubmit={(event, domEvent?: FormEvent) => {
+              // The picker opens this form inside a node panel's form: keep the submit here.
+              domEvent?.stopPropagation();
+              save((event.formData ?? {}) as Record<string, unknown>);
+            }}
+            id={formId}
+            idPrefix="connection"
+          />
+        </div>
       ) : (
         <p className="muted">The API does not know this type any more: it cannot be edited here.</p>
       )}

@@ -35,8 +35,21 @@ export function ConnectionForm({ types, allowedTypes, existing, onSaved, onCance
   const put = usePutConnection();
   const formId = useId();
   const type = types.get(typeName);
-  const alreadySet = useMemo(() => setSecrets(type, existing), [type, existing]);
-  const uiSchema = useMemo(() => connectionUiSchema(type, alreadySet), [type, alreadySet]);
+  // Secret fields the user chose to drop: no longer kept, left out of the PUT.
+  const [cleared, setCleared] = useState<ReadonlySet<string>>(new Set());
+  const alreadySet = useMemo(() => {
+    const set = setSecrets(type, existing);
+    for (const field of cleared) set.delete(field);
+    return set;
+  }, [type, existing, cleared]);
+  const uiSchema = useMemo(
+    () =>
+      connectionUiSchema(type, alreadySet, (field) => {
+        setCleared((before) => new Set([...before, field]));
+        setFormData(({ [field]: _dropped, ...rest }) => rest);
+      }),
+    [type, alreadySet],
+  );
   const nameValid = NAME_PATTERN.test(name);
 
   const save = (values: Record<string, unknown>) => {

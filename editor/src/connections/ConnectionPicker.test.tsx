@@ -4,7 +4,8 @@ import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/re
 import NodePanel from '../panel/NodePanel';
 import type { FlowDefinition } from '../flow/format';
 import { nodeType } from '../test/fixtures';
-import { connection, fakeConnectionsApi, renderSignedIn } from '../test/connectionsApi';
+import { fakeConnectionsApi, renderSignedIn } from '../test/connectionsApi';
+import { connection } from '../test/connections';
 
 const query = nodeType('postgres.query', ['success', 'error'], {
   group: 'postgres',

@@ -4,7 +4,8 @@ import { MASK } from './values';
 /**
  * rjsf widget of a write-only field: a password input that never shows the stored value.
  * A field the API holds a value for reads `"***"`; the input then stays empty with a "set"
- * note, and leaving it empty keeps the stored value (the form sends `"***"`).
+ * note, and leaving it empty keeps the stored value (the form sends `"***"`); "Clear" drops
+ * it (the form then leaves the field out).
  */
 export function SecretWidget(props: WidgetProps) {
   const wasSet = props.options.wasSet === true;
@@ -31,7 +32,21 @@ export function SecretWidget(props: WidgetProps) {
       ) : (
         <input type="password" {...common} onChange={(e) => onChange(e.target.value)} />
       )}
-      {keeping ? <div className="muted secret-set">•••••• set (write-only)</div> : null}
+      {keeping ? (
+        <div className="muted secret-set">
+          •••••• set (write-only)
+          {typeof props.options.onClear === 'function' && !props.readonly && !props.disabled ? (
+            <button
+              type="button"
+              className="button small ghost"
+              data-testid={`secret-clear-${props.name}`}
+              onClick={() => (props.options.onClear as () => void)()}
+            >
+              Clear
+            </button>
+          ) : null}
+        </div>
+      ) : null}
     </div>
   );
 }

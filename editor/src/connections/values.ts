@@ -37,14 +37,22 @@ function multiline(name: string, schema: Schema): boolean {
  * rjsf's uiSchema for a type's values: secret fields in the write-only widget, told which of
  * them are already set so that leaving one empty keeps it.
  */
-export function connectionUiSchema(type: ConnectionType | undefined, alreadySet: ReadonlySet<string>) {
+export function connectionUiSchema(
+  type: ConnectionType | undefined,
+  alreadySet: ReadonlySet<string>,
+  onClear?: (field: string) => void,
+) {
   const ui: Record<string, unknown> = { 'ui:submitButtonOptions': { norender: true } };
   const secret = secretFields(type);
   for (const [name, schema] of Object.entries(properties(type))) {
     if (!secret.has(name)) continue;
     ui[name] = {
       'ui:widget': 'secret',
-      'ui:options': { wasSet: alreadySet.has(name), multiline: multiline(name, schema) },
+      'ui:options': {
+        wasSet: alreadySet.has(name),
+        multiline: multiline(name, schema),
+        onClear: onClear && (() => onClear(name)),
+      },
     };
   }
   return ui;

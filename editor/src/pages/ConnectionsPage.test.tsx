@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import ConnectionsPage from './ConnectionsPage';
-import { connection, fakeConnectionsApi, renderSignedIn } from '../test/connectionsApi';
+import { fakeConnectionsApi, renderSignedIn } from '../test/connectionsApi';
+import { connection } from '../test/connections';
 
 afterEach(() => {
   cleanup();
@@ -125,6 +126,23 @@ describe('the connections page', () => {
     type(within(dialog).getByTestId('secret-field-password'), 'new-pw');
     fireEvent.click(within(dialog).getByTestId('connection-save'));
     await waitFor(() => expect(api.stored.get('warehouse')?.values.password).toBe('new-pw'));
+  });
+
+  it('edits one dropping its password when it is cleared', async () => {
+    const api = fakeConnectionsApi('editor', [warehouse]);
+    renderSignedIn(<ConnectionsPage />, api);
+    await press('edit-connection-warehouse');
+    const dialog = await screen.findByTestId('connection-dialog');
+    fireEvent.click(within(dialog).getByTestId('secret-clear-password'));
+    const password = within(dialog).getByTestId('secret-field-password');
+    await waitFor(() => expect(password.getAttribute('data-set')).toBe('false'));
+    fireEvent.click(within(dialog).getByTestId('connection-save'));
+    await waitFor(() => expect(screen.queryByTestId('connection-dialog')).toBeNull());
+    const put = api.requests.find((r) => r.method === 'PUT');
+    expect(put?.body).toEqual({
+      type: 'postgres',
+      values: { host: 'db.internal', port: 5432, database: 'dw', user: 'etl' },
+    });
   });
 
   it('deletes one only once confirmed', async () => {

@@ -124,3 +124,20 @@ async def test_a_query_node_picks_its_connection_among_those_of_its_type(
     await expect(picker).to_have_value(NAME)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "connections-picker.png"))
+
+    # "New connection" from the panel: only the node's types, and the new one is picked.
+    inline = "e2e_inline_pg"
+    await flomation_up.api.delete(f"/connections/{inline}")
+    await panel.get_by_test_id("connection-picker-new").click()
+    dialog = page.get_by_test_id("connection-dialog")
+    await expect(dialog.get_by_test_id("connection-type").locator("option")).to_have_count(1)
+    await dialog.get_by_test_id("connection-name").fill(inline)
+    await dialog.locator("#connection_host").fill("127.0.0.1")
+    await dialog.locator("#connection_database").fill("postgres")
+    await dialog.locator("#connection_user").fill("postgres")
+    await dialog.locator("#connection_ssl").select_option("disable")
+    await page.screenshot(path=str(SCREENSHOTS / "connections-inline.png"))
+    await dialog.get_by_test_id("connection-save").click()
+    await expect(dialog).to_be_hidden()
+    await expect(picker).to_have_value(inline)
+    assert (await flomation_up.get(f"/connections/{inline}"))["type"] == "postgres"

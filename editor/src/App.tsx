@@ -14,6 +14,7 @@ const ExecutionPage = lazy(() => import('./pages/ExecutionPage'));
 const TriggersPage = lazy(() => import('./pages/TriggersPage'));
 const VariablesPage = lazy(() => import('./pages/VariablesPage'));
 const SecretsPage = lazy(() => import('./pages/SecretsPage'));
+const ConnectionsPage = lazy(() => import('./pages/ConnectionsPage'));
 const RunnersPage = lazy(() => import('./pages/RunnersPage'));
 const UsersPage = lazy(() => import('./pages/UsersPage'));
 const TokensPage = lazy(() => import('./pages/TokensPage'));
@@ -48,6 +49,7 @@ const router = createHashRouter([
       { path: '/executions/:executionId', element: page(<ExecutionPage />) },
       { path: '/variables', element: page(<VariablesPage />) },
       { path: '/secrets', element: page(<SecretsPage />) },
+      { path: '/connections', element: page(<ConnectionsPage />) },
       { path: '/runners', element: page(<RunnersPage />) },
       { path: '/users', element: page(<UsersPage />) },
       { path: '/tokens', element: page(<TokensPage />) },

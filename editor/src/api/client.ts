@@ -3,6 +3,8 @@ import type { FlowDefinition, JsonValue } from '../flow/format';
 import { ApiError, ApiUnreachableError, problemOf } from './errors';
 import type {
   Body,
+  Connection,
+  ConnectionType,
   CreatedRunnerToken,
   Execution,
   ExecutionQuery,
@@ -48,6 +50,10 @@ export function readCookie(cookies: string, name: string): string | null {
     if (key === name) return decodeURIComponent(rest.join('='));
   }
   return null;
+}
+
+function connectionPath(name: string): string {
+  return `/api/v1/connections/${encodeURIComponent(name)}`;
 }
 
 /** Same origin means cookie auth with CSRF; another origin means a Bearer token. */
@@ -319,6 +325,33 @@ export class ApiClient {
   }
   deleteSecret(name: string) {
     return this.call(this.http.DELETE('/api/v1/secrets/{name}', { params: { path: { name } } }));
+  }
+
+  // ---- connections ----
+
+  listConnectionTypes() {
+    return this.call(this.http.GET('/api/v1/connection-types')).then((items) => items.map(refine<ConnectionType>()));
+  }
+  listConnections() {
+    return this.call(this.http.GET('/api/v1/connections', { params: { query: { limit: LIST_LIMIT } } }));
+  }
+  putConnection(name: string, body: Body<'ConnectionBody'>) {
+    return this.call(this.http.PUT('/api/v1/connections/{name}', { params: { path: { name } }, body })).then(
+      refine<Connection>(),
+    );
+  }
+  deleteConnection(name: string) {
+    return this.call(this.http.DELETE('/api/v1/connections/{name}', { params: { path: { name } } }));
+  }
+  /** Runs the type's probe on a runner (within 15 s); the answer is also kept on the connection. */
+  testConnection(name: string) {
+    return this.call(
+      this.http.POST('/api/v1/connections/{name}/test', { params: { path: { name } }, body: { runs_on: {} } }),
+    );
+  }
+  /** Where the browser goes to connect an OAuth 2 connection (the API answers 302 to the provider). */
+  oauthStartUrl(name: string): string {
+    return `${this.baseUrl}${connectionPath(name)}/oauth/start`;
   }
 
   // ---- triggers ----

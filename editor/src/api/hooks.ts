@@ -1,7 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient, type QueryKey } from '@tanstack/react-query';
 import { api } from './instance';
 import type { JsonValue } from '../flow/format';
-import type { Body, ExecutionQuery, ExecutionSummary, NodeType } from './models';
+import type { Body, ConnectionType, ExecutionQuery, ExecutionSummary, NodeType } from './models';
 
 /** Query keys, one place, so invalidation stays exact. */
 export const keys = {
@@ -17,6 +17,8 @@ export const keys = {
   lastExecution: (flowId: string) => ['executions', 'last', flowId] as const,
   variables: ['variables'] as const,
   secrets: ['secrets'] as const,
+  connections: ['connections'] as const,
+  connectionTypes: ['connection-types'] as const,
   triggers: (flowId: string) => ['triggers', flowId] as const,
   runners: ['runners'] as const,
   runnerTokens: ['runner-tokens'] as const,
@@ -93,6 +95,16 @@ export const useExecution = (id: string) =>
 
 export const useVariables = () => useQuery({ queryKey: keys.variables, queryFn: () => api().listVariables() });
 export const useSecrets = () => useQuery({ queryKey: keys.secrets, queryFn: () => api().listSecrets() });
+export const useConnections = () => useQuery({ queryKey: keys.connections, queryFn: () => api().listConnections() });
+export const useConnectionTypes = () =>
+  useQuery({
+    queryKey: keys.connectionTypes,
+    queryFn: async () => {
+      const items = await api().listConnectionTypes();
+      return new Map<string, ConnectionType>(items.map((item) => [item.type, item]));
+    },
+    staleTime: 5 * 60_000,
+  });
 export const useTriggers = (flowId: string) =>
   useQuery({ queryKey: keys.triggers(flowId), queryFn: () => api().listTriggers(flowId) });
 export const useRunners = () =>
@@ -138,6 +150,31 @@ export function useDeleteSecret() {
   return useMutation({
     mutationFn: (name: string) => api().deleteSecret(name),
     onSuccess: () => invalidate(keys.secrets),
+  });
+}
+
+export function usePutConnection() {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: ({ name, ...body }: Body<'ConnectionBody'> & { name: string }) => api().putConnection(name, body),
+    onSuccess: () => invalidate(keys.connections),
+  });
+}
+
+export function useDeleteConnection() {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (name: string) => api().deleteConnection(name),
+    onSuccess: () => invalidate(keys.connections),
+  });
+}
+
+/** A test updates the connection's `last_tested_at` and `last_error`: the list is read again. */
+export function useTestConnection() {
+  const invalidate = useInvalidate();
+  return useMutation({
+    mutationFn: (name: string) => api().testConnection(name),
+    onSettled: () => invalidate(keys.connections),
   });
 }
 

@@ -59,6 +59,13 @@ export type NodeType = Known<Schemas['NodeTypeOut']>;
 export type Variable = Omit<Schemas['VariableView'], 'value'> & { value: JsonValue };
 export type SecretInfo = Schemas['SecretView'];
 
+/** One item of `GET /connection-types`: `schema` is the JSON schema of its values. */
+export type ConnectionType = Known<Schemas['ConnectionTypeView']>;
+/** A connection: secret fields that are set read `"***"` in `values`. */
+export type Connection = Schemas['ConnectionView'];
+/** The answer of `POST /connections/{name}/test`. */
+export type ConnectionTestResult = Schemas['ConnectionTestResult'];
+
 export type TriggerType = Schemas['TriggerOut']['type'];
 export type Trigger = Schemas['TriggerOut'];
 export type TriggerState = Schemas['TriggerState'];

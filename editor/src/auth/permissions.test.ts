@@ -3,7 +3,13 @@ import { assignableRoles, can } from './permissions';
 
 describe('role permissions', () => {
   it('lets viewers only read', () => {
-    for (const action of ['flows.write', 'executions.run', 'variables.write', 'secrets.manage'] as const) {
+    for (const action of [
+      'flows.write',
+      'executions.run',
+      'variables.write',
+      'connections.write',
+      'secrets.manage',
+    ] as const) {
       expect(can('viewer', action)).toBe(false);
     }
   });
@@ -12,6 +18,7 @@ describe('role permissions', () => {
     expect(can('editor', 'flows.write')).toBe(true);
     expect(can('editor', 'triggers.write')).toBe(true);
     expect(can('editor', 'variables.write')).toBe(true);
+    expect(can('editor', 'connections.write')).toBe(true);
     expect(can('editor', 'executions.run')).toBe(true);
     expect(can('editor', 'secrets.manage')).toBe(false);
     expect(can('editor', 'users.manage')).toBe(false);

@@ -2,13 +2,14 @@ import type { Role } from '../api/models';
 
 /**
  * What each role may do (api.md, "Auth and users"): viewers read; editors also write flows,
- * triggers and variables and run flows; admins also manage users, secrets, runners and
+ * triggers, variables and connections and run flows; admins also manage users, secrets, runners and
  * tokens; owners everything. The UI offers only what the role may do; the API decides.
  */
 export type Action =
   | 'flows.write'
   | 'triggers.write'
   | 'variables.write'
+  | 'connections.write'
   | 'executions.run'
   | 'users.manage'
   | 'secrets.manage'
@@ -16,7 +17,13 @@ export type Action =
   | 'tokens.manage'
   | 'organization.manage';
 
-const EDITOR_ACTIONS: readonly Action[] = ['flows.write', 'triggers.write', 'variables.write', 'executions.run'];
+const EDITOR_ACTIONS: readonly Action[] = [
+  'flows.write',
+  'triggers.write',
+  'variables.write',
+  'connections.write',
+  'executions.run',
+];
 const ADMIN_ACTIONS: readonly Action[] = [
   ...EDITOR_ACTIONS,
   'users.manage',

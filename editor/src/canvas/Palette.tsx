@@ -1,9 +1,9 @@
 import { useMemo, useState } from 'react';
 import type { NodeType } from '../api/models';
-import { nodeGlyph } from './icons';
+import { groupGlyph, groupTitle, nodeGlyph } from './icons';
 import { PALETTE_MIME } from './FlowCanvas';
 
-/** Node types by group, searchable; drag one onto the canvas, or press Enter to add it. */
+/** Node types by group (an integration's group is its service), searchable; drag one onto the canvas, or press Enter to add it. */
 export function Palette({
   nodeTypes,
   onAdd,
@@ -19,13 +19,14 @@ export function Palette({
     const byGroup = new Map<string, NodeType[]>();
     for (const type of nodeTypes.values()) {
       if (type.type === 'start') continue; // one per flow, always there
-      const text = `${type.title} ${type.type} ${type.description} ${type.group}`.toLowerCase();
+      const text =
+        `${type.title} ${type.type} ${type.description} ${type.group} ${groupTitle(type.group)}`.toLowerCase();
       if (needle && !text.includes(needle)) continue;
       const list = byGroup.get(type.group || 'other') ?? [];
       list.push(type);
       byGroup.set(type.group || 'other', list);
     }
-    return [...byGroup.entries()].sort(([a], [b]) => a.localeCompare(b));
+    return [...byGroup.entries()].sort(([a], [b]) => groupTitle(a).localeCompare(groupTitle(b)));
   }, [nodeTypes, search]);
 
   return (
@@ -39,8 +40,18 @@ export function Palette({
         data-testid="palette-search"
       />
       {groups.map(([group, types]) => (
-        <section key={group} className="palette-group" aria-label={group}>
-          <h3>{group}</h3>
+        <section
+          key={group}
+          className="palette-group"
+          aria-label={groupTitle(group)}
+          data-testid={`palette-group-${group}`}
+        >
+          <h3>
+            <span className="flow-node-icon" aria-hidden>
+              {groupGlyph(group, types[0])}
+            </span>
+            {groupTitle(group)}
+          </h3>
           <ul>
             {types.map((type) => (
               <li key={type.type}>

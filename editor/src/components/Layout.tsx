@@ -9,6 +9,7 @@ const NAV: { to: string; label: string; needs?: Action }[] = [
   { to: '/executions', label: 'Executions' },
   { to: '/variables', label: 'Variables' },
   { to: '/secrets', label: 'Secrets' },
+  { to: '/connections', label: 'Connections' },
   { to: '/runners', label: 'Runners' },
   { to: '/users', label: 'Users & org', needs: 'users.manage' },
   { to: '/tokens', label: 'API tokens', needs: 'tokens.manage' },

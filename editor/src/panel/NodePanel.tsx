@@ -10,8 +10,9 @@ import { nodeGlyph } from '../canvas/icons';
 import { CopyButton } from '../components/ui';
 import { buildUiSchema, problemsToErrorSchema } from './uiSchema';
 import { CodeWidget, JsonField } from './fields';
+import { ConnectionPicker } from '../connections/ConnectionPicker';
 
-const widgets = { code: CodeWidget };
+const widgets = { code: CodeWidget, connection: ConnectionPicker };
 const fields = { json: JsonField };
 
 export interface NodePanelProps {
@@ -86,7 +87,10 @@ export default function NodePanel(props: NodePanelProps) {
   const { definition, nodeId, nodeTypes, readOnly, problems, onChange } = props;
   const node = definition.nodes.find((n) => n.id === nodeId);
   const nodeType = node ? nodeTypes.get(node.type) : undefined;
-  const uiSchema = useMemo(() => buildUiSchema(nodeType?.config_schema ?? {}), [nodeType]);
+  const uiSchema = useMemo(
+    () => buildUiSchema(nodeType?.config_schema ?? {}, nodeType?.connection_types ?? []),
+    [nodeType],
+  );
   const extraErrors = useMemo(() => problemsToErrorSchema(problems.filter((p) => p.field)), [problems]);
   const suggestions = useMemo(
     () => (node ? templateSuggestions(definition, node.id, nodeTypes) : []),

@@ -33,6 +33,16 @@ describe('config form generation', () => {
     expect(ui.code).toEqual({ 'ui:widget': 'code', 'ui:options': { language: 'python' } });
     expect(ui.json).toEqual({ 'ui:field': 'json', 'ui:options': { lenient: true } });
   });
+
+  it("picks an integration node's connection among those of its connection types, not as code", () => {
+    const schema = { type: 'object', properties: { connection: { type: 'string', 'x-template': false } } };
+    expect(buildUiSchema(schema, ['postgres']).connection).toEqual({
+      'ui:widget': 'connection',
+      'ui:options': { connectionTypes: ['postgres'] },
+    });
+    // A node without connection types keeps the field as the schema says.
+    expect(buildUiSchema(schema).connection).toEqual({ 'ui:widget': 'code', 'ui:options': { language: 'text' } });
+  });
 });
 
 describe('validation problems from the API', () => {

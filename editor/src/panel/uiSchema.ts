@@ -48,8 +48,11 @@ export function fieldKind(name: string, schema: Schema): FieldKind {
   return { kind: 'default' };
 }
 
-/** rjsf's uiSchema for a node type's config schema. */
-export function buildUiSchema(configSchema: Schema): Record<string, unknown> {
+/**
+ * rjsf's uiSchema for a node type's config schema. A node that works through a connection
+ * (`connectionTypes` not empty) picks its `connection` among those of these types.
+ */
+export function buildUiSchema(configSchema: Schema, connectionTypes: readonly string[] = []): Record<string, unknown> {
   const ui: Record<string, unknown> = { 'ui:submitButtonOptions': { norender: true } };
   const properties = (configSchema.properties ?? {}) as Record<string, Schema>;
   for (const [name, schema] of Object.entries(properties)) {
@@ -61,6 +64,9 @@ export function buildUiSchema(configSchema: Schema): Record<string, unknown> {
       ui[name] = { 'ui:widget': 'textarea', 'ui:options': { rows: 2 } };
     }
   }
+  // The name is a literal (`x-template: false`), yet not code: a picker, not an editor.
+  if (connectionTypes.length && properties.connection)
+    ui.connection = { 'ui:widget': 'connection', 'ui:options': { connectionTypes: [...connectionTypes] } };
   return ui;
 }
 

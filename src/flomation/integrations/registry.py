@@ -4,13 +4,12 @@ Imported OpenAPI types live in the database and are added by the API per organis
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from importlib.metadata import entry_points
 from typing import Any
 
 from flomation.engine.nodes.base import Connection, NodeType
+from flomation.engine.nodes.plugins import load_plugins
 from flomation.integrations import (
     amqp,
     csv,
@@ -37,7 +36,6 @@ __all__ = [
     "make_connection",
 ]
 
-logger = logging.getLogger(__name__)
 
 CONNECTION_ENTRY_POINT_GROUP = "flomation.connection_types"
 
@@ -75,22 +73,16 @@ class ConnectionTypeRegistry:
 
     def load_entry_points(self, group: str = CONNECTION_ENTRY_POINT_GROUP) -> None:
         """Adds plugin types; a broken plugin is logged and skipped, never fatal."""
-        for entry_point in entry_points(group=group):
-            try:
-                loaded = entry_point.load()
-                if not isinstance(loaded, ConnectionType):
-                    raise TypeError(f"{entry_point.value} is not a ConnectionType")
-            except Exception as exc:
-                logger.warning("skipping connection type plugin %s: %s", entry_point.name, exc)
-                continue
-            if loaded.type in self._types:
-                logger.warning(
-                    "skipping connection type plugin %s: type %r is already registered",
-                    entry_point.name,
-                    loaded.type,
-                )
-                continue
+        for loaded in load_plugins(
+            group, "connection type", _connection_type, lambda ct: ct.type, self._types
+        ):
             self._types[loaded.type] = loaded
+
+
+def _connection_type(loaded: object, value: str) -> ConnectionType:
+    if not isinstance(loaded, ConnectionType):
+        raise TypeError(f"{value} is not a ConnectionType")
+    return loaded
 
 
 @lru_cache(maxsize=1)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib.metadata import entry_points
 from typing import Any
 
 from flomation.engine.nodes.base import NodeType
@@ -14,6 +12,7 @@ from flomation.engine.nodes.flow import FailNode, MergeNode, OnErrorNode, Return
 from flomation.engine.nodes.foreach import ForeachNode
 from flomation.engine.nodes.http import HttpNode
 from flomation.engine.nodes.logic import ConditionNode, SwitchNode
+from flomation.engine.nodes.plugins import load_plugins
 from flomation.engine.nodes.python import PythonNode
 from flomation.engine.nodes.shell import ShellNode
 from flomation.engine.nodes.subflow import SubflowNode
@@ -28,7 +27,6 @@ __all__ = [
     "list_node_types",
 ]
 
-logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "flomation.nodes"
 
@@ -88,23 +86,17 @@ class NodeRegistry:
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         """Adds third-party types; a broken plugin is logged and skipped, never fatal."""
-        for entry_point in entry_points(group=group):
-            try:
-                loaded = entry_point.load()
-                instance = loaded() if isinstance(loaded, type) else loaded
-                if not isinstance(instance, NodeType):
-                    raise TypeError(f"{entry_point.value} is not a NodeType subclass")
-            except Exception as exc:
-                logger.warning("skipping node type plugin %s: %s", entry_point.name, exc)
-                continue
-            if instance.type in self._types:
-                logger.warning(
-                    "skipping node type plugin %s: type %r is already registered",
-                    entry_point.name,
-                    instance.type,
-                )
-                continue
+        for instance in load_plugins(
+            group, "node type", _node_type_instance, lambda node: node.type, self._types
+        ):
             self._types[instance.type] = instance
+
+
+def _node_type_instance(loaded: object, value: str) -> NodeType:
+    instance = loaded() if isinstance(loaded, type) else loaded
+    if not isinstance(instance, NodeType):
+        raise TypeError(f"{value} is not a NodeType subclass")
+    return instance
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,8 @@
-"""The nodes whose clients open their own connections (git, boto3) connect to the address the
-egress policy checked, never to what their client would resolve the name to (DNS rebinding):
-a name that does not resolve at all still reaches the address the policy answered, and a name
-that answers a public address to the check and loopback to the connect reaches nothing."""
+"""The nodes whose clients open their own connections (git, boto3, aiosmtplib, imaplib) connect
+to the address the egress policy checked, never to what their client would resolve the name to
+(DNS rebinding): a name that does not resolve at all still reaches the address the policy
+answered, a name that answers a public address to the check and loopback to the connect
+reaches nothing, and TLS still checks the certificate against the name."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,14 +21,30 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.integrations.git import GitReadNode
+from flomation.integrations.imap import probe as imap_probe
 from flomation.integrations.s3 import S3ListNode
+from flomation.integrations.smtp import EmailSendNode
 from tests.integrations import files_fixtures
-from tests.integrations.files_fixtures import GitHttpServer, Repo, run_node, s3_client
+from tests.integrations.files_fixtures import (
+    IMAP_PASSWORD,
+    IMAP_USER,
+    Certificate,
+    Dovecot,
+    GitHttpServer,
+    Mailbox,
+    Repo,
+    run_node,
+    s3_client,
+)
+from tests.rebinding import rebind_to_loopback
 
 bare_repo = files_fixtures.bare_repo
 git_http = files_fixtures.git_http
 s3_endpoint = files_fixtures.s3_endpoint
 s3_bucket = files_fixtures.s3_bucket
+smtp_plain = files_fixtures.smtp_plain
+certificate = files_fixtures.certificate
+dovecot = files_fixtures.dovecot
 
 PINNED = "flomation-pinned.invalid"  # .invalid never resolves (RFC 6761)
 # moto reads a bucket from the Host of any other name than localhost...
@@ -130,16 +146,7 @@ async def test_s3_does_not_follow_a_name_that_rebinds_to_loopback(
     """The check sees a public address, the connect would see loopback: each connection
     resolves and checks again itself, so the request never reaches the (loopback) server."""
     port = int(s3_endpoint.rsplit(":", 1)[1])
-    real_getaddrinfo = socket.getaddrinfo
-    answers = ["203.0.113.10"]  # then 127.0.0.1 for ever
-
-    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host != "rebind.test":
-            return real_getaddrinfo(host, *args, **kwargs)
-        address = answers.pop() if answers else "127.0.0.1"
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    rebind_to_loopback(monkeypatch, "rebind.test", port)
     values = {
         "access_key_id": "testing",
         "secret_access_key": "testing",
@@ -148,3 +155,39 @@ async def test_s3_does_not_follow_a_name_that_rebinds_to_loopback(
     limited = EngineServices(egress=AddressPolicy.preset("shared_cloud"))
     with pytest.raises((BlockedError, ServiceError), match=r"blocked range 127\.0\.0\.0/8"):
         await run_node(S3ListNode, {"bucket": s3_bucket}, "s3", values, services=limited)
+
+
+async def test_email_is_sent_to_the_checked_address(smtp_plain: Mailbox) -> None:
+    values = {"host": PINNED, "port": smtp_plain.port, "security": "none", "from": "a@b.test"}
+    config = {"to": ["ada@example.test"], "subject": "s", "text": "t"}
+    pinned = services((PINNED, "127.0.0.1"))
+    await run_node(EmailSendNode, config, "smtp", values, services=pinned)
+    assert smtp_plain.only()[1] == ["ada@example.test"]
+
+    with pytest.raises(BlockedError, match=r"169\.254\.169\.254"):
+        await run_node(
+            EmailSendNode, config, "smtp", values, services=services((PINNED, "169.254.169.254"))
+        )
+
+
+def imaps(dovecot: Dovecot, certificate: Certificate, host: str) -> dict[str, object]:
+    return {
+        "host": host,
+        "port": dovecot.imaps_port,
+        "tls": True,
+        "username": IMAP_USER,
+        "password": IMAP_PASSWORD,
+        "ca_cert": certificate.cert_pem,
+    }
+
+
+async def test_imap_logs_in_at_the_checked_address_and_tls_checks_the_name(
+    dovecot: Dovecot, certificate: Certificate
+) -> None:
+    pinned = services((PINNED, "127.0.0.1"), ("localhost", "127.0.0.1"))
+    message = await imap_probe(imaps(dovecot, certificate, "localhost"), pinned, 15)
+    assert message.startswith("logged in to localhost:")
+    # The address is reached, but the certificate (for localhost and 127.0.0.1) is checked
+    # against the name connected for, not against the address connected to.
+    with pytest.raises(ConnectionFailedError, match="TLS failed"):
+        await imap_probe(imaps(dovecot, certificate, PINNED), pinned, 15)

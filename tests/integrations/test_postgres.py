@@ -164,13 +164,6 @@ async def test_the_probe_names_a_tls_failure() -> None:
         assert not caught.value.retryable
 
 
-async def test_the_probe_says_the_database_is_missing() -> None:
-    name = unique("nodb")
-    with pytest.raises(ServiceError) as caught:
-        await probe({**PG_VALUES, "database": name}, EngineServices(), 5.0)
-    assert f"database {name!r} does not exist" in caught.value.message
-
-
 async def test_the_probe_says_an_unknown_role_is_refused() -> None:
     with pytest.raises(AuthenticationError) as caught:
         await probe({**PG_VALUES, "user": "flo_nobody"}, EngineServices(), 5.0)
@@ -524,51 +517,6 @@ async def test_a_flow_fails_a_wrong_password_without_showing_it(
     assert "password authentication failed" in ran.step["error"]["message"]
     assert password not in json.dumps(ran.document)
     assert fake_password_server.passwords == [password.encode()]
-
-
-async def test_a_flow_retries_an_unreachable_server_but_not_bad_sql() -> None:
-    retry = {"max_attempts": 2, "delay_s": 0.01}
-    unreachable = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELECT 1"},
-        {"db": pg_connection(port=CLOSED_PORT)},
-        retry=retry,
-    )
-    assert unreachable.step["error"]["type"] == "connection"
-    assert unreachable.step["error"]["attempt"] == 2
-    bad = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELEC 1"},
-        {"db": pg_connection()},
-        retry=retry,
-    )
-    assert bad.step["error"]["type"] == "service"
-    assert bad.step["error"]["attempt"] == 1
-    missing = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELECT 1"},
-        {"db": pg_connection(database=unique("nodb"))},
-    )
-    assert missing.step["error"]["type"] == "service"
-    assert "does not exist" in missing.step["error"]["message"]
-
-
-async def test_a_flow_fails_a_too_large_result_and_a_timeout_clearly() -> None:
-    big = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELECT g FROM generate_series(1, 1000000) g"},
-        {"db": pg_connection()},
-    )
-    assert big.step["error"]["type"] == "too_large"
-    assert re.match(
-        r"result too large \(\d+ rows so far\), use LIMIT", big.step["error"]["message"]
-    )
-    slow = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELECT pg_sleep(10)", "timeout_s": 0.3},
-        {"db": pg_connection()},
-    )
-    assert slow.step["error"]["type"] == "timeout"
 
 
 async def test_a_flow_queries_then_builds_csv_from_the_rows(pg_table: str) -> None:

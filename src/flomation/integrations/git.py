@@ -480,16 +480,19 @@ def _file(path: str, data: bytes) -> dict[str, Any]:
     return {"path": path, "content": None, "content_base64": base64.b64encode(data).decode()}
 
 
-class GitReadNode(IntegrationNode):
+class _GitNode(IntegrationNode):
+    icon = "git"
+    group = "git"
+    connection_types = ("git",)
+
+
+class GitReadNode(_GitNode):
     type = "git.read"
     title = "Git: read files"
     description = (
         "Reads the files matching `paths` (globs; `**` crosses directories) at a branch, tag "
         "or commit. Text files come as `content`, binary ones as `content_base64`."
     )
-    icon = "git"
-    group = "git"
-    connection_types = ("git",)
     config_schema = {
         "type": "object",
         "properties": {
@@ -558,7 +561,7 @@ class GitReadNode(IntegrationNode):
 # --------------------------------------------------------------------------- git.commit
 
 
-class GitCommitNode(IntegrationNode):
+class GitCommitNode(_GitNode):
     type = "git.commit"
     title = "Git: commit and push"
     description = (
@@ -567,9 +570,6 @@ class GitCommitNode(IntegrationNode):
         "committed. If the branch moved on meanwhile, the push is refused and the node is "
         "retried (the files are applied again on the new tip)."
     )
-    icon = "git"
-    group = "git"
-    connection_types = ("git",)
     config_schema = {
         "type": "object",
         "properties": {

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from flomation.engine.nodes.base import Connection, NodeType
-from flomation.engine.nodes.plugins import load_plugins
+from flomation.engine.nodes.plugins import NamedRegistry
 from flomation.integrations import (
     amqp,
     csv,
@@ -46,43 +46,27 @@ INTEGRATION_NODE_TYPES: tuple[type[NodeType], ...] = tuple(
 )
 
 
-class ConnectionTypeRegistry:
+class ConnectionTypeRegistry(NamedRegistry[ConnectionType]):
     """Connection types by name; built-ins cannot be replaced."""
 
+    kind = "connection type"
+
     def __init__(self, types: Iterable[ConnectionType] = ()) -> None:
-        self._types: dict[str, ConnectionType] = {}
+        super().__init__()
         for connection_type in types:
             self.add(connection_type)
 
     def add(self, connection_type: ConnectionType, *, replace: bool = False) -> None:
-        if connection_type.type in self._types and not replace:
-            raise ValueError(f"connection type {connection_type.type!r} is already registered")
-        self._types[connection_type.type] = connection_type
+        self._put(connection_type, replace=replace)
 
-    def get(self, name: str) -> ConnectionType | None:
-        return self._types.get(name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._types
-
-    def names(self) -> list[str]:
-        return list(self._types)
-
-    def describe(self) -> list[dict[str, Any]]:
-        return [connection_type.describe() for connection_type in self._types.values()]
+    def plugin(self, loaded: object, value: str) -> ConnectionType:
+        if not isinstance(loaded, ConnectionType):
+            raise TypeError(f"{value} is not a ConnectionType")
+        return loaded
 
     def load_entry_points(self, group: str = CONNECTION_ENTRY_POINT_GROUP) -> None:
         """Adds plugin types; a broken plugin is logged and skipped, never fatal."""
-        for loaded in load_plugins(
-            group, "connection type", _connection_type, lambda ct: ct.type, self._types
-        ):
-            self._types[loaded.type] = loaded
-
-
-def _connection_type(loaded: object, value: str) -> ConnectionType:
-    if not isinstance(loaded, ConnectionType):
-        raise TypeError(f"{value} is not a ConnectionType")
-    return loaded
+        self.load_group(group)
 
 
 @lru_cache(maxsize=1)

@@ -23,8 +23,6 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-import httpcore
-
 from flomation.engine.egress import AddressPolicy, pinning_policy
 from flomation.engine.event_values import EVENT_VALUE_LIMIT
 from flomation.engine.nodes.base import (
@@ -43,6 +41,7 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.integrations.base import ConnectionType, IntegrationNode, connection_property
+from flomation.integrations.egress import blocking_resolver
 from flomation.pinning.boto import pin_client
 from flomation.sized_lru import SizedLRU
 
@@ -136,19 +135,9 @@ def _client(values: Mapping[str, Any], policy: AddressPolicy | None) -> Any:
             aws_session_token=token,
         )
         if policy is not None:
-            pin_client(client, _blocking_resolver(policy))
+            pin_client(client, blocking_resolver(policy))
         _clients.put(cache_key, client)
         return client
-
-
-def _blocking_resolver(policy: AddressPolicy) -> Callable[[str, int], list[str]]:
-    def resolve(host: str, port: int) -> list[str]:
-        try:
-            return policy.resolve_blocking(host, port)
-        except httpcore.ConnectError as exc:  # the name does not resolve
-            raise ConnectionFailedError(str(exc)) from None
-
-    return resolve
 
 
 def _endpoint(values: Mapping[str, Any]) -> str:

@@ -30,6 +30,7 @@ from flomation.engine.nodes.registry import default_registry
 from flomation.engine.validation import InvalidDefinitionError
 from flomation.integrations.postgres import probe
 from flomation.integrations.registry import connection_types
+from tests.integrations.common import unique
 from tests.integrations.db_fixtures import (
     CLOSED_PORT,
     PG_VALUES,
@@ -39,7 +40,6 @@ from tests.integrations.db_fixtures import (
     run_in_flow,
     run_node,
     silent_port_fixture,  # noqa: F401 (a fixture)
-    unique,
 )
 
 pytestmark = pytest.mark.timeout(60)

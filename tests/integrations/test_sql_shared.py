@@ -15,6 +15,7 @@ import pytest
 from flomation.engine.nodes.base import Connection, EngineServices, ServiceError
 from flomation.integrations import mysql, postgres
 from flomation.integrations.base import Probe
+from tests.integrations.common import unique
 from tests.integrations.db_fixtures import (
     CLOSED_PORT,
     MYSQL_VALUES,
@@ -22,7 +23,6 @@ from tests.integrations.db_fixtures import (
     mysql_connection,
     pg_connection,
     run_in_flow,
-    unique,
 )
 
 pytestmark = pytest.mark.timeout(60)

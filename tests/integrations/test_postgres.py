@@ -29,7 +29,6 @@ from flomation.engine.nodes.base import (
 from flomation.engine.nodes.registry import default_registry
 from flomation.engine.validation import InvalidDefinitionError
 from flomation.integrations.postgres import probe
-from flomation.integrations.registry import connection_types
 from tests.integrations.common import unique
 from tests.integrations.db_fixtures import (
     CLOSED_PORT,
@@ -61,23 +60,8 @@ async def query(config: dict[str, Any], **overrides: Any) -> Any:
     return outcome.output
 
 
-# --------------------------------------------------------------------------- registration
-
-
-def test_the_node_and_connection_types_are_registered() -> None:
-    node_type = default_registry().get("postgres.query")
-    assert node_type is not None
-    assert node_type.describe()["connection_types"] == ["postgres"]
-    assert node_type.config_schema["required"] == ["connection", "sql"]
-    kind = connection_types().get("postgres")
-    assert kind is not None
-    assert kind.probe is not None
-    assert kind.secret_fields == frozenset({"password"})
-    assert kind.describe()["secret_fields"] == ["password"]
-    assert set(kind.schema["properties"]) == {"host", "port", "database", "user", "password", "ssl"}
-
-
 # --------------------------------------------------------------------------- probe
+# (registration, a silent server, TLS and a missing database: test_sql_shared.py)
 
 
 class FakePasswordServer:
@@ -143,25 +127,6 @@ async def test_the_probe_names_an_unreachable_host() -> None:
         await probe({**PG_VALUES, "port": CLOSED_PORT}, EngineServices(), 5.0)
     assert f"cannot reach PostgreSQL at 127.0.0.1:{CLOSED_PORT}" in caught.value.message
     assert caught.value.retryable
-
-
-async def test_the_probe_gives_up_on_a_server_that_never_answers(silent_port: int) -> None:
-    started = time.monotonic()
-    with pytest.raises(ConnectionFailedError) as caught:
-        await probe({**PG_VALUES, "port": silent_port}, EngineServices(), 0.3)
-    assert caught.value.message == (
-        f"PostgreSQL at 127.0.0.1:{silent_port} did not answer in time (connecting)"
-    )
-    assert time.monotonic() - started < 3
-
-
-async def test_the_probe_names_a_tls_failure() -> None:
-    # The local server has TLS off, so asking for it fails as a misconfigured TLS would.
-    for mode in ("require", "verify-full"):
-        with pytest.raises(ConnectionFailedError) as caught:
-            await probe({**PG_VALUES, "ssl": mode}, EngineServices(), 5.0)
-        assert caught.value.message.startswith("TLS with PostgreSQL at 127.0.0.1:5432 failed")
-        assert not caught.value.retryable
 
 
 async def test_the_probe_says_an_unknown_role_is_refused() -> None:

@@ -1,20 +1,29 @@
 """What the postgres and mysql connection types and query nodes do alike, against the real
-servers: the probe names a missing database; in a flow, an unreachable server is retried, bad
-SQL and a missing database are not, a result past the step size limit and a statement past its
-timeout fail with their own error types."""
+servers: how they are registered; the probe gives up on a silent server and names a TLS
+failure and a missing database; in a flow, an unreachable server is retried, bad SQL and a
+missing database are not, a result past the step size limit and a statement past its timeout
+fail with their own error types."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from flomation.engine.nodes.base import Connection, EngineServices, ServiceError
+from flomation.engine.nodes.base import (
+    Connection,
+    ConnectionFailedError,
+    EngineServices,
+    ServiceError,
+)
+from flomation.engine.nodes.registry import default_registry
 from flomation.integrations import mysql, postgres
 from flomation.integrations.base import Probe
+from flomation.integrations.registry import connection_types
 from tests.integrations.common import unique
 from tests.integrations.db_fixtures import (
     CLOSED_PORT,
@@ -23,6 +32,7 @@ from tests.integrations.db_fixtures import (
     mysql_connection,
     pg_connection,
     run_in_flow,
+    silent_port_fixture,  # noqa: F401 (a fixture)
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -30,6 +40,9 @@ pytestmark = pytest.mark.timeout(60)
 
 @dataclass(frozen=True)
 class Sql:
+    name: str
+    title: str
+    tls_modes: tuple[str, ...]
     node_type: str
     probe: Probe
     values: dict[str, Any]
@@ -41,6 +54,9 @@ class Sql:
 DIALECTS = [
     pytest.param(
         Sql(
+            "postgres",
+            "PostgreSQL",
+            ("require", "verify-full"),
             "postgres.query",
             postgres.probe,
             PG_VALUES,
@@ -52,6 +68,9 @@ DIALECTS = [
     ),
     pytest.param(
         Sql(
+            "mysql",
+            "MySQL",
+            ("require",),
             "mysql.query",
             mysql.probe,
             MYSQL_VALUES,
@@ -67,6 +86,45 @@ DIALECTS = [
 async def run(sql: Sql, statement: str, connection: Connection, **extra: Any) -> Any:
     config = {"connection": "db", "sql": statement, **extra.pop("config", {})}
     return await run_in_flow(sql.node_type, config, {"db": connection}, **extra)
+
+
+@pytest.mark.parametrize("sql", DIALECTS)
+def test_the_node_and_connection_types_are_registered(sql: Sql) -> None:
+    node_type = default_registry().get(sql.node_type)
+    assert node_type is not None
+    assert node_type.describe()["connection_types"] == [sql.name]
+    assert node_type.config_schema["required"] == ["connection", "sql"]
+    kind = connection_types().get(sql.name)
+    assert kind is not None
+    assert kind.probe is not None
+    assert kind.secret_fields == frozenset({"password"})
+    assert kind.describe()["secret_fields"] == ["password"]
+    assert set(kind.schema["properties"]) == {"host", "port", "database", "user", "password", "ssl"}
+
+
+@pytest.mark.parametrize("sql", DIALECTS)
+async def test_the_probe_gives_up_on_a_server_that_never_answers(
+    sql: Sql, silent_port: int
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailedError) as caught:
+        await sql.probe({**sql.values, "port": silent_port}, EngineServices(), 0.3)
+    assert caught.value.message == (
+        f"{sql.title} at 127.0.0.1:{silent_port} did not answer in time (connecting)"
+    )
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("sql", DIALECTS)
+async def test_the_probe_names_a_tls_failure(sql: Sql) -> None:
+    # The local servers have TLS off, so asking for it fails as a misconfigured TLS would.
+    for mode in sql.tls_modes:
+        with pytest.raises(ConnectionFailedError) as caught:
+            await sql.probe({**sql.values, "ssl": mode}, EngineServices(), 5.0)
+        assert caught.value.message.startswith(
+            f"TLS with {sql.title} at 127.0.0.1:{sql.values['port']} failed"
+        )
+        assert not caught.value.retryable
 
 
 @pytest.mark.parametrize("sql", DIALECTS)

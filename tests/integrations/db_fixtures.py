@@ -5,7 +5,6 @@ two ways to run a node: directly with a `NodeContext`, and through the engine in
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,13 +14,12 @@ import pytest
 from flomation.engine.executor import run_flow
 from flomation.engine.nodes.base import (
     Connection,
-    EngineServices,
-    ExecutionInfo,
     NodeContext,
     NodeOutcome,
 )
 from flomation.engine.nodes.registry import default_registry
 from flomation.integrations.registry import make_connection
+from tests.integrations.common import node_context, unique
 
 PG_VALUES: dict[str, Any] = {
     "host": "127.0.0.1",
@@ -42,11 +40,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 CLOSED_PORT = 9
 
 
-def unique(prefix: str) -> str:
-    """A name no other test (or xdist worker) uses: `prefix_<12 hex>`."""
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
-
-
 def context(
     node_type: str,
     config: dict[str, Any],
@@ -54,18 +47,7 @@ def context(
     deadline: float | None = None,
 ) -> NodeContext:
     """A context for one attempt of `node_type` with this (already rendered) config."""
-    return NodeContext(
-        node_id="n",
-        node_type=node_type,
-        config=config,
-        raw_config=config,
-        execution=ExecutionInfo(),
-        attempt=1,
-        log=lambda level, message: None,
-        services=EngineServices(),
-        connections=dict(connections or {}),
-        deadline=deadline,
-    )
+    return node_context(node_type, config, connections, deadline=deadline, node_id="n")
 
 
 async def run_node(

@@ -20,10 +20,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from flomation.engine.executor import run_flow
-from flomation.engine.nodes.base import EngineServices, ExecutionInfo, NodeContext, NodeType
+from flomation.engine.nodes.base import EngineServices, NodeType
 from flomation.integrations.registry import make_connection
+from tests.integrations.common import free_port, node_context, serve_http, unique, wait_for_port
 from tests.launch.test_git import GIT_ENV, Repo
 
 __all__ = [
@@ -41,33 +43,6 @@ __all__ = [
     "Repo",
     "free_port",
 ]
-
-_numbers = itertools.count(1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def unique(prefix: str) -> str:
-    """A name no other test (nor xdist worker) uses."""
-    return f"{prefix}-{os.getpid()}-{next(_numbers)}-{free_port()}"
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)  # polling a server's start-up, not waiting for time to pass
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
-
 
 # --------------------------------------------------------------------------- TLS
 
@@ -129,14 +104,23 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
 # --------------------------------------------------------------------------- S3
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
+@contextmanager
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 server on a loopback port (also Launch's S3 trigger tests')."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    with moto_endpoint() as endpoint:
+        yield endpoint
 
 
 def s3_client(endpoint: str) -> Any:
@@ -152,7 +136,7 @@ def s3_client(endpoint: str) -> Any:
 @pytest.fixture
 def s3_bucket(s3_endpoint: str) -> str:
     """A new, empty bucket of this test's own."""
-    name = unique("flo-int")[:63]
+    name = unique("flo-int", "-")[:63]
     s3_client(s3_endpoint).create_bucket(Bucket=name)
     return name
 
@@ -204,7 +188,7 @@ def git_http(bare_repo: tuple[Repo, Path]) -> Iterator[GitHttpServer]:
     """`git http-backend` behind a loopback HTTP server that wants basic auth: the bare
     repository of `bare_repo` served as /remote.git, pushes allowed."""
     _, bare = bare_repo
-    record = GitHttpServer(url="", username="ada", token=unique("tok"))
+    record = GitHttpServer(url="", username="ada", token=unique("tok", "-"))
     expected = "Basic " + base64.b64encode(f"ada:{record.token}".encode()).decode()
     read_remote(bare, "config", "http.receivepack", "true")
 
@@ -275,16 +259,9 @@ def git_http(bare_repo: tuple[Repo, Path]) -> Iterator[GitHttpServer]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    record.url = f"http://127.0.0.1:{server.server_address[1]}/{bare.name}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(Handler) as url:
+        record.url = f"{url}/{bare.name}"
         yield record
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 # --------------------------------------------------------------------------- SMTP
@@ -461,8 +438,8 @@ service imap-login {{
             stderr=subprocess.DEVNULL,  # it logs to log_path
         )
         try:
-            _wait_for_port(imap_port, process)
-            _wait_for_port(imaps_port, process)
+            wait_for_port(imap_port, process)
+            wait_for_port(imaps_port, process)
             yield Dovecot("127.0.0.1", imap_port, imaps_port)
         finally:
             process.terminate()
@@ -534,17 +511,13 @@ async def run_node(
     """One attempt of one node, as the engine would make it, with connection `conn`."""
     logs: list[tuple[str, str]] = []
     config = {"connection": "conn", **config}
-    ctx = NodeContext(
-        node_id="node",
-        node_type=node_type.type,
-        config=config,
-        raw_config=config,
-        execution=ExecutionInfo(),
-        attempt=1,
-        log=lambda level, message: logs.append((level, message)),
-        services=services or EngineServices(),
-        connections={"conn": make_connection("conn", connection_type, values)},
+    ctx = node_context(
+        node_type.type,
+        config,
+        {"conn": make_connection("conn", connection_type, values)},
+        services=services,
         deadline=None if timeout_s is None else time.monotonic() + timeout_s,
+        log=lambda level, message: logs.append((level, message)),
     )
     outcome = await node_type().run(ctx)
     # JSON-safe, as the engine needs: no NaN, no lone surrogates (which cannot become UTF-8).

@@ -8,14 +8,12 @@ from __future__ import annotations
 import getpass
 import json
 import shutil
-import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,22 +22,16 @@ import pytest
 from flomation.engine.nodes.base import (
     Connection,
     EngineServices,
-    ExecutionInfo,
-    NodeContext,
     NodeOutcome,
     NodeType,
 )
 from flomation.integrations.registry import make_connection
+from tests.integrations.common import free_port, node_context, serve_http, wait_for_port
 
 AMQP_URL = "amqp://guest@127.0.0.1:5672/"
 AMQP_PASSWORD = "guest"
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
 NATS_SERVERS = "nats://127.0.0.1:4222"
-
-
-def unique(prefix: str) -> str:
-    """A name no other test (or xdist worker) uses."""
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
 async def run_node(
@@ -52,17 +44,13 @@ async def run_node(
 ) -> NodeOutcome:
     """Runs one attempt of a node with `connection` available as `config["connection"]`."""
     connections = {connection.name: connection} if connection is not None else {}
-    ctx = NodeContext(
-        node_id="node",
-        node_type=node_type.type,
-        config=config,
-        raw_config=config,
-        execution=ExecutionInfo(),
-        attempt=1,
-        log=lambda level, message: None,
+    deadline = time.monotonic() + timeout_s if timeout_s is not None else None
+    ctx = node_context(
+        node_type.type,
+        config,
+        connections,
         services=services or EngineServices(),
-        connections=connections,
-        deadline=time.monotonic() + timeout_s if timeout_s is not None else None,
+        deadline=deadline,
     )
     try:
         return await node_type.run(ctx)
@@ -86,27 +74,6 @@ def single_node_flow(node_type: str, config: dict[str, Any]) -> dict[str, Any]:
         ],
         "edges": [{"from": "start", "to": "call"}, {"from": "call", "to": "out"}],
     }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], within_s: float = 10.0) -> None:
-    """Returns once something listens on `port` (bounded), or fails with the process's log."""
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)  # polling a condition (the port), not waiting for time
-    raise RuntimeError(f"nothing listens on {port} after {within_s} s")
 
 
 @dataclass(frozen=True)
@@ -263,16 +230,9 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
 
 
 def serve_fake(server: FakeServer, path: str = "") -> Iterator[FakeServer]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(server))
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{httpd.server_address[1]}{path}"
-    try:
+    with serve_http(_handler(server)) as url:
+        server.url = url + path
         yield server
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 # --------------------------------------------------------------------------- Slack

@@ -22,14 +22,13 @@ from flomation.engine.nodes.base import (
 )
 from flomation.integrations.amqp import AmqpPublishNode
 from flomation.integrations.registry import connection_types
+from tests.integrations.common import free_port, unique
 from tests.integrations.msg_fixtures import (
     AMQP_PASSWORD,
     AMQP_URL,
     connection,
-    free_port,
     run_node,
     single_node_flow,
-    unique,
 )
 
 GOOD = {"url": AMQP_URL, "password": AMQP_PASSWORD}

@@ -22,16 +22,15 @@ from flomation.engine.nodes.base import (
 )
 from flomation.integrations.mqtt import MqttPublishNode
 from flomation.integrations.registry import connection_types
+from tests.integrations.common import free_port, unique
 from tests.integrations.msg_fixtures import (
     MQTT_HOST,
     MQTT_PORT,
     PasswordBroker,
     connection,
-    free_port,
     mosquitto_with_password,
     run_node,
     single_node_flow,
-    unique,
 )
 
 __all__ = ["mosquitto_with_password"]  # a fixture these tests use

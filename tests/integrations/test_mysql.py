@@ -21,9 +21,8 @@ from flomation.engine.nodes.base import (
     ResultTooLargeError,
     ServiceError,
 )
-from flomation.engine.nodes.registry import default_registry
 from flomation.integrations.mysql import probe
-from flomation.integrations.registry import connection_types
+from tests.integrations.common import unique
 from tests.integrations.db_fixtures import (
     CLOSED_PORT,
     MYSQL_VALUES,
@@ -32,7 +31,6 @@ from tests.integrations.db_fixtures import (
     run_in_flow,
     run_node,
     silent_port_fixture,  # noqa: F401 (a fixture)
-    unique,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -68,21 +66,8 @@ async def mysql_user(mysql_database: str) -> AsyncIterator[tuple[str, str]]:
     await sql(f"DROP USER '{user}'@'%'")
 
 
-# --------------------------------------------------------------------------- registration
-
-
-def test_the_node_and_connection_types_are_registered() -> None:
-    node_type = default_registry().get("mysql.query")
-    assert node_type is not None
-    assert node_type.describe()["connection_types"] == ["mysql"]
-    kind = connection_types().get("mysql")
-    assert kind is not None
-    assert kind.probe is not None
-    assert kind.secret_fields == frozenset({"password"})
-    assert set(kind.schema["properties"]) == {"host", "port", "database", "user", "password", "ssl"}
-
-
 # --------------------------------------------------------------------------- probe
+# (registration, a silent server, TLS and a missing database: test_sql_shared.py)
 
 
 async def test_the_probe_answers_with_the_server_version() -> None:
@@ -95,31 +80,6 @@ async def test_the_probe_names_an_unreachable_host() -> None:
         await probe({**MYSQL_VALUES, "port": CLOSED_PORT}, EngineServices(), 5.0)
     assert caught.value.message.startswith(f"cannot reach MySQL at 127.0.0.1:{CLOSED_PORT}")
     assert caught.value.retryable
-
-
-async def test_the_probe_gives_up_on_a_server_that_never_answers(silent_port: int) -> None:
-    started = time.monotonic()
-    with pytest.raises(ConnectionFailedError) as caught:
-        await probe({**MYSQL_VALUES, "port": silent_port}, EngineServices(), 0.3)
-    assert caught.value.message == (
-        f"MySQL at 127.0.0.1:{silent_port} did not answer in time (connecting)"
-    )
-    assert time.monotonic() - started < 3
-
-
-async def test_the_probe_names_a_tls_failure() -> None:
-    # The local server has TLS off, so asking for it fails as a misconfigured TLS would.
-    with pytest.raises(ConnectionFailedError) as caught:
-        await probe({**MYSQL_VALUES, "ssl": "require"}, EngineServices(), 5.0)
-    assert caught.value.message.startswith("TLS with MySQL at 127.0.0.1:3306 failed")
-    assert not caught.value.retryable
-
-
-async def test_the_probe_says_the_database_is_missing() -> None:
-    name = unique("nodb")
-    with pytest.raises(ServiceError) as caught:
-        await probe({**MYSQL_VALUES, "database": name}, EngineServices(), 5.0)
-    assert f"database {name!r} does not exist" in caught.value.message
 
 
 async def test_the_probe_says_wrong_credentials_are_refused() -> None:
@@ -364,45 +324,3 @@ async def test_a_flow_queries_and_the_password_is_masked(
     )
     assert wrong.step["error"]["type"] == "authentication"
     assert password not in json.dumps(wrong.document)
-
-
-async def test_a_flow_retries_an_unreachable_server_but_not_bad_sql() -> None:
-    retry = {"max_attempts": 2, "delay_s": 0.01}
-    unreachable = await run_in_flow(
-        "mysql.query",
-        {"connection": "db", "sql": "SELECT 1"},
-        {"db": mysql_connection(port=CLOSED_PORT)},
-        retry=retry,
-    )
-    assert unreachable.step["error"]["type"] == "connection"
-    assert unreachable.step["error"]["attempt"] == 2
-    bad = await run_in_flow(
-        "mysql.query",
-        {"connection": "db", "sql": "SELEC 1"},
-        {"db": mysql_connection()},
-        retry=retry,
-    )
-    assert bad.step["error"]["type"] == "service"
-    assert bad.step["error"]["attempt"] == 1
-    missing = await run_in_flow(
-        "mysql.query",
-        {"connection": "db", "sql": "SELECT 1"},
-        {"db": mysql_connection(database=unique("nodb"))},
-    )
-    assert missing.step["error"]["type"] == "service"
-    assert "does not exist" in missing.step["error"]["message"]
-
-
-async def test_a_flow_fails_a_too_large_result_and_a_timeout_clearly() -> None:
-    big = await run_in_flow(
-        "mysql.query",
-        {"connection": "db", "sql": "SELECT seq FROM seq_1_to_1000000"},
-        {"db": mysql_connection()},
-    )
-    assert big.step["error"]["type"] == "too_large"
-    slow = await run_in_flow(
-        "mysql.query",
-        {"connection": "db", "sql": "SELECT SLEEP(10)", "timeout_s": 0.3},
-        {"db": mysql_connection()},
-    )
-    assert slow.step["error"]["type"] == "timeout"

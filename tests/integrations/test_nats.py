@@ -24,17 +24,16 @@ from flomation.engine.nodes.base import (
 )
 from flomation.integrations.nats import LOOKUP_TIMEOUT_S, NatsPublishNode
 from flomation.integrations.registry import connection_types
+from tests.integrations.common import free_port, unique
 from tests.integrations.msg_fixtures import (
     NATS_SERVERS,
     PasswordBroker,
     RestrictedJetStream,
     connection,
-    free_port,
     nats_restricted_jetstream,
     nats_with_password,
     run_node,
     single_node_flow,
-    unique,
 )
 
 __all__ = ["nats_restricted_jetstream", "nats_with_password"]  # fixtures these tests use

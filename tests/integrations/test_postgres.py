@@ -29,7 +29,7 @@ from flomation.engine.nodes.base import (
 from flomation.engine.nodes.registry import default_registry
 from flomation.engine.validation import InvalidDefinitionError
 from flomation.integrations.postgres import probe
-from flomation.integrations.registry import connection_types
+from tests.integrations.common import unique
 from tests.integrations.db_fixtures import (
     CLOSED_PORT,
     PG_VALUES,
@@ -39,7 +39,6 @@ from tests.integrations.db_fixtures import (
     run_in_flow,
     run_node,
     silent_port_fixture,  # noqa: F401 (a fixture)
-    unique,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -61,23 +60,8 @@ async def query(config: dict[str, Any], **overrides: Any) -> Any:
     return outcome.output
 
 
-# --------------------------------------------------------------------------- registration
-
-
-def test_the_node_and_connection_types_are_registered() -> None:
-    node_type = default_registry().get("postgres.query")
-    assert node_type is not None
-    assert node_type.describe()["connection_types"] == ["postgres"]
-    assert node_type.config_schema["required"] == ["connection", "sql"]
-    kind = connection_types().get("postgres")
-    assert kind is not None
-    assert kind.probe is not None
-    assert kind.secret_fields == frozenset({"password"})
-    assert kind.describe()["secret_fields"] == ["password"]
-    assert set(kind.schema["properties"]) == {"host", "port", "database", "user", "password", "ssl"}
-
-
 # --------------------------------------------------------------------------- probe
+# (registration, a silent server, TLS and a missing database: test_sql_shared.py)
 
 
 class FakePasswordServer:
@@ -143,32 +127,6 @@ async def test_the_probe_names_an_unreachable_host() -> None:
         await probe({**PG_VALUES, "port": CLOSED_PORT}, EngineServices(), 5.0)
     assert f"cannot reach PostgreSQL at 127.0.0.1:{CLOSED_PORT}" in caught.value.message
     assert caught.value.retryable
-
-
-async def test_the_probe_gives_up_on_a_server_that_never_answers(silent_port: int) -> None:
-    started = time.monotonic()
-    with pytest.raises(ConnectionFailedError) as caught:
-        await probe({**PG_VALUES, "port": silent_port}, EngineServices(), 0.3)
-    assert caught.value.message == (
-        f"PostgreSQL at 127.0.0.1:{silent_port} did not answer in time (connecting)"
-    )
-    assert time.monotonic() - started < 3
-
-
-async def test_the_probe_names_a_tls_failure() -> None:
-    # The local server has TLS off, so asking for it fails as a misconfigured TLS would.
-    for mode in ("require", "verify-full"):
-        with pytest.raises(ConnectionFailedError) as caught:
-            await probe({**PG_VALUES, "ssl": mode}, EngineServices(), 5.0)
-        assert caught.value.message.startswith("TLS with PostgreSQL at 127.0.0.1:5432 failed")
-        assert not caught.value.retryable
-
-
-async def test_the_probe_says_the_database_is_missing() -> None:
-    name = unique("nodb")
-    with pytest.raises(ServiceError) as caught:
-        await probe({**PG_VALUES, "database": name}, EngineServices(), 5.0)
-    assert f"database {name!r} does not exist" in caught.value.message
 
 
 async def test_the_probe_says_an_unknown_role_is_refused() -> None:
@@ -524,51 +482,6 @@ async def test_a_flow_fails_a_wrong_password_without_showing_it(
     assert "password authentication failed" in ran.step["error"]["message"]
     assert password not in json.dumps(ran.document)
     assert fake_password_server.passwords == [password.encode()]
-
-
-async def test_a_flow_retries_an_unreachable_server_but_not_bad_sql() -> None:
-    retry = {"max_attempts": 2, "delay_s": 0.01}
-    unreachable = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELECT 1"},
-        {"db": pg_connection(port=CLOSED_PORT)},
-        retry=retry,
-    )
-    assert unreachable.step["error"]["type"] == "connection"
-    assert unreachable.step["error"]["attempt"] == 2
-    bad = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELEC 1"},
-        {"db": pg_connection()},
-        retry=retry,
-    )
-    assert bad.step["error"]["type"] == "service"
-    assert bad.step["error"]["attempt"] == 1
-    missing = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELECT 1"},
-        {"db": pg_connection(database=unique("nodb"))},
-    )
-    assert missing.step["error"]["type"] == "service"
-    assert "does not exist" in missing.step["error"]["message"]
-
-
-async def test_a_flow_fails_a_too_large_result_and_a_timeout_clearly() -> None:
-    big = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELECT g FROM generate_series(1, 1000000) g"},
-        {"db": pg_connection()},
-    )
-    assert big.step["error"]["type"] == "too_large"
-    assert re.match(
-        r"result too large \(\d+ rows so far\), use LIMIT", big.step["error"]["message"]
-    )
-    slow = await run_in_flow(
-        "postgres.query",
-        {"connection": "db", "sql": "SELECT pg_sleep(10)", "timeout_s": 0.3},
-        {"db": pg_connection()},
-    )
-    assert slow.step["error"]["type"] == "timeout"
 
 
 async def test_a_flow_queries_then_builds_csv_from_the_rows(pg_table: str) -> None:

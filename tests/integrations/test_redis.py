@@ -24,6 +24,7 @@ from flomation.engine.nodes.base import (
 from flomation.engine.nodes.registry import default_registry
 from flomation.integrations.redis import REFUSED_COMMANDS, probe
 from flomation.integrations.registry import connection_types
+from tests.integrations.common import unique
 from tests.integrations.db_fixtures import (
     CLOSED_PORT,
     REDIS_URL,
@@ -33,7 +34,6 @@ from tests.integrations.db_fixtures import (
     run_in_flow,
     run_node,
     silent_port_fixture,  # noqa: F401 (a fixture)
-    unique,
 )
 
 pytestmark = pytest.mark.timeout(60)

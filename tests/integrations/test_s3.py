@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -30,6 +29,7 @@ from flomation.engine.nodes.registry import default_registry
 from flomation.integrations.registry import connection_types
 from flomation.integrations.s3 import S3DeleteNode, S3GetNode, S3ListNode, S3PutNode, probe
 from tests.integrations import files_fixtures
+from tests.integrations.common import serve_http
 from tests.integrations.files_fixtures import flow, free_port, run_engine, run_node, s3_client
 
 # The fixtures these tests use (bound here so pytest finds them).
@@ -268,16 +268,9 @@ def s3_refusing() -> Iterator[list[tuple[int, str]]]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    answers.append((0, f"http://127.0.0.1:{server.server_address[1]}"))
-    try:
+    with serve_http(Handler) as url:
+        answers.append((0, url))
         yield answers
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.mark.parametrize(

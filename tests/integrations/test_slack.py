@@ -17,13 +17,13 @@ from flomation.engine.nodes.base import (
 )
 from flomation.integrations.registry import connection_types
 from flomation.integrations.slack import SlackMessageNode
+from tests.integrations.common import free_port
 from tests.integrations.msg_fixtures import (
     SLACK_TOKEN,
     FakeServer,
     FakeSlack,
     connection,
     fake_slack,
-    free_port,
     run_node,
     serve_fake,
     silent_server,

@@ -3,7 +3,6 @@ checked addresses, and that a refused trigger does not fire and says why in last
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tests.factories import make_actor
 from tests.launch.conftest import MakeLaunch
 from tests.launch.servers import recording_server
 from tests.launch.test_git import Repo
+from tests.rebinding import rebind_to_loopback
 from tests.triggers.factories import executions_of, get_trigger, make_flow, make_trigger, put_secret
 
 SHARED_CLOUD = LaunchEgress(AddressPolicy.preset("shared_cloud", owner="Launch"))
@@ -172,16 +172,7 @@ def test_an_s3_endpoint_that_rebinds_to_loopback_after_the_check_is_not_connecte
     rebinding): the connection resolves and checks again itself, so nothing reaches loopback."""
     with recording_server() as server:
         port = int(server.url.rsplit(":", 1)[1])
-        real_getaddrinfo = socket.getaddrinfo
-        answers = ["203.0.113.10"]  # then 127.0.0.1 for ever
-
-        def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
-            if host != "rebind.test":
-                return real_getaddrinfo(host, *args, **kwargs)
-            address = answers.pop() if answers else "127.0.0.1"
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-
-        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        rebind_to_loopback(monkeypatch, "rebind.test", port)
         config = S3Config(bucket="bucket", endpoint_url=f"http://rebind.test:{port}")
         keys = {"aws_access_key_id": "a", "aws_secret_access_key": "b"}
         with pytest.raises((EgressRefused, S3Error), match=r"blocked range 127\.0\.0\.0/8"):

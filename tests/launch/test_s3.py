@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
-import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from flomation.clock import ManualClock
 from flomation.config import Settings
 from flomation.db.session import Database
 from tests.factories import make_actor
+from tests.integrations.common import free_port
+from tests.integrations.files_fixtures import moto_endpoint, s3_client
 from tests.launch.conftest import MakeLaunch
 from tests.triggers.factories import (
     executions_of,
@@ -36,48 +34,27 @@ BIG_COUNT = 1005
 CREDENTIALS = json.dumps({"access_key_id": "testing", "secret_access_key": "testing"})
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    # Over 1000 objects, made once per session: listing them needs several pages.
-    client = _client(endpoint)
-    client.create_bucket(Bucket=BIG_BUCKET)
-    with ThreadPoolExecutor(8) as pool:
-        list(
-            pool.map(
-                lambda i: client.put_object(
-                    Bucket=BIG_BUCKET, Key=f"{BIG_PREFIX}{i:05d}", Body=b""
-                ),
-                range(BIG_COUNT),
+    with moto_endpoint() as endpoint:
+        # Over 1000 objects, made once per session: listing them needs several pages.
+        client = s3_client(endpoint)
+        client.create_bucket(Bucket=BIG_BUCKET)
+        with ThreadPoolExecutor(8) as pool:
+            list(
+                pool.map(
+                    lambda i: client.put_object(
+                        Bucket=BIG_BUCKET, Key=f"{BIG_PREFIX}{i:05d}", Body=b""
+                    ),
+                    range(BIG_COUNT),
+                )
             )
-        )
-    yield endpoint
-    server.stop()
-
-
-def _client(endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+        yield endpoint
 
 
 @pytest.fixture
 def s3(s3_endpoint: str) -> Any:
-    return _client(s3_endpoint)
+    return s3_client(s3_endpoint)
 
 
 async def _s3_trigger(
@@ -112,7 +89,7 @@ async def _s3_trigger(
 
 
 def _new_bucket(s3: Any) -> str:
-    name = f"flomation-test-{next(_bucket_numbers)}-{_free_port()}"
+    name = f"flomation-test-{next(_bucket_numbers)}-{free_port()}"
     s3.create_bucket(Bucket=name)
     return name
 
@@ -265,7 +242,7 @@ async def test_unreachable_endpoint_and_bad_credentials_are_reported(
     make_launch: MakeLaunch,
     s3_endpoint: str,
 ) -> None:
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     org, unreachable_id = await _s3_trigger(database, settings, clock, closed, "some-bucket")
     await make_launch().run_once()
     state = (await get_trigger(database, org, unreachable_id)).state

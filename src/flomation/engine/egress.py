@@ -42,6 +42,7 @@ __all__ = [
     "EgressTransport",
     "PresetName",
     "build_http_client",
+    "pinning_policy",
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -198,6 +199,15 @@ class AddressPolicy:
             await self.resolve(
                 parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
             )
+
+
+def pinning_policy(egress: object) -> AddressPolicy | None:
+    """The policy whose checked addresses a client that opens its own sockets (git, boto3,
+    smtp) must connect to, or None when there is nothing to pin (everything allowed, or a
+    policy that only answers `check_url`)."""
+    if isinstance(egress, AddressPolicy) and not egress.allows_everything:
+        return egress
+    return None
 
 
 def _literal_address(host: str) -> IPAddress | None:

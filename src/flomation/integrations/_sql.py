@@ -19,7 +19,13 @@ from typing import Any
 from flomation.engine.event_values import EVENT_VALUE_LIMIT
 from flomation.engine.expressions import is_template
 from flomation.engine.nodes.base import ConfigError, NodeContext, ResultTooLargeError
-from flomation.integrations.base import connection_property
+from flomation.integrations.base import (
+    HOST_PROPERTY,
+    PASSWORD_PROPERTY,
+    IntegrationNode,
+    connection_property,
+    port_property,
+)
 
 __all__ = [
     "DEFAULT_SQL_TIMEOUT_S",
@@ -27,6 +33,7 @@ __all__ = [
     "MODES",
     "ResultBudget",
     "SqlConfig",
+    "SqlQueryNode",
     "check_sql_config",
     "json_safe_value",
     "row_count_of",
@@ -50,17 +57,11 @@ def sql_connection_schema(
         "type": "object",
         "title": title,
         "properties": {
-            "host": {"type": "string", "title": "Host", "minLength": 1},
-            "port": {
-                "type": "integer",
-                "title": "Port",
-                "minimum": 1,
-                "maximum": 65535,
-                "default": default_port,
-            },
+            "host": HOST_PROPERTY,
+            "port": port_property(default=default_port),
             "database": {"type": "string", "title": "Database", "minLength": 1},
             "user": {"type": "string", "title": "User", "minLength": 1},
-            "password": {"type": "string", "title": "Password", "x-secret": True},
+            "password": PASSWORD_PROPERTY,
             "ssl": {
                 "title": "TLS",
                 "description": "disable: plain TCP; require: TLS without checking the "
@@ -174,6 +175,17 @@ def check_sql_config(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             )
         ]
     return []
+
+
+class SqlQueryNode(IntegrationNode):
+    """What `postgres.query` and `mysql.query` share: the output and the config checks. Each
+    keeps its own `run`, since the drivers abandon a connection differently."""
+
+    icon = "database"
+    output_schema = sql_output_schema()
+
+    def check_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return check_sql_config(config)
 
 
 def row_count_of(status: str | None) -> int:

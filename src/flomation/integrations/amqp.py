@@ -25,16 +25,17 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.integrations.base import (
+    PASSWORD_PROPERTY,
     PROBE_TIMEOUT_S,
     ConnectionType,
     IntegrationNode,
     connection_property,
 )
+from flomation.integrations.egress import check_egress
 from flomation.integrations.messages import (
     BODY_PROPERTY,
     HEADERS_PROPERTY,
     TIMEOUT_PROPERTY,
-    check_egress,
     encode_body,
     header_strings,
     time_budget_s,
@@ -92,7 +93,7 @@ async def _connect(
 
     url = amqp_url(values)
     parsed = URL(url)
-    await check_egress(services, parsed.scheme, str(parsed.host), _port(parsed))
+    await check_egress(services.egress, parsed.scheme, str(parsed.host), _port(parsed))
     where = _where(values)
     try:
         async with asyncio.timeout(timeout_s):
@@ -172,7 +173,7 @@ AMQP = ConnectionType(
                 "without the password",
                 "examples": ["amqp://guest@localhost:5672/"],
             },
-            "password": {"type": "string", "title": "Password", "x-secret": True},
+            "password": PASSWORD_PROPERTY,
         },
         "required": ["url"],
         "additionalProperties": False,

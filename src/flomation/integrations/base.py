@@ -24,16 +24,34 @@ from typing import Any, ClassVar
 from flomation.engine.nodes.base import Connection, EngineServices, NodeContext, NodeType
 
 __all__ = [
+    "HOST_PROPERTY",
+    "PASSWORD_PROPERTY",
     "PROBE_TIMEOUT_S",
     "ConnectionType",
     "IntegrationNode",
     "Probe",
     "connection_property",
+    "port_property",
     "secret_field_names",
 ]
 
 # A connection test answers within this, whatever the probe waits on.
 PROBE_TIMEOUT_S = 15.0
+
+# Values-schema properties the connection types share (never mutate them: they are shared).
+HOST_PROPERTY: dict[str, Any] = {"type": "string", "title": "Host", "minLength": 1}
+PASSWORD_PROPERTY: dict[str, Any] = {"type": "string", "title": "Password", "x-secret": True}
+
+
+def port_property(*, default: int | None = None, description: str | None = None) -> dict[str, Any]:
+    """A values schema's TCP `port`, with its default or a description of the defaults."""
+    prop: dict[str, Any] = {"type": "integer", "title": "Port", "minimum": 1, "maximum": 65535}
+    if default is not None:
+        prop["default"] = default
+    if description is not None:
+        prop["description"] = description
+    return prop
+
 
 # Checks that a connection works; returns a short message for the user ("connected to
 # PostgreSQL 15.4"), raises a `NodeError` saying what failed. Runs on a runner.

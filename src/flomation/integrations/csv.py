@@ -13,7 +13,7 @@ import csv as csv_module
 import io
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from flomation.engine.nodes.base import ConfigError, NodeContext, NodeOutcome, NodeType
 from flomation.integrations.base import ConnectionType
@@ -52,6 +52,37 @@ def _check_delimiter(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     if isinstance(delimiter, str) and delimiter in _FORBIDDEN_DELIMITERS:
         return [("delimiter", "delimiter cannot be a double quote or a line break")]
     return []
+
+
+class _CsvNode(NodeType):
+    """What both csv nodes share: the delimiter and header settings, and reading the one input
+    (`input_field`, of `input_type`) that `convert` turns into the one output."""
+
+    icon = "table"
+    group = "csv"
+    pure = True
+    retryable = False
+    input_field: ClassVar[str]
+    input_type: ClassVar[type]
+    input_noun: ClassVar[str]
+    output_field: ClassVar[str]
+
+    @staticmethod
+    def convert(value: Any, delimiter: str, header: bool) -> Any:
+        raise NotImplementedError
+
+    def check_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
+        return _check_delimiter(config)
+
+    async def run(self, ctx: NodeContext) -> NodeOutcome:
+        value = ctx.config.get(self.input_field)
+        if not isinstance(value, self.input_type):
+            raise ConfigError(
+                f"{self.input_field} must be {self.input_noun}, got {type(value).__name__}",
+                field=self.input_field,
+            )
+        output = self.convert(value, _delimiter(ctx.config), _header(ctx.config))
+        return NodeOutcome({self.output_field: output})
 
 
 # --------------------------------------------------------------------------- parse
@@ -104,17 +135,13 @@ def _header_names(record: list[str]) -> list[str]:
     return record
 
 
-class CsvParseNode(NodeType):
+class CsvParseNode(_CsvNode):
     type = "csv.parse"
     title = "Parse CSV"
     description = (
         "Turns CSV text into rows: objects keyed by the header line, or lists of values. "
         "Values stay text."
     )
-    icon = "table"
-    group = "csv"
-    pure = True
-    retryable = False
     config_schema = {
         "type": "object",
         "properties": {
@@ -145,15 +172,14 @@ class CsvParseNode(NodeType):
         "required": ["rows"],
     }
 
-    def check_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return _check_delimiter(config)
+    input_field = "text"
+    input_type = str
+    input_noun = "CSV text"
+    output_field = "rows"
 
-    async def run(self, ctx: NodeContext) -> NodeOutcome:
-        text = ctx.config.get("text")
-        if not isinstance(text, str):
-            raise ConfigError(f"text must be CSV text, got {type(text).__name__}", field="text")
-        rows = parse_csv(text, _delimiter(ctx.config), _header(ctx.config))
-        return NodeOutcome({"rows": rows})
+    @staticmethod
+    def convert(value: Any, delimiter: str, header: bool) -> Any:
+        return parse_csv(value, delimiter, header)
 
 
 # --------------------------------------------------------------------------- build
@@ -200,17 +226,13 @@ def build_csv(rows: list[Any], delimiter: str = ",", header: bool = True) -> str
     return out.getvalue()
 
 
-class CsvBuildNode(NodeType):
+class CsvBuildNode(_CsvNode):
     type = "csv.build"
     title = "Build CSV"
     description = (
         "Turns rows (objects, or lists without a header) into CSV text; the header is the "
         "objects' keys in the order they first appear."
     )
-    icon = "table"
-    group = "csv"
-    pure = True
-    retryable = False
     config_schema = {
         "type": "object",
         "properties": {
@@ -232,15 +254,14 @@ class CsvBuildNode(NodeType):
         "required": ["text"],
     }
 
-    def check_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return _check_delimiter(config)
+    input_field = "rows"
+    input_type = list
+    input_noun = "a list"
+    output_field = "text"
 
-    async def run(self, ctx: NodeContext) -> NodeOutcome:
-        rows = ctx.config.get("rows")
-        if not isinstance(rows, list):
-            raise ConfigError(f"rows must be a list, got {type(rows).__name__}", field="rows")
-        text = build_csv(rows, _delimiter(ctx.config), _header(ctx.config))
-        return NodeOutcome({"text": text})
+    @staticmethod
+    def convert(value: Any, delimiter: str, header: bool) -> Any:
+        return build_csv(value, delimiter, header)
 
 
 CONNECTION_TYPES: tuple[ConnectionType, ...] = ()

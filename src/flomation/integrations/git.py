@@ -1,8 +1,7 @@
 """The git integration: the `git` connection type and the `git.read` and `git.commit` nodes
 (rules in `integrations.base`), through the git command line.
 
-How git is run (the same care as Launch's Git source, `flomation.launch.sources.gitcli`, which
-this package may not import):
+How git is run (with Launch's Git source's runner, `flomation.pinning.git`):
 
 - Argument lists only, never a shell; the URL comes after `--`, and refs, branches and paths
   are checked first (`_check_ref`, `_check_path`), so no value from a flow can become an
@@ -16,6 +15,9 @@ this package may not import):
 - Only the network protocols are allowed (GIT_ALLOW_PROTOCOL), so no redirect reaches file://
   or ext::; local repositories (file://, paths) only when the runner's egress policy allows
   every destination (a self-hosted runner).
+- Under an egress policy that blocks ranges, the host is resolved and every address checked,
+  and git is pinned to the checked addresses (`pinned_access`), redirects off: git does not
+  resolve the name again (DNS rebinding).
 - Every command is bounded by the step's deadline and killed, with its helpers (its process
   group), when it passes or the step is cancelled.
 """
@@ -26,17 +28,16 @@ import asyncio
 import base64
 import os
 import re
-import shlex
 import shutil
-import signal
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from flomation.engine.egress import pinning_policy
 from flomation.engine.event_values import EVENT_VALUE_LIMIT
 from flomation.engine.nodes.base import (
     AllowAllEgress,
@@ -54,22 +55,28 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.integrations.base import ConnectionType, IntegrationNode, connection_property
+from flomation.pinning.git import (
+    DEFAULT_PORTS,
+    NETWORK_PROTOCOLS,
+    SCP_LIKE,
+    TOKEN_USERNAME,
+    GitAccess,
+    base_env,
+    pinned_access,
+    public_url,
+    run_git,
+    ssh_command,
+    token_env,
+    write_key,
+)
 
 __all__ = ["CONNECTION_TYPES", "NODE_TYPES", "glob_regex"]
 
 REMOTE_TIMEOUT_S = 120.0
 LOCAL_TIMEOUT_S = 30.0
-TOKEN_USERNAME = "x-access-token"
 DEFAULT_AUTHOR = {"name": "Flomation", "email": "flomation@localhost"}
 MAX_FILES = 1000
-NETWORK_PROTOCOLS = "https:http:ssh:git"
 _ZERO_OID = "0" * 40
-
-# Prints what git asks for from variables only this process sets.
-_CREDENTIAL_HELPER = (
-    '!f() { test "$1" = get || exit 0; '
-    'echo "username=$FLOMATION_GIT_USERNAME"; echo "password=$FLOMATION_GIT_PASSWORD"; }; f'
-)
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -99,7 +106,6 @@ SCHEMA: dict[str, Any] = {
 
 # --------------------------------------------------------------------------- checks
 
-_SCP_LIKE = re.compile(r"^[A-Za-z0-9._-]+@(?P<host>[A-Za-z0-9.-]+):(?!//)")
 _REF = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
 
 
@@ -149,7 +155,7 @@ def _remote(url: str, egress: EgressPolicy) -> _Remote:
     local_allowed = isinstance(egress, AllowAllEgress) or getattr(
         egress, "allows_everything", False
     )
-    scp = _SCP_LIKE.match(url)
+    scp = SCP_LIKE.match(url)
     if scp is not None:
         return _Remote(url, scp["host"], f"ssh://{scp['host']}:22", NETWORK_PROTOCOLS, True)
     try:
@@ -167,8 +173,7 @@ def _remote(url: str, egress: EgressPolicy) -> _Remote:
             field="connection",
         )
     if scheme in ("https", "http", "ssh", "git") and parts.hostname:
-        default = {"https": 443, "http": 80, "ssh": 22, "git": 9418}[scheme]
-        check = f"{scheme}://{parts.hostname}:{port or default}"
+        check = f"{scheme}://{parts.hostname}:{port or DEFAULT_PORTS[scheme]}"
         return _Remote(url, parts.hostname, check, NETWORK_PROTOCOLS, scheme == "ssh")
     if scheme in ("file", ""):
         if not local_allowed:
@@ -232,11 +237,19 @@ class _GitFailed(Exception):
 class _Git:
     """git in one private temporary directory, with the connection's credentials."""
 
-    def __init__(self, workdir: Path, env: dict[str, str], remote: _Remote, deadline: float | None):
+    def __init__(
+        self,
+        workdir: Path,
+        env: dict[str, str],
+        remote: _Remote,
+        access: GitAccess,
+        deadline: float | None,
+    ):
         self.workdir = workdir
         self.repo = workdir / "repo.git"
         self.env = env
         self.remote = remote
+        self.access = access  # remote commands use its URL and settings (the pinned address)
         self.deadline = deadline
 
     def _timeout(self, limit: float) -> float:
@@ -254,49 +267,21 @@ class _Git:
     ) -> bytes:
         """Runs `git --git-dir=repo args...`; raises `_GitFailed` or a `NodeTimeoutError`."""
         timeout_s = self._timeout(REMOTE_TIMEOUT_S if remote else LOCAL_TIMEOUT_S)
-        settings = ["-c", "gc.auto=0", "-c", "protocol.version=2", "-c", "core.hooksPath=/dev/null"]
-        process = await asyncio.create_subprocess_exec(
-            "git",
-            *settings,
-            f"--git-dir={self.repo}",
-            *args,
-            env={**self.env, **(env or {})},
-            cwd=self.workdir,
-            stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # its own group: killing it kills ssh and remote helpers
-        )
+        settings = ["gc.auto=0", "protocol.version=2", "core.hooksPath=/dev/null"]
         try:
-            stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout_s)
-        except BaseException as exc:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
-            if isinstance(exc, TimeoutError):
-                raise NodeTimeoutError(
-                    f"git {args[0]} did not finish within {timeout_s:g} s"
-                ) from None
-            raise
-        if process.returncode != 0:
-            raise _GitFailed(args[0], stderr.decode(errors="replace").strip())
-        return stdout
-
-
-def _base_env(home: Path, protocols: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "LANG": "C",
-        "LC_ALL": "C",
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_ASKPASS": "true",
-        "SSH_ASKPASS": "true",
-        "GIT_SSH_COMMAND": "ssh -o BatchMode=yes",
-        "GIT_ALLOW_PROTOCOL": protocols,
-    }
+            result = await run_git(
+                [f"--git-dir={self.repo}", *args],
+                env={**self.env, **(env or {})},
+                timeout_s=timeout_s,
+                cwd=self.workdir,
+                stdin=stdin,
+                config=[*settings, *(self.access.config if remote else ())],
+            )
+        except TimeoutError:
+            raise NodeTimeoutError(f"git {args[0]} did not finish within {timeout_s:g} s") from None
+        if result.returncode != 0:
+            raise _GitFailed(args[0], result.stderr.decode(errors="replace").strip())
+        return result.stdout
 
 
 @asynccontextmanager
@@ -304,33 +289,21 @@ async def _git(
     values: Mapping[str, Any], egress: EgressPolicy, timeout_s: float | None
 ) -> AsyncIterator[_Git]:
     remote = _remote(str(values.get("url") or ""), egress)
-    if remote.check_url is not None:
-        try:
-            await egress.check_url(remote.check_url)
-        except NodeError:
-            raise
-        except Exception as exc:
-            raise ConnectionFailedError(f"{_shown(remote.url)}: {exc}") from None
+    access = await _access(remote, egress)
     workdir = Path(tempfile.mkdtemp(prefix="flomation-git-"))
     try:
         os.chmod(workdir, 0o700)
-        env = _base_env(workdir, remote.protocols)
+        env = base_env(workdir, GIT_ALLOW_PROTOCOL=remote.protocols)
         key, token = values.get("private_key"), values.get("token")
         if key and remote.ssh:
             env["GIT_SSH_COMMAND"] = _ssh_command(workdir, str(key), values.get("known_hosts"))
         elif token:
-            env.update(
-                {
-                    "GIT_CONFIG_COUNT": "1",
-                    "GIT_CONFIG_KEY_0": "credential.helper",
-                    "GIT_CONFIG_VALUE_0": _CREDENTIAL_HELPER,
-                    "FLOMATION_GIT_USERNAME": str(values.get("username") or TOKEN_USERNAME),
-                    "FLOMATION_GIT_PASSWORD": str(token),
-                }
-            )
+            env.update(token_env(str(values.get("username") or TOKEN_USERNAME), str(token)))
+        if access.ssh_options:
+            env["GIT_SSH_COMMAND"] += " " + " ".join(access.ssh_options)
         loop = asyncio.get_running_loop()
         deadline = None if timeout_s is None else loop.time() + timeout_s
-        git = _Git(workdir, env, remote, deadline)
+        git = _Git(workdir, env, remote, access, deadline)
         try:
             await git.run("init", "--bare", "--quiet", str(git.repo))
         except _GitFailed as exc:
@@ -343,26 +316,27 @@ async def _git(
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+async def _access(remote: _Remote, egress: EgressPolicy) -> GitAccess:
+    """The egress policy's verdict on the remote (BlockedError), resolution failures as
+    ConnectionFailedError; under an address policy, git pinned to the checked addresses."""
+    if remote.check_url is None:
+        return GitAccess(url=remote.url)
+    policy = pinning_policy(egress)
+    try:
+        if policy is not None:
+            return await pinned_access(remote.url, policy.resolve, {})
+        await egress.check_url(remote.check_url)
+    except NodeError:
+        raise
+    except Exception as exc:
+        raise ConnectionFailedError(f"{public_url(remote.url)}: {exc}") from None
+    return GitAccess(url=remote.url)
+
+
 def _ssh_command(workdir: Path, key: str, known_hosts: Any) -> str:
-    key_path = workdir / "key"
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key.strip() + "\n")
     hosts_path = workdir / "known_hosts"
     hosts_path.write_text(str(known_hosts or ""))
-    return " ".join(
-        [
-            "ssh -o BatchMode=yes -o IdentitiesOnly=yes",
-            f"-o StrictHostKeyChecking={'yes' if known_hosts else 'accept-new'}",
-            f"-o UserKnownHostsFile={shlex.quote(str(hosts_path))}",
-            f"-i {shlex.quote(str(key_path))}",
-        ]
-    )
-
-
-def _shown(url: str) -> str:
-    """The URL without any user part, for messages."""
-    return re.sub(r"^(\w+://)[^/@]*@", r"\1", url)
+    return ssh_command(write_key(workdir, key), hosts_path, strict=bool(known_hosts))
 
 
 _AUTH_SIGNS = (
@@ -403,7 +377,7 @@ def _failure(remote: _Remote, exc: _GitFailed) -> NodeError:
     server = [line.removeprefix("remote:").strip() for line in lines if line.startswith("remote:")]
     others = [line for line in lines if not line.startswith("remote:")]
     said = " / ".join([*server[-5:], *others[-3:]]) or "no message"
-    message = f"git {exc.command} of {_shown(remote.url)} failed: {said}"
+    message = f"git {exc.command} of {public_url(remote.url)} failed: {said}"
     lowered = exc.stderr.lower()
     if any(sign in lowered for sign in _AUTH_SIGNS):
         return AuthenticationError(message)
@@ -418,16 +392,16 @@ def _failure(remote: _Remote, exc: _GitFailed) -> NodeError:
 async def probe(values: Mapping[str, Any], services: EngineServices, timeout_s: float) -> str:
     async with _git(values, services.egress, timeout_s) as git:
         try:
-            out = await git.run("ls-remote", "--symref", "--", git.remote.url, "HEAD", remote=True)
+            out = await git.run("ls-remote", "--symref", "--", git.access.url, "HEAD", remote=True)
         except _GitFailed as exc:
             raise _failure(git.remote, exc) from None
     text = out.decode(errors="replace")
     branch = re.search(r"^ref: refs/heads/(\S+)\s+HEAD$", text, re.MULTILINE)
     commit = re.search(r"^([0-9a-f]{40,64})\s+HEAD$", text, re.MULTILINE)
     if commit is None:
-        return f"{_shown(git.remote.url)} is reachable (an empty repository)"
+        return f"{public_url(git.remote.url)} is reachable (an empty repository)"
     on = f"{branch[1]} at " if branch else ""
-    return f"{_shown(git.remote.url)} is reachable: {on}{commit[1][:12]}"
+    return f"{public_url(git.remote.url)} is reachable: {on}{commit[1][:12]}"
 
 
 CONNECTION_TYPES: tuple[ConnectionType, ...] = (
@@ -449,7 +423,7 @@ async def _fetch(git: _Git, ref: str) -> str | None:
     ref. Other failures raise."""
     try:
         await git.run(
-            "fetch", "--depth=1", "--no-tags", "--quiet", "--", git.remote.url, ref, remote=True
+            "fetch", "--depth=1", "--no-tags", "--quiet", "--", git.access.url, ref, remote=True
         )
     except _GitFailed as exc:
         lowered = exc.stderr.lower()
@@ -506,16 +480,19 @@ def _file(path: str, data: bytes) -> dict[str, Any]:
     return {"path": path, "content": None, "content_base64": base64.b64encode(data).decode()}
 
 
-class GitReadNode(IntegrationNode):
+class _GitNode(IntegrationNode):
+    icon = "git"
+    group = "git"
+    connection_types = ("git",)
+
+
+class GitReadNode(_GitNode):
     type = "git.read"
     title = "Git: read files"
     description = (
         "Reads the files matching `paths` (globs; `**` crosses directories) at a branch, tag "
         "or commit. Text files come as `content`, binary ones as `content_base64`."
     )
-    icon = "git"
-    group = "git"
-    connection_types = ("git",)
     config_schema = {
         "type": "object",
         "properties": {
@@ -563,9 +540,8 @@ class GitReadNode(IntegrationNode):
         async with _git(connection.values, ctx.services.egress, ctx.remaining_s()) as git:
             commit = await _fetch(git, str(ref))
             if commit is None:
-                raise ServiceError(
-                    f"{_shown(git.remote.url)} has no {'commits' if ref == 'HEAD' else repr(ref)}"
-                )
+                what = "commits" if ref == "HEAD" else repr(ref)
+                raise ServiceError(f"{public_url(git.remote.url)} has no {what}")
             entries = [
                 entry
                 for entry in await _tree(git, commit)
@@ -585,7 +561,7 @@ class GitReadNode(IntegrationNode):
 # --------------------------------------------------------------------------- git.commit
 
 
-class GitCommitNode(IntegrationNode):
+class GitCommitNode(_GitNode):
     type = "git.commit"
     title = "Git: commit and push"
     description = (
@@ -594,9 +570,6 @@ class GitCommitNode(IntegrationNode):
         "committed. If the branch moved on meanwhile, the push is refused and the node is "
         "retried (the files are applied again on the new tip)."
     )
-    icon = "git"
-    group = "git"
-    connection_types = ("git",)
     config_schema = {
         "type": "object",
         "properties": {
@@ -718,7 +691,7 @@ async def _push(git: _Git, commit: str, branch: str) -> None:
         await git.run(
             "push",
             "--",
-            git.remote.url,
+            git.access.url,
             f"{commit}:refs/heads/{branch}",
             remote=True,
         )
@@ -728,7 +701,7 @@ async def _push(git: _Git, commit: str, branch: str) -> None:
             # The branch moved on since the fetch. The files are whole contents, so applying
             # them again on the new tip is safe: a retry does exactly that.
             raise ServiceError(
-                f"the push to {branch!r} of {_shown(git.remote.url)} was refused: the branch "
+                f"the push to {branch!r} of {public_url(git.remote.url)} was refused: the branch "
                 "moved on meanwhile",
                 retryable=True,
             ) from None

@@ -3,12 +3,15 @@ reads mailboxes builds on it; rules in `integrations.base`).
 
 The standard library's imaplib is blocking, so it runs in a worker thread with a socket
 timeout. `tls` true: TLS from the first byte (port 993); false: STARTTLS when the server
-offers it, plain text otherwise (port 143).
+offers it, plain text otherwise (port 143). Under an egress policy that limits destinations,
+the socket is opened to an address the policy checked (`integrations.egress.checked_addresses`),
+never to what the name resolves to later (DNS rebinding); TLS still checks the name.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Mapping
 from typing import Any
@@ -23,22 +26,23 @@ from flomation.engine.nodes.base import (
     NodeType,
     ServiceError,
 )
-from flomation.integrations.base import ConnectionType
-from flomation.integrations.smtp import TLS_FIELDS, check_egress, tls_context
+from flomation.integrations.base import (
+    HOST_PROPERTY,
+    PASSWORD_PROPERTY,
+    ConnectionType,
+    port_property,
+)
+from flomation.integrations.egress import checked_addresses
+from flomation.integrations.smtp import TLS_FIELDS, tls_context
+from flomation.pinning.tcp import connect_blocking
 
 __all__ = ["CONNECTION_TYPES", "NODE_TYPES", "login"]
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "host": {"type": "string", "minLength": 1, "title": "Host"},
-        "port": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 65535,
-            "title": "Port",
-            "description": "Default: 993 with tls, 143 without.",
-        },
+        "host": HOST_PROPERTY,
+        "port": port_property(description="Default: 993 with tls, 143 without."),
         "tls": {
             "type": "boolean",
             "default": True,
@@ -46,7 +50,7 @@ SCHEMA: dict[str, Any] = {
             "description": "Off: STARTTLS when the server offers it, plain text otherwise.",
         },
         "username": {"type": "string", "minLength": 1, "title": "Username"},
-        "password": {"type": "string", "title": "Password", "x-secret": True},
+        "password": PASSWORD_PROPERTY,
         **TLS_FIELDS,
     },
     "required": ["host", "username"],
@@ -62,17 +66,36 @@ def _endpoint(values: Mapping[str, Any]) -> tuple[str, int, bool]:
     return host, int(values.get("port") or (993 if use_tls else 143)), use_tls
 
 
-def _login(values: Mapping[str, Any], timeout_s: float) -> str:
-    """Connects and logs in, then out (blocking); the server's greeting and capabilities."""
+def _login(values: Mapping[str, Any], timeout_s: float, addresses: list[str] | None) -> str:
+    """Connects (to one of `addresses` when given) and logs in, then out (blocking); the
+    server's greeting and capabilities."""
     import imaplib
+
+    def pinned_socket(port: int, timeout: float | None) -> socket.socket:
+        assert addresses is not None
+        return connect_blocking(
+            addresses, port, lambda address: socket.create_connection(address, timeout)
+        )
+
+    class PinnedIMAP4(imaplib.IMAP4):
+        def _create_socket(self, timeout: float | None) -> socket.socket:
+            return pinned_socket(self.port, timeout)
+
+    class PinnedIMAP4SSL(imaplib.IMAP4_SSL):
+        def _create_socket(self, timeout: float | None) -> socket.socket:
+            sock = pinned_socket(self.port, timeout)
+            wrapped: socket.socket = self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+            return wrapped
 
     host, port, use_tls = _endpoint(values)
     context = tls_context(values)
     client: imaplib.IMAP4
     if use_tls:
-        client = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=timeout_s)
+        tls_class = imaplib.IMAP4_SSL if addresses is None else PinnedIMAP4SSL
+        client = tls_class(host, port, ssl_context=context, timeout=timeout_s)
     else:
-        client = imaplib.IMAP4(host, port, timeout=timeout_s)
+        plain_class = imaplib.IMAP4 if addresses is None else PinnedIMAP4
+        client = plain_class(host, port, timeout=timeout_s)
     try:
         secured = use_tls
         if not use_tls and "STARTTLS" in client.capabilities:
@@ -95,10 +118,10 @@ async def login(values: Mapping[str, Any], egress: Any, timeout_s: float) -> str
 
     host, port, _ = _endpoint(values)
     where = f"IMAP server {host}:{port}"
-    await check_egress(egress, "imap", host, port)
+    addresses = await checked_addresses(egress, "imap", host, port)
     try:
         async with asyncio.timeout(timeout_s + 1):
-            return await asyncio.to_thread(_login, values, timeout_s)
+            return await asyncio.to_thread(_login, values, timeout_s, addresses)
     except (TimeoutError, imaplib.IMAP4.abort) as exc:
         if isinstance(exc, TimeoutError):
             raise NodeTimeoutError(f"{where} did not answer within {timeout_s:g} s") from None

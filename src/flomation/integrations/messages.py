@@ -1,6 +1,6 @@
 """What the publishing nodes (`amqp.publish`, `mqtt.publish`, `nats.publish`) share: how a
-config's `body` and `headers` become bytes on the wire, the node's time budget, and the egress
-check of a broker's address."""
+config's `body` and `headers` become bytes on the wire, and the node's time budget. (A broker's
+address is checked with `integrations.egress.check_egress`.)"""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from flomation.engine.nodes.base import ConfigError, EngineServices, NodeContext
+from flomation.engine.nodes.base import ConfigError, NodeContext
 
 __all__ = [
     "BODY_PROPERTY",
     "DEFAULT_TIMEOUT_S",
     "HEADERS_PROPERTY",
     "TIMEOUT_PROPERTY",
-    "check_egress",
     "encode_body",
     "header_strings",
     "time_budget_s",
@@ -73,14 +72,3 @@ def time_budget_s(ctx: NodeContext, default_s: float = DEFAULT_TIMEOUT_S) -> flo
     if remaining is not None:
         timeout_s = min(timeout_s, remaining)
     return max(0.001, timeout_s)
-
-
-async def check_egress(services: EngineServices, scheme: str, host: str, port: int) -> None:
-    """The egress policy's early check of a broker's address (it raises `BlockedError`). Broker
-    clients open their own sockets, so this is the only check: it resolves the name, and a
-    name that resolves elsewhere when the client connects is not caught."""
-    await services.egress.check_url(f"{scheme}://{_host_in_url(host)}:{port}")
-
-
-def _host_in_url(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -25,16 +25,19 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.integrations.base import (
+    HOST_PROPERTY,
+    PASSWORD_PROPERTY,
     PROBE_TIMEOUT_S,
     ConnectionType,
     IntegrationNode,
     connection_property,
+    port_property,
 )
+from flomation.integrations.egress import check_egress
 from flomation.integrations.messages import (
     BODY_PROPERTY,
     HEADERS_PROPERTY,
     TIMEOUT_PROPERTY,
-    check_egress,
     encode_body,
     header_strings,
     time_budget_s,
@@ -84,7 +87,7 @@ def _port(values: Mapping[str, Any]) -> int:
 
 async def _check_egress(services: EngineServices, values: Mapping[str, Any]) -> None:
     scheme = "mqtts" if values.get("tls") else "mqtt"
-    await check_egress(services, scheme, _host(values), _port(values))
+    await check_egress(services.egress, scheme, _host(values), _port(values))
 
 
 def _where(values: Mapping[str, Any]) -> str:
@@ -133,16 +136,10 @@ MQTT = ConnectionType(
     schema={
         "type": "object",
         "properties": {
-            "host": {"type": "string", "title": "Host", "minLength": 1},
-            "port": {
-                "type": "integer",
-                "title": "Port",
-                "minimum": 1,
-                "maximum": 65535,
-                "description": "Default 1883, or 8883 with TLS.",
-            },
+            "host": HOST_PROPERTY,
+            "port": port_property(description="Default 1883, or 8883 with TLS."),
             "username": {"type": "string", "title": "User name"},
-            "password": {"type": "string", "title": "Password", "x-secret": True},
+            "password": PASSWORD_PROPERTY,
             "tls": {"type": "boolean", "title": "TLS", "default": False},
             "client_id": {"type": "string", "title": "Client id", "maxLength": 128},
             "protocol": {"enum": ["5", "3.1.1"], "default": "5", "title": "Protocol"},

@@ -37,13 +37,12 @@ from flomation.integrations._sql import (
     FETCH_CHUNK_ROWS,
     ResultBudget,
     SqlConfig,
-    check_sql_config,
+    SqlQueryNode,
     json_safe_value,
     sql_config_schema,
     sql_connection_schema,
-    sql_output_schema,
 )
-from flomation.integrations.base import ConnectionType, IntegrationNode
+from flomation.integrations.base import ConnectionType
 
 if TYPE_CHECKING:
     import asyncmy
@@ -308,21 +307,16 @@ def _row(names: list[str], values: Sequence[Any]) -> dict[str, Any]:
     return {name: json_safe_value(value) for name, value in zip(names, values, strict=True)}
 
 
-class MysqlQueryNode(IntegrationNode):
+class MysqlQueryNode(SqlQueryNode):
     type = "mysql.query"
     title = "MySQL / MariaDB query"
     description = (
         "Runs one SQL statement on a MySQL or MariaDB connection with %s placeholders bound to "
         "params; returns the rows, the first row, or the number of rows affected."
     )
-    icon = "database"
     group = "mysql"
     connection_types = ("mysql",)
     config_schema = sql_config_schema("MySQL", "%s")
-    output_schema = sql_output_schema()
-
-    def check_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return check_sql_config(config)
 
     async def run(self, ctx: NodeContext) -> NodeOutcome:
         values = self.connect(ctx).values

@@ -27,16 +27,17 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.integrations.base import (
+    PASSWORD_PROPERTY,
     PROBE_TIMEOUT_S,
     ConnectionType,
     IntegrationNode,
     connection_property,
 )
+from flomation.integrations.egress import check_egress
 from flomation.integrations.messages import (
     BODY_PROPERTY,
     HEADERS_PROPERTY,
     TIMEOUT_PROPERTY,
-    check_egress,
     encode_body,
     header_strings,
     time_budget_s,
@@ -90,7 +91,7 @@ class _Session:
         servers = server_urls(values)
         for server in servers:
             url = URL(server)
-            await check_egress(services, url.scheme, str(url.host), int(url.port or 4222))
+            await check_egress(services.egress, url.scheme, str(url.host), int(url.port or 4222))
         self.client = client = Client()
         try:
             async with asyncio.timeout(timeout_s):
@@ -181,7 +182,7 @@ NATS = ConnectionType(
             },
             "token": {"type": "string", "title": "Token", "x-secret": True},
             "user": {"type": "string", "title": "User"},
-            "password": {"type": "string", "title": "Password", "x-secret": True},
+            "password": PASSWORD_PROPERTY,
         },
         "required": ["servers"],
         "additionalProperties": False,

@@ -68,19 +68,35 @@ def _refusal(what: str, answer: ApiAnswer) -> Exception:
     return ServiceError(text, retryable=answer.status >= 500)
 
 
-async def probe(values: Mapping[str, Any], services: EngineServices, timeout_s: float) -> str:
-    what = "OpenAI-compatible server (models)"
+async def _call(
+    services: EngineServices,
+    values: Mapping[str, Any],
+    method: str,
+    path: str,
+    what: str,
+    timeout_s: float,
+    json_body: Any = None,
+) -> ApiAnswer:
+    """One call of the API under the connection's base URL; its 200 answer, or the refusal.
+    Repeatable: listing models or asking for a completion again changes nothing stored."""
     answer = await call_json(
         services,
-        "GET",
-        join_url(_base_url(values), "models"),
+        method,
+        join_url(_base_url(values), path),
         service=what,
-        timeout_s=min(timeout_s, PROBE_TIMEOUT_S),
+        timeout_s=timeout_s,
         headers=_headers(values),
+        json_body=json_body,
         repeatable=True,
     )
     if answer.status != 200:
         raise _refusal(what, answer)
+    return answer
+
+
+async def probe(values: Mapping[str, Any], services: EngineServices, timeout_s: float) -> str:
+    what = "OpenAI-compatible server (models)"
+    answer = await _call(services, values, "GET", "models", what, min(timeout_s, PROBE_TIMEOUT_S))
     data = answer.body.get("data") if isinstance(answer.body, dict) else None
     models = [str(item.get("id")) for item in data or [] if isinstance(item, dict)]
     model = values.get("model")
@@ -209,18 +225,10 @@ class LlmChatNode(IntegrationNode):
                 "json_schema": {"name": "output", "schema": schema},
             }
         what = f"LLM server (model {model})"
-        answer = await call_json(
-            ctx.services,
-            "POST",
-            join_url(_base_url(values), "chat/completions"),
-            service=what,
-            timeout_s=time_budget_s(ctx, DEFAULT_TIMEOUT_S),
-            headers=_headers(values),
-            json_body=request,
-            repeatable=True,
+        timeout_s = time_budget_s(ctx, DEFAULT_TIMEOUT_S)
+        answer = await _call(
+            ctx.services, values, "POST", "chat/completions", what, timeout_s, request
         )
-        if answer.status != 200:
-            raise _refusal(what, answer)
         return NodeOutcome(_output(what, answer.body, str(model), schema))
 
 

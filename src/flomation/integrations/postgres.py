@@ -42,14 +42,13 @@ from flomation.integrations._sql import (
     FETCH_CHUNK_ROWS,
     ResultBudget,
     SqlConfig,
-    check_sql_config,
+    SqlQueryNode,
     json_safe_value,
     row_count_of,
     sql_config_schema,
     sql_connection_schema,
-    sql_output_schema,
 )
-from flomation.integrations.base import ConnectionType, IntegrationNode
+from flomation.integrations.base import ConnectionType
 
 if TYPE_CHECKING:
     import asyncpg  # type: ignore[import-untyped]
@@ -375,21 +374,16 @@ def _statement_error(exc: Exception, values: Mapping[str, Any]) -> NodeError:
     raise exc
 
 
-class PostgresQueryNode(IntegrationNode):
+class PostgresQueryNode(SqlQueryNode):
     type = "postgres.query"
     title = "PostgreSQL query"
     description = (
         "Runs one SQL statement on a PostgreSQL connection with $1, $2, ... bound to params; "
         "returns the rows, the first row, or the number of rows affected."
     )
-    icon = "database"
     group = "postgres"
     connection_types = ("postgres",)
     config_schema = sql_config_schema("PostgreSQL", "$1, $2, ...")
-    output_schema = sql_output_schema()
-
-    def check_config(self, config: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return check_sql_config(config)
 
     async def run(self, ctx: NodeContext) -> NodeOutcome:
         values = self.connect(ctx).values

@@ -37,7 +37,12 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.integrations._sql import json_safe_value
-from flomation.integrations.base import ConnectionType, IntegrationNode, connection_property
+from flomation.integrations.base import (
+    PASSWORD_PROPERTY,
+    ConnectionType,
+    IntegrationNode,
+    connection_property,
+)
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -65,7 +70,7 @@ SCHEMA: dict[str, Any] = {
             "description": "redis://[user@]host:port/db, or rediss:// for TLS. Put the "
             "password in its own field, where it is kept secret.",
         },
-        "password": {"type": "string", "title": "Password", "x-secret": True},
+        "password": PASSWORD_PROPERTY,
     },
     "required": ["url"],
     "additionalProperties": False,

@@ -4,13 +4,12 @@ Imported OpenAPI types live in the database and are added by the API per organis
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from importlib.metadata import entry_points
 from typing import Any
 
 from flomation.engine.nodes.base import Connection, NodeType
+from flomation.engine.nodes.plugins import NamedRegistry
 from flomation.integrations import (
     amqp,
     csv,
@@ -37,7 +36,6 @@ __all__ = [
     "make_connection",
 ]
 
-logger = logging.getLogger(__name__)
 
 CONNECTION_ENTRY_POINT_GROUP = "flomation.connection_types"
 
@@ -48,49 +46,27 @@ INTEGRATION_NODE_TYPES: tuple[type[NodeType], ...] = tuple(
 )
 
 
-class ConnectionTypeRegistry:
+class ConnectionTypeRegistry(NamedRegistry[ConnectionType]):
     """Connection types by name; built-ins cannot be replaced."""
 
+    kind = "connection type"
+
     def __init__(self, types: Iterable[ConnectionType] = ()) -> None:
-        self._types: dict[str, ConnectionType] = {}
+        super().__init__()
         for connection_type in types:
             self.add(connection_type)
 
     def add(self, connection_type: ConnectionType, *, replace: bool = False) -> None:
-        if connection_type.type in self._types and not replace:
-            raise ValueError(f"connection type {connection_type.type!r} is already registered")
-        self._types[connection_type.type] = connection_type
+        self._put(connection_type, replace=replace)
 
-    def get(self, name: str) -> ConnectionType | None:
-        return self._types.get(name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._types
-
-    def names(self) -> list[str]:
-        return list(self._types)
-
-    def describe(self) -> list[dict[str, Any]]:
-        return [connection_type.describe() for connection_type in self._types.values()]
+    def plugin(self, loaded: object, value: str) -> ConnectionType:
+        if not isinstance(loaded, ConnectionType):
+            raise TypeError(f"{value} is not a ConnectionType")
+        return loaded
 
     def load_entry_points(self, group: str = CONNECTION_ENTRY_POINT_GROUP) -> None:
         """Adds plugin types; a broken plugin is logged and skipped, never fatal."""
-        for entry_point in entry_points(group=group):
-            try:
-                loaded = entry_point.load()
-                if not isinstance(loaded, ConnectionType):
-                    raise TypeError(f"{entry_point.value} is not a ConnectionType")
-            except Exception as exc:
-                logger.warning("skipping connection type plugin %s: %s", entry_point.name, exc)
-                continue
-            if loaded.type in self._types:
-                logger.warning(
-                    "skipping connection type plugin %s: type %r is already registered",
-                    entry_point.name,
-                    loaded.type,
-                )
-                continue
-            self._types[loaded.type] = loaded
+        self.load_group(group)
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,10 @@ are cached per endpoint, region and credentials: building one loads botocore's s
 far too slow to do on every step. Without keys the requests go unsigned (public buckets); the
 runner's own environment credentials are never used, so a flow cannot borrow the runner
 host's role.
+
+Under an egress policy that blocks ranges, each client checks every request's host and
+connects only to the addresses it checked (`flomation.pinning.boto`, shared with Launch's S3
+source), so a name that resolves elsewhere at connect time (DNS rebinding) is not followed.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from flomation.engine.egress import AddressPolicy, pinning_policy
 from flomation.engine.event_values import EVENT_VALUE_LIMIT
 from flomation.engine.nodes.base import (
     AuthenticationError,
@@ -36,6 +41,8 @@ from flomation.engine.nodes.base import (
     ServiceError,
 )
 from flomation.integrations.base import ConnectionType, IntegrationNode, connection_property
+from flomation.integrations.egress import blocking_resolver
+from flomation.pinning.boto import pin_client
 from flomation.sized_lru import SizedLRU
 
 __all__ = ["CONNECTION_TYPES", "NODE_TYPES"]
@@ -91,8 +98,9 @@ _session: Any = None
 _clients = SizedLRU[tuple[Any, ...], Any](max_entries=32, on_evict=lambda _k, c: c.close())
 
 
-def _client(values: Mapping[str, Any]) -> Any:
-    """The cached client for these values (thread-safe: creating clients is not)."""
+def _client(values: Mapping[str, Any], policy: AddressPolicy | None) -> Any:
+    """The cached client for these values and policy (thread-safe: creating clients is not);
+    with a policy, pinned to the addresses it checks."""
     global _session
     import boto3
     from botocore import UNSIGNED
@@ -103,7 +111,7 @@ def _client(values: Mapping[str, Any]) -> Any:
     key_id = values.get("access_key_id") or None
     secret = values.get("secret_access_key") or None
     token = values.get("session_token") or None
-    cache_key = (endpoint, region, key_id, secret, token)
+    cache_key = (policy, endpoint, region, key_id, secret, token)
     with _lock:
         client = _clients.get(cache_key)
         if client is not None:
@@ -126,6 +134,8 @@ def _client(values: Mapping[str, Any]) -> Any:
             aws_secret_access_key=secret,
             aws_session_token=token,
         )
+        if policy is not None:
+            pin_client(client, blocking_resolver(policy))
         _clients.put(cache_key, client)
         return client
 
@@ -170,7 +180,8 @@ async def _call(
         raise ConnectionFailedError(f"{what}: {exc}") from None
     try:
         async with asyncio.timeout(timeout_s):
-            return await asyncio.to_thread(lambda: call(_client(values)))
+            policy = pinning_policy(egress)
+            return await asyncio.to_thread(lambda: call(_client(values, policy)))
     except TimeoutError:
         raise NodeTimeoutError(f"{what}: S3 did not answer within {timeout_s:g} s") from None
     except ClientError as exc:

@@ -7,6 +7,10 @@ recipients or the content with a temporary (4xx) answer. A connection that break
 the message is being sent is not retried: the server may have accepted it already.
 
 `tls_context` is shared with the imap connection type (same `tls_verify` and `ca_cert`).
+
+Under an egress policy that limits destinations, the client is given a socket connected to an
+address the policy checked (`integrations.egress.checked_addresses`), never the name to resolve
+again (DNS rebinding); TLS and STARTTLS still check the certificate against the name.
 """
 
 from __future__ import annotations
@@ -35,9 +39,19 @@ from flomation.engine.nodes.base import (
     NodeType,
     ServiceError,
 )
-from flomation.integrations.base import ConnectionType, IntegrationNode, connection_property
+from flomation.integrations.base import (
+    HOST_PROPERTY,
+    PASSWORD_PROPERTY,
+    ConnectionType,
+    IntegrationNode,
+    connection_property,
+    port_property,
+)
+from flomation.integrations.egress import checked_addresses
+from flomation.integrations.messages import time_budget_s
+from flomation.pinning.tcp import connect
 
-__all__ = ["CONNECTION_TYPES", "NODE_TYPES", "check_egress", "tls_context"]
+__all__ = ["CONNECTION_TYPES", "NODE_TYPES", "tls_context"]
 
 DEFAULT_TIMEOUT_S = 30.0
 SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -58,17 +72,11 @@ TLS_FIELDS: dict[str, Any] = {
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "host": {"type": "string", "minLength": 1, "title": "Host"},
-        "port": {
-            "type": "integer",
-            "minimum": 1,
-            "maximum": 65535,
-            "title": "Port",
-            "description": "Default: 587 for starttls, 465 for tls, 25 for none.",
-        },
+        "host": HOST_PROPERTY,
+        "port": port_property(description="Default: 587 for starttls, 465 for tls, 25 for none."),
         "security": {"enum": ["starttls", "tls", "none"], "default": "starttls"},
         "username": {"type": "string", "title": "Username"},
-        "password": {"type": "string", "title": "Password", "x-secret": True},
+        "password": PASSWORD_PROPERTY,
         "from": {"type": "string", "title": "From", "description": "Ada <ada@example.com>"},
         **TLS_FIELDS,
     },
@@ -90,17 +98,6 @@ def tls_context(values: Mapping[str, Any]) -> ssl.SSLContext:
     return context
 
 
-async def check_egress(egress: EgressPolicy, scheme: str, host: str, port: int) -> None:
-    """The egress policy's verdict on `host:port` (BlockedError), resolution failures as
-    ConnectionFailedError."""
-    try:
-        await egress.check_url(f"{scheme}://{host}:{port}")
-    except NodeError:
-        raise
-    except Exception as exc:
-        raise ConnectionFailedError(f"{host}:{port}: {exc}") from None
-
-
 def _endpoint(values: Mapping[str, Any]) -> tuple[str, int, str]:
     security = str(values.get("security") or "starttls")
     if security not in SECURITY_PORTS:
@@ -117,10 +114,12 @@ async def _open(values: Mapping[str, Any], egress: EgressPolicy, timeout_s: floa
 
     host, port, security = _endpoint(values)
     where = f"SMTP server {host}:{port}"
-    await check_egress(egress, "smtp", host, port)
+    addresses = await checked_addresses(egress, "smtp", host, port)
+    sock = None if addresses is None else await _pinned_socket(where, addresses, port, timeout_s)
     client = aiosmtplib.SMTP(
-        hostname=host,
-        port=port,
+        hostname=host,  # with `sock`, what TLS checks the certificate against
+        port=port if sock is None else None,
+        sock=sock,
         use_tls=security == "tls",
         start_tls=security == "starttls",
         tls_context=tls_context(values) if security != "none" else None,
@@ -138,6 +137,18 @@ async def _open(values: Mapping[str, Any], egress: EgressPolicy, timeout_s: floa
             raise _connect_error(where, exc) from None
         raise
     return client
+
+
+async def _pinned_socket(
+    where: str, addresses: list[str], port: int, timeout_s: float
+) -> socket.socket:
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await connect(addresses, port)
+    except TimeoutError:
+        raise NodeTimeoutError(f"{where} did not answer in time (connecting)") from None
+    except OSError as exc:
+        raise ConnectionFailedError(f"{where}: could not connect ({exc})") from None
 
 
 def _connect_error(where: str, exc: Exception) -> NodeError:
@@ -256,10 +267,7 @@ class EmailSendNode(IntegrationNode):
         connection = self.connect(ctx)
         values = connection.values
         message, recipients = build_message(ctx.config, values)
-        timeout_s = float(ctx.config.get("timeout_s", DEFAULT_TIMEOUT_S))
-        remaining = ctx.remaining_s()
-        if remaining is not None:
-            timeout_s = max(0.001, min(timeout_s, remaining))
+        timeout_s = time_budget_s(ctx, DEFAULT_TIMEOUT_S)
         host, port, _ = _endpoint(values)
         where = f"SMTP server {host}:{port}"
         client = await _open(values, ctx.services.egress, timeout_s)

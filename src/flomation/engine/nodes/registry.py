@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib.metadata import entry_points
 from typing import Any
 
 from flomation.engine.nodes.base import NodeType
@@ -14,6 +12,7 @@ from flomation.engine.nodes.flow import FailNode, MergeNode, OnErrorNode, Return
 from flomation.engine.nodes.foreach import ForeachNode
 from flomation.engine.nodes.http import HttpNode
 from flomation.engine.nodes.logic import ConditionNode, SwitchNode
+from flomation.engine.nodes.plugins import NamedRegistry
 from flomation.engine.nodes.python import PythonNode
 from flomation.engine.nodes.shell import ShellNode
 from flomation.engine.nodes.subflow import SubflowNode
@@ -28,7 +27,6 @@ __all__ = [
     "list_node_types",
 ]
 
-logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "flomation.nodes"
 
@@ -57,11 +55,13 @@ PROCESS_TYPES: tuple[type[NodeType], ...] = (
 )
 
 
-class NodeRegistry:
+class NodeRegistry(NamedRegistry[NodeType]):
     """Node types by name. Built-ins cannot be replaced by third-party types."""
 
+    kind = "node type"
+
     def __init__(self, types: Iterable[type[NodeType] | NodeType] = ()) -> None:
-        self._types: dict[str, NodeType] = {}
+        super().__init__()
         for node_type in types:
             self.add(node_type)
 
@@ -69,42 +69,17 @@ class NodeRegistry:
         instance = node_type() if isinstance(node_type, type) else node_type
         if not isinstance(instance, NodeType):
             raise TypeError(f"{node_type!r} is not a NodeType")
-        if instance.type in self._types and not replace:
-            raise ValueError(f"node type {instance.type!r} is already registered")
-        self._types[instance.type] = instance
+        self._put(instance, replace=replace)
 
-    def get(self, name: str) -> NodeType | None:
-        return self._types.get(name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._types
-
-    def names(self) -> list[str]:
-        return list(self._types)
-
-    def describe(self) -> list[dict[str, Any]]:
-        """The items of `GET /api/v1/node-types`."""
-        return [node_type.describe() for node_type in self._types.values()]
+    def plugin(self, loaded: object, value: str) -> NodeType:
+        instance = loaded() if isinstance(loaded, type) else loaded
+        if not isinstance(instance, NodeType):
+            raise TypeError(f"{value} is not a NodeType subclass")
+        return instance
 
     def load_entry_points(self, group: str = ENTRY_POINT_GROUP) -> None:
         """Adds third-party types; a broken plugin is logged and skipped, never fatal."""
-        for entry_point in entry_points(group=group):
-            try:
-                loaded = entry_point.load()
-                instance = loaded() if isinstance(loaded, type) else loaded
-                if not isinstance(instance, NodeType):
-                    raise TypeError(f"{entry_point.value} is not a NodeType subclass")
-            except Exception as exc:
-                logger.warning("skipping node type plugin %s: %s", entry_point.name, exc)
-                continue
-            if instance.type in self._types:
-                logger.warning(
-                    "skipping node type plugin %s: type %r is already registered",
-                    entry_point.name,
-                    instance.type,
-                )
-                continue
-            self._types[instance.type] = instance
+        self.load_group(group)
 
 
 @lru_cache(maxsize=1)

@@ -8,12 +8,9 @@ The first poll records the baseline and fires nothing. Each execution's dedupe k
 trigger, the key and the ETag, so an object version fires once even when two instances poll.
 boto3 is blocking, so listings run in a worker thread.
 
-Under an egress policy that blocks ranges, every request the client sends (the listing's pages
-and any redirect botocore follows, to the endpoint or to a bucket's virtual host) first has its
-host resolved and every address checked (`_check_egress`, on botocore's `before-send` event); a
-refusal stops the listing with the policy's reason. Each new connection then resolves and checks
-the name again and connects to a checked address (`_pin_connections`), so a DNS answer that
-changes between the two (rebinding) is refused too rather than connected to.
+Under an egress policy that blocks ranges, every request the client sends is checked and every
+connection pinned to a checked address (`flomation.pinning.boto`, shared with the s3 nodes); a
+refusal stops the listing with the policy's reason.
 """
 
 from __future__ import annotations
@@ -23,24 +20,15 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
-from botocore.awsrequest import (
-    AWSHTTPConnection,
-    AWSHTTPConnectionPool,
-    AWSHTTPSConnection,
-    AWSHTTPSConnectionPool,
-)
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from urllib3.exceptions import NewConnectionError
-from urllib3.util import connection
 
 from flomation.launch.egress import EgressRefused, LaunchEgress
 from flomation.launch.sources.base import FIRE_BATCH, SourceContext, apply, fail, next_poll
+from flomation.pinning.boto import pin_client
 from flomation.sized_lru import SizedLRU
 from flomation.timeutil import isoformat
 from flomation.triggers.config import S3Config
@@ -91,56 +79,6 @@ _clients = SizedLRU[tuple[object, ...], Any](
 )
 
 
-def _check_egress(egress: LaunchEgress, request: Any, **_: Any) -> None:
-    """botocore's `before-send` hook: refuse a request whose host the policy blocks. Raising
-    here ends the call (botocore retries only its own connection errors)."""
-    parts = urlsplit(request.url)
-    if parts.hostname:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        egress.resolve_blocking(parts.hostname, port)
-
-
-class _PinnedConnection:
-    """urllib3's connect step, made to a checked address: the name is resolved and every
-    address checked here, in the connection itself, and the socket opened to one of those.
-    TLS (SNI, certificate) still uses the hostname, which urllib3 takes from `host`."""
-
-    egress: LaunchEgress
-    _dns_host: str
-    port: int
-    timeout: Any
-    source_address: Any
-    socket_options: Any
-
-    def _new_conn(self) -> Any:
-        error: OSError | None = None
-        for address in self.egress.resolve_blocking(self._dns_host, self.port):
-            try:
-                return connection.create_connection(
-                    (address, self.port),
-                    self.timeout,
-                    source_address=self.source_address,
-                    socket_options=self.socket_options,
-                )
-            except OSError as exc:
-                error = exc
-        raise NewConnectionError(self, f"Failed to establish a new connection: {error}")  # type: ignore[arg-type]
-
-
-def _pin_connections(client: Any, egress: LaunchEgress) -> None:
-    """Make the client's connection pools open pinned connections. botocore offers no public
-    way to choose its connection classes, so its session's pool table is replaced."""
-    http = type("PinnedHTTP", (_PinnedConnection, AWSHTTPConnection), {"egress": egress})
-    https = type("PinnedHTTPS", (_PinnedConnection, AWSHTTPSConnection), {"egress": egress})
-    pools = {
-        "http": type("PinnedHTTPPool", (AWSHTTPConnectionPool,), {"ConnectionCls": http}),
-        "https": type("PinnedHTTPSPool", (AWSHTTPSConnectionPool,), {"ConnectionCls": https}),
-    }
-    session = client._endpoint.http_session
-    session._pool_classes_by_scheme = pools
-    session._manager.pool_classes_by_scheme = pools
-
-
 def _client(config: S3Config, credentials: dict[str, str], egress: LaunchEgress) -> Any:
     """A client per endpoint, region, credentials and egress policy, from one shared session:
     creating a session loads every service model, far too slow to do on each poll. Clients
@@ -169,8 +107,7 @@ def _client(config: S3Config, credentials: dict[str, str], egress: LaunchEgress)
             aws_session_token=credentials.get("aws_session_token"),
         )
         if egress.checks_addresses:
-            client.meta.events.register("before-send.s3", partial(_check_egress, egress))
-            _pin_connections(client, egress)
+            pin_client(client, egress.resolve_blocking)
         _clients.put(key, client)
         return client
 

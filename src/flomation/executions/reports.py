@@ -38,6 +38,7 @@ from flomation.protocol import (
     FINAL_STATUSES,
     Event,
     EventKind,
+    ExecutionStatus,
     FinalStatus,
     LogLine,
     NodeCancelled,
@@ -241,10 +242,18 @@ async def _write_reports(
     session: AsyncSession, landed: Sequence[tuple[Report, dict[str, Any]]]
 ) -> None:
     """The steps, log lines and stream events of the reports that passed their fences, one
-    statement per table for the whole batch."""
+    statement per table for the whole batch; what `save_data` does not keep is not written,
+    and an ending execution's earlier steps and logs that it does not keep are deleted."""
+    kept = [(report, row) for report, row in landed if keeps_details(row["save_data"])]
+    discarded = [
+        report.execution_id
+        for report, row in landed
+        if report.status is not None and discards_at_end(row["save_data"], report.status)
+    ]
     wanted = [
         (report.execution_id, report.attempt, number)
-        for report, _ in landed
+        for report, row in kept
+        if not _ends_discarding(report, row)
         for number in _steps_begun_earlier(report.events)
     ]
     known: dict[str, dict[int, dict[str, Any]]] = {}
@@ -257,7 +266,7 @@ async def _write_reports(
         last = int(row["last_seq"])
         ends = report.status is not None
         first = last - _stream_count(report.events) - (2 if ends else 0)
-        if report.events:
+        if report.events and keeps_details(row["save_data"]) and not _ends_discarding(report, row):
             folded = _StoredSteps(
                 report.execution_id, report.attempt, known.get(report.execution_id, {})
             )
@@ -268,9 +277,27 @@ async def _write_reports(
             stream.append(_event_row_of(report.execution_id, last - 1, "execution", payload))
             stream.append(_event_row_of(report.execution_id, last, "end", payload))
             metrics.EXECUTIONS_FINISHED.labels(status=str(report.status)).inc()
+    # Before this batch's rows: it keeps the `execution` and `end` events it adds.
+    await reports_repository.discard_details(session, discarded)
     await reports_repository.upsert_steps(session, steps)
     await reports_repository.insert_logs(session, logs)
     await reports_repository.insert_events(session, stream)
+
+
+def keeps_details(save_data: str | None) -> bool:
+    """Whether steps and logs are stored while the execution runs: not under `none`."""
+    return save_data != "none"
+
+
+def discards_at_end(save_data: str | None, status: str) -> bool:
+    """Whether an execution ending with `status` keeps no steps and logs: always under `none`
+    (in case the organisation's default changed while it ran), under `errors` when it
+    succeeded."""
+    return save_data == "none" or (save_data == "errors" and status == ExecutionStatus.SUCCEEDED)
+
+
+def _ends_discarding(report: Report, row: Mapping[str, Any]) -> bool:
+    return report.status is not None and discards_at_end(row["save_data"], report.status)
 
 
 def _steps_begun_earlier(events: Sequence[Event]) -> set[int]:
@@ -396,6 +423,10 @@ async def end_executions(
     concurrency limit start)."""
     ended = await reports_repository.finish(
         session, execution_ids, status=status, output=output, error=error
+    )
+    modes = await reports_repository.save_data_of(session, [e.id for e in ended])
+    await reports_repository.discard_details(
+        session, [e.id for e in ended if discards_at_end(modes.get(e.id), status)]
     )
     rows = []
     for execution in ended:

@@ -20,6 +20,8 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    join,
+    literal_column,
     null,
     select,
     text,
@@ -41,6 +43,7 @@ from flomation.executions.repository._sql import (
     is_postgres,
     table_of,
 )
+from flomation.models.auth import Organization
 from flomation.models.executions import (
     Execution,
     ExecutionEvent,
@@ -48,6 +51,7 @@ from flomation.models.executions import (
     ExecutionStep,
     QueueEntry,
 )
+from flomation.models.flows import FlowRevision
 from flomation.protocol.statuses import ExecutionStatus
 
 # A runner's report of several executions in a fixed number of statements, whatever its size.
@@ -125,9 +129,37 @@ class Fence:
     frees: bool = False
 
 
-# What a fence answers: the new last sequence number, and the summary of an ended execution.
+# What a fence answers: the new last sequence number, and the summary of an ended execution;
+# and `save_data`, what the execution keeps (below).
 FENCE_COLUMNS = ("id", "last_seq", "organization_id", *SUMMARY_COLUMNS)
 _EXECUTIONS = table_of(Execution)
+
+# What an execution keeps (`all`, `errors`, `none`): its flow revision's `save_data`, else its
+# organisation's. Read by the fence itself, so knowing it costs no statement of its own: the
+# revision is the execution's (immutable), the organisation's default is read as it is now.
+_PG_SAVE_DATA = """(
+    SELECT COALESCE(r.definition ->> 'save_data', o.save_data)
+    FROM flow_revisions AS r JOIN organizations AS o ON o.id = e.organization_id
+    WHERE r.flow_id = e.flow_id AND r.revision = e.revision
+) AS save_data"""
+# The same for SQLite and `save_data_of`, the execution's columns named with their table:
+# SQLite's RETURNING names them bare, which inside the subquery would be the revision's own.
+_SAVE_DATA = (
+    select(func.coalesce(FlowRevision.definition["save_data"].as_string(), Organization.save_data))
+    .select_from(
+        join(
+            FlowRevision,
+            Organization,
+            Organization.id == literal_column("executions.organization_id"),
+        )
+    )
+    .where(
+        FlowRevision.flow_id == literal_column("executions.flow_id"),
+        FlowRevision.revision == literal_column("executions.revision"),
+    )
+    .scalar_subquery()
+    .label("save_data")
+)
 
 # PostgreSQL: the whole batch in one UPDATE over arrays of its items; each row that passes its
 # fence sends its own wake-ups, so they cost no round trip of their own.
@@ -155,13 +187,13 @@ WHERE e.id = v.id
       THEN e.runner_id = :runner_id AND e.attempt = v.attempt
           AND e.status = '{ExecutionStatus.RUNNING}'
       ELSE e.status IN ('{ExecutionStatus.QUEUED}', '{ExecutionStatus.RUNNING}') END
-RETURNING {", ".join(f"e.{name}" for name in FENCE_COLUMNS)},
+RETURNING {", ".join(f"e.{name}" for name in FENCE_COLUMNS)}, {_PG_SAVE_DATA},
     CASE WHEN v.wakes THEN pg_notify(:channel, :execution_prefix || e.id) END AS woke_stream,
     CASE WHEN v.frees THEN pg_notify(:channel, :work_prefix || e.organization_id) END
         AS woke_runners
 """
     )
-).columns(**{name: _EXECUTIONS.c[name].type for name in FENCE_COLUMNS})
+).columns(**{name: _EXECUTIONS.c[name].type for name in FENCE_COLUMNS}, save_data=String())
 
 # SQLite: the same, one execution per statement (in-process: no round trips to save).
 _ENDS = bindparam("u_ends", type_=Boolean())
@@ -192,8 +224,11 @@ _SQLITE_FENCE_ONE = (
             (_ENDS, bindparam("u_pending", type_=Boolean())), else_=Execution.error_flow_pending
         ),
     )
-    .returning(*(_EXECUTIONS.c[name] for name in FENCE_COLUMNS))
+    .returning(*(_EXECUTIONS.c[name] for name in FENCE_COLUMNS), _SAVE_DATA)
 )
+
+
+_ANSWER = (*FENCE_COLUMNS, "save_data")
 
 
 async def fence_batch(
@@ -206,8 +241,9 @@ async def fence_batch(
     work_prefix: str,
 ) -> dict[str, dict[str, Any]]:
     """Fence, number and (those that end) end the executions of a report batch; the ids that
-    passed their fence, each with its `FENCE_COLUMNS`. It locks the execution rows it updates.
-    PostgreSQL also sends the wake-ups (`<prefix><id>` on `channel`) of the rows that passed."""
+    passed their fence, each with its `FENCE_COLUMNS` and `save_data`. It locks the execution
+    rows it updates. PostgreSQL also sends the wake-ups (`<prefix><id>` on `channel`) of the
+    rows that passed."""
     if not fences:
         return {}
     if is_postgres(session):
@@ -228,7 +264,7 @@ async def fence_batch(
             "frees": [f.frees for f in fences],
         }
         rows = (await session.execute(_PG_FENCE_BATCH, params)).mappings().all()
-        return {str(row["id"]): {name: row[name] for name in FENCE_COLUMNS} for row in rows}
+        return {str(row["id"]): {name: row[name] for name in _ANSWER} for row in rows}
     passed: dict[str, dict[str, Any]] = {}
     for fence in fences:
         one: dict[str, Any] = {
@@ -363,6 +399,32 @@ async def _insert_rows(
         await _insert_batch(session, model, columns, rows)
         return
     await session.execute(row_by_row, list(rows))
+
+
+_DISCARDED_EVENTS = ("step", "log")
+
+
+async def discard_details(session: AsyncSession, execution_ids: Sequence[str]) -> None:
+    """Delete the steps, log lines and their stream events (`step`, `log`) of these executions:
+    what `save_data` does not keep. Their summaries and `execution`/`end` events stay."""
+    if not execution_ids:
+        return
+    ids = list(execution_ids)
+    await session.execute(delete(ExecutionStep).where(ExecutionStep.execution_id.in_(ids)))
+    await session.execute(delete(ExecutionLog).where(ExecutionLog.execution_id.in_(ids)))
+    await session.execute(
+        delete(ExecutionEvent).where(
+            ExecutionEvent.execution_id.in_(ids), ExecutionEvent.type.in_(_DISCARDED_EVENTS)
+        )
+    )
+
+
+async def save_data_of(session: AsyncSession, execution_ids: Sequence[str]) -> dict[str, str]:
+    """What each of these executions keeps (`all`, `errors`, `none`), by execution id."""
+    if not execution_ids:
+        return {}
+    stmt = select(Execution.id, _SAVE_DATA).where(Execution.id.in_(list(execution_ids)))
+    return {str(row[0]): str(row[1] or "all") for row in (await session.execute(stmt)).all()}
 
 
 async def finish(

@@ -9,7 +9,6 @@ does not sink the others). `record_events` and `complete_execution` are that pat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,7 @@ from flomation.executions.notifier import (
 )
 from flomation.executions.repository import reports as reports_repository
 from flomation.executions.schemas import ExecutionSummary, LogView, StepView
-from flomation.executions.views import event_payload, event_row
+from flomation.executions.views import event_payload, event_row, step_key
 from flomation.models.executions import Execution
 from flomation.protocol import (
     EVENTS,
@@ -48,6 +47,8 @@ from flomation.protocol import (
     NodeStarted,
     NodeSucceeded,
 )
+from flomation.protocol.events import STEP_ENDS
+from flomation.timeutil import isoformat
 
 _NODE_EVENTS = (NodeStarted, NodeRetrying, NodeSucceeded, NodeFailed, NodeSkipped, NodeCancelled)
 
@@ -260,6 +261,7 @@ async def _write_reports(
     for step in await reports_repository.steps_by_keys(session, wanted):
         known.setdefault(str(step["execution_id"]), {})[int(step["step"])] = step
     steps: list[dict[str, Any]] = []
+    packs: list[dict[str, Any]] = []
     logs: list[dict[str, Any]] = []
     stream: list[dict[str, Any]] = []
     for report, row in landed:
@@ -268,10 +270,16 @@ async def _write_reports(
         first = last - _stream_count(report.events) - (2 if ends else 0)
         if report.events and keeps_details(row["save_data"]) and not _ends_discarding(report, row):
             folded = _StoredSteps(
-                report.execution_id, report.attempt, known.get(report.execution_id, {})
+                report.execution_id,
+                report.attempt,
+                known.get(report.execution_id, {}),
+                packed=_iterations_begun_and_ended(report.events),
             )
             _fold_events(folded, report.events, first, logs, stream)
             steps.extend(folded.rows())
+            pack = folded.pack()
+            if pack is not None:
+                packs.append(pack)
         if ends:
             payload = _summary_payload(row)
             stream.append(_event_row_of(report.execution_id, last - 1, "execution", payload))
@@ -280,6 +288,7 @@ async def _write_reports(
     # Before this batch's rows: it keeps the `execution` and `end` events it adds.
     await reports_repository.discard_details(session, discarded)
     await reports_repository.upsert_steps(session, steps)
+    await reports_repository.upsert_packs(session, packs)
     await reports_repository.insert_logs(session, logs)
     await reports_repository.insert_events(session, stream)
 
@@ -316,14 +325,37 @@ def _steps_begun_earlier(events: Sequence[Event]) -> set[int]:
     return touched - begun_here
 
 
+def _iterations_begun_and_ended(events: Sequence[Event]) -> set[int]:
+    """The steps inside foreach iterations that begin and end within these events: they are
+    stored packed (`ExecutionStepPack`), and their stream keeps only their end. Nothing can
+    change them later (an ended step has no more events), so the pack is written once."""
+    begun: set[int] = set()
+    ended: set[int] = set()
+    for event in events:
+        if isinstance(event, NodeStarted):
+            if event.iteration is not None:
+                begun.add(event.step)
+        elif isinstance(event, _NODE_EVENTS) and event.kind in STEP_ENDS:
+            ended.add(event.step)
+    return begun & ended
+
+
 class _StoredSteps:
     """An attempt's steps as this domain stores them: folded by the engine's rule
-    (`fold_step`), with the columns of a stored step added when a step begins."""
+    (`fold_step`), with the columns of a stored step added when a step begins. The steps of
+    `packed` go into one pack instead of a row each."""
 
-    def __init__(self, execution_id: str, attempt: int, known: dict[int, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        execution_id: str,
+        attempt: int,
+        known: dict[int, dict[str, Any]],
+        packed: set[int],
+    ) -> None:
         self.execution_id = execution_id
         self.attempt = attempt
         self.steps = known
+        self.packed = packed
         self.changed: dict[int, dict[str, Any]] = {}
 
     def fold(self, event: Event, seq: int) -> dict[str, Any]:
@@ -332,8 +364,7 @@ class _StoredSteps:
         begins = data["step"] not in self.steps
         step = fold_step(self.steps, event.kind, data, event.at)
         if begins:
-            node_id, visit, iteration = step["node_id"], step["visit"], step["iteration"]
-            key = f"{node_id}|{visit}|{json.dumps(iteration, sort_keys=True)}"[:300]
+            key = step_key(step["node_id"], step["visit"], step["iteration"])
             step.update(
                 execution_id=self.execution_id, step_key=key, run_attempt=self.attempt, seq=seq
             )
@@ -346,8 +377,29 @@ class _StoredSteps:
     def rows(self) -> list[dict[str, Any]]:
         return [
             {name: step[name] for name in reports_repository.STEP_ROW_COLUMNS}
-            for step in self.changed.values()
+            for number, step in self.changed.items()
+            if number not in self.packed
         ]
+
+    def pack(self) -> dict[str, Any] | None:
+        members = [
+            {
+                **{name: step[name] for name in reports_repository.PACKED_STEP_COLUMNS},
+                "started_at": isoformat(step["started_at"]),
+                "finished_at": isoformat(step["finished_at"]),
+            }
+            for number, step in self.changed.items()
+            if number in self.packed
+        ]
+        if not members:
+            return None
+        return {
+            "execution_id": self.execution_id,
+            "pack_key": f"{self.attempt}:{members[0]['step']}",
+            "run_attempt": self.attempt,
+            "seq": members[0]["seq"],
+            "steps": members,
+        }
 
 
 def _fold_events(
@@ -358,16 +410,28 @@ def _fold_events(
     stream: list[dict[str, Any]],
 ) -> None:
     """Fold checked events numbered from `seq` + 1 into `steps`, appending log rows to `logs`
-    and `step`/`log` stream events to `stream`."""
+    and `step`/`log` stream events to `stream`. A packed step's stream keeps its end only (the
+    state a reader folds to; the numbers of its earlier events are left unused), and the ends
+    of packed steps that follow each other in the stream are stored as one row
+    (`PACKED_STEP_EVENTS`)."""
     execution_id = steps.execution_id
+    packed = steps.packed
+    run: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, _NODE_EVENTS):
             seq += 1
             step = steps.fold(event, seq)
+            if event.step in packed:
+                if event.kind in STEP_ENDS:
+                    payload = StepView.model_validate(step).model_dump(mode="json")
+                    run.append({"seq": seq, "data": payload})
+                continue
+            _end_run(execution_id, run, stream)
             payload = StepView.model_validate(step).model_dump(mode="json")
             stream.append(_event_row_of(execution_id, seq, "step", payload))
         elif isinstance(event, LogLine):
             seq += 1
+            _end_run(execution_id, run, stream)
             log = {
                 "execution_id": execution_id,
                 "seq": seq,
@@ -379,6 +443,22 @@ def _fold_events(
             logs.append(log)
             payload = LogView.model_validate(log).model_dump(mode="json")
             stream.append(_event_row_of(execution_id, seq, "log", payload))
+    _end_run(execution_id, run, stream)
+
+
+def _end_run(execution_id: str, run: list[dict[str, Any]], stream: list[dict[str, Any]]) -> None:
+    """Store the `step` events in `run` (consecutive in the stream) as one row, and empty it."""
+    if len(run) == 1:
+        stream.append(_event_row_of(execution_id, run[0]["seq"], "step", run[0]["data"]))
+    elif run:
+        packed = _event_row_of(
+            execution_id,
+            run[-1]["seq"],
+            reports_repository.PACKED_STEP_EVENTS,
+            {"steps": list(run)},
+        )
+        stream.append(packed)
+    run.clear()
 
 
 def _summary_payload(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -43,12 +43,14 @@ from flomation.executions.repository._sql import (
     is_postgres,
     table_of,
 )
+from flomation.executions.repository._sql import PACKED_STEP_EVENTS as PACKED_STEP_EVENTS
 from flomation.models.auth import Organization
 from flomation.models.executions import (
     Execution,
     ExecutionEvent,
     ExecutionLog,
     ExecutionStep,
+    ExecutionStepPack,
     QueueEntry,
 )
 from flomation.models.flows import FlowRevision
@@ -307,6 +309,23 @@ _STEP_COLUMNS = (
 )
 # Every column of an `execution_steps` row.
 STEP_ROW_COLUMNS = ("execution_id", "step_key", "seq", *_STEP_COLUMNS)
+# What a pack (`ExecutionStepPack.steps`) holds of each step, besides its times.
+PACKED_STEP_COLUMNS = (
+    "step",
+    "seq",
+    "node_id",
+    "visit",
+    "iteration",
+    "parent_step",
+    "status",
+    "attempts",
+    "input",
+    "output",
+    "error",
+    "port",
+    "reused",
+    "output_truncated",
+)
 
 
 @functools.cache
@@ -377,6 +396,23 @@ async def upsert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     await session.execute(_upsert_steps_statement(dialect), list(rows))
 
 
+@functools.cache
+def _upsert_packs_statement(dialect: str) -> Insert:
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(ExecutionStepPack)
+    return statement.on_conflict_do_update(
+        index_elements=["execution_id", "pack_key"],
+        set_={name: statement.excluded[name] for name in ("run_attempt", "seq", "steps")},
+    )
+
+
+async def upsert_packs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert packed steps (`ExecutionStepPack`), one row per report of an execution: a
+    report sent again replaces its pack."""
+    if rows:
+        dialect = session.get_bind().dialect.name
+        await session.execute(_upsert_packs_statement(dialect), list(rows))
+
+
 async def insert_logs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     await _insert_rows(session, ExecutionLog, _LOG_COLUMNS, _INSERT_LOG, rows)
 
@@ -401,7 +437,7 @@ async def _insert_rows(
     await session.execute(row_by_row, list(rows))
 
 
-_DISCARDED_EVENTS = ("step", "log")
+_DISCARDED_EVENTS = ("step", "log", PACKED_STEP_EVENTS)
 
 
 async def discard_details(session: AsyncSession, execution_ids: Sequence[str]) -> None:
@@ -411,6 +447,7 @@ async def discard_details(session: AsyncSession, execution_ids: Sequence[str]) -
         return
     ids = list(execution_ids)
     await session.execute(delete(ExecutionStep).where(ExecutionStep.execution_id.in_(ids)))
+    await session.execute(delete(ExecutionStepPack).where(ExecutionStepPack.execution_id.in_(ids)))
     await session.execute(delete(ExecutionLog).where(ExecutionLog.execution_id.in_(ids)))
     await session.execute(
         delete(ExecutionEvent).where(

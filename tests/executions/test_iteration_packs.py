@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -17,7 +18,8 @@ from flomation.engine.executor import run_flow
 from flomation.executions import reports as execution_reports
 from flomation.executions import views
 from flomation.executions.repository import queries as queries_repository
-from flomation.executions.schemas import ClaimedExecution
+from flomation.executions.schemas import ClaimedExecution, StepStatus, StepView
+from flomation.executions.views import step_payload
 from flomation.protocol import ExecutionStatus
 from tests.executions.factories import claim, complete, request
 from tests.factories import Actor, make_flow
@@ -210,3 +212,29 @@ async def test_a_reports_statements_do_not_grow_with_its_iterations(
         rows = await _rows(database, held.id)
         assert rows["execution_step_packs"] == 1
     assert counts[0] == counts[1]
+
+
+def test_a_step_payload_is_what_the_step_view_dumps() -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    base = {
+        "node_id": "double",
+        "visit": 1,
+        "iteration": [2, 0],
+        "attempts": 2,
+        "input": {"values": {"v": 4}},
+        "output": {"v": 4, "nested": [None, "é"]},
+        "error": None,
+        "port": "success",
+        "reused": False,
+    }
+    for changes in (
+        {"status": StepStatus.SUCCEEDED, "started_at": at, "finished_at": at},
+        {
+            "status": StepStatus.RUNNING,
+            "started_at": at.replace(microsecond=0),
+            "finished_at": None,
+        },
+        {"status": "failed", "error": {"node_id": "double", "type": "x", "message": "m"}},
+    ):
+        step = {"started_at": None, "finished_at": None, **base, **changes}
+        assert step_payload(step) == StepView.model_validate(step).model_dump(mode="json")

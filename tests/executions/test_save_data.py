@@ -278,3 +278,37 @@ async def test_a_flow_with_an_unknown_mode_is_refused(
         )
     assert answer.status_code == 422, answer.text
     assert "save_data" in answer.text
+
+
+async def test_an_end_recorded_by_the_api_itself_keeps_what_the_mode_says(
+    api: LiveServer, database: Database, owner: Actor
+) -> None:
+    """Ends that no runner reports (a timeout, a cancel, a lost runner) go through
+    `end_executions`: an execution that keeps nothing has its details removed there too."""
+    flow_id = await make_flow(database, owner.organization_id, definition=_definition(None))
+    events, _ = await _engine_events()
+    first = await _start(api, database, owner, flow_id)
+    second = await _start(api, database, owner, flow_id)
+    for held in (first, second):
+        await _report(database, held, events[: len(events) // 2])
+
+    async with api.client(owner.headers) as client:
+        await _set_default(client, "errors")
+    async with database.transaction() as session:
+        await execution_reports.end_executions(
+            session, [first.id], status=ExecutionStatus.TIMED_OUT, output=None, error=None
+        )
+    async with api.client(owner.headers) as client:
+        await _set_default(client, "none")
+    async with database.transaction() as session:
+        await execution_reports.end_executions(
+            session, [second.id], status=ExecutionStatus.TIMED_OUT, output=None, error=None
+        )
+
+    timed_out = await _read(api, owner, first.id)
+    assert timed_out["status"] == "timed_out"
+    assert _details(timed_out) != (0, 0)
+    emptied = await _read(api, owner, second.id)
+    assert emptied["status"] == "timed_out"
+    assert _details(emptied) == (0, 0)
+    assert set(await _stream_types(database, second.id)) == {"execution", "end"}

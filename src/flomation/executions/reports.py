@@ -29,8 +29,8 @@ from flomation.executions.notifier import (
     work_topic,
 )
 from flomation.executions.repository import reports as reports_repository
-from flomation.executions.schemas import ExecutionSummary, LogView, StepView
-from flomation.executions.views import event_payload, event_row, step_key
+from flomation.executions.schemas import ExecutionSummary, LogView
+from flomation.executions.views import event_payload, event_row, step_key, step_payload
 from flomation.models.executions import Execution
 from flomation.protocol import (
     EVENTS,
@@ -48,7 +48,6 @@ from flomation.protocol import (
     NodeSucceeded,
 )
 from flomation.protocol.events import STEP_ENDS
-from flomation.timeutil import isoformat
 
 _NODE_EVENTS = (NodeStarted, NodeRetrying, NodeSucceeded, NodeFailed, NodeSkipped, NodeCancelled)
 
@@ -77,7 +76,12 @@ async def record_reports(
     get here. Node events (`node.*`) are folded into steps (upserted by
     node, visit and iteration) and `log` events appended to the logs; other kinds are accepted
     and not stored (the execution's own status comes from its claim and its end). Each stored
-    change is also appended to the event stream as a `step` or `log` event. Events are FENCED:
+    change is also appended to the event stream as a `step` or `log` event. Steps inside
+    foreach iterations that begin and end within one report are stored packed: one
+    `ExecutionStepPack` row, and their ends one stream row per run (see `_fold_events`).
+    What is stored follows the execution's `save_data` (which the fence reads): nothing of its
+    steps and logs under `none`, and an end that keeps none of them (`discards_at_end`)
+    deletes those stored before, in this transaction. Events are FENCED:
     this runner must hold this attempt of the running execution. An end (`status`) is fenced by
     the queue row this runner holds for this attempt; it records the final status, output and
     error (`{node_id, type, message, attempt}` or None) and the `execution` and `end` events.
@@ -357,10 +361,13 @@ class _StoredSteps:
         self.steps = known
         self.packed = packed
         self.changed: dict[int, dict[str, Any]] = {}
+        # The packed steps as the stream shows their ends (`step_payload`), by step number.
+        self.ended: dict[int, dict[str, Any]] = {}
 
     def fold(self, event: Event, seq: int) -> dict[str, Any]:
         # The fields it was sent with only: the fold tells "no output" from "output null".
-        data = event.model_dump(exclude_unset=True)
+        # Read as they are (a dump would copy every input and output once more).
+        data = {name: getattr(event, name) for name in event.model_fields_set}
         begins = data["step"] not in self.steps
         step = fold_step(self.steps, event.kind, data, event.at)
         if begins:
@@ -382,15 +389,20 @@ class _StoredSteps:
         ]
 
     def pack(self) -> dict[str, Any] | None:
-        members = [
-            {
-                **{name: step[name] for name in reports_repository.PACKED_STEP_COLUMNS},
-                "started_at": isoformat(step["started_at"]),
-                "finished_at": isoformat(step["finished_at"]),
-            }
-            for number, step in self.changed.items()
-            if number in self.packed
-        ]
+        """The packed steps as one `ExecutionStepPack` row: each as the stream shows its end,
+        with its step number, `seq`, `parent_step` and `output_truncated`."""
+        members = []
+        for number, shown in self.ended.items():
+            step = self.changed[number]
+            members.append(
+                {
+                    **shown,
+                    "step": number,
+                    "seq": step["seq"],
+                    "parent_step": step["parent_step"],
+                    "output_truncated": step["output_truncated"],
+                }
+            )
         if not members:
             return None
         return {
@@ -423,11 +435,12 @@ def _fold_events(
             step = steps.fold(event, seq)
             if event.step in packed:
                 if event.kind in STEP_ENDS:
-                    payload = StepView.model_validate(step).model_dump(mode="json")
+                    payload = step_payload(step)
+                    steps.ended[event.step] = payload
                     run.append({"seq": seq, "data": payload})
                 continue
             _end_run(execution_id, run, stream)
-            payload = StepView.model_validate(step).model_dump(mode="json")
+            payload = step_payload(step)
             stream.append(_event_row_of(execution_id, seq, "step", payload))
         elif isinstance(event, LogLine):
             seq += 1

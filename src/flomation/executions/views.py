@@ -25,6 +25,7 @@ from flomation.models.executions import (
     ExecutionStepPack,
 )
 from flomation.pagination import PageParams
+from flomation.timeutil import isoformat
 
 
 def summary(execution: Execution) -> ExecutionSummary:
@@ -75,6 +76,26 @@ def step_key(node_id: str, visit: int | None, iteration: Any) -> str:
     iteration as JSON (a foreach index, or a path of them in nested loops)."""
     text = str(iteration) if type(iteration) is int else json.dumps(iteration, sort_keys=True)
     return f"{node_id}|{visit}|{text}"[:300]
+
+
+def step_payload(step: Mapping[str, Any]) -> dict[str, Any]:
+    """A step being stored (its columns as a dict) as `StepView` dumps it to JSON, built
+    directly: the report path makes one per node event, and a model round trip costs more
+    than the rest of the event's handling. Times in UTC with a `Z`."""
+    return {
+        "node_id": step["node_id"],
+        "status": str(step["status"]),
+        "visit": step["visit"],
+        "iteration": step["iteration"],
+        "attempts": step["attempts"],
+        "input": step["input"],
+        "output": step["output"],
+        "error": step["error"],
+        "port": step["port"],
+        "reused": bool(step["reused"]),
+        "started_at": isoformat(step["started_at"]),
+        "finished_at": isoformat(step["finished_at"]),
+    }
 
 
 def _packed_step_view(step: Mapping[str, Any]) -> StepView:

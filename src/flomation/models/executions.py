@@ -196,9 +196,9 @@ class ExecutionStep(Base):
 class ExecutionStepPack(Base):
     """Steps inside foreach iterations that began and ended within one report, stored as one
     row per report instead of one per step: a foreach over 1,000 items writes a few rows
-    instead of a thousand. Each item of `steps` is a step as `ExecutionStep` holds it (its
-    times in RFC 3339), less the execution and run attempt that the pack names once. A step
-    still running at the end of its report is an `ExecutionStep` row, updated until it ends.
+    instead of a thousand. Each item of `steps` is a step as the API shows it (`StepView` as
+    JSON) with its `step` number, `seq`, `parent_step` and `output_truncated`. A step still
+    running at the end of its report is an `ExecutionStep` row, updated until it ends.
 
     `pack_key` is `<run_attempt>:<first step number>`, so that a report sent again (its
     answer lost) replaces its pack. `seq` is the first step's, for ordering.

@@ -309,23 +309,6 @@ _STEP_COLUMNS = (
 )
 # Every column of an `execution_steps` row.
 STEP_ROW_COLUMNS = ("execution_id", "step_key", "seq", *_STEP_COLUMNS)
-# What a pack (`ExecutionStepPack.steps`) holds of each step, besides its times.
-PACKED_STEP_COLUMNS = (
-    "step",
-    "seq",
-    "node_id",
-    "visit",
-    "iteration",
-    "parent_step",
-    "status",
-    "attempts",
-    "input",
-    "output",
-    "error",
-    "port",
-    "reused",
-    "output_truncated",
-)
 
 
 @functools.cache

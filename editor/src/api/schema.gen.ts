@@ -1979,6 +1979,23 @@ export interface components {
             /** Changed */
             changed: components["schemas"]["NodeChangeOut"][];
         };
+        /**
+         * OrganizationDefaults
+         * @description What the organisation's flows do when their definitions do not say.
+         */
+        OrganizationDefaults: {
+            /**
+             * Save Data
+             * @description What executions keep: `all` (steps and logs), `errors` (steps and logs of executions that did not succeed), `none` (the execution's summary only)
+             * @enum {string}
+             */
+            save_data: "all" | "errors" | "none";
+        };
+        /** OrganizationDefaultsUpdate */
+        OrganizationDefaultsUpdate: {
+            /** Save Data */
+            save_data?: ("all" | "errors" | "none") | null;
+        };
         /** OrganizationRef */
         OrganizationRef: {
             /** Id */
@@ -1995,6 +2012,7 @@ export interface components {
              * @description The flow started with every failed execution; null clears it
              */
             error_flow_id?: string | null;
+            defaults?: components["schemas"]["OrganizationDefaultsUpdate"] | null;
         };
         /** OrganizationView */
         OrganizationView: {
@@ -2004,6 +2022,7 @@ export interface components {
             name: string;
             /** Error Flow Id */
             error_flow_id: string | null;
+            defaults: components["schemas"]["OrganizationDefaults"];
             /** Created At */
             created_at: string;
         };

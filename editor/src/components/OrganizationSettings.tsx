@@ -5,13 +5,17 @@ import { api } from '../api/instance';
 import type { Organization } from '../api/models';
 import { ErrorNote } from './ui';
 
+type SaveData = Organization['defaults']['save_data'];
+
 function OrganizationForm({ organization }: { organization: Organization }) {
   const queryClient = useQueryClient();
   const flows = useFlows();
   const [name, setName] = useState(organization.name);
   const [errorFlow, setErrorFlow] = useState(organization.error_flow_id ?? '');
+  const [saveData, setSaveData] = useState<SaveData>(organization.defaults?.save_data ?? 'all');
   const patch = useMutation({
-    mutationFn: () => api().patchOrganization({ name, error_flow_id: errorFlow || null }),
+    mutationFn: () =>
+      api().patchOrganization({ name, error_flow_id: errorFlow || null, defaults: { save_data: saveData } }),
     onSuccess: (saved) => {
       queryClient.setQueryData(keys.organization, saved);
       void queryClient.invalidateQueries({ queryKey: keys.me });
@@ -43,6 +47,18 @@ function OrganizationForm({ organization }: { organization: Organization }) {
           ))}
         </select>
       </label>
+      <label>
+        Execution data kept (flows that do not set their own)
+        <select
+          value={saveData}
+          onChange={(e) => setSaveData(e.target.value as SaveData)}
+          data-testid="organization-save-data"
+        >
+          <option value="all">all: steps and logs</option>
+          <option value="errors">errors: steps and logs of executions that did not succeed</option>
+          <option value="none">none: each execution's summary only</option>
+        </select>
+      </label>
       <button type="submit" className="button primary" disabled={patch.isPending} data-testid="organization-submit">
         Save
       </button>
@@ -56,7 +72,7 @@ function OrganizationForm({ organization }: { organization: Organization }) {
   );
 }
 
-/** The organisation's name and error flow (admins). */
+/** The organisation's name, error flow and what executions keep by default (admins). */
 export function OrganizationSettings() {
   const organization = useQuery({ queryKey: keys.organization, queryFn: () => api().getOrganization() });
   if (organization.error) return <ErrorNote error={organization.error} />;

@@ -3,13 +3,14 @@ import { useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/instance';
 import { keys } from '../api/hooks';
 import type { Flow } from '../api/models';
-import type { FlowDefinition } from '../flow/format';
+import type { FlowDefinition, SaveData } from '../flow/format';
 import { ErrorNote, Modal } from '../components/ui';
 import { labelsText, parseLabels } from '../flow/labels';
 
 /**
  * Flow settings: name and description (PATCH, no new revision), and the definition's
- * `runs_on` and `timeout_s` (edited in the working copy, saved with the next revision).
+ * `runs_on`, `timeout_s` and `save_data` (edited in the working copy, saved with the next
+ * revision).
  */
 export function FlowSettingsDialog({
   flow,
@@ -30,6 +31,7 @@ export function FlowSettingsDialog({
   const [maxConcurrent, setMaxConcurrent] = useState(flow.max_concurrent_executions?.toString() ?? '');
   const [runsOn, setRunsOn] = useState(labelsText(definition.runs_on));
   const [timeout, setTimeoutText] = useState(definition.timeout_s?.toString() ?? '');
+  const [saveData, setSaveData] = useState<SaveData | ''>(definition.save_data ?? '');
   const [error, setError] = useState<unknown>(null);
 
   const submit = async (event: FormEvent) => {
@@ -52,6 +54,8 @@ export function FlowSettingsDialog({
       else delete next.runs_on;
       if (timeout.trim() && Number(timeout) > 0) next.timeout_s = Number(timeout);
       else delete next.timeout_s;
+      if (saveData) next.save_data = saveData;
+      else delete next.save_data;
       if (JSON.stringify(next) !== JSON.stringify(definition)) onDefinition(next);
       onClose();
     } catch (caught) {
@@ -115,8 +119,22 @@ export function FlowSettingsDialog({
             data-testid="flow-settings-timeout"
           />
         </label>
+        <label>
+          Execution data kept
+          <select
+            value={saveData}
+            disabled={!canWrite}
+            onChange={(e) => setSaveData(e.target.value as SaveData | '')}
+            data-testid="flow-settings-save-data"
+          >
+            <option value="">the organisation&apos;s default</option>
+            <option value="all">all: steps and logs</option>
+            <option value="errors">errors: steps and logs of executions that did not succeed</option>
+            <option value="none">none: each execution&apos;s summary only</option>
+          </select>
+        </label>
         <p className="muted small">
-          Runs on and timeout are part of the definition: they are saved with the next revision.
+          Runs on, timeout and execution data kept are part of the definition: they are saved with the next revision.
         </p>
         <ErrorNote error={error} />
         <div className="form-actions">

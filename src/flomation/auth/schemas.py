@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from flomation.auth.roles import Role
+from flomation.engine.definition import SaveData
 from flomation.models.auth import AccessToken, Membership, Organization, User
 from flomation.timeutil import isoformat
 
@@ -85,11 +86,25 @@ class UserUpdate(_Request):
     password: NewPassword | None = None
 
 
+class OrganizationDefaults(BaseModel):
+    """What the organisation's flows do when their definitions do not say."""
+
+    save_data: SaveData = Field(
+        description="What executions keep: `all` (steps and logs), `errors` (steps and logs "
+        "of executions that did not succeed), `none` (the execution's summary only)"
+    )
+
+
+class OrganizationDefaultsUpdate(_Request):
+    save_data: SaveData | None = None
+
+
 class OrganizationUpdate(_Request):
     name: Name | None = None
     error_flow_id: Id | None = Field(
         default=None, description="The flow started with every failed execution; null clears it"
     )
+    defaults: OrganizationDefaultsUpdate | None = None
 
 
 class UserView(BaseModel):
@@ -134,6 +149,7 @@ class OrganizationView(BaseModel):
     id: str
     name: str
     error_flow_id: str | None
+    defaults: OrganizationDefaults
     created_at: str
 
     @classmethod
@@ -142,6 +158,7 @@ class OrganizationView(BaseModel):
             id=organization.id,
             name=organization.name,
             error_flow_id=organization.error_flow_id,
+            defaults=OrganizationDefaults(save_data=cast(SaveData, organization.save_data)),
             created_at=_time(organization.created_at),
         )
 

@@ -379,6 +379,8 @@ async def update_organization(
         if request.error_flow_id is not None:
             await _check_error_flow(session, principal.organization_id, request.error_flow_id)
         organization.error_flow_id = request.error_flow_id
+    if request.defaults is not None and request.defaults.save_data is not None:
+        organization.save_data = request.defaults.save_data
     await session.flush()
     return OrganizationView.of(organization)
 

@@ -9,7 +9,6 @@ does not sink the others). `record_events` and `complete_execution` are that pat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,14 +29,15 @@ from flomation.executions.notifier import (
     work_topic,
 )
 from flomation.executions.repository import reports as reports_repository
-from flomation.executions.schemas import ExecutionSummary, LogView, StepView
-from flomation.executions.views import event_payload, event_row
+from flomation.executions.schemas import ExecutionSummary, LogView
+from flomation.executions.views import event_payload, event_row, step_key, step_payload
 from flomation.models.executions import Execution
 from flomation.protocol import (
     EVENTS,
     FINAL_STATUSES,
     Event,
     EventKind,
+    ExecutionStatus,
     FinalStatus,
     LogLine,
     NodeCancelled,
@@ -47,6 +47,7 @@ from flomation.protocol import (
     NodeStarted,
     NodeSucceeded,
 )
+from flomation.protocol.events import STEP_ENDS
 
 _NODE_EVENTS = (NodeStarted, NodeRetrying, NodeSucceeded, NodeFailed, NodeSkipped, NodeCancelled)
 
@@ -75,7 +76,12 @@ async def record_reports(
     get here. Node events (`node.*`) are folded into steps (upserted by
     node, visit and iteration) and `log` events appended to the logs; other kinds are accepted
     and not stored (the execution's own status comes from its claim and its end). Each stored
-    change is also appended to the event stream as a `step` or `log` event. Events are FENCED:
+    change is also appended to the event stream as a `step` or `log` event. Steps inside
+    foreach iterations that begin and end within one report are stored packed: one
+    `ExecutionStepPack` row, and their ends one stream row per run (see `_fold_events`).
+    What is stored follows the execution's `save_data` (which the fence reads): nothing of its
+    steps and logs under `none`, and an end that keeps none of them (`discards_at_end`)
+    deletes those stored before, in this transaction. Events are FENCED:
     this runner must hold this attempt of the running execution. An end (`status`) is fenced by
     the queue row this runner holds for this attempt; it records the final status, output and
     error (`{node_id, type, message, attempt}` or None) and the `execution` and `end` events.
@@ -241,36 +247,70 @@ async def _write_reports(
     session: AsyncSession, landed: Sequence[tuple[Report, dict[str, Any]]]
 ) -> None:
     """The steps, log lines and stream events of the reports that passed their fences, one
-    statement per table for the whole batch."""
+    statement per table for the whole batch; what `save_data` does not keep is not written,
+    and an ending execution's earlier steps and logs that it does not keep are deleted."""
+    kept = [(report, row) for report, row in landed if keeps_details(row["save_data"])]
+    discarded = [
+        report.execution_id
+        for report, row in landed
+        if report.status is not None and discards_at_end(row["save_data"], report.status)
+    ]
     wanted = [
         (report.execution_id, report.attempt, number)
-        for report, _ in landed
+        for report, row in kept
+        if not _ends_discarding(report, row)
         for number in _steps_begun_earlier(report.events)
     ]
     known: dict[str, dict[int, dict[str, Any]]] = {}
     for step in await reports_repository.steps_by_keys(session, wanted):
         known.setdefault(str(step["execution_id"]), {})[int(step["step"])] = step
     steps: list[dict[str, Any]] = []
+    packs: list[dict[str, Any]] = []
     logs: list[dict[str, Any]] = []
     stream: list[dict[str, Any]] = []
     for report, row in landed:
         last = int(row["last_seq"])
         ends = report.status is not None
         first = last - _stream_count(report.events) - (2 if ends else 0)
-        if report.events:
+        if report.events and keeps_details(row["save_data"]) and not _ends_discarding(report, row):
             folded = _StoredSteps(
-                report.execution_id, report.attempt, known.get(report.execution_id, {})
+                report.execution_id,
+                report.attempt,
+                known.get(report.execution_id, {}),
+                packed=_iterations_begun_and_ended(report.events),
             )
             _fold_events(folded, report.events, first, logs, stream)
             steps.extend(folded.rows())
+            pack = folded.pack()
+            if pack is not None:
+                packs.append(pack)
         if ends:
             payload = _summary_payload(row)
             stream.append(_event_row_of(report.execution_id, last - 1, "execution", payload))
             stream.append(_event_row_of(report.execution_id, last, "end", payload))
             metrics.EXECUTIONS_FINISHED.labels(status=str(report.status)).inc()
+    # Before this batch's rows: it keeps the `execution` and `end` events it adds.
+    await reports_repository.discard_details(session, discarded)
     await reports_repository.upsert_steps(session, steps)
+    await reports_repository.upsert_packs(session, packs)
     await reports_repository.insert_logs(session, logs)
     await reports_repository.insert_events(session, stream)
+
+
+def keeps_details(save_data: str | None) -> bool:
+    """Whether steps and logs are stored while the execution runs: not under `none`."""
+    return save_data != "none"
+
+
+def discards_at_end(save_data: str | None, status: str) -> bool:
+    """Whether an execution ending with `status` keeps no steps and logs: always under `none`
+    (in case the organisation's default changed while it ran), under `errors` when it
+    succeeded."""
+    return save_data == "none" or (save_data == "errors" and status == ExecutionStatus.SUCCEEDED)
+
+
+def _ends_discarding(report: Report, row: Mapping[str, Any]) -> bool:
+    return report.status is not None and discards_at_end(row["save_data"], report.status)
 
 
 def _steps_begun_earlier(events: Sequence[Event]) -> set[int]:
@@ -289,24 +329,49 @@ def _steps_begun_earlier(events: Sequence[Event]) -> set[int]:
     return touched - begun_here
 
 
+def _iterations_begun_and_ended(events: Sequence[Event]) -> set[int]:
+    """The steps inside foreach iterations that begin and end within these events: they are
+    stored packed (`ExecutionStepPack`), and their stream keeps only their end. Nothing can
+    change them later (an ended step has no more events), so the pack is written once."""
+    begun: set[int] = set()
+    ended: set[int] = set()
+    for event in events:
+        if isinstance(event, NodeStarted):
+            if event.iteration is not None:
+                begun.add(event.step)
+        elif isinstance(event, _NODE_EVENTS) and event.kind in STEP_ENDS:
+            ended.add(event.step)
+    return begun & ended
+
+
 class _StoredSteps:
     """An attempt's steps as this domain stores them: folded by the engine's rule
-    (`fold_step`), with the columns of a stored step added when a step begins."""
+    (`fold_step`), with the columns of a stored step added when a step begins. The steps of
+    `packed` go into one pack instead of a row each."""
 
-    def __init__(self, execution_id: str, attempt: int, known: dict[int, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        execution_id: str,
+        attempt: int,
+        known: dict[int, dict[str, Any]],
+        packed: set[int],
+    ) -> None:
         self.execution_id = execution_id
         self.attempt = attempt
         self.steps = known
+        self.packed = packed
         self.changed: dict[int, dict[str, Any]] = {}
+        # The packed steps as the stream shows their ends (`step_payload`), by step number.
+        self.ended: dict[int, dict[str, Any]] = {}
 
     def fold(self, event: Event, seq: int) -> dict[str, Any]:
         # The fields it was sent with only: the fold tells "no output" from "output null".
-        data = event.model_dump(exclude_unset=True)
+        # Read as they are (a dump would copy every input and output once more).
+        data = {name: getattr(event, name) for name in event.model_fields_set}
         begins = data["step"] not in self.steps
         step = fold_step(self.steps, event.kind, data, event.at)
         if begins:
-            node_id, visit, iteration = step["node_id"], step["visit"], step["iteration"]
-            key = f"{node_id}|{visit}|{json.dumps(iteration, sort_keys=True)}"[:300]
+            key = step_key(step["node_id"], step["visit"], step["iteration"])
             step.update(
                 execution_id=self.execution_id, step_key=key, run_attempt=self.attempt, seq=seq
             )
@@ -319,8 +384,34 @@ class _StoredSteps:
     def rows(self) -> list[dict[str, Any]]:
         return [
             {name: step[name] for name in reports_repository.STEP_ROW_COLUMNS}
-            for step in self.changed.values()
+            for number, step in self.changed.items()
+            if number not in self.packed
         ]
+
+    def pack(self) -> dict[str, Any] | None:
+        """The packed steps as one `ExecutionStepPack` row: each as the stream shows its end,
+        with its step number, `seq`, `parent_step` and `output_truncated`."""
+        members = []
+        for number, shown in self.ended.items():
+            step = self.changed[number]
+            members.append(
+                {
+                    **shown,
+                    "step": number,
+                    "seq": step["seq"],
+                    "parent_step": step["parent_step"],
+                    "output_truncated": step["output_truncated"],
+                }
+            )
+        if not members:
+            return None
+        return {
+            "execution_id": self.execution_id,
+            "pack_key": f"{self.attempt}:{members[0]['step']}",
+            "run_attempt": self.attempt,
+            "seq": members[0]["seq"],
+            "steps": members,
+        }
 
 
 def _fold_events(
@@ -331,16 +422,29 @@ def _fold_events(
     stream: list[dict[str, Any]],
 ) -> None:
     """Fold checked events numbered from `seq` + 1 into `steps`, appending log rows to `logs`
-    and `step`/`log` stream events to `stream`."""
+    and `step`/`log` stream events to `stream`. A packed step's stream keeps its end only (the
+    state a reader folds to; the numbers of its earlier events are left unused), and the ends
+    of packed steps that follow each other in the stream are stored as one row
+    (`PACKED_STEP_EVENTS`)."""
     execution_id = steps.execution_id
+    packed = steps.packed
+    run: list[dict[str, Any]] = []
     for event in events:
         if isinstance(event, _NODE_EVENTS):
             seq += 1
             step = steps.fold(event, seq)
-            payload = StepView.model_validate(step).model_dump(mode="json")
+            if event.step in packed:
+                if event.kind in STEP_ENDS:
+                    payload = step_payload(step)
+                    steps.ended[event.step] = payload
+                    run.append({"seq": seq, "data": payload})
+                continue
+            _end_run(execution_id, run, stream)
+            payload = step_payload(step)
             stream.append(_event_row_of(execution_id, seq, "step", payload))
         elif isinstance(event, LogLine):
             seq += 1
+            _end_run(execution_id, run, stream)
             log = {
                 "execution_id": execution_id,
                 "seq": seq,
@@ -352,6 +456,22 @@ def _fold_events(
             logs.append(log)
             payload = LogView.model_validate(log).model_dump(mode="json")
             stream.append(_event_row_of(execution_id, seq, "log", payload))
+    _end_run(execution_id, run, stream)
+
+
+def _end_run(execution_id: str, run: list[dict[str, Any]], stream: list[dict[str, Any]]) -> None:
+    """Store the `step` events in `run` (consecutive in the stream) as one row, and empty it."""
+    if len(run) == 1:
+        stream.append(_event_row_of(execution_id, run[0]["seq"], "step", run[0]["data"]))
+    elif run:
+        packed = _event_row_of(
+            execution_id,
+            run[-1]["seq"],
+            reports_repository.PACKED_STEP_EVENTS,
+            {"steps": list(run)},
+        )
+        stream.append(packed)
+    run.clear()
 
 
 def _summary_payload(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -396,6 +516,10 @@ async def end_executions(
     concurrency limit start)."""
     ended = await reports_repository.finish(
         session, execution_ids, status=status, output=output, error=error
+    )
+    modes = await reports_repository.save_data_of(session, [e.id for e in ended])
+    await reports_repository.discard_details(
+        session, [e.id for e in ended if discards_at_end(modes.get(e.id), status)]
     )
     rows = []
     for execution in ended:

@@ -3,6 +3,8 @@ execution's `execution` events."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +18,14 @@ from flomation.executions.schemas import (
     LogView,
     StepView,
 )
-from flomation.models.executions import Execution, ExecutionLog, ExecutionStep
+from flomation.models.executions import (
+    Execution,
+    ExecutionLog,
+    ExecutionStep,
+    ExecutionStepPack,
+)
 from flomation.pagination import PageParams
+from flomation.timeutil import isoformat
 
 
 def summary(execution: Execution) -> ExecutionSummary:
@@ -63,6 +71,72 @@ def step_view(step: ExecutionStep) -> StepView:
     )
 
 
+def step_key(node_id: str, visit: int | None, iteration: Any) -> str:
+    """What tells a step from the others of its execution: `node_id|visit|iteration`, the
+    iteration as JSON (a foreach index, or a path of them in nested loops)."""
+    text = str(iteration) if type(iteration) is int else json.dumps(iteration, sort_keys=True)
+    return f"{node_id}|{visit}|{text}"[:300]
+
+
+def step_payload(step: Mapping[str, Any]) -> dict[str, Any]:
+    """A step being stored (its columns as a dict) as `StepView` dumps it to JSON, built
+    directly: the report path makes one per node event, and a model round trip costs more
+    than the rest of the event's handling. Times in UTC with a `Z`."""
+    return {
+        "node_id": step["node_id"],
+        "status": str(step["status"]),
+        "visit": step["visit"],
+        "iteration": step["iteration"],
+        "attempts": step["attempts"],
+        "input": step["input"],
+        "output": step["output"],
+        "error": step["error"],
+        "port": step["port"],
+        "reused": bool(step["reused"]),
+        "started_at": isoformat(step["started_at"]),
+        "finished_at": isoformat(step["finished_at"]),
+    }
+
+
+def _packed_step_view(step: Mapping[str, Any]) -> StepView:
+    return StepView(
+        node_id=step["node_id"],
+        status=step["status"],
+        visit=step["visit"],
+        iteration=step["iteration"],
+        attempts=step["attempts"],
+        input=step["input"],
+        output=step["output"],
+        error=step["error"],
+        port=step["port"],
+        reused=step["reused"],
+        started_at=step["started_at"],
+        finished_at=step["finished_at"],
+    )
+
+
+def step_views(
+    steps: Sequence[ExecutionStep], packs: Sequence[ExecutionStepPack]
+) -> list[StepView]:
+    """The steps of an execution in the order they began: its step rows and the steps its
+    packs hold, as one list. A step is shown once, as its latest attempt stored it (a row is
+    replaced by the next attempt's; a pack holds ended steps, so it wins over a row of the
+    same attempt that a report sent twice left behind)."""
+    if not packs:
+        return [step_view(s) for s in steps]
+    shown: dict[str, tuple[int, int, StepView]] = {}
+    for row in steps:
+        shown[row.step_key] = (row.run_attempt, row.seq, step_view(row))
+    for pack in packs:
+        for member in pack.steps:
+            key = step_key(member["node_id"], member["visit"], member["iteration"])
+            earlier = shown.get(key)
+            if earlier is None or earlier[0] <= pack.run_attempt:
+                shown[key] = (pack.run_attempt, int(member["seq"]), _packed_step_view(member))
+    ordered = sorted(shown.items(), key=lambda item: (item[1][1], item[0]))
+    return [view for _, (_, _, view) in ordered]
+
+
 def log_view(log: ExecutionLog) -> LogView:
     return LogView(
         seq=log.seq, at=log.at, node_id=log.node_id, level=log.level, message=log.message
@@ -79,10 +153,11 @@ def event_row(execution: Execution, seq: int, kind: str, payload: Any) -> dict[s
 
 async def full_view(session: AsyncSession, execution: Execution) -> ExecutionView:
     steps = await queries_repository.list_steps(session, execution.id)
+    packs = await queries_repository.list_packs(session, execution.id)
     logs = await queries_repository.list_logs(session, execution.id)
     return ExecutionView(
         **summary(execution).model_dump(),
-        steps=[step_view(s) for s in steps],
+        steps=step_views(steps, packs),
         logs=[log_view(log) for log in logs],
     )
 

@@ -18,6 +18,9 @@ class Organization(Base):
     id: Mapped[str] = mapped_column(IdColumn, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     error_flow_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
+    # What executions of its flows keep (`all`, `errors`, `none`) when a flow does not say
+    # (its definition's `save_data`): see docs/flow-format.md.
+    save_data: Mapped[str] = mapped_column(String(10), default="all", server_default="all")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

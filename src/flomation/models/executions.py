@@ -1,5 +1,5 @@
-"""Executions: the history (`executions`, `execution_steps`, `execution_logs`,
-`execution_events`) and the small work queue (`execution_queue`).
+"""Executions: the history (`executions`, `execution_steps` and `execution_step_packs`,
+`execution_logs`, `execution_events`) and the small work queue (`execution_queue`).
 
 The queue holds one row per execution that is waiting or running, and nothing else: claims
 scan a partial index over the unleased rows only, so they stay fast however long the history
@@ -191,6 +191,28 @@ class ExecutionStep(Base):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # The sequence number of the event that first recorded this step (orders steps in a view).
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ExecutionStepPack(Base):
+    """Steps inside foreach iterations that began and ended within one report, stored as one
+    row per report instead of one per step: a foreach over 1,000 items writes a few rows
+    instead of a thousand. Each item of `steps` is a step as the API shows it (`StepView` as
+    JSON) with its `step` number, `seq`, `parent_step` and `output_truncated`. A step still
+    running at the end of its report is an `ExecutionStep` row, updated until it ends.
+
+    `pack_key` is `<run_attempt>:<first step number>`, so that a report sent again (its
+    answer lost) replaces its pack. `seq` is the first step's, for ordering.
+    """
+
+    __tablename__ = "execution_step_packs"
+
+    execution_id: Mapped[str] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    pack_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_attempt: Mapped[int] = mapped_column(Integer, default=0)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    steps: Mapped[Any] = mapped_column(JSONValue)
 
 
 class ExecutionLog(Base):

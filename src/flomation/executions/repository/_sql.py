@@ -86,3 +86,8 @@ SUMMARY_COLUMNS = (
 
 # The columns of an `execution_events` row.
 EVENT_COLUMNS = ("execution_id", "seq", "type", "payload")
+
+# The stored type of a run of `step` events of packed steps (`ExecutionStepPack`): one row at
+# the last event's number, whose payload is `{"steps": [{"seq", "data"}, ...]}`; readers of
+# the stream (`queries.events_after`) see each as the `step` event it stands for.
+PACKED_STEP_EVENTS = "steps"

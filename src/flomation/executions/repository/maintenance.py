@@ -18,6 +18,7 @@ from flomation.models.executions import (
     ExecutionEvent,
     ExecutionLog,
     ExecutionStep,
+    ExecutionStepPack,
     QueueEntry,
 )
 from flomation.protocol.statuses import ExecutionStatus
@@ -182,7 +183,7 @@ async def prune_finished(session: AsyncSession, retention_days: int, limit: int 
     if not ids:
         return 0
     # Children first: SQLite only cascades with foreign keys on, and this stays explicit.
-    for table in (ExecutionEvent, ExecutionLog, ExecutionStep):
+    for table in (ExecutionEvent, ExecutionLog, ExecutionStep, ExecutionStepPack):
         await session.execute(delete(table).where(table.execution_id.in_(ids)))
     await session.execute(delete(QueueEntry).where(QueueEntry.execution_id.in_(ids)))
     await session.execute(delete(Execution).where(Execution.id.in_(ids)))

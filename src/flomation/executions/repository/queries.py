@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flomation.models.executions import Execution, ExecutionEvent, ExecutionLog, ExecutionStep
+from flomation.executions.repository._sql import PACKED_STEP_EVENTS
+from flomation.models.executions import (
+    Execution,
+    ExecutionEvent,
+    ExecutionLog,
+    ExecutionStep,
+    ExecutionStepPack,
+)
 from flomation.pagination import PageParams, keyset
 from flomation.protocol.statuses import ExecutionStatus
 
@@ -32,6 +40,15 @@ async def list_steps(session: AsyncSession, execution_id: str) -> list[Execution
         select(ExecutionStep)
         .where(ExecutionStep.execution_id == execution_id)
         .order_by(ExecutionStep.seq, ExecutionStep.step_key)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_packs(session: AsyncSession, execution_id: str) -> list[ExecutionStepPack]:
+    stmt = (
+        select(ExecutionStepPack)
+        .where(ExecutionStepPack.execution_id == execution_id)
+        .order_by(ExecutionStepPack.seq)
     )
     return list((await session.scalars(stmt)).all())
 
@@ -83,13 +100,34 @@ async def succeeded_step_outputs(session: AsyncSession, execution_id: str) -> di
     }
 
 
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One event of an execution's stream: its number, type and payload."""
+
+    seq: int
+    type: str
+    payload: Any
+
+
 async def events_after(
     session: AsyncSession, execution_id: str, after_seq: int, limit: int = 500
-) -> list[ExecutionEvent]:
+) -> list[StreamEvent]:
+    """The stream's events after `after_seq`, in order, from at most `limit` stored rows: a
+    row of packed step events stands for several `step` events."""
     stmt = (
-        select(ExecutionEvent)
+        select(ExecutionEvent.seq, ExecutionEvent.type, ExecutionEvent.payload)
         .where(ExecutionEvent.execution_id == execution_id, ExecutionEvent.seq > after_seq)
         .order_by(ExecutionEvent.seq)
         .limit(limit)
     )
-    return list((await session.scalars(stmt)).all())
+    events: list[StreamEvent] = []
+    for seq, kind, payload in (await session.execute(stmt)).all():
+        if kind == PACKED_STEP_EVENTS:
+            events.extend(
+                StreamEvent(int(one["seq"]), "step", one["data"])
+                for one in payload["steps"]
+                if int(one["seq"]) > after_seq
+            )
+        else:
+            events.append(StreamEvent(int(seq), str(kind), payload))
+    return events

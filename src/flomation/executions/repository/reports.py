@@ -20,6 +20,8 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    join,
+    literal_column,
     null,
     select,
     text,
@@ -41,13 +43,17 @@ from flomation.executions.repository._sql import (
     is_postgres,
     table_of,
 )
+from flomation.executions.repository._sql import PACKED_STEP_EVENTS as PACKED_STEP_EVENTS
+from flomation.models.auth import Organization
 from flomation.models.executions import (
     Execution,
     ExecutionEvent,
     ExecutionLog,
     ExecutionStep,
+    ExecutionStepPack,
     QueueEntry,
 )
+from flomation.models.flows import FlowRevision
 from flomation.protocol.statuses import ExecutionStatus
 
 # A runner's report of several executions in a fixed number of statements, whatever its size.
@@ -125,9 +131,37 @@ class Fence:
     frees: bool = False
 
 
-# What a fence answers: the new last sequence number, and the summary of an ended execution.
+# What a fence answers: the new last sequence number, and the summary of an ended execution;
+# and `save_data`, what the execution keeps (below).
 FENCE_COLUMNS = ("id", "last_seq", "organization_id", *SUMMARY_COLUMNS)
 _EXECUTIONS = table_of(Execution)
+
+# What an execution keeps (`all`, `errors`, `none`): its flow revision's `save_data`, else its
+# organisation's. Read by the fence itself, so knowing it costs no statement of its own: the
+# revision is the execution's (immutable), the organisation's default is read as it is now.
+_PG_SAVE_DATA = """(
+    SELECT COALESCE(r.definition ->> 'save_data', o.save_data)
+    FROM flow_revisions AS r JOIN organizations AS o ON o.id = e.organization_id
+    WHERE r.flow_id = e.flow_id AND r.revision = e.revision
+) AS save_data"""
+# The same for SQLite and `save_data_of`, the execution's columns named with their table:
+# SQLite's RETURNING names them bare, which inside the subquery would be the revision's own.
+_SAVE_DATA = (
+    select(func.coalesce(FlowRevision.definition["save_data"].as_string(), Organization.save_data))
+    .select_from(
+        join(
+            FlowRevision,
+            Organization,
+            Organization.id == literal_column("executions.organization_id"),
+        )
+    )
+    .where(
+        FlowRevision.flow_id == literal_column("executions.flow_id"),
+        FlowRevision.revision == literal_column("executions.revision"),
+    )
+    .scalar_subquery()
+    .label("save_data")
+)
 
 # PostgreSQL: the whole batch in one UPDATE over arrays of its items; each row that passes its
 # fence sends its own wake-ups, so they cost no round trip of their own.
@@ -155,13 +189,13 @@ WHERE e.id = v.id
       THEN e.runner_id = :runner_id AND e.attempt = v.attempt
           AND e.status = '{ExecutionStatus.RUNNING}'
       ELSE e.status IN ('{ExecutionStatus.QUEUED}', '{ExecutionStatus.RUNNING}') END
-RETURNING {", ".join(f"e.{name}" for name in FENCE_COLUMNS)},
+RETURNING {", ".join(f"e.{name}" for name in FENCE_COLUMNS)}, {_PG_SAVE_DATA},
     CASE WHEN v.wakes THEN pg_notify(:channel, :execution_prefix || e.id) END AS woke_stream,
     CASE WHEN v.frees THEN pg_notify(:channel, :work_prefix || e.organization_id) END
         AS woke_runners
 """
     )
-).columns(**{name: _EXECUTIONS.c[name].type for name in FENCE_COLUMNS})
+).columns(**{name: _EXECUTIONS.c[name].type for name in FENCE_COLUMNS}, save_data=String())
 
 # SQLite: the same, one execution per statement (in-process: no round trips to save).
 _ENDS = bindparam("u_ends", type_=Boolean())
@@ -192,8 +226,11 @@ _SQLITE_FENCE_ONE = (
             (_ENDS, bindparam("u_pending", type_=Boolean())), else_=Execution.error_flow_pending
         ),
     )
-    .returning(*(_EXECUTIONS.c[name] for name in FENCE_COLUMNS))
+    .returning(*(_EXECUTIONS.c[name] for name in FENCE_COLUMNS), _SAVE_DATA)
 )
+
+
+_ANSWER = (*FENCE_COLUMNS, "save_data")
 
 
 async def fence_batch(
@@ -206,8 +243,9 @@ async def fence_batch(
     work_prefix: str,
 ) -> dict[str, dict[str, Any]]:
     """Fence, number and (those that end) end the executions of a report batch; the ids that
-    passed their fence, each with its `FENCE_COLUMNS`. It locks the execution rows it updates.
-    PostgreSQL also sends the wake-ups (`<prefix><id>` on `channel`) of the rows that passed."""
+    passed their fence, each with its `FENCE_COLUMNS` and `save_data`. It locks the execution
+    rows it updates. PostgreSQL also sends the wake-ups (`<prefix><id>` on `channel`) of the
+    rows that passed."""
     if not fences:
         return {}
     if is_postgres(session):
@@ -228,7 +266,7 @@ async def fence_batch(
             "frees": [f.frees for f in fences],
         }
         rows = (await session.execute(_PG_FENCE_BATCH, params)).mappings().all()
-        return {str(row["id"]): {name: row[name] for name in FENCE_COLUMNS} for row in rows}
+        return {str(row["id"]): {name: row[name] for name in _ANSWER} for row in rows}
     passed: dict[str, dict[str, Any]] = {}
     for fence in fences:
         one: dict[str, Any] = {
@@ -341,6 +379,23 @@ async def upsert_steps(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     await session.execute(_upsert_steps_statement(dialect), list(rows))
 
 
+@functools.cache
+def _upsert_packs_statement(dialect: str) -> Insert:
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(ExecutionStepPack)
+    return statement.on_conflict_do_update(
+        index_elements=["execution_id", "pack_key"],
+        set_={name: statement.excluded[name] for name in ("run_attempt", "seq", "steps")},
+    )
+
+
+async def upsert_packs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert packed steps (`ExecutionStepPack`), one row per report of an execution: a
+    report sent again replaces its pack."""
+    if rows:
+        dialect = session.get_bind().dialect.name
+        await session.execute(_upsert_packs_statement(dialect), list(rows))
+
+
 async def insert_logs(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     await _insert_rows(session, ExecutionLog, _LOG_COLUMNS, _INSERT_LOG, rows)
 
@@ -363,6 +418,33 @@ async def _insert_rows(
         await _insert_batch(session, model, columns, rows)
         return
     await session.execute(row_by_row, list(rows))
+
+
+_DISCARDED_EVENTS = ("step", "log", PACKED_STEP_EVENTS)
+
+
+async def discard_details(session: AsyncSession, execution_ids: Sequence[str]) -> None:
+    """Delete the steps, log lines and their stream events (`step`, `log`) of these executions:
+    what `save_data` does not keep. Their summaries and `execution`/`end` events stay."""
+    if not execution_ids:
+        return
+    ids = list(execution_ids)
+    await session.execute(delete(ExecutionStep).where(ExecutionStep.execution_id.in_(ids)))
+    await session.execute(delete(ExecutionStepPack).where(ExecutionStepPack.execution_id.in_(ids)))
+    await session.execute(delete(ExecutionLog).where(ExecutionLog.execution_id.in_(ids)))
+    await session.execute(
+        delete(ExecutionEvent).where(
+            ExecutionEvent.execution_id.in_(ids), ExecutionEvent.type.in_(_DISCARDED_EVENTS)
+        )
+    )
+
+
+async def save_data_of(session: AsyncSession, execution_ids: Sequence[str]) -> dict[str, str]:
+    """What each of these executions keeps (`all`, `errors`, `none`), by execution id."""
+    if not execution_ids:
+        return {}
+    stmt = select(Execution.id, _SAVE_DATA).where(Execution.id.in_(list(execution_ids)))
+    return {str(row[0]): str(row[1] or "all") for row in (await session.execute(stmt)).all()}
 
 
 async def finish(

@@ -2,7 +2,7 @@
 (`all`, `errors`, `none`); execution_step_packs: foreach iterations' steps, one row per report
 
 Revision ID: whstore_0001
-Revises: 0002
+Revises: conn_0001
 Create Date: 2026-12-07 23:20:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import flomation.db.base
 
 revision: str = "whstore_0001"
-down_revision: str | None = "0002"
+down_revision: str | None = "conn_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

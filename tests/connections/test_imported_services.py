@@ -18,7 +18,10 @@ import pytest
 import yaml
 
 from flomation.db.session import Database
+from flomation.engine.nodes.base import EngineServices
+from flomation.protocol import ProbeRequest
 from flomation.runner.local_secrets import LocalSecrets
+from flomation.runner.probes import answer_probe
 from tests.connections.test_connection_runs import runner, stored
 from tests.factories import Actor, make_actor
 from tests.integrations.openapi.petstore import (
@@ -28,6 +31,7 @@ from tests.integrations.openapi.petstore import (
     petstore_server,
 )
 from tests.live import LiveServer
+from tests.runners.helpers import make_runner_token, runner_client
 
 PETSTORE_TEXT = fixture_text("petstore3.yaml")
 PETSTORE: dict[str, Any] = yaml.safe_load(PETSTORE_TEXT)
@@ -255,3 +259,42 @@ async def test_a_flow_of_imported_nodes_runs_and_a_reimport_can_break_it(
         assert (await client.get(IMPORT)).json() == []
         gone = await client.delete(f"{IMPORT}/petstore")
         assert gone.status_code == 404
+
+
+async def test_a_connection_of_the_imported_type_is_tested_on_a_runner(
+    api: LiveServer, database: Database, owner: Actor, shop: PetstoreServer
+) -> None:
+    wrong_key = "wrong-key-7c1d2e"
+    client_runner = runner_client(
+        api.base_url, await make_runner_token(database, owner.organization_id)
+    )
+    await client_runner.register(labels={}, max_concurrent=1)
+    try:
+        async with api.client(owner.headers) as client:
+            await import_petstore(client)
+            results = []
+            for key in (API_KEY, wrong_key):
+                values = {"base_url": shop.base_url, "api_key": key}
+                put = await client.put(
+                    "/api/v1/connections/shop", json={"type": "openapi.petstore", "values": values}
+                )
+                assert put.status_code == 200, put.text
+                asked = asyncio.create_task(client.post("/api/v1/connections/shop/test"))
+                answer = await client_runner.call(
+                    "POST", "/claim", {"free_slots": 1, "wait_s": 10, "probes": True}
+                )
+                [probe] = answer["probes"]
+                request = ProbeRequest.model_validate(probe)
+                # The probe carries the service, so a runner that never saw it can test it.
+                assert request.imported_service is not None
+                assert request.imported_service["name"] == "petstore"
+                await answer_probe(client_runner, request, EngineServices())
+                tested = await asyncio.wait_for(asked, 20)
+                assert tested.status_code == 200, tested.text
+                results.append(tested.json())
+        accepted, refused = results
+        assert accepted["ok"] is True, accepted
+        assert refused["ok"] is False, refused
+        assert wrong_key not in refused["message"]
+    finally:
+        await client_runner.aclose()

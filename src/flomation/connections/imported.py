@@ -49,6 +49,8 @@ __all__ = [
     "list_services",
     "organization_connection_types",
     "organization_node_registry",
+    "organization_node_types",
+    "probed_service",
     "referenced_services",
     "service_of",
 ]
@@ -294,3 +296,15 @@ async def delete_service(
                 extra={"flows": [{"id": flow_id, "name": n} for flow_id, n in users]},
             )
     await repository.delete_one(session, organization_id, name)
+
+
+async def probed_service(
+    session: AsyncSession, organization_id: str, type_name: str
+) -> dict[str, Any] | None:
+    """For testing a connection of type `openapi.<name>` on a runner: that service as stored
+    (the runner rebuilds its connection type to run the probe); None for other types."""
+    name = service_of(type_name)
+    if name is None or type_name != f"{PREFIX}{name}":
+        return None
+    found = await claimed_services(session, organization_id, [name])
+    return found[0] if found else None

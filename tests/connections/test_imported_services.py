@@ -298,3 +298,42 @@ async def test_a_connection_of_the_imported_type_is_tested_on_a_runner(
         assert wrong_key not in refused["message"]
     finally:
         await client_runner.aclose()
+
+
+async def test_two_imports_of_one_name_at_once_leave_one_service(
+    api: LiveServer, owner: Actor
+) -> None:
+    async with api.client(owner.headers) as client:
+        first, second = await asyncio.gather(
+            client.post(IMPORT, json={"name": "petstore", "document": PETSTORE_TEXT}),
+            client.post(
+                IMPORT,
+                json={"name": "petstore", "document": json.dumps(without_get_pet_by_id())},
+            ),
+        )
+        assert (first.status_code, second.status_code) == (200, 200), first.text + second.text
+        listed = (await client.get(IMPORT)).json()
+        assert [item["name"] for item in listed] == ["petstore"]
+        counts = {len(first.json()["node_types"]), len(second.json()["node_types"])}
+        assert listed[0]["operation_count"] in counts
+
+
+async def test_an_imported_node_refuses_a_connection_of_another_type(
+    api: LiveServer, owner: Actor
+) -> None:
+    async with api.client(owner.headers) as client:
+        await import_petstore(client)
+        put = await client.put(
+            "/api/v1/connections/shop",
+            json={"type": "conntest", "values": {"host": "db.internal", "port": 5432}},
+        )
+        assert put.status_code == 200, put.text
+        created = await client.post(
+            "/api/v1/flows", json={"name": "pets", "definition": pet_flow()}
+        )
+        assert created.status_code == 422
+        [error] = created.json()["errors"]
+        assert error["node_id"] == "call"
+        assert error["field"] == "connection"
+        assert "'openapi.petstore'" in error["msg"]
+        assert "'conntest'" in error["msg"]

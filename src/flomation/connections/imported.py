@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.clock import utcnow
 from flomation.connections import imported_repository as repository
 from flomation.connections.schemas import (
     ConnectionTypeView,
@@ -248,13 +249,10 @@ async def get_service(
 async def list_services(
     session: AsyncSession, *, organization_id: str
 ) -> list[ImportedServiceSummary]:
-    stamps = await repository.stamps(session, organization_id)
+    stamps = {stamp.name: stamp for stamp in await repository.stamps(session, organization_id)}
     out = []
-    for stamp in stamps:
-        row = await repository.get(session, organization_id, stamp.name)
-        if row is None:
-            continue
-        service = _rebuild(row.content_hash, dict(row.data))
+    for service in await _services(session, organization_id, list(stamps)):
+        stamp = stamps[service.name]
         out.append(
             ImportedServiceSummary(
                 name=service.name,
@@ -262,9 +260,9 @@ async def list_services(
                 title=service.title,
                 version=service.version,
                 openapi=service.openapi,
-                operation_count=row.operation_count,
+                operation_count=stamp.operation_count,
                 notes=list(service.notes),
-                updated_at=row.updated_at,
+                updated_at=stamp.updated_at or utcnow(),
             )
         )
     return out

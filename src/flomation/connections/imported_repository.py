@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.clock import utcnow
@@ -20,6 +22,8 @@ class Stamp:
 
     name: str
     content_hash: str
+    operation_count: int = 0
+    updated_at: datetime | None = None
 
 
 async def get(session: AsyncSession, organization_id: str, name: str) -> ImportedServiceRow | None:
@@ -30,15 +34,21 @@ async def stamps(
     session: AsyncSession, organization_id: str, names: Collection[str] | None = None
 ) -> list[Stamp]:
     """The organisation's services (only `names` when given), by name."""
-    stmt = select(ImportedServiceRow.name, ImportedServiceRow.content_hash).where(
-        ImportedServiceRow.organization_id == organization_id
-    )
+    stmt = select(
+        ImportedServiceRow.name,
+        ImportedServiceRow.content_hash,
+        ImportedServiceRow.operation_count,
+        ImportedServiceRow.updated_at,
+    ).where(ImportedServiceRow.organization_id == organization_id)
     if names is not None:
         if not names:
             return []
         stmt = stmt.where(ImportedServiceRow.name.in_(sorted(names)))
     rows = (await session.execute(stmt.order_by(ImportedServiceRow.name))).all()
-    return [Stamp(str(row.name), str(row.content_hash)) for row in rows]
+    return [
+        Stamp(str(row.name), str(row.content_hash), int(row.operation_count), row.updated_at)
+        for row in rows
+    ]
 
 
 async def data_of(
@@ -81,7 +91,27 @@ async def put(
             created_at=now,
             updated_at=now,
         )
-        session.add(row)
+        try:
+            # In a savepoint: a concurrent first import of the same name wins the insert,
+            # and this one then replaces it, as a re-import does.
+            async with session.begin_nested():
+                session.add(row)
+                await session.flush()
+            return row
+        except IntegrityError:
+            found = await session.get(
+                ImportedServiceRow,
+                (organization_id, name),
+                with_for_update=True,
+                populate_existing=True,
+            )
+            if found is None:
+                raise
+            row = found
+        row.content_hash = content_hash
+        row.data = data
+        row.operation_count = operation_count
+        row.updated_at = now
     else:
         row.content_hash = content_hash
         row.data = data

@@ -116,7 +116,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Node Types */
+        /**
+         * Get Node Types
+         * @description Flomation's node types and the organisation's imported OpenAPI services' ones.
+         */
         get: operations["list_node_types"];
         put?: never;
         post?: never;
@@ -526,12 +529,57 @@ export interface paths {
         };
         /**
          * List Connection Types
-         * @description Built-in and plugin connection types, with their values' JSON schema.
+         * @description Built-in and plugin connection types and the organisation's imported OpenAPI
+         *     services' (`openapi.<name>`), with their values' JSON schema.
          */
         get: operations["list_connection_types"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connection-types/openapi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Openapi Services */
+        get: operations["list_openapi_services"];
+        put?: never;
+        /**
+         * Import Openapi Service
+         * @description Makes the connection type `openapi.<name>` and one node type per operation
+         *     (`openapi.<name>.<operationId>`); importing again under a name replaces them. A document
+         *     that cannot be imported is a 422 whose `pointer` names its first broken place.
+         */
+        post: operations["import_openapi_service"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connection-types/openapi/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Openapi Service */
+        get: operations["get_openapi_service"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Openapi Service
+         * @description 409 naming the flows whose current revision uses its node types, unless `force`.
+         */
+        delete: operations["delete_openapi_service"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1113,6 +1161,13 @@ export interface components {
             connections?: {
                 [key: string]: components["schemas"]["ClaimedConnection"];
             };
+            /**
+             * Imported Services
+             * @description The imported OpenAPI services whose node types the definition uses, as stored (`ImportedService.to_dict()`); the runner rebuilds their types from them
+             */
+            imported_services?: {
+                [key: string]: unknown;
+            }[];
         };
         /**
          * CompleteRequest
@@ -1642,6 +1697,61 @@ export interface components {
             /** Attempt */
             attempt: number;
         };
+        /**
+         * ImportedServiceSummary
+         * @description An imported service in the list.
+         */
+        ImportedServiceSummary: {
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @description Its connection type, `openapi.<name>`
+             */
+            type: string;
+            /** Title */
+            title: string;
+            /** Version */
+            version: string;
+            /** Openapi */
+            openapi: string;
+            /** Operation Count */
+            operation_count: number;
+            /** Notes */
+            notes: string[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * ImportedServiceView
+         * @description What an import made: the connection type and one node type per operation, and what it
+         *     left out (`notes`).
+         */
+        ImportedServiceView: {
+            /** Name */
+            name: string;
+            /** Title */
+            title: string;
+            /** Version */
+            version: string;
+            /** Openapi */
+            openapi: string;
+            connection_type: components["schemas"]["ConnectionTypeView"];
+            /** Node Types */
+            node_types: {
+                [key: string]: unknown;
+            }[];
+            /** Notes */
+            notes: string[];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
         /** LogLine */
         LogLine: {
             /** Seq */
@@ -1980,6 +2090,22 @@ export interface components {
             changed: components["schemas"]["NodeChangeOut"][];
         };
         /**
+         * OpenApiImportBody
+         * @description `POST /connection-types/openapi`: an OpenAPI 3.0/3.1 document (JSON or YAML text, or
+         *     the document as a JSON object), at most 5 MiB, imported as `openapi.<name>`.
+         */
+        OpenApiImportBody: {
+            /**
+             * Name
+             * @description ^[A-Za-z_][A-Za-z0-9_]{0,63}$
+             */
+            name: string;
+            /** Document */
+            document: string | {
+                [key: string]: unknown;
+            };
+        };
+        /**
          * OrganizationDefaults
          * @description What the organisation's flows do when their definitions do not say.
          */
@@ -2090,6 +2216,13 @@ export interface components {
             };
             /** Timeout S */
             timeout_s: number;
+            /**
+             * Imported Service
+             * @description For a connection of an imported OpenAPI type: the service, as stored
+             */
+            imported_service?: {
+                [key: string]: unknown;
+            } | null;
         };
         /**
          * ProbeResult
@@ -4531,6 +4664,166 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ConnectionTypeView"][];
                 };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_openapi_services: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportedServiceSummary"][];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    import_openapi_service: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenApiImportBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportedServiceView"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_openapi_service: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportedServiceView"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_openapi_service: {
+        parameters: {
+            query?: {
+                force?: boolean;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request cannot be served as it is */
             "4XX": {

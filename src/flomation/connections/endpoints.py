@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from flomation.api.deps import EditorPrincipal, SessionDep, ViewerPrincipal, get_principal
 from flomation.auth.principal import Principal
 from flomation.auth.roles import Role
-from flomation.connections import probes, service
+from flomation.connections import imported_endpoints, probes, service
 from flomation.connections.schemas import (
     ConnectionBody,
     ConnectionTestBody,
@@ -32,9 +32,16 @@ ConnectionPages = Annotated[PageParams[str], Depends(page_query("connections"))]
 
 
 @router.get("/connection-types", operation_id="list_connection_types")
-async def list_connection_types(_: ViewerPrincipal) -> list[ConnectionTypeView]:
-    """Built-in and plugin connection types, with their values' JSON schema."""
-    return service.list_connection_types()
+async def list_connection_types(
+    principal: ViewerPrincipal, session: SessionDep
+) -> list[ConnectionTypeView]:
+    """Built-in and plugin connection types and the organisation's imported OpenAPI
+    services' (`openapi.<name>`), with their values' JSON schema."""
+    return await service.list_organization_connection_types(session, principal.organization_id)
+
+
+# The imported OpenAPI services' routes (`/connection-types/openapi...`).
+router.include_router(imported_endpoints.router)
 
 
 @router.get("/connections", operation_id="list_connections")

@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.clock import utcnow
-from flomation.connections import repository
+from flomation.connections import imported, repository
 from flomation.connections.service import decrypt_values
 from flomation.db.session import Database
 from flomation.errors import NotFound
@@ -162,6 +162,7 @@ async def take_for_runner(
                 type=row.type,
                 values=decrypt_values(row, keyring),
                 timeout_s=max(left_s, 0.5),
+                imported_service=await imported.probed_service(session, organization_id, row.type),
             )
         )
     return requests

@@ -63,3 +63,43 @@ class ConnectionTestResult(BaseModel):
     ok: bool
     message: str
     duration_ms: int
+
+
+# --------------------------------------------------------------------------- OpenAPI import
+
+
+class OpenApiImportBody(BaseModel):
+    """`POST /connection-types/openapi`: an OpenAPI 3.0/3.1 document (JSON or YAML text, or
+    the document as a JSON object), at most 5 MiB, imported as `openapi.<name>`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200, description="^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    document: str | dict[str, Any]
+
+
+class ImportedServiceView(BaseModel):
+    """What an import made: the connection type and one node type per operation, and what it
+    left out (`notes`)."""
+
+    name: str
+    title: str
+    version: str
+    openapi: str
+    connection_type: ConnectionTypeView
+    node_types: list[dict[str, Any]]
+    notes: list[str]
+    updated_at: datetime
+
+
+class ImportedServiceSummary(BaseModel):
+    """An imported service in the list."""
+
+    name: str
+    type: str = Field(description="Its connection type, `openapi.<name>`")
+    title: str
+    version: str
+    openapi: str
+    operation_count: int
+    notes: list[str]
+    updated_at: datetime

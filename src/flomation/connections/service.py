@@ -12,7 +12,7 @@ from jsonschema import ValidationError as SchemaError
 from jsonschema.validators import validator_for
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flomation.connections import repository
+from flomation.connections import imported, repository
 from flomation.connections.references import (
     ConnectionUse,
     connection_uses,
@@ -48,6 +48,14 @@ def list_connection_types() -> list[ConnectionTypeView]:
     return [ConnectionTypeView.model_validate(item) for item in connection_types().describe()]
 
 
+async def list_organization_connection_types(
+    session: AsyncSession, organization_id: str
+) -> list[ConnectionTypeView]:
+    """Built-in and plugin types, and the organisation's imported OpenAPI services'."""
+    registry = await imported.organization_connection_types(session, organization_id)
+    return [ConnectionTypeView.model_validate(item) for item in registry.describe()]
+
+
 # --------------------------------------------------------------------------- values at rest
 
 
@@ -74,17 +82,21 @@ def decrypt_values(row: Connection, keyring: Keyring | None = None) -> dict[str,
     return _decrypt(keyring or default_keyring(), row)
 
 
-def _secret_fields(type_name: str, values: Mapping[str, Any]) -> frozenset[str]:
-    """The type's secret fields; for a type this process does not know (a plugin removed),
-    every string field, since which are secret is unknown."""
-    known = connection_types().get(type_name)
+def _secret_fields(
+    type_name: str, values: Mapping[str, Any], kind: ConnectionType | None = None
+) -> frozenset[str]:
+    """The type's secret fields; for a type this process does not know (a plugin removed,
+    an imported service deleted), every string field, since which are secret is unknown."""
+    known = kind or connection_types().get(type_name)
     if known is not None:
         return known.secret_fields
     return frozenset(key for key, value in values.items() if isinstance(value, str))
 
 
-def _view(row: Connection, values: Mapping[str, Any]) -> ConnectionView:
-    secret = _secret_fields(row.type, values)
+def _view(
+    row: Connection, values: Mapping[str, Any], kind: ConnectionType | None = None
+) -> ConnectionView:
+    secret = _secret_fields(row.type, values, kind)
     shown = {
         key: (MASK if key in secret and value not in (None, "") else value)
         for key, value in values.items()
@@ -112,6 +124,23 @@ def _connection_type(type_name: str) -> ConnectionType:
             errors=[{"loc": ["body", "type"], "msg": f"unknown connection type {type_name!r}"}],
         )
     return known
+
+
+async def _organization_connection_type(
+    session: AsyncSession, organization_id: str, type_name: str
+) -> ConnectionType:
+    """A built-in or plugin type, or one of the organisation's imported OpenAPI services
+    (`openapi.<name>`), whose schema the values are then checked against."""
+    if imported.service_of(type_name) is not None and type_name not in connection_types():
+        kind = await imported.connection_kind(session, organization_id, type_name)
+        if kind is None:
+            raise ValidationFailed(
+                f"Unknown connection type {type_name!r}: no OpenAPI service of that name was "
+                "imported (POST /connection-types/openapi)",
+                errors=[{"loc": ["body", "type"], "msg": f"unknown connection type {type_name!r}"}],
+            )
+        return kind
+    return _connection_type(type_name)
 
 
 def _keep_stored_secrets(
@@ -195,7 +224,7 @@ async def put_connection(
 ) -> ConnectionView:
     """Check and store encrypted; 422 naming the field when the values break the schema."""
     check_name(name, "Connection")
-    kind = _connection_type(type_name)
+    kind = await _organization_connection_type(session, organization_id, type_name)
     ring = keyring or default_keyring()
     row = await repository.get(session, organization_id, name)
     stored = _decrypt(ring, row) if row is not None else None
@@ -207,7 +236,7 @@ async def put_connection(
     row = await repository.put(
         session, organization_id, name, kind.type, nonce, ciphertext, values_changed=changed
     )
-    return _view(row, merged)
+    return _view(row, merged, kind)
 
 
 async def get_connection(
@@ -217,7 +246,8 @@ async def get_connection(
     row = await repository.get(session, organization_id, name)
     if row is None:
         raise NotFound(f"No connection {name!r}")
-    return _view(row, _decrypt(keyring or default_keyring(), row))
+    kinds = await imported.connection_kinds(session, organization_id, [row.type])
+    return _view(row, _decrypt(keyring or default_keyring(), row), kinds.get(row.type))
 
 
 async def list_connections(
@@ -229,8 +259,12 @@ async def list_connections(
 ) -> Page[ConnectionView]:
     ring = keyring or default_keyring()
     rows = await repository.list_page(session, organization_id, page)
+    kinds = await imported.connection_kinds(session, organization_id, {row.type for row in rows})
     return make_page(
-        rows, page, key=lambda row: row.name, item=lambda row: _view(row, _decrypt(ring, row))
+        rows,
+        page,
+        key=lambda row: row.name,
+        item=lambda row: _view(row, _decrypt(ring, row), kinds.get(row.type)),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.connections import imported as imported_services
 from flomation.connections import service as connections_service
 from flomation.engine.validation import referenced_names
 from flomation.executions import metrics
@@ -31,6 +32,7 @@ class _Definition:
     variable_names: frozenset[str]
     secret_names: frozenset[str]
     connection_names: frozenset[str] = frozenset()
+    service_names: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class _ClaimedRevision:
     variables: dict[str, Any]
     secrets: dict[str, str]
     connections: dict[str, ClaimedConnection]
+    imported_services: list[dict[str, Any]]
 
 
 # (organisation, flow id, revision) -> its definition: a revision never changes once written,
@@ -60,7 +63,13 @@ async def _definition(
             dict(flow.definition),
             frozenset(variable_names),
             frozenset(secret_names),
-            connections_service.referenced_connections(flow.definition),
+            connections_service.referenced_connections(
+                flow.definition,
+                await imported_services.organization_node_registry(
+                    session, organization_id, flow.definition
+                ),
+            ),
+            imported_services.referenced_services(flow.definition),
         )
         _DEFINITIONS.put(key, known, json_bytes(flow.definition))
     return known
@@ -101,8 +110,14 @@ async def _claimed_revisions(
             connections = await connections_service.resolve_for_runner(
                 session, organization_id, known.connection_names, keyring=keyring
             )
+        # Read at each claim, not cached with the definition: a re-import changes them.
+        services: list[dict[str, Any]] = []
+        if known.service_names:
+            services = await imported_services.claimed_services(
+                session, organization_id, known.service_names
+            )
         found[(flow_id, revision)] = _ClaimedRevision(
-            known.definition, variables, secrets, connections
+            known.definition, variables, secrets, connections, services
         )
     return found
 
@@ -174,6 +189,7 @@ async def claim_executions(
                 variables=dict(revision.variables),
                 secrets=dict(revision.secrets),
                 connections=dict(revision.connections),
+                imported_services=list(revision.imported_services),
                 recovery_error=execution.recovery_error,
             )
         )

@@ -206,6 +206,8 @@ class ClaimedExecution:
     recovery_error: dict[str, Any] | None = None
     # Decrypted, and only those the definition references.
     connections: dict[str, ClaimedConnection] = field(default_factory=dict)
+    # The imported OpenAPI services the definition's nodes use, as stored.
+    imported_services: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

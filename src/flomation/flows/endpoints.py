@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 
 from flomation.api.deps import EditorPrincipal, SessionDep, ViewerPrincipal
-from flomation.engine.nodes.registry import list_node_types
+from flomation.connections import imported as imported_services
 from flomation.flows import service
 from flomation.flows.schemas import (
     AuthorOut,
@@ -76,8 +76,10 @@ async def validate_flow_definition(
 
 
 @router.get("/node-types", operation_id="list_node_types", response_model=NodeTypesOut)
-async def get_node_types(_: ViewerPrincipal) -> NodeTypesOut:
-    return NodeTypesOut(items=list_node_types())
+async def get_node_types(user: ViewerPrincipal, session: SessionDep) -> NodeTypesOut:
+    """Flomation's node types and the organisation's imported OpenAPI services' ones."""
+    registry = await imported_services.organization_node_types(session, user.organization_id)
+    return NodeTypesOut(items=registry.describe())
 
 
 @router.post(

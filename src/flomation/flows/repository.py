@@ -315,3 +315,21 @@ async def list_active_flow_ids(
     if flow_ids is not None:
         stmt = stmt.where(Flow.id.in_(list(flow_ids)))
     return list((await session.execute(stmt.order_by(Flow.id))).scalars())
+
+
+async def current_definitions(
+    session: AsyncSession, *, organization_id: str
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """`(id, name, definition)` of the current revision of every flow that is not archived."""
+    stmt = (
+        select(Flow.id, Flow.name, FlowRevision.definition)
+        .join(
+            FlowRevision,
+            (FlowRevision.flow_id == Flow.id) & (FlowRevision.revision == Flow.current_revision),
+        )
+        .where(Flow.organization_id == organization_id, Flow.archived_at.is_(None))
+        .order_by(Flow.name, Flow.id)
+    )
+    return [
+        (str(row.id), str(row.name), row.definition) for row in (await session.execute(stmt)).all()
+    ]

@@ -37,7 +37,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flomation.connections import imported as imported_services
 from flomation.connections import service as connections_service
+from flomation.engine.nodes.registry import NodeRegistry
 from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.flows import repository
 from flomation.flows.diff import FlowDiff, diff_definitions
@@ -112,6 +114,7 @@ def require_valid_definition(
     known_secrets: set[str] | None = None,
     known_vars: set[str] | None = None,
     known_connections: Mapping[str, str] | None = None,
+    registry: NodeRegistry | None = None,
 ) -> list[dict[str, Any]]:
     """The warnings about a valid definition; `ValidationFailed` (422) listing every problem,
     each located under `loc_prefix`, when it is not valid. Pure: reads no database."""
@@ -120,6 +123,7 @@ def require_valid_definition(
         known_secrets=known_secrets,
         known_vars=known_vars,
         known_connections=known_connections,
+        registry=registry,
     )
     if not report.valid:
         count = len(report.errors)
@@ -144,7 +148,17 @@ async def validate_flow_definition(
         known_secrets={secret.name for secret in secrets},
         known_vars={variable.name for variable in variables},
         known_connections=await _known_connections(session, organization_id, definition),
+        registry=await _node_registry(session, organization_id, definition),
     )
+
+
+async def _node_registry(
+    session: AsyncSession, organization_id: str, definition: Any
+) -> NodeRegistry | None:
+    """The node types to check `definition` with: with the organisation's imported OpenAPI
+    services it uses (so one whose operation disappeared on re-import fails naming it); None
+    (the default types) when it uses none."""
+    return await imported_services.organization_node_registry(session, organization_id, definition)
 
 
 async def _known_connections(
@@ -152,9 +166,28 @@ async def _known_connections(
 ) -> dict[str, str] | None:
     """The organisation's `{connection name: type}` when the definition uses a connection
     (None otherwise: most flows use none, and then there is nothing to read)."""
-    if not connections_service.referenced_connections(definition):
+    registry = await _node_registry(session, organization_id, definition)
+    if not connections_service.referenced_connections(definition, registry):
         return None
     return await connections_service.types_by_name(session, organization_id)
+
+
+async def flows_using_node_types(
+    session: AsyncSession, organization_id: str, *, prefix: str
+) -> list[tuple[str, str]]:
+    """`(id, name)` of the flows that are not archived whose current revision has a node
+    whose type starts with `prefix` (an imported service's `openapi.<name>.`)."""
+    found = []
+    for flow_id, name, definition in await repository.current_definitions(
+        session, organization_id=organization_id
+    ):
+        nodes = definition.get("nodes") if isinstance(definition, dict) else None
+        if isinstance(nodes, list) and any(
+            isinstance(node, dict) and str(node.get("type", "")).startswith(prefix)
+            for node in nodes
+        ):
+            found.append((flow_id, name))
+    return found
 
 
 def _runs_on(definition: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,6 +214,7 @@ async def create_flow(
         definition,
         ("body", "definition"),
         known_connections=await _known_connections(session, organization_id, definition),
+        registry=await _node_registry(session, organization_id, definition),
     )
     flow = await repository.insert_flow(
         session,
@@ -224,6 +258,7 @@ async def save_flow(
         definition,
         ("body", "definition"),
         known_connections=await _known_connections(session, organization_id, definition),
+        registry=await _node_registry(session, organization_id, definition),
     )
     return await _append_revision(
         session,
@@ -265,6 +300,7 @@ async def restore_revision(
         old.definition,
         ("revisions", revision, "definition"),
         known_connections=await _known_connections(session, organization_id, old.definition),
+        registry=await _node_registry(session, organization_id, old.definition),
     )
     return await _append_revision(
         session,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flomation.connections.service import connection_uses
+from flomation.engine.nodes.registry import NodeRegistry
 from flomation.engine.validation import validate_definition
 
 Loc = tuple[str | int, ...]
@@ -65,35 +66,40 @@ def check_definition(
     known_secrets: set[str] | None = None,
     known_vars: set[str] | None = None,
     known_connections: Mapping[str, str] | None = None,
+    registry: NodeRegistry | None = None,
 ) -> DefinitionReport:
     """Every problem of `document` as a flow definition: the engine's validation (format,
     node types and their configs, ports, graph rules, templates) plus what the databases
     cannot store. With the organisation's secret and variable names, references to missing
     ones are warnings; with its connections (`{name: type}`), a missing one is a warning and
-    one of a type the node does not take is an error. Pure: no database, no side effects."""
+    one of a type the node does not take is an error. `registry`: the organisation's node
+    types (its imported OpenAPI services'), the default ones when None. Pure: no database,
+    no side effects."""
     storage = _storage_problems(document)
     if any(problem.loc == () for problem in storage):
         return DefinitionReport(errors=storage, warnings=[])  # too deep to look inside safely
-    report = validate_definition(document, known_secrets=known_secrets, known_vars=known_vars)
+    report = validate_definition(
+        document, registry=registry, known_secrets=known_secrets, known_vars=known_vars
+    )
     errors = [Problem.of(item) for item in report.errors]
     errors.extend(storage)
     warnings = [Problem.of(item) for item in report.warnings]
     if known_connections is not None:
-        wrong_type, missing = connection_problems(document, known_connections)
+        wrong_type, missing = connection_problems(document, known_connections, registry)
         errors.extend(wrong_type)
         warnings.extend(missing)
     return DefinitionReport(errors=_unique(errors), warnings=warnings)
 
 
 def connection_problems(
-    document: Any, known_connections: Mapping[str, str]
+    document: Any, known_connections: Mapping[str, str], registry: NodeRegistry | None = None
 ) -> tuple[list[Problem], list[Problem]]:
     """(errors, warnings) about the connections nodes name, given the organisation's
     `{name: type}`: a connection whose type the node does not take is an error; a missing
     one only a warning, as for secrets (a runner may hold it itself)."""
     errors: list[Problem] = []
     warnings: list[Problem] = []
-    for use in connection_uses(document):
+    for use in connection_uses(document, registry):
         loc: Loc = ("nodes", use.index, "config", "connection")
         kind = known_connections.get(use.name)
         accepted = use.node_type.connection_types

@@ -66,6 +66,11 @@ class ClaimedExecution(BaseModel):
     connections: dict[str, ClaimedConnection] = Field(
         default_factory=dict, description="Only the connections the definition references"
     )
+    imported_services: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The imported OpenAPI services whose node types the definition uses, as "
+        "stored (`ImportedService.to_dict()`); the runner rebuilds their types from them",
+    )
 
 
 class ClaimResponse(BaseModel):

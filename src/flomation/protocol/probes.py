@@ -20,6 +20,10 @@ class ProbeRequest(BaseModel):
     type: str
     values: dict[str, Any]
     timeout_s: float = Field(gt=0)
+    imported_service: dict[str, Any] | None = Field(
+        default=None,
+        description="For a connection of an imported OpenAPI type: the service, as stored",
+    )
 
 
 class ProbeResult(Strict):

@@ -12,11 +12,13 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from flomation.engine.executor import ExecutionResult, Executor, PriorStep
-from flomation.engine.nodes.base import EngineServices, ExecutionInfo
+from flomation.engine.nodes.base import Connection, EngineServices, ExecutionInfo
 from flomation.engine.plan import FlowPlan
 from flomation.engine.validation import InvalidDefinitionError
+from flomation.integrations.openapi import node_registry
 from flomation.protocol import ClaimedExecution, Completion, ExecutionStatus, describe
 from flomation.runner.events import ReportingSink
+from flomation.runner.imported_services import ClaimedServices, claimed_services
 from flomation.runner.local_secrets import LocalSecrets
 from flomation.runner.metrics import RunnerMetrics
 from flomation.runner.reporter import Reporter
@@ -43,16 +45,21 @@ def prior_steps(prior: dict[str, Any] | None) -> dict[str, PriorStep]:
 
 
 class PlanCache:
-    """Prepared plans by (flow, revision): a revision never changes, so it is prepared once."""
+    """Prepared plans by (flow, revision, versions of the imported services it uses): a
+    revision never changes, so it is prepared once per version of those services."""
 
     def __init__(self, size: int = 256) -> None:
-        self._plans: SizedLRU[tuple[str, int], FlowPlan] = SizedLRU(max_entries=size)
+        self._plans: SizedLRU[tuple[str, int, tuple[str, ...]], FlowPlan] = SizedLRU(
+            max_entries=size
+        )
 
-    def get(self, claimed: ClaimedExecution) -> FlowPlan:
-        key = (claimed.flow_id, claimed.revision)
+    def get(self, claimed: ClaimedExecution, services: ClaimedServices | None = None) -> FlowPlan:
+        versions = services.versions if services is not None else ()
+        key = (claimed.flow_id, claimed.revision, versions)
         plan = self._plans.get(key)
         if plan is None:
-            plan = FlowPlan.from_document(claimed.definition)
+            registry = node_registry(services.services) if services is not None else None
+            plan = FlowPlan.from_document(claimed.definition, registry=registry)
             self._plans.put(key, plan)
         return plan
 
@@ -198,7 +205,10 @@ class ExecutionJob:
     async def _execute(self) -> ExecutionResult:
         claimed = self.claimed
         try:
-            plan = self.context.plans.get(claimed)
+            imported = (
+                claimed_services(claimed.imported_services) if claimed.imported_services else None
+            )
+            plan = self.context.plans.get(claimed, imported)
         except (InvalidDefinitionError, ValueError) as exc:
             return ExecutionResult(
                 ExecutionStatus.FAILED, None, self._error("definition", str(exc))
@@ -218,7 +228,7 @@ class ExecutionJob:
             ),
             variables=claimed.variables,
             secrets=self.context.local_secrets.resolve(claimed.secrets),
-            connections=self.context.local_secrets.connections(claimed.connections),
+            connections=self._connections(imported),
             prior=prior_steps(claimed.prior_outputs),
             from_node=claimed.from_node,
             recover_from_error=claimed.recovery_error,
@@ -251,6 +261,12 @@ class ExecutionJob:
         return ExecutionResult(
             result.status, masker.value(result.output), masker.value(result.error)
         )
+
+    def _connections(self, services: ClaimedServices | None) -> dict[str, Connection]:
+        """The API's connections and the runner's own; those of an imported service's type
+        built by that type (the claim carries it; the runner's registry does not know it)."""
+        resolved = self.context.local_secrets.connections(self.claimed.connections)
+        return resolved if services is None else services.connections(resolved)
 
     def _end(self, result: ExecutionResult) -> Completion:
         """The end as the protocol says it; one that does not fit is a failed end saying why."""

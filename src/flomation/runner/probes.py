@@ -11,10 +11,12 @@ import time
 
 from flomation.engine.masking import Masker
 from flomation.engine.nodes.base import EngineServices, NodeError
+from flomation.integrations.base import ConnectionType
 from flomation.integrations.registry import connection_types, make_connection
 from flomation.protocol import ProbeRequest, ProbeResult
 from flomation.protocol.probes import MAX_PROBE_MESSAGE
 from flomation.runner.client import ApiClient, ApiError
+from flomation.runner.imported_services import claimed_services
 from flomation.signing import SignatureInvalid
 
 log = logging.getLogger("flomation.runner.probes")
@@ -23,8 +25,19 @@ log = logging.getLogger("flomation.runner.probes")
 async def run_probe(request: ProbeRequest, services: EngineServices) -> ProbeResult:
     """What the probe says; never raises (a failing probe is a failed result saying why)."""
     started = time.monotonic()
-    ok, message = await _probe(request, services)
-    secrets = make_connection(request.connection, request.type, request.values).secret_values()
+    try:
+        kind = _kind(request)
+    except ValueError as exc:
+        kind = None
+        ok, message = False, f"the imported service of this connection cannot be read: {exc}"
+    else:
+        ok, message = await _probe(request, kind, services)
+    connection = (
+        kind.connection(request.connection, request.values)
+        if kind is not None
+        else make_connection(request.connection, request.type, request.values)
+    )
+    secrets = connection.secret_values()
     masked = Masker(secrets).text(message) if secrets else message
     if len(masked) > MAX_PROBE_MESSAGE:
         masked = masked[: MAX_PROBE_MESSAGE - 1] + "…"
@@ -32,8 +45,19 @@ async def run_probe(request: ProbeRequest, services: EngineServices) -> ProbeRes
     return ProbeResult(ok=ok, message=masked, duration_ms=took_ms)
 
 
-async def _probe(request: ProbeRequest, services: EngineServices) -> tuple[bool, str]:
-    kind = connection_types().get(request.type)
+def _kind(request: ProbeRequest) -> ConnectionType | None:
+    """The connection's type: an imported service's (the request carries it), or one this
+    runner knows."""
+    if request.imported_service is not None:
+        for service in claimed_services([request.imported_service]).services:
+            if service.connection_type.type == request.type:
+                return service.connection_type
+    return connection_types().get(request.type)
+
+
+async def _probe(
+    request: ProbeRequest, kind: ConnectionType | None, services: EngineServices
+) -> tuple[bool, str]:
     if kind is None:
         return False, (
             f"this runner does not know connection type {request.type!r} "

@@ -129,6 +129,7 @@ def claimed_execution(claimed: Claimed, now: datetime | None = None) -> ClaimedE
         variables=claimed.variables,
         secrets=claimed.secrets,
         connections=claimed.connections,
+        imported_services=claimed.imported_services,
     )
 
 

@@ -20,8 +20,25 @@ def petstore() -> ImportedService:
 
 
 @pytest.fixture(scope="module")
-def circleci() -> ImportedService:
-    return import_openapi("circleci", fixture_text("circleci-v1.yaml").encode())
+def apisguru() -> ImportedService:
+    return import_openapi("apisguru", fixture_text("apisguru-2.2.0.yaml").encode())
+
+
+def apisguru_variant() -> dict[str, Any]:
+    """The APIs.guru document changed in the ways real documents often are: no
+    `operationId`s, a path item's own parameters, an API key in the query, `nullable`."""
+    doc: dict[str, Any] = yaml.safe_load(fixture_text("apisguru-2.2.0.yaml"))
+    for item in doc["paths"].values():
+        for operation in item.values():
+            operation.pop("operationId", None)
+    provider = doc["paths"]["/{provider}.json"]
+    provider["parameters"] = provider["get"].pop("parameters")
+    doc["components"]["securitySchemes"] = {
+        "apikey": {"type": "apiKey", "in": "query", "name": "token"}
+    }
+    doc["security"] = [{"apikey": []}]
+    doc["components"]["schemas"]["Metrics"]["properties"]["issues"]["nullable"] = True
+    return doc
 
 
 def node(service: ImportedService, operation: str) -> dict[str, Any]:
@@ -169,52 +186,98 @@ def test_a_stored_form_of_another_format_is_refused(petstore: ImportedService) -
         ImportedService.from_dict({**petstore.to_dict(), "format": 99})
 
 
-def test_the_larger_circleci_document_imports(circleci: ImportedService) -> None:
-    assert circleci.notes == ()
-    schema = circleci.connection_type.schema
-    assert schema["properties"]["base_url"]["default"] == "https://circleci.com/api/v1"
+def test_the_apisguru_document_imports(apisguru: ImportedService) -> None:
+    assert apisguru.notes == ()
+    assert (apisguru.title, apisguru.version, apisguru.openapi) == ("APIs.guru", "2.2.0", "3.0")
+    schema = apisguru.connection_type.schema
+    assert schema["properties"]["base_url"]["default"] == "https://api.apis.guru/v2"
     assert "required" not in schema
-    assert circleci.connection_type.secret_fields == frozenset({"apikey"})
-    # No operation has an operationId: each gets one from its method and path.
-    names = [n.type.removeprefix("openapi.circleci.") for n in circleci.node_types]
-    assert len(names) == 22
-    assert names[:4] == [
-        "get_me",
-        "get_project_username_project",
-        "post_project_username_project",
-        "delete_project_username_project_build-cache",
+    # `security: []`: no credentials at all.
+    assert apisguru.schemes == ()
+    assert apisguru.connection_type.secret_fields == frozenset()
+    assert all(op.security == () for op in apisguru.operations)
+    names = [n.type.removeprefix("openapi.apisguru.") for n in apisguru.node_types]
+    assert names == [
+        "listAPIs",
+        "getMetrics",
+        "getProviders",
+        "getAPI",
+        "getServiceAPI",
+        "getProvider",
+        "getServices",
     ]
-    assert "get_recent-builds" in names
+
+
+def test_apisguru_parameters_from_components_and_the_operation(apisguru: ImportedService) -> None:
+    config = node(apisguru, "getServiceAPI")["config_schema"]
+
+    path = config["properties"]["path"]
+    assert path["required"] == ["provider", "service", "api"]
+    assert path["properties"]["provider"] == {"maxLength": 255, "minLength": 1, "type": "string"}
+    assert config["required"] == ["connection", "path"]
+    assert set(config["properties"]) == {"connection", "path", "timeout_s"}
+
+
+def test_apisguru_output_schemas_follow_the_refs(apisguru: ImportedService) -> None:
+    output = node(apisguru, "listAPIs")["output_schema"]
+
+    assert output["properties"]["body"] == {"$ref": "#/$defs/APIs"}
+    assert set(output["$defs"]) == {"APIs", "API", "ApiVersion"}
+    validator = Draft202012Validator(output)
+    entry = {
+        "added": "2015-02-22T20:00:45.000Z",
+        "preferred": "v3",
+        "versions": {
+            "v3": {
+                "added": "2015-12-12T00:25:13.000Z",
+                "updated": "2016-06-17T00:21:44.000Z",
+                "info": {"title": "Drive"},
+                "openapiVer": "2.0",
+                "swaggerUrl": "https://example.com/s.json",
+                "swaggerYamlUrl": "https://example.com/s.yaml",
+            }
+        },
+    }
+    validator.validate({"status": 200, "headers": {}, "body": {"googleapis.com:drive": entry}})
+    with pytest.raises(ValidationError):
+        validator.validate({"status": 200, "headers": {}, "body": {"x": {"preferred": "v3"}}})
+
+
+def test_operations_without_ids_get_them_from_method_and_path() -> None:
+    service = import_openapi("apisguru", json.dumps(apisguru_variant(), default=str))
+
+    names = [n.type.removeprefix("openapi.apisguru.") for n in service.node_types]
+    assert names == [
+        "get_list_json",
+        "get_metrics_json",
+        "get_providers_json",
+        "get_specs_provider_api_json",
+        "get_specs_provider_service_api_json",
+        "get_provider_json",
+        "get_provider_services_json",
+    ]
     assert len(set(names)) == len(names)
+    # The path item's own parameters apply to its operations.
+    config = node(service, "get_provider_json")["config_schema"]
+    assert config["properties"]["path"]["required"] == ["provider"]
 
 
-def test_circleci_parameters_from_the_path_item_and_components(circleci: ImportedService) -> None:
-    config = node(circleci, "get_project_username_project")["config_schema"]
+def test_the_variants_api_key_in_the_query_and_nullable() -> None:
+    service = import_openapi("apisguru", json.dumps(apisguru_variant(), default=str))
 
-    assert config["properties"]["path"]["required"] == ["username", "project"]
-    limit = config["properties"]["query"]["properties"]["limit"]
-    assert (limit["type"], limit["default"], limit["maximum"]) == ("integer", 30, 100)
-    assert set(config["properties"]["query"]["properties"]) == {"limit", "offset", "filter"}
-    # `Content-Type` given as a header parameter is the request's own business.
-    ssh = node(circleci, "post_project_username_project_ssh-key")["config_schema"]
-    assert "headers" not in ssh["properties"]
-    assert ssh["required"] == ["connection", "path", "body"]
-
-
-def test_circleci_nullable_becomes_a_null_type(circleci: ImportedService) -> None:
-    output = node(circleci, "get_me")["output_schema"]
-
-    user = output["$defs"]["User"]["properties"]
-    assert user["github_id"] == {"type": ["integer", "null"]}
+    [scheme] = service.schemes
+    assert (scheme.kind, scheme.location, scheme.param) == ("api_key", "query", "token")
+    assert service.connection_type.secret_fields == frozenset({"apikey"})
+    assert all(op.security == (("apikey",),) for op in service.operations)
+    output = node(service, "get_metrics_json")["output_schema"]
+    assert output["$defs"]["Metrics"]["properties"]["issues"]["type"] == ["integer", "null"]
     Draft202012Validator(output).validate(
-        {"status": 200, "headers": {}, "body": {"github_id": None, "login": "x"}}
+        {
+            "status": 200,
+            "headers": {},
+            "body": {"numSpecs": 1, "numAPIs": 1, "numEndpoints": 1, "issues": None},
+        }
     )
-
-
-def test_circleci_operations_use_the_documents_security(circleci: ImportedService) -> None:
-    [scheme] = circleci.schemes
-    assert (scheme.kind, scheme.location, scheme.param) == ("api_key", "query", "circle-token")
-    assert all(op.security == (("apikey",),) for op in circleci.operations)
 
 
 OPENAPI_31 = {

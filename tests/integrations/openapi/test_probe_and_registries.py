@@ -80,13 +80,13 @@ async def test_the_probe_honours_the_egress_policy(petstore, server) -> None:
 
 
 def test_the_node_registry_adds_the_services_types(petstore) -> None:
-    circleci = import_openapi("circleci", fixture_text("circleci-v1.yaml"))
+    apisguru = import_openapi("apisguru", fixture_text("apisguru-2.2.0.yaml"))
 
-    registry = node_registry([petstore, circleci])
+    registry = node_registry([petstore, apisguru])
 
     assert set(default_registry().names()) < set(registry.names())
     assert "openapi.petstore.getPetById" in registry
-    assert "openapi.circleci.get_me" in registry
+    assert "openapi.apisguru.getMetrics" in registry
     assert "openapi.petstore.getPetById" not in default_registry()
 
 

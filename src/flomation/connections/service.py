@@ -255,10 +255,21 @@ async def resolve_for_runner(
     """The decrypted connections among `names` (those an execution's flow references). Names
     the organisation does not hold are left out (a runner may hold them locally)."""
     ring = keyring or default_keyring()
-    return {
-        row.name: ClaimedConnection(type=row.type, values=_decrypt(ring, row), status=row.status)
-        for row in await repository.named(session, organization_id, names)
-    }
+    claimed: dict[str, ClaimedConnection] = {}
+    for row in await repository.named(session, organization_id, names):
+        values = _decrypt(ring, row)
+        row, values = await _with_fresh_token(session, row, values, ring)
+        claimed[row.name] = ClaimedConnection(type=row.type, values=values, status=row.status)
+    return claimed
+
+
+async def _with_fresh_token(
+    session: AsyncSession, row: Connection, values: dict[str, Any], ring: Keyring
+) -> tuple[Connection, dict[str, Any]]:
+    """An OAuth 2 connection's values with a valid access token (`connections.oauth`)."""
+    from flomation.connections.oauth import fresh_for_claim  # oauth builds on this module
+
+    return await fresh_for_claim(session, row, values, ring)
 
 
 async def rotate_key(session: AsyncSession, keyring: Keyring) -> tuple[int, int]:

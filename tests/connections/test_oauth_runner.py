@@ -19,9 +19,9 @@ from flomation.db.session import Database
 from flomation.engine.nodes.base import EngineServices
 from flomation.runner.client import ApiRefused
 from flomation.runner.local_secrets import LocalSecrets
+from tests.connections import test_connection_runs as connection_runs
 from tests.connections.oauth_helpers import claim, client_credentials, put, resource_flow
 from tests.connections.oauth_server import OAuthServer, running
-from tests.connections import test_connection_runs as connection_runs
 from tests.connections.test_connection_runs import request, runner, stored
 from tests.factories import Actor, make_flow
 from tests.live import LiveServer

@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import text
 
 from flomation.clock import utcnow
-from flomation.connections import oauth
+from flomation.connections import oauth, probes
+from flomation.connections import repository as connection_repository
 from flomation.db.session import Database
+from flomation.ids import new_id
 from flomation.protocol import ClaimedConnection
 from tests.conftest import ProcessClock
 from tests.connections.oauth_helpers import claim, client_credentials, put, row, run_resource_flow
@@ -214,3 +216,25 @@ async def test_two_runners_reporting_the_same_401_refresh_once(
     assert server.grants["client_credentials"] == 2
     assert answers[0].values["access_token"] == answers[1].values["access_token"] != refused
     assert server.valid(answers[0].values["access_token"])
+
+
+async def test_a_connection_test_gets_a_valid_token_too(
+    database: Database, owner: Actor, server: OAuthServer
+) -> None:
+    org = owner.organization_id
+    await put(database, org, "svc", client_credentials(server, probe_path="/resource"))
+    async with database.transaction() as session:
+        await connection_repository.insert_probe(
+            session,
+            probe_id=new_id(),
+            organization_id=org,
+            name="svc",
+            runs_on={},
+            expires_at=utcnow() + timedelta(seconds=15),
+        )
+    async with database.transaction() as session:
+        [probe] = await probes.take_for_runner(
+            session, organization_id=org, runner_id="runner-1", labels={}, keyring=keyring()
+        )
+    assert server.grants["client_credentials"] == 1
+    assert server.valid(probe.values["access_token"])

@@ -82,9 +82,28 @@ def oauth_kind(type_name: str, values: Mapping[str, Any]) -> str | None:
         auth = values.get("auth")
         return str(auth) if auth in OAUTH2_AUTH_KINDS else None
     kind = connection_types().get(type_name)
-    if kind is None or kind.auth != "oauth2":
+    if kind is not None:
+        oauth2 = kind.auth == "oauth2"
+    else:
+        # An imported service this process's registry does not hold (imported types may be
+        # kept per organisation): its OAuth fields say it.
+        oauth2 = type_name.startswith("openapi.") and "client_id" in values
+    if not oauth2:
         return None
     return AUTHORIZATION_CODE if values.get("authorization_url") else CLIENT_CREDENTIALS
+
+
+def _effective(type_name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with the type's schema defaults for what is not set (an imported service's
+    `token_url` and `scopes` default to its document's): what the token request uses."""
+    kind = connection_types().get(type_name)
+    properties = (kind.schema.get("properties") or {}) if kind is not None else {}
+    defaults = {
+        key: prop["default"]
+        for key, prop in properties.items()
+        if isinstance(prop, Mapping) and "default" in prop and values.get(key) in (None, "")
+    }
+    return {**values, **defaults}
 
 
 def token_sha256(token: str | None) -> str:
@@ -182,7 +201,8 @@ async def _refresh_locked(
             return row, values  # refreshed since the service refused it: hand that one over
     elif not _due(row, kind, values, utcnow()):
         return row, values  # another refresher was first
-    grant = _grant(kind, values)
+    effective = _effective(row.type, values)
+    grant = _grant(kind, effective)
     if grant is None:
         if refused_token is not None or values.get("access_token"):
             await _needs_reconnect(
@@ -193,7 +213,7 @@ async def _refresh_locked(
             )
         return row, values
     try:
-        answer = await request_token(values, grant, http=http)
+        answer = await request_token(effective, grant, http=http)
     except TokenRefused as exc:
         await _needs_reconnect(session, row, str(exc))
         return row, values
@@ -271,7 +291,7 @@ async def start_authorization(
     row = await repository.get(session, organization_id, name)
     if row is None:
         raise NotFound(f"No connection {name!r}")
-    values = _decrypt(keyring or default_keyring(), row)
+    values = _effective(row.type, _decrypt(keyring or default_keyring(), row))
     if oauth_kind(row.type, values) != AUTHORIZATION_CODE:
         raise Conflict(
             f"Connection {name!r} does not use the OAuth 2 authorization code flow "
@@ -362,7 +382,7 @@ async def finish_authorization(
         "code_verifier": taken.code_verifier,
     }
     try:
-        answer = await request_token(values, grant)
+        answer = await request_token(_effective(row.type, values), grant)
     except TokenError as exc:
         row.last_error = str(exc)
         await session.flush()

@@ -41,6 +41,7 @@ __all__ = [
     "resolve_for_runner",
     "rotate_key",
     "types_by_name",
+    "values_for_runner",
 ]
 
 
@@ -256,11 +257,23 @@ async def resolve_for_runner(
     the organisation does not hold are left out (a runner may hold them locally)."""
     ring = keyring or default_keyring()
     claimed: dict[str, ClaimedConnection] = {}
-    for row in await repository.named(session, organization_id, names):
+    # By name: refreshes lock their rows in one order, so two claims never deadlock.
+    rows = sorted(await repository.named(session, organization_id, names), key=lambda r: r.name)
+    for row in rows:
         values = _decrypt(ring, row)
         row, values = await _with_fresh_token(session, row, values, ring)
         claimed[row.name] = ClaimedConnection(type=row.type, values=values, status=row.status)
     return claimed
+
+
+async def values_for_runner(
+    session: AsyncSession, row: Connection, keyring: Keyring | None = None
+) -> dict[str, Any]:
+    """A stored connection's values in clear for a runner (a probe), an OAuth 2 one's with a
+    valid access token."""
+    ring = keyring or default_keyring()
+    _, values = await _with_fresh_token(session, row, _decrypt(ring, row), ring)
+    return values
 
 
 async def _with_fresh_token(

@@ -14,7 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from flomation.api.app import create_app
+from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.engine.nodes.base import EngineServices
 from flomation.runner.client import ApiRefused
@@ -24,7 +27,7 @@ from tests.connections.oauth_helpers import claim, client_credentials, put, reso
 from tests.connections.oauth_server import OAuthServer, running
 from tests.connections.test_connection_runs import request, runner, stored
 from tests.factories import Actor, make_flow
-from tests.live import LiveServer
+from tests.live import LiveServer, serve
 
 
 @pytest.fixture
@@ -157,3 +160,71 @@ async def test_the_refresh_route_is_fenced_and_limited_to_the_flows_connections(
         assert renewed.values["access_token"] != token
         assert server.grants["client_credentials"] == 2
         await asyncio.wait_for(harness.start(payload), 20)
+
+
+async def _lock_waiters(database: Database) -> int:
+    async with database.transaction() as session:
+        found = await session.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        return int(found.scalar_one())
+
+
+async def test_two_runners_through_two_api_processes_refresh_once(
+    api: LiveServer,
+    database: Database,
+    owner: Actor,
+    server: OAuthServer,
+    settings: Settings,
+    database_url: str,
+    backend: str,
+) -> None:
+    org = owner.organization_id
+    await put(database, org, "svc", client_credentials(server))
+    refused = (await claim(database, org, "svc")).values["access_token"]
+    server.revoke_access_tokens()
+    flow_id = await make_flow(database, org, definition=resource_flow("svc"))
+    await request(api, owner, flow_id)
+    await request(api, owner, flow_id)
+    # A second API process: its own app and its own database pool.
+    other_db = Database(database_url)
+    try:
+        async with (
+            serve(create_app(settings, database=other_db)) as other_api,
+            runner(api, database, owner, LocalSecrets({})) as first,
+            runner(other_api, database, owner, LocalSecrets({})) as second,
+        ):
+            [one] = await first.claim()
+            [two] = await second.claim()
+            server.gate = asyncio.Event()
+            server.token_requested.clear()
+
+            async def refresh(harness: Any, payload: dict[str, Any]) -> Any:
+                return await harness.client.refresh_connection(
+                    "svc",
+                    execution_id=payload["id"],
+                    attempt=payload["attempt"],
+                    refused_token_sha256=_sha(refused),
+                )
+
+            a = asyncio.create_task(refresh(first, one))
+            await asyncio.wait_for(server.token_requested.wait(), 10)
+            b = asyncio.create_task(refresh(second, two))
+            if backend == "postgresql":
+                # The second API process waits on the row lock the first holds.
+                for _ in range(500):
+                    if await _lock_waiters(database) >= 1:
+                        break
+                    await asyncio.sleep(0.02)
+                assert await _lock_waiters(database) >= 1
+            server.gate.set()
+            answers = await asyncio.wait_for(asyncio.gather(a, b), 20)
+            await asyncio.wait_for(asyncio.gather(first.start(one), second.start(two)), 20)
+    finally:
+        await other_db.dispose()
+    assert server.grants["client_credentials"] == 2  # the first token, then ONE refresh
+    assert answers[0].values["access_token"] == answers[1].values["access_token"] != refused
+    assert server.valid(answers[0].values["access_token"])

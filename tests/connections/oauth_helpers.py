@@ -77,6 +77,11 @@ async def row(database: Database, organization_id: str, name: str) -> Connection
         return found
 
 
+async def stored_values(database: Database, organization_id: str, name: str) -> dict[str, Any]:
+    """The values as stored (decrypted), the API's own fields included."""
+    return service.decrypt_values(await row(database, organization_id, name), keyring())
+
+
 def resource_flow(connection: str) -> dict[str, Any]:
     """start -> GET /resource through `connection` -> return the body."""
     return {

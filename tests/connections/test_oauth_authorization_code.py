@@ -21,6 +21,7 @@ from tests.connections.oauth_helpers import (
     put,
     row,
     run_resource_flow,
+    stored_values,
 )
 from tests.connections.oauth_server import OAuthServer, running
 from tests.factories import Actor
@@ -76,7 +77,9 @@ async def test_connect_with_pkce_stores_the_tokens_and_goes_back_to_the_editor(
     claimed = await claim(database, org, "svc")
     assert claimed.status == "ok"
     assert server.valid(claimed.values["access_token"])
-    assert claimed.values["refresh_token"]
+    # The refresh token stays with the API: a runner never gets it.
+    assert "refresh_token" not in claimed.values
+    assert (await stored_values(database, org, "svc"))["refresh_token"]
     result = await run_resource_flow("svc", claimed)
     assert result.status == "succeeded", result.error
     # Users see the tokens as "***" only.
@@ -157,13 +160,14 @@ async def test_the_refresh_token_refreshes_and_a_revoked_one_needs_reconnecting(
     async with httpx.AsyncClient() as browser:
         await connect(api, owner, "svc", browser)
     first = await claim(database, org, "svc")
+    first_refresh = (await stored_values(database, org, "svc"))["refresh_token"]
 
     db_clock.advance(100)  # within the margin of its expiry
     second = await claim(database, org, "svc")
     assert server.grants["refresh_token"] == 1
     assert second.values["access_token"] != first.values["access_token"]
     # The provider rotates refresh tokens: the new one is stored.
-    assert second.values["refresh_token"] != first.values["refresh_token"]
+    assert (await stored_values(database, org, "svc"))["refresh_token"] != first_refresh
     assert server.valid(second.values["access_token"])
 
     server.revoke_refresh_tokens()

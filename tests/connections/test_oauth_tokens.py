@@ -49,6 +49,8 @@ async def test_a_claim_obtains_the_token_and_stores_it_encrypted_with_its_expiry
     left = (stored.token_expires_at - utcnow()).total_seconds()
     assert 590 <= left <= 600
     assert token.encode() not in stored.ciphertext
+    # The client secret stays with the API: the runner only needs the access token.
+    assert "client_secret" not in first.values
     # While valid, claims hand out the same token without asking the provider again.
     second = await claim(database, org, "svc")
     assert second.values["access_token"] == token

@@ -62,6 +62,7 @@ __all__ = [
     "fresh_for_claim",
     "oauth_kind",
     "refresh_after_refusal",
+    "runner_values",
     "start_authorization",
     "token_sha256",
 ]
@@ -227,17 +228,31 @@ async def _refresh_locked(
 
 # --------------------------------------------------------------------------- runners
 
+# What only the API uses: a runner sends the access token and never talks to the token
+# endpoint, so the long-lived credentials stay with the API.
+_API_ONLY = frozenset({"refresh_token", "client_secret"})
+
+
+def runner_values(type_name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a runner gets: an OAuth 2 connection's without its refresh token and
+    client secret."""
+    if oauth_kind(type_name, values) is None:
+        return dict(values)
+    return {key: value for key, value in values.items() if key not in _API_ONLY}
+
 
 async def fresh_for_claim(
     session: AsyncSession, row: Connection, values: dict[str, Any], ring: Keyring
 ) -> tuple[Connection, dict[str, Any]]:
-    """A claimed OAuth connection's values with a valid access token: refreshed (under the row
-    lock, in the claim's transaction) when it is about to run out."""
+    """A claimed connection's values as a runner gets them (`runner_values`); an OAuth 2
+    one's with a valid access token, refreshed (under the row lock, in the claim's
+    transaction) when it is about to run out."""
     kind = oauth_kind(row.type, values)
-    if kind is None or row.status == NEEDS_RECONNECT or not _due(row, kind, values, utcnow()):
-        return row, values
-    refreshed = await _refresh_locked(session, row.organization_id, row.name, ring)
-    return refreshed if refreshed is not None else (row, values)
+    if kind is not None and row.status != NEEDS_RECONNECT and _due(row, kind, values, utcnow()):
+        refreshed = await _refresh_locked(session, row.organization_id, row.name, ring)
+        if refreshed is not None:
+            row, values = refreshed
+    return row, runner_values(row.type, values)
 
 
 async def refresh_after_refusal(
@@ -261,7 +276,9 @@ async def refresh_after_refusal(
     if refreshed is None:
         raise NotFound(f"No connection {name!r}")
     row, values = refreshed
-    return ClaimedConnection(type=row.type, values=values, status=row.status)
+    return ClaimedConnection(
+        type=row.type, values=runner_values(row.type, values), status=row.status
+    )
 
 
 # --------------------------------------------------------------------------- authorization code

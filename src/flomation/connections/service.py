@@ -279,7 +279,8 @@ async def values_for_runner(
 async def _with_fresh_token(
     session: AsyncSession, row: Connection, values: dict[str, Any], ring: Keyring
 ) -> tuple[Connection, dict[str, Any]]:
-    """An OAuth 2 connection's values with a valid access token (`connections.oauth`)."""
+    """The values as a runner gets them: an OAuth 2 connection's with a valid access token
+    and without what only the API uses (`connections.oauth`)."""
     from flomation.connections.oauth import fresh_for_claim  # oauth builds on this module
 
     return await fresh_for_claim(session, row, values, ring)

@@ -23,7 +23,13 @@ from tests.connections.oauth_helpers import (
     run_resource_flow,
     stored_values,
 )
-from tests.connections.oauth_server import OAuthServer, running
+from tests.connections.oauth_server import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PUBLIC_CLIENT_ID,
+    OAuthServer,
+    running,
+)
 from tests.factories import Actor
 from tests.live import LiveServer
 
@@ -54,11 +60,15 @@ async def connect(
     return await browser.get(callback_url), callback_url
 
 
+@pytest.mark.parametrize("client", ["public", "confidential"])
 async def test_connect_with_pkce_stores_the_tokens_and_goes_back_to_the_editor(
-    api: LiveServer, database: Database, owner: Actor, server: OAuthServer
+    api: LiveServer, database: Database, owner: Actor, server: OAuthServer, client: str
 ) -> None:
     org = owner.organization_id
-    await put(database, org, "svc", authorization_code(server))
+    # A public client proves the flow with PKCE alone; a confidential one also authenticates
+    # (client_secret_basic, the only method this client may use at the server).
+    extra = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET} if client != "public" else {}
+    await put(database, org, "svc", authorization_code(server, **extra))
     async with httpx.AsyncClient() as browser:
         done, _ = await connect(api, owner, "svc", browser)
     assert done.status_code == 302
@@ -82,6 +92,7 @@ async def test_connect_with_pkce_stores_the_tokens_and_goes_back_to_the_editor(
     assert (await stored_values(database, org, "svc"))["refresh_token"]
     result = await run_resource_flow("svc", claimed)
     assert result.status == "succeeded", result.error
+    assert result.output["client_id"] == (CLIENT_ID if client != "public" else PUBLIC_CLIENT_ID)
     # Users see the tokens as "***" only.
     async with api.client(owner.headers) as user:
         shown = (await user.get("/api/v1/connections/svc")).json()

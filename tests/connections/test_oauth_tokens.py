@@ -16,6 +16,7 @@ from flomation.clock import utcnow
 from flomation.connections import oauth, probes
 from flomation.connections import repository as connection_repository
 from flomation.db.session import Database
+from flomation.engine.nodes.base import Connection, EngineServices
 from flomation.ids import new_id
 from flomation.protocol import ClaimedConnection
 from tests.conftest import ProcessClock
@@ -240,3 +241,44 @@ async def test_a_connection_test_gets_a_valid_token_too(
         )
     assert server.grants["client_credentials"] == 1
     assert server.valid(probe.values["access_token"])
+
+
+async def test_a_401_asks_for_a_refresh_only_for_oauth_and_only_where_someone_can(
+    server: OAuthServer,
+) -> None:
+    asked: list[str] = []
+
+    async def refresher(connection: Connection) -> Connection | None:
+        asked.append(connection.name)
+        return None
+
+    # A bearer token is the user's own: a 401 is reported as it is, nobody is asked.
+    bearer = ClaimedConnection(
+        type="http",
+        values={"base_url": server.base_url, "auth": "bearer", "token": "wrong-token-123"},
+    )
+    result = await run_resource_flow(
+        "plain", bearer, EngineServices(connection_refresher=refresher)
+    )
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "answered 401" in result.error["message"]
+    assert asked == []
+    # An OAuth token with nobody to refresh it (a standalone run): one request, the 401 stands.
+    oauth2 = ClaimedConnection(
+        type="http",
+        values={
+            "base_url": server.base_url,
+            "auth": "oauth2_client_credentials",
+            "access_token": "revoked-token-456",
+        },
+    )
+    result = await run_resource_flow("svc", oauth2)
+    assert result.status == "failed"
+    assert result.error is not None
+    assert "answered 401" in result.error["message"]
+    # With a refresher that cannot help: asked once, no retry.
+    result = await run_resource_flow("svc", oauth2, EngineServices(connection_refresher=refresher))
+    assert result.status == "failed"
+    assert asked == ["svc"]
+    assert server.resource_calls == ["wrong-token-123", "revoked-token-456", "revoked-token-456"]

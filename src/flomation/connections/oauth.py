@@ -184,7 +184,6 @@ async def _refresh_locked(
     ring: Keyring,
     *,
     refused_token: str | None = None,
-    http: httpx.AsyncClient | None = None,
 ) -> tuple[Connection, dict[str, Any]] | None:
     """Takes the row lock, looks again, and refreshes only when still due: with
     `refused_token` (a 401), when the stored token is still the one refused; otherwise when
@@ -214,7 +213,7 @@ async def _refresh_locked(
             )
         return row, values
     try:
-        answer = await request_token(effective, grant, http=http)
+        answer = await request_token(effective, grant)
     except TokenRefused as exc:
         await _needs_reconnect(session, row, str(exc))
         return row, values

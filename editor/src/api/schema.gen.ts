@@ -902,6 +902,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runner/connections/{name}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Connection
+         * @description A service refused an OAuth 2 connection's token (401): the connection with a new one,
+         *     or `status` `needs_reconnect` (see `connections.oauth`). 409 for a stale attempt.
+         */
+        post: operations["runner_refresh_connection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{execution_id}/events": {
         parameters: {
             query?: never;
@@ -939,6 +960,47 @@ export interface paths {
          *     answer is also stored on the connection (`last_tested_at`, `last_error`).
          */
         post: operations["test_connection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/connections/{name}/oauth/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Start Oauth
+         * @description Starts the authorization code flow (PKCE S256, a single-use state that expires in
+         *     10 minutes) and sends the browser to the provider.
+         */
+        get: operations["start_connection_oauth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Oauth Callback
+         * @description Where the provider sends the browser back with `code` and `state` (or `error`).
+         */
+        get: operations["oauth_callback"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1207,6 +1269,20 @@ export interface components {
             values: {
                 [key: string]: unknown;
             };
+        };
+        /**
+         * ConnectionRefreshRequest
+         * @description `POST /runner/connections/{name}/refresh`: a service answered 401 to a node of this
+         *     execution attempt (the fencing: a stale attempt is refused) with the token whose SHA-256
+         *     (hex) is `refused_token_sha256` (the token itself is not sent back).
+         */
+        ConnectionRefreshRequest: {
+            /** Execution Id */
+            execution_id: string;
+            /** Attempt */
+            attempt: number;
+            /** Refused Token Sha256 */
+            refused_token_sha256: string;
         };
         /**
          * ConnectionTestBody
@@ -5721,6 +5797,50 @@ export interface operations {
             };
         };
     };
+    runner_refresh_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConnectionRefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimedConnection"];
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     stream_execution_events: {
         parameters: {
             query?: never;
@@ -5786,6 +5906,80 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ConnectionTestResult"];
                 };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_connection_oauth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorization page */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    oauth_callback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Back to the editor's Connections page */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request cannot be served as it is */
             "4XX": {

@@ -14,6 +14,7 @@ from flomation.api.deps import EditorPrincipal, SessionDep, ViewerPrincipal, get
 from flomation.auth.principal import Principal
 from flomation.auth.roles import Role
 from flomation.connections import imported_endpoints, probes, service
+from flomation.connections.oauth_endpoints import oauth_router
 from flomation.connections.schemas import (
     ConnectionBody,
     ConnectionTestBody,
@@ -112,3 +113,7 @@ async def run_connection_test(
     return ConnectionTestResult(
         ok=outcome.ok, message=outcome.message, duration_ms=outcome.duration_ms
     )
+
+
+# OAuth 2's start and callback authenticate by themselves too (the callback by its state).
+test_router.include_router(oauth_router)

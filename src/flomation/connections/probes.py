@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.clock import utcnow
 from flomation.connections import imported, repository
-from flomation.connections.service import decrypt_values
+from flomation.connections.service import values_for_runner
 from flomation.db.session import Database
 from flomation.errors import NotFound
 from flomation.executions.notifier import HUB, publish_after_commit, work_topic
@@ -160,7 +160,8 @@ async def take_for_runner(
                 id=probe.id,
                 connection=row.name,
                 type=row.type,
-                values=decrypt_values(row, keyring),
+                # An OAuth 2 connection is tested with a valid token (obtained if due).
+                values=await values_for_runner(session, row, keyring),
                 timeout_s=max(left_s, 0.5),
                 imported_service=await imported.probed_service(session, organization_id, row.type),
             )

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.clock import utcnow
-from flomation.models.connections import Connection, ConnectionProbe
+from flomation.models.connections import Connection, ConnectionProbe, OAuthState
 from flomation.pagination import PageParams, keyset
 
 
@@ -211,3 +211,35 @@ async def record_test(
         connection.last_tested_at = tested_at
         connection.last_error = error
         await session.flush()
+
+
+# --------------------------------------------------------------------------- OAuth 2
+
+
+async def get_for_update(
+    session: AsyncSession, organization_id: str, name: str
+) -> Connection | None:
+    """The connection, read afresh and locked until the transaction ends: one OAuth refresh
+    at a time. PostgreSQL takes the row lock (`FOR UPDATE`); SQLite has none, and needs none:
+    every transaction there starts `BEGIN IMMEDIATE`, so the single writer is the lock."""
+    stmt = (
+        select(Connection)
+        .where(Connection.organization_id == organization_id, Connection.name == name)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def insert_oauth_state(session: AsyncSession, state: OAuthState) -> None:
+    # Flows nobody finished are of no use once expired: they go with the next start.
+    await session.execute(delete(OAuthState).where(OAuthState.expires_at < utcnow()))
+    session.add(state)
+    await session.flush()
+
+
+async def take_oauth_state(session: AsyncSession, state_hash: str) -> OAuthState | None:
+    """The started flow of this state, deleted in the same statement: a state is used once,
+    even by two callbacks at the same moment."""
+    stmt = delete(OAuthState).where(OAuthState.state_hash == state_hash).returning(OAuthState)
+    return (await session.scalars(stmt)).one_or_none()

@@ -103,3 +103,18 @@ class ImportedServiceSummary(BaseModel):
     operation_count: int
     notes: list[str]
     updated_at: datetime
+
+
+# --------------------------------------------------------------------------- OAuth 2
+
+
+class ConnectionRefreshRequest(BaseModel):
+    """`POST /runner/connections/{name}/refresh`: a service answered 401 to a node of this
+    execution attempt (the fencing: a stale attempt is refused) with the token whose SHA-256
+    (hex) is `refused_token_sha256` (the token itself is not sent back)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    execution_id: str = Field(min_length=1, max_length=64)
+    attempt: int = Field(ge=1)
+    refused_token_sha256: str = Field(pattern="^[0-9a-f]{64}$")

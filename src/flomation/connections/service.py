@@ -41,6 +41,7 @@ __all__ = [
     "resolve_for_runner",
     "rotate_key",
     "types_by_name",
+    "values_for_runner",
 ]
 
 
@@ -289,10 +290,34 @@ async def resolve_for_runner(
     """The decrypted connections among `names` (those an execution's flow references). Names
     the organisation does not hold are left out (a runner may hold them locally)."""
     ring = keyring or default_keyring()
-    return {
-        row.name: ClaimedConnection(type=row.type, values=_decrypt(ring, row), status=row.status)
-        for row in await repository.named(session, organization_id, names)
-    }
+    claimed: dict[str, ClaimedConnection] = {}
+    # By name: refreshes lock their rows in one order, so two claims never deadlock.
+    rows = sorted(await repository.named(session, organization_id, names), key=lambda r: r.name)
+    for row in rows:
+        values = _decrypt(ring, row)
+        row, values = await _with_fresh_token(session, row, values, ring)
+        claimed[row.name] = ClaimedConnection(type=row.type, values=values, status=row.status)
+    return claimed
+
+
+async def values_for_runner(
+    session: AsyncSession, row: Connection, keyring: Keyring | None = None
+) -> dict[str, Any]:
+    """A stored connection's values in clear for a runner (a probe), an OAuth 2 one's with a
+    valid access token."""
+    ring = keyring or default_keyring()
+    _, values = await _with_fresh_token(session, row, _decrypt(ring, row), ring)
+    return values
+
+
+async def _with_fresh_token(
+    session: AsyncSession, row: Connection, values: dict[str, Any], ring: Keyring
+) -> tuple[Connection, dict[str, Any]]:
+    """The values as a runner gets them: an OAuth 2 connection's with a valid access token
+    and without what only the API uses (`connections.oauth`)."""
+    from flomation.connections.oauth import fresh_for_claim  # oauth builds on this module
+
+    return await fresh_for_claim(session, row, values, ring)
 
 
 async def rotate_key(session: AsyncSession, keyring: Keyring) -> tuple[int, int]:

@@ -83,6 +83,12 @@ HTTP_SCHEMA: dict[str, Any] = {
         "client_id": {"type": "string", "title": "Client id"},
         "client_secret": {**_SECRET, "title": "Client secret"},
         "scopes": {"type": "string", "title": "Scopes", "description": "Space-separated."},
+        "token_auth_method": {
+            "enum": ["client_secret_basic", "client_secret_post"],
+            "default": "client_secret_basic",
+            "title": "Client authentication",
+            "description": "How the client id and secret go to the token URL.",
+        },
         "access_token": {**_SECRET, "title": "Access token", "readOnly": True},
         "refresh_token": {**_SECRET, "title": "Refresh token", "readOnly": True},
     },

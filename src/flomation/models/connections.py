@@ -36,6 +36,9 @@ class Connection(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_tested_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # OAuth 2 (see `connections.oauth`): when the access token held in the values runs out,
+    # None for other connections and for a token that did not say (`expires_in` absent).
+    token_expires_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ConnectionProbe(Base):
@@ -60,3 +63,28 @@ class ConnectionProbe(Base):
     ok: Mapped[bool | None] = mapped_column(Boolean, default=None)
     message: Mapped[str | None] = mapped_column(Text, default=None)
     duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+# --------------------------------------------------------------------------- OAuth 2
+
+
+class OAuthState(Base):
+    """An authorization code flow that a user started (`GET .../oauth/start`) and the
+    provider's redirect to `/oauth/callback` ends. Single-use (the callback deletes it),
+    expiring, bound to the organisation and connection, and to the browser that started it
+    (`browser_hash`: SHA-256 of a cookie set at the start, so a callback opened in another
+    browser, an attacker's login CSRF, is refused). The row is found by the SHA-256 of the
+    `state` sent to the provider; the state itself is never stored. `code_verifier` is the
+    PKCE secret the token request proves the flow with."""
+
+    __tablename__ = "oauth_states"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    connection_name: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

@@ -13,6 +13,7 @@ import logging
 import ssl
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from flomation import __version__
 from flomation.engine.egress import IDLE_CONNECTION_EXPIRY_S
 from flomation.protocol import (
+    ClaimedConnection,
     ClaimedExecution,
     ClaimRequest,
     ClaimResponse,
@@ -276,6 +278,24 @@ class ApiClient:
                 raise ApiUnavailable(f"{method} {path}: the answer is not JSON") from exc
 
         return await self._verified(method, path, content, read, params=params, timeout_s=timeout_s)
+
+    async def refresh_connection(
+        self, name: str, *, execution_id: str, attempt: int, refused_token_sha256: str
+    ) -> ClaimedConnection:
+        """A service refused an OAuth 2 connection's token: the API refreshes it (once, across
+        runners) and answers the connection with its new token, or `needs_reconnect`."""
+        body = {
+            "execution_id": execution_id,
+            "attempt": attempt,
+            "refused_token_sha256": refused_token_sha256,
+        }
+        return await self.ask(
+            "POST",
+            f"/connections/{quote(name, safe='')}/refresh",
+            ClaimedConnection,
+            content=canonical_json(body),
+            timeout_s=30.0,
+        )
 
     async def _verified(
         self,

@@ -4,6 +4,7 @@ deadline and cancellation, and report its end with a write that cancellation can
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -12,11 +13,18 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from flomation.engine.executor import ExecutionResult, Executor, PriorStep
-from flomation.engine.nodes.base import Connection, EngineServices, ExecutionInfo
+from flomation.engine.nodes.base import (
+    Connection,
+    ConnectionRefresher,
+    EngineServices,
+    ExecutionInfo,
+)
 from flomation.engine.plan import FlowPlan
 from flomation.engine.validation import InvalidDefinitionError
 from flomation.integrations.openapi import node_registry
+from flomation.integrations.registry import make_connection
 from flomation.protocol import ClaimedExecution, Completion, ExecutionStatus, describe
+from flomation.runner.client import ApiClient, ApiError
 from flomation.runner.events import ReportingSink
 from flomation.runner.imported_services import ClaimedServices, claimed_services
 from flomation.runner.local_secrets import LocalSecrets
@@ -234,6 +242,7 @@ class ExecutionJob:
             recover_from_error=claimed.recovery_error,
         )
         self._executor = executor
+        services.connection_refresher = self._connection_refresher(executor)
         remaining = None if self._deadline is None else max(0.0, self._deadline - time.monotonic())
         limit = asyncio.timeout(remaining)
         try:
@@ -267,6 +276,39 @@ class ExecutionJob:
         built by that type (the claim carries it; the runner's registry does not know it)."""
         resolved = self.context.local_secrets.connections(self.claimed.connections)
         return resolved if services is None else services.connections(resolved)
+
+    def _connection_refresher(self, executor: Executor) -> ConnectionRefresher | None:
+        """Asks the API for a new OAuth 2 token of a connection it gave (never of one of the
+        runner's own), fenced by this attempt. The new token is masked from then on and is
+        what later nodes of this execution get."""
+        # The reporter's client: the one API client of this runner process.
+        client: ApiClient | None = getattr(self.context.reporter, "_client", None)
+        if client is None:
+            return None
+        claimed = self.claimed
+        local = self.context.local_secrets.local_connections.names
+
+        async def refresh(connection: Connection) -> Connection | None:
+            if connection.name not in claimed.connections or connection.name in local:
+                return None
+            token = str(connection.values.get("access_token") or "")
+            try:
+                answer = await client.refresh_connection(
+                    connection.name,
+                    execution_id=claimed.id,
+                    attempt=claimed.attempt,
+                    refused_token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+                )
+            except ApiError as exc:
+                log.warning("refreshing connection %r failed: %s", connection.name, exc)
+                return None
+            fresh = make_connection(connection.name, answer.type, answer.values, answer.status)
+            for secret in fresh.secret_values():
+                executor.masker.learn(secret)
+            executor.connections[connection.name] = fresh
+            return fresh
+
+        return refresh
 
     def _end(self, result: ExecutionResult) -> Completion:
         """The end as the protocol says it; one that does not fit is a failed end saying why."""

@@ -17,10 +17,13 @@ from flomation.api.deps import (
     SettingsDep,
     ViewerPrincipal,
 )
+from flomation.connections.oauth_runner import refresh_for_runner
+from flomation.connections.schemas import ConnectionRefreshRequest
 from flomation.errors import Unauthorized
 from flomation.executions.errors import StaleAttempt
 from flomation.pagination import PageParams, page_query
 from flomation.protocol import (
+    ClaimedConnection,
     ClaimRequest,
     ClaimResponse,
     CompleteRequest,
@@ -279,6 +282,30 @@ async def probe_result(
     not this runner's to answer (another took it, or it expired)."""
     await protocol.record_probe(database, runner, probe_id, body)
     return Response(status_code=204)
+
+
+@runner_router.post(
+    "/connections/{name}/refresh",
+    operation_id="runner_refresh_connection",
+    response_model=ClaimedConnection,
+)
+async def refresh_connection(
+    name: str,
+    body: ConnectionRefreshRequest,
+    runner: SignedRunner,
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """A service refused an OAuth 2 connection's token (401): the connection with a new one,
+    or `status` `needs_reconnect` (see `connections.oauth`). 409 for a stale attempt."""
+    refreshed = await refresh_for_runner(
+        database,
+        organization_id=runner.organization_id,
+        runner_id=runner.runner_id,
+        name=name,
+        body=body,
+    )
+    return _signed(refreshed, settings, runner)
 
 
 def _signed(

@@ -57,7 +57,7 @@ Rules the engine relies on:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -75,6 +75,7 @@ __all__ = [
     "ConfigError",
     "Connection",
     "ConnectionFailedError",
+    "ConnectionRefresher",
     "EgressPolicy",
     "EngineServices",
     "ExecutionInfo",
@@ -281,6 +282,11 @@ class Connection:
         ]
 
 
+# `EngineServices.connection_refresher`: the connection a service refused -> a fresh copy
+# (None: it cannot be refreshed).
+ConnectionRefresher = Callable[[Connection], Awaitable[Connection | None]]
+
+
 @dataclass(frozen=True, slots=True)
 class ExecutionInfo:
     """Where a node runs; templates see it as `execution.*` and `flow.*`."""
@@ -354,6 +360,9 @@ class EngineServices:
     # `flomation.engine.isolation`, which the base interface must not depend on.
     code_runner: Any = None
     subflow_launcher: SubflowLauncher = field(default_factory=UnavailableSubflowLauncher)
+    # Asks for a new OAuth 2 token after a service refused the connection's (401): the
+    # runner's goes to the API. None (a standalone run, tests): nobody can refresh.
+    connection_refresher: ConnectionRefresher | None = None
     _owns_http: bool = False
 
     def http(self) -> httpx.AsyncClient:
@@ -362,6 +371,14 @@ class EngineServices:
             self.http_client = httpx.AsyncClient(follow_redirects=False)
             self._owns_http = True
         return self.http_client
+
+    async def refresh_connection(self, connection: Connection) -> Connection | None:
+        """`connection` with a new access token, after a service answered 401 to its current
+        one; None when nobody can refresh it (the node then reports the 401 as it is). The
+        answer may say `needs_reconnect` (the provider refused to refresh)."""
+        if self.connection_refresher is None:
+            return None
+        return await self.connection_refresher(connection)
 
     async def aclose(self) -> None:
         """Closes what these services created themselves (never a client given to them)."""

@@ -16,7 +16,9 @@ import httpx
 
 from flomation.engine.expressions import is_template
 from flomation.engine.nodes.base import (
+    AuthenticationError,
     ConfigError,
+    Connection,
     ConnectionFailedError,
     HttpStatusError,
     NodeContext,
@@ -26,9 +28,19 @@ from flomation.engine.nodes.base import (
     NodeType,
 )
 from flomation.integrations.base import connection_property
-from flomation.integrations.http import HttpConnectionRequest, connection_request
+from flomation.integrations.http import (
+    OAUTH2_AUTH_KINDS,
+    HttpConnectionRequest,
+    connection_request,
+)
 
-__all__ = ["ExpectedStatus", "HttpNode", "ResponseTooLargeError"]
+__all__ = [
+    "ExpectedStatus",
+    "HttpNode",
+    "ResponseTooLargeError",
+    "is_oauth2",
+    "refreshed_connection",
+]
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # RFC 9110, 9.2.2: asking these twice has the effect of asking once, so one that fails before
@@ -186,22 +198,43 @@ class HttpNode(NodeType):
     async def run(self, ctx: NodeContext) -> NodeOutcome:
         config = ctx.config
         method = str(config.get("method", "GET")).upper()
-        url = str(config["url"])
-        extra: HttpConnectionRequest | None = None
-        if config.get("connection"):
-            connection = ctx.connection(self.connection_types)
-            extra = connection_request(connection.values, url, connection.name)
-            url = extra.url
-        if not _is_http_url(url):
-            raise ConfigError(
-                f"the URL must start with http:// or https://, got {url!r}", field="url"
-            )
+        connection = ctx.connection(self.connection_types) if config.get("connection") else None
         if "json" in config and "body" in config:
             raise ConfigError("give either json or body, not both", field="body")
         try:
             expected = ExpectedStatus.parse(config.get("expect_status", "200-299"))
         except ValueError as exc:
             raise ConfigError(str(exc), field="expect_status") from None
+        response, body = await self._attempt(ctx, method, connection)
+        if response.status_code == 401 and connection is not None and is_oauth2(connection):
+            # The service refused the OAuth token (revoked, or expired early): one refresh
+            # through the API, one retry with the new token.
+            refreshed = await refreshed_connection(ctx, connection)
+            if refreshed is not None:
+                response, body = await self._attempt(ctx, method, refreshed)
+        output = {"status": response.status_code, "headers": dict(response.headers), "body": body}
+        if response.status_code not in expected:
+            raise HttpStatusError(
+                f"{method} {_shown_url(response.request.url)} answered "
+                f"{response.status_code} {response.reason_phrase}, expected {expected.text}"
+                f"{_excerpt(body)}"
+            )
+        return NodeOutcome(output)
+
+    async def _attempt(
+        self, ctx: NodeContext, method: str, connection: Connection | None
+    ) -> tuple[httpx.Response, Any]:
+        """One request (with its redirects), with `connection`'s URL and credentials."""
+        config = ctx.config
+        url = str(config["url"])
+        extra: HttpConnectionRequest | None = None
+        if connection is not None:
+            extra = connection_request(connection.values, url, connection.name)
+            url = extra.url
+        if not _is_http_url(url):
+            raise ConfigError(
+                f"the URL must start with http:// or https://, got {url!r}", field="url"
+            )
         timeout_s = float(config.get("timeout_s", DEFAULT_TIMEOUT_S))
         remaining = ctx.remaining_s()
         if remaining is not None:
@@ -224,15 +257,7 @@ class HttpNode(NodeType):
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise ConfigError(f"invalid URL {url!r}: {exc}", field="url") from None
         secret_headers = extra.secret_headers if extra is not None else frozenset()
-        response, body = await self._send(ctx, client, request, config, timeout_s, secret_headers)
-        output = {"status": response.status_code, "headers": dict(response.headers), "body": body}
-        if response.status_code not in expected:
-            raise HttpStatusError(
-                f"{method} {_shown_url(response.request.url)} answered "
-                f"{response.status_code} {response.reason_phrase}, expected {expected.text}"
-                f"{_excerpt(body)}"
-            )
-        return NodeOutcome(output)
+        return await self._send(ctx, client, request, config, timeout_s, secret_headers)
 
     async def _send(
         self,
@@ -405,3 +430,27 @@ def _describe_transport_error(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"could not connect ({detail})"
     return f"the connection failed ({detail})"
+
+
+# --------------------------------------------------------------------------- OAuth 2 401s
+
+
+def is_oauth2(connection: Connection) -> bool:
+    """Whether an `http` connection's token is the API's to obtain (so it can get another)."""
+    return connection.values.get("auth") in OAUTH2_AUTH_KINDS
+
+
+async def refreshed_connection(ctx: NodeContext, connection: Connection) -> Connection | None:
+    """`connection` with a new token, for the one retry after a 401; None when it cannot be
+    refreshed here (the 401 stands). Fails the node when the provider refused to refresh."""
+    refreshed = await ctx.services.refresh_connection(connection)
+    if refreshed is None:
+        return None
+    if refreshed.status == "needs_reconnect":
+        raise AuthenticationError(
+            f"connection {connection.name!r} needs reconnecting: its OAuth refresh failed; "
+            "reconnect it in the editor",
+            field="connection",
+        )
+    ctx.log("info", f"connection {connection.name!r}: the service refused the token; refreshed")
+    return refreshed

@@ -19,7 +19,7 @@ from flomation.engine.nodes.base import (
     NodeContext,
     NodeOutcome,
 )
-from flomation.engine.nodes.http import DEFAULT_TIMEOUT_S, HttpNode
+from flomation.engine.nodes.http import DEFAULT_TIMEOUT_S, HttpNode, refreshed_connection
 from flomation.integrations.base import IntegrationNode
 from flomation.integrations.openapi.auth import apply_credentials, choose_credentials
 from flomation.integrations.openapi.model import AuthScheme, Operation, Parameter
@@ -43,6 +43,30 @@ class OpenApiOperationNode(IntegrationNode):
 
     async def run(self, ctx: NodeContext) -> NodeOutcome:
         connection = self.connect(ctx)
+        operation = self.operation
+        outcome, oauth = await self._attempt(ctx, connection)
+        if outcome.output["status"] == 401 and oauth:
+            # The service refused the OAuth token: one refresh through the API, one retry.
+            refreshed = await refreshed_connection(ctx, connection)
+            if refreshed is not None:
+                connection = refreshed
+                outcome, _ = await self._attempt(ctx, connection)
+        status = outcome.output["status"]
+        if not 200 <= status <= 299:
+            said = (
+                f"{operation.operation_id} ({operation.method} {operation.path}) answered "
+                f"{status}{_message(outcome.output['body'])}"
+            )
+            if status == 401:
+                raise AuthenticationError(f"{said} (check connection {connection.name!r})")
+            if 300 <= status <= 399:
+                said += " (redirects are not followed: the credentials would go along)"
+            raise HttpStatusError(said, retryable=status in RETRYABLE_STATUSES)
+        return NodeOutcome(outcome.output)
+
+    async def _attempt(self, ctx: NodeContext, connection: Connection) -> tuple[NodeOutcome, bool]:
+        """One request with `connection`'s credentials; and whether they hold an OAuth 2
+        token (that the API can refresh)."""
         config = ctx.config
         operation = self.operation
         headers: dict[str, str] = {}
@@ -86,18 +110,8 @@ class OpenApiOperationNode(IntegrationNode):
         if operation.has_body and config.get("body") is not None:
             request["json"] = config["body"]
         outcome = await _HTTP.run(dataclasses.replace(ctx, config=request))
-        status = outcome.output["status"]
-        if not 200 <= status <= 299:
-            said = (
-                f"{operation.operation_id} ({operation.method} {operation.path}) answered "
-                f"{status}{_message(outcome.output['body'])}"
-            )
-            if status == 401:
-                raise AuthenticationError(f"{said} (check connection {connection.name!r})")
-            if 300 <= status <= 399:
-                said += " (redirects are not followed: the credentials would go along)"
-            raise HttpStatusError(said, retryable=status in RETRYABLE_STATUSES)
-        return NodeOutcome(outcome.output)
+        oauth = any(scheme.kind == "oauth2_client_credentials" for scheme in credentials)
+        return outcome, oauth
 
     def _base_url(self, connection: Connection) -> str:
         base = connection.values.get("base_url") or self.default_base_url

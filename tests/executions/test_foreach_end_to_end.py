@@ -1,5 +1,6 @@
 """W3 of issue 18 end to end: a sync webhook, a real `flomation runner` process, a foreach over
-1,000 items. The webhook answers the same under every `save_data`; under `all` every iteration
+1,000 items. The webhook answers the same under every `save_data` (each flow's setting, set with
+`PATCH /api/v1/flows/{id}`); under `all` every iteration
 is readable through the API (stored packed), under `errors` and `none` a succeeded execution
 keeps its summary only. SQLite and PostgreSQL."""
 
@@ -18,10 +19,9 @@ from tests.triggers.factories import make_flow, make_trigger
 ITEMS = list(range(1000))
 
 
-def _w3(save_data: str) -> dict[str, Any]:
+def _w3() -> dict[str, Any]:
     return {
         "version": 1,
-        "save_data": save_data,
         "nodes": [
             {"id": "start", "type": "start"},
             {"id": "each", "type": "foreach", "config": {"items": "{{ input.body.items }}"}},
@@ -50,7 +50,10 @@ async def test_w3_answers_the_same_and_keeps_what_its_mode_says(
     modes = ("all", "errors", "none")
     mode_of: dict[str, str] = {}
     for mode in modes:
-        flow_id = await make_flow(database, org, definition=_w3(mode))
+        flow_id = await make_flow(database, org, definition=_w3())
+        async with api.client(owner.headers) as client:
+            patched = await client.patch(f"/api/v1/flows/{flow_id}", json={"save_data": mode})
+            assert patched.status_code == 200, patched.text
         mode_of[flow_id] = mode
         await make_trigger(database, org, flow_id, "webhook", {"path": f"w3-{mode}", **sync})
     token = await make_runner_token(database, org)

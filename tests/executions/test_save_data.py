@@ -1,7 +1,8 @@
-"""What an execution keeps (`save_data`: the flow's, else the organisation's default), read
-through the API: its steps and logs (`GET /api/v1/executions/{id}`) and its event stream, while
-it runs and once it ended. The runner's side is the engine's own events for a real run,
-reported in two batches as a runner does. SQLite and PostgreSQL."""
+"""What an execution keeps (`save_data`: the flow's setting, set with `PATCH
+/api/v1/flows/{id}`, else the organisation's default), read through the API: its steps and logs
+(`GET /api/v1/executions/{id}`) and its event stream, while it runs and once it ended. The
+runner's side is the engine's own events for a real run, reported in two batches as a runner
+does. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -23,13 +24,11 @@ from tests.live import LiveServer
 ITEMS = [1, 2, 3]
 
 
-def _definition(save_data: str | None) -> dict[str, Any]:
+def _definition() -> dict[str, Any]:
     """start -> note (a log line) -> each (foreach over `input.items`, body doubling the item)
     -> out (the doubled items)."""
-    settings = {} if save_data is None else {"save_data": save_data}
     return {
         "version": 1,
-        **settings,
         "nodes": [
             {"id": "start", "type": "start"},
             {"id": "note", "type": "log", "config": {"message": "got {{ input.items | length }}"}},
@@ -50,11 +49,29 @@ def _definition(save_data: str | None) -> dict[str, Any]:
     }
 
 
+async def _patch(api: LiveServer, actor: Actor, flow_id: str, save_data: str | None) -> None:
+    """Set the flow's `save_data` the way a user does; the answer shows it, no new revision."""
+    async with api.client(actor.headers) as client:
+        answer = await client.patch(f"/api/v1/flows/{flow_id}", json={"save_data": save_data})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["save_data"], answer.json()["revision"]) == (save_data, 1)
+
+
+async def _flow(
+    api: LiveServer, database: Database, actor: Actor, save_data: str | None = None
+) -> str:
+    """The flow of `_definition`, with `save_data` set through the API unless None."""
+    flow_id = await make_flow(database, actor.organization_id, definition=_definition())
+    if save_data is not None:
+        await _patch(api, actor, flow_id, save_data)
+    return flow_id
+
+
 async def _engine_events() -> tuple[list[dict[str, Any]], Any]:
     """The events of a real run of the flow (its `save_data` changes nothing the engine
     does), and its output."""
     sink = ListSink()
-    document = await run_flow(_definition(None), {"items": ITEMS}, sink=sink)
+    document = await run_flow(_definition(), {"items": ITEMS}, sink=sink)
     assert document["status"] == "succeeded"
     return [event.to_dict() for event in sink.events], document["output"]
 
@@ -127,7 +144,7 @@ EVERYTHING = (len(ITEMS) + 4, 1)
 async def test_all_keeps_every_step_and_log(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await make_flow(database, owner.organization_id, definition=_definition("all"))
+    flow_id = await _flow(api, database, owner, "all")
 
     running, ended, stream = await _run(api, database, owner, flow_id)
 
@@ -146,7 +163,7 @@ async def test_all_keeps_every_step_and_log(
 async def test_errors_drops_the_details_of_a_succeeded_execution_at_its_end(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await make_flow(database, owner.organization_id, definition=_definition("errors"))
+    flow_id = await _flow(api, database, owner, "errors")
 
     running, ended, stream = await _run(api, database, owner, flow_id)
 
@@ -168,7 +185,7 @@ async def test_errors_drops_the_details_of_a_succeeded_execution_at_its_end(
 async def test_errors_keeps_the_details_of_a_failed_execution(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await make_flow(database, owner.organization_id, definition=_definition("errors"))
+    flow_id = await _flow(api, database, owner, "errors")
 
     _, ended, stream = await _run(api, database, owner, flow_id, status=ExecutionStatus.FAILED)
 
@@ -181,7 +198,7 @@ async def test_errors_keeps_the_details_of_a_failed_execution(
 async def test_none_never_stores_steps_or_logs(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await make_flow(database, owner.organization_id, definition=_definition("none"))
+    flow_id = await _flow(api, database, owner, "none")
 
     running, ended, stream = await _run(api, database, owner, flow_id)
 
@@ -200,7 +217,7 @@ async def test_none_never_stores_steps_or_logs(
 async def test_none_keeps_the_summary_of_a_failed_execution_only(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await make_flow(database, owner.organization_id, definition=_definition("none"))
+    flow_id = await _flow(api, database, owner, "none")
 
     _, ended, _ = await _run(api, database, owner, flow_id, status=ExecutionStatus.FAILED)
 
@@ -218,19 +235,25 @@ async def _set_default(client: httpx.AsyncClient, save_data: str) -> dict[str, A
 async def test_the_organisation_default_applies_unless_the_flow_says(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    unset = await make_flow(database, owner.organization_id, definition=_definition(None))
-    keeps = await make_flow(database, owner.organization_id, definition=_definition("all"))
+    unset = await _flow(api, database, owner)
+    keeps = await _flow(api, database, owner, "all")
+    # Set, then handed back to the organisation with a null.
+    handed_back = await _flow(api, database, owner, "all")
+    await _patch(api, owner, handed_back, None)
     async with api.client(owner.headers) as client:
         shown = (await client.get("/api/v1/organization")).json()
         assert shown["defaults"] == {"save_data": "all"}
         assert (await _set_default(client, "none"))["defaults"] == {"save_data": "none"}
         assert (await client.get("/api/v1/organization")).json()["defaults"]["save_data"] == "none"
+        assert (await client.get(f"/api/v1/flows/{handed_back}")).json()["save_data"] is None
 
     _, by_default, _ = await _run(api, database, owner, unset)
     _, overridden, _ = await _run(api, database, owner, keeps)
+    _, back_to_default, _ = await _run(api, database, owner, handed_back)
 
     assert _details(by_default) == (0, 0)
     assert _details(overridden) == EVERYTHING
+    assert _details(back_to_default) == (0, 0)
 
 
 async def test_only_admins_change_the_default_and_only_to_a_mode(
@@ -252,7 +275,7 @@ async def test_only_admins_change_the_default_and_only_to_a_mode(
 async def test_a_default_changed_to_none_while_it_runs_leaves_nothing_at_the_end(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
-    flow_id = await make_flow(database, owner.organization_id, definition=_definition(None))
+    flow_id = await _flow(api, database, owner)
     events, output = await _engine_events()
     held = await _start(api, database, owner, flow_id)
     await _report(database, held, events[: len(events) // 2])
@@ -269,15 +292,104 @@ async def test_a_default_changed_to_none_while_it_runs_leaves_nothing_at_the_end
     assert set(await _stream_types(database, held.id)) == {"execution", "end"}
 
 
-async def test_a_flow_with_an_unknown_mode_is_refused(
+async def test_patch_sets_each_mode_without_a_new_revision(
     api: LiveServer, database: Database, owner: Actor
 ) -> None:
+    flow_id = await _flow(api, database, owner)
+    url = f"/api/v1/flows/{flow_id}"
     async with api.client(owner.headers) as client:
-        answer = await client.post(
-            "/api/v1/flows", json={"name": "bad", "definition": _definition("sometimes")}
-        )
-    assert answer.status_code == 422, answer.text
-    assert "save_data" in answer.text
+        before = (await client.get(url)).json()
+        assert before["save_data"] is None
+        for mode in ("all", "errors", "none", None):
+            answer = await client.patch(url, json={"save_data": mode})
+            assert answer.status_code == 200, answer.text
+            shown = (await client.get(url)).json()
+            assert (shown["save_data"], shown["revision"], shown["hash"]) == (
+                mode,
+                1,
+                before["hash"],
+            )
+            assert shown["definition"] == before["definition"]
+        # Other settings sent alone leave it as it is.
+        await client.patch(url, json={"save_data": "errors"})
+        renamed = (await client.patch(url, json={"name": "renamed"})).json()
+        assert (renamed["name"], renamed["save_data"]) == ("renamed", "errors")
+        listed = (await client.get("/api/v1/flows")).json()["items"]
+        assert [item["save_data"] for item in listed if item["id"] == flow_id] == ["errors"]
+        revisions = (await client.get(f"{url}/revisions")).json()["items"]
+        assert [item["revision"] for item in revisions] == [1]
+
+
+async def test_a_bad_mode_is_a_422_naming_the_field(
+    api: LiveServer, database: Database, owner: Actor
+) -> None:
+    flow_id = await _flow(api, database, owner, "errors")
+    url = f"/api/v1/flows/{flow_id}"
+    async with api.client(owner.headers) as client:
+        for bad in ("sometimes", "", "ALL", 1, ["all"]):
+            answer = await client.patch(url, json={"save_data": bad})
+            assert answer.status_code == 422, (bad, answer.text)
+            assert answer.headers["content-type"].startswith("application/problem+json")
+            assert [item["loc"] for item in answer.json()["errors"]] == [["body", "save_data"]]
+        assert (await client.get(url)).json()["save_data"] == "errors"
+
+
+async def test_a_viewer_cannot_change_it(api: LiveServer, database: Database, owner: Actor) -> None:
+    flow_id = await _flow(api, database, owner, "all")
+    viewer = await make_actor(database, role="viewer", organization_id=owner.organization_id)
+    async with api.client(viewer.headers) as client:
+        answer = await client.patch(f"/api/v1/flows/{flow_id}", json={"save_data": "none"})
+        assert answer.status_code == 403
+        assert (await client.get(f"/api/v1/flows/{flow_id}")).json()["save_data"] == "all"
+
+
+async def test_a_running_execution_follows_the_setting_at_its_end(
+    api: LiveServer, database: Database, owner: Actor
+) -> None:
+    """The setting is read when an execution reports, not when it was requested: a change
+    applies to the executions that end after it, those already running included."""
+    events, output = await _engine_events()
+    half = len(events) // 2
+    dropped = await _flow(api, database, owner, "all")
+    kept = await _flow(api, database, owner, "errors")
+    held = {flow_id: await _start(api, database, owner, flow_id) for flow_id in (dropped, kept)}
+    for execution in held.values():
+        await _report(database, execution, events[:half])
+        assert _details(await _read(api, owner, execution.id)) != (0, 0)
+
+    await _patch(api, owner, dropped, "none")
+    await _patch(api, owner, kept, "all")
+    for execution in held.values():
+        await _report(database, execution, events[half:])
+        await complete(database, execution, output=output)
+
+    emptied = await _read(api, owner, held[dropped].id)
+    assert (emptied["status"], emptied["output"]) == ("succeeded", [2, 4, 6])
+    assert _details(emptied) == (0, 0)
+    assert set(await _stream_types(database, held[dropped].id)) == {"execution", "end"}
+    # Under `errors` a success would have dropped them; `all` at its end keeps them.
+    assert _details(await _read(api, owner, held[kept].id)) == EVERYTHING
+
+
+async def test_a_definition_carrying_save_data_is_ignored_with_a_warning(
+    api: LiveServer, database: Database, owner: Actor
+) -> None:
+    """Where the setting was before it became a flow setting: an unknown top-level field of
+    the document now, kept like any other and read by nothing; validation warns about it."""
+    stale = {**_definition(), "save_data": "none"}
+    async with api.client(owner.headers) as client:
+        created = await client.post("/api/v1/flows", json={"name": "stale", "definition": stale})
+        assert created.status_code == 201, created.text
+        assert created.json()["save_data"] is None
+        assert created.json()["definition"]["save_data"] == "none"
+        checked = await client.post("/api/v1/flows/validate", json={"definition": stale})
+        assert checked.status_code == 200, checked.text
+        warned = [item for item in checked.json()["warnings"] if item["loc"][-1] == "save_data"]
+        assert len(warned) == 1
+        assert "PATCH /api/v1/flows/{id}" in warned[0]["msg"]
+
+    _, ended, _ = await _run(api, database, owner, created.json()["id"])
+    assert _details(ended) == EVERYTHING
 
 
 async def test_an_end_recorded_by_the_api_itself_keeps_what_the_mode_says(
@@ -285,7 +397,7 @@ async def test_an_end_recorded_by_the_api_itself_keeps_what_the_mode_says(
 ) -> None:
     """Ends that no runner reports (a timeout, a cancel, a lost runner) go through
     `end_executions`: an execution that keeps nothing has its details removed there too."""
-    flow_id = await make_flow(database, owner.organization_id, definition=_definition(None))
+    flow_id = await _flow(api, database, owner)
     events, _ = await _engine_events()
     first = await _start(api, database, owner, flow_id)
     second = await _start(api, database, owner, flow_id)

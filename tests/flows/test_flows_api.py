@@ -34,6 +34,7 @@ async def test_create_flow_stores_revision_1_and_get_returns_it(
     assert created["created_by"] == owner.user_id
     assert created["archived_at"] is None
     assert created["max_concurrent_executions"] is None
+    assert created["save_data"] is None
     assert created["created_at"].endswith("Z")
 
     response = await client.get(f"{FLOWS}/{created['id']}")
@@ -282,7 +283,13 @@ async def test_patch_changes_settings_without_a_new_revision(client: httpx.Async
     listing = (await client.get(f"{url}/revisions")).json()
     assert [item["revision"] for item in listing["items"]] == [1]
 
-    for bad in ({"name": None}, {"max_concurrent_executions": 0}, {"revision": 3}):
+    bad_bodies = (
+        {"name": None},
+        {"max_concurrent_executions": 0},
+        {"revision": 3},
+        {"save_data": "some"},
+    )
+    for bad in bad_bodies:
         response = await client.patch(url, json=bad)
         assert response.status_code == 422, bad
 

@@ -1671,6 +1671,11 @@ export interface components {
             revision: number;
             /** Max Concurrent Executions */
             max_concurrent_executions: number | null;
+            /**
+             * Save Data
+             * @description What this flow's executions keep: `all` (steps and logs), `errors` (steps and logs of executions that did not succeed), `none` (the execution's summary only); null: the organisation's default (`defaults.save_data`). Applies to executions ending after it
+             */
+            save_data: ("all" | "errors" | "none") | null;
             /** Runs On */
             runs_on: {
                 [key: string]: unknown;
@@ -1721,6 +1726,11 @@ export interface components {
             revision: number;
             /** Max Concurrent Executions */
             max_concurrent_executions: number | null;
+            /**
+             * Save Data
+             * @description What this flow's executions keep: `all` (steps and logs), `errors` (steps and logs of executions that did not succeed), `none` (the execution's summary only); null: the organisation's default (`defaults.save_data`). Applies to executions ending after it
+             */
+            save_data: ("all" | "errors" | "none") | null;
             /** Runs On */
             runs_on: {
                 [key: string]: unknown;
@@ -2183,7 +2193,7 @@ export interface components {
         };
         /**
          * OrganizationDefaults
-         * @description What the organisation's flows do when their definitions do not say.
+         * @description What the organisation's flows do when their own settings do not say.
          */
         OrganizationDefaults: {
             /**
@@ -2265,7 +2275,8 @@ export interface components {
         };
         /**
          * PatchFlowBody
-         * @description Only the fields sent change; `max_concurrent_executions: null` removes the limit.
+         * @description Only the fields sent change; `max_concurrent_executions: null` removes the limit,
+         *     `save_data: null` hands the flow back to the organisation's default.
          */
         PatchFlowBody: {
             /** Name */
@@ -2274,6 +2285,11 @@ export interface components {
             description?: string | null;
             /** Max Concurrent Executions */
             max_concurrent_executions?: number | null;
+            /**
+             * Save Data
+             * @description What this flow's executions keep: `all` (steps and logs), `errors` (steps and logs of executions that did not succeed), `none` (the execution's summary only); null: the organisation's default (`defaults.save_data`). Applies to executions ending after it
+             */
+            save_data?: ("all" | "errors" | "none") | null;
         };
         /**
          * ProbeRequest

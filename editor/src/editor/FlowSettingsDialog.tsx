@@ -3,14 +3,17 @@ import { useQueryClient } from '@tanstack/react-query';
 import { api } from '../api/instance';
 import { keys } from '../api/hooks';
 import type { Flow } from '../api/models';
-import type { FlowDefinition, SaveData } from '../flow/format';
+import type { FlowDefinition } from '../flow/format';
 import { ErrorNote, Modal } from '../components/ui';
 import { labelsText, parseLabels } from '../flow/labels';
 
+/** What the API keeps of the flow's executions; '' (null to the API): the organisation's default. */
+type SaveData = NonNullable<Flow['save_data']>;
+
 /**
- * Flow settings: name and description (PATCH, no new revision), and the definition's
- * `runs_on`, `timeout_s` and `save_data` (edited in the working copy, saved with the next
- * revision).
+ * Flow settings: name, description, concurrency limit and `save_data` (PATCH, no new revision,
+ * applied at once), and the definition's `runs_on` and `timeout_s` (edited in the working
+ * copy, saved with the next revision).
  */
 export function FlowSettingsDialog({
   flow,
@@ -31,7 +34,7 @@ export function FlowSettingsDialog({
   const [maxConcurrent, setMaxConcurrent] = useState(flow.max_concurrent_executions?.toString() ?? '');
   const [runsOn, setRunsOn] = useState(labelsText(definition.runs_on));
   const [timeout, setTimeoutText] = useState(definition.timeout_s?.toString() ?? '');
-  const [saveData, setSaveData] = useState<SaveData | ''>(definition.save_data ?? '');
+  const [saveData, setSaveData] = useState<SaveData | ''>(flow.save_data ?? '');
   const [error, setError] = useState<unknown>(null);
 
   const submit = async (event: FormEvent) => {
@@ -39,12 +42,19 @@ export function FlowSettingsDialog({
     setError(null);
     try {
       const max = maxConcurrent.trim() ? Number(maxConcurrent) : null;
+      const keep = saveData || null;
       if (
         name !== flow.name ||
         description !== (flow.description ?? '') ||
-        max !== (flow.max_concurrent_executions ?? null)
+        max !== (flow.max_concurrent_executions ?? null) ||
+        keep !== (flow.save_data ?? null)
       ) {
-        const patched = await api().patchFlow(flow.id, { name, description, max_concurrent_executions: max });
+        const patched = await api().patchFlow(flow.id, {
+          name,
+          description,
+          max_concurrent_executions: max,
+          save_data: keep,
+        });
         queryClient.setQueryData(keys.flow(flow.id), { ...flow, ...patched, definition: flow.definition });
         void queryClient.invalidateQueries({ queryKey: ['flows'] });
       }
@@ -54,8 +64,6 @@ export function FlowSettingsDialog({
       else delete next.runs_on;
       if (timeout.trim() && Number(timeout) > 0) next.timeout_s = Number(timeout);
       else delete next.timeout_s;
-      if (saveData) next.save_data = saveData;
-      else delete next.save_data;
       if (JSON.stringify(next) !== JSON.stringify(definition)) onDefinition(next);
       onClose();
     } catch (caught) {
@@ -134,7 +142,8 @@ export function FlowSettingsDialog({
           </select>
         </label>
         <p className="muted small">
-          Runs on, timeout and execution data kept are part of the definition: they are saved with the next revision.
+          Execution data kept applies at once, to executions ending from now on. Runs on and timeout are part of the
+          definition: they are saved with the next revision.
         </p>
         <ErrorNote error={error} />
         <div className="form-actions">

@@ -40,14 +40,10 @@ export type FlowEdge = {
   port?: string;
 };
 
-/** What the API keeps of a flow's executions; absent, the organisation's default. */
-export type SaveData = 'all' | 'errors' | 'none';
-
 export type FlowDefinition = {
   version: 1;
   runs_on?: Record<string, string>;
   timeout_s?: number;
-  save_data?: SaveData;
   nodes: FlowNode[];
   edges: FlowEdge[];
 };

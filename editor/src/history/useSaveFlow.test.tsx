@@ -25,6 +25,7 @@ function fakeServer() {
     description: '',
     revision: state.revision,
     max_concurrent_executions: null,
+    save_data: null,
     runs_on: {},
     created_by: null,
     created_at: '',

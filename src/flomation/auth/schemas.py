@@ -10,8 +10,8 @@ from typing import Annotated, cast
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from flomation.auth.roles import Role
-from flomation.engine.definition import SaveData
 from flomation.models.auth import AccessToken, Membership, Organization, User
+from flomation.models.flows import SaveData
 from flomation.timeutil import isoformat
 
 MIN_PASSWORD_LENGTH = 8
@@ -87,7 +87,7 @@ class UserUpdate(_Request):
 
 
 class OrganizationDefaults(BaseModel):
-    """What the organisation's flows do when their definitions do not say."""
+    """What the organisation's flows do when their own settings do not say."""
 
     save_data: SaveData = Field(
         description="What executions keep: `all` (steps and logs), `errors` (steps and logs "

@@ -17,15 +17,10 @@ __all__ = [
     "NodeDef",
     "Position",
     "RetryPolicy",
-    "SaveData",
 ]
 
 NODE_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 DEFAULT_MAX_VISITS = 100
-
-# What the API keeps of an execution once it ends (the engine runs the same either way):
-# `all` its steps and logs, `errors` them only when it did not succeed, `none` only its summary.
-SaveData = Literal["all", "errors", "none"]
 
 
 class RetryPolicy(BaseModel):
@@ -77,7 +72,5 @@ class FlowDefinition(BaseModel):
     version: Literal[1]
     runs_on: dict[str, str] | None = None
     timeout_s: float | None = Field(default=None, gt=0)
-    # Unset: the organisation's default (`all` unless an admin changed it).
-    save_data: SaveData | None = None
     nodes: list[NodeDef] = Field(default_factory=list)
     edges: list[EdgeDef] = Field(default_factory=list)

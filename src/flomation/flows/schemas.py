@@ -8,13 +8,13 @@ problem in it is reported at once, with node ids, instead of Pydantic's first la
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from flomation.flows.diff import FlowDiff
 from flomation.flows.validation import text_problem
-from flomation.models.flows import Flow, FlowRevision
+from flomation.models.flows import Flow, FlowRevision, SaveData
 
 
 def _storable(value: str) -> str:
@@ -51,12 +51,21 @@ class SaveFlowBody(_Body):
     description: Description | None = None
 
 
+_SAVE_DATA_HELP = (
+    "What this flow's executions keep: `all` (steps and logs), `errors` (steps and logs of "
+    "executions that did not succeed), `none` (the execution's summary only); null: the "
+    "organisation's default (`defaults.save_data`). Applies to executions ending after it"
+)
+
+
 class PatchFlowBody(_Body):
-    """Only the fields sent change; `max_concurrent_executions: null` removes the limit."""
+    """Only the fields sent change; `max_concurrent_executions: null` removes the limit,
+    `save_data: null` hands the flow back to the organisation's default."""
 
     name: Name | None = None
     description: Description | None = None
     max_concurrent_executions: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    save_data: SaveData | None = Field(default=None, description=_SAVE_DATA_HELP)
 
 
 class RestoreBody(_Body):
@@ -78,6 +87,7 @@ class FlowSummaryOut(BaseModel):
     description: str
     revision: int
     max_concurrent_executions: int | None
+    save_data: SaveData | None = Field(description=_SAVE_DATA_HELP)
     runs_on: dict[str, Any]
     created_by: str | None
     created_at: datetime
@@ -92,6 +102,7 @@ class FlowSummaryOut(BaseModel):
             description=flow.description,
             revision=flow.current_revision,
             max_concurrent_executions=flow.max_concurrent_executions,
+            save_data=cast(SaveData | None, flow.save_data),
             runs_on=flow.runs_on or {},
             created_by=flow.created_by,
             created_at=flow.created_at,

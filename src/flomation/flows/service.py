@@ -33,7 +33,7 @@ import re
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +44,7 @@ from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.flows import repository
 from flomation.flows.diff import FlowDiff, diff_definitions
 from flomation.flows.validation import Loc, check_definition, text_problem
-from flomation.models.flows import Flow, FlowRevision
+from flomation.models.flows import Flow, FlowRevision, SaveData
 from flomation.pagination import PageParams, split_page
 from flomation.secrets import service as secrets_service
 from flomation.sized_lru import SizedLRU, json_bytes
@@ -387,11 +387,14 @@ async def update_flow(
     flow_id: str,
     changes: Mapping[str, Any],
 ) -> FlowState:
-    """Change name, description or max_concurrent_executions; no new revision.
+    """Change name, description, max_concurrent_executions or save_data; no new revision.
 
-    `changes` holds only the fields the caller sent (None clears the concurrency limit).
+    `changes` holds only the fields the caller sent (None clears the concurrency limit, and
+    hands `save_data` back to the organisation's default). `save_data` is read by every report
+    of an execution (the fence's statement), so a change applies to executions that end after
+    this transaction commits, including those already running.
     """
-    allowed = {"name", "description", "max_concurrent_executions"}
+    allowed = {"name", "description", "max_concurrent_executions", "save_data"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed(
@@ -403,6 +406,12 @@ async def update_flow(
             raise ValidationFailed(
                 f"{key} cannot be null", errors=[{"loc": ["body", key], "msg": "may not be null"}]
             )
+    mode = changes.get("save_data")
+    if mode is not None and mode not in get_args(SaveData):
+        raise ValidationFailed(
+            "save_data must be all, errors or none",
+            errors=[{"loc": ["body", "save_data"], "msg": "must be all, errors, none or null"}],
+        )
     if changes:
         forget_current_revision(organization_id, flow_id)
         flow = await repository.update_flow_fields(

@@ -84,11 +84,20 @@ def check_definition(
     errors = [Problem.of(item) for item in report.errors]
     errors.extend(storage)
     warnings = [Problem.of(item) for item in report.warnings]
+    if isinstance(document, Mapping) and "save_data" in document:
+        # Its place before it became a flow setting: kept like any unknown field, read by nothing.
+        warnings.append(Problem(("save_data",), _SAVE_DATA_MOVED))
     if known_connections is not None:
         wrong_type, missing = connection_problems(document, known_connections, registry)
         errors.extend(wrong_type)
         warnings.extend(missing)
     return DefinitionReport(errors=_unique(errors), warnings=warnings)
+
+
+_SAVE_DATA_MOVED = (
+    "save_data is a flow setting (PATCH /api/v1/flows/{id}), not part of the definition: "
+    "this one is ignored"
+)
 
 
 def connection_problems(

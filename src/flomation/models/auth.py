@@ -19,7 +19,7 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200))
     error_flow_id: Mapped[str | None] = mapped_column(IdColumn, default=None)
     # What executions of its flows keep (`all`, `errors`, `none`) when a flow does not say
-    # (its definition's `save_data`): see docs/flow-format.md.
+    # (its `save_data` setting): see docs/flow-settings.md.
     save_data: Mapped[str] = mapped_column(String(10), default="all", server_default="all")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

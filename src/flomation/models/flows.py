@@ -1,16 +1,17 @@
 """Flows and their immutable revisions.
 
 A flow row holds what changes without a new revision (name, description, concurrency limit,
-archival) and the number of its current revision; every save of the definition is a new
-`flow_revisions` row that is never updated. `flows.current_revision` only moves through a
-conditional update (`WHERE current_revision = <base>`), and `(flow_id, revision)` is the
-revision table's primary key, so two saves on the same base can never both win.
+what its executions keep, archival) and the number of its current revision; every save of the
+definition is a new `flow_revisions` row that is never updated. `flows.current_revision` only
+moves through a conditional update (`WHERE current_revision = <base>`), and
+`(flow_id, revision)` is the revision table's primary key, so two saves on the same base can
+never both win.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,6 +19,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from flomation.clock import utcnow
 from flomation.db.base import Base, IdColumn, JSONValue
 from flomation.ids import new_id
+
+# What the API keeps of a flow's executions (the engine runs the same either way): `all` their
+# steps and logs, `errors` them only when an execution did not succeed, `none` only summaries.
+SaveData = Literal["all", "errors", "none"]
 
 
 class Flow(Base):
@@ -33,6 +38,9 @@ class Flow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     current_revision: Mapped[int] = mapped_column(Integer)
     max_concurrent_executions: Mapped[int | None] = mapped_column(Integer, default=None)
+    # What executions keep (`all`, `errors`, `none`; see docs/flow-settings.md); None: the
+    # organisation's default. Read when an execution reports, so a change applies at once.
+    save_data: Mapped[str | None] = mapped_column(String(10), default=None)
     # The current definition's `runs_on` labels, copied here so the queue can match runners
     # without reading revisions.
     runs_on: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict)

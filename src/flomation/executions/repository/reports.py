@@ -53,7 +53,7 @@ from flomation.models.executions import (
     ExecutionStepPack,
     QueueEntry,
 )
-from flomation.models.flows import FlowRevision
+from flomation.models.flows import Flow
 from flomation.protocol.statuses import ExecutionStatus
 
 # A runner's report of several executions in a fixed number of statements, whatever its size.
@@ -136,29 +136,27 @@ class Fence:
 FENCE_COLUMNS = ("id", "last_seq", "organization_id", *SUMMARY_COLUMNS)
 _EXECUTIONS = table_of(Execution)
 
-# What an execution keeps (`all`, `errors`, `none`): its flow revision's `save_data`, else its
-# organisation's. Read by the fence itself, so knowing it costs no statement of its own: the
-# revision is the execution's (immutable), the organisation's default is read as it is now.
+# What an execution keeps (`all`, `errors`, `none`): its flow's `save_data` setting, else its
+# organisation's default. Read by the fence itself, so knowing it costs no statement of its own;
+# both are read as they are now (a `PATCH` of the flow or the organisation applies to the
+# executions that report after it, including those already running).
 _PG_SAVE_DATA = """(
-    SELECT COALESCE(r.definition ->> 'save_data', o.save_data)
-    FROM flow_revisions AS r JOIN organizations AS o ON o.id = e.organization_id
-    WHERE r.flow_id = e.flow_id AND r.revision = e.revision
+    SELECT COALESCE(f.save_data, o.save_data)
+    FROM flows AS f JOIN organizations AS o ON o.id = f.organization_id
+    WHERE f.id = e.flow_id
 ) AS save_data"""
-# The same for SQLite and `save_data_of`, the execution's columns named with their table:
-# SQLite's RETURNING names them bare, which inside the subquery would be the revision's own.
+# The same for SQLite and `save_data_of`, every column named with its table: SQLite's RETURNING
+# names columns bare, and a bare `id` inside the subquery would be ambiguous.
 _SAVE_DATA = (
-    select(func.coalesce(FlowRevision.definition["save_data"].as_string(), Organization.save_data))
+    select(func.coalesce(literal_column("flows.save_data"), Organization.save_data))
     .select_from(
         join(
-            FlowRevision,
+            Flow,
             Organization,
-            Organization.id == literal_column("executions.organization_id"),
+            literal_column("organizations.id") == literal_column("flows.organization_id"),
         )
     )
-    .where(
-        FlowRevision.flow_id == literal_column("executions.flow_id"),
-        FlowRevision.revision == literal_column("executions.revision"),
-    )
+    .where(literal_column("flows.id") == literal_column("executions.flow_id"))
     .scalar_subquery()
     .label("save_data")
 )

@@ -2,7 +2,7 @@
 changed through `PATCH /api/v1/flows/{id}` (no new revision); null: the organisation's default.
 
 Revision ID: sdf_0001
-Revises: whstore_0001
+Revises: oauth_0001
 Create Date: 2026-12-08 00:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "sdf_0001"
-down_revision: str | None = "whstore_0001"
+down_revision: str | None = "oauth_0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

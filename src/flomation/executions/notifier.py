@@ -1,7 +1,8 @@
 """Wake-ups without polling: "work may be available in organisation X" (idle runners' long
 polls) and "execution Y has new events" (event streams).
 
-Publishing happens at commit, never before, so a woken waiter always finds what woke it:
+Publishing happens at commit, never before (a released savepoint is not a commit), so a woken
+waiter always finds what woke it:
 - PostgreSQL: `pg_notify` inside the writing transaction (delivered at commit to every API
   process); each process keeps one dedicated asyncpg connection LISTENing (`WorkNotifier`).
 - Both databases: an after-commit hook on the writing session wakes this process's waiters
@@ -189,6 +190,12 @@ def unstaged(session: AsyncSession, *topics: str) -> list[str]:
 def _after_commit(sync_session: Session) -> None:
     pending: list[tuple[SessionTransaction, str]] | None = sync_session.info.get(_PENDING_KEY)
     if not pending:
+        return
+    if sync_session.in_nested_transaction():
+        # SQLAlchemy dispatches `after_commit` for a released savepoint too, and that is no
+        # commit: a waiter woken now would look before the outer transaction commits, find
+        # nothing, and (its claim group counting that look) wait out its long poll. What the
+        # savepoint published stays pending, dropped if the outer transaction rolls back.
         return
     topics = list(dict.fromkeys(topic for _, topic in pending))
     pending.clear()

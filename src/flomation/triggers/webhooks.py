@@ -212,7 +212,7 @@ async def _wait_for_end(
     while True:
         remaining = deadline - loop.time()
         if look or remaining <= 0:
-            async with database.transaction() as session:
+            async with database.statements() as session:
                 status = await service.execution_status(
                     session, organization_id=organization_id, execution_id=execution_id
                 )
@@ -251,7 +251,8 @@ async def call_webhook(
 ) -> Response:
     path = path.strip("/")
     body = await request.body()
-    async with database.transaction() as session:
+    # Lone reads go statement by statement (no BEGIN and COMMIT round trips on PostgreSQL).
+    async with database.statements() as session:
         target = await service.find_webhook(session, path) if path else None
     if target is None or not target.enabled:
         raise _not_found(path)
@@ -271,6 +272,7 @@ async def call_webhook(
                 trigger={"type": "webhook", "id": target.id, "path": path},
                 input=webhook_input,
                 dedupe_key=_dedupe_key(target.id, config, headers),
+                savepoint=False,  # the request is all this transaction holds
             )
             if config.respond == "sync":
                 # Before the commit: the execution cannot end before its waiter listens.

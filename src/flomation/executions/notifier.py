@@ -55,8 +55,11 @@ def topic_of_payload(payload: str) -> str | None:
     return None if origin == _ORIGIN else topic
 
 
+_WORK_PREFIX = "w:"
+
+
 def work_topic(organization_id: str) -> str:
-    return f"w:{organization_id}"
+    return f"{_WORK_PREFIX}{organization_id}"
 
 
 def execution_topic(execution_id: str) -> str:
@@ -121,23 +124,29 @@ class _Hub:
                     waiters.discard(subscription)
                     if not waiters:
                         del self._waiters[topic]
-                        self._last_published.pop(topic, None)
+                        if not topic.startswith(_WORK_PREFIX):
+                            self._last_published.pop(topic, None)
 
     def last_published(self, topics: Iterable[str]) -> int:
         return max((self._last_published.get(topic, 0) for topic in topics), default=0)
 
     def publish(self, topic: str) -> None:
         waiters = self._waiters.get(topic)
-        if not waiters:
+        # A work topic is stamped even with nobody waiting: a runner's next long poll compares
+        # its stamp with what its claim group covered to skip a claim (`claim_groups`), so a
+        # publication between two long polls must show. Work topics are few (one per
+        # organisation); the others' stamps go with their last waiter.
+        if not waiters and not topic.startswith(_WORK_PREFIX):
             return
         self._stamp += 1
         self._last_published[topic] = self._stamp
-        for subscription in list(waiters):
+        for subscription in list(waiters or ()):
             subscription._wake()
 
     def publish_all(self) -> None:
-        """Wake everyone (after a lost LISTEN connection: notifications may have been missed)."""
-        for topic in list(self._waiters):
+        """Wake everyone, and stamp every work topic (after a lost LISTEN connection:
+        notifications may have been missed)."""
+        for topic in {*self._waiters, *self._last_published}:
             self.publish(topic)
 
 

@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
 import { act, renderHook } from '@testing-library/react';
-import { clampPanelWidth, isBoxVisible, PANEL_WIDTH_KEY, usePanelWidth } from './panelWidth';
+import { clampPanelWidth, isBoxVisible, PANEL_WIDTH_KEY, panIntoView, usePanelWidth } from './panelWidth';
 
 describe('the side panel width', () => {
   it('is clamped between 280 px and 70% of the window', () => {
@@ -29,5 +29,14 @@ describe('whether a node is in view', () => {
     expect(isBoxVisible({ x: 800, y: 100, width: 200, height: 72 }, area)).toBe(false);
     expect(isBoxVisible({ x: 100, y: 100, width: 200, height: 72 }, area)).toBe(false);
     expect(isBoxVisible({ x: 300, y: 690, width: 200, height: 72 }, area)).toBe(false);
+  });
+
+  it('pans by as little as it takes to bring a node in', () => {
+    // 100 px past the right edge (the panel's side): 116 px left, with the margin.
+    expect(panIntoView({ x: 800, y: 100, width: 200, height: 72 }, area)).toEqual({ dx: -116, dy: 0 });
+    expect(panIntoView({ x: 100, y: 10, width: 200, height: 72 }, area)).toEqual({ dx: 116, dy: 56 });
+    expect(panIntoView({ x: 300, y: 100, width: 200, height: 72 }, area)).toEqual({ dx: 0, dy: 0 });
+    // Wider than the canvas: its left edge comes into view.
+    expect(panIntoView({ x: 100, y: 100, width: 2000, height: 72 }, area).dx).toBe(116);
   });
 });

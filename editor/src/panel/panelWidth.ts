@@ -28,21 +28,30 @@ export function usePanelWidth(): [number, (width: number) => void] {
   return [width, setWidth];
 }
 
+type Box = { x: number; y: number; width: number; height: number };
+type Area = { left: number; top: number; right: number; bottom: number };
+
+/** The smallest shift (screen pixels) along one axis that puts [start, start+size] inside [low, high]. */
+function shift(start: number, size: number, low: number, high: number): number {
+  if (start < low || size > high - low) return low - start; // too big: its start in view
+  if (start + size > high) return high - (start + size);
+  return 0;
+}
+
 /**
- * Whether a node's box (screen pixels) lies within the visible canvas, `margin` in from its
- * edges. A node bigger than the canvas counts as visible when its top-left corner is.
+ * How far to pan (screen pixels) so a node's box lies within the visible canvas, `margin`
+ * in from its edges; `{dx: 0, dy: 0}` when it already does. A node bigger than the canvas
+ * gets its top-left corner in view.
  */
-export function isBoxVisible(
-  box: { x: number; y: number; width: number; height: number },
-  area: { left: number; top: number; right: number; bottom: number },
-  margin = 16,
-): boolean {
-  const right = Math.min(box.x + box.width, box.x + (area.right - area.left) - 2 * margin);
-  const bottom = Math.min(box.y + box.height, box.y + (area.bottom - area.top) - 2 * margin);
-  return (
-    box.x >= area.left + margin &&
-    box.y >= area.top + margin &&
-    right <= area.right - margin &&
-    bottom <= area.bottom - margin
-  );
+export function panIntoView(box: Box, area: Area, margin = 16): { dx: number; dy: number } {
+  return {
+    dx: shift(box.x, box.width, area.left + margin, area.right - margin),
+    dy: shift(box.y, box.height, area.top + margin, area.bottom - margin),
+  };
+}
+
+/** Whether a node's box lies within the visible canvas, `margin` in from its edges. */
+export function isBoxVisible(box: Box, area: Area, margin = 16): boolean {
+  const { dx, dy } = panIntoView(box, area, margin);
+  return dx === 0 && dy === 0;
 }

@@ -79,8 +79,27 @@ async def _no_sideways_scroll(page: Page) -> None:
     sizes = await page.evaluate(
         "() => [document.documentElement.scrollWidth, window.innerWidth, document.body.scrollWidth]"
     )
-    assert sizes[0] <= sizes[1], f"the page scrolls sideways: {sizes}"
-    assert sizes[2] <= sizes[1], f"the page scrolls sideways: {sizes}"
+    if sizes[0] <= sizes[1] and sizes[2] <= sizes[1]:
+        return
+    # Name what sticks out, to say what to fix.
+    wide = await page.evaluate(
+        """() => {
+            // Inside a box that scrolls or clips, sticking out is that box's business.
+            // (an absolutely placed element escapes boxes that are not its containing block).
+            const clipped = e => {
+                if (['absolute', 'fixed'].includes(getComputedStyle(e).position)) return false;
+                for (let p = e.parentElement; p && p !== document.body; p = p.parentElement)
+                    if (getComputedStyle(p).overflowX !== 'visible') return true;
+                return false;
+            };
+            return [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !clipped(e))
+                .slice(0, 8)
+                .map(e => `${e.tagName}.${e.className}[${e.getAttribute('data-testid')}]`
+                    + ` right=${Math.round(e.getBoundingClientRect().right)}`);
+        }"""
+    )
+    raise AssertionError(f"{page.url} scrolls sideways: {sizes}; sticking out: {wide}")
 
 
 async def test_the_side_panel_never_hides_the_selected_node(

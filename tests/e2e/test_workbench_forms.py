@@ -217,6 +217,8 @@ async def test_forms_read_as_words_with_labelled_choices_and_rows(
     await panel.get_by_label("Headers: value 1").fill("application/json")
     await panel.get_by_test_id("field-expect_status-choice").select_option(label="Any status")
     await page.screenshot(path=str(SHOTS / "http-panel.png"))
+    await panel.get_by_test_id("field-expect_status-choice").scroll_into_view_if_needed()
+    await page.screenshot(path=str(SHOTS / "http-panel-status.png"))
 
     panel = await open_node(page, "mail")
     form = panel.get_by_test_id("node-config-form")
@@ -243,6 +245,8 @@ async def test_the_layout_works_at_1024_and_at_390_px(page: Page, flomation_up: 
     await page.goto(f"{flomation_up.base_url}/#/flows/{flow_id}")
     await expect(page.get_by_test_id("node-start")).to_be_visible()
     await _no_sideways_scroll(page)
+    await open_node(page, "call")
+    await page.screenshot(path=str(SHOTS / "editor-1024.png"))
 
     await page.set_viewport_size({"width": 390, "height": 844})
     for path in ["/#/flows", "/#/executions", "/#/connections", f"/#/flows/{flow_id}"]:

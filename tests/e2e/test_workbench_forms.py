@@ -260,3 +260,59 @@ async def test_the_layout_works_at_1024_and_at_390_px(page: Page, flomation_up: 
     await page.screenshot(path=str(SHOTS / "editor-390.png"))
     await panel.get_by_label("Close node panel").click()
     await expect(panel).to_have_count(0)
+
+
+async def test_the_history_diff_shows_each_changed_value_before_and_after(
+    page: Page, flomation_up: Flomation
+) -> None:
+    first = _wide_flow()
+    flow = await flomation_up.create_flow(flomation_up.unique("Diff values"), first)
+    second = _wide_flow()
+    second["nodes"][1]["config"] = {
+        "url": "https://example.test/v2",
+        "headers": {"Accept": "application/json"},
+    }
+    response = await flomation_up.api.put(
+        f"/flows/{flow['id']}",
+        json={"definition": second, "base_revision": 1, "message": "v2"},
+    )
+    assert response.status_code == 200, response.text
+
+    await page.goto(f"{flomation_up.base_url}/#/flows/{flow['id']}")
+    await page.get_by_test_id("history-toggle").click()
+    await page.get_by_test_id("diff-from-1").check()
+    await page.get_by_test_id("diff-to-2").check()
+    await page.get_by_test_id("diff-compare").click()
+    await page.get_by_test_id("diff-view").get_by_test_id("node-call").click()
+    url = page.get_by_test_id("diff-field-config.url")
+    await expect(url.locator(".diff-before")).to_have_text("https://example.test/api")
+    await expect(url.locator(".diff-after")).to_have_text("https://example.test/v2")
+    accept = page.get_by_test_id("diff-field-config.headers")
+    await expect(accept.locator(".diff-before")).to_have_text("(not set)")
+    await expect(accept.locator(".diff-after")).to_contain_text('"Accept": "application/json"')
+
+
+async def test_a_whole_execution_row_opens_the_execution(
+    page: Page, flomation_up: Flomation
+) -> None:
+    flow = await flomation_up.create_flow(
+        flomation_up.unique("Row opens"),
+        {
+            "version": 1,
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {"id": "out", "type": "return", "config": {"value": 1}},
+            ],
+            "edges": [{"from": "start", "to": "out"}],
+        },
+    )
+    started = await flomation_up.api.post(f"/flows/{flow['id']}/executions", json={"input": {}})
+    assert started.status_code in (200, 201, 202), started.text
+    execution_id = started.json()["id"]
+    await page.goto(f"{flomation_up.base_url}/#/executions?flow_id={flow['id']}")
+    row = page.get_by_test_id(f"execution-row-{execution_id}")
+    # A cell that is not a link: the revision number.
+    await row.locator("td").nth(2).click()
+    await expect(page.get_by_test_id("execution-page")).to_have_attribute(
+        "data-execution-id", execution_id
+    )

@@ -77,7 +77,8 @@ export function presentSchema(configSchema: Schema): Schema {
   return { ...configSchema, properties: shown };
 }
 
-let docsBase = 'https://github.com/flomation/flomation/blob/main/';
+// The API serves the documentation at /docs/ beside the editor; config.json may point elsewhere.
+let docsBase = '/';
 
 /** Where repository paths (`docs/...`) point: `docsBaseUrl` of config.json. */
 export function setDocsBase(base: string | undefined): void {

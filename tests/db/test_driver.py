@@ -17,8 +17,13 @@ from flomation.models.auth import Organization
 from tests.statements import recorded_statements
 
 _INSERT_ORGANIZATION = DriverStatement(
+    # Every column with a Python-side default is given: the driver path runs the compiled
+    # statement as it is, without SQLAlchemy filling in defaults.
     insert(Organization).values(
-        id=bindparam("id"), name=bindparam("name"), created_at=bindparam("created_at")
+        id=bindparam("id"),
+        name=bindparam("name"),
+        save_data=literal("all"),
+        created_at=bindparam("created_at"),
     )
 )
 _ORGANIZATION = DriverStatement(

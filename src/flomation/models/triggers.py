@@ -1,4 +1,4 @@
-"""Triggers (schedule, webhook, s3, git) with their firing state and lease, and the Launch
+"""Triggers (schedule, webhook, s3, git, form) with their firing state and lease, and the Launch
 instances that share them."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ class Trigger(Base):
     """One trigger of a flow.
 
     The triggers domain reads its flow through the flows service. `webhook_path` is unique
-    across all organisations because webhook URLs are one namespace. `state_version` grows with
-    every change of the firing state so that a Launch instance acting on a stale read is
-    refused.
+    across all organisations because webhook URLs are one namespace; a form trigger's path is
+    kept there too as `form:{path}` (':' never appears in a webhook path). `state_version`
+    grows with every change of the firing state so that a Launch instance acting on a stale
+    read is refused.
     """
 
     __tablename__ = "triggers"
@@ -48,6 +49,10 @@ class Trigger(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     state_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Event triggers' counters (forms: submissions accepted and rejected).
+    last_event_at: Mapped[datetime | None] = mapped_column(default=None)
+    events_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rejected_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Lease: which Launch instance runs this trigger, until when (database clock).
     lease_owner: Mapped[str | None] = mapped_column(String(200), default=None)

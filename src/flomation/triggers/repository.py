@@ -97,6 +97,29 @@ async def find_webhook(session: AsyncSession, path: str) -> Trigger | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def find_form(session: AsyncSession, path: str) -> Trigger | None:
+    stmt = select(Trigger).where(Trigger.webhook_path == f"form:{path}", Trigger.type == "form")
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def count_event(
+    session: AsyncSession, trigger_id: str, at: datetime, *, rejected: bool
+) -> None:
+    """Count one event (accepted or rejected) in SQL, so concurrent events never lose one."""
+    values: dict[str, Any] = {"last_event_at": at}
+    if rejected:
+        values["rejected_total"] = Trigger.rejected_total + 1
+    else:
+        values["events_total"] = Trigger.events_total + 1
+        values["last_fired_at"] = at
+    await session.execute(
+        update(Trigger)
+        .where(Trigger.id == trigger_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def touch_fired(session: AsyncSession, trigger_id: str, at: datetime) -> None:
     await session.execute(update(Trigger).where(Trigger.id == trigger_id).values(last_fired_at=at))
 

@@ -185,7 +185,7 @@ async def _touch(database: Database, trigger_id: str) -> None:
         log.warning("could not record last_fired_at of webhook %s", trigger_id, exc_info=True)
 
 
-async def _wait_for_end(
+async def wait_for_end(
     database: Database, organization_id: str, execution_id: str, timeout_s: float
 ) -> ExecutionState | None:
     """Wait for the execution to end: woken by the executions' change notifications, with a
@@ -206,7 +206,7 @@ async def _wait_for_end(
             await changes.wait(min(remaining, SYNC_POLL_S))
 
 
-def _sync_answer(status: ExecutionState | None, execution_id: str) -> Response:
+def sync_answer(status: ExecutionState | None, execution_id: str) -> Response:
     if status is None:
         return JSONResponse({"execution_id": execution_id}, status_code=202)
     if status.status == ExecutionStatus.SUCCEEDED:
@@ -251,10 +251,10 @@ async def call_webhook(
         )
     await _touch(database, target.id)
     if config.respond == "sync":
-        status = await _wait_for_end(
+        status = await wait_for_end(
             database, target.organization_id, started.execution_id, config.sync_timeout_s
         )
-        return _sync_answer(status, started.execution_id)
+        return sync_answer(status, started.execution_id)
     return JSONResponse({"execution_id": started.execution_id}, status_code=202)
 
 

@@ -13,11 +13,13 @@ from flomation.protocol import ExecutionStatus
 from tests.factories import Actor, make_actor
 from tests.live import LiveServer
 from tests.triggers.factories import (
+    archive_flow,
     end_all,
     executions_of,
     get_trigger,
     make_flow,
     make_trigger,
+    open_definition,
 )
 
 SCHEMA: dict[str, Any] = {
@@ -142,8 +144,14 @@ async def test_a_json_post_starts_the_execution_with_the_fields(
     await _form(database, owner)
     async with api.client() as client:
         answer = await client.post("/forms/contact", json={"name": "Bo", "plan": "free"})
+        key = {"Idempotency-Key": "retry-1"}
+        first = await client.post("/forms/contact", json={"name": "Cy", "plan": "pro"}, headers=key)
+        retried = await client.post(
+            "/forms/contact", json={"name": "Cy", "plan": "pro"}, headers=key
+        )
     assert answer.status_code == 202, answer.text
-    [execution] = await executions_of(database, owner.organization_id)
+    assert retried.json() == first.json()
+    execution, _ = await executions_of(database, owner.organization_id)
     assert answer.json() == {"execution_id": execution.id}
     assert execution.input == {"name": "Bo", "plan": "free"}
 
@@ -296,3 +304,50 @@ async def test_oversized_submissions_are_refused(
         big = await client.post("/forms/contact", json={"name": "x" * 70_000, "plan": "free"})
     assert big.status_code == 413
     assert await executions_of(database, owner.organization_id) == []
+
+
+async def test_input_the_flow_refuses_is_rejected_and_counted(
+    api: LiveServer, owner: Actor, database: Database
+) -> None:
+    """The start node's own input_schema is stricter than the form: its refusal is counted."""
+    strict = open_definition(
+        input_schema={
+            "type": "object",
+            "properties": {"name": {"type": "string", "minLength": 5}},
+        }
+    )
+    flow_id = await make_flow(database, owner.organization_id, definition=strict)
+    trigger = await make_trigger(
+        database, owner.organization_id, flow_id, "form", {"path": "strict", "schema": SCHEMA}
+    )
+    async with api.client() as client:
+        as_json = await client.post("/forms/strict", json={"name": "Al", "plan": "free"})
+        as_page = await client.post("/forms/strict", data={"name": "Al", "plan": "free"})
+    assert as_json.status_code == 422
+    assert as_json.json()["errors"][0]["loc"][:2] == ["body", "name"]
+    assert as_page.status_code == 422
+    assert 'id="name-error"' in as_page.text
+    assert await executions_of(database, owner.organization_id) == []
+    state = (await get_trigger(database, owner.organization_id, trigger.id)).state
+    assert state.rejected_total == 2
+
+
+async def test_a_new_path_moves_the_form_and_an_archived_flow_refuses_it(
+    api: LiveServer, owner: Actor, database: Database
+) -> None:
+    flow_id, trigger_id = await _form(database, owner, path="before")
+    async with api.client({"Authorization": f"Bearer {owner.token}"}) as client:
+        moved = await client.patch(
+            f"/api/v1/triggers/{trigger_id}",
+            json={"config": {"path": "after", "schema": SCHEMA}},
+        )
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["hook_url_path"] == "/forms/after"
+        assert (await client.get("/forms/before")).status_code == 404
+        assert (await client.get("/forms/after")).status_code == 200
+        await archive_flow(database, owner.organization_id, flow_id)
+        archived = await client.post("/forms/after", json={"name": "A", "plan": "free"})
+    assert archived.status_code == 409
+    assert await executions_of(database, owner.organization_id) == []
+    state = (await get_trigger(database, owner.organization_id, trigger_id)).state
+    assert state.rejected_total == 1

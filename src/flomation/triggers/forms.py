@@ -11,12 +11,14 @@ Cross-site posts: the route reads no cookie, session or other ambient credential
 submission made from another site can do nothing a visitor could not do by opening the form
 themselves; a CSRF token would protect nothing. The page instead carries a per-render
 submission id (hidden field) used as the execution's dedupe key, so a double click or a
-reload after posting starts no second execution. The page is self-contained and served with a
-strict CSP (no scripts, its one style by nonce, posts only to itself, never framed).
+reload after posting starts no second execution (JSON clients may send `Idempotency-Key`).
+The page is self-contained and served with a strict CSP (no scripts, its one style by nonce,
+posts only to itself, never framed).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
@@ -30,7 +32,7 @@ from flomation.api.deps import DatabaseDep, SettingsDep
 from flomation.api.problems import problem
 from flomation.clock import utcnow
 from flomation.db.session import Database
-from flomation.errors import NotFound
+from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.protocol.statuses import ExecutionStatus
 from flomation.triggers import service
 from flomation.triggers.config import FormConfig
@@ -43,7 +45,7 @@ from flomation.triggers.form_page import (
     render_form,
 )
 from flomation.triggers.schemas import WebhookTarget
-from flomation.triggers.webhooks import sync_answer, wait_for_end
+from flomation.triggers.webhooks import MAX_DELIVERY_KEY, sync_answer, wait_for_end
 
 log = logging.getLogger("flomation.forms")
 router = APIRouter(tags=["forms"])
@@ -147,6 +149,27 @@ async def _answer_browser(
     return _html(page, nonce)
 
 
+def _flow_field_errors(exc: ValidationFailed) -> dict[str, str]:
+    """The start node's refusal, by field: its errors are located under the input
+    (`["body", "input", <field>, ...]`), which is the form's fields."""
+    errors: dict[str, str] = {}
+    for item in exc.errors or []:
+        loc = [str(part) for part in item.get("loc") or []]
+        rest = loc[2:] if loc[:2] == ["body", "input"] else loc[1:]
+        errors.setdefault(rest[0] if rest else "", str(item.get("msg") or "is not accepted"))
+    return errors or {"": exc.detail}
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """A JSON client's own dedupe key (`Idempotency-Key`), hashed when long or odd."""
+    value = request.headers.get("idempotency-key", "").strip()
+    if not value:
+        return None
+    if len(value) > MAX_DELIVERY_KEY or not value.isprintable():
+        return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    return value
+
+
 async def submit_form(
     path: str, request: Request, database: DatabaseDep, settings: SettingsDep
 ) -> Response:
@@ -182,6 +205,7 @@ async def submit_form(
         if parsed is NOT_PARSED:
             parsed = parse_json(body, max_depth=settings.json_max_depth) if body else None
         checked = check_json(config, parsed)
+        checked.submission = _idempotency_key(request)
     if checked.errors:
         await _count(database, target.id, rejected=True)
         if not browser:
@@ -190,17 +214,30 @@ async def submit_form(
         page = render_form(config, nonce=nonce, values=posted, errors=checked.errors)
         return _html(page, nonce, status_code=422)
     dedupe = f"form:{target.id}:{checked.submission}" if checked.submission else None
-    async with database.transaction() as session:
-        started = await service.start_execution(
-            session,
-            organization_id=target.organization_id,
-            flow_id=target.flow_id,
-            trigger={"type": "form", "id": target.id, "path": config.path},
-            input=checked.values,
-            dedupe_key=dedupe,
-        )
-        if started.created:
-            await service.record_event(session, target.id, utcnow(), rejected=False)
+    try:
+        async with database.transaction() as session:
+            started = await service.start_execution(
+                session,
+                organization_id=target.organization_id,
+                flow_id=target.flow_id,
+                trigger={"type": "form", "id": target.id, "path": config.path},
+                input=checked.values,
+                dedupe_key=dedupe,
+            )
+            if started.created:
+                await service.record_event(session, target.id, utcnow(), rejected=False)
+    except (ValidationFailed, Conflict) as exc:
+        # The flow refused it (its start node's input_schema, or it is archived): still an
+        # event of this form, counted as rejected.
+        await _count(database, target.id, rejected=True)
+        if isinstance(exc, Conflict):
+            raise
+        refused = Checked(values={}, errors=_flow_field_errors(exc))
+        if not browser:
+            return _rejected_json(refused)
+        nonce = secrets.token_urlsafe(16)
+        page = render_form(config, nonce=nonce, values=posted, errors=refused.errors)
+        return _html(page, nonce, status_code=422)
     if browser:
         return await _answer_browser(database, target, started.execution_id)
     if config.respond == "sync":

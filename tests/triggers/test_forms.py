@@ -8,8 +8,12 @@ import asyncio
 import re
 from typing import Any
 
+import pytest
+
 from flomation.db.session import Database
+from flomation.errors import ValidationFailed
 from flomation.protocol import ExecutionStatus
+from flomation.triggers.config import FormConfig, parse_config
 from tests.factories import Actor, make_actor
 from tests.live import LiveServer
 from tests.triggers.factories import (
@@ -351,3 +355,36 @@ async def test_a_new_path_moves_the_form_and_an_archived_flow_refuses_it(
     assert await executions_of(database, owner.organization_id) == []
     state = (await get_trigger(database, owner.organization_id, trigger_id)).state
     assert state.rejected_total == 1
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"type": "array"}, "type: object"),
+        ({"type": "object", "properties": {}}, "needs 'properties'"),
+        ({"properties": {"_x": {"type": "string"}}}, "must be a letter"),
+        ({"properties": {"a": {"type": "array"}}}, "needs a type of"),
+        ({"properties": {"a": {"enum": []}}}, "enum must be a list"),
+        ({"properties": {"a": {"enum": [{"x": 1}]}}}, "strings or numbers"),
+        ({"properties": {"a": {"type": "string"}}, "required": ["b"]}, "'required' must list"),
+        ({"properties": {"a": {"type": "string", "minLength": -1}}}, "not a valid JSON schema"),
+    ],
+)
+def test_form_schemas_that_cannot_be_a_page_are_refused(
+    schema: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        parse_config("form", {"path": "p", "schema": schema})
+    [error] = refused.value.errors or []
+    assert error["loc"][:3] == ["body", "config", "schema"]
+    assert message in error["msg"]
+
+
+def test_a_form_path_is_checked_like_a_webhook_path() -> None:
+    config = parse_config("form", {"path": "/a/b/", "schema": SCHEMA})
+    assert isinstance(config, FormConfig)
+    assert config.path == "a/b"
+    assert config.reserved_path == "form:a/b"
+    for bad in ("", "../x", "a b", "a:b"):
+        with pytest.raises(ValidationFailed):
+            parse_config("form", {"path": bad, "schema": SCHEMA})

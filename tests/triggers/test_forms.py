@@ -8,6 +8,7 @@ import asyncio
 import re
 from typing import Any
 
+import httpx
 import pytest
 
 from flomation.db.session import Database
@@ -341,6 +342,8 @@ async def test_a_new_path_moves_the_form_and_an_archived_flow_refuses_it(
 ) -> None:
     flow_id, trigger_id = await _form(database, owner, path="before")
     async with api.client({"Authorization": f"Bearer {owner.token}"}) as client:
+        sent = await client.post("/forms/before", json={"name": "A", "plan": "free"})
+        assert sent.status_code == 202
         moved = await client.patch(
             f"/api/v1/triggers/{trigger_id}",
             json={"config": {"path": "after", "schema": SCHEMA}},
@@ -352,9 +355,11 @@ async def test_a_new_path_moves_the_form_and_an_archived_flow_refuses_it(
         await archive_flow(database, owner.organization_id, flow_id)
         archived = await client.post("/forms/after", json={"name": "A", "plan": "free"})
     assert archived.status_code == 409
-    assert await executions_of(database, owner.organization_id) == []
+    assert len(await executions_of(database, owner.organization_id)) == 1
+    # The counts survive the edit (a form keeps them in its cursor, which an edit keeps).
     state = (await get_trigger(database, owner.organization_id, trigger_id)).state
     assert state.rejected_total == 1
+    assert state.events_total == 1
 
 
 @pytest.mark.parametrize(
@@ -388,3 +393,23 @@ def test_a_form_path_is_checked_like_a_webhook_path() -> None:
     for bad in ("", "../x", "a b", "a:b"):
         with pytest.raises(ValidationFailed):
             parse_config("form", {"path": bad, "schema": SCHEMA})
+
+
+async def test_a_burst_of_submissions_is_all_started_and_counted(
+    api: LiveServer, owner: Actor, database: Database
+) -> None:
+    _, trigger_id = await _form(database, owner)
+    async with httpx.AsyncClient(base_url=api.base_url, timeout=60) as client:
+        answers = await asyncio.gather(
+            *(
+                client.post("/forms/contact", json={"name": f"n{i}", "plan": "free"})
+                for i in range(20)
+            ),
+            *(client.post("/forms/contact", json={"name": "x"}) for _ in range(5)),
+        )
+    assert sorted(a.status_code for a in answers) == [202] * 20 + [422] * 5
+    executions = await executions_of(database, owner.organization_id)
+    assert sorted(e.input["name"] for e in executions) == sorted(f"n{i}" for i in range(20))
+    state = (await get_trigger(database, owner.organization_id, trigger_id)).state
+    assert state.events_total == 20
+    assert state.rejected_total == 5

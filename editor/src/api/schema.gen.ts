@@ -2842,23 +2842,14 @@ export interface components {
             last_error: string | null;
             /** Error Count */
             error_count: number;
-            /**
-             * Healthy
-             * @default true
-             */
-            healthy?: boolean;
+            /** Healthy */
+            healthy?: boolean | null;
             /** Last Event At */
             last_event_at?: string | null;
-            /**
-             * Events Total
-             * @default 0
-             */
-            events_total?: number;
-            /**
-             * Rejected Total
-             * @default 0
-             */
-            rejected_total?: number;
+            /** Events Total */
+            events_total?: number | null;
+            /** Rejected Total */
+            rejected_total?: number | null;
         };
         /**
          * TriggerUpdate

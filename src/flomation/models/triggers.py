@@ -49,10 +49,6 @@ class Trigger(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     state_version: Mapped[int] = mapped_column(Integer, default=0)
-    # Event triggers' counters (forms: submissions accepted and rejected).
-    last_event_at: Mapped[datetime | None] = mapped_column(default=None)
-    events_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    rejected_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Lease: which Launch instance runs this trigger, until when (database clock).
     lease_owner: Mapped[str | None] = mapped_column(String(200), default=None)

@@ -105,12 +105,19 @@ async def find_form(session: AsyncSession, path: str) -> Trigger | None:
 async def count_event(
     session: AsyncSession, trigger_id: str, at: datetime, *, rejected: bool
 ) -> None:
-    """Count one event (accepted or rejected) in SQL, so concurrent events never lose one."""
-    values: dict[str, Any] = {"last_event_at": at}
-    if rejected:
-        values["rejected_total"] = Trigger.rejected_total + 1
-    else:
-        values["events_total"] = Trigger.events_total + 1
+    """Count one event (accepted or rejected) in the trigger's cursor, where event triggers
+    keep their counters. The row is locked first (PostgreSQL; SQLite serialises writers), so
+    concurrent events never lose a count."""
+    stmt = select(Trigger.cursor).where(Trigger.id == trigger_id).with_for_update()
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return
+    cursor = dict(row[0] or {})
+    key = "rejected_total" if rejected else "events_total"
+    cursor[key] = int(cursor.get(key) or 0) + 1
+    cursor["last_event_at"] = at.isoformat()
+    values: dict[str, Any] = {"cursor": cursor}
+    if not rejected:
         values["last_fired_at"] = at
     await session.execute(
         update(Trigger)

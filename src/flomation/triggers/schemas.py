@@ -38,11 +38,12 @@ class TriggerState(BaseModel):
     lease_expires_at: datetime | None
     last_error: str | None
     error_count: int
-    # Event triggers' state (integrations.md "Event triggers"); forms fill them so far.
-    healthy: bool = True
+    # Event triggers only (null for the others): whether the trigger is taking events, when it
+    # last saw one, and how many it took and rejected in all (integrations.md "Event triggers").
+    healthy: bool | None = None
     last_event_at: datetime | None = None
-    events_total: int = 0
-    rejected_total: int = 0
+    events_total: int | None = None
+    rejected_total: int | None = None
 
 
 class TriggerOut(BaseModel):

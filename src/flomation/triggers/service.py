@@ -78,12 +78,23 @@ def to_view(trigger: Trigger) -> TriggerOut:
             lease_expires_at=trigger.lease_expires_at,
             last_error=trigger.last_error,
             error_count=trigger.error_count,
-            healthy=trigger.last_error is None,
-            last_event_at=trigger.last_event_at,
-            events_total=trigger.events_total or 0,
-            rejected_total=trigger.rejected_total or 0,
+            **form_state(trigger.type, trigger.cursor),
         ),
     )
+
+
+def form_state(trigger_type: str, cursor: dict[str, Any] | None) -> dict[str, Any]:
+    """A form's counters, kept in its cursor as event triggers keep theirs (`count_event`);
+    a form is always healthy: the API serves it, nothing can disconnect."""
+    if trigger_type != "form":
+        return {}
+    cursor = cursor or {}
+    return {
+        "healthy": True,
+        "last_event_at": cursor.get("last_event_at"),
+        "events_total": int(cursor.get("events_total") or 0),
+        "rejected_total": int(cursor.get("rejected_total") or 0),
+    }
 
 
 def _not_found(trigger_id: str) -> NotFound:
@@ -243,7 +254,7 @@ async def update_trigger(
     trigger.updated_at = now
     trigger.last_error = None
     trigger.error_count = 0
-    if reset:
+    if reset and not isinstance(config, FormConfig):  # a form's cursor holds its counters
         state = initial_state(config, now)
         trigger.cursor = state["cursor"]
         trigger.next_fire_at = state["next_fire_at"]

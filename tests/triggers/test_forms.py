@@ -13,7 +13,7 @@ import pytest
 
 from flomation.db.session import Database
 from flomation.errors import ValidationFailed
-from flomation.protocol import ExecutionStatus
+from flomation.protocol import ExecutionStatus, FinalStatus
 from flomation.triggers.config import FormConfig, parse_config
 from tests.factories import Actor, make_actor
 from tests.live import LiveServer
@@ -200,9 +200,12 @@ async def test_missing_extra_and_wrong_fields_are_rejected_and_counted(
     assert state.events_total == 0
 
 
-async def _end_when_queued(database: Database, organization_id: str) -> None:
+async def _end_when_queued(
+    database: Database, organization_id: str, status: FinalStatus = ExecutionStatus.SUCCEEDED
+) -> None:
+    """Play the runner: end the execution once the form has queued it (bounded wait)."""
     for _ in range(200):
-        if await end_all(database, organization_id, status=ExecutionStatus.SUCCEEDED):
+        if await end_all(database, organization_id, status=status):
             return
         await asyncio.sleep(0.05)
 
@@ -218,10 +221,25 @@ async def test_sync_respond_answers_the_flows_output(
         runner = asyncio.create_task(_end_when_queued(database, owner.organization_id))
         as_page = await client.post("/forms/contact", data={"name": "A", "plan": "free"})
         await runner
+        runner = asyncio.create_task(
+            _end_when_queued(database, owner.organization_id, ExecutionStatus.FAILED)
+        )
+        failed_json = await client.post("/forms/contact", json={"name": "B", "plan": "free"})
+        await runner
+        runner = asyncio.create_task(
+            _end_when_queued(database, owner.organization_id, ExecutionStatus.FAILED)
+        )
+        failed_page = await client.post("/forms/contact", data={"name": "B", "plan": "free"})
+        await runner
     assert as_json.status_code == 200, as_json.text
     assert as_json.json() == {"done": True}
     assert as_page.status_code == 200
     assert "&#34;done&#34;: true" in as_page.text
+    assert failed_json.status_code == 502
+    assert failed_json.json()["error"]["message"] == "it broke"
+    assert failed_page.status_code == 502
+    assert "could not be handled" in failed_page.text
+    assert "it broke" not in failed_page.text  # the flow's error stays with its owners
 
 
 async def test_form_paths_are_one_namespace_and_each_org_sees_its_own(

@@ -178,6 +178,9 @@ async def test_missing_extra_and_wrong_fields_are_rejected_and_counted(
         text = await client.post(
             "/forms/contact", content=b"hi", headers={"Content-Type": "text/plain"}
         )
+        broken = await client.post(
+            "/forms/contact", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
     for answer in (missing, extra, wrong, not_object):
         assert answer.status_code == 422, answer.text
         assert answer.headers["content-type"].startswith("application/problem+json")
@@ -194,9 +197,11 @@ async def test_missing_extra_and_wrong_fields_are_rejected_and_counted(
     assert '<p class="error">hack is not a field of this form</p>' in browser.text
     assert 'value="old"' in browser.text  # what was typed is kept
     assert text.status_code == 415
+    assert broken.status_code == 400
+    assert broken.headers["content-type"].startswith("application/problem+json")
     assert await executions_of(database, owner.organization_id) == []
     state = (await get_trigger(database, owner.organization_id, trigger_id)).state
-    assert state.rejected_total == 5
+    assert state.rejected_total == 6
     assert state.events_total == 0
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from flomation.api.bodies import NOT_PARSED, parse_json, parsed_json_body
+from flomation.api.bodies import NOT_PARSED, JsonBodyRejected, parse_json, parsed_json_body
 from flomation.api.deps import DatabaseDep, SettingsDep
 from flomation.api.problems import problem
 from flomation.clock import utcnow
@@ -203,7 +203,11 @@ async def submit_form(
     else:
         parsed = parsed_json_body(request)
         if parsed is NOT_PARSED:
-            parsed = parse_json(body, max_depth=settings.json_max_depth) if body else None
+            try:
+                parsed = parse_json(body, max_depth=settings.json_max_depth) if body else None
+            except JsonBodyRejected:
+                await _count(database, target.id, rejected=True)
+                raise
         checked = check_json(config, parsed)
         checked.submission = _idempotency_key(request)
     if checked.errors:

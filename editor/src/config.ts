@@ -2,6 +2,8 @@
 export interface EditorConfig {
   /** Base URL of the API; empty means the origin that served the editor. */
   apiBaseUrl: string;
+  /** Where node types' documentation paths (`docs/...`) are read; empty: the default repository. */
+  docsBaseUrl?: string;
 }
 
 export async function loadConfig(): Promise<EditorConfig> {
@@ -9,7 +11,10 @@ export async function loadConfig(): Promise<EditorConfig> {
     const response = await fetch('config.json', { cache: 'no-store' });
     if (!response.ok) return { apiBaseUrl: '' };
     const parsed = (await response.json()) as Partial<EditorConfig>;
-    return { apiBaseUrl: typeof parsed.apiBaseUrl === 'string' ? parsed.apiBaseUrl : '' };
+    return {
+      apiBaseUrl: typeof parsed.apiBaseUrl === 'string' ? parsed.apiBaseUrl : '',
+      docsBaseUrl: typeof parsed.docsBaseUrl === 'string' ? parsed.docsBaseUrl : undefined,
+    };
   } catch {
     return { apiBaseUrl: '' };
   }

@@ -68,3 +68,16 @@ async def test_api_lookalike_paths_do_not_fall_back_to_the_editor(editor_api: Li
     for response in (upper, doubled):
         assert response.status_code == 404
         assert "Flomation editor" not in response.text
+
+
+async def test_the_docs_pages_are_served_as_markdown(editor_api: LiveServer) -> None:
+    async with editor_api.client() as client:
+        page = await client.get("/docs/integrations/postgres.md")
+        missing = await client.get("/docs/no-such-page.md")
+        escaping = await client.get("/docs/..%2f..%2fpyproject.toml")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/markdown")
+    assert "postgres.query" in page.text
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert escaping.status_code == 404

@@ -5,13 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
 from flomation.engine.local import LocalSubflowLauncher
-from flomation.engine.nodes.base import EngineServices, ExecutionInfo
+from flomation.engine.nodes.base import EngineServices, ExecutionInfo, NodeType
 from flomation.engine.nodes.flow import check_input
 from flomation.engine.nodes.registry import BUILTIN_TYPES, NodeRegistry, list_node_types
 from flomation.engine.nodes.subflow import MAX_SUBFLOW_DEPTH
@@ -191,6 +192,7 @@ def test_node_types_list_every_built_in_with_its_description() -> None:
             "config_schema",
             "output_schema",
             "connection_types",
+            "docs_url",
         }
         assert item["title"]
         assert item["icon"]
@@ -198,6 +200,39 @@ def test_node_types_list_every_built_in_with_its_description() -> None:
     assert items["condition"]["ports"] == ["true", "false", "error"]
     assert items["foreach"]["ports"] == ["each", "done", "error"]
     assert items["return"]["ports"] == []
+
+
+def test_every_built_in_config_field_has_a_title_and_every_type_a_docs_page() -> None:
+    # The editor's forms show these; integration modules' titles are checked by the editor's
+    # own fallback (a humanised name), the core types' here.
+    core = {"start", "set", "condition", "switch", "foreach", "merge", "delay", "fail"}
+    core |= {"return", "log", "subflow", "on_error", "http", "python", "shell"}
+    root = Path(__file__).resolve().parents[2]
+    for item in list_node_types():
+        url = item["docs_url"]
+        assert isinstance(url, str), item["type"]
+        assert (root / url.split("#")[0]).is_file(), url
+        if item["type"] in core:
+            for name, schema in item["config_schema"].get("properties", {}).items():
+                assert schema.get("title"), f"{item['type']}.{name} has no title"
+    by_type = {item["type"]: item for item in list_node_types()}
+    assert by_type["http"]["docs_url"] == "docs/integrations/http.md"
+    assert by_type["postgres.query"]["docs_url"] == "docs/integrations/postgres.md"
+    assert by_type["condition"]["docs_url"] == "docs/flow-format.md#built-in-node-types"
+
+
+class _PluginType(NodeType):
+    type = "plugin.thing"
+    title = "A plugin's type"
+
+
+class _DocumentedPluginType(_PluginType):
+    docs_url = "https://example.test/thing"
+
+
+def test_a_plugin_type_has_the_docs_url_it_sets_and_none_otherwise() -> None:
+    assert _PluginType().describe()["docs_url"] is None
+    assert _DocumentedPluginType().describe()["docs_url"] == "https://example.test/thing"
 
 
 @pytest.mark.parametrize("module", ["http", "python", "shell"])

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 import pytest
+from sqlalchemy import literal, select
 
 from flomation.db.session import Database
 from flomation.executions import actions as execution_actions
@@ -20,6 +21,7 @@ from flomation.executions.notifier import (
     publish_after_commit,
     work_topic,
 )
+from flomation.triggers import service as triggers_service
 from tests.executions.factories import claim, request
 from tests.factories import make_actor, make_flow
 
@@ -168,3 +170,54 @@ async def test_savepoint_rollback_drops_only_its_own_wake_ups(database: Database
             assert await kept.wait(0) is False  # nothing before the commit
         assert await kept.wait(LONG_S) is True
         assert await dropped.wait(0.3) is False
+
+
+async def test_a_released_savepoint_publishes_nothing_before_the_commit(
+    database: Database,
+) -> None:
+    """A savepoint's release is not a commit: a waiter woken then would look for work the
+    outer transaction has not committed yet, find nothing, and wait for its long poll to time
+    out (what queued sync webhook executions for 25 s on PostgreSQL: the webhook requests its
+    execution in a savepoint)."""
+    with HUB.subscribe(["test:outer"]) as outer, HUB.subscribe(["test:inner"]) as inner:
+        async with database.transaction() as session:
+            await publish_after_commit(session, "test:outer")
+            async with session.begin_nested():
+                await publish_after_commit(session, "test:inner")
+            assert inner.published() == 0  # released, not committed
+            assert await inner.wait(0) is False
+            assert await outer.wait(0) is False
+        assert await inner.wait(LONG_S) is True
+        assert await outer.wait(LONG_S) is True
+
+
+async def test_a_woken_waiter_finds_the_execution_a_webhook_requested(
+    database: Database, notifier: WorkNotifier
+) -> None:
+    """The webhook's request (in a savepoint) wakes idle runners only once its execution is
+    committed: a claim made at the wake-up gets it."""
+    actor = await make_actor(database)
+    flow_id = await make_flow(database, actor.organization_id)
+    found: list[int] = []
+    with notifier.subscribe_work(actor.organization_id) as subscription:
+
+        async def claim_when_woken() -> None:
+            assert await subscription.wait(LONG_S) is True
+            found.append(len(await claim(database, actor.organization_id)))
+
+        claimer = asyncio.create_task(claim_when_woken())
+        async with database.transaction() as session:
+            await triggers_service.start_execution(
+                session,
+                organization_id=actor.organization_id,
+                flow_id=flow_id,
+                trigger={"type": "webhook", "id": "t", "path": "p"},
+                input={},
+                dedupe_key=None,
+            )
+            # A claim woken before the commit would be done well within this (it finds
+            # nothing); woken at the commit, it has not even started.
+            await asyncio.wait({claimer}, timeout=0.5)
+            await session.execute(select(literal(1)))
+        await asyncio.wait_for(claimer, LONG_S)
+    assert found == [1]

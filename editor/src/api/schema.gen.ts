@@ -2176,6 +2176,11 @@ export interface components {
              * @description The connection types the node's `connection` may name (empty: none)
              */
             connection_types?: string[];
+            /**
+             * Docs Url
+             * @description The type's documentation: an absolute URL, or a path in the Flomation repository (`docs/...`)
+             */
+            docs_url?: string | null;
         } & {
             [key: string]: unknown;
         };

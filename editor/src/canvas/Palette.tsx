@@ -2,6 +2,7 @@ import { useMemo, useState } from 'react';
 import type { NodeType } from '../api/models';
 import { groupGlyph, groupTitle, nodeGlyph } from './icons';
 import { PALETTE_MIME } from './FlowCanvas';
+import { isTriggerSearch, searchTypes } from './paletteSearch';
 
 /** Node types by group (an integration's group is its service), searchable; drag one onto the canvas, or press Enter to add it. */
 export function Palette({
@@ -14,20 +15,27 @@ export function Palette({
   unavailable?: ReadonlySet<string>;
 }) {
   const [search, setSearch] = useState('');
+  const matches = useMemo(
+    () => searchTypes(nodeTypes.values(), search, groupTitle).filter((type) => !unavailable?.has(type.type)),
+    [nodeTypes, search, unavailable],
+  );
   const groups = useMemo(() => {
-    const needle = search.trim().toLowerCase();
+    const searching = search.trim() !== '';
     const byGroup = new Map<string, NodeType[]>();
-    for (const type of nodeTypes.values()) {
-      if (type.type === 'start') continue; // one per flow, always there
-      const text =
-        `${type.title} ${type.type} ${type.description} ${type.group} ${groupTitle(type.group)}`.toLowerCase();
-      if (needle && !text.includes(needle)) continue;
+    const shown = searching
+      ? searchTypes(nodeTypes.values(), search, groupTitle)
+      : [...nodeTypes.values()].filter((t) => t.type !== 'start');
+    for (const type of shown) {
       const list = byGroup.get(type.group || 'other') ?? [];
       list.push(type);
       byGroup.set(type.group || 'other', list);
     }
-    return [...byGroup.entries()].sort(([a], [b]) => groupTitle(a).localeCompare(groupTitle(b)));
+    const entries = [...byGroup.entries()];
+    // Searching: the groups in the order of their best match (Map keeps first insertion).
+    return searching ? entries : entries.sort(([a], [b]) => groupTitle(a).localeCompare(groupTitle(b)));
   }, [nodeTypes, search]);
+  const first = search.trim() ? matches[0] : undefined;
+  const triggerHint = isTriggerSearch(search) && !matches.some((type) => type.group === 'trigger');
 
   return (
     <aside className="palette" aria-label="Node palette" data-testid="palette">
@@ -37,8 +45,27 @@ export function Palette({
         aria-label="Search nodes"
         value={search}
         onChange={(e) => setSearch(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && first) {
+            e.preventDefault();
+            onAdd(first.type);
+            setSearch('');
+          } else if (e.key === 'Escape') setSearch('');
+        }}
+        aria-describedby="palette-search-hint"
         data-testid="palette-search"
       />
+      {first ? (
+        <p className="muted small" id="palette-search-hint" data-testid="palette-search-first">
+          Enter adds <strong>{first.title}</strong>
+        </p>
+      ) : null}
+      {triggerHint ? (
+        <p className="muted small palette-hint" data-testid="palette-trigger-hint">
+          Webhooks, schedules and other triggers start the whole flow: set them on the flow&apos;s{' '}
+          <strong>Triggers</strong> page (toolbar). Their data reaches the Start node as <code>input</code>.
+        </p>
+      ) : null}
       {groups.map(([group, types]) => (
         <section
           key={group}
@@ -57,7 +84,7 @@ export function Palette({
               <li key={type.type}>
                 <button
                   type="button"
-                  className="palette-item"
+                  className={type === first ? 'palette-item first-match' : 'palette-item'}
                   disabled={unavailable?.has(type.type)}
                   draggable={!unavailable?.has(type.type)}
                   data-testid={`palette-item-${type.type}`}
@@ -78,7 +105,7 @@ export function Palette({
           </ul>
         </section>
       ))}
-      {groups.length === 0 ? <p className="muted small">No node type matches.</p> : null}
+      {groups.length === 0 && !triggerHint ? <p className="muted small">No node type matches.</p> : null}
     </aside>
   );
 }

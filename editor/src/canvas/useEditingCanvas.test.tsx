@@ -95,4 +95,26 @@ describe('the editing canvas', () => {
     key({ key: 'Escape' });
     expect(editorStore.getState().selectedNodes).toEqual([]);
   });
+
+  it('connects a node added while another is selected after it: true, then false, never error', () => {
+    const { result } = renderCanvas();
+    act(() => editorStore.getState().commit({ ...ifElse, edges: ifElse.edges.filter((e) => e.from !== 'big') }));
+    act(() => editorStore.getState().select(['big'], []));
+    act(() => result.current.addNode('set'));
+    const added = editorStore.getState().selectedNodes[0];
+    expect(present().edges.at(-1)).toEqual({ from: 'big', to: added, port: 'true' });
+    act(() => editorStore.getState().select(['big'], []));
+    act(() => result.current.addNode('set'));
+    expect(present().edges.at(-1)).toEqual({ from: 'big', to: editorStore.getState().selectedNodes[0], port: 'false' });
+  });
+
+  it('adds without an edge when nothing is selected, or after a node without outputs', () => {
+    const { result } = renderCanvas();
+    const edges = present().edges.length;
+    act(() => editorStore.getState().select([], []));
+    act(() => result.current.addNode('set'));
+    act(() => editorStore.getState().select(['out'], []));
+    act(() => result.current.addNode('set'));
+    expect(present().edges).toHaveLength(edges);
+  });
 });

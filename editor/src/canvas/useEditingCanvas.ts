@@ -4,7 +4,7 @@ import type { FlowDefinition } from '../flow/format';
 import type { NodeType } from '../api/models';
 import { editorStore, useEditor } from '../store/editorStore';
 import { definitionToGraph, edgeIds, type CanvasEdge, type CanvasNode } from './mapping';
-import { removeNodes, sameEdge } from '../flow/graph';
+import { edgeAfter, removeNodes, sameEdge } from '../flow/graph';
 import { hasInput, outputPorts } from '../flow/ports';
 import { newNode } from '../flow/defaults';
 import { copySelection, parseClip, pasteClip } from './clipboard';
@@ -194,7 +194,23 @@ export function useEditingCanvas(
             : screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 }),
         );
       const node = newNode(present, type, nodeTypes.get(type), at);
-      state.commit({ ...present, nodes: [...present.nodes, node] });
+      // Added by click or Enter while one node is selected: it goes after that node.
+      const source = !position && state.selectedNodes.length === 1 ? state.selectedNodes[0] : null;
+      const sourceNode = source ? present.nodes.find((n) => n.id === source) : undefined;
+      const edge = sourceNode
+        ? edgeAfter(
+            present,
+            sourceNode.id,
+            node.id,
+            outputPorts(sourceNode, nodeTypes.get(sourceNode.type)),
+            hasInput(type),
+          )
+        : null;
+      state.commit({
+        ...present,
+        nodes: [...present.nodes, node],
+        edges: edge ? [...present.edges, edge] : present.edges,
+      });
       state.select([node.id], []);
     },
     [readOnly, nodeTypes, screenToFlowPosition, getNodes],

@@ -21,8 +21,19 @@ export function Modal({
     const dialog = ref.current;
     // showModal gives the focus trap and Escape; without it (old engines) the dialog just opens.
     if (dialog && !dialog.open) {
+      // showModal focuses the first focusable element, the Close button, so a space typed
+      // "into" the name closed the dialog: the field React focused (autoFocus), else the
+      // first field of the body, gets the focus back.
+      const focused = document.activeElement;
       if (typeof dialog.showModal === 'function') dialog.showModal();
       else dialog.setAttribute('open', '');
+      const field =
+        focused instanceof HTMLElement && focused !== dialog && dialog.contains(focused)
+          ? focused
+          : dialog.querySelector<HTMLElement>(
+              '.modal-body [data-autofocus], .modal-body input:not([type=hidden]), .modal-body select, .modal-body textarea',
+            );
+      field?.focus();
     }
     return () => {
       if (dialog?.open && typeof dialog.close === 'function') dialog.close();

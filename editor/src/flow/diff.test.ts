@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FlowDefinition } from './format';
 import type { FlowDiff } from '../api/models';
 import { ifElse } from '../test/fixtures';
-import { buildDiffGraph, changedNodes, diffSummary } from './diff';
+import { buildDiffGraph, changedNodes, diffSummary, fieldChanges, showValue } from './diff';
 
 const after: FlowDefinition = {
   ...ifElse,
@@ -64,5 +64,23 @@ describe('diff rendering', () => {
 
   it('gives the changed fields of each changed node', () => {
     expect(changedNodes(diff)).toEqual(new Map([['big', ['config']]]));
+  });
+
+  it('lists the changed values of a node field by field, before and after', () => {
+    const before = { id: 'call', type: 'http', config: { url: 'https://a', method: 'GET', headers: { A: '1' } } };
+    const after = {
+      id: 'call',
+      type: 'http',
+      name: 'Call',
+      config: { url: 'https://b', method: 'GET', headers: { A: '1', B: '2' } },
+    };
+    expect(fieldChanges(before, after)).toEqual([
+      { path: 'config.url', before: 'https://a', after: 'https://b' },
+      { path: 'config.headers.B', before: undefined, after: '2' },
+      { path: 'name', before: undefined, after: 'Call' },
+    ]);
+    expect(showValue(undefined)).toBe('(not set)');
+    expect(showValue({ a: 1 })).toBe('{\n  "a": 1\n}');
+    expect(fieldChanges(before, before)).toEqual([]);
   });
 });

@@ -87,3 +87,41 @@ export function diffSummary(graph: DiffGraph): {
     edgesRemoved: graph.edgeStatus.filter((s) => s === 'removed').length,
   };
 }
+
+/** One changed value of a node: its path (`config.url`, `name`) and both sides (undefined: not set). */
+export interface FieldChange {
+  path: string;
+  before: unknown;
+  after: unknown;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * What changed in a node between two revisions, field by field: objects (config, retry) are
+ * followed down to the values that differ; lists are compared whole. Paths in the node's
+ * field order, then the new fields.
+ */
+export function fieldChanges(before: FlowNode | undefined, after: FlowNode | undefined): FieldChange[] {
+  const out: FieldChange[] = [];
+  const walk = (path: string, a: unknown, b: unknown) => {
+    if (JSON.stringify(a) === JSON.stringify(b)) return;
+    if (isPlainObject(a) && isPlainObject(b)) {
+      const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+      for (const key of keys) walk(path ? `${path}.${key}` : key, a[key], b[key]);
+      return;
+    }
+    out.push({ path, before: a, after: b });
+  };
+  walk('', before ?? {}, after ?? {});
+  return out;
+}
+
+/** A value as the diff shows it: text as it is, the rest as JSON, "(not set)" when absent. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return '(not set)';
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value, null, 2);
+}

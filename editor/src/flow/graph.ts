@@ -147,3 +147,23 @@ export function removeNodes(definition: FlowDefinition, ids: Iterable<string>): 
     edges: definition.edges.filter((edge) => !gone.has(edge.from) && !gone.has(edge.to)),
   };
 }
+
+/**
+ * The edge that puts a node added while `source` is selected after it: from the first of
+ * the source's ports (never `error`) that has no edge yet, else its first port. None when
+ * the source has no outputs (return, fail) or the new node takes no input.
+ */
+export function edgeAfter(
+  definition: FlowDefinition,
+  sourceId: string,
+  targetId: string,
+  ports: readonly string[],
+  targetTakesInput: boolean,
+): FlowEdge | null {
+  if (!targetTakesInput || sourceId === targetId) return null;
+  const usable = ports.filter((port) => port !== 'error');
+  if (!usable.length || !definition.nodes.some((n) => n.id === sourceId)) return null;
+  const used = new Set(definition.edges.filter((e) => e.from === sourceId).map((e) => e.port ?? 'success'));
+  const port = usable.find((p) => !used.has(p)) ?? usable[0];
+  return { from: sourceId, to: targetId, port };
+}

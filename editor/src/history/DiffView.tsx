@@ -3,7 +3,7 @@ import { useDiff, useRevision } from '../api/hooks';
 import type { NodeType } from '../api/models';
 import { ReadOnlyCanvas } from '../canvas/ReadOnlyCanvas';
 import { ErrorNote, Loading } from '../components/ui';
-import { buildDiffGraph, diffSummary } from '../flow/diff';
+import { buildDiffGraph, diffSummary, fieldChanges, showValue } from '../flow/diff';
 
 /** Two revisions on one canvas: added green, removed red, changed amber. */
 export function DiffView({
@@ -36,6 +36,16 @@ export function DiffView({
         ? { nodeDiff: graph.nodeStatus, changedFields: graph.changedFields, edgeDiff: graph.edgeStatus }
         : undefined,
     [graph],
+  );
+  const changes = useMemo(
+    () =>
+      selected && graph?.nodeStatus.get(selected) === 'changed'
+        ? fieldChanges(
+            before.data?.definition.nodes.find((n) => n.id === selected),
+            after.data?.definition.nodes.find((n) => n.id === selected),
+          )
+        : [],
+    [selected, graph, before.data, after.data],
   );
   const error = diff.error ?? before.error ?? after.error;
   const summary = graph ? diffSummary(graph) : null;
@@ -78,7 +88,32 @@ export function DiffView({
             <aside className="side-panel" aria-label="Node change" data-testid="diff-node-detail">
               <h2>{selected}</h2>
               <p>{graph.nodeStatus.get(selected)}</p>
-              {graph.changedFields.get(selected)?.length ? (
+              {changes.length ? (
+                <table className="diff-fields" data-testid="diff-fields">
+                  <thead>
+                    <tr>
+                      <th>Field</th>
+                      <th>Before</th>
+                      <th>After</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {changes.map((change) => (
+                      <tr key={change.path} data-testid={`diff-field-${change.path}`}>
+                        <th scope="row">
+                          <code>{change.path}</code>
+                        </th>
+                        <td className="diff-before">
+                          <pre>{showValue(change.before)}</pre>
+                        </td>
+                        <td className="diff-after">
+                          <pre>{showValue(change.after)}</pre>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              ) : graph.changedFields.get(selected)?.length ? (
                 <p>Changed: {graph.changedFields.get(selected)?.join(', ')}</p>
               ) : null}
             </aside>

@@ -186,4 +186,21 @@ describe('the connections page', () => {
     expect(answer.getAttribute('data-ok')).toBe('false');
     expect(answer.textContent).toContain('Test not run: Not Found: No such connection');
   });
+
+  it('says how an OAuth connect ended when the API sends the browser back', async () => {
+    const api = fakeConnectionsApi('editor', [warehouse, crm]);
+    renderSignedIn(<ConnectionsPage />, api, '/connections?oauth=connected&connection=crm');
+    const connected = await screen.findByTestId('oauth-return');
+    expect(connected.dataset.ok).toBe('true');
+    expect(connected.textContent).toContain('crm is connected');
+    cleanup();
+    renderSignedIn(
+      <ConnectionsPage />,
+      fakeConnectionsApi('editor', [crm]),
+      '/connections?oauth=failed&connection=crm&message=access_denied',
+    );
+    const failed = await screen.findByTestId('oauth-return');
+    expect(failed.dataset.ok).toBe('false');
+    expect(failed.textContent).toContain('crm could not be connected: access_denied');
+  });
 });

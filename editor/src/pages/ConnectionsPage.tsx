@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { useSearchParams } from 'react-router';
 import { useConnections, useConnectionTypes, useDeleteConnection, useTestConnection } from '../api/hooks';
 import { api } from '../api/instance';
 import { describeError } from '../api/errors';
@@ -39,6 +40,24 @@ function TestAnswer({ outcome, testId }: { outcome: TestOutcome | undefined; tes
     <div className={`connection-test ${ok ? 'ok' : 'failed'}`} role="status" data-testid={testId} data-ok={String(ok)}>
       {ok ? 'ok' : 'failed'}: {message} <span className="muted">({Math.round(ms)} ms)</span>
     </div>
+  );
+}
+
+/** What the API's OAuth 2 callback says on its way back here (`?oauth=connected|failed`). */
+export function OAuthReturn() {
+  const [params] = useSearchParams();
+  const outcome = params.get('oauth');
+  if (outcome !== 'connected' && outcome !== 'failed') return null;
+  const name = params.get('connection') ?? 'The connection';
+  const message = params.get('message');
+  return outcome === 'connected' ? (
+    <p role="status" className="notice" data-testid="oauth-return" data-ok="true">
+      {name} is connected: its tokens are stored and refreshed by the API.
+    </p>
+  ) : (
+    <p role="alert" className="error" data-testid="oauth-return" data-ok="false">
+      {name} could not be connected{message ? `: ${message}` : ''}.
+    </p>
   );
 }
 
@@ -85,6 +104,7 @@ export default function ConnectionsPage() {
         in its <code>connection</code> field. Secret fields are write-only: once set they read *** and are masked in
         every output, log and error.
       </p>
+      <OAuthReturn />
       {saved ? (
         <p role="status" className="notice" data-testid="connection-saved">
           Connection {saved} saved.

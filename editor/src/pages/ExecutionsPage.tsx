@@ -1,4 +1,4 @@
-import { Link, useSearchParams } from 'react-router';
+import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useExecutions, useFlows } from '../api/hooks';
 import type { ExecutionStatus } from '../api/models';
 import { ErrorNote, Loading, PageHeader, StatusBadge, formatTime } from '../components/ui';
@@ -7,6 +7,7 @@ const STATUSES: ExecutionStatus[] = ['queued', 'running', 'succeeded', 'failed',
 
 export default function ExecutionsPage() {
   const [params, setParams] = useSearchParams();
+  const navigate = useNavigate();
   const flowId = params.get('flow_id') ?? '';
   const status = STATUSES.find((s) => s === params.get('status')) ?? '';
   const cursor = params.get('cursor') ?? '';
@@ -74,7 +75,16 @@ export default function ExecutionsPage() {
         </thead>
         <tbody>
           {(executions.data?.items ?? []).map((execution) => (
-            <tr key={execution.id} data-testid={`execution-row-${execution.id}`}>
+            <tr
+              key={execution.id}
+              data-testid={`execution-row-${execution.id}`}
+              className="clickable-row"
+              // The whole row opens the execution; its links (the flow) keep their own target.
+              onClick={(event) => {
+                if ((event.target as HTMLElement).closest('a, button') || window.getSelection()?.toString()) return;
+                void navigate(`/executions/${execution.id}`);
+              }}
+            >
               <td>
                 <Link to={`/executions/${execution.id}`}>
                   <StatusBadge status={execution.status} />

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type CSSProperties } from 'react';
 import { Link, useParams } from 'react-router';
 import { ReactFlowProvider } from '@xyflow/react';
 import { useQueryClient } from '@tanstack/react-query';
@@ -23,6 +23,9 @@ import { DiffView } from '../history/DiffView';
 import { HistoryPanel } from '../history/HistoryPanel';
 import { useSaveFlow } from '../history/useSaveFlow';
 import { problemsByNode } from '../panel/uiSchema';
+import { PanelResizer } from '../panel/PanelResizer';
+import { usePanelWidth } from '../panel/panelWidth';
+import { useKeepVisible } from '../canvas/useKeepVisible';
 import { editorStore, isDirty, useEditor } from '../store/editorStore';
 import { canRedo, canUndo } from '../store/history';
 
@@ -67,6 +70,9 @@ function EditSurface({
   const dragging = useEditor((s) => s.dragStart !== null);
   const panelDefinition = useHeldWhile(dragging, definition);
   const { addNode, deleteSelection } = canvas;
+  const [panelWidth, setPanelWidth] = usePanelWidth();
+  const body = useRef<HTMLDivElement>(null);
+  useKeepVisible(body, selected, panelWidth);
   const palette = useMemo(
     () =>
       canWrite ? <Palette nodeTypes={nodeTypes} onAdd={(type) => addNode(type)} unavailable={unavailable} /> : null,
@@ -99,7 +105,12 @@ function EditSurface({
     [selected, panelDefinition, nodeTypes, canWrite, problems, deleteSelection],
   );
   return (
-    <div className="editor-body">
+    <div
+      className="editor-body"
+      ref={body}
+      style={{ '--panel-width': `${panelWidth}px` } as CSSProperties}
+      data-panel-width={panelWidth}
+    >
       {palette}
       <FlowCanvas
         nodes={canvas.nodes}
@@ -112,6 +123,7 @@ function EditSurface({
         isValidConnection={canvas.isValidConnection}
         onDropType={canvas.addNode}
       />
+      {panel ? <PanelResizer width={panelWidth} onResize={setPanelWidth} /> : null}
       {panel}
     </div>
   );

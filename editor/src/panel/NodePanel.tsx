@@ -9,11 +9,12 @@ import { templateSuggestions } from '../flow/templateHelp';
 import { nodeGlyph } from '../canvas/icons';
 import { CopyButton } from '../components/ui';
 import { buildUiSchema, problemsToErrorSchema } from './uiSchema';
-import { CodeWidget, JsonField } from './fields';
+import { CodeWidget, JsonField, KeyValueField, TextListField } from './fields';
+import { docsHref, presentSchema } from './present';
 import { ConnectionPicker } from '../connections/ConnectionPicker';
 
 const widgets = { code: CodeWidget, connection: ConnectionPicker };
-const fields = { json: JsonField };
+const fields = { json: JsonField, keyvalue: KeyValueField, textlist: TextListField };
 
 export interface NodePanelProps {
   definition: FlowDefinition;
@@ -91,6 +92,8 @@ export default function NodePanel(props: NodePanelProps) {
     () => buildUiSchema(nodeType?.config_schema ?? {}, nodeType?.connection_types ?? []),
     [nodeType],
   );
+  const schema = useMemo(() => presentSchema(nodeType?.config_schema ?? {}), [nodeType]);
+  const docs = docsHref(nodeType?.docs_url);
   const extraErrors = useMemo(() => problemsToErrorSchema(problems.filter((p) => p.field)), [problems]);
   const suggestions = useMemo(
     () => (node ? templateSuggestions(definition, node.id, nodeTypes) : []),
@@ -135,7 +138,16 @@ export default function NodePanel(props: NodePanelProps) {
           ×
         </button>
       </header>
-      {nodeType?.description ? <p className="muted small">{nodeType.description}</p> : null}
+      {nodeType?.description || docs ? (
+        <p className="muted small">
+          {nodeType?.description}{' '}
+          {docs ? (
+            <a href={docs} target="_blank" rel="noreferrer" data-testid="node-docs-link">
+              Docs ↗
+            </a>
+          ) : null}
+        </p>
+      ) : null}
       {problems.length ? (
         <ul className="problems" role="alert" data-testid="node-panel-problems">
           {problems.map((problem, index) => (
@@ -180,7 +192,7 @@ export default function NodePanel(props: NodePanelProps) {
         >
           <Form
             key={node.id}
-            schema={nodeType.config_schema as RJSFSchema}
+            schema={schema as RJSFSchema}
             uiSchema={uiSchema}
             formData={node.config ?? {}}
             validator={validator}

@@ -4,6 +4,10 @@ export type FieldKind =
   | { kind: 'code'; language: 'python' | 'shell' | 'text' }
   /** `lenient`: the schema sets no type, so text that is not JSON is taken as a string (a template). */
   | { kind: 'json'; lenient: boolean }
+  /** An object of text values (headers, query, env): rows of name and value. */
+  | { kind: 'keyvalue' }
+  /** One value or a list of them (`to`, `expect_status`): one text box, commas between items; `presets` are labelled choices. */
+  | { kind: 'textlist'; presets: { value: string; label: string }[] }
   | { kind: 'default' };
 
 type Schema = Record<string, unknown>;
@@ -11,6 +15,43 @@ type Schema = Record<string, unknown>;
 function types(schema: Schema): string[] {
   if (Array.isArray(schema.type)) return schema.type.map(String);
   return typeof schema.type === 'string' ? [schema.type] : [];
+}
+
+const SCALARS = ['string', 'number', 'integer', 'boolean'];
+
+/** A schema for one scalar (or a choice among scalars). */
+function isScalar(schema: Schema): boolean {
+  const branches = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  if (Array.isArray(branches)) return branches.every(isScalar);
+  const t = types(schema);
+  return t.length > 0 && t.every((x) => SCALARS.includes(x) || x === 'null');
+}
+
+/** anyOf/oneOf of scalars, or of a scalar and a list of scalars: typed as text, commas between items. */
+function isTextOrList(schema: Schema): boolean {
+  const branches = (schema.anyOf ?? schema.oneOf) as Schema[] | undefined;
+  if (!Array.isArray(branches) || !branches.length) return false;
+  return branches.every((branch) => {
+    if (types(branch).length === 1 && types(branch)[0] === 'array') {
+      const items = branch.items as Schema | undefined;
+      return !!items && isScalar(items);
+    }
+    return isScalar(branch);
+  });
+}
+
+/** An object whose values are text (maybe also numbers or booleans) and whose keys are free. */
+function isKeyValue(schema: Schema): boolean {
+  if (types(schema).join() !== 'object' || schema.properties) return false;
+  const values = schema.additionalProperties;
+  if (!values || typeof values !== 'object') return false;
+  return types(values as Schema).includes('string');
+}
+
+function labels(schema: Schema): Record<string, string> {
+  const given = schema['x-enum-labels'];
+  if (!given || typeof given !== 'object' || Array.isArray(given)) return {};
+  return Object.fromEntries(Object.entries(given as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
 }
 
 /** Free-form JSON: no type, several types, or an object/array whose shape is not spelled out. */
@@ -44,6 +85,16 @@ export function fieldKind(name: string, schema: Schema): FieldKind {
             : 'text';
     return { kind: 'code', language };
   }
+  if (isKeyValue(schema)) return { kind: 'keyvalue' };
+  if (isTextOrList(schema)) {
+    const presets = Object.entries(labels(schema)).map(([value, label]) => ({ value, label }));
+    return { kind: 'textlist', presets };
+  }
+  // Any other choice of shapes: rjsf would show "Option 1/2/3"; JSON (or text) reads better.
+  if (schema.anyOf || schema.oneOf) {
+    const branches = (schema.anyOf ?? schema.oneOf) as Schema[];
+    return { kind: 'json', lenient: branches.some((b) => types(b).includes('string')) };
+  }
   if (isFreeJson(schema)) return { kind: 'json', lenient: types(schema).length === 0 };
   return { kind: 'default' };
 }
@@ -60,7 +111,15 @@ export function buildUiSchema(configSchema: Schema, connectionTypes: readonly st
     const kind = fieldKind(name, schema);
     if (kind.kind === 'code') ui[name] = { 'ui:widget': 'code', 'ui:options': { language: kind.language } };
     else if (kind.kind === 'json') ui[name] = { 'ui:field': 'json', 'ui:options': { lenient: kind.lenient } };
-    else if (types(schema).includes('string') && (name === 'expression' || name === 'message' || name === 'body')) {
+    else if (kind.kind === 'keyvalue') ui[name] = { 'ui:field': 'keyvalue' };
+    else if (kind.kind === 'textlist') ui[name] = { 'ui:field': 'textlist', 'ui:options': { presets: kind.presets } };
+    // The field stands for the whole choice: rjsf must not add its "Option 1/2" selector.
+    if ((schema.anyOf || schema.oneOf) && ui[name])
+      (ui[name] as Record<string, unknown>)['ui:fieldReplacesAnyOrOneOf'] = true;
+    else if (Array.isArray(schema.enum) && Object.keys(labels(schema)).length) {
+      const named = labels(schema);
+      ui[name] = { 'ui:enumNames': schema.enum.map((value) => named[String(value)] ?? String(value)) };
+    } else if (types(schema).includes('string') && (name === 'expression' || name === 'message' || name === 'body')) {
       ui[name] = { 'ui:widget': 'textarea', 'ui:options': { rows: 2 } };
     }
   }

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { render } from '@testing-library/react';
+import { MemoryRouter } from 'react-router';
 import { createQueryClient } from '../App';
 import { initApi } from '../api/instance';
 import type { Connection, ConnectionTestResult, ConnectionType } from '../api/models';
@@ -92,11 +93,13 @@ export function fakeConnectionsApi(
 }
 
 /** Renders `ui` for a signed-in user of the fake API, as the app does. */
-export function renderSignedIn(ui: ReactNode, api: FakeConnectionsApi) {
+export function renderSignedIn(ui: ReactNode, api: FakeConnectionsApi, url = '/connections') {
   initApi({ apiBaseUrl: '' }, api.fetchImpl);
   return render(
-    <QueryClientProvider client={createQueryClient()}>
-      <SessionProvider>{ui}</SessionProvider>
-    </QueryClientProvider>,
+    <MemoryRouter initialEntries={[url]}>
+      <QueryClientProvider client={createQueryClient()}>
+        <SessionProvider>{ui}</SessionProvider>
+      </QueryClientProvider>
+    </MemoryRouter>,
   );
 }

@@ -1,7 +1,8 @@
 """Wake-ups without polling: "work may be available in organisation X" (idle runners' long
 polls) and "execution Y has new events" (event streams).
 
-Publishing happens at commit, never before, so a woken waiter always finds what woke it:
+Publishing happens at commit, never before (a released savepoint is not a commit), so a woken
+waiter always finds what woke it:
 - PostgreSQL: `pg_notify` inside the writing transaction (delivered at commit to every API
   process); each process keeps one dedicated asyncpg connection LISTENing (`WorkNotifier`).
 - Both databases: an after-commit hook on the writing session wakes this process's waiters
@@ -54,8 +55,11 @@ def topic_of_payload(payload: str) -> str | None:
     return None if origin == _ORIGIN else topic
 
 
+_WORK_PREFIX = "w:"
+
+
 def work_topic(organization_id: str) -> str:
-    return f"w:{organization_id}"
+    return f"{_WORK_PREFIX}{organization_id}"
 
 
 def execution_topic(execution_id: str) -> str:
@@ -120,23 +124,29 @@ class _Hub:
                     waiters.discard(subscription)
                     if not waiters:
                         del self._waiters[topic]
-                        self._last_published.pop(topic, None)
+                        if not topic.startswith(_WORK_PREFIX):
+                            self._last_published.pop(topic, None)
 
     def last_published(self, topics: Iterable[str]) -> int:
         return max((self._last_published.get(topic, 0) for topic in topics), default=0)
 
     def publish(self, topic: str) -> None:
         waiters = self._waiters.get(topic)
-        if not waiters:
+        # A work topic is stamped even with nobody waiting: a runner's next long poll compares
+        # its stamp with what its claim group covered to skip a claim (`claim_groups`), so a
+        # publication between two long polls must show. Work topics are few (one per
+        # organisation); the others' stamps go with their last waiter.
+        if not waiters and not topic.startswith(_WORK_PREFIX):
             return
         self._stamp += 1
         self._last_published[topic] = self._stamp
-        for subscription in list(waiters):
+        for subscription in list(waiters or ()):
             subscription._wake()
 
     def publish_all(self) -> None:
-        """Wake everyone (after a lost LISTEN connection: notifications may have been missed)."""
-        for topic in list(self._waiters):
+        """Wake everyone, and stamp every work topic (after a lost LISTEN connection:
+        notifications may have been missed)."""
+        for topic in {*self._waiters, *self._last_published}:
             self.publish(topic)
 
 
@@ -189,6 +199,12 @@ def unstaged(session: AsyncSession, *topics: str) -> list[str]:
 def _after_commit(sync_session: Session) -> None:
     pending: list[tuple[SessionTransaction, str]] | None = sync_session.info.get(_PENDING_KEY)
     if not pending:
+        return
+    if sync_session.in_nested_transaction():
+        # SQLAlchemy dispatches `after_commit` for a released savepoint too, and that is no
+        # commit: a waiter woken now would look before the outer transaction commits, find
+        # nothing, and (its claim group counting that look) wait out its long poll. What the
+        # savepoint published stays pending, dropped if the outer transaction rolls back.
         return
     topics = list(dict.fromkeys(topic for _, topic in pending))
     pending.clear()

@@ -223,6 +223,11 @@ class NodeTypeOut(BaseModel):
         default_factory=list,
         description="The connection types the node's `connection` may name (empty: none)",
     )
+    docs_url: str | None = Field(
+        default=None,
+        description="The type's documentation: an absolute URL, or a path in the Flomation "
+        "repository (`docs/...`)",
+    )
 
 
 class NodeTypesOut(BaseModel):

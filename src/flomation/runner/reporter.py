@@ -1,5 +1,11 @@
-"""Batched reporting of events and ends: one request carries what every execution produced in
-the last few tens of milliseconds, instead of one request per event.
+"""Batched reporting of events and ends, flushed as a group commit: one request at a time,
+carrying what every execution produced since the previous one, instead of one per event.
+
+An end is what someone waits for (a sync webhook's caller, a subflow's parent, a free slot),
+so it is sent at once when no flush is in flight; whatever arrives while a flush is in flight
+(ends and events of every execution) is grouped into the next flush, sent as soon as that one
+is answered. Events alone linger up to the flush interval, so that a chatty execution's
+events travel together, unless they fill a batch.
 
 Order is kept per execution (a failed batch goes back in front of what came after it), an end
 travels after its execution's events, and nothing is dropped while the API is unreachable:
@@ -109,7 +115,9 @@ class Reporter:
         self._pending: dict[Key, _Pending] = {}
         self._count = 0
         self._wake = asyncio.Event()
-        self._full = asyncio.Event()
+        # Set when the next flush should go without lingering: an end is queued, or a batch's
+        # worth of events.
+        self._urgent = asyncio.Event()
         self._stopped = False
         self.requests_sent = 0
 
@@ -137,7 +145,7 @@ class Reporter:
         self._count += 1
         self._wake.set()
         if self._count >= self._batch_max:
-            self._full.set()
+            self._urgent.set()
 
     def complete(
         self, execution_id: str, attempt: int, completion: Completion
@@ -156,6 +164,7 @@ class Reporter:
         entry.complete = encoded
         entry.done = asyncio.get_running_loop().create_future()
         self._wake.set()
+        self._urgent.set()
         return entry.done
 
     def forget(self, execution_id: str, attempt: int) -> None:
@@ -173,10 +182,12 @@ class Reporter:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            # Linger a little so that one request carries many events, unless a batch is full.
-            if not self._full.is_set():
+            # Events alone linger a little so that one request carries many; an end (or a
+            # full batch) goes at once. Flushes never overlap: what comes during one waits for
+            # it to be answered, then travels in the next.
+            if not self._urgent.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), timeout=self._interval_s)
+                    await asyncio.wait_for(self._urgent.wait(), timeout=self._interval_s)
             await self._flush_with_retry()
 
     def stop(self) -> None:
@@ -243,7 +254,11 @@ class Reporter:
                 continue
             taken[key] = part
             items.append(_item(key, part))
-        self._full.clear()
+        self._urgent.clear()
+        if self._count >= self._batch_max or any(
+            entry.complete is not None for entry in self._pending.values()
+        ):
+            self._urgent.set()  # what the batch could not take goes next, at once
         return items, taken
 
     def _put_back(self, taken: dict[Key, _Pending]) -> None:
@@ -260,6 +275,8 @@ class Reporter:
         merged.update(self._pending)
         self._pending = merged
         self._count = sum(len(entry.events) for entry in merged.values())
+        if any(entry.complete is not None for entry in merged.values()):
+            self._urgent.set()
 
     async def flush(self) -> None:
         items, taken = self._take_batch()

@@ -21,7 +21,6 @@ whatever the group says.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Mapping
 
 
@@ -45,10 +44,10 @@ class ClaimGroup:
             self._covered = max(self._covered, published)
 
 
-# A group lives as long as a long poll of it holds it (weak values: idle groups go away).
-_GROUPS: weakref.WeakValueDictionary[tuple[str, frozenset[tuple[str, str]]], ClaimGroup] = (
-    weakref.WeakValueDictionary()
-)
+# A group outlives its long polls: a runner's next long poll, right after a claim, skips its
+# own claim when the group covers what was published since (one group per organisation and
+# label set that claimed in this process: few).
+_GROUPS: dict[tuple[str, frozenset[tuple[str, str]]], ClaimGroup] = {}
 
 
 def claim_group(organization_id: str, labels: Mapping[str, str]) -> ClaimGroup:

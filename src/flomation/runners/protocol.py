@@ -160,22 +160,31 @@ async def claim(
     group = claim_group(runner.organization_id, runner.labels)
     with _subscribe(notifier, organization_id=runner.organization_id) as subscription:
         published = subscription.published()
-        async with database.transaction() as session:
-            if held:
-                await service.serialize_runner(session, runner.runner_id)
-                renewal = await execution_claims.renew_leases(
-                    session,
-                    runner_id=runner.runner_id,
-                    held=held,
-                    lease_seconds=settings.lease_seconds,
-                )
-                cancel, lost = renewal.cancel, renewal.lost
-            claimed = await _claim(session, settings, runner, limit)
-            # Only an idle runner looks for connection tests: a claim that found work costs
-            # no extra statement (a test then goes to another runner, or waits for this one).
-            if body.probes and not claimed:
-                probes = await _take_probes(session, runner)
-        group.record(published, claimed=len(claimed), limit=limit)
+        # A runner claims again as soon as a claim brought it work: when a claim of its group
+        # that began after the latest publication left slots to spare, nothing claimable
+        # (executions or connection tests, which wake the same topic) has been announced
+        # since, and this claim would find nothing (`claim_groups`).
+        covered = group.covers(published)
+        claimed = []
+        if held or not covered:
+            async with database.transaction() as session:
+                if held:
+                    await service.serialize_runner(session, runner.runner_id)
+                    renewal = await execution_claims.renew_leases(
+                        session,
+                        runner_id=runner.runner_id,
+                        held=held,
+                        lease_seconds=settings.lease_seconds,
+                    )
+                    cancel, lost = renewal.cancel, renewal.lost
+                if not covered:
+                    claimed = await _claim(session, settings, runner, limit)
+                    # Only an idle runner looks for connection tests: a claim that found work
+                    # costs no extra statement (a test then goes to another runner, or waits).
+                    if body.probes and not claimed:
+                        probes = await _take_probes(session, runner)
+            if not covered:
+                group.record(published, claimed=len(claimed), limit=limit)
         if not claimed and not probes and limit > 0 and not cancel and not lost:
             claimed, probes = await _claim_when_woken(
                 database,

@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import secrets
+from contextlib import ExitStack
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -33,6 +34,7 @@ from flomation.api.problems import problem
 from flomation.clock import utcnow
 from flomation.db.session import Database
 from flomation.errors import Conflict, NotFound, ValidationFailed
+from flomation.executions.notifier import Subscription
 from flomation.protocol.statuses import ExecutionStatus
 from flomation.triggers import service
 from flomation.triggers.config import FormConfig
@@ -44,7 +46,7 @@ from flomation.triggers.form_page import (
     render_done,
     render_form,
 )
-from flomation.triggers.schemas import WebhookTarget
+from flomation.triggers.schemas import ExecutionState, WebhookTarget
 from flomation.triggers.webhooks import MAX_DELIVERY_KEY, sync_answer, wait_for_end
 
 log = logging.getLogger("flomation.forms")
@@ -75,7 +77,8 @@ def _html(body: str, nonce: str, status_code: int = 200) -> HTMLResponse:
 
 async def _target(database: Database, path: str) -> WebhookTarget:
     path = path.strip("/")
-    async with database.transaction() as session:
+    # A lone read goes statement by statement (no BEGIN and COMMIT round trips).
+    async with database.statements() as session:
         target = await service.find_form(session, path) if path else None
     if target is None or not target.enabled:
         raise NotFound(f"No form at /forms/{path[:300]}")
@@ -118,35 +121,18 @@ def _shown_output(output: Any) -> str | None:
     return json.dumps(output, indent=2, ensure_ascii=False)
 
 
-async def _answer_browser(
-    database: Database, target: WebhookTarget, execution_id: str
-) -> HTMLResponse:
-    config: FormConfig = target.config
+def _answer_browser(config: FormConfig, status: ExecutionState | None) -> HTMLResponse:
+    """Thanks; with `respond: sync`, the flow's output, or a 502 page when it failed (its
+    error stays with the flow's owners). Past the sync timeout (None): thanks."""
     nonce = secrets.token_urlsafe(16)
-    if config.respond == "sync":
-        status = await wait_for_end(
-            database, target.organization_id, execution_id, config.sync_timeout_s
+    thanks = "Thank you. Your response was received."
+    if status is not None and status.status != ExecutionStatus.SUCCEEDED:
+        page = render_done(
+            config, nonce=nonce, message="Sorry, your response could not be handled.", output=None
         )
-        if status is not None and status.status == ExecutionStatus.SUCCEEDED:
-            page = render_done(
-                config,
-                nonce=nonce,
-                message="Thank you. Your response was received.",
-                output=_shown_output(status.output),
-            )
-            return _html(page, nonce)
-        if status is not None:
-            page = render_done(
-                config,
-                nonce=nonce,
-                message="Sorry, your response could not be handled.",
-                output=None,
-            )
-            return _html(page, nonce, status_code=502)
-    page = render_done(
-        config, nonce=nonce, message="Thank you. Your response was received.", output=None
-    )
-    return _html(page, nonce)
+        return _html(page, nonce, status_code=502)
+    output = _shown_output(status.output) if status is not None else None
+    return _html(render_done(config, nonce=nonce, message=thanks, output=output), nonce)
 
 
 def _flow_field_errors(exc: ValidationFailed) -> dict[str, str]:
@@ -218,36 +204,48 @@ async def submit_form(
         page = render_form(config, nonce=nonce, values=posted, errors=checked.errors)
         return _html(page, nonce, status_code=422)
     dedupe = f"form:{target.id}:{checked.submission}" if checked.submission else None
-    try:
-        async with database.transaction() as session:
-            started = await service.start_execution(
-                session,
-                organization_id=target.organization_id,
-                flow_id=target.flow_id,
-                trigger={"type": "form", "id": target.id, "path": config.path},
-                input=checked.values,
-                dedupe_key=dedupe,
+    with ExitStack() as watching:
+        changes: Subscription | None = None
+        try:
+            async with database.transaction() as session:
+                started = await service.start_execution(
+                    session,
+                    organization_id=target.organization_id,
+                    flow_id=target.flow_id,
+                    trigger={"type": "form", "id": target.id, "path": config.path},
+                    input=checked.values,
+                    dedupe_key=dedupe,
+                )
+                if started.created:
+                    await service.record_event(session, target.id, utcnow(), rejected=False)
+                if config.respond == "sync":
+                    # Before the commit, as a sync webhook: it cannot end before we listen.
+                    changes = watching.enter_context(service.watch_execution(started.execution_id))
+        except (ValidationFailed, Conflict) as exc:
+            # The flow refused it (its start node's input_schema, or it is archived): still
+            # an event of this form, counted as rejected.
+            await _count(database, target.id, rejected=True)
+            if isinstance(exc, Conflict):
+                raise
+            refused = Checked(values={}, errors=_flow_field_errors(exc))
+            if not browser:
+                return _rejected_json(refused)
+            nonce = secrets.token_urlsafe(16)
+            page = render_form(config, nonce=nonce, values=posted, errors=refused.errors)
+            return _html(page, nonce, status_code=422)
+        status: ExecutionState | None = None
+        if changes is not None:
+            status = await wait_for_end(
+                database,
+                target.organization_id,
+                started.execution_id,
+                config.sync_timeout_s,
+                changes,
+                look_first=not started.created,
             )
-            if started.created:
-                await service.record_event(session, target.id, utcnow(), rejected=False)
-    except (ValidationFailed, Conflict) as exc:
-        # The flow refused it (its start node's input_schema, or it is archived): still an
-        # event of this form, counted as rejected.
-        await _count(database, target.id, rejected=True)
-        if isinstance(exc, Conflict):
-            raise
-        refused = Checked(values={}, errors=_flow_field_errors(exc))
-        if not browser:
-            return _rejected_json(refused)
-        nonce = secrets.token_urlsafe(16)
-        page = render_form(config, nonce=nonce, values=posted, errors=refused.errors)
-        return _html(page, nonce, status_code=422)
     if browser:
-        return await _answer_browser(database, target, started.execution_id)
-    if config.respond == "sync":
-        status = await wait_for_end(
-            database, target.organization_id, started.execution_id, config.sync_timeout_s
-        )
+        return _answer_browser(config, status)
+    if changes is not None:
         return sync_answer(status, started.execution_id)
     return JSONResponse({"execution_id": started.execution_id}, status_code=202)
 

@@ -6,7 +6,7 @@ Launch's side (leases, firing) is in `leases` and `firing`, which start executio
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -346,11 +346,14 @@ async def start_execution(
     trigger: dict[str, Any],
     input: Any,
     dedupe_key: str | None,
+    savepoint: bool = True,
 ) -> Started:
     """Request one execution; a repeated dedupe key answers the execution it started first.
-    The request runs in a savepoint so a duplicate leaves the caller's transaction usable."""
+    The request runs in a savepoint so a duplicate leaves the caller's transaction usable;
+    a caller whose transaction holds nothing else (a webhook) spares it (`savepoint=False`):
+    a duplicate is found before any write, or inside the request's own keyed savepoint."""
     try:
-        async with session.begin_nested():
+        async with session.begin_nested() if savepoint else nullcontext():
             view = await execution_requests.request_execution(
                 session,
                 organization_id=organization_id,

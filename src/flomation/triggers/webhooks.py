@@ -1,16 +1,23 @@
 """Webhook ingress: `/hooks/{path}` (a public route; each webhook has its own auth).
 
 The handler never holds a transaction while it waits: it looks the hook up, authenticates it,
-requests the execution in one short transaction, and (for `respond: sync`) then polls the
-execution's status in short read transactions until it ends or `sync_timeout_s` passes.
+requests the execution in one short transaction, and (for `respond: sync`) then waits for the
+execution to end, reading its status only when woken: by the executions' change notifications
+(this process's after-commit wake-ups; PostgreSQL's NOTIFY from other API processes, forwarded
+by the `WorkNotifier`), never by polling. Every end publishes its execution's topic (a runner's
+report, maintenance, a cancel), and a lost LISTEN connection wakes every waiter once it is back.
+The waiter subscribes before the request's commit, so no end can come before it listens.
+The execution is committed before any answer, and a client that hangs up cancels nothing.
 The body size limit is the API middleware's (`webhook_max_body_bytes`, 413).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
+from contextlib import ExitStack
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -24,6 +31,7 @@ from flomation.clock import utcnow
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.errors import NotFound, Unauthorized
+from flomation.executions.notifier import Subscription
 from flomation.protocol.statuses import ExecutionStatus
 from flomation.secrets.crypto import Keyring
 from flomation.triggers import service, signatures
@@ -55,8 +63,6 @@ MAX_DELIVERY_KEY = 200
 # Update a webhook's last_fired_at at most this often per trigger, outside the request's
 # transaction, so a burst on one hook does not queue on that one row.
 _TOUCH_EVERY_S = 1.0
-# A sync webhook re-reads its execution at least this often even without a notification.
-SYNC_POLL_S = 1.0
 _last_touch: dict[str, float] = {}
 
 
@@ -186,24 +192,39 @@ async def _touch(database: Database, trigger_id: str) -> None:
 
 
 async def wait_for_end(
-    database: Database, organization_id: str, execution_id: str, timeout_s: float
+    database: Database,
+    organization_id: str,
+    execution_id: str,
+    timeout_s: float,
+    changes: Subscription,
+    *,
+    look_first: bool,
 ) -> ExecutionState | None:
-    """Wait for the execution to end: woken by the executions' change notifications, with a
-    slow poll as a safety net; None when the timeout passes first. Subscribed before the first
-    read, so an end committed in between still wakes it."""
-    deadline = time.monotonic() + timeout_s
-    with service.watch_execution(execution_id) as changes:
-        while True:
-            async with database.transaction() as session:
+    """Wait for the execution to end, reading its status only when `changes` (subscribed
+    before the execution's request committed) brings a publication newer than those it held
+    on entry (the request's own), and once more when `timeout_s` is over; None when it has not
+    ended by then. `look_first`: read before the first wait (the execution existed before the
+    subscription: a repeated delivery's)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    seen = changes.published()
+    look = look_first
+    while True:
+        remaining = deadline - loop.time()
+        if look or remaining <= 0:
+            async with database.statements() as session:
                 status = await service.execution_status(
                     session, organization_id=organization_id, execution_id=execution_id
                 )
             if status.ended:
                 return status
-            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            await changes.wait(min(remaining, SYNC_POLL_S))
+        woken = await changes.wait(remaining)
+        # Read the stamp before the status: a change published during the read wakes again.
+        latest = changes.published()
+        look = woken and latest > seen
+        seen = max(seen, latest)
 
 
 def sync_answer(status: ExecutionState | None, execution_id: str) -> Response:
@@ -230,7 +251,8 @@ async def call_webhook(
 ) -> Response:
     path = path.strip("/")
     body = await request.body()
-    async with database.transaction() as session:
+    # Lone reads go statement by statement (no BEGIN and COMMIT round trips on PostgreSQL).
+    async with database.statements() as session:
         target = await service.find_webhook(session, path) if path else None
     if target is None or not target.enabled:
         raise _not_found(path)
@@ -240,21 +262,32 @@ async def call_webhook(
     headers = {key.lower(): value for key, value in request.headers.items()}
     await _authenticate(database, Keyring.from_settings(settings), target, headers, body)
     webhook_input = _webhook_input(request, path, headers, body, settings)
-    async with database.transaction() as session:
-        started = await service.start_execution(
-            session,
-            organization_id=target.organization_id,
-            flow_id=target.flow_id,
-            trigger={"type": "webhook", "id": target.id, "path": path},
-            input=webhook_input,
-            dedupe_key=_dedupe_key(target.id, config, headers),
-        )
-    await _touch(database, target.id)
-    if config.respond == "sync":
-        status = await wait_for_end(
-            database, target.organization_id, started.execution_id, config.sync_timeout_s
-        )
-        return sync_answer(status, started.execution_id)
+    with ExitStack() as watching:
+        changes: Subscription | None = None
+        async with database.transaction() as session:
+            started = await service.start_execution(
+                session,
+                organization_id=target.organization_id,
+                flow_id=target.flow_id,
+                trigger={"type": "webhook", "id": target.id, "path": path},
+                input=webhook_input,
+                dedupe_key=_dedupe_key(target.id, config, headers),
+                savepoint=False,  # the request is all this transaction holds
+            )
+            if config.respond == "sync":
+                # Before the commit: the execution cannot end before its waiter listens.
+                changes = watching.enter_context(service.watch_execution(started.execution_id))
+        await _touch(database, target.id)
+        if changes is not None:
+            status = await wait_for_end(
+                database,
+                target.organization_id,
+                started.execution_id,
+                config.sync_timeout_s,
+                changes,
+                look_first=not started.created,
+            )
+            return sync_answer(status, started.execution_id)
     return JSONResponse({"execution_id": started.execution_id}, status_code=202)
 
 

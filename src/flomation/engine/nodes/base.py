@@ -485,6 +485,9 @@ class NodeType:
     pure: ClassVar[bool] = False
     # The connection types this node takes in `connection`; empty: it takes none.
     connection_types: ClassVar[tuple[str, ...]] = ()
+    # Where the type is documented: an absolute URL, or a path in the Flomation repository
+    # (`docs/...`, the editor resolves it against its docs base). None: `default_docs_url`.
+    docs_url: ClassVar[str | None] = None
 
     def ports_for(self, config: Mapping[str, Any]) -> tuple[str, ...]:
         """The output ports for this (raw) config; override when they depend on it."""
@@ -518,4 +521,26 @@ class NodeType:
             "config_schema": self.config_schema,
             "output_schema": self.output_schema,
             "connection_types": list(self.connection_types),
+            "docs_url": self.docs_url or default_docs_url(self),
         }
+
+
+# The sections of docs/flow-format.md that describe a built-in type at length.
+_FLOW_FORMAT_SECTIONS = {
+    "python": "python-and-shell",
+    "shell": "python-and-shell",
+    "subflow": "subflow",
+    "foreach": "foreach-bodies",
+}
+
+
+def default_docs_url(node_type: NodeType) -> str | None:
+    """The repository page of a built-in type: `docs/integrations/<service>.md` for a
+    `<service>.<action>` type and `http`, else its section of docs/flow-format.md. A plugin's
+    type has none unless it sets `docs_url`."""
+    if not type(node_type).__module__.startswith("flomation."):
+        return None
+    name = node_type.type
+    if "." in name or name == "http":
+        return f"docs/integrations/{name.split('.', 1)[0]}.md"
+    return f"docs/flow-format.md#{_FLOW_FORMAT_SECTIONS.get(name, 'built-in-node-types')}"

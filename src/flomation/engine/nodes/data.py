@@ -17,7 +17,14 @@ class SetNode(NodeType):
     group = "data"
     config_schema = {
         "type": "object",
-        "properties": {"values": {"type": "object"}},
+        "properties": {
+            "values": {
+                "type": "object",
+                "title": "Values",
+                "description": "Name to any JSON value; strings in it are templates. "
+                "The node outputs the evaluated mapping.",
+            }
+        },
         "required": ["values"],
         "additionalProperties": False,
     }
@@ -38,8 +45,16 @@ class LogNode(NodeType):
     config_schema = {
         "type": "object",
         "properties": {
-            "message": {"type": "string"},
-            "level": {"enum": ["debug", "info", "warning", "error"], "default": "info"},
+            "message": {
+                "type": "string",
+                "title": "Message",
+                "description": "The line to log (a template).",
+            },
+            "level": {
+                "enum": ["debug", "info", "warning", "error"],
+                "default": "info",
+                "title": "Level",
+            },
         },
         "required": ["message"],
         "additionalProperties": False,
@@ -66,7 +81,15 @@ class DelayNode(NodeType):
     group = "data"
     config_schema = {
         "type": "object",
-        "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": 31_536_000}},
+        "properties": {
+            "seconds": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 31_536_000,
+                "title": "Seconds",
+                "description": "How long to wait (at most a year).",
+            }
+        },
         "required": ["seconds"],
         "additionalProperties": False,
     }

@@ -23,6 +23,7 @@ class StartNode(NodeType):
         "properties": {
             "input_schema": {
                 "type": "object",
+                "title": "Input schema",
                 "description": "JSON Schema the input must match when an execution is requested.",
                 "x-template": False,
             }
@@ -98,7 +99,12 @@ class ReturnNode(NodeType):
     group = "flow"
     config_schema = {
         "type": "object",
-        "properties": {"value": {"description": "The execution's output (any JSON)."}},
+        "properties": {
+            "value": {
+                "title": "Value",
+                "description": "The execution's output (any JSON; strings are templates).",
+            }
+        },
         "additionalProperties": False,
     }
     output_schema = {"description": "The value."}
@@ -118,7 +124,13 @@ class FailNode(NodeType):
     group = "flow"
     config_schema = {
         "type": "object",
-        "properties": {"message": {"type": "string"}},
+        "properties": {
+            "message": {
+                "type": "string",
+                "title": "Message",
+                "description": "Why the flow fails (a template); the error's message.",
+            }
+        },
         "required": ["message"],
         "additionalProperties": False,
     }

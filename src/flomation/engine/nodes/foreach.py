@@ -21,8 +21,19 @@ class ForeachNode(NodeType):
     config_schema = {
         "type": "object",
         "properties": {
-            "items": {"type": "array", "description": "A template giving a list."},
-            "parallelism": {"type": "integer", "minimum": 1, "maximum": MAX_PARALLELISM},
+            "items": {
+                "type": "array",
+                "title": "Items",
+                "description": "A template giving a list, e.g. {{ nodes.query.output.rows }}.",
+            },
+            "parallelism": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PARALLELISM,
+                "default": 1,
+                "title": "Parallelism",
+                "description": f"How many items run at once (1 to {MAX_PARALLELISM}).",
+            },
         },
         "required": ["items"],
         "additionalProperties": False,

@@ -128,29 +128,52 @@ class HttpNode(NodeType):
         "type": "object",
         "properties": {
             "connection": connection_property("Connection (optional)"),
-            "method": {"enum": list(METHODS), "default": "GET"},
+            "method": {"enum": list(METHODS), "default": "GET", "title": "Method"},
             "url": {
                 "type": "string",
+                "title": "URL",
                 "minLength": 1,
                 "description": "With a connection, may be relative to its base URL.",
             },
-            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "headers": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "title": "Headers",
+                "description": "Request headers; values are templates.",
+            },
             "query": {
                 "type": "object",
+                "title": "Query parameters",
+                "description": "Added to the URL's query string; values are templates.",
                 "additionalProperties": {
                     "type": ["string", "number", "boolean", "null", "array"],
                     "items": {"type": ["string", "number", "boolean", "null"]},
                 },
             },
-            "json": {"description": "Any JSON value, sent as the JSON body."},
-            "body": {"type": "string", "description": "A text body (instead of json)."},
+            "json": {"title": "JSON body", "description": "Any JSON value, sent as the JSON body."},
+            "body": {
+                "type": "string",
+                "title": "Text body",
+                "description": "A text body (instead of the JSON body).",
+            },
             "timeout_s": {
                 "type": "number",
                 "exclusiveMinimum": 0,
                 "maximum": 3600,
                 "default": DEFAULT_TIMEOUT_S,
+                "title": "Timeout (s)",
             },
             "expect_status": {
+                "title": "Expected status",
+                "description": "Any other status fails the node: a status (404), a range "
+                "(200-299), a class (2xx) or a list of them.",
+                # Common choices, labelled for the editor's picker (any other value is typed in).
+                "x-enum-labels": {
+                    "200-299": "2xx (success)",
+                    "100-599": "Any status",
+                    "200-399": "2xx or 3xx",
+                    "200": "200 only",
+                },
                 "anyOf": [
                     _STATUS,
                     _STATUS_TEXT,
@@ -158,7 +181,7 @@ class HttpNode(NodeType):
                 ],
                 "default": "200-299",
             },
-            "follow_redirects": {"type": "boolean", "default": True},
+            "follow_redirects": {"type": "boolean", "default": True, "title": "Follow redirects"},
         },
         "required": ["url"],
         "additionalProperties": False,

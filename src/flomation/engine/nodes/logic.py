@@ -33,7 +33,13 @@ class ConditionNode(NodeType):
     group = "logic"
     config_schema = {
         "type": "object",
-        "properties": {"expression": {"description": "A template giving a boolean."}},
+        "properties": {
+            "expression": {
+                "title": "Condition",
+                "description": "A template giving a boolean, e.g. {{ input.n > 3 }}: "
+                "true takes the true port, false the false port.",
+            }
+        },
         "required": ["expression"],
         "additionalProperties": False,
     }
@@ -71,11 +77,16 @@ class SwitchNode(NodeType):
     config_schema = {
         "type": "object",
         "properties": {
-            "value": {"description": "A template; compared as text with each case."},
+            "value": {
+                "title": "Value",
+                "description": "A template; compared as text with each case.",
+            },
             "cases": {
                 "type": "array",
                 "items": {"type": "string", "minLength": 1},
                 "uniqueItems": True,
+                "title": "Cases",
+                "description": "One output port per case; no match takes the default port.",
                 "x-template": False,
             },
         },

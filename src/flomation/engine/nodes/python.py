@@ -41,12 +41,22 @@ class PythonNode(NodeType):
                 "type": "string",
                 "minLength": 1,
                 "x-template": False,
+                "title": "Code",
                 "default": 'def main(ctx):\n    return {"input": ctx["input"]}\n',
                 "description": "Python source defining def main(ctx).",
             },
-            "vars": {**_NAMES, "description": "Organisation variables passed in ctx['vars']."},
-            "secrets": {**_NAMES, "description": "Secrets passed in ctx['secrets']."},
+            "vars": {
+                **_NAMES,
+                "title": "Variables",
+                "description": "Organisation variables passed in ctx['vars'].",
+            },
+            "secrets": {
+                **_NAMES,
+                "title": "Secrets",
+                "description": "Secrets passed in ctx['secrets'].",
+            },
             "timeout_s": {
+                "title": "Timeout (s)",
                 "type": "number",
                 "exclusiveMinimum": 0,
                 "maximum": 3600,
@@ -54,6 +64,7 @@ class PythonNode(NodeType):
                 "description": "Wall-clock limit; the runner's ceiling (default 900) caps it.",
             },
             "memory_mb": {
+                "title": "Memory (MB)",
                 "type": "integer",
                 "minimum": 32,
                 "maximum": 65536,

@@ -34,16 +34,25 @@ class ShellNode(NodeType):
                 "type": "string",
                 "minLength": 1,
                 "x-template": False,
+                "title": "Command",
                 "description": 'Shell script, e.g. echo "$NAME". Not a template: use env.',
             },
             "env": {
                 "type": "object",
                 "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
                 "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                "title": "Environment",
                 "description": "Environment variables; values are templates.",
             },
-            "allow_failure": {"type": "boolean", "default": False},
+            "allow_failure": {
+                "type": "boolean",
+                "default": False,
+                "title": "Allow failure",
+                "description": "A non-zero exit code succeeds (the output carries it) "
+                "instead of failing the node.",
+            },
             "timeout_s": {
+                "title": "Timeout (s)",
                 "type": "number",
                 "exclusiveMinimum": 0,
                 "maximum": 86400,
@@ -51,6 +60,7 @@ class ShellNode(NodeType):
                 "description": "Wall-clock limit; the runner's ceiling (default 900) caps it.",
             },
             "memory_mb": {
+                "title": "Memory (MB)",
                 "type": "integer",
                 "minimum": 32,
                 "maximum": 65536,

@@ -24,8 +24,16 @@ class SubflowNode(NodeType):
     config_schema = {
         "type": "object",
         "properties": {
-            "flow": {"type": "string", "minLength": 1, "description": "The child flow's id."},
-            "input": {"description": "The child execution's input (any JSON)."},
+            "flow": {
+                "type": "string",
+                "minLength": 1,
+                "title": "Flow",
+                "description": "The child flow's id.",
+            },
+            "input": {
+                "title": "Input",
+                "description": "The child execution's input (any JSON; strings are templates).",
+            },
         },
         "required": ["flow"],
         "additionalProperties": False,

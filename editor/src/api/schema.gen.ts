@@ -1068,6 +1068,24 @@ export interface paths {
         patch: operations["call_webhook_patch"];
         trace?: never;
     };
+    "/forms/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show Form */
+        get: operations["show_form"];
+        put?: never;
+        /** Submit Form */
+        post: operations["submit_form"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2759,7 +2777,7 @@ export interface components {
         TriggerCreate: {
             /**
              * Type
-             * @description schedule, webhook, s3 or git
+             * @description schedule, webhook, s3, git or form
              */
             type: string;
             /** Config */
@@ -2782,7 +2800,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "schedule" | "webhook" | "s3" | "git";
+            type: "schedule" | "webhook" | "s3" | "git" | "form";
             /** Config */
             config: {
                 [key: string]: unknown;
@@ -2791,12 +2809,12 @@ export interface components {
             enabled: boolean;
             /**
              * Public
-             * @description a webhook that anyone may call (no token, no HMAC)
+             * @description a webhook that anyone may call (no token, no HMAC); every form is public
              */
             public: boolean;
             /**
              * Hook Url Path
-             * @description where a webhook trigger listens
+             * @description where a webhook trigger listens, or where a form trigger's page is served
              */
             hook_url_path: string | null;
             /**
@@ -2829,6 +2847,14 @@ export interface components {
             last_error: string | null;
             /** Error Count */
             error_count: number;
+            /** Healthy */
+            healthy?: boolean | null;
+            /** Last Event At */
+            last_event_at?: string | null;
+            /** Events Total */
+            events_total?: number | null;
+            /** Rejected Total */
+            rejected_total?: number | null;
         };
         /**
          * TriggerUpdate
@@ -6309,6 +6335,93 @@ export interface operations {
                 };
             };
             /** @description accepted: {execution_id} */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    show_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the form's HTML page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The request cannot be served as it is */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The server failed */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submit_form: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description HTML thank-you page, or the flow's output (respond: sync) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description accepted (JSON clients): {execution_id} */
             202: {
                 headers: {
                     [name: string]: unknown;

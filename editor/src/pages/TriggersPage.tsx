@@ -5,7 +5,7 @@ import type { Trigger, TriggerState } from '../api/models';
 import type { WebhookConfig } from '../triggers/config';
 import { useCan } from '../auth/session';
 import { ConfirmButton, ErrorNote, Loading, Modal, PageHeader, formatTime } from '../components/ui';
-import { CronPreviewView, TriggerForm, WebhookCommand } from '../triggers/TriggerForm';
+import { CronPreviewView, FormLink, TriggerForm, WebhookCommand } from '../triggers/TriggerForm';
 
 function stateOf(trigger: Trigger): TriggerState {
   return { ...trigger, ...(trigger.state ?? {}) };
@@ -40,6 +40,15 @@ function summary(trigger: Trigger) {
         <span>
           {String(c.url)} @ {String(c.branch ?? 'main')} every {String(c.interval_s ?? 60)} s
         </span>
+      );
+    case 'form':
+      return (
+        <>
+          <FormLink path={trigger.hook_url_path ?? String(c.path ?? '')} testId={`trigger-form-url-${trigger.id}`} />
+          <span className="muted">
+            {trigger.state?.events_total ?? 0} submitted, {trigger.state?.rejected_total ?? 0} rejected
+          </span>
+        </>
       );
   }
 }

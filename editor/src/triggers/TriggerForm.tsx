@@ -1,7 +1,7 @@
 import { useMemo, useState, type FormEvent } from 'react';
 import type { JsonObject } from '../flow/format';
 import type { Trigger, TriggerType } from '../api/models';
-import type { WebhookConfig } from './config';
+import { EXAMPLE_FORM_SCHEMA, formUrl, parseFormSchema, type WebhookConfig } from './config';
 import { useSecrets } from '../api/hooks';
 import { apiPublicOrigin } from '../api/instance';
 import { ErrorNote, CopyButton } from '../components/ui';
@@ -23,6 +23,14 @@ const DEFAULTS: Record<TriggerType, Fields> = {
   },
   s3: { bucket: '', prefix: '', endpoint_url: '', region: '', credentials: '', interval_s: '60' },
   git: { url: '', branch: 'main', credentials: '', interval_s: '60' },
+  form: {
+    path: '',
+    title: 'Form',
+    description: '',
+    schema: EXAMPLE_FORM_SCHEMA,
+    respond: 'async',
+    sync_timeout_s: '30',
+  },
 };
 
 function fieldsFrom(trigger: Trigger): Fields {
@@ -31,7 +39,8 @@ function fieldsFrom(trigger: Trigger): Fields {
   for (const [key, value] of Object.entries(config)) {
     if (key === 'auth' && value && typeof value === 'object') {
       for (const [k, v] of Object.entries(value)) out[k] = String(v ?? '');
-    } else if (value !== null && value !== undefined) out[key] = String(value);
+    } else if (value && typeof value === 'object') out[key] = JSON.stringify(value, null, 2);
+    else if (value !== null && value !== undefined) out[key] = String(value);
   }
   return out;
 }
@@ -81,7 +90,32 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
         credentials: opt(f.credentials),
         interval_s: num(f.interval_s, 60),
       });
+    case 'form':
+      return clean({
+        path: f.path.trim().replace(/^\/+/, ''),
+        title: opt(f.title),
+        description: opt(f.description),
+        schema: parseFormSchema(f.schema ?? ''),
+        respond: f.respond,
+        sync_timeout_s: f.respond === 'sync' ? num(f.sync_timeout_s, 30) : undefined,
+      });
+    default:
+      return clean({ ...f });
   }
+}
+
+/** A form trigger's public page, with a button to copy its URL. */
+export function FormLink({ path, testId }: { path: string; testId: string }) {
+  const url = formUrl(apiPublicOrigin(), path.replace(/^\/?forms\//, ''));
+  return (
+    <div className="copy-row">
+      <a href={url} target="_blank" rel="noreferrer" data-testid={testId}>
+        {url}
+      </a>
+      <CopyButton text={url} label="Copy URL" />
+      <span className="badge badge-failed">public</span>
+    </div>
+  );
 }
 
 function SecretSelect({
@@ -165,7 +199,7 @@ export function WebhookCommand({
   );
 }
 
-/** Create or edit a trigger: schedule, webhook, s3 or git. */
+/** Create or edit a trigger: schedule, webhook, s3, git or form. */
 export function TriggerForm({
   existing,
   busy,
@@ -241,6 +275,7 @@ export function TriggerForm({
           <option value="webhook">webhook</option>
           <option value="s3">s3</option>
           <option value="git">git</option>
+          <option value="form">form</option>
         </select>
       </label>
       {type === 'schedule' ? (
@@ -313,6 +348,28 @@ export function TriggerForm({
             testId="trigger-credentials"
           />
           {input('interval_s', 'Poll every (s)', { type: 'number' })}
+        </>
+      ) : null}
+      {type === 'form' ? (
+        <>
+          {input('path', 'Path', { required: true, placeholder: 'contact' })}
+          {input('title', 'Title')}
+          {input('description', 'Description')}
+          <label>
+            Fields (JSON schema: an object with properties of type string, number, integer, boolean, or an enum)
+            <textarea
+              rows={10}
+              value={fields.schema ?? ''}
+              onChange={(e) => set('schema')(e.target.value)}
+              data-testid="trigger-schema"
+              spellCheck={false}
+            />
+          </label>
+          <div className="grid-2">
+            {select('respond', 'Respond', ['async', 'sync'])}
+            {fields.respond === 'sync' ? input('sync_timeout_s', 'Sync timeout (s)', { type: 'number' }) : null}
+          </div>
+          {fields.path ? <FormLink path={fields.path.trim()} testId="trigger-form-url" /> : null}
         </>
       ) : null}
       <label className="checkbox">

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { previewCron } from './cron';
 import { curlCommand, webhookUrl } from './webhook';
+import { formUrl, parseFormSchema } from './config';
+import { configFrom } from './TriggerForm';
 
 describe('cron preview', () => {
   it('describes the schedule and computes the next fire times in its timezone', () => {
@@ -47,5 +49,30 @@ describe('webhook', () => {
     const standard = curlCommand('http://h', { path: 'x', auth: { hmac_secret: 's' } });
     expect(standard).toContain('webhook-signature: v1,$SIG');
     expect(standard).toContain('"$ID.$TS.$BODY"');
+  });
+});
+
+describe('form trigger config', () => {
+  it('builds the page URL and the config the API expects', () => {
+    expect(formUrl('http://api.test/', '/contact/us')).toBe('http://api.test/forms/contact/us');
+    const config = configFrom('form', {
+      path: '/contact',
+      title: 'Contact',
+      description: '',
+      schema: '{"type": "object", "properties": {"name": {"type": "string"}}}',
+      respond: 'async',
+      sync_timeout_s: '30',
+    });
+    expect(config).toEqual({
+      path: 'contact',
+      title: 'Contact',
+      schema: { type: 'object', properties: { name: { type: 'string' } } },
+      respond: 'async',
+    });
+  });
+
+  it('sends a schema that is not JSON as text, for the API to refuse with its reason', () => {
+    expect(parseFormSchema('{not json')).toBe('{not json');
+    expect(parseFormSchema('[1]')).toBe('[1]');
   });
 });

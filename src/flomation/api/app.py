@@ -1,9 +1,10 @@
 """The app factory. The only place that assembles routers.
 
 Every router is authenticated by default: it is included with the `get_principal` dependency
-unless it is on the short public list below (health, login/sign-up, webhooks, the runner's
-signed endpoints, the OpenAPI document and the editor's static files). Authorisation is attached
-to routes, not to path prefixes, so no path trick reaches a protected handler unauthenticated.
+unless it is on the short public list below (health, login/sign-up, webhooks, form triggers'
+pages, the runner's signed endpoints, the OpenAPI document and the editor's static files).
+Authorisation is attached to routes, not to path prefixes, so no path trick reaches a protected
+handler unauthenticated.
 """
 
 from __future__ import annotations
@@ -92,9 +93,10 @@ def _documented_components() -> dict[str, object]:
 def _root_routers() -> list[APIRouter]:
     """Public routers outside /api/v1 (health; webhooks are added by the triggers domain)."""
     from flomation.executions.metrics import router as metrics_router
+    from flomation.triggers.forms import router as forms_router
     from flomation.triggers.webhooks import router as webhooks_router
 
-    return [health.router, metrics_router, webhooks_router]
+    return [health.router, metrics_router, webhooks_router, forms_router]
 
 
 def create_app(

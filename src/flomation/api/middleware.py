@@ -65,7 +65,7 @@ class RequestIdMiddleware:
 
 class BodySizeLimitMiddleware:
     """Refuses bodies over the limit with 413, by Content-Length or while streaming, before any
-    handler sees them. Webhook paths get their own (smaller) limit."""
+    handler sees them. Webhook and form paths get their own (smaller) limit."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int, webhook_max_bytes: int) -> None:
         self.app = app
@@ -76,7 +76,8 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.webhook_max_bytes if scope["path"].startswith("/hooks/") else self.max_bytes
+        public = scope["path"].startswith(("/hooks/", "/forms/"))
+        limit = self.webhook_max_bytes if public else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:

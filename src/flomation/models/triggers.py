@@ -1,4 +1,4 @@
-"""Triggers (schedule, webhook, s3, git) with their firing state and lease, and the Launch
+"""Triggers (schedule, webhook, s3, git, form) with their firing state and lease, and the Launch
 instances that share them."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ class Trigger(Base):
     """One trigger of a flow.
 
     The triggers domain reads its flow through the flows service. `webhook_path` is unique
-    across all organisations because webhook URLs are one namespace. `state_version` grows with
-    every change of the firing state so that a Launch instance acting on a stale read is
-    refused.
+    across all organisations because webhook URLs are one namespace; a form trigger's path is
+    kept there too as `form:{path}` (':' never appears in a webhook path). `state_version`
+    grows with every change of the firing state so that a Launch instance acting on a stale
+    read is refused.
     """
 
     __tablename__ = "triggers"

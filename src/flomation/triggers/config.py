@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from flomation.errors import ValidationFailed
 
-TriggerType = Literal["schedule", "webhook", "s3", "git"]
-TRIGGER_TYPES: tuple[str, ...] = ("schedule", "webhook", "s3", "git")
+TriggerType = Literal["schedule", "webhook", "s3", "git", "form"]
+TRIGGER_TYPES: tuple[str, ...] = ("schedule", "webhook", "s3", "git", "form")
 
 SECRET_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 SecretName = Annotated[str, Field(pattern=SECRET_NAME)]
@@ -142,12 +142,100 @@ class GitConfig(_Config):
         return value
 
 
-TriggerConfig = ScheduleConfig | WebhookConfig | S3Config | GitConfig
+# --- form trigger (issue 20; see `flomation.triggers.forms`) --------------------------------
+
+FORM_FIELD_TYPES = ("string", "number", "integer", "boolean")
+FORM_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+FORM_MAX_FIELDS = 50
+FORM_TITLE_MAX = 200
+
+
+def _form_field_problem(name: str, field: Any) -> str | None:
+    """Why one property of a form's schema cannot be shown as an input (None when it can)."""
+    if not FORM_FIELD_NAME.match(name):
+        return f"field name '{name[:64]}' must be a letter, then letters, digits and '_'"
+    if not isinstance(field, dict):
+        return f"field '{name}' must be an object (a JSON schema)"
+    enum = field.get("enum")
+    if enum is not None:
+        if not isinstance(enum, list) or not enum or len(enum) > 200:
+            return f"field '{name}': enum must be a list of 1 to 200 values"
+        if not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in enum):
+            return f"field '{name}': enum values must be strings or numbers"
+        return None
+    if field.get("type") not in FORM_FIELD_TYPES:
+        return f"field '{name}' needs a type of {', '.join(FORM_FIELD_TYPES)}, or an enum"
+    return None
+
+
+class FormConfig(_Config):
+    """A form served by the API at `/forms/{path}`; its submissions start the flow with the
+    fields as input. `schema` is the JSON schema of an object whose properties are the fields."""
+
+    path: str
+    title: str = Field(default="Form", min_length=1, max_length=FORM_TITLE_MAX)
+    description: str | None = Field(default=None, max_length=2000)
+    form_schema: dict[str, Any] = Field(alias="schema")
+    respond: Literal["async", "sync"] = "async"
+    sync_timeout_s: float = Field(default=30.0, gt=0, le=300)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("path")
+    @classmethod
+    def _safe_path(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value or len(value) > WEBHOOK_PATH_MAX - 10 or not WEBHOOK_PATH.match(value):
+            raise ValueError(
+                "a form path is one or more segments separated by '/', each of letters, "
+                f"digits and '-._~' (not starting with '.'), at most {WEBHOOK_PATH_MAX - 10} "
+                "characters"
+            )
+        return value
+
+    @field_validator("form_schema")
+    @classmethod
+    def _form_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        if value.get("type", "object") != "object":
+            raise ValueError("a form's schema is an object schema (type: object)")
+        properties = value.get("properties")
+        if not isinstance(properties, dict) or not properties:
+            raise ValueError("a form's schema needs 'properties': one entry per field")
+        if len(properties) > FORM_MAX_FIELDS:
+            raise ValueError(f"a form has at most {FORM_MAX_FIELDS} fields")
+        for name, field in properties.items():
+            problem = _form_field_problem(str(name), field)
+            if problem:
+                raise ValueError(problem)
+        required = value.get("required", [])
+        if not isinstance(required, list) or any(name not in properties for name in required):
+            raise ValueError("'required' must list names of the schema's properties")
+        try:
+            Draft202012Validator.check_schema(value)
+        except SchemaError as exc:
+            raise ValueError(f"not a valid JSON schema: {exc.message}") from None
+        return value
+
+    @property
+    def reserved_path(self) -> str:
+        """Its key in the one namespace of public paths: ':' is never in a webhook path, so a
+        form's and a webhook's paths never collide."""
+        return f"form:{self.path}"
+
+
+# --- end of form trigger ---------------------------------------------------------------------
+
+
+TriggerConfig = ScheduleConfig | WebhookConfig | S3Config | GitConfig | FormConfig
 CONFIG_MODELS: dict[str, type[_Config]] = {
     "schedule": ScheduleConfig,
     "webhook": WebhookConfig,
     "s3": S3Config,
     "git": GitConfig,
+    "form": FormConfig,
 }
 
 
@@ -173,7 +261,7 @@ def parse_config(trigger_type: str, raw: Any) -> TriggerConfig:
         ]
         detail = f"The {trigger_type} trigger's config is invalid"
         raise ValidationFailed(detail, errors=errors) from None
-    assert isinstance(config, ScheduleConfig | WebhookConfig | S3Config | GitConfig)
+    assert isinstance(config, ScheduleConfig | WebhookConfig | S3Config | GitConfig | FormConfig)
     return config
 
 

@@ -97,6 +97,36 @@ async def find_webhook(session: AsyncSession, path: str) -> Trigger | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def find_form(session: AsyncSession, path: str) -> Trigger | None:
+    stmt = select(Trigger).where(Trigger.webhook_path == f"form:{path}", Trigger.type == "form")
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def count_event(
+    session: AsyncSession, trigger_id: str, at: datetime, *, rejected: bool
+) -> None:
+    """Count one event (accepted or rejected) in the trigger's cursor, where event triggers
+    keep their counters. The row is locked first (PostgreSQL; SQLite serialises writers), so
+    concurrent events never lose a count."""
+    stmt = select(Trigger.cursor).where(Trigger.id == trigger_id).with_for_update()
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return
+    cursor = dict(row[0] or {})
+    key = "rejected_total" if rejected else "events_total"
+    cursor[key] = int(cursor.get(key) or 0) + 1
+    cursor["last_event_at"] = at.isoformat()
+    values: dict[str, Any] = {"cursor": cursor}
+    if not rejected:
+        values["last_fired_at"] = at
+    await session.execute(
+        update(Trigger)
+        .where(Trigger.id == trigger_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def touch_fired(session: AsyncSession, trigger_id: str, at: datetime) -> None:
     await session.execute(update(Trigger).where(Trigger.id == trigger_id).values(last_fired_at=at))
 

@@ -15,7 +15,7 @@ from flomation.triggers.config import TriggerConfig, TriggerType
 class TriggerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(description="schedule, webhook, s3 or git")
+    type: str = Field(description="schedule, webhook, s3, git or form")
     config: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
 
@@ -38,6 +38,12 @@ class TriggerState(BaseModel):
     lease_expires_at: datetime | None
     last_error: str | None
     error_count: int
+    # Event triggers only (null for the others): whether the trigger is taking events, when it
+    # last saw one, and how many it took and rejected in all (integrations.md "Event triggers").
+    healthy: bool | None = None
+    last_event_at: datetime | None = None
+    events_total: int | None = None
+    rejected_total: int | None = None
 
 
 class TriggerOut(BaseModel):
@@ -46,8 +52,12 @@ class TriggerOut(BaseModel):
     type: TriggerType
     config: dict[str, Any]
     enabled: bool
-    public: bool = Field(description="a webhook that anyone may call (no token, no HMAC)")
-    hook_url_path: str | None = Field(description="where a webhook trigger listens")
+    public: bool = Field(
+        description="a webhook that anyone may call (no token, no HMAC); every form is public"
+    )
+    hook_url_path: str | None = Field(
+        description="where a webhook trigger listens, or where a form trigger's page is served"
+    )
     created_at: datetime
     updated_at: datetime
     state: TriggerState

@@ -26,6 +26,7 @@ from flomation.secrets.crypto import Keyring
 from flomation.timeutil import isoformat
 from flomation.triggers import repository
 from flomation.triggers.config import (
+    FormConfig,
     GitConfig,
     S3Config,
     ScheduleConfig,
@@ -55,6 +56,10 @@ def to_view(trigger: Trigger) -> TriggerOut:
         hook_path = f"/hooks/{trigger.webhook_path}"
         auth = config.get("auth") or {}
         public = not (auth.get("hmac_secret") or auth.get("token"))
+    elif trigger.type == "form":
+        # Forms are public by design: anyone with the URL may submit (see triggers.forms).
+        hook_path = f"/forms/{config.get('path', '')}"
+        public = True
     return TriggerOut(
         id=trigger.id,
         flow_id=trigger.flow_id,
@@ -73,8 +78,23 @@ def to_view(trigger: Trigger) -> TriggerOut:
             lease_expires_at=trigger.lease_expires_at,
             last_error=trigger.last_error,
             error_count=trigger.error_count,
+            **form_state(trigger.type, trigger.cursor),
         ),
     )
+
+
+def form_state(trigger_type: str, cursor: dict[str, Any] | None) -> dict[str, Any]:
+    """A form's counters, kept in its cursor as event triggers keep theirs (`count_event`);
+    a form is always healthy: the API serves it, nothing can disconnect."""
+    if trigger_type != "form":
+        return {}
+    cursor = cursor or {}
+    return {
+        "healthy": True,
+        "last_event_at": cursor.get("last_event_at"),
+        "events_total": int(cursor.get("events_total") or 0),
+        "rejected_total": int(cursor.get("rejected_total") or 0),
+    }
 
 
 def _not_found(trigger_id: str) -> NotFound:
@@ -82,7 +102,18 @@ def _not_found(trigger_id: str) -> NotFound:
 
 
 def _path_conflict(path: str) -> Conflict:
+    if path.startswith("form:"):
+        return Conflict(f"The form path '{path[5:]}' is already in use; choose another one")
     return Conflict(f"The webhook path '{path}' is already in use; choose another one")
+
+
+def _reserved_path(config: TriggerConfig) -> str | None:
+    """The trigger's key in the unique public-path column (webhooks and forms), or None."""
+    if isinstance(config, WebhookConfig):
+        return config.path
+    if isinstance(config, FormConfig):
+        return config.reserved_path
+    return None
 
 
 # --- API: create, read, update, delete ------------------------------------------------------
@@ -106,7 +137,7 @@ def initial_state(config: TriggerConfig, now: datetime) -> dict[str, Any]:
 
 
 def _dump(config: TriggerConfig) -> dict[str, Any]:
-    return config.model_dump(mode="json", exclude_none=True)
+    return config.model_dump(mode="json", exclude_none=True, by_alias=True)
 
 
 async def _require_flow(session: AsyncSession, organization_id: str, flow_id: str) -> None:
@@ -131,7 +162,7 @@ async def create_trigger(
         raise Conflict("The flow is archived: it takes no new triggers")
     config = parse_config(body.type, body.config)
     check_git_egress(config, allow_local_git=allow_local_git)
-    path = config.path if isinstance(config, WebhookConfig) else None
+    path = _reserved_path(config)
     if path is not None and await repository.webhook_path_taken(session, path):
         raise _path_conflict(path)
     state = initial_state(config, now) if body.enabled else {"cursor": None, "next_fire_at": None}
@@ -208,10 +239,11 @@ async def update_trigger(
     check_git_egress(config, allow_local_git=allow_local_git)
     enabled = trigger.enabled if body.enabled is None else body.enabled
     was_enabled = trigger.enabled
-    if isinstance(config, WebhookConfig) and config.path != trigger.webhook_path:
-        if await repository.webhook_path_taken(session, config.path, except_id=trigger.id):
-            raise _path_conflict(config.path)
-        trigger.webhook_path = config.path
+    path = _reserved_path(config)
+    if path is not None and path != trigger.webhook_path:
+        if await repository.webhook_path_taken(session, path, except_id=trigger.id):
+            raise _path_conflict(path)
+        trigger.webhook_path = path
     reset = enabled and (
         not was_enabled
         or (isinstance(config, ScheduleConfig) and body.config is not None)
@@ -222,7 +254,7 @@ async def update_trigger(
     trigger.updated_at = now
     trigger.last_error = None
     trigger.error_count = 0
-    if reset:
+    if reset and not isinstance(config, FormConfig):  # a form's cursor holds its counters
         state = initial_state(config, now)
         trigger.cursor = state["cursor"]
         trigger.next_fire_at = state["next_fire_at"]
@@ -258,6 +290,27 @@ async def find_webhook(session: AsyncSession, path: str) -> WebhookTarget | None
         enabled=trigger.enabled,
         config=WebhookConfig.model_validate(trigger.config),
     )
+
+
+async def find_form(session: AsyncSession, path: str) -> WebhookTarget | None:
+    """The form trigger at `/forms/{path}` (any organisation: form paths are one namespace)."""
+    trigger = await repository.find_form(session, path)
+    if trigger is None:
+        return None
+    return WebhookTarget(
+        id=trigger.id,
+        organization_id=trigger.organization_id,
+        flow_id=trigger.flow_id,
+        enabled=trigger.enabled,
+        config=FormConfig.model_validate(trigger.config),
+    )
+
+
+async def record_event(
+    session: AsyncSession, trigger_id: str, at: datetime, *, rejected: bool
+) -> None:
+    """Count an event trigger's accepted or rejected event in its state."""
+    await repository.count_event(session, trigger_id, at, rejected=rejected)
 
 
 def watch_execution(execution_id: str) -> AbstractContextManager[Subscription]:

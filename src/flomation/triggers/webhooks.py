@@ -191,7 +191,7 @@ async def _touch(database: Database, trigger_id: str) -> None:
         log.warning("could not record last_fired_at of webhook %s", trigger_id, exc_info=True)
 
 
-async def _wait_for_end(
+async def wait_for_end(
     database: Database,
     organization_id: str,
     execution_id: str,
@@ -227,7 +227,7 @@ async def _wait_for_end(
         seen = max(seen, latest)
 
 
-def _sync_answer(status: ExecutionState | None, execution_id: str) -> Response:
+def sync_answer(status: ExecutionState | None, execution_id: str) -> Response:
     if status is None:
         return JSONResponse({"execution_id": execution_id}, status_code=202)
     if status.status == ExecutionStatus.SUCCEEDED:
@@ -279,7 +279,7 @@ async def call_webhook(
                 changes = watching.enter_context(service.watch_execution(started.execution_id))
         await _touch(database, target.id)
         if changes is not None:
-            status = await _wait_for_end(
+            status = await wait_for_end(
                 database,
                 target.organization_id,
                 started.execution_id,
@@ -287,7 +287,7 @@ async def call_webhook(
                 changes,
                 look_first=not started.created,
             )
-            return _sync_answer(status, started.execution_id)
+            return sync_answer(status, started.execution_id)
     return JSONResponse({"execution_id": started.execution_id}, status_code=202)
 
 

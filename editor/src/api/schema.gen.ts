@@ -2754,7 +2754,7 @@ export interface components {
         TriggerCreate: {
             /**
              * Type
-             * @description schedule, webhook, s3 or git
+             * @description schedule, webhook, s3, git, amqp, redis_stream or postgres_notify
              */
             type: string;
             /** Config */
@@ -2777,7 +2777,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "schedule" | "webhook" | "s3" | "git";
+            type: "schedule" | "webhook" | "s3" | "git" | "amqp" | "redis_stream" | "postgres_notify";
             /** Config */
             config: {
                 [key: string]: unknown;
@@ -2824,6 +2824,14 @@ export interface components {
             last_error: string | null;
             /** Error Count */
             error_count: number;
+            /** Healthy */
+            healthy?: boolean | null;
+            /** Last Event At */
+            last_event_at?: string | null;
+            /** Events Total */
+            events_total?: number | null;
+            /** Rejected Total */
+            rejected_total?: number | null;
         };
         /**
          * TriggerUpdate

@@ -23,6 +23,10 @@ const DEFAULTS: Record<TriggerType, Fields> = {
   },
   s3: { bucket: '', prefix: '', endpoint_url: '', region: '', credentials: '', interval_s: '60' },
   git: { url: '', branch: 'main', credentials: '', interval_s: '60' },
+  // Event triggers: a connection by name (of type amqp, redis or postgres) and what to consume.
+  amqp: { connection: '', queue: '', prefetch: '10' },
+  redis_stream: { connection: '', stream: '', group: 'flomation' },
+  postgres_notify: { connection: '', channel: '' },
 };
 
 function fieldsFrom(trigger: Trigger): Fields {
@@ -81,6 +85,20 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
         credentials: opt(f.credentials),
         interval_s: num(f.interval_s, 60),
       });
+    case 'amqp':
+      return clean({
+        connection: f.connection.trim(),
+        queue: f.queue.trim(),
+        prefetch: num(f.prefetch, 10),
+      });
+    case 'redis_stream':
+      return clean({
+        connection: f.connection.trim(),
+        stream: f.stream.trim(),
+        group: opt(f.group),
+      });
+    case 'postgres_notify':
+      return clean({ connection: f.connection.trim(), channel: f.channel.trim() });
   }
 }
 
@@ -165,7 +183,7 @@ export function WebhookCommand({
   );
 }
 
-/** Create or edit a trigger: schedule, webhook, s3 or git. */
+/** Create or edit a trigger: schedule, webhook, s3, git, or an event trigger. */
 export function TriggerForm({
   existing,
   busy,
@@ -241,6 +259,9 @@ export function TriggerForm({
           <option value="webhook">webhook</option>
           <option value="s3">s3</option>
           <option value="git">git</option>
+          <option value="amqp">amqp (RabbitMQ queue)</option>
+          <option value="redis_stream">redis_stream</option>
+          <option value="postgres_notify">postgres_notify</option>
         </select>
       </label>
       {type === 'schedule' ? (
@@ -314,6 +335,26 @@ export function TriggerForm({
           />
           {input('interval_s', 'Poll every (s)', { type: 'number' })}
         </>
+      ) : null}
+      {type === 'amqp' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (amqp)', { required: true })}
+          {input('queue', 'Queue', { required: true })}
+          {input('prefetch', 'Prefetch', { type: 'number' })}
+        </div>
+      ) : null}
+      {type === 'redis_stream' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (redis)', { required: true })}
+          {input('stream', 'Stream', { required: true })}
+          {input('group', 'Consumer group')}
+        </div>
+      ) : null}
+      {type === 'postgres_notify' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (postgres)', { required: true })}
+          {input('channel', 'Channel', { required: true })}
+        </div>
       ) : null}
       <label className="checkbox">
         <input

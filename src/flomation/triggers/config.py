@@ -15,8 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from flomation.errors import ValidationFailed
 
-TriggerType = Literal["schedule", "webhook", "s3", "git"]
-TRIGGER_TYPES: tuple[str, ...] = ("schedule", "webhook", "s3", "git")
+TriggerType = Literal["schedule", "webhook", "s3", "git", "amqp", "redis_stream", "postgres_notify"]
+TRIGGER_TYPES: tuple[str, ...] = (
+    "schedule",
+    "webhook",
+    "s3",
+    "git",
+    "amqp",
+    "redis_stream",
+    "postgres_notify",
+)
 
 SECRET_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 SecretName = Annotated[str, Field(pattern=SECRET_NAME)]
@@ -142,12 +150,56 @@ class GitConfig(_Config):
         return value
 
 
-TriggerConfig = ScheduleConfig | WebhookConfig | S3Config | GitConfig
+# --- event triggers (Launch consumers: amqp, redis_stream, postgres_notify) -----------------
+# A connection is named, as nodes name theirs; the API checks that it exists and is of the
+# type in EVENT_CONNECTION_TYPES when the trigger is saved.
+
+CONNECTION_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+ConnectionName = Annotated[str, Field(pattern=CONNECTION_NAME)]
+# Broker names: printable, no control characters; the brokers check the rest.
+_BROKER_NAME = r"^[^\x00-\x1f\x7f]{1,255}$"
+# Largest message body an event trigger takes; a larger one is rejected (dead letter).
+EVENT_BODY_MAX = 1_000_000
+
+
+class AmqpTriggerConfig(_Config):
+    connection: ConnectionName
+    queue: str = Field(pattern=_BROKER_NAME)
+    prefetch: int = Field(default=10, ge=1, le=1000)
+
+
+class RedisStreamTriggerConfig(_Config):
+    connection: ConnectionName
+    stream: str = Field(pattern=_BROKER_NAME)
+    group: str = Field(default="flomation", pattern=_BROKER_NAME)
+
+
+class PostgresNotifyTriggerConfig(_Config):
+    connection: ConnectionName
+    # An identifier LISTEN takes quoted: at most 63 bytes, no double quote.
+    channel: str = Field(pattern=r'^[^"\x00-\x1f\x7f]{1,63}$')
+
+
+EventConfig = AmqpTriggerConfig | RedisStreamTriggerConfig | PostgresNotifyTriggerConfig
+EVENT_CONNECTION_TYPES: dict[str, str] = {
+    "amqp": "amqp",
+    "redis_stream": "redis",
+    "postgres_notify": "postgres",
+}
+EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CONNECTION_TYPES)
+
+# --- end of event triggers ------------------------------------------------------------------
+
+
+TriggerConfig = ScheduleConfig | WebhookConfig | S3Config | GitConfig | EventConfig
 CONFIG_MODELS: dict[str, type[_Config]] = {
     "schedule": ScheduleConfig,
     "webhook": WebhookConfig,
     "s3": S3Config,
     "git": GitConfig,
+    "amqp": AmqpTriggerConfig,
+    "redis_stream": RedisStreamTriggerConfig,
+    "postgres_notify": PostgresNotifyTriggerConfig,
 }
 
 
@@ -173,7 +225,7 @@ def parse_config(trigger_type: str, raw: Any) -> TriggerConfig:
         ]
         detail = f"The {trigger_type} trigger's config is invalid"
         raise ValidationFailed(detail, errors=errors) from None
-    assert isinstance(config, ScheduleConfig | WebhookConfig | S3Config | GitConfig)
+    assert isinstance(config, ScheduleConfig | WebhookConfig | S3Config | GitConfig | EventConfig)
     return config
 
 

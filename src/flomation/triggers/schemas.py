@@ -15,7 +15,9 @@ from flomation.triggers.config import TriggerConfig, TriggerType
 class TriggerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(description="schedule, webhook, s3 or git")
+    type: str = Field(
+        description="schedule, webhook, s3, git, amqp, redis_stream or postgres_notify"
+    )
     config: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
 
@@ -38,6 +40,12 @@ class TriggerState(BaseModel):
     lease_expires_at: datetime | None
     last_error: str | None
     error_count: int
+    # Event triggers only (null for the others): whether the consumer is connected and
+    # consuming, when it last took a message, and how many it took and rejected in all.
+    healthy: bool | None = None
+    last_event_at: datetime | None = None
+    events_total: int | None = None
+    rejected_total: int | None = None
 
 
 class TriggerOut(BaseModel):
@@ -75,6 +83,24 @@ class TriggerWork:
     next_fire_at: datetime | None
     error_count: int
     state_version: int
+    # For event triggers: when the trigger was created (a consumer starts from what arrives
+    # after it) and last edited (an edit restarts its consumer).
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What committing one event did: the execution started (None when the flow refused the
+    input, `refused` then says why), whether it existed already (a redelivery), and the
+    trigger's state version after it."""
+
+    execution_id: str | None
+    duplicate: bool
+    refused: str | None
+    stopped: bool
+    state_version: int
+    cursor: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -2777,7 +2777,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "schedule" | "webhook" | "s3" | "git" | "amqp" | "redis_stream" | "postgres_notify";
+            type: "schedule" | "webhook" | "s3" | "git" | "amqp" | "redis_stream" | "postgres_notify" | "nats";
             /** Config */
             config: {
                 [key: string]: unknown;

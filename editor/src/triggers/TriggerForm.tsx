@@ -27,6 +27,7 @@ const DEFAULTS: Record<TriggerType, Fields> = {
   amqp: { connection: '', queue: '', prefetch: '10' },
   redis_stream: { connection: '', stream: '', group: 'flomation' },
   postgres_notify: { connection: '', channel: '' },
+  nats: { connection: '', stream: '', subject: '', durable: '', ack_wait_s: '30' },
 };
 
 function fieldsFrom(trigger: Trigger): Fields {
@@ -99,6 +100,14 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
       });
     case 'postgres_notify':
       return clean({ connection: f.connection.trim(), channel: f.channel.trim() });
+    case 'nats':
+      return clean({
+        connection: f.connection.trim(),
+        stream: f.stream.trim(),
+        subject: f.subject.trim(),
+        durable: opt(f.durable),
+        ack_wait_s: num(f.ack_wait_s, 30),
+      });
   }
 }
 
@@ -262,6 +271,7 @@ export function TriggerForm({
           <option value="amqp">amqp (RabbitMQ queue)</option>
           <option value="redis_stream">redis_stream</option>
           <option value="postgres_notify">postgres_notify</option>
+          <option value="nats">nats (JetStream)</option>
         </select>
       </label>
       {type === 'schedule' ? (
@@ -354,6 +364,15 @@ export function TriggerForm({
         <div className="grid-2">
           {input('connection', 'Connection (postgres)', { required: true })}
           {input('channel', 'Channel', { required: true })}
+        </div>
+      ) : null}
+      {type === 'nats' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (nats)', { required: true })}
+          {input('stream', 'Stream', { required: true })}
+          {input('subject', 'Subject', { required: true, placeholder: 'orders.>' })}
+          {input('durable', 'Durable consumer (default: per trigger)')}
+          {input('ack_wait_s', 'Ack wait (s)', { type: 'number' })}
         </div>
       ) : null}
       <label className="checkbox">

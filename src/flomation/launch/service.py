@@ -33,6 +33,7 @@ from flomation.launch.egress import EgressRefused, LaunchEgress
 from flomation.launch.sources.amqp import AmqpEventSource
 from flomation.launch.sources.base import Source, SourceContext, fail
 from flomation.launch.sources.git import GitSource
+from flomation.launch.sources.nats import NatsEventSource
 from flomation.launch.sources.postgres_notify import PostgresNotifyEventSource
 from flomation.launch.sources.redis_stream import RedisStreamEventSource
 from flomation.launch.sources.s3 import S3Source
@@ -246,6 +247,7 @@ def default_event_sources() -> dict[str, EventSource]:
         "amqp": AmqpEventSource(),
         "redis_stream": RedisStreamEventSource(),
         "postgres_notify": PostgresNotifyEventSource(),
+        "nats": NatsEventSource(),
     }
 
 

@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from flomation.errors import ValidationFailed
 
-TriggerType = Literal["schedule", "webhook", "s3", "git", "amqp", "redis_stream", "postgres_notify"]
+TriggerType = Literal[
+    "schedule", "webhook", "s3", "git", "amqp", "redis_stream", "postgres_notify", "nats"
+]
 TRIGGER_TYPES: tuple[str, ...] = (
     "schedule",
     "webhook",
@@ -24,6 +26,7 @@ TRIGGER_TYPES: tuple[str, ...] = (
     "amqp",
     "redis_stream",
     "postgres_notify",
+    "nats",
 )
 
 SECRET_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -150,7 +153,7 @@ class GitConfig(_Config):
         return value
 
 
-# --- event triggers (Launch consumers: amqp, redis_stream, postgres_notify) -----------------
+# --- event triggers (Launch consumers: amqp, redis_stream, postgres_notify, nats) -----------
 # A connection is named, as nodes name theirs; the API checks that it exists and is of the
 # type in EVENT_CONNECTION_TYPES when the trigger is saved.
 
@@ -180,11 +183,25 @@ class PostgresNotifyTriggerConfig(_Config):
     channel: str = Field(pattern=r'^[^"\x00-\x1f\x7f]{1,63}$')
 
 
-EventConfig = AmqpTriggerConfig | RedisStreamTriggerConfig | PostgresNotifyTriggerConfig
+class NatsTriggerConfig(_Config):
+    """A JetStream pull consumer: `durable` (default `flomation-<trigger id>`) on `stream`,
+    filtered to `subject`; an unacknowledged message is redelivered after `ack_wait_s`."""
+
+    connection: ConnectionName
+    stream: str = Field(pattern=r"^[^\s.*>]{1,255}$")
+    subject: str = Field(pattern=r"^[^\s]{1,255}$")
+    durable: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,200}$")
+    ack_wait_s: float = Field(default=30.0, ge=1, le=3600)
+
+
+EventConfig = (
+    AmqpTriggerConfig | RedisStreamTriggerConfig | PostgresNotifyTriggerConfig | NatsTriggerConfig
+)
 EVENT_CONNECTION_TYPES: dict[str, str] = {
     "amqp": "amqp",
     "redis_stream": "redis",
     "postgres_notify": "postgres",
+    "nats": "nats",
 }
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CONNECTION_TYPES)
 
@@ -200,6 +217,7 @@ CONFIG_MODELS: dict[str, type[_Config]] = {
     "amqp": AmqpTriggerConfig,
     "redis_stream": RedisStreamTriggerConfig,
     "postgres_notify": PostgresNotifyTriggerConfig,
+    "nats": NatsTriggerConfig,
 }
 
 

@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flomation.config import Settings
@@ -45,6 +46,7 @@ async def event_trigger(
     *,
     max_concurrent: int | None = None,
     input_schema: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> EventTrigger:
     actor = await make_actor(database)
     start = {"input_schema": input_schema} if input_schema else {}
@@ -69,6 +71,7 @@ async def event_trigger(
         flow_id,
         trigger_type,
         {"connection": "BROKER", **config},
+        now=now,
     )
     return EventTrigger(actor.organization_id, flow_id, trigger.id)
 

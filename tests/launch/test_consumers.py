@@ -7,18 +7,21 @@ from __future__ import annotations
 from typing import Any
 
 from redis.asyncio import Redis
+from sqlalchemy import update
 
+from flomation.clock import ManualClock
 from flomation.config import Settings
 from flomation.connections import service as connections
 from flomation.db.session import Database
+from flomation.models.auth import Organization
 from flomation.secrets.crypto import Keyring
 from flomation.triggers import service
 from flomation.triggers.schemas import TriggerUpdate
 from tests.factories import Actor
-from tests.launch.conftest import MakeLaunch
+from tests.launch.conftest import START, MakeLaunch
 from tests.launch.events import count_executions, event_trigger, eventually, running, unique
 from tests.live import LiveServer
-from tests.triggers.factories import get_trigger, make_flow
+from tests.triggers.factories import executions_of, get_trigger, make_flow
 
 REDIS = {"url": "redis://127.0.0.1:6379/0"}
 
@@ -164,3 +167,63 @@ async def _update(database: Database, trig: Any, body: TriggerUpdate) -> None:
         await service.update_trigger(
             session, organization_id=trig.organization_id, trigger_id=trig.trigger_id, body=body
         )
+
+
+async def test_a_silent_trigger_starts_the_error_flow_once_per_incident(
+    database: Database, settings: Settings, make_launch: MakeLaunch, clock: ManualClock
+) -> None:
+    stream = unique("flomation-silent")
+    trig = await event_trigger(
+        database,
+        settings,
+        "redis_stream",
+        "redis",
+        REDIS,
+        {"stream": stream, "alert_after_s": 60},
+        now=START,
+    )
+    error_flow = await make_flow(database, trig.organization_id)
+    async with database.transaction() as session:
+        await session.execute(
+            update(Organization)
+            .where(Organization.id == trig.organization_id)
+            .values(error_flow_id=error_flow)
+        )
+
+    async def alerts() -> list[Any]:
+        rows = await executions_of(database, trig.organization_id)
+        return [row.input for row in rows if row.flow_id == error_flow]
+
+    async def alerted(count: int) -> bool:
+        return len(await alerts()) == count
+
+    client = Redis.from_url(REDIS["url"])
+    launch = make_launch()
+    try:
+        async with running(launch):
+
+            async def consuming() -> bool:
+                return trig.trigger_id in launch.consumers.current
+
+            await eventually(consuming)
+            clock.advance(61)
+            await eventually(lambda: alerted(1))
+            # The same silence goes on: no second alert; an event ends the incident.
+            clock.advance(30)
+            await client.xadd(stream, {"n": "1"})
+
+            async def fired() -> bool:
+                rows = await executions_of(database, trig.organization_id)
+                return any(row.flow_id == trig.flow_id for row in rows)
+
+            await eventually(fired)
+            assert len(await alerts()) == 1
+            clock.advance(61)
+            await eventually(lambda: alerted(2))
+    finally:
+        await client.delete(stream)
+        await client.aclose()
+    first = (await alerts())[0]
+    assert first["kind"] == "trigger_unhealthy"
+    assert first["trigger_id"] == trig.trigger_id
+    assert "No event for 60 s" in first["reason"]

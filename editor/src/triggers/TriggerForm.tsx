@@ -24,10 +24,10 @@ const DEFAULTS: Record<TriggerType, Fields> = {
   s3: { bucket: '', prefix: '', endpoint_url: '', region: '', credentials: '', interval_s: '60' },
   git: { url: '', branch: 'main', credentials: '', interval_s: '60' },
   // Event triggers: a connection by name (of type amqp, redis or postgres) and what to consume.
-  amqp: { connection: '', queue: '', prefetch: '10' },
-  redis_stream: { connection: '', stream: '', group: 'flomation' },
-  postgres_notify: { connection: '', channel: '' },
-  nats: { connection: '', stream: '', subject: '', durable: '', ack_wait_s: '30' },
+  amqp: { connection: '', queue: '', prefetch: '10', alert_after_s: '' },
+  redis_stream: { connection: '', stream: '', group: 'flomation', alert_after_s: '' },
+  postgres_notify: { connection: '', channel: '', alert_after_s: '' },
+  nats: { connection: '', stream: '', subject: '', durable: '', ack_wait_s: '30', alert_after_s: '' },
 };
 
 function fieldsFrom(trigger: Trigger): Fields {
@@ -48,6 +48,8 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
     value && Number.isFinite(Number(value)) ? Number(value) : fallback;
   const clean = (o: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject;
+  // Event triggers' dead-man's switch: empty means none.
+  const alert = opt(f.alert_after_s) ? num(f.alert_after_s, 0) : undefined;
   switch (type) {
     case 'schedule':
       return clean({
@@ -91,15 +93,17 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
         connection: f.connection.trim(),
         queue: f.queue.trim(),
         prefetch: num(f.prefetch, 10),
+        alert_after_s: alert,
       });
     case 'redis_stream':
       return clean({
         connection: f.connection.trim(),
         stream: f.stream.trim(),
         group: opt(f.group),
+        alert_after_s: alert,
       });
     case 'postgres_notify':
-      return clean({ connection: f.connection.trim(), channel: f.channel.trim() });
+      return clean({ connection: f.connection.trim(), channel: f.channel.trim(), alert_after_s: alert });
     case 'nats':
       return clean({
         connection: f.connection.trim(),
@@ -107,6 +111,7 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
         subject: f.subject.trim(),
         durable: opt(f.durable),
         ack_wait_s: num(f.ack_wait_s, 30),
+        alert_after_s: alert,
       });
   }
 }
@@ -375,6 +380,9 @@ export function TriggerForm({
           {input('ack_wait_s', 'Ack wait (s)', { type: 'number' })}
         </div>
       ) : null}
+      {type === 'amqp' || type === 'redis_stream' || type === 'postgres_notify' || type === 'nats'
+        ? input('alert_after_s', 'Alert when silent or failing for (s, optional)', { type: 'number' })
+        : null}
       <label className="checkbox">
         <input
           type="checkbox"

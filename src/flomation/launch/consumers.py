@@ -23,7 +23,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from flomation.launch.sources.base import SourceContext
@@ -192,6 +192,7 @@ class Consumers:
                 continue
             message = await subscription.receive(RECEIVE_WAIT_S)
             if message is None:
+                await self._check_silence(trigger_id)
                 continue
             result = await self._commit(work, message)
             self.current[trigger_id] = replace(
@@ -242,6 +243,7 @@ class Consumers:
                     work=work,
                     healthy=healthy,
                     error=error,
+                    now=self.context.clock.now(),
                     lease_s=self.context.lease_s,
                 )
         except Exception:
@@ -249,6 +251,51 @@ class Consumers:
             return work
         if cursor is None:
             raise firing.Fenced(work.id)
+        work = replace(work, state_version=work.state_version + 1, cursor=cursor)
+        if not healthy:
+            since = cursor.get("failing_since")
+            reason = f"Failing since {since}: {error}"
+            work = await self._alert_after(work, since, f"failing:{since}", reason)
+        return work
+
+    # --- the dead-man's switch (alert_after_s) ----------------------------------------------
+
+    async def _check_silence(self, trigger_id: str) -> None:
+        """No event for `alert_after_s` (since the last one, or the trigger's creation)."""
+        work = self.current[trigger_id]
+        since = (work.cursor or {}).get("last_event_at") or (
+            work.created_at.isoformat() if work.created_at else None
+        )
+        limit = getattr(work.config, "alert_after_s", None)
+        reason = f"No event for {limit:g} s (the last: {since})" if limit else ""
+        self.current[trigger_id] = await self._alert_after(work, since, f"silent:{since}", reason)
+
+    async def _alert_after(
+        self, work: TriggerWork, since: object, incident: str, reason: str
+    ) -> TriggerWork:
+        """Start the error flow once per incident when it has lasted `alert_after_s`."""
+        limit = getattr(work.config, "alert_after_s", None)
+        if (
+            limit is None
+            or not isinstance(since, str)
+            or (work.cursor or {}).get("alerted") == incident
+        ):
+            return work
+        started = datetime.fromisoformat(since)
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        if (self.context.clock.now() - started).total_seconds() < limit:
+            return work
+        log.warning("trigger %s is unhealthy: %s", work.id, reason)
+        async with self.context.database.transaction() as session:
+            cursor = await firing.alert_unhealthy(
+                session,
+                owner=self.context.owner,
+                work=work,
+                reason=reason,
+                incident=incident,
+                lease_s=self.context.lease_s,
+            )
         return replace(work, state_version=work.state_version + 1, cursor=cursor)
 
 

@@ -165,29 +165,32 @@ _BROKER_NAME = r"^[^\x00-\x1f\x7f]{1,255}$"
 EVENT_BODY_MAX = 1_000_000
 
 
-class AmqpTriggerConfig(_Config):
+class _EventConfig(_Config):
     connection: ConnectionName
+    # Dead-man's switch: no event for this long (or failing to connect for this long) starts
+    # the organisation's error flow, once per incident.
+    alert_after_s: float | None = Field(default=None, ge=1, le=90 * 86400)
+
+
+class AmqpTriggerConfig(_EventConfig):
     queue: str = Field(pattern=_BROKER_NAME)
     prefetch: int = Field(default=10, ge=1, le=1000)
 
 
-class RedisStreamTriggerConfig(_Config):
-    connection: ConnectionName
+class RedisStreamTriggerConfig(_EventConfig):
     stream: str = Field(pattern=_BROKER_NAME)
     group: str = Field(default="flomation", pattern=_BROKER_NAME)
 
 
-class PostgresNotifyTriggerConfig(_Config):
-    connection: ConnectionName
+class PostgresNotifyTriggerConfig(_EventConfig):
     # An identifier LISTEN takes quoted: at most 63 bytes, no double quote.
     channel: str = Field(pattern=r'^[^"\x00-\x1f\x7f]{1,63}$')
 
 
-class NatsTriggerConfig(_Config):
+class NatsTriggerConfig(_EventConfig):
     """A JetStream pull consumer: `durable` (default `flomation-<trigger id>`) on `stream`,
     filtered to `subject`; an unacknowledged message is redelivered after `ack_wait_s`."""
 
-    connection: ConnectionName
     stream: str = Field(pattern=r"^[^\s.*>]{1,255}$")
     subject: str = Field(pattern=r"^[^\s]{1,255}$")
     durable: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,200}$")

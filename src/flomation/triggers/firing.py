@@ -11,6 +11,7 @@ start the same run twice.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,8 @@ from flomation.backoff import exponential_delay_s
 from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.triggers import repository, service
 from flomation.triggers.schemas import Applied, EventResult, Fire, Outcome, TriggerWork
+
+log = logging.getLogger("flomation.triggers")
 
 # Exponential backoff for a failing source: interval x 2^errors, at most this long.
 MAX_BACKOFF_S = 3600.0
@@ -237,15 +240,19 @@ async def record_health(
     work: TriggerWork,
     healthy: bool,
     error: str | None,
+    now: datetime,
     lease_s: float | None = None,
 ) -> dict[str, Any] | None:
-    """A consumer connected (healthy, errors cleared) or failed (the reason in last_error).
-    Returns the new cursor, None when the fence refuses."""
+    """A consumer connected (healthy, errors cleared) or failed (the reason in last_error;
+    `failing_since` notes when the failures began). Returns the new cursor, None when the
+    fence refuses."""
     cursor = {**(work.cursor or {}), "healthy": healthy}
     values: dict[str, Any] = {"cursor": cursor}
     if healthy:
+        cursor.pop("failing_since", None)
         values.update(last_error=None, error_count=0)
     else:
+        cursor.setdefault("failing_since", now.isoformat())
         values.update(last_error=(error or "")[:2000], error_count=work.error_count + 1)
     ok = await repository.advance_fenced(
         session,
@@ -256,3 +263,42 @@ async def record_health(
         renew_s=lease_s,
     )
     return cursor if ok else None
+
+
+async def alert_unhealthy(
+    session: AsyncSession,
+    *,
+    owner: str,
+    work: TriggerWork,
+    reason: str,
+    incident: str,
+    lease_s: float | None = None,
+) -> dict[str, Any]:
+    """The dead-man's switch fired: note the incident in the cursor (fenced; raises `Fenced`)
+    and start the organisation's error flow with {"kind": "trigger_unhealthy", "trigger_id",
+    "reason"}, once per incident (its dedupe key). Returns the new cursor."""
+    cursor = {**(work.cursor or {}), "alerted": incident}
+    if not await repository.advance_fenced(
+        session,
+        trigger_id=work.id,
+        owner=owner,
+        state_version=work.state_version,
+        values={"cursor": cursor},
+        renew_s=lease_s,
+    ):
+        raise Fenced(work.id)
+    flow_id = await repository.error_flow_of(session, work.organization_id)
+    if flow_id is None:
+        return cursor
+    try:
+        await service.start_execution(
+            session,
+            organization_id=work.organization_id,
+            flow_id=flow_id,
+            trigger={"type": "trigger_unhealthy", "id": work.id},
+            input={"kind": "trigger_unhealthy", "trigger_id": work.id, "reason": reason},
+            dedupe_key=f"trigger_unhealthy:{work.id}:{incident}"[:300],
+        )
+    except (NotFound, Conflict, ValidationFailed) as exc:
+        log.warning("trigger %s: the error flow was not started: %s", work.id, exc.detail)
+    return cursor

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.db.clock import db_now, db_now_plus
+from flomation.models.auth import Organization
 from flomation.models.executions import Execution
 from flomation.models.triggers import LaunchInstance, Trigger
 from flomation.protocol.statuses import ExecutionStatus
@@ -330,3 +331,8 @@ async def count_unfinished(session: AsyncSession, organization_id: str, flow_id:
         )
     )
     return int((await session.execute(stmt)).scalar_one())
+
+
+async def error_flow_of(session: AsyncSession, organization_id: str) -> str | None:
+    stmt = select(Organization.error_flow_id).where(Organization.id == organization_id)
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -2777,7 +2777,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "schedule" | "webhook" | "s3" | "git" | "amqp" | "redis_stream" | "postgres_notify" | "nats";
+            type: "schedule" | "webhook" | "s3" | "git" | "amqp" | "redis_stream" | "postgres_notify" | "nats" | "mqtt";
             /** Config */
             config: {
                 [key: string]: unknown;

@@ -28,6 +28,7 @@ const DEFAULTS: Record<TriggerType, Fields> = {
   redis_stream: { connection: '', stream: '', group: 'flomation', alert_after_s: '' },
   postgres_notify: { connection: '', channel: '', alert_after_s: '' },
   nats: { connection: '', stream: '', subject: '', durable: '', ack_wait_s: '30', alert_after_s: '' },
+  mqtt: { connection: '', topic: '', qos: '1', alert_after_s: '' },
 };
 
 function fieldsFrom(trigger: Trigger): Fields {
@@ -104,6 +105,13 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
       });
     case 'postgres_notify':
       return clean({ connection: f.connection.trim(), channel: f.channel.trim(), alert_after_s: alert });
+    case 'mqtt':
+      return clean({
+        connection: f.connection.trim(),
+        topic: f.topic.trim(),
+        qos: num(f.qos, 1),
+        alert_after_s: alert,
+      });
     case 'nats':
       return clean({
         connection: f.connection.trim(),
@@ -277,6 +285,7 @@ export function TriggerForm({
           <option value="redis_stream">redis_stream</option>
           <option value="postgres_notify">postgres_notify</option>
           <option value="nats">nats (JetStream)</option>
+          <option value="mqtt">mqtt</option>
         </select>
       </label>
       {type === 'schedule' ? (
@@ -371,6 +380,13 @@ export function TriggerForm({
           {input('channel', 'Channel', { required: true })}
         </div>
       ) : null}
+      {type === 'mqtt' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (mqtt)', { required: true })}
+          {input('topic', 'Topic (wildcards + and # allowed)', { required: true })}
+          {select('qos', 'QoS', ['1', '2'])}
+        </div>
+      ) : null}
       {type === 'nats' ? (
         <div className="grid-2">
           {input('connection', 'Connection (nats)', { required: true })}
@@ -380,7 +396,7 @@ export function TriggerForm({
           {input('ack_wait_s', 'Ack wait (s)', { type: 'number' })}
         </div>
       ) : null}
-      {type === 'amqp' || type === 'redis_stream' || type === 'postgres_notify' || type === 'nats'
+      {type === 'amqp' || type === 'redis_stream' || type === 'postgres_notify' || type === 'nats' || type === 'mqtt'
         ? input('alert_after_s', 'Alert when silent or failing for (s, optional)', { type: 'number' })
         : null}
       <label className="checkbox">

@@ -33,6 +33,7 @@ from flomation.launch.egress import EgressRefused, LaunchEgress
 from flomation.launch.sources.amqp import AmqpEventSource
 from flomation.launch.sources.base import Source, SourceContext, fail
 from flomation.launch.sources.git import GitSource
+from flomation.launch.sources.mqtt import MqttEventSource
 from flomation.launch.sources.nats import NatsEventSource
 from flomation.launch.sources.postgres_notify import PostgresNotifyEventSource
 from flomation.launch.sources.redis_stream import RedisStreamEventSource
@@ -248,6 +249,7 @@ def default_event_sources() -> dict[str, EventSource]:
         "redis_stream": RedisStreamEventSource(),
         "postgres_notify": PostgresNotifyEventSource(),
         "nats": NatsEventSource(),
+        "mqtt": MqttEventSource(),
     }
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from flomation.errors import ValidationFailed
 
 TriggerType = Literal[
-    "schedule", "webhook", "s3", "git", "amqp", "redis_stream", "postgres_notify", "nats"
+    "schedule", "webhook", "s3", "git", "amqp", "redis_stream", "postgres_notify", "nats", "mqtt"
 ]
 TRIGGER_TYPES: tuple[str, ...] = (
     "schedule",
@@ -27,6 +27,7 @@ TRIGGER_TYPES: tuple[str, ...] = (
     "redis_stream",
     "postgres_notify",
     "nats",
+    "mqtt",
 )
 
 SECRET_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
@@ -197,14 +198,26 @@ class NatsTriggerConfig(_EventConfig):
     ack_wait_s: float = Field(default=30.0, ge=1, le=3600)
 
 
+class MqttTriggerConfig(_EventConfig):
+    """A persistent session (client id `flomation-<trigger id>`) subscribed to `topic`."""
+
+    topic: str = Field(pattern=r"^[^\x00]{1,1000}$")
+    qos: Literal[1, 2] = 1
+
+
 EventConfig = (
-    AmqpTriggerConfig | RedisStreamTriggerConfig | PostgresNotifyTriggerConfig | NatsTriggerConfig
+    AmqpTriggerConfig
+    | RedisStreamTriggerConfig
+    | PostgresNotifyTriggerConfig
+    | NatsTriggerConfig
+    | MqttTriggerConfig
 )
 EVENT_CONNECTION_TYPES: dict[str, str] = {
     "amqp": "amqp",
     "redis_stream": "redis",
     "postgres_notify": "postgres",
     "nats": "nats",
+    "mqtt": "mqtt",
 }
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CONNECTION_TYPES)
 
@@ -221,6 +234,7 @@ CONFIG_MODELS: dict[str, type[_Config]] = {
     "redis_stream": RedisStreamTriggerConfig,
     "postgres_notify": PostgresNotifyTriggerConfig,
     "nats": NatsTriggerConfig,
+    "mqtt": MqttTriggerConfig,
 }
 
 

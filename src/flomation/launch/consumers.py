@@ -152,6 +152,10 @@ class Consumers:
             await self._run(work)
         except firing.Fenced:
             log.info("trigger %s: lease lost or trigger edited; consumer stops", work.id)
+        except Exception:
+            # A bug, a database hiccup or a broker library's unexpected error: nothing was
+            # acknowledged past its commit; the consumer restarts after a backoff.
+            log.exception("trigger %s: consumer failed", work.id)
 
     async def _run(self, work: TriggerWork) -> None:
         try:

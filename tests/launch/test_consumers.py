@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 from sqlalchemy import update
 
@@ -15,6 +16,7 @@ from flomation.connections import service as connections
 from flomation.db.session import Database
 from flomation.models.auth import Organization
 from flomation.secrets.crypto import Keyring
+from flomation.triggers import leases as trigger_leases
 from flomation.triggers import service
 from flomation.triggers.schemas import TriggerUpdate
 from tests.factories import Actor
@@ -227,3 +229,34 @@ async def test_a_silent_trigger_starts_the_error_flow_once_per_incident(
     assert first["kind"] == "trigger_unhealthy"
     assert first["trigger_id"] == trig.trigger_id
     assert "No event for 60 s" in first["reason"]
+
+
+async def test_a_failed_lease_pass_stops_the_consumers(
+    database: Database,
+    settings: Settings,
+    make_launch: MakeLaunch,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = unique("flomation-fence")
+    trig = await event_trigger(
+        database, settings, "redis_stream", "redis", REDIS, {"stream": stream}
+    )
+    launch = make_launch()
+    async with running(launch):
+
+        async def consuming() -> bool:
+            return trig.trigger_id in launch.consumers.running
+
+        await eventually(consuming)
+
+        async def unreachable(*_args: Any, **_kwargs: Any) -> list[str]:
+            raise OSError("the database is unreachable")
+
+        # The leases cannot be renewed: the consumer must stop before they could expire.
+        monkeypatch.setattr(trigger_leases, "balance_leases", unreachable)
+
+        async def stopped() -> bool:
+            return not launch.consumers.running
+
+        await eventually(stopped, timeout_s=settings.trigger_lease_seconds)
+        assert not launch._leases_fresh()

@@ -2777,7 +2777,7 @@ export interface components {
         TriggerCreate: {
             /**
              * Type
-             * @description schedule, webhook, s3, git or form
+             * @description schedule, webhook, s3, git, form, amqp, redis_stream, postgres_notify, nats or mqtt
              */
             type: string;
             /** Config */
@@ -2800,7 +2800,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "schedule" | "webhook" | "s3" | "git" | "form";
+            type: "schedule" | "webhook" | "s3" | "git" | "form" | "amqp" | "redis_stream" | "postgres_notify" | "nats" | "mqtt";
             /** Config */
             config: {
                 [key: string]: unknown;

@@ -31,6 +31,12 @@ const DEFAULTS: Record<TriggerType, Fields> = {
     respond: 'async',
     sync_timeout_s: '30',
   },
+  // Event triggers: a connection by name (of type amqp, redis or postgres) and what to consume.
+  amqp: { connection: '', queue: '', prefetch: '10', alert_after_s: '' },
+  redis_stream: { connection: '', stream: '', group: 'flomation', alert_after_s: '' },
+  postgres_notify: { connection: '', channel: '', alert_after_s: '' },
+  nats: { connection: '', stream: '', subject: '', durable: '', ack_wait_s: '30', alert_after_s: '' },
+  mqtt: { connection: '', topic: '', qos: '1', alert_after_s: '' },
 };
 
 function fieldsFrom(trigger: Trigger): Fields {
@@ -52,6 +58,8 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
     value && Number.isFinite(Number(value)) ? Number(value) : fallback;
   const clean = (o: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JsonObject;
+  // Event triggers' dead-man's switch: empty means none.
+  const alert = opt(f.alert_after_s) ? num(f.alert_after_s, 0) : undefined;
   switch (type) {
     case 'schedule':
       return clean({
@@ -89,6 +97,38 @@ export function configFrom(type: TriggerType, f: Fields): JsonObject {
         branch: f.branch.trim() || 'main',
         credentials: opt(f.credentials),
         interval_s: num(f.interval_s, 60),
+      });
+    case 'amqp':
+      return clean({
+        connection: f.connection.trim(),
+        queue: f.queue.trim(),
+        prefetch: num(f.prefetch, 10),
+        alert_after_s: alert,
+      });
+    case 'redis_stream':
+      return clean({
+        connection: f.connection.trim(),
+        stream: f.stream.trim(),
+        group: opt(f.group),
+        alert_after_s: alert,
+      });
+    case 'postgres_notify':
+      return clean({ connection: f.connection.trim(), channel: f.channel.trim(), alert_after_s: alert });
+    case 'mqtt':
+      return clean({
+        connection: f.connection.trim(),
+        topic: f.topic.trim(),
+        qos: num(f.qos, 1),
+        alert_after_s: alert,
+      });
+    case 'nats':
+      return clean({
+        connection: f.connection.trim(),
+        stream: f.stream.trim(),
+        subject: f.subject.trim(),
+        durable: opt(f.durable),
+        ack_wait_s: num(f.ack_wait_s, 30),
+        alert_after_s: alert,
       });
     case 'form':
       return clean({
@@ -199,7 +239,7 @@ export function WebhookCommand({
   );
 }
 
-/** Create or edit a trigger: schedule, webhook, s3, git or form. */
+/** Create or edit a trigger: schedule, webhook, s3, git, form, or an event trigger. */
 export function TriggerForm({
   existing,
   busy,
@@ -276,6 +316,11 @@ export function TriggerForm({
           <option value="s3">s3</option>
           <option value="git">git</option>
           <option value="form">form</option>
+          <option value="amqp">amqp (RabbitMQ queue)</option>
+          <option value="redis_stream">redis_stream</option>
+          <option value="postgres_notify">postgres_notify</option>
+          <option value="nats">nats (JetStream)</option>
+          <option value="mqtt">mqtt</option>
         </select>
       </label>
       {type === 'schedule' ? (
@@ -372,6 +417,45 @@ export function TriggerForm({
           {fields.path ? <FormLink path={fields.path.trim()} testId="trigger-form-url" /> : null}
         </>
       ) : null}
+      {type === 'amqp' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (amqp)', { required: true })}
+          {input('queue', 'Queue', { required: true })}
+          {input('prefetch', 'Prefetch', { type: 'number' })}
+        </div>
+      ) : null}
+      {type === 'redis_stream' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (redis)', { required: true })}
+          {input('stream', 'Stream', { required: true })}
+          {input('group', 'Consumer group')}
+        </div>
+      ) : null}
+      {type === 'postgres_notify' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (postgres)', { required: true })}
+          {input('channel', 'Channel', { required: true })}
+        </div>
+      ) : null}
+      {type === 'mqtt' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (mqtt)', { required: true })}
+          {input('topic', 'Topic (wildcards + and # allowed)', { required: true })}
+          {select('qos', 'QoS', ['1', '2'])}
+        </div>
+      ) : null}
+      {type === 'nats' ? (
+        <div className="grid-2">
+          {input('connection', 'Connection (nats)', { required: true })}
+          {input('stream', 'Stream', { required: true })}
+          {input('subject', 'Subject', { required: true, placeholder: 'orders.>' })}
+          {input('durable', 'Durable consumer (default: per trigger)')}
+          {input('ack_wait_s', 'Ack wait (s)', { type: 'number' })}
+        </div>
+      ) : null}
+      {type === 'amqp' || type === 'redis_stream' || type === 'postgres_notify' || type === 'nats' || type === 'mqtt'
+        ? input('alert_after_s', 'Alert when silent or failing for (s, optional)', { type: 'number' })
+        : null}
       <label className="checkbox">
         <input
           type="checkbox"

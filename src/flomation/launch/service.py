@@ -28,9 +28,15 @@ from flomation.clock import Clock, SystemClock
 from flomation.config import Settings
 from flomation.db.session import Database
 from flomation.engine.nodes.base import BlockedError
+from flomation.launch.consumers import Consumers, EventSource
 from flomation.launch.egress import EgressRefused, LaunchEgress
+from flomation.launch.sources.amqp import AmqpEventSource
 from flomation.launch.sources.base import Source, SourceContext, fail
 from flomation.launch.sources.git import GitSource
+from flomation.launch.sources.mqtt import MqttEventSource
+from flomation.launch.sources.nats import NatsEventSource
+from flomation.launch.sources.postgres_notify import PostgresNotifyEventSource
+from flomation.launch.sources.redis_stream import RedisStreamEventSource
 from flomation.launch.sources.s3 import S3Source
 from flomation.launch.sources.schedule import ScheduleSource
 from flomation.secrets.crypto import Keyring
@@ -63,6 +69,8 @@ class LaunchService:
         sources: Mapping[str, Source] | None = None,
         claim_batch: int = CLAIM_BATCH,
         s3_page_size: int = 1000,
+        event_sources: Mapping[str, EventSource] | None = None,
+        consumer_retry_s: float = 1.0,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -91,6 +99,12 @@ class LaunchService:
                 "git": GitSource(context),
             }
         )
+        self.consumers = Consumers(
+            context,
+            dict(event_sources or default_event_sources()),
+            fresh=self._leases_fresh,
+            retry_s=consumer_retry_s,
+        )
         self.held: list[str] = []
         self._running: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(CONCURRENT_SOURCES)
@@ -99,13 +113,29 @@ class LaunchService:
     # --- one pass, usable from tests --------------------------------------------------------
 
     async def lease_pass(self) -> list[str]:
-        """Heartbeat, renew, claim or hand back; remembers and returns what is held."""
-        async with self.database.transaction() as session:
-            self.held = await leases.balance_leases(
-                session, owner=self.owner, ttl_s=self.ttl_s, claim_batch=self.claim_batch
-            )
+        """Heartbeat, renew, claim or hand back; remembers and returns what is held. Then
+        the event triggers' consumers follow the leases: started for the held ones, stopped
+        for the others. A failed pass stops them all (they could outlive their leases)."""
+        try:
+            async with self.database.transaction() as session:
+                self.held = await leases.balance_leases(
+                    session, owner=self.owner, ttl_s=self.ttl_s, claim_batch=self.claim_batch
+                )
+        except BaseException:
+            self._last_lease_pass = None
+            await self.consumers.stop_all()
+            raise
         self._last_lease_pass = asyncio.get_running_loop().time()
+        await self.consumers.reconcile()
         return self.held
+
+    def _leases_fresh(self) -> bool:
+        """Whether the last lease pass is recent enough that the leases are surely still
+        held: consumers stop before a lease could expire (two thirds of the TTL)."""
+        if self._last_lease_pass is None:
+            return False
+        age = asyncio.get_running_loop().time() - self._last_lease_pass
+        return age < self.ttl_s * 2 / 3
 
     async def fire_pass(self, *, wait: bool = True) -> int:
         """Start a source for every held trigger that is due and not already running.
@@ -194,6 +224,7 @@ class LaunchService:
         return max(wait_s, 0.01)
 
     async def _shutdown(self) -> None:
+        await self.consumers.stop_all()
         for task in list(self._running.values()):
             task.cancel()
         if self._running:
@@ -206,9 +237,20 @@ class LaunchService:
         log.info("launch %s stopped", self.owner)
 
     async def release(self) -> None:
+        await self.consumers.stop_all()
         async with self.database.transaction() as session:
             await leases.leave(session, owner=self.owner)
         self.held = []
+
+
+def default_event_sources() -> dict[str, EventSource]:
+    return {
+        "amqp": AmqpEventSource(),
+        "redis_stream": RedisStreamEventSource(),
+        "postgres_notify": PostgresNotifyEventSource(),
+        "nats": NatsEventSource(),
+        "mqtt": MqttEventSource(),
+    }
 
 
 def _seconds_until(at: datetime, now: datetime) -> float:

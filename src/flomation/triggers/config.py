@@ -15,8 +15,30 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from flomation.errors import ValidationFailed
 
-TriggerType = Literal["schedule", "webhook", "s3", "git", "form"]
-TRIGGER_TYPES: tuple[str, ...] = ("schedule", "webhook", "s3", "git", "form")
+TriggerType = Literal[
+    "schedule",
+    "webhook",
+    "s3",
+    "git",
+    "form",
+    "amqp",
+    "redis_stream",
+    "postgres_notify",
+    "nats",
+    "mqtt",
+]
+TRIGGER_TYPES: tuple[str, ...] = (
+    "schedule",
+    "webhook",
+    "s3",
+    "git",
+    "form",
+    "amqp",
+    "redis_stream",
+    "postgres_notify",
+    "nats",
+    "mqtt",
+)
 
 SECRET_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 SecretName = Annotated[str, Field(pattern=SECRET_NAME)]
@@ -229,13 +251,88 @@ class FormConfig(_Config):
 # --- end of form trigger ---------------------------------------------------------------------
 
 
-TriggerConfig = ScheduleConfig | WebhookConfig | S3Config | GitConfig | FormConfig
+# --- event triggers (Launch consumers: amqp, redis_stream, postgres_notify, nats) -----------
+# A connection is named, as nodes name theirs; the API checks that it exists and is of the
+# type in EVENT_CONNECTION_TYPES when the trigger is saved.
+
+CONNECTION_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+ConnectionName = Annotated[str, Field(pattern=CONNECTION_NAME)]
+# Broker names: printable, no control characters; the brokers check the rest.
+_BROKER_NAME = r"^[^\x00-\x1f\x7f]{1,255}$"
+# Largest message body an event trigger takes; a larger one is rejected (dead letter).
+EVENT_BODY_MAX = 1_000_000
+
+
+class _EventConfig(_Config):
+    connection: ConnectionName
+    # Dead-man's switch: no event for this long (or failing to connect for this long) starts
+    # the organisation's error flow, once per incident.
+    alert_after_s: float | None = Field(default=None, ge=1, le=90 * 86400)
+
+
+class AmqpTriggerConfig(_EventConfig):
+    queue: str = Field(pattern=_BROKER_NAME)
+    prefetch: int = Field(default=10, ge=1, le=1000)
+
+
+class RedisStreamTriggerConfig(_EventConfig):
+    stream: str = Field(pattern=_BROKER_NAME)
+    group: str = Field(default="flomation", pattern=_BROKER_NAME)
+
+
+class PostgresNotifyTriggerConfig(_EventConfig):
+    # An identifier LISTEN takes quoted: at most 63 bytes, no double quote.
+    channel: str = Field(pattern=r'^[^"\x00-\x1f\x7f]{1,63}$')
+
+
+class NatsTriggerConfig(_EventConfig):
+    """A JetStream pull consumer: `durable` (default `flomation-<trigger id>`) on `stream`,
+    filtered to `subject`; an unacknowledged message is redelivered after `ack_wait_s`."""
+
+    stream: str = Field(pattern=r"^[^\s.*>]{1,255}$")
+    subject: str = Field(pattern=r"^[^\s]{1,255}$")
+    durable: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,200}$")
+    ack_wait_s: float = Field(default=30.0, ge=1, le=3600)
+
+
+class MqttTriggerConfig(_EventConfig):
+    """A persistent session (client id `flomation-<trigger id>`) subscribed to `topic`."""
+
+    topic: str = Field(pattern=r"^[^\x00]{1,1000}$")
+    qos: Literal[1, 2] = 1
+
+
+EventConfig = (
+    AmqpTriggerConfig
+    | RedisStreamTriggerConfig
+    | PostgresNotifyTriggerConfig
+    | NatsTriggerConfig
+    | MqttTriggerConfig
+)
+EVENT_CONNECTION_TYPES: dict[str, str] = {
+    "amqp": "amqp",
+    "redis_stream": "redis",
+    "postgres_notify": "postgres",
+    "nats": "nats",
+    "mqtt": "mqtt",
+}
+EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CONNECTION_TYPES)
+
+# --- end of event triggers ------------------------------------------------------------------
+
+
+TriggerConfig = ScheduleConfig | WebhookConfig | S3Config | GitConfig | FormConfig | EventConfig
 CONFIG_MODELS: dict[str, type[_Config]] = {
     "schedule": ScheduleConfig,
     "webhook": WebhookConfig,
     "s3": S3Config,
     "git": GitConfig,
     "form": FormConfig,
+    "amqp": AmqpTriggerConfig,
+    "redis_stream": RedisStreamTriggerConfig,
+    "postgres_notify": PostgresNotifyTriggerConfig,
+    "nats": NatsTriggerConfig,
+    "mqtt": MqttTriggerConfig,
 }
 
 
@@ -261,7 +358,9 @@ def parse_config(trigger_type: str, raw: Any) -> TriggerConfig:
         ]
         detail = f"The {trigger_type} trigger's config is invalid"
         raise ValidationFailed(detail, errors=errors) from None
-    assert isinstance(config, ScheduleConfig | WebhookConfig | S3Config | GitConfig | FormConfig)
+    assert isinstance(
+        config, ScheduleConfig | WebhookConfig | S3Config | GitConfig | FormConfig | EventConfig
+    )
     return config
 
 

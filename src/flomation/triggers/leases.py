@@ -87,3 +87,30 @@ async def due_work(
 
 async def next_due_at(session: AsyncSession, *, owner: str) -> datetime | None:
     return await repository.held_next_fire(session, owner)
+
+
+async def held_event_work(session: AsyncSession, *, owner: str) -> list[TriggerWork]:
+    """The event triggers this owner holds: each gets one consumer while it holds it."""
+    work: list[TriggerWork] = []
+    for row in await repository.held_event_triggers(session, owner):
+        try:
+            config = parse_config(row.type, row.config)
+        except ValidationFailed:
+            log.warning("trigger %s has a config this version cannot read; skipped", row.id)
+            continue
+        work.append(
+            TriggerWork(
+                id=row.id,
+                organization_id=row.organization_id,
+                flow_id=row.flow_id,
+                type=row.type,
+                config=config,
+                cursor=row.cursor,
+                next_fire_at=None,
+                error_count=row.error_count,
+                state_version=row.state_version,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+        )
+    return work

@@ -19,10 +19,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.db.clock import db_now, db_now_plus
+from flomation.models.auth import Organization
+from flomation.models.executions import Execution
 from flomation.models.triggers import LaunchInstance, Trigger
+from flomation.protocol.statuses import ExecutionStatus
+from flomation.triggers.config import EVENT_TYPES
 
-# Webhooks are served by the API itself; Launch runs the polling and timed kinds.
-LAUNCH_TYPES = ("schedule", "s3", "git")
+# Webhooks are served by the API itself; Launch runs the polling and timed kinds, and the
+# event kinds' consumers.
+LAUNCH_TYPES = ("schedule", "s3", "git", *EVENT_TYPES)
 
 
 class PathTaken(Exception):
@@ -324,3 +329,40 @@ async def advance_fenced(
         .execution_options(synchronize_session=False)
     )
     return (await session.execute(stmt)).first() is not None
+
+
+# --- event triggers -------------------------------------------------------------------------
+
+
+async def held_event_triggers(session: AsyncSession, owner: str) -> Sequence[Trigger]:
+    """The enabled event triggers this owner holds an unexpired lease on."""
+    stmt = (
+        select(Trigger)
+        .where(
+            Trigger.lease_owner == owner,
+            Trigger.lease_expires_at > db_now(),
+            Trigger.enabled.is_(True),
+            Trigger.type.in_(EVENT_TYPES),
+        )
+        .order_by(Trigger.id)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def count_unfinished(session: AsyncSession, organization_id: str, flow_id: str) -> int:
+    """A flow's executions that are queued or running (what its concurrency limit counts)."""
+    stmt = (
+        select(func.count())
+        .select_from(Execution)
+        .where(
+            Execution.organization_id == organization_id,
+            Execution.flow_id == flow_id,
+            Execution.status.in_([ExecutionStatus.QUEUED, ExecutionStatus.RUNNING]),
+        )
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def error_flow_of(session: AsyncSession, organization_id: str) -> str | None:
+    stmt = select(Organization.error_flow_id).where(Organization.id == organization_id)
+    return (await session.execute(stmt)).scalar_one_or_none()

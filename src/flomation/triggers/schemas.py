@@ -15,7 +15,10 @@ from flomation.triggers.config import TriggerConfig, TriggerType
 class TriggerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: str = Field(description="schedule, webhook, s3, git or form")
+    type: str = Field(
+        description="schedule, webhook, s3, git, form, amqp, redis_stream, postgres_notify, "
+        "nats or mqtt"
+    )
     config: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
 
@@ -85,6 +88,24 @@ class TriggerWork:
     next_fire_at: datetime | None
     error_count: int
     state_version: int
+    # For event triggers: when the trigger was created (a consumer starts from what arrives
+    # after it) and last edited (an edit restarts its consumer).
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """What committing one event did: the execution started (None when the flow refused the
+    input, `refused` then says why), whether it existed already (a redelivery), and the
+    trigger's state version after it."""
+
+    execution_id: str | None
+    duplicate: bool
+    refused: str | None
+    stopped: bool
+    state_version: int
+    cursor: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,22 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flomation.clock import utcnow
-from flomation.errors import Conflict, NotFound
+from flomation.connections import service as connections
+from flomation.errors import Conflict, NotFound, ValidationFailed
 from flomation.executions import requests as execution_requests
 from flomation.executions import views as execution_views
 from flomation.executions.errors import DuplicateExecution
 from flomation.executions.notifier import HUB, Subscription, execution_topic
 from flomation.flows import service as flows
 from flomation.models.triggers import Trigger
+from flomation.protocol import ClaimedConnection
 from flomation.secrets import service as secrets
 from flomation.secrets.crypto import Keyring
 from flomation.timeutil import isoformat
 from flomation.triggers import repository
 from flomation.triggers.config import (
+    EVENT_CONNECTION_TYPES,
+    EventConfig,
     FormConfig,
     GitConfig,
     S3Config,
@@ -79,6 +83,7 @@ def to_view(trigger: Trigger) -> TriggerOut:
             last_error=trigger.last_error,
             error_count=trigger.error_count,
             **form_state(trigger.type, trigger.cursor),
+            **event_state(trigger.type, trigger.cursor),
         ),
     )
 
@@ -95,6 +100,41 @@ def form_state(trigger_type: str, cursor: dict[str, Any] | None) -> dict[str, An
         "events_total": int(cursor.get("events_total") or 0),
         "rejected_total": int(cursor.get("rejected_total") or 0),
     }
+
+
+def event_state(trigger_type: str, cursor: dict[str, Any] | None) -> dict[str, Any]:
+    """An event trigger's health and counters, kept in its cursor (see `firing.apply_event`);
+    nothing for the other types."""
+    if trigger_type not in EVENT_CONNECTION_TYPES:
+        return {}
+    cursor = cursor or {}
+    return {
+        "healthy": bool(cursor.get("healthy", False)),
+        "last_event_at": cursor.get("last_event_at"),
+        "events_total": int(cursor.get("events_total", 0)),
+        "rejected_total": int(cursor.get("rejected_total", 0)),
+    }
+
+
+async def _check_connection(
+    session: AsyncSession, organization_id: str, trigger_type: str, config: TriggerConfig
+) -> None:
+    """An event trigger's connection must exist and be of its type, as a node's must."""
+    if not isinstance(config, EventConfig):
+        return
+    wanted = EVENT_CONNECTION_TYPES[trigger_type]
+    found = (await connections.types_by_name(session, organization_id)).get(config.connection)
+    if found == wanted:
+        return
+    msg = (
+        f"no connection named '{config.connection}' in your organisation"
+        if found is None
+        else f"the connection '{config.connection}' is of type {found}, not {wanted}"
+    )
+    raise ValidationFailed(
+        "The trigger's connection is not usable",
+        errors=[{"loc": ["body", "config", "connection"], "msg": msg}],
+    )
 
 
 def _not_found(trigger_id: str) -> NotFound:
@@ -162,6 +202,7 @@ async def create_trigger(
         raise Conflict("The flow is archived: it takes no new triggers")
     config = parse_config(body.type, body.config)
     check_git_egress(config, allow_local_git=allow_local_git)
+    await _check_connection(session, organization_id, body.type, config)
     path = _reserved_path(config)
     if path is not None and await repository.webhook_path_taken(session, path):
         raise _path_conflict(path)
@@ -237,6 +278,8 @@ async def update_trigger(
     trigger = await _get(session, organization_id, trigger_id)
     config = parse_config(trigger.type, body.config if body.config is not None else trigger.config)
     check_git_egress(config, allow_local_git=allow_local_git)
+    if body.config is not None:
+        await _check_connection(session, organization_id, trigger.type, config)
     enabled = trigger.enabled if body.enabled is None else body.enabled
     was_enabled = trigger.enabled
     path = _reserved_path(config)
@@ -330,6 +373,27 @@ async def secret_value(
 ) -> str | None:
     """A secret's value for webhook auth and S3/Git credentials (None when it is not set)."""
     return await secrets.get_secret_value(session, organization_id, name, keyring=keyring)
+
+
+async def connection_for_launch(
+    session: AsyncSession, organization_id: str, name: str, *, keyring: Keyring | None = None
+) -> ClaimedConnection | None:
+    """An event trigger's connection in clear, for its consumer in Launch (None: not set)."""
+    found = await connections.resolve_for_runner(session, organization_id, [name], keyring=keyring)
+    return found.get(name)
+
+
+async def flow_has_room(session: AsyncSession, *, organization_id: str, flow_id: str) -> bool:
+    """Whether the flow may take one more execution under its `max_concurrent_executions`
+    (queued and running ones count): event consumers stop taking messages while it is full."""
+    try:
+        flow = await flows.get_flow_revision(session, organization_id, flow_id)
+    except NotFound:
+        return True  # the start refuses it and says why
+    limit = flow.max_concurrent_executions
+    if limit is None:
+        return True
+    return await repository.count_unfinished(session, organization_id, flow_id) < limit
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class Harness:
             metrics=RunnerMetrics(),
             plans=PlanCache(),
             make_services=services,
+            api=self.client,
         )
         job = ExecutionJob(claimed, hold, context)
         job.task = asyncio.create_task(job.run())

@@ -81,6 +81,9 @@ class JobContext:
     metrics: RunnerMetrics
     plans: PlanCache
     make_services: Any  # Callable[[ClaimedExecution, SlotHold], EngineServices]
+    # The runner's API client, for calls an execution makes itself (an OAuth 2 refresh after
+    # a 401); None where nothing may call the API (no refresh is then asked for).
+    api: ApiClient | None = None
 
 
 class ExecutionJob:
@@ -281,8 +284,7 @@ class ExecutionJob:
         """Asks the API for a new OAuth 2 token of a connection it gave (never of one of the
         runner's own), fenced by this attempt. The new token is masked from then on and is
         what later nodes of this execution get."""
-        # The reporter's client: the one API client of this runner process.
-        client: ApiClient | None = getattr(self.context.reporter, "_client", None)
+        client = self.context.api
         if client is None:
             return None
         claimed = self.claimed

@@ -209,6 +209,7 @@ class Runner:
             metrics=self.metrics,
             plans=PlanCache(),
             make_services=self._services,
+            api=self.client,
         )
         self.metrics.slots_total.set(self.slots.total)
         reporter_task = asyncio.create_task(

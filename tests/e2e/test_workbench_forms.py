@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.canvas import open_node, save, type_code
@@ -210,9 +211,13 @@ async def test_forms_read_as_words_with_labelled_choices_and_rows(
         await expect(form).to_contain_text(title)
     await expect(form).not_to_contain_text("Option 1")
     await expect(form).not_to_contain_text("expect_status")
-    await expect(panel.get_by_test_id("node-docs-link")).to_have_attribute(
-        "href", "https://github.com/flomation/flomation/blob/main/docs/integrations/http.md"
-    )
+    docs_link = panel.get_by_test_id("node-docs-link")
+    await expect(docs_link).to_have_attribute("href", "/docs/integrations/http.md")
+    # The API serves the page the link opens, on the editor's own origin.
+    async with httpx.AsyncClient(base_url=flomation_up.base_url) as client:
+        docs_page = await client.get("/docs/integrations/http.md")
+    assert docs_page.status_code == 200
+    assert "connection" in docs_page.text
     await panel.get_by_label("Headers: name 1").fill("Accept")
     await panel.get_by_label("Headers: value 1").fill("application/json")
     await panel.get_by_test_id("field-expect_status-choice").select_option(label="Any status")

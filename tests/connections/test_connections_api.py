@@ -130,8 +130,14 @@ async def test_crud_keeps_secret_fields_write_only_and_encrypted(
         assert TOKEN.encode() not in dump
         assert b"db.internal" not in dump  # plain fields are encrypted too
         if backend == "sqlite":
-            await database.engine.dispose()  # every page on disk
-            raw = Path(database_url.removeprefix("sqlite:///")).read_bytes()
+            # Every byte on disk: the database file and its write-ahead log (disposing the
+            # engine instead would orphan connections the live API still has checked out).
+            path = Path(database_url.removeprefix("sqlite:///"))
+            raw = b"".join(
+                part.read_bytes()
+                for part in (path, path.with_name(path.name + "-wal"))
+                if part.exists()
+            )
             assert PASSWORD.encode() not in raw
             assert TOKEN.encode() not in raw
 
